@@ -1,0 +1,3 @@
+//! `ecmguard`: a declarative policy gate for Tencent Cloud ECM images.
+
+pub mod exit;
