@@ -1,3 +1,6 @@
 //! `ecmguard`: a declarative policy gate for Tencent Cloud ECM images.
 
+pub mod diag;
 pub mod exit;
+pub mod policy;
+pub mod source_text;

@@ -1,0 +1,179 @@
+//! One located diagnostic type shared by every part that reads user input:
+//! a code, a severity, a message, labelled spans in a source file, and help.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+
+use crate::policy::codes::Code;
+use crate::source_text::{LineCol, SourceFile, Span};
+
+/// Whether a diagnostic stops the run or is only reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Warning,
+    Error,
+}
+
+/// A diagnostic about user input, pointing into the file it came from.
+#[derive(Debug, Clone)]
+pub struct Diag {
+    pub code: Code,
+    pub level: Level,
+    pub message: String,
+    pub help: Option<String>,
+    file: Option<Arc<SourceFile>>,
+    source: Option<NamedSource<Arc<str>>>,
+    labels: Vec<(Span, Option<String>)>,
+}
+
+impl Diag {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            level: Level::Error,
+            message: message.into(),
+            help: None,
+            file: None,
+            source: None,
+            labels: Vec::new(),
+        }
+    }
+
+    pub fn warning(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            level: Level::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    /// Point at `span` of `file`; the first label is the primary location.
+    pub fn at(mut self, file: &Arc<SourceFile>, span: Span, label: impl Into<String>) -> Self {
+        if self.file.is_none() {
+            self.source = Some(file.named_source());
+            self.file = Some(file.clone());
+        }
+        let label = label.into();
+        self.labels
+            .push((span, (!label.is_empty()).then_some(label)));
+        self
+    }
+
+    /// Add a secondary label in the same file.
+    pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
+        if self.file.is_some() {
+            self.labels.push((span, Some(label.into())));
+        }
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Append a "did you mean" suggestion to the help, if there is one.
+    pub fn suggest(self, suggestion: Option<&str>) -> Self {
+        match suggestion {
+            Some(candidate) => {
+                let help = match self.help.as_deref() {
+                    Some(help) => format!("did you mean `{candidate}`? {help}"),
+                    None => format!("did you mean `{candidate}`?"),
+                };
+                self.with_help(help)
+            }
+            None => self,
+        }
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.level == Level::Error
+    }
+
+    pub fn file(&self) -> Option<&Arc<SourceFile>> {
+        self.file.as_ref()
+    }
+
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels.first().map(|(span, _)| *span)
+    }
+
+    /// File name and 1-based position of the primary label.
+    pub fn location(&self) -> Option<(&str, LineCol)> {
+        let file = self.file.as_ref()?;
+        let span = self.primary_span()?;
+        Some((file.name(), file.line_col(span.start)))
+    }
+}
+
+impl fmt::Display for Diag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag {}
+
+impl Diagnostic for Diag {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(format!("ecmguard::{}", self.code.name())))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.level {
+            Level::Error => miette::Severity::Error,
+            Level::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_deref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.labels.iter().enumerate().map(
+            |(i, (span, label))| {
+                if i == 0 {
+                    LabeledSpan::new_primary_with_span(label.clone(), *span)
+                } else {
+                    LabeledSpan::new_with_span(label.clone(), *span)
+                }
+            },
+        )))
+    }
+}
+
+/// The closest candidate to `input` by Jaro-Winkler similarity, if it is
+/// close enough to be a plausible typo.
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lowered = input.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&lowered, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["severity", "remediation", "assert", "expect"];
+        assert_eq!(did_you_mean("severty", keys), Some("severity"));
+        assert_eq!(did_you_mean("remedation", keys), Some("remediation"));
+        assert_eq!(did_you_mean("zzz", keys), None);
+    }
+}
