@@ -4,3 +4,7 @@ pub mod diag;
 pub mod exit;
 pub mod policy;
 pub mod source_text;
+pub mod image;
+pub mod time;
+pub mod failure;
+pub mod source;

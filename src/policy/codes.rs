@@ -71,6 +71,10 @@ codes! {
     UnknownRule => "unknown-rule", "A waiver names a rule id that is not in the policy set.";
     WaiverExpired => "waiver-expired", "Warning: a waiver's `expires` date has passed, so it no longer applies.";
     WaiverUnused => "waiver-unused", "Warning: a waiver matched no finding.";
+    SnapshotJson => "snapshot-json", "A snapshot is not valid JSON, or a field has the wrong type.";
+    SnapshotShape => "snapshot-shape", "A snapshot is valid JSON but none of the accepted shapes.";
+    SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount: it is not a complete result set.";
+    SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response instead of images.";
     WaiverScope => "waiver-scope", "Warning: a waiver without images or `where` only applies to set-level findings, but names a per-image rule.";
 }
 

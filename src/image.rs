@@ -1,0 +1,571 @@
+//! The `Image` model of `DescribeImage`: the 27 addressable field paths with
+//! their types, typed storage with every field optional, unknown fields kept,
+//! and `ImageCreateTime` read in the API time zone.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::time::{parse_api_datetime, ApiZone};
+
+/// The type of a field path, for type-checking policies when they load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    String,
+    Integer,
+    Boolean,
+    Timestamp,
+}
+
+impl fmt::Display for FieldType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FieldType::String => "string",
+            FieldType::Integer => "integer",
+            FieldType::Boolean => "boolean",
+            FieldType::Timestamp => "timestamp",
+        })
+    }
+}
+
+/// Where a field's value lives in [`Image`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Str(usize),
+    Int(usize),
+    Bool,
+}
+
+macro_rules! fields {
+    ($($variant:ident => $path:literal, $ty:ident, $slot:expr;)*) => {
+        /// A field path of SPEC 3.1 (`ImageId`, `SrcImage.RegionID`, …).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Field {
+            $($variant,)*
+        }
+
+        impl Field {
+            /// Every field path, in the order of the API documentation.
+            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
+
+            pub fn path(self) -> &'static str {
+                match self {
+                    $(Field::$variant => $path,)*
+                }
+            }
+
+            pub fn ty(self) -> FieldType {
+                match self {
+                    $(Field::$variant => FieldType::$ty,)*
+                }
+            }
+
+            fn slot(self) -> Slot {
+                match self {
+                    $(Field::$variant => $slot,)*
+                }
+            }
+        }
+    };
+}
+
+const STR_SLOTS: usize = 22;
+const INT_SLOTS: usize = 3;
+
+fields! {
+    ImageId => "ImageId", String, Slot::Str(0);
+    ImageName => "ImageName", String, Slot::Str(1);
+    ImageState => "ImageState", String, Slot::Str(2);
+    ImageType => "ImageType", String, Slot::Str(3);
+    ImageOsName => "ImageOsName", String, Slot::Str(4);
+    ImageDescription => "ImageDescription", String, Slot::Str(5);
+    ImageCreateTime => "ImageCreateTime", Timestamp, Slot::Str(6);
+    Architecture => "Architecture", String, Slot::Str(7);
+    OsType => "OsType", String, Slot::Str(8);
+    OsVersion => "OsVersion", String, Slot::Str(9);
+    Platform => "Platform", String, Slot::Str(10);
+    ImageOwner => "ImageOwner", Integer, Slot::Int(0);
+    ImageSize => "ImageSize", Integer, Slot::Int(1);
+    ImageSource => "ImageSource", String, Slot::Str(11);
+    TaskId => "TaskId", String, Slot::Str(12);
+    IsSupportCloudInit => "IsSupportCloudInit", Boolean, Slot::Bool;
+    SrcImageId => "SrcImage.ImageId", String, Slot::Str(13);
+    SrcImageName => "SrcImage.ImageName", String, Slot::Str(14);
+    SrcImageOsName => "SrcImage.ImageOsName", String, Slot::Str(15);
+    SrcImageDescription => "SrcImage.ImageDescription", String, Slot::Str(16);
+    SrcRegion => "SrcImage.Region", String, Slot::Str(17);
+    SrcRegionId => "SrcImage.RegionID", Integer, Slot::Int(2);
+    SrcRegionName => "SrcImage.RegionName", String, Slot::Str(18);
+    SrcInstanceName => "SrcImage.InstanceName", String, Slot::Str(19);
+    SrcInstanceId => "SrcImage.InstanceId", String, Slot::Str(20);
+    SrcImageType => "SrcImage.ImageType", String, Slot::Str(21);
+}
+
+impl Field {
+    pub fn from_path(path: &str) -> Option<Field> {
+        Field::ALL.iter().copied().find(|f| f.path() == path)
+    }
+
+    /// The key inside its JSON object (`RegionID` for `SrcImage.RegionID`).
+    fn json_key(self) -> &'static str {
+        let path = self.path();
+        path.strip_prefix("SrcImage.").unwrap_or(path)
+    }
+
+    fn in_src_image(self) -> bool {
+        self.path().starts_with("SrcImage.")
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path())
+    }
+}
+
+/// `ImageCreateTime` as read in the API zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CreateTime {
+    /// Absent, null or `""` (public images carry an empty time).
+    #[default]
+    Missing,
+    /// Present but not in the `YYYY-MM-DD hh:mm:ss` form.
+    Unreadable,
+    At(Timestamp),
+}
+
+/// A field's value on one image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Missing,
+    /// A timestamp that is present but could not be read; missing for logic.
+    Unreadable(&'a str),
+    Str(&'a str),
+    Int(i64),
+    Bool(bool),
+    Time(Timestamp),
+}
+
+impl Value<'_> {
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Value::Missing | Value::Unreadable(_))
+    }
+}
+
+/// One image of the result set. Every field is optional.
+#[derive(Debug, Clone, Default)]
+pub struct Image {
+    strs: [Option<Box<str>>; STR_SLOTS],
+    ints: [Option<i64>; INT_SLOTS],
+    cloud_init: Option<bool>,
+    /// Whether a `SrcImage` object was present (null and absent are the same).
+    has_src_image: bool,
+    created: CreateTime,
+    /// Fields outside SPEC 3.1, kept as sent.
+    extra: Vec<(Box<str>, Box<RawValue>)>,
+    src_extra: Vec<(Box<str>, Box<RawValue>)>,
+}
+
+impl Image {
+    /// The value of a field path.
+    pub fn get(&self, field: Field) -> Value<'_> {
+        if field == Field::ImageCreateTime {
+            return match self.created {
+                CreateTime::At(at) => Value::Time(at),
+                CreateTime::Unreadable => Value::Unreadable(self.raw_str(field).unwrap_or("")),
+                CreateTime::Missing => Value::Missing,
+            };
+        }
+        match field.slot() {
+            Slot::Str(i) => self.strs[i].as_deref().map_or(Value::Missing, Value::Str),
+            Slot::Int(i) => self.ints[i].map_or(Value::Missing, Value::Int),
+            Slot::Bool => self.cloud_init.map_or(Value::Missing, Value::Bool),
+        }
+    }
+
+    /// The text of a string or timestamp field as sent.
+    pub fn raw_str(&self, field: Field) -> Option<&str> {
+        match field.slot() {
+            Slot::Str(i) => self.strs[i].as_deref(),
+            _ => None,
+        }
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.raw_str(Field::ImageId)
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        self.raw_str(Field::ImageName)
+    }
+
+    /// A field's value for messages: the text as sent, or `<missing>`.
+    pub fn display(&self, field: Field) -> String {
+        match field.slot() {
+            Slot::Str(i) => match self.strs[i].as_deref() {
+                Some("") if field == Field::ImageCreateTime => "\"\"".into(),
+                Some(s) => s.to_owned(),
+                None => "<missing>".into(),
+            },
+            Slot::Int(i) => self.ints[i].map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Bool => self.cloud_init.map_or("<missing>".into(), |v| v.to_string()),
+        }
+    }
+
+    /// Set a field from its text form (used by tests and the generator).
+    pub fn set(&mut self, field: Field, value: Option<SetValue>) {
+        if field.in_src_image() && value.is_some() {
+            self.has_src_image = true;
+        }
+        match (field.slot(), value) {
+            (Slot::Str(i), Some(SetValue::Str(s))) => self.strs[i] = Some(s.into()),
+            (Slot::Int(i), Some(SetValue::Int(v))) => self.ints[i] = Some(v),
+            (Slot::Bool, Some(SetValue::Bool(v))) => self.cloud_init = Some(v),
+            (Slot::Str(i), None) => self.strs[i] = None,
+            (Slot::Int(i), None) => self.ints[i] = None,
+            (Slot::Bool, None) => self.cloud_init = None,
+            _ => {}
+        }
+    }
+
+    /// Read `ImageCreateTime` in the API zone. Called once per image when the
+    /// set is built, so evaluation never parses.
+    pub fn resolve_time(&mut self, zone: &ApiZone) {
+        self.created = match self.raw_str(Field::ImageCreateTime) {
+            None | Some("") => CreateTime::Missing,
+            Some(text) => parse_api_datetime(text)
+                .and_then(|dt| zone.instant(dt))
+                .map_or(CreateTime::Unreadable, CreateTime::At),
+        };
+    }
+
+    pub fn created(&self) -> CreateTime {
+        self.created
+    }
+}
+
+/// A typed value for [`Image::set`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SetValue {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+}
+
+// ---------------------------------------------------------------------------
+// JSON reading. Hand-written so known keys are matched without allocating and
+// so a caller can hand over a map whose first key it has already read (the
+// snapshot reader tells pages from images that way).
+
+/// A key of an `Image` JSON object.
+pub(crate) enum ImageKey {
+    Field(Field),
+    SrcImage,
+    Other(Box<str>),
+}
+
+impl ImageKey {
+    pub(crate) fn from_str(key: &str) -> ImageKey {
+        if key == "SrcImage" {
+            return ImageKey::SrcImage;
+        }
+        Field::ALL
+            .iter()
+            .copied()
+            .find(|f| !f.in_src_image() && f.json_key() == key)
+            .map_or_else(|| ImageKey::Other(key.into()), ImageKey::Field)
+    }
+}
+
+impl<'de> Deserialize<'de> for ImageKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = ImageKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<ImageKey, E> {
+                Ok(ImageKey::from_str(v))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Read the rest of an image object, starting with `first` if the caller has
+/// already consumed that key.
+pub(crate) fn read_image<'de, A: MapAccess<'de>>(
+    first: Option<ImageKey>,
+    map: &mut A,
+) -> Result<Image, A::Error> {
+    let mut image = Image::default();
+    let mut next = first;
+    loop {
+        let key = match next.take() {
+            Some(key) => key,
+            None => match map.next_key::<ImageKey>()? {
+                Some(key) => key,
+                None => break,
+            },
+        };
+        match key {
+            ImageKey::Field(field) => read_field(&mut image, field, map)?,
+            ImageKey::SrcImage => {
+                if let Some(()) = map.next_value_seed(SrcImageSeed(&mut image))? {
+                    image.has_src_image = true;
+                }
+            }
+            ImageKey::Other(name) => {
+                let raw = map.next_value::<Box<RawValue>>()?;
+                image.extra.push((name, raw));
+            }
+        }
+    }
+    Ok(image)
+}
+
+fn read_field<'de, A: MapAccess<'de>>(image: &mut Image, field: Field, map: &mut A) -> Result<(), A::Error> {
+    match field.slot() {
+        Slot::Str(i) => image.strs[i] = map.next_value::<Option<Box<str>>>()?,
+        Slot::Int(i) => image.ints[i] = map.next_value::<Option<i64>>()?,
+        Slot::Bool => image.cloud_init = map.next_value::<Option<bool>>()?,
+    }
+    Ok(())
+}
+
+/// Reads `SrcImage` (an object or null) straight into the image.
+struct SrcImageSeed<'a>(&'a mut Image);
+
+impl<'de> DeserializeSeed<'de> for SrcImageSeed<'_> {
+    type Value = Option<()>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<()>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SrcImageSeed<'_> {
+    type Value = Option<()>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a SrcImage object or null")
+    }
+    fn visit_none<E>(self) -> Result<Option<()>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<()>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<()>, D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<()>, A::Error> {
+        while let Some(key) = map.next_key::<SrcKey>()? {
+            match key.0 {
+                Ok(field) => read_field(self.0, field, &mut map)?,
+                Err(name) => {
+                    let raw = map.next_value::<Box<RawValue>>()?;
+                    self.0.src_extra.push((name, raw));
+                }
+            }
+        }
+        Ok(Some(()))
+    }
+}
+
+struct SrcKey(Result<Field, Box<str>>);
+
+impl<'de> Deserialize<'de> for SrcKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = SrcKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a SrcImage field name")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<SrcKey, E> {
+                Ok(SrcKey(
+                    Field::ALL
+                        .iter()
+                        .copied()
+                        .find(|f| f.in_src_image() && f.json_key() == v)
+                        .ok_or_else(|| v.into()),
+                ))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Image {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ImageVisitor;
+        impl<'de> Visitor<'de> for ImageVisitor {
+            type Value = Image;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an Image object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Image, A::Error> {
+                read_image(None, &mut map)
+            }
+        }
+        d.deserialize_map(ImageVisitor)
+    }
+}
+
+/// Writes the fields that are present (absent and null are both omitted),
+/// then the unknown fields as they were received.
+impl Serialize for Image {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for field in Field::ALL.iter().copied().filter(|f| !f.in_src_image()) {
+            write_field(&mut map, self, field, field.json_key())?;
+        }
+        if self.has_src_image {
+            map.serialize_entry("SrcImage", &SrcImageView(self))?;
+        }
+        for (key, raw) in &self.extra {
+            map.serialize_entry(key, raw)?;
+        }
+        map.end()
+    }
+}
+
+struct SrcImageView<'a>(&'a Image);
+
+impl Serialize for SrcImageView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        for field in Field::ALL.iter().copied().filter(|f| f.in_src_image()) {
+            write_field(&mut map, self.0, field, field.json_key())?;
+        }
+        for (key, raw) in &self.0.src_extra {
+            map.serialize_entry(key, raw)?;
+        }
+        map.end()
+    }
+}
+
+fn write_field<M: SerializeMap>(map: &mut M, image: &Image, field: Field, key: &str) -> Result<(), M::Error> {
+    match field.slot() {
+        Slot::Str(i) => match &image.strs[i] {
+            Some(v) => map.serialize_entry(key, v),
+            None => Ok(()),
+        },
+        Slot::Int(i) => match image.ints[i] {
+            Some(v) => map.serialize_entry(key, &v),
+            None => Ok(()),
+        },
+        Slot::Bool => match image.cloud_init {
+            Some(v) => map.serialize_entry(key, &v),
+            None => Ok(()),
+        },
+    }
+}
+
+/// The complete result set: de-duplicated by `ImageId`, times resolved in
+/// the API zone. Evaluation only ever sees one of these.
+#[derive(Debug, Default)]
+pub struct ImageSet {
+    images: Vec<Image>,
+    duplicates_dropped: usize,
+}
+
+impl ImageSet {
+    /// Keep the first image of each `ImageId` (images without an id are all
+    /// kept: nothing says they are the same) and read every `ImageCreateTime`.
+    pub fn new(images: Vec<Image>, zone: &ApiZone) -> Self {
+        let mut seen = std::collections::HashSet::with_capacity(images.len());
+        let before = images.len();
+        let mut kept: Vec<Image> = images
+            .into_iter()
+            .filter(|image| match image.id() {
+                Some(id) => seen.insert(id.to_owned()),
+                None => true,
+            })
+            .collect();
+        for image in &mut kept {
+            image.resolve_time(zone);
+        }
+        let duplicates_dropped = before - kept.len();
+        Self {
+            images: kept,
+            duplicates_dropped,
+        }
+    }
+
+    pub fn images(&self) -> &[Image] {
+        &self.images
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// How many repeated `ImageId`s were dropped.
+    pub fn duplicates_dropped(&self) -> usize {
+        self.duplicates_dropped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_17_image_and_10_src_image_paths() {
+        let src = Field::ALL.iter().filter(|f| f.in_src_image()).count();
+        assert_eq!(src, 10);
+        // 16 top-level scalar fields + the SrcImage object = 17 Image fields.
+        assert_eq!(Field::ALL.len() - src + 1, 17);
+        for f in Field::ALL {
+            assert_eq!(Field::from_path(f.path()), Some(*f));
+        }
+    }
+
+    #[test]
+    fn reads_all_fields_and_keeps_unknown_ones() {
+        let json = r#"{"ImageId":"img-1","ImageSize":50,"IsSupportCloudInit":true,"ImageCreateTime":"2024-01-01 08:00:00",
+            "SrcImage":{"RegionID":7,"Region":"ap-x","Future":[1,2]},"NewField":{"a":1}}"#;
+        let mut image: Image = serde_json::from_str(json).unwrap();
+        image.resolve_time(&ApiZone::default());
+        assert_eq!(image.get(Field::ImageId), Value::Str("img-1"));
+        assert_eq!(image.get(Field::ImageSize), Value::Int(50));
+        assert_eq!(image.get(Field::SrcRegionId), Value::Int(7));
+        assert_eq!(image.get(Field::IsSupportCloudInit), Value::Bool(true));
+        assert_eq!(image.get(Field::ImageName), Value::Missing);
+        assert_eq!(image.get(Field::ImageCreateTime), Value::Time("2024-01-01T00:00:00Z".parse().unwrap()));
+        let back = serde_json::to_string(&image).unwrap();
+        assert!(back.contains(r#""NewField":{"a":1}"#), "{back}");
+        assert!(back.contains(r#""Future":[1,2]"#), "{back}");
+    }
+
+    #[test]
+    fn null_and_empty_are_missing() {
+        let mut image: Image =
+            serde_json::from_str(r#"{"TaskId":null,"SrcImage":null,"ImageCreateTime":""}"#).unwrap();
+        image.resolve_time(&ApiZone::default());
+        assert_eq!(image.get(Field::TaskId), Value::Missing);
+        assert_eq!(image.get(Field::SrcImageId), Value::Missing);
+        assert_eq!(image.get(Field::ImageCreateTime), Value::Missing);
+        let mut bad: Image = serde_json::from_str(r#"{"ImageCreateTime":"2024/01/01"}"#).unwrap();
+        bad.resolve_time(&ApiZone::default());
+        assert_eq!(bad.get(Field::ImageCreateTime), Value::Unreadable("2024/01/01"));
+    }
+
+    #[test]
+    fn wrong_types_are_errors() {
+        assert!(serde_json::from_str::<Image>(r#"{"ImageSize":"50"}"#).is_err());
+        assert!(serde_json::from_str::<Image>(r#"{"SrcImage":[]}"#).is_err());
+    }
+}

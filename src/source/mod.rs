@@ -1,0 +1,3 @@
+//! Where images come from: a saved snapshot (here) or the live API (`live`).
+
+pub mod snapshot;

@@ -1,0 +1,521 @@
+//! Snapshot files: reading every accepted shape of SPEC 3.5 into images, and
+//! writing ours. A snapshot that says it is partial is refused, never judged.
+//!
+//! Accepted shapes, told apart by their first keys:
+//! ours `{"schema": "ecmguard/snapshot/v1", …, "ImageSet": […]}`, a response
+//! `{"Response": {…}}`, an array of responses (pages), tccli's
+//! `{"TotalCount", "ImageSet", "RequestId"}`, and a bare array of images.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use crate::diag::Diag;
+use crate::exit::ExitCode;
+use crate::failure::Failure;
+use crate::image::{read_image, Image, ImageKey};
+use crate::policy::codes::Code;
+use crate::source_text::{SourceFile, Span};
+
+/// The schema tag of the snapshots `ecmguard fetch` writes.
+pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
+
+/// Files up to this size get a source snippet in JSON error messages.
+const SNIPPET_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Which accepted shape a snapshot had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    Ecmguard,
+    Response,
+    Pages,
+    Tccli,
+    ImageArray,
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Shape::Ecmguard => "ecmguard snapshot",
+            Shape::Response => "DescribeImage response",
+            Shape::Pages => "array of DescribeImage responses",
+            Shape::Tccli => "tccli output",
+            Shape::ImageArray => "array of images",
+        })
+    }
+}
+
+/// What a snapshot held, before de-duplication.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub shape: Shape,
+    pub images: Vec<Image>,
+    /// `TotalCount` / `total_count` when the snapshot states one.
+    pub total_count: Option<u64>,
+    /// Provenance recorded by `ecmguard fetch`.
+    pub fetched_at: Option<String>,
+    pub endpoint: Option<String>,
+    pub filters: Option<serde_json::Value>,
+}
+
+/// Parse a snapshot. `name` is how the user named it (`-` for stdin).
+pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed = TopSeed.deserialize(&mut de).and_then(|top| de.end().map(|()| top));
+    let top = parsed.map_err(|err| json_error(name, bytes, &err))?;
+    top.into_snapshot(name)
+}
+
+/// Check that a snapshot which states a total holds exactly that many distinct
+/// images. `distinct` is the count after de-duplication by `ImageId`.
+pub fn check_complete(name: &str, snapshot: &Snapshot, distinct: usize) -> Result<(), Failure> {
+    match snapshot.total_count {
+        Some(total) if total != distinct as u64 => Err(Failure::incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!(
+                    "{name}: the {} holds {distinct} distinct images but its TotalCount is {total}; it is not the complete result set",
+                    snapshot.shape
+                ),
+            )
+            .with_help("fetch every page with `ecmguard fetch -o FILE` (or save all pages) and check that file"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn json_error(name: &str, bytes: &[u8], err: &serde_json::Error) -> Failure {
+    let (line, column) = (err.line(), err.column());
+    let message = strip_position(&err.to_string());
+    let mut diag = Diag::error(
+        Code::SnapshotJson,
+        format!("{name}:{line}:{column}: invalid snapshot: {message}"),
+    )
+    .with_help(if err.is_eof() {
+        "the snapshot ends early: it was cut off; fetch it again".to_owned()
+    } else {
+        "a snapshot is JSON as `ecmguard fetch` writes it, or a DescribeImage response, pages, tccli output, or an array of images".to_owned()
+    });
+    if bytes.len() <= SNIPPET_LIMIT {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            let file = SourceFile::new(name, text);
+            let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
+            if let Some(start) = line_start {
+                let mut offset = (start + column.saturating_sub(1)).min(text.len());
+                while !text.is_char_boundary(offset) {
+                    offset -= 1;
+                }
+                diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
+            }
+        }
+    }
+    Failure::new(ExitCode::Invalid, vec![miette::Report::new(diag)])
+}
+
+/// serde_json appends " at line L column C"; we show the position up front.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+fn shape_error(name: &str, message: impl Into<String>) -> Failure {
+    Failure::invalid([Diag::error(Code::SnapshotShape, format!("{name}: {}", message.into()))
+        .with_help("accepted: an ecmguard snapshot, a DescribeImage response {\"Response\": …}, an array of responses, tccli output {\"TotalCount\", \"ImageSet\"}, or an array of images")])
+}
+
+// ---------------------------------------------------------------------------
+
+/// One `{"Response": {…}}` page.
+#[derive(Debug, Default)]
+struct Page {
+    total_count: Option<u64>,
+    images: Vec<Image>,
+    error: Option<ApiError>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct ApiError {
+    #[serde(rename = "Code", default)]
+    code: String,
+    #[serde(rename = "Message", default)]
+    message: String,
+}
+
+#[derive(Debug)]
+enum Top {
+    /// An object with top-level keys.
+    Object(TopObject),
+    Pages(Vec<Page>),
+    Images(Vec<Image>),
+    EmptyArray,
+}
+
+#[derive(Debug, Default)]
+struct TopObject {
+    schema: Option<String>,
+    response: Option<Page>,
+    image_set: Option<Option<Vec<Image>>>,
+    total_count: Option<u64>,
+    tccli_total: Option<u64>,
+    request_id: bool,
+    fetched_at: Option<String>,
+    endpoint: Option<String>,
+    filters: Option<serde_json::Value>,
+}
+
+impl Top {
+    fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
+        let bare = |shape, images, total_count| Snapshot {
+            shape,
+            images,
+            total_count,
+            fetched_at: None,
+            endpoint: None,
+            filters: None,
+        };
+        match self {
+            Top::EmptyArray => Ok(bare(Shape::ImageArray, Vec::new(), None)),
+            Top::Images(images) => Ok(bare(Shape::ImageArray, images, None)),
+            Top::Pages(pages) => {
+                let mut total = None;
+                let mut images = Vec::new();
+                for (index, page) in pages.into_iter().enumerate() {
+                    if let Some(error) = page.error {
+                        return Err(api_error(name, &error));
+                    }
+                    match (total, page.total_count) {
+                        (Some(a), Some(b)) if a != b => {
+                            return Err(Failure::incomplete(
+                                Diag::error(
+                                    Code::SnapshotIncomplete,
+                                    format!("{name}: TotalCount changed between pages ({a} before page {index}, then {b}); the pages are not one consistent listing"),
+                                )
+                                .with_help("fetch the full set again with `ecmguard fetch -o FILE`"),
+                            ));
+                        }
+                        (None, Some(b)) => total = Some(b),
+                        _ => {}
+                    }
+                    images.extend(page.images);
+                }
+                Ok(bare(Shape::Pages, images, total))
+            }
+            Top::Object(object) => object.into_snapshot(name),
+        }
+    }
+}
+
+impl TopObject {
+    fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
+        if let Some(page) = self.response {
+            if self.image_set.is_some() || self.schema.is_some() {
+                return Err(shape_error(name, "has both `Response` and top-level `ImageSet`/`schema`"));
+            }
+            if let Some(error) = page.error {
+                return Err(api_error(name, &error));
+            }
+            return Ok(Snapshot {
+                shape: Shape::Response,
+                images: page.images,
+                total_count: page.total_count,
+                fetched_at: None,
+                endpoint: None,
+                filters: None,
+            });
+        }
+        let Some(image_set) = self.image_set else {
+            return Err(shape_error(name, "has no `ImageSet` and no `Response`: this is not a snapshot"));
+        };
+        let images = image_set.unwrap_or_default();
+        match self.schema {
+            Some(schema) if schema == SNAPSHOT_SCHEMA => Ok(Snapshot {
+                shape: Shape::Ecmguard,
+                images,
+                total_count: self.total_count.or(self.tccli_total),
+                fetched_at: self.fetched_at,
+                endpoint: self.endpoint,
+                filters: self.filters,
+            }),
+            Some(schema) => Err(shape_error(
+                name,
+                format!("has schema `{schema}`; this ecmguard reads `{SNAPSHOT_SCHEMA}`"),
+            )),
+            None => {
+                let _ = self.request_id;
+                Ok(Snapshot {
+                    shape: Shape::Tccli,
+                    images,
+                    total_count: self.tccli_total.or(self.total_count),
+                    fetched_at: None,
+                    endpoint: None,
+                    filters: None,
+                })
+            }
+        }
+    }
+}
+
+fn api_error(name: &str, error: &ApiError) -> Failure {
+    Failure::incomplete(
+        Diag::error(
+            Code::SnapshotApiError,
+            format!("{name}: holds an API error instead of images: {}: {}", error.code, error.message),
+        )
+        .with_help("the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`"),
+    )
+}
+
+// --- serde plumbing -------------------------------------------------------
+
+struct TopSeed;
+
+impl<'de> DeserializeSeed<'de> for TopSeed {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TopSeed {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object or array (a snapshot, a response, pages, tccli output or images)")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
+        let mut pages = Vec::new();
+        let mut images = Vec::new();
+        while let Some(element) = seq.next_element_seed(ElementSeed)? {
+            match element {
+                Element::Page(page) if images.is_empty() => pages.push(page),
+                Element::Image(image) if pages.is_empty() => images.push(image),
+                _ => return Err(A::Error::custom("the array mixes DescribeImage responses and images")),
+            }
+        }
+        Ok(match (pages.is_empty(), images.is_empty()) {
+            (false, _) => Top::Pages(pages),
+            (_, false) => Top::Images(images),
+            _ => Top::EmptyArray,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let mut top = TopObject::default();
+        while let Some(key) = map.next_key::<TopKey>()? {
+            match key {
+                TopKey::Schema => top.schema = Some(map.next_value()?),
+                TopKey::Response => top.response = Some(map.next_value_seed(ResponseSeed)?),
+                TopKey::ImageSet => top.image_set = Some(map.next_value_seed(ImageListSeed)?),
+                TopKey::TotalCount => top.tccli_total = map.next_value()?,
+                TopKey::OurTotal => top.total_count = map.next_value()?,
+                TopKey::RequestId => {
+                    top.request_id = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                TopKey::FetchedAt => top.fetched_at = map.next_value()?,
+                TopKey::Endpoint => top.endpoint = map.next_value()?,
+                TopKey::Filters => top.filters = map.next_value()?,
+                TopKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Top::Object(top))
+    }
+}
+
+enum TopKey {
+    Schema,
+    Response,
+    ImageSet,
+    TotalCount,
+    OurTotal,
+    RequestId,
+    FetchedAt,
+    Endpoint,
+    Filters,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for TopKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TopKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TopKey, E> {
+                Ok(match v {
+                    "schema" => TopKey::Schema,
+                    "Response" => TopKey::Response,
+                    "ImageSet" => TopKey::ImageSet,
+                    "TotalCount" => TopKey::TotalCount,
+                    "total_count" => TopKey::OurTotal,
+                    "RequestId" => TopKey::RequestId,
+                    "fetched_at" => TopKey::FetchedAt,
+                    "endpoint" => TopKey::Endpoint,
+                    "filters" => TopKey::Filters,
+                    _ => TopKey::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// `ImageSet`: an array of images, or null.
+struct ImageListSeed;
+
+impl<'de> DeserializeSeed<'de> for ImageListSeed {
+    type Value = Option<Vec<Image>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ImageListSeed {
+    type Value = Option<Vec<Image>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of images or null")
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut images = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(image) = seq.next_element::<Image>()? {
+            images.push(image);
+        }
+        Ok(Some(images))
+    }
+}
+
+/// The value of `Response`.
+struct ResponseSeed;
+
+impl<'de> DeserializeSeed<'de> for ResponseSeed {
+    type Value = Page;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResponseSeed {
+    type Value = Page;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a DescribeImage Response object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
+        let mut page = Page::default();
+        while let Some(key) = map.next_key::<TopKey>()? {
+            match key {
+                TopKey::TotalCount => page.total_count = map.next_value()?,
+                TopKey::ImageSet => page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default(),
+                TopKey::Other => {
+                    // `Error` is the only other key we act on; read it loosely.
+                    let raw = map.next_value::<Box<RawValue>>()?;
+                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get()) {
+                        if !error.code.is_empty() {
+                            page.error = Some(error);
+                        }
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+enum Element {
+    Page(Page),
+    Image(Image),
+}
+
+/// An element of a top-level array: a page if its first key is `Response`,
+/// otherwise an image.
+struct ElementSeed;
+
+impl<'de> DeserializeSeed<'de> for ElementSeed {
+    type Value = Element;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Element, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ElementSeed {
+    type Value = Element;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an image object or a {\"Response\": …} page")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
+        match map.next_key::<ImageKey>()? {
+            None => Ok(Element::Image(Image::default())),
+            Some(ImageKey::Other(key)) if &*key == "Response" => {
+                let page = map.next_value_seed(ResponseSeed)?;
+                while map.next_key::<IgnoredAny>()?.is_some() {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                Ok(Element::Page(page))
+            }
+            Some(first) => read_image(Some(first), &mut map).map(Element::Image),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape_of(json: &str) -> Snapshot {
+        read("t.json", json.as_bytes()).expect("reads")
+    }
+
+    #[test]
+    fn reads_every_shape() {
+        let image = r#"{"ImageId":"img-a"}"#;
+        let s = shape_of(&format!(r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{image}]}}"#));
+        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Ecmguard, 1, Some(1)));
+        let s = shape_of(&format!(r#"{{"Response":{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}}}"#));
+        assert_eq!((s.shape, s.images.len()), (Shape::Response, 1));
+        let s = shape_of(&format!(r#"[{{"Response":{{"TotalCount":2,"ImageSet":[{image}]}}}},{{"Response":{{"TotalCount":2,"ImageSet":null}}}}]"#));
+        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Pages, 1, Some(2)));
+        let s = shape_of(&format!(r#"{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}"#));
+        assert_eq!((s.shape, s.images.len()), (Shape::Tccli, 1));
+        let s = shape_of(&format!("[{image},{image}]"));
+        assert_eq!((s.shape, s.images.len()), (Shape::ImageArray, 2));
+        assert_eq!(shape_of("[]").images.len(), 0);
+    }
+
+    #[test]
+    fn errors_are_located_and_classified() {
+        let err = read("t.json", b"{\"ImageSet\": [\n {\"ImageSize\": \"50\"}]}").unwrap_err();
+        assert_eq!(err.exit, ExitCode::Invalid);
+        let text = format!("{:?}", err.diagnostics[0]);
+        assert!(text.contains("t.json:2:"), "{text}");
+        let err = read("t.json", br#"{"ImageSet": [{"ImageId": "img-"#).unwrap_err();
+        assert_eq!(err.exit, ExitCode::Invalid);
+        let err = read("t.json", br#"{"foo": 1}"#).unwrap_err();
+        assert_eq!(err.exit, ExitCode::Invalid);
+        let err = read("t.json", br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#).unwrap_err();
+        assert_eq!(err.exit, ExitCode::Incomplete);
+        let err = read("t.json", br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#).unwrap_err();
+        assert_eq!(err.exit, ExitCode::Incomplete);
+    }
+}
