@@ -1,4 +1,209 @@
 //! Policies: YAML files to a typed, compiled `PolicySet` that keeps source spans.
+//!
+//! Two steps, as in cargo-deny: *shape* (YAML to a spanned node tree, `yaml`)
+//! and *meaning* (`validate`, `matcher`, `params`, `template`), which reports
+//! every problem of every file in one run and compiles what is valid.
 
 pub mod codes;
+pub(crate) mod context;
+pub mod duration;
+pub mod matcher;
+pub mod model;
+pub(crate) mod params;
+pub(crate) mod template;
+pub(crate) mod validate;
 pub mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use context::CompileOptions;
+pub use model::PolicySet;
+
+use crate::diag::Diag;
+use crate::failure::Failure;
+use crate::source_text::SourceFile;
+use codes::Code;
+use context::Cx;
+
+/// A compiled policy set and the warnings found while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub policy: PolicySet,
+    pub warnings: Vec<Diag>,
+}
+
+/// The policy files named by `--policy` arguments: files as given, and the
+/// `*.yaml`/`*.yml` files under directories, recursively, in sorted order,
+/// skipping `*.test.yaml`/`*.test.yml` and hidden entries.
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    discover_with(paths, |name| !is_test_file(name))
+}
+
+/// Test files (`*.test.yaml`/`*.test.yml`) under the given paths.
+pub fn discover_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+    discover_with(paths, is_test_file)
+}
+
+fn is_test_file(name: &str) -> bool {
+    name.ends_with(".test.yaml") || name.ends_with(".test.yml")
+}
+
+fn discover_with(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, Failure> {
+    let mut found = Vec::new();
+    let mut diags = Vec::new();
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let before = found.len();
+                if let Err(err) = walk(path, &keep, &mut found) {
+                    diags.push(Diag::error(Code::FileRead, format!("cannot read directory {}: {err}", path.display())));
+                } else if found.len() == before {
+                    diags.push(
+                        Diag::error(Code::NoPolicyFiles, format!("{} holds no matching *.yaml or *.yml file", path.display()))
+                            .with_help("point --policy at a policy file or a directory of them"),
+                    );
+                }
+            }
+            Ok(_) => found.push(path.clone()),
+            Err(err) => diags.push(
+                Diag::error(Code::FileRead, format!("cannot read {}: {err}", path.display()))
+                    .with_help("check the --policy path; without --policy, ecmguard reads ./policies"),
+            ),
+        }
+    }
+    if diags.is_empty() { Ok(found) } else { Err(Failure::invalid(diags)) }
+}
+
+fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(&path, keep, found)?;
+        } else if (name.ends_with(".yaml") || name.ends_with(".yml")) && keep(&name) {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Read a policy or test file: size limit first, then UTF-8.
+pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
+    let name = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+    if meta.len() > yaml::MAX_FILE_BYTES as u64 {
+        return Err(Diag::error(
+            Code::FileTooLarge,
+            format!("{name} is {} bytes; policy and test files are limited to {} bytes", meta.len(), yaml::MAX_FILE_BYTES),
+        )
+        .with_help("split the policies into several files in a --policy directory"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+    source_from_bytes(name, bytes)
+}
+
+/// Check UTF-8 and wrap as a source file, pointing at the first bad byte.
+pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diag> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(err) => {
+            let valid = err.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&err.as_bytes()[..valid]).into_owned();
+            let at = SourceFile::new(name.clone(), prefix).line_col(valid);
+            Err(Diag::error(
+                Code::InvalidUtf8,
+                format!("{name}:{}:{}: the file is not valid UTF-8 (byte offset {valid})", at.line, at.column),
+            )
+            .with_help("save the file as UTF-8"))
+        }
+    }
+}
+
+/// Load and compile policy files from disk.
+pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Failure> {
+    let files = discover(paths)?;
+    let mut sources = Vec::with_capacity(files.len());
+    let mut diags = Vec::new();
+    for path in &files {
+        match read_source(path) {
+            Ok(source) => sources.push(source),
+            Err(diag) => diags.push(diag),
+        }
+    }
+    match compile(sources, options) {
+        Ok(loaded) if diags.is_empty() => Ok(loaded),
+        Ok(loaded) => Err(Failure::invalid(diags.into_iter().chain(loaded.warnings))),
+        Err(failure) => {
+            let mut all: Vec<miette::Report> = diags.into_iter().map(miette::Report::new).collect();
+            all.extend(failure.diagnostics);
+            Err(Failure::new(failure.exit, all))
+        }
+    }
+}
+
+/// Compile policy sources. All problems of all files are reported together.
+pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<Loaded, Failure> {
+    let Some(first) = files.first().cloned() else {
+        return Err(Failure::invalid([validate::no_rules(&files)]));
+    };
+    let mut cx = Cx::new(options, first);
+    let mut roots = Vec::with_capacity(files.len());
+    for file in &files {
+        cx.file = file.clone();
+        match yaml::parse(file) {
+            Ok(root) => roots.push((file.clone(), root)),
+            Err(diag) => cx.push(diag),
+        }
+    }
+
+    // Params are global to the set, so every file's are defined first.
+    let mut params = Vec::new();
+    let mut param_origins = Vec::new();
+    let mut sections = Vec::with_capacity(roots.len());
+    for (file, root) in &roots {
+        cx.file = file.clone();
+        let found = validate::sections(&mut cx, root);
+        if let Some(node) = found.params {
+            validate::define_params(&mut cx, node, &mut params, &mut param_origins);
+        }
+        sections.push((file.clone(), found));
+    }
+    let declared: Vec<String> = roots.iter().flat_map(|(_, root)| validate::declared_rule_ids(root)).collect();
+
+    let mut rules = Vec::new();
+    for (file, found) in &sections {
+        cx.file = file.clone();
+        if let Some(node) = found.rules {
+            validate::rules(&mut cx, node, &mut rules);
+        }
+    }
+    // Waivers last: they may name rules of any file.
+    let mut waivers = Vec::new();
+    for (file, found) in &sections {
+        cx.file = file.clone();
+        if let Some(node) = found.waivers {
+            validate::waivers(&mut cx, node, &rules, &declared, &mut waivers);
+        }
+    }
+    params::finish(&mut cx, &params);
+
+    let mut diags = std::mem::take(&mut cx.diags);
+    if declared.is_empty() && rules.is_empty() {
+        diags.push(validate::no_rules(&files));
+    }
+    if diags.iter().any(Diag::is_error) {
+        // Errors first, each group in file order.
+        diags.sort_by_key(|d| std::cmp::Reverse(d.level));
+        return Err(Failure::invalid(diags));
+    }
+    Ok(Loaded {
+        policy: PolicySet { files, rules, waivers, params },
+        warnings: diags,
+    })
+}

@@ -1,0 +1,176 @@
+//! The validation context: the file being read, the diagnostics collected so
+//! far, the run's clock and zone, params, and helpers for reading mappings
+//! with unknown-key and duplicate-key checks.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::diag::{did_you_mean, Diag};
+use crate::policy::codes::Code;
+use crate::policy::yaml::{Node, NodeKind};
+use crate::source_text::{SourceFile, Span};
+use crate::time::ApiZone;
+
+/// What compiling needs from the run: `--now`, the API zone, `--param`s.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    pub now: Timestamp,
+    pub zone: ApiZone,
+    /// `--param NAME=VALUE`, in command-line order.
+    pub params: Vec<(String, String)>,
+}
+
+/// A param as the loader sees it: its value node (from `--param` or the
+/// default) and whether anything referenced it.
+#[derive(Debug)]
+pub(crate) struct ParamSlot {
+    pub value: Option<(Arc<SourceFile>, Node)>,
+    pub used: bool,
+}
+
+pub(crate) struct Cx<'o> {
+    pub options: &'o CompileOptions,
+    pub file: Arc<SourceFile>,
+    pub diags: Vec<Diag>,
+    pub params: HashMap<String, ParamSlot>,
+}
+
+impl<'o> Cx<'o> {
+    pub fn new(options: &'o CompileOptions, file: Arc<SourceFile>) -> Self {
+        Self {
+            options,
+            file,
+            diags: Vec::new(),
+            params: HashMap::new(),
+        }
+    }
+
+    /// A located error in the current file (not yet reported: see `push`).
+    pub fn err(&self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diag {
+        Diag::error(code, message).at(&self.file, span, label)
+    }
+
+    /// A located warning in the current file (not yet reported: see `push`).
+    pub fn warn(&self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diag {
+        Diag::warning(code, message).at(&self.file, span, label)
+    }
+
+    pub fn push(&mut self, diag: Diag) {
+        self.diags.push(diag);
+    }
+
+    /// Report a wrong YAML type.
+    pub fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
+        let diag = self.err(
+            Code::WrongType,
+            node.span,
+            format!("{what} must be {expected}, found {}", node.type_name()),
+            format!("expected {expected}"),
+        );
+        self.push(diag);
+    }
+
+    /// Read a mapping, reporting unknown and duplicate keys. Entries with
+    /// unknown keys are left out of the result.
+    pub fn mapping<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Option<Mapping<'n>> {
+        let Some(entries) = node.as_map() else {
+            self.wrong_type(node, what, "a mapping");
+            return None;
+        };
+        let mut mapping = Mapping {
+            span: node.span,
+            entries: Vec::with_capacity(entries.len()),
+        };
+        for (key, value) in entries {
+            let Some(name) = key.as_str() else {
+                let diag = self.err(
+                    Code::WrongType,
+                    key.span,
+                    format!("a key of {what} must be a string, found {}", key.type_name()),
+                    "not a string key",
+                );
+                self.push(diag);
+                continue;
+            };
+            if let Some((_, first, _)) = mapping.entries.iter().find(|(n, _, _)| *n == name) {
+                let diag = self
+                    .err(Code::DuplicateKey, key.span, format!("`{name}` appears twice in {what}"), "second here")
+                    .also(first.span, "first here")
+                    .with_help("remove one of them");
+                self.push(diag);
+                continue;
+            }
+            if !known.contains(&name) {
+                let diag = self
+                    .err(Code::UnknownKey, key.span, format!("unknown key `{name}` in {what}"), "unknown key")
+                    .with_help(format!("the keys of {what} are: {}", known.join(", ")))
+                    .suggest(did_you_mean(name, known.iter().copied()));
+                self.push(diag);
+                continue;
+            }
+            mapping.entries.push((name, key, value));
+        }
+        Some(mapping)
+    }
+
+    /// A required or optional string value.
+    pub fn string(&mut self, node: &Node, what: &str) -> Option<String> {
+        match &node.kind {
+            NodeKind::Str(s) => Some(s.clone()),
+            _ => {
+                self.wrong_type(node, what, "a string");
+                None
+            }
+        }
+    }
+
+    /// A list of strings (a single string is not accepted: the spec's lists
+    /// are lists, and silently wrapping would hide a typo in indentation).
+    pub fn strings(&mut self, node: &Node, what: &str) -> Option<Vec<(String, Span)>> {
+        let Some(items) = node.as_seq() else {
+            self.wrong_type(node, what, "a list of strings");
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            match item.as_str() {
+                Some(s) => out.push((s.to_owned(), item.span)),
+                None => {
+                    self.wrong_type(item, &format!("an item of {what}"), "a string");
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+}
+
+/// A mapping's known entries, in file order.
+pub(crate) struct Mapping<'n> {
+    pub span: Span,
+    pub entries: Vec<(&'n str, &'n Node, &'n Node)>,
+}
+
+impl<'n> Mapping<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, _, v)| *v)
+    }
+
+    pub fn key(&self, key: &str) -> Option<&'n Node> {
+        self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, k, _)| *k)
+    }
+
+    /// A required entry; reports `missing-key` at the mapping when absent.
+    pub fn require(&self, cx: &mut Cx<'_>, key: &str, what: &str) -> Option<&'n Node> {
+        let found = self.get(key);
+        if found.is_none() {
+            let span = self.entries.first().map_or(self.span, |(_, k, _)| k.span);
+            let diag = cx.err(Code::MissingKey, span, format!("{what} has no `{key}`"), format!("`{key}` is required here"));
+            cx.push(diag);
+        }
+        found
+    }
+}

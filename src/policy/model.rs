@@ -1,0 +1,297 @@
+//! The compiled policy: rules, conditions, waivers and params as evaluation
+//! needs them. Regexes are built, times and durations resolved against `now`,
+//! field paths resolved, so evaluation does no parsing and no lookups.
+
+use std::fmt;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use regex::Regex;
+use serde::Serialize;
+
+use crate::image::Field;
+use crate::source_text::{LineCol, SourceFile, Span};
+
+/// Where something was defined: a span in a policy file.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub file: Arc<SourceFile>,
+    pub span: Span,
+}
+
+impl Origin {
+    pub fn line_col(&self) -> LineCol {
+        self.file.line_col(self.span.start)
+    }
+
+    pub fn location(&self) -> Location {
+        let at = self.line_col();
+        Location {
+            file: self.file.name().to_owned(),
+            line: at.line,
+            column: at.column,
+        }
+    }
+}
+
+/// A serialisable source location (reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The loaded, compiled policy set.
+#[derive(Debug)]
+pub struct PolicySet {
+    pub files: Vec<Arc<SourceFile>>,
+    pub rules: Vec<Rule>,
+    pub waivers: Vec<Waiver>,
+    pub params: Vec<Param>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub const NAMES: [&'static str; 3] = ["error", "warning", "info"];
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "info" => Some(Severity::Info),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an indeterminate `assert` result does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownPolicy {
+    /// An indeterminate finding that fails the gate like a violation.
+    Fail,
+    /// The image passes the rule: no finding.
+    Pass,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub description: Option<String>,
+    pub remediation: Option<String>,
+    pub url: Option<String>,
+    pub tags: Vec<String>,
+    /// `where`: images outside it (false or unknown) are not checked.
+    pub scope: Option<Condition>,
+    pub check: Check,
+    pub message: Option<Template>,
+    pub unknown: UnknownPolicy,
+    /// The rule's `id` entry.
+    pub origin: Origin,
+    /// The `assert` or `expect` entry.
+    pub check_origin: Origin,
+}
+
+impl Rule {
+    pub fn is_set_level(&self) -> bool {
+        matches!(self.check, Check::Expect(_))
+    }
+}
+
+#[derive(Debug)]
+pub enum Check {
+    Assert(Condition),
+    Expect(Expectation),
+}
+
+/// A set-level check over the images in scope.
+#[derive(Debug, Default)]
+pub struct Expectation {
+    pub count: Vec<CountTest>,
+    pub unique: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountTest {
+    pub op: CmpOp,
+    pub value: u64,
+}
+
+impl CountTest {
+    pub fn holds(&self, count: u64) -> bool {
+        self.op.holds(count.cmp(&self.value))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+}
+
+impl CmpOp {
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            CmpOp::Eq => ordering == Equal,
+            CmpOp::Ne => ordering != Equal,
+            CmpOp::Gt => ordering == Greater,
+            CmpOp::Gte => ordering != Less,
+            CmpOp::Lt => ordering == Less,
+            CmpOp::Lte => ordering != Greater,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "≠",
+            CmpOp::Gt => ">",
+            CmpOp::Gte => "≥",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "≤",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "eq",
+            CmpOp::Ne => "ne",
+            CmpOp::Gt => "gt",
+            CmpOp::Gte => "gte",
+            CmpOp::Lt => "lt",
+            CmpOp::Lte => "lte",
+        }
+    }
+}
+
+/// A condition tree (SPEC 4.3), evaluated in three-valued logic.
+#[derive(Debug)]
+pub enum Condition {
+    All(Vec<Condition>),
+    Any(Vec<Condition>),
+    Not(Box<Condition>),
+    Test(FieldTest),
+}
+
+/// `PATH: MATCHER`: every operator must hold on the field's value.
+#[derive(Debug)]
+pub struct FieldTest {
+    pub field: Field,
+    pub ops: Vec<Op>,
+}
+
+#[derive(Debug)]
+pub struct Op {
+    pub kind: OpKind,
+    /// What the operator expects, for messages (`newer than 180d`).
+    pub expected: String,
+}
+
+/// A string operand; lowercased at load when `ignore_case` is set.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub value: String,
+    pub ignore_case: bool,
+}
+
+#[derive(Debug)]
+pub enum OpKind {
+    Exists(bool),
+    StrEq(Text),
+    StrNe(Text),
+    StrIn(Vec<Text>),
+    StrNotIn(Vec<Text>),
+    Matches(Regex),
+    NotMatches(Regex),
+    Glob(Regex),
+    StartsWith(Text),
+    EndsWith(Text),
+    Contains(Text),
+    IntCmp(CmpOp, i64),
+    IntIn(Vec<i64>),
+    IntNotIn(Vec<i64>),
+    BoolEq(bool),
+    BoolNe(bool),
+    TimeCmp(CmpOp, Timestamp),
+    /// Holds when the value is before the threshold `now - duration`.
+    OlderThan { threshold: Timestamp, limit: String },
+    /// Holds when the value is after the threshold `now - duration`.
+    NewerThan { threshold: Timestamp, limit: String },
+}
+
+/// A message template: literal text and placeholders.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Literal(String),
+    Field(Field),
+    RuleId,
+    RuleTitle,
+    Count,
+    Value,
+}
+
+#[derive(Debug)]
+pub struct Waiver {
+    /// Indices into `PolicySet::rules`.
+    pub rules: Vec<usize>,
+    pub images: Option<Vec<String>>,
+    pub scope: Option<Condition>,
+    pub reason: String,
+    pub owner: Option<String>,
+    /// The `expires` date as written, and the instant it stops applying.
+    pub expires: Option<(String, Timestamp)>,
+    /// `now` is at or past `expires`: the waiver does not apply.
+    pub expired: bool,
+    pub origin: Origin,
+}
+
+impl Waiver {
+    /// No images and no `where`: the waiver is for set-level findings.
+    pub fn is_set_level(&self) -> bool {
+        self.images.is_none() && self.scope.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub struct Param {
+    pub name: String,
+    pub description: Option<String>,
+    /// The value in force, as text (`90d`), from `--param` or the default.
+    pub value: String,
+    pub from_command_line: bool,
+    pub origin: Origin,
+}
