@@ -8,3 +8,5 @@ pub mod image;
 pub mod time;
 pub mod failure;
 pub mod source;
+pub mod eval;
+pub mod report;

@@ -1,0 +1,104 @@
+//! Evaluation: `(PolicySet, ImageSet, now) -> Evaluation`. Pure: no I/O, no
+//! clock. Per-image `assert` rules and set-level `expect` rules produce
+//! findings; waivers and the baseline then change their status.
+
+pub mod baseline;
+pub mod condition;
+mod message;
+mod setlevel;
+mod waivers;
+
+use jiff::Timestamp;
+
+use crate::image::ImageSet;
+use crate::policy::model::{Check, Rule, UnknownPolicy};
+use crate::policy::PolicySet;
+use crate::report::{Evaluation, Finding, RuleCounts, RuleResult, RuleStatus, Status};
+use baseline::Baseline;
+use condition::{eval, Truth};
+
+/// What evaluation needs besides the policy and the images.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalOptions<'b> {
+    /// The run's single reading of the clock (or `--now`), for ages in messages.
+    pub now: Timestamp,
+    pub baseline: Option<&'b Baseline>,
+}
+
+/// Evaluate every rule on every image.
+pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>) -> Evaluation {
+    let mut findings = Vec::new();
+    let mut results = Vec::with_capacity(policy.rules.len());
+    for (index, rule) in policy.rules.iter().enumerate() {
+        let first = findings.len();
+        let counts = match &rule.check {
+            Check::Assert(_) => assert_rule(index, rule, images, options.now, &mut findings),
+            Check::Expect(expectation) => setlevel::evaluate(index, rule, expectation, images, &mut findings),
+        };
+        let failed = findings.len() > first;
+        let status = if failed {
+            RuleStatus::Fail
+        } else if counts.in_scope == 0 && !rule.is_set_level() {
+            RuleStatus::Skip
+        } else {
+            RuleStatus::Pass
+        };
+        results.push(RuleResult { counts, status });
+    }
+    let warnings = waivers::apply(policy, images, &mut findings);
+    let baseline_fixed = match options.baseline {
+        Some(baseline) => baseline.apply(policy, images, &mut findings),
+        None => Vec::new(),
+    };
+    for finding in &findings {
+        let counts = &mut results[finding.rule].counts;
+        match finding.status {
+            Status::Violation => counts.violations += 1,
+            Status::Indeterminate => counts.indeterminate += 1,
+            Status::Waived => counts.waived += 1,
+            Status::Baselined => counts.baselined += 1,
+        }
+    }
+    Evaluation {
+        findings,
+        rules: results,
+        warnings,
+        baseline_fixed,
+    }
+}
+
+fn assert_rule(index: usize, rule: &Rule, images: &ImageSet, now: Timestamp, findings: &mut Vec<Finding>) -> RuleCounts {
+    let Check::Assert(condition) = &rule.check else {
+        return RuleCounts::default();
+    };
+    let mut counts = RuleCounts::default();
+    for (image_index, image) in images.images().iter().enumerate() {
+        if let Some(scope) = &rule.scope {
+            // In `where`, unknown means "not in scope".
+            if eval(scope, image) != Truth::True {
+                continue;
+            }
+        }
+        counts.in_scope += 1;
+        let status = match eval(condition, image) {
+            Truth::True => None,
+            Truth::False => Some(Status::Violation),
+            Truth::Unknown if rule.unknown == UnknownPolicy::Fail => Some(Status::Indeterminate),
+            Truth::Unknown => None,
+        };
+        let Some(status) = status else {
+            counts.passed += 1;
+            continue;
+        };
+        findings.push(Finding {
+            rule: index,
+            status,
+            image: Some(image_index),
+            message: message::for_image(rule, condition, image, status, now),
+            waiver: None,
+            related_images: Vec::new(),
+            value: None,
+        });
+    }
+    counts
+}

@@ -1,0 +1,244 @@
+//! The report model (findings, rule results, summary, run metadata,
+//! warnings), the verdict, and one module per output format. Renderers
+//! write into a `Write`; the library never prints.
+
+pub mod human;
+pub mod json;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::diag::Diag;
+use crate::exit::ExitCode;
+use crate::image::{Image, ImageSet};
+use crate::policy::model::{Rule, Severity};
+use crate::policy::PolicySet;
+
+/// A finding's status (SPEC 4.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Violation,
+    Indeterminate,
+    Waived,
+    Baselined,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Violation => "violation",
+            Status::Indeterminate => "indeterminate",
+            Status::Waived => "waived",
+            Status::Baselined => "baselined",
+        }
+    }
+}
+
+/// `--fail-on`: the lowest severity that fails the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+impl FailOn {
+    pub fn parse(text: &str) -> Option<FailOn> {
+        match text {
+            "error" => Some(FailOn::Error),
+            "warning" => Some(FailOn::Warning),
+            "info" => Some(FailOn::Info),
+            "never" => Some(FailOn::Never),
+            _ => None,
+        }
+    }
+
+    pub fn fails(self, severity: Severity) -> bool {
+        match self {
+            FailOn::Error => severity >= Severity::Error,
+            FailOn::Warning => severity >= Severity::Warning,
+            FailOn::Info => true,
+            FailOn::Never => false,
+        }
+    }
+}
+
+/// One finding of one rule, on one image or (set-level) on the set.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Index into `PolicySet::rules`.
+    pub rule: usize,
+    pub status: Status,
+    /// Index into the image set; `None` for a set-level finding.
+    pub image: Option<usize>,
+    pub message: String,
+    /// Index into `PolicySet::waivers` when waived.
+    pub waiver: Option<usize>,
+    /// Set-level `unique` findings: the images sharing the value.
+    pub related_images: Vec<usize>,
+    /// Set-level `unique` findings: the duplicated value.
+    pub value: Option<String>,
+}
+
+/// Per-rule counts.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub in_scope: usize,
+    pub passed: usize,
+    pub violations: usize,
+    pub indeterminate: usize,
+    pub waived: usize,
+    pub baselined: usize,
+}
+
+/// A rule's outcome: `fail` when it has a violation or indeterminate
+/// finding (at any severity), `skip` when an `assert` rule had no image in
+/// scope, else `pass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleStatus {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleResult {
+    pub counts: RuleCounts,
+    pub status: RuleStatus,
+}
+
+/// A baseline entry that no longer matches any finding (the problem is fixed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FixedEntry {
+    pub rule: String,
+    pub image: Option<String>,
+}
+
+/// Everything evaluation produced.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub rules: Vec<RuleResult>,
+    pub warnings: Vec<Diag>,
+    pub baseline_fixed: Vec<FixedEntry>,
+}
+
+/// Where the images came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceInfo {
+    Snapshot {
+        path: String,
+        shape: crate::source::snapshot::Shape,
+        fetched_at: Option<String>,
+        endpoint: Option<String>,
+        filters: Option<serde_json::Value>,
+    },
+    Api {
+        endpoint: String,
+        filters: serde_json::Value,
+        pages: u64,
+        requests: u64,
+        retries: u64,
+        restarts: u64,
+        fetch_seconds: f64,
+    },
+}
+
+/// Run metadata for reports.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub now: Timestamp,
+    pub zone: String,
+    pub source: SourceInfo,
+    pub fail_on: FailOn,
+    /// Wall time of the whole run, measured by the caller.
+    pub duration_seconds: f64,
+    pub duplicates_dropped: usize,
+}
+
+/// A complete report: what every renderer reads.
+pub struct Report<'a> {
+    pub policy: &'a PolicySet,
+    pub images: &'a ImageSet,
+    pub run: RunInfo,
+    pub evaluation: Evaluation,
+}
+
+/// Totals for the closing summary line and report headers.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub images: usize,
+    pub rules: usize,
+    pub violations: SeverityCounts,
+    pub indeterminate: usize,
+    pub waived: usize,
+    pub baselined: usize,
+    pub failing: usize,
+    pub warnings: usize,
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SeverityCounts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Report<'_> {
+    pub fn rule(&self, finding: &Finding) -> &Rule {
+        &self.policy.rules[finding.rule]
+    }
+
+    pub fn image(&self, index: usize) -> &Image {
+        &self.images.images()[index]
+    }
+
+    /// Does this finding fail the gate under `--fail-on`?
+    pub fn is_failing(&self, finding: &Finding) -> bool {
+        matches!(finding.status, Status::Violation | Status::Indeterminate)
+            && self.run.fail_on.fails(self.rule(finding).severity)
+    }
+
+    /// The exit code of SPEC 2 for a complete evaluation. Output formats
+    /// never reach this decision.
+    pub fn exit_code(&self) -> ExitCode {
+        if self.evaluation.findings.iter().any(|f| self.is_failing(f)) {
+            ExitCode::Fail
+        } else {
+            ExitCode::Pass
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary {
+            images: self.images.len(),
+            rules: self.policy.rules.len(),
+            warnings: self.evaluation.warnings.len(),
+            ..Summary::default()
+        };
+        for finding in &self.evaluation.findings {
+            match finding.status {
+                Status::Violation => match self.rule(finding).severity {
+                    Severity::Error => summary.violations.error += 1,
+                    Severity::Warning => summary.violations.warning += 1,
+                    Severity::Info => summary.violations.info += 1,
+                },
+                Status::Indeterminate => summary.indeterminate += 1,
+                Status::Waived => summary.waived += 1,
+                Status::Baselined => summary.baselined += 1,
+            }
+            if self.is_failing(finding) {
+                summary.failing += 1;
+            }
+        }
+        summary.passed = summary.failing == 0;
+        summary
+    }
+}
