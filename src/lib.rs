@@ -1,12 +1,20 @@
 //! `ecmguard`: a declarative policy gate for Tencent Cloud ECM images.
+//!
+//! One direction, no back-and-forth: flags become settings (`cli`), policy
+//! files become a compiled `PolicySet` (`policy`), a snapshot or the API
+//! becomes a complete `ImageSet` (`source`, `image`), the pure evaluator
+//! (`eval`) produces findings, `report` renders them, and `exit` maps the
+//! verdict to a process status. `app` strings the steps together.
 
+pub mod app;
+pub mod cli;
 pub mod diag;
-pub mod exit;
-pub mod policy;
-pub mod source_text;
-pub mod image;
-pub mod time;
-pub mod failure;
-pub mod source;
 pub mod eval;
+pub mod exit;
+pub mod failure;
+pub mod image;
+pub mod policy;
 pub mod report;
+pub mod source;
+pub mod source_text;
+pub mod time;

@@ -1,1 +1,55 @@
-fn main() {}
+//! The `ecmguard` binary: parse flags, run, map the outcome to an exit code.
+//! It alone decides where output goes and whether it is coloured.
+
+use std::io::{IsTerminal, Write};
+
+use clap::Parser;
+
+use ecmguard::app::{self, Io};
+use ecmguard::cli::Cli;
+use ecmguard::report::human::Style;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let stderr = std::io::stderr();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout.is_terminal();
+    let width = terminal_width().unwrap_or(120);
+    let mut out = BrokenPipeIsFine(stdout.lock());
+    let mut err = stderr.lock();
+    let mut stdin = std::io::stdin().lock();
+    let mut io = Io {
+        stdout: &mut out,
+        stderr: &mut err,
+        stdin: &mut stdin,
+        style: Style { color, width, ..Style::default() },
+        clock: jiff::Timestamp::now,
+    };
+    let code = app::run(cli, &mut io);
+    let _ = out.flush();
+    code.into()
+}
+
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok()?.parse().ok().filter(|w| *w >= 40)
+}
+
+/// A closed stdout (`ecmguard check | head`) is not an error: the verdict is
+/// the exit code, and the reader chose to stop reading.
+struct BrokenPipeIsFine<W: Write>(W);
+
+impl<W: Write> Write for BrokenPipeIsFine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.0.write(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(buf.len()),
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self.0.flush() {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    }
+}

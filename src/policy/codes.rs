@@ -33,6 +33,8 @@ macro_rules! codes {
 }
 
 codes! {
+    InvalidArgument => "invalid-argument", "A command-line flag has an invalid value.";
+    FileWrite => "file-write", "A report, snapshot or baseline file could not be written.";
     FileRead => "file-read", "A policy, snapshot or test file could not be read.";
     FileTooLarge => "file-too-large", "A policy or test file is larger than the size limit (1 MiB).";
     InvalidUtf8 => "invalid-utf8", "A policy or test file is not valid UTF-8.";

@@ -1,1 +1,191 @@
-//! The human report.
+//! The human report: one compiler-style diagnostic per rule and status,
+//! pointing at the rule in its policy file, the images listed (capped) with
+//! what failed, remediation as help; then waived and baselined findings,
+//! warnings, and a closing summary line.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, Severity as MietteSeverity};
+
+use crate::diag::Diag;
+use crate::policy::model::Severity;
+use crate::report::{Finding, Report, Status};
+
+/// How to draw: the binary decides from the terminal and `NO_COLOR`.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub unicode: bool,
+    pub width: usize,
+    /// Images listed per group before "… and N more".
+    pub max_images: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Self { color: false, unicode: true, width: 120, max_images: 10 }
+    }
+}
+
+/// A miette handler configured for `style`.
+pub fn handler(style: Style) -> GraphicalReportHandler {
+    let theme = match (style.unicode, style.color) {
+        (true, true) => GraphicalTheme::unicode(),
+        (true, false) => GraphicalTheme::unicode_nocolor(),
+        (false, _) => GraphicalTheme::none(),
+    };
+    GraphicalReportHandler::new_themed(theme).with_links(false).with_width(style.width)
+}
+
+/// Render a diagnostic of any kind as text.
+pub fn render_diagnostic(diagnostic: &dyn miette::Diagnostic, style: Style) -> String {
+    let mut out = String::new();
+    if handler(style).render_report(&mut out, diagnostic).is_err() {
+        out = format!("{diagnostic}\n");
+    }
+    out
+}
+
+pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    let findings = &report.evaluation.findings;
+    for rule_index in 0..report.policy.rules.len() {
+        for status in [Status::Violation, Status::Indeterminate] {
+            let group: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule_index && f.status == status).collect();
+            if group.is_empty() {
+                continue;
+            }
+            let diagnostic = group_diagnostic(report, rule_index, status, &group, style);
+            out.write_all(render_diagnostic(diagnostic.as_ref(), style).as_bytes())?;
+        }
+    }
+    render_set_aside(report, out)?;
+    for warning in &report.evaluation.warnings {
+        out.write_all(render_diagnostic(warning, style).as_bytes())?;
+    }
+    if !report.evaluation.baseline_fixed.is_empty() {
+        writeln!(out, "fixed since the baseline ({}):", report.evaluation.baseline_fixed.len())?;
+        for entry in &report.evaluation.baseline_fixed {
+            writeln!(out, "  {} {}", entry.rule, entry.image.as_deref().unwrap_or("(set-level)"))?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", summary_line(report))
+}
+
+fn group_diagnostic(report: &Report<'_>, rule_index: usize, status: Status, group: &[&Finding], style: Style) -> miette::Report {
+    let rule = &report.policy.rules[rule_index];
+    let noun = match (status, group.len()) {
+        (Status::Violation, 1) => "1 violation".to_owned(),
+        (Status::Violation, n) => format!("{n} violations"),
+        (_, 1) => "1 indeterminate finding".to_owned(),
+        (_, n) => format!("{n} indeterminate findings"),
+    };
+    let mut message = format!("{}: {noun}", rule.title);
+    for finding in group.iter().take(style.max_images) {
+        let _ = write!(message, "\n  • {}", finding_line(report, finding));
+    }
+    if group.len() > style.max_images {
+        let _ = write!(message, "\n  … and {} more", group.len() - style.max_images);
+    }
+    let severity = match rule.severity {
+        Severity::Error => MietteSeverity::Error,
+        Severity::Warning => MietteSeverity::Warning,
+        Severity::Info => MietteSeverity::Advice,
+    };
+    let check_label = if rule.is_set_level() {
+        "the set-level check that failed".to_owned()
+    } else if status == Status::Indeterminate {
+        format!("cannot be decided for {}", plural(group.len(), "image"))
+    } else {
+        format!("{} fail this", plural(group.len(), "image"))
+    };
+    let mut diagnostic = MietteDiagnostic::new(message)
+        .with_code(rule.id.clone())
+        .with_severity(severity)
+        .with_labels([
+            LabeledSpan::new_primary_with_span(Some("rule defined here".into()), rule.origin.span),
+            LabeledSpan::new_with_span(Some(check_label), rule.check_origin.span),
+        ]);
+    let mut help = rule.remediation.clone().unwrap_or_default();
+    if let Some(url) = &rule.url {
+        if !help.is_empty() {
+            help.push(' ');
+        }
+        let _ = write!(help, "({url})");
+    }
+    if !help.is_empty() {
+        diagnostic = diagnostic.with_help(help);
+    }
+    miette::Report::new(diagnostic).with_source_code(rule.origin.file.named_source())
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// `img-060ov1xz (CentOS 6.9 32位): message`, or the message of a set-level finding.
+pub fn finding_line(report: &Report<'_>, finding: &Finding) -> String {
+    match finding.image {
+        Some(index) => {
+            let image = report.image(index);
+            let id = image.id().unwrap_or("<no ImageId>");
+            match image.name() {
+                Some(name) if !name.is_empty() => format!("{id} ({name}): {}", finding.message),
+                _ => format!("{id}: {}", finding.message),
+            }
+        }
+        None => finding.message.clone(),
+    }
+}
+
+fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    for status in [Status::Waived, Status::Baselined] {
+        let set: Vec<&Finding> = report.evaluation.findings.iter().filter(|f| f.status == status).collect();
+        if set.is_empty() {
+            continue;
+        }
+        writeln!(out, "{} ({}), not failing:", status.as_str(), set.len())?;
+        for finding in set {
+            let rule = report.rule(finding);
+            let mut line = format!("  [{}] {}", rule.id, finding_line(report, finding));
+            if let Some(index) = finding.waiver {
+                let waiver = &report.policy.waivers[index];
+                let _ = write!(line, "\n      waived: {}", waiver.reason);
+                if let Some((date, _)) = &waiver.expires {
+                    let _ = write!(line, " (until {date})");
+                }
+            }
+            writeln!(out, "{line}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The closing line: images, rules, violations by severity, indeterminate,
+/// waived, baselined, and the verdict.
+pub fn summary_line(report: &Report<'_>) -> String {
+    let s = report.summary();
+    let verdict = if s.passed { "PASS" } else { "FAIL" };
+    format!(
+        "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}",
+        plural(s.images, "image"),
+        plural(s.rules, "rule"),
+        s.violations.error,
+        s.violations.warning,
+        s.violations.info,
+        s.indeterminate,
+        s.waived,
+        s.baselined,
+        if s.warnings > 0 { format!("; {}", plural(s.warnings, "warning")) } else { String::new() },
+    )
+}
+
+/// Render warnings or errors from loading (used by `validate` and on failure).
+pub fn render_diags(diags: &[Diag], out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    for diag in diags {
+        out.write_all(render_diagnostic(diag, style).as_bytes())?;
+    }
+    Ok(())
+}

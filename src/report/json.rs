@@ -1,1 +1,194 @@
-//! The JSON report (`ecmguard/report/v1`), documented in `docs/report-json.md`.
+//! The JSON report, schema `ecmguard/report/v1`, documented field by field
+//! in `docs/report-json.md`. Streamed with serde: no intermediate tree.
+
+use std::io::Write;
+
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
+
+use crate::diag::Diag;
+use crate::policy::model::{Location, Rule};
+use crate::report::{Finding, Report, RuleResult, SourceInfo};
+
+pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
+
+pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    ReportView(report).serialize(&mut ser).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+struct ReportView<'r, 'a>(&'r Report<'a>);
+
+impl Serialize for ReportView<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("schema", REPORT_SCHEMA)?;
+        map.serialize_entry("tool", &Tool { name: "ecmguard", version: env!("CARGO_PKG_VERSION") })?;
+        map.serialize_entry("run", &Run(report))?;
+        map.serialize_entry("summary", &report.summary())?;
+        map.serialize_entry("rules", &Rules(report))?;
+        map.serialize_entry("findings", &Findings(report))?;
+        map.serialize_entry("warnings", &Warnings(&report.evaluation.warnings))?;
+        map.serialize_entry("baseline_fixed", &report.evaluation.baseline_fixed)?;
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+struct Run<'r, 'a>(&'r Report<'a>);
+
+impl Serialize for Run<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let run = &self.0.run;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("now", &run.now.to_string())?;
+        map.serialize_entry("time_zone", &run.zone)?;
+        map.serialize_entry("source", &run.source)?;
+        let (endpoint, filters, requests, retries) = match &run.source {
+            SourceInfo::Api { endpoint, filters, requests, retries, .. } => (Some(endpoint.clone()), filters.clone(), *requests, *retries),
+            SourceInfo::Snapshot { endpoint, filters, .. } => {
+                (endpoint.clone(), filters.clone().unwrap_or(serde_json::Value::Array(Vec::new())), 0, 0)
+            }
+        };
+        map.serialize_entry("endpoint", &endpoint)?;
+        map.serialize_entry("filters", &filters)?;
+        map.serialize_entry("requests", &requests)?;
+        map.serialize_entry("retries", &retries)?;
+        map.serialize_entry("duration_seconds", &run.duration_seconds)?;
+        map.serialize_entry("fail_on", &run.fail_on)?;
+        map.serialize_entry("images", &self.0.images.len())?;
+        map.serialize_entry("duplicates_dropped", &run.duplicates_dropped)?;
+        map.serialize_entry("exit_code", &self.0.exit_code().code())?;
+        map.end()
+    }
+}
+
+struct Rules<'r, 'a>(&'r Report<'a>);
+
+impl Serialize for Rules<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let mut seq = s.serialize_seq(Some(report.policy.rules.len()))?;
+        for (rule, result) in report.policy.rules.iter().zip(&report.evaluation.rules) {
+            seq.serialize_element(&RuleView { rule, result })?;
+        }
+        seq.end()
+    }
+}
+
+struct RuleView<'a> {
+    rule: &'a Rule,
+    result: &'a RuleResult,
+}
+
+impl Serialize for RuleView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rule = self.rule;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &rule.id)?;
+        map.serialize_entry("title", &rule.title)?;
+        map.serialize_entry("severity", &rule.severity)?;
+        map.serialize_entry("kind", if rule.is_set_level() { "expect" } else { "assert" })?;
+        map.serialize_entry("description", &rule.description)?;
+        map.serialize_entry("remediation", &rule.remediation)?;
+        map.serialize_entry("url", &rule.url)?;
+        map.serialize_entry("tags", &rule.tags)?;
+        map.serialize_entry("unknown", &rule.unknown)?;
+        map.serialize_entry("status", &self.result.status)?;
+        map.serialize_entry("counts", &self.result.counts)?;
+        map.serialize_entry("location", &rule.origin.location())?;
+        map.end()
+    }
+}
+
+struct Findings<'r, 'a>(&'r Report<'a>);
+
+impl Serialize for Findings<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let mut seq = s.serialize_seq(Some(report.evaluation.findings.len()))?;
+        for finding in &report.evaluation.findings {
+            seq.serialize_element(&FindingView { report, finding })?;
+        }
+        seq.end()
+    }
+}
+
+struct FindingView<'r, 'a> {
+    report: &'r Report<'a>,
+    finding: &'r Finding,
+}
+
+impl Serialize for FindingView<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (report, finding) = (self.report, self.finding);
+        let rule = report.rule(finding);
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("rule", &rule.id)?;
+        map.serialize_entry("status", &finding.status)?;
+        map.serialize_entry("severity", &rule.severity)?;
+        map.serialize_entry("failing", &report.is_failing(finding))?;
+        map.serialize_entry("image", &finding.image.map(|i| report.image(i)))?;
+        map.serialize_entry("message", &finding.message)?;
+        map.serialize_entry("location", &rule.origin.location())?;
+        if let Some(index) = finding.waiver {
+            let waiver = &report.policy.waivers[index];
+            map.serialize_entry(
+                "waiver",
+                &WaiverView {
+                    reason: &waiver.reason,
+                    owner: waiver.owner.as_deref(),
+                    expires: waiver.expires.as_ref().map(|(d, _)| d.as_str()),
+                    location: waiver.origin.location(),
+                },
+            )?;
+        }
+        if let Some(value) = &finding.value {
+            map.serialize_entry("value", value)?;
+            let ids: Vec<Option<&str>> = finding.related_images.iter().map(|&i| report.image(i).id()).collect();
+            map.serialize_entry("images", &ids)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct WaiverView<'a> {
+    reason: &'a str,
+    owner: Option<&'a str>,
+    expires: Option<&'a str>,
+    location: Location,
+}
+
+struct Warnings<'a>(&'a [Diag]);
+
+impl Serialize for Warnings<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for diag in self.0 {
+            seq.serialize_element(&WarningView(diag))?;
+        }
+        seq.end()
+    }
+}
+
+struct WarningView<'a>(&'a Diag);
+
+impl Serialize for WarningView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let diag = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("code", diag.code.name())?;
+        map.serialize_entry("message", &diag.message)?;
+        let location = diag.location().map(|(file, at)| Location { file: file.to_owned(), line: at.line, column: at.column });
+        map.serialize_entry("location", &location)?;
+        map.end()
+    }
+}
