@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use crate::cli::{self, CheckArgs, Cli, Command, FailOnArg, Format, PolicyArgs};
 use crate::diag::Diag;
 use crate::eval::baseline::Baseline;
-use crate::eval::{evaluate, EvalOptions};
+use crate::eval::{EvalOptions, evaluate};
 use crate::exit::ExitCode;
 use crate::failure::Failure;
 use crate::image::ImageSet;
@@ -20,7 +20,7 @@ use crate::policy::{self, CompileOptions};
 use crate::report::human::{self, Style};
 use crate::report::{self, FailOn, Report, RunInfo, SourceInfo};
 use crate::source::snapshot;
-use crate::time::{parse_now, ApiZone};
+use crate::time::{ApiZone, parse_now};
 
 /// Where a command's output goes, and how it looks.
 pub struct Io<'a> {
@@ -37,10 +37,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args, io),
         Command::Validate(args) => validate(&args, io),
-        Command::Fetch(_) | Command::Test(_) | Command::Rules(_) => Err(Failure::invalid([Diag::error(
-            Code::InvalidArgument,
-            "this command is not available in this build yet",
-        )])),
+        Command::Fetch(_) | Command::Test(_) | Command::Rules(_) => {
+            Err(Failure::invalid([Diag::error(
+                Code::InvalidArgument,
+                "this command is not available in this build yet",
+            )]))
+        }
     };
     match result {
         Ok(code) => code,
@@ -60,22 +62,35 @@ fn invalid_arg(message: impl Into<String>, help: impl Into<String>) -> Failure {
 }
 
 /// `--now`, `--api-time-zone` and `--param`s into compile options.
-pub fn compile_options(args: &PolicyArgs, clock: fn() -> Timestamp) -> Result<CompileOptions, Failure> {
+pub fn compile_options(
+    args: &PolicyArgs,
+    clock: fn() -> Timestamp,
+) -> Result<CompileOptions, Failure> {
     let mut diags = Vec::new();
     let now = match &args.now {
-        Some(text) => parse_now(text).map_err(|m| diags.push(Diag::error(Code::InvalidArgument, format!("--now: {m}")))).ok(),
+        Some(text) => parse_now(text)
+            .map_err(|m| diags.push(Diag::error(Code::InvalidArgument, format!("--now: {m}"))))
+            .ok(),
         None => Some(clock()),
     };
     let zone = ApiZone::parse(&args.api_time_zone)
-        .map_err(|m| diags.push(Diag::error(Code::InvalidArgument, format!("--api-time-zone: {m}"))))
+        .map_err(|m| {
+            diags.push(Diag::error(
+                Code::InvalidArgument,
+                format!("--api-time-zone: {m}"),
+            ))
+        })
         .ok();
     let mut params = Vec::new();
     for text in &args.params {
         match cli::split_assignment(text) {
             Some((name, value)) => params.push((name.to_owned(), value.to_owned())),
             None => diags.push(
-                Diag::error(Code::InvalidArgument, format!("--param `{text}` is not NAME=VALUE"))
-                    .with_help("for example --param max_private_age=90d"),
+                Diag::error(
+                    Code::InvalidArgument,
+                    format!("--param `{text}` is not NAME=VALUE"),
+                )
+                .with_help("for example --param max_private_age=90d"),
             ),
         }
     }
@@ -97,18 +112,29 @@ fn validate(args: &PolicyArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         plural(files, "file"),
         loaded.policy.waivers.len(),
         loaded.policy.params.len(),
-        if loaded.warnings.is_empty() { String::new() } else { format!(", {}", plural(loaded.warnings.len(), "warning")) }
+        if loaded.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", plural(loaded.warnings.len(), "warning"))
+        }
     )
     .map_err(write_failure)?;
     Ok(ExitCode::Pass)
 }
 
 fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 fn write_failure(err: std::io::Error) -> Failure {
-    invalid_arg(format!("cannot write output: {err}"), "check the output destination")
+    invalid_arg(
+        format!("cannot write output: {err}"),
+        "check the output destination",
+    )
 }
 
 /// A report destination: a format and a file (or stdout).
@@ -118,12 +144,18 @@ struct Destination {
 }
 
 fn destinations(args: &CheckArgs) -> Result<Vec<Destination>, Failure> {
-    let mut out = vec![Destination { format: args.format, path: args.output.clone() }];
+    let mut out = vec![Destination {
+        format: args.format,
+        path: args.output.clone(),
+    }];
     let mut diags = Vec::new();
     for text in &args.reports {
         let parsed = cli::split_assignment(text).and_then(|(format, path)| {
             let format = <Format as clap::ValueEnum>::from_str(format, true).ok()?;
-            (!path.is_empty()).then(|| Destination { format, path: Some(PathBuf::from(path)) })
+            (!path.is_empty()).then(|| Destination {
+                format,
+                path: Some(PathBuf::from(path)),
+            })
         });
         match parsed {
             Some(destination) => out.push(destination),
@@ -137,11 +169,19 @@ fn destinations(args: &CheckArgs) -> Result<Vec<Destination>, Failure> {
         if !matches!(destination.format, Format::Human | Format::Json) {
             diags.push(Diag::error(
                 Code::InvalidArgument,
-                format!("the {:?} format is not available in this build yet", destination.format).to_lowercase(),
+                format!(
+                    "the {:?} format is not available in this build yet",
+                    destination.format
+                )
+                .to_lowercase(),
             ));
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(Failure::invalid(diags)) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(Failure::invalid(diags))
+    }
 }
 
 fn fail_on(arg: FailOnArg) -> FailOn {
@@ -167,8 +207,10 @@ fn read_input(name: &str, stdin: &mut dyn Read) -> Result<Vec<u8>, Failure> {
         std::fs::read(name)
     };
     result.map_err(|e| {
-        Failure::invalid([Diag::error(Code::FileRead, format!("cannot read snapshot {name}: {e}"))
-            .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin")])
+        Failure::invalid([
+            Diag::error(Code::FileRead, format!("cannot read snapshot {name}: {e}"))
+                .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin"),
+        ])
     })
 }
 
@@ -178,16 +220,33 @@ fn load_snapshot(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Fet
     drop(bytes);
     let shape = snapshot.shape;
     let total = snapshot.total_count;
-    let (fetched_at, endpoint, filters) = (snapshot.fetched_at.clone(), snapshot.endpoint.clone(), snapshot.filters.clone());
+    let (fetched_at, endpoint, filters) = (
+        snapshot.fetched_at.clone(),
+        snapshot.endpoint.clone(),
+        snapshot.filters.clone(),
+    );
     let images = ImageSet::new(snapshot.images, zone);
     snapshot::check_complete(
         name,
-        &snapshot::Snapshot { shape, images: Vec::new(), total_count: total, fetched_at: None, endpoint: None, filters: None },
+        &snapshot::Snapshot {
+            shape,
+            images: Vec::new(),
+            total_count: total,
+            fetched_at: None,
+            endpoint: None,
+            filters: None,
+        },
         images.len(),
     )?;
     Ok(Fetched {
         images,
-        source: SourceInfo::Snapshot { path: name.to_owned(), shape, fetched_at, endpoint, filters },
+        source: SourceInfo::Snapshot {
+            path: name.to_owned(),
+            shape,
+            fetched_at,
+            endpoint,
+            filters,
+        },
     })
 }
 
@@ -200,8 +259,11 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         Some(path) => {
             let name = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| {
-                Failure::invalid([Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
-                    .with_help("write one with `ecmguard check --write-baseline FILE`")])
+                Failure::invalid([Diag::error(
+                    Code::FileRead,
+                    format!("cannot read baseline {name}: {e}"),
+                )
+                .with_help("write one with `ecmguard check --write-baseline FILE`")])
             })?;
             Some(Baseline::read(&name, &bytes)?)
         }
@@ -213,10 +275,17 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
             return Err(invalid_arg(
                 "no --snapshot given, and the live API path is not available in this build yet",
                 "pass --snapshot FILE",
-            ))
+            ));
         }
     };
-    let mut evaluation = evaluate(&loaded.policy, &fetched.images, EvalOptions { now: options.now, baseline: baseline.as_ref() });
+    let mut evaluation = evaluate(
+        &loaded.policy,
+        &fetched.images,
+        EvalOptions {
+            now: options.now,
+            baseline: baseline.as_ref(),
+        },
+    );
     let mut warnings = loaded.warnings;
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
@@ -235,15 +304,27 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     };
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::record(report.policy, report.images, &report.evaluation.findings);
-        let text = serde_json::to_string_pretty(&baseline).map_err(|e| invalid_arg(e.to_string(), ""))?;
+        let text =
+            serde_json::to_string_pretty(&baseline).map_err(|e| invalid_arg(e.to_string(), ""))?;
         write_file(path, text.as_bytes())?;
     }
     for destination in &destinations {
         match &destination.path {
-            None => render(&report, destination.format, io.stdout, io.style).map_err(write_failure)?,
+            None => {
+                render(&report, destination.format, io.stdout, io.style).map_err(write_failure)?
+            }
             Some(path) => {
                 let mut buffer = Vec::new();
-                render(&report, destination.format, &mut buffer, Style { color: false, ..io.style }).map_err(write_failure)?;
+                render(
+                    &report,
+                    destination.format,
+                    &mut buffer,
+                    Style {
+                        color: false,
+                        ..io.style
+                    },
+                )
+                .map_err(write_failure)?;
                 write_file(path, &buffer)?;
             }
         }
@@ -251,7 +332,12 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     Ok(report.exit_code())
 }
 
-fn render(report: &Report<'_>, format: Format, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+fn render(
+    report: &Report<'_>,
+    format: Format,
+    out: &mut dyn Write,
+    style: Style,
+) -> std::io::Result<()> {
     match format {
         Format::Human => report::human::render(report, out, style),
         Format::Json => report::json::render(report, out),
@@ -261,7 +347,10 @@ fn render(report: &Report<'_>, format: Format, out: &mut dyn Write, style: Style
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     std::fs::write(path, bytes).map_err(|e| {
-        Failure::invalid([Diag::error(Code::FileWrite, format!("cannot write {}: {e}", path.display()))
-            .with_help("check that the directory exists and is writable")])
+        Failure::invalid([Diag::error(
+            Code::FileWrite,
+            format!("cannot write {}: {e}", path.display()),
+        )
+        .with_help("check that the directory exists and is writable")])
     })
 }

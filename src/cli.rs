@@ -56,7 +56,11 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<String>,
     /// API endpoint URL.
-    #[arg(long, value_name = "URL", default_value = "https://ecm.tencentcloudapi.com")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://ecm.tencentcloudapi.com"
+    )]
     pub endpoint: String,
     /// Region header (optional; ECM ignores it).
     #[arg(long, value_name = "REGION")]

@@ -22,7 +22,11 @@ fn main() -> std::process::ExitCode {
         stdout: &mut out,
         stderr: &mut err,
         stdin: &mut stdin,
-        style: Style { color, width, ..Style::default() },
+        style: Style {
+            color,
+            width,
+            ..Style::default()
+        },
         clock: jiff::Timestamp::now,
     };
     let code = app::run(cli, &mut io);
@@ -31,7 +35,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS").ok()?.parse().ok().filter(|w| *w >= 40)
+    std::env::var("COLUMNS")
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|w| *w >= 40)
 }
 
 /// A closed stdout (`ecmguard check | head`) is not an error: the verdict is

@@ -1,1 +1,11 @@
+//! The one integration test binary (`autotests = false`): every module below
+//! shares the support code and is compiled once.
 
+mod support;
+
+mod cli;
+mod evaluation;
+mod output;
+mod snapshots;
+mod timezones;
+mod validation;

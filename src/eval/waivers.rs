@@ -5,19 +5,23 @@ use std::collections::HashSet;
 
 use crate::diag::Diag;
 use crate::image::{Image, ImageSet};
+use crate::policy::PolicySet;
 use crate::policy::codes::Code;
 use crate::policy::model::Waiver;
-use crate::policy::PolicySet;
 use crate::report::{Finding, Status};
 
-use super::condition::{eval, Truth};
+use super::condition::{Truth, eval};
 
 /// Mark waived findings and return the waiver warnings.
 pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Finding]) -> Vec<Diag> {
     let id_sets: Vec<Option<HashSet<&str>>> = policy
         .waivers
         .iter()
-        .map(|w| w.images.as_ref().map(|ids| ids.iter().map(String::as_str).collect()))
+        .map(|w| {
+            w.images
+                .as_ref()
+                .map(|ids| ids.iter().map(String::as_str).collect())
+        })
         .collect();
     let mut hits = vec![0usize; policy.waivers.len()];
     let mut would_hit = vec![0usize; policy.waivers.len()];
@@ -67,7 +71,12 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
 
 /// Does the waiver cover this finding (ignoring expiry)? With both `images`
 /// and `where`, both must hold: a waiver is as narrow as written.
-fn covers(waiver: &Waiver, ids: Option<&HashSet<&str>>, finding: &Finding, image: Option<&Image>) -> bool {
+fn covers(
+    waiver: &Waiver,
+    ids: Option<&HashSet<&str>>,
+    finding: &Finding,
+    image: Option<&Image>,
+) -> bool {
     if !waiver.rules.contains(&finding.rule) {
         return false;
     }
@@ -82,7 +91,10 @@ fn covers(waiver: &Waiver, ids: Option<&HashSet<&str>>, finding: &Finding, image
                     return false;
                 }
             }
-            waiver.scope.as_ref().is_none_or(|scope| eval(scope, image) == Truth::True)
+            waiver
+                .scope
+                .as_ref()
+                .is_none_or(|scope| eval(scope, image) == Truth::True)
         }
     }
 }

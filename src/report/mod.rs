@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::diag::Diag;
 use crate::exit::ExitCode;
 use crate::image::{Image, ImageSet};
-use crate::policy::model::{Rule, Severity};
 use crate::policy::PolicySet;
+use crate::policy::model::{Rule, Severity};
 
 /// A finding's status (SPEC 4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

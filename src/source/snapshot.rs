@@ -9,14 +9,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{
+    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use crate::diag::Diag;
 use crate::exit::ExitCode;
 use crate::failure::Failure;
-use crate::image::{read_image, Image, ImageKey};
+use crate::image::{Image, ImageKey, read_image};
 use crate::policy::codes::Code;
 use crate::source_text::{SourceFile, Span};
 
@@ -65,7 +67,9 @@ pub struct Snapshot {
 /// Parse a snapshot. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = TopSeed.deserialize(&mut de).and_then(|top| de.end().map(|()| top));
+    let parsed = TopSeed
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top));
     let top = parsed.map_err(|err| json_error(name, bytes, &err))?;
     top.into_snapshot(name)
 }
@@ -215,7 +219,10 @@ impl TopObject {
     fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
         if let Some(page) = self.response {
             if self.image_set.is_some() || self.schema.is_some() {
-                return Err(shape_error(name, "has both `Response` and top-level `ImageSet`/`schema`"));
+                return Err(shape_error(
+                    name,
+                    "has both `Response` and top-level `ImageSet`/`schema`",
+                ));
             }
             if let Some(error) = page.error {
                 return Err(api_error(name, &error));
@@ -230,7 +237,10 @@ impl TopObject {
             });
         }
         let Some(image_set) = self.image_set else {
-            return Err(shape_error(name, "has no `ImageSet` and no `Response`: this is not a snapshot"));
+            return Err(shape_error(
+                name,
+                "has no `ImageSet` and no `Response`: this is not a snapshot",
+            ));
         };
         let images = image_set.unwrap_or_default();
         match self.schema {
@@ -265,9 +275,14 @@ fn api_error(name: &str, error: &ApiError) -> Failure {
     Failure::incomplete(
         Diag::error(
             Code::SnapshotApiError,
-            format!("{name}: holds an API error instead of images: {}: {}", error.code, error.message),
+            format!(
+                "{name}: holds an API error instead of images: {}: {}",
+                error.code, error.message
+            ),
         )
-        .with_help("the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`"),
+        .with_help(
+            "the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`",
+        ),
     )
 }
 
@@ -286,7 +301,9 @@ impl<'de> Visitor<'de> for TopSeed {
     type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object or array (a snapshot, a response, pages, tccli output or images)")
+        f.write_str(
+            "a JSON object or array (a snapshot, a response, pages, tccli output or images)",
+        )
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
@@ -296,7 +313,11 @@ impl<'de> Visitor<'de> for TopSeed {
             match element {
                 Element::Page(page) if images.is_empty() => pages.push(page),
                 Element::Image(image) if pages.is_empty() => images.push(image),
-                _ => return Err(A::Error::custom("the array mixes DescribeImage responses and images")),
+                _ => {
+                    return Err(A::Error::custom(
+                        "the array mixes DescribeImage responses and images",
+                    ));
+                }
             }
         }
         Ok(match (pages.is_empty(), images.is_empty()) {
@@ -424,7 +445,9 @@ impl<'de> Visitor<'de> for ResponseSeed {
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
                 TopKey::TotalCount => page.total_count = map.next_value()?,
-                TopKey::ImageSet => page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default(),
+                TopKey::ImageSet => {
+                    page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default()
+                }
                 TopKey::Other => {
                     // `Error` is the only other key we act on; read it loosely.
                     let raw = map.next_value::<Box<RawValue>>()?;
@@ -490,13 +513,27 @@ mod tests {
     #[test]
     fn reads_every_shape() {
         let image = r#"{"ImageId":"img-a"}"#;
-        let s = shape_of(&format!(r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{image}]}}"#));
-        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Ecmguard, 1, Some(1)));
-        let s = shape_of(&format!(r#"{{"Response":{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}}}"#));
+        let s = shape_of(&format!(
+            r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{image}]}}"#
+        ));
+        assert_eq!(
+            (s.shape, s.images.len(), s.total_count),
+            (Shape::Ecmguard, 1, Some(1))
+        );
+        let s = shape_of(&format!(
+            r#"{{"Response":{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}}}"#
+        ));
         assert_eq!((s.shape, s.images.len()), (Shape::Response, 1));
-        let s = shape_of(&format!(r#"[{{"Response":{{"TotalCount":2,"ImageSet":[{image}]}}}},{{"Response":{{"TotalCount":2,"ImageSet":null}}}}]"#));
-        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Pages, 1, Some(2)));
-        let s = shape_of(&format!(r#"{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}"#));
+        let s = shape_of(&format!(
+            r#"[{{"Response":{{"TotalCount":2,"ImageSet":[{image}]}}}},{{"Response":{{"TotalCount":2,"ImageSet":null}}}}]"#
+        ));
+        assert_eq!(
+            (s.shape, s.images.len(), s.total_count),
+            (Shape::Pages, 1, Some(2))
+        );
+        let s = shape_of(&format!(
+            r#"{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}"#
+        ));
         assert_eq!((s.shape, s.images.len()), (Shape::Tccli, 1));
         let s = shape_of(&format!("[{image},{image}]"));
         assert_eq!((s.shape, s.images.len()), (Shape::ImageArray, 2));
@@ -513,9 +550,17 @@ mod tests {
         assert_eq!(err.exit, ExitCode::Invalid);
         let err = read("t.json", br#"{"foo": 1}"#).unwrap_err();
         assert_eq!(err.exit, ExitCode::Invalid);
-        let err = read("t.json", br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#).unwrap_err();
+        let err = read(
+            "t.json",
+            br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.exit, ExitCode::Incomplete);
-        let err = read("t.json", br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#).unwrap_err();
+        let err = read(
+            "t.json",
+            br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#,
+        )
+        .unwrap_err();
         assert_eq!(err.exit, ExitCode::Incomplete);
     }
 }
