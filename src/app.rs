@@ -294,7 +294,7 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         images: &fetched.images,
         run: RunInfo {
             now: options.now,
-            zone: options.zone.label().to_owned(),
+            zone: options.zone.clone(),
             source: fetched.source,
             fail_on: fail_on(args.fail_on),
             duration_seconds: started.elapsed().as_secs_f64(),

@@ -88,6 +88,13 @@ impl ApiZone {
         self.instant(date.to_datetime(jiff::civil::Time::midnight()))
     }
 
+    /// RFC 3339 with this zone's offset at that instant (`2026-11-27T00:00:00+08:00`).
+    pub fn rfc3339(&self, at: Timestamp) -> String {
+        at.to_zoned_datetime(self.tz.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    }
+
     /// The civil date-time of an instant in this zone, formatted like the API.
     pub fn format(&self, at: Timestamp) -> String {
         at.to_zoned_datetime(self.tz.clone())

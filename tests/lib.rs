@@ -6,6 +6,6 @@ mod support;
 mod cli;
 mod evaluation;
 mod output;
-mod snapshots;
+mod snapshot_input;
 mod timezones;
 mod validation;

@@ -56,8 +56,8 @@ impl Serialize for Run<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let run = &self.0.run;
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("now", &run.now.to_string())?;
-        map.serialize_entry("time_zone", &run.zone)?;
+        map.serialize_entry("now", &run.zone.rfc3339(run.now))?;
+        map.serialize_entry("time_zone", run.zone.label())?;
         map.serialize_entry("source", &run.source)?;
         let (endpoint, filters, requests, retries) = match &run.source {
             SourceInfo::Api {

@@ -154,7 +154,7 @@ pub enum SourceInfo {
 #[derive(Debug, Clone)]
 pub struct RunInfo {
     pub now: Timestamp,
-    pub zone: String,
+    pub zone: crate::time::ApiZone,
     pub source: SourceInfo,
     pub fail_on: FailOn,
     /// Wall time of the whole run, measured by the caller.

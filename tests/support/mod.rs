@@ -40,6 +40,8 @@ pub struct Output {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// Kept so files the run wrote can be read afterwards.
+    dir: TempDir,
 }
 
 impl Test {
@@ -133,6 +135,7 @@ impl Test {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            dir: self.dir,
         }
     }
 }
@@ -166,6 +169,12 @@ impl Output {
             self.stderr
         );
         self
+    }
+
+    /// A file the run wrote, relative to its directory.
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path))
+            .unwrap_or_else(|e| panic!("reading {path}: {e}"))
     }
 
     pub fn json(&self) -> serde_json::Value {
