@@ -165,12 +165,12 @@ pub fn parse_api_datetime(text: &str) -> Option<DateTime> {
 /// `2024-01-31 08:00:00` (API zone) or RFC 3339 with an offset.
 pub fn parse_time_operand(text: &str, zone: &ApiZone) -> Result<Timestamp, String> {
     let text = text.trim();
-    if text.len() == 10 {
-        if let Ok(date) = text.parse::<Date>() {
-            return zone
-                .start_of_day(date)
-                .ok_or_else(|| format!("`{text}` has no midnight in {}", zone.label()));
-        }
+    if text.len() == 10
+        && let Ok(date) = text.parse::<Date>()
+    {
+        return zone
+            .start_of_day(date)
+            .ok_or_else(|| format!("`{text}` has no midnight in {}", zone.label()));
     }
     if let Some(datetime) = parse_api_datetime(text) {
         return zone

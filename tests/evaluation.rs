@@ -374,10 +374,10 @@ fn three_valued_logic() {
         (format!("{{ any: [{f}, {u}] }}"), 'U'),
         (format!("{{ any: [{t}, {u}] }}"), 'T'),
         (format!("{{ any: [{f}, {f}] }}"), 'F'),
-        (format!("{{ ImageSize: 50, TaskId: x }}"), 'U'),
-        (format!("{{ Platform: Ubuntu, TaskId: x }}"), 'F'),
+        ("{ ImageSize: 50, TaskId: x }".to_string(), 'U'),
+        ("{ Platform: Ubuntu, TaskId: x }".to_string(), 'F'),
         (format!("{{ not: {{ any: [{f}, {u}] }} }}"), 'U'),
-        (format!("{{ TaskId: {{ exists: true, eq: x }} }}"), 'F'),
+        ("{ TaskId: { exists: true, eq: x } }".to_string(), 'F'),
     ];
     for (logic, expected) in cases {
         assert_eq!(with(&logic), expected, "{logic}");

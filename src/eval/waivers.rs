@@ -86,10 +86,10 @@ fn covers(
             if waiver.is_set_level() {
                 return false;
             }
-            if let Some(ids) = ids {
-                if !image.id().is_some_and(|id| ids.contains(id)) {
-                    return false;
-                }
+            if let Some(ids) = ids
+                && !image.id().is_some_and(|id| ids.contains(id))
+            {
+                return false;
             }
             waiver
                 .scope

@@ -101,3 +101,20 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod docs_tests {
+    use super::Code;
+
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../../docs/diagnostics.md");
+        for code in Code::ALL {
+            assert!(
+                docs.contains(&format!("| `{}` |", code.name())),
+                "docs/diagnostics.md lacks {}",
+                code.name()
+            );
+        }
+    }
+}

@@ -327,19 +327,18 @@ fn operator_map(
     ];
     if seen.iter().any(|(n, _)| *n == "ignore_case")
         && !seen.iter().any(|(n, _)| string_ops.contains(n))
+        && let Some((_, key)) = seen.iter().find(|(n, _)| *n == "ignore_case")
     {
-        if let Some((_, key)) = seen.iter().find(|(n, _)| *n == "ignore_case") {
-            let diag = cx
-                .err(
-                    Code::IgnoreCaseAlone,
-                    key.span,
-                    "`ignore_case` has no string operator to modify",
-                    "nothing to modify",
-                )
-                .with_help("add an operator such as eq, in, matches or contains to this mapping");
-            cx.push(diag);
-            ok = false;
-        }
+        let diag = cx
+            .err(
+                Code::IgnoreCaseAlone,
+                key.span,
+                "`ignore_case` has no string operator to modify",
+                "nothing to modify",
+            )
+            .with_help("add an operator such as eq, in, matches or contains to this mapping");
+        cx.push(diag);
+        ok = false;
     }
     let mut ops = Vec::new();
     for (key, value) in entries {

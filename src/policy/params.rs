@@ -227,23 +227,22 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node) -> Option<Operand> {
         });
     };
     let Some(name) = reference(text) else {
-        if let Some(start) = text.find("${") {
-            if text[start..]
+        if let Some(start) = text.find("${")
+            && text[start..]
                 .find('}')
                 .is_some_and(|end| is_param_name(&text[start + 2..start + end]))
-            {
-                let diag = cx
-                    .warn(
-                        Code::EmbeddedParam,
-                        node.span,
-                        "a `${…}` inside a longer string is not substituted",
-                        "taken literally",
-                    )
-                    .with_help(
-                        "params replace a whole operand: write the operand as \"${name}\" alone",
-                    );
-                cx.push(diag);
-            }
+        {
+            let diag = cx
+                .warn(
+                    Code::EmbeddedParam,
+                    node.span,
+                    "a `${…}` inside a longer string is not substituted",
+                    "taken literally",
+                )
+                .with_help(
+                    "params replace a whole operand: write the operand as \"${name}\" alone",
+                );
+            cx.push(diag);
         }
         return Some(Operand {
             node: node.clone(),

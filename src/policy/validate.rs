@@ -143,19 +143,19 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     let title = mapping
         .require(cx, "title", "this rule")
         .and_then(|n| cx.string(n, "`title`"));
-    if let (Some(title), Some(node)) = (&title, mapping.get("title")) {
-        if title.trim().is_empty() {
-            let diag = cx
-                .err(
-                    Code::WrongType,
-                    node.span,
-                    "`title` is empty",
-                    "empty title",
-                )
-                .with_help("say in one line what the rule requires");
-            cx.push(diag);
-            ok = false;
-        }
+    if let (Some(title), Some(node)) = (&title, mapping.get("title"))
+        && title.trim().is_empty()
+    {
+        let diag = cx
+            .err(
+                Code::WrongType,
+                node.span,
+                "`title` is empty",
+                "empty title",
+            )
+            .with_help("say in one line what the rule requires");
+        cx.push(diag);
+        ok = false;
     }
 
     let severity = match mapping.get("severity") {
@@ -189,17 +189,17 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     let description = text_field(cx, "description");
     let remediation = text_field(cx, "remediation");
     let url = text_field(cx, "url");
-    if let (Some(url), Some(node)) = (&url, mapping.get("url")) {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            let diag = cx.err(
-                Code::WrongType,
-                node.span,
-                format!("`url` must be an http(s) URL, found `{url}`"),
-                "not a URL",
-            );
-            cx.push(diag);
-            ok = false;
-        }
+    if let (Some(url), Some(node)) = (&url, mapping.get("url"))
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        let diag = cx.err(
+            Code::WrongType,
+            node.span,
+            format!("`url` must be an http(s) URL, found `{url}`"),
+            "not a URL",
+        );
+        cx.push(diag);
+        ok = false;
     }
     let tags = match mapping.get("tags") {
         None => Some(Vec::new()),
@@ -550,19 +550,19 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
     let reason = mapping
         .require(cx, "reason", "this waiver")
         .and_then(|n| cx.string(n, "`reason`"));
-    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason")) {
-        if reason.trim().is_empty() {
-            let diag = cx
-                .err(
-                    Code::MissingKey,
-                    node.span,
-                    "the waiver's `reason` is empty",
-                    "empty reason",
-                )
-                .with_help("say why the exception is acceptable, ideally with a ticket reference");
-            cx.push(diag);
-            ok = false;
-        }
+    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason"))
+        && reason.trim().is_empty()
+    {
+        let diag = cx
+            .err(
+                Code::MissingKey,
+                node.span,
+                "the waiver's `reason` is empty",
+                "empty reason",
+            )
+            .with_help("say why the exception is acceptable, ideally with a ticket reference");
+        cx.push(diag);
+        ok = false;
     }
     let owner = mapping.get("owner").and_then(|n| cx.string(n, "`owner`"));
     let expires = match mapping.get("expires") {

@@ -104,17 +104,17 @@ fn json_error(name: &str, bytes: &[u8], err: &serde_json::Error) -> Failure {
     } else {
         "a snapshot is JSON as `ecmguard fetch` writes it, or a DescribeImage response, pages, tccli output, or an array of images".to_owned()
     });
-    if bytes.len() <= SNIPPET_LIMIT {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            let file = SourceFile::new(name, text);
-            let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
-            if let Some(start) = line_start {
-                let mut offset = (start + column.saturating_sub(1)).min(text.len());
-                while !text.is_char_boundary(offset) {
-                    offset -= 1;
-                }
-                diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
+    if bytes.len() <= SNIPPET_LIMIT
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        let file = SourceFile::new(name, text);
+        let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
+        if let Some(start) = line_start {
+            let mut offset = (start + column.saturating_sub(1)).min(text.len());
+            while !text.is_char_boundary(offset) {
+                offset -= 1;
             }
+            diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
         }
     }
     Failure::new(ExitCode::Invalid, vec![miette::Report::new(diag)])
@@ -154,7 +154,7 @@ struct ApiError {
 #[derive(Debug)]
 enum Top {
     /// An object with top-level keys.
-    Object(TopObject),
+    Object(Box<TopObject>),
     Pages(Vec<Page>),
     Images(Vec<Image>),
     EmptyArray,
@@ -312,7 +312,7 @@ impl<'de> Visitor<'de> for TopSeed {
         while let Some(element) = seq.next_element_seed(ElementSeed)? {
             match element {
                 Element::Page(page) if images.is_empty() => pages.push(page),
-                Element::Image(image) if pages.is_empty() => images.push(image),
+                Element::Image(image) if pages.is_empty() => images.push(*image),
                 _ => {
                     return Err(A::Error::custom(
                         "the array mixes DescribeImage responses and images",
@@ -348,7 +348,7 @@ impl<'de> Visitor<'de> for TopSeed {
                 }
             }
         }
-        Ok(Top::Object(top))
+        Ok(Top::Object(Box::new(top)))
     }
 }
 
@@ -451,10 +451,10 @@ impl<'de> Visitor<'de> for ResponseSeed {
                 TopKey::Other => {
                     // `Error` is the only other key we act on; read it loosely.
                     let raw = map.next_value::<Box<RawValue>>()?;
-                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get()) {
-                        if !error.code.is_empty() {
-                            page.error = Some(error);
-                        }
+                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get())
+                        && !error.code.is_empty()
+                    {
+                        page.error = Some(error);
                     }
                 }
                 _ => {
@@ -468,7 +468,7 @@ impl<'de> Visitor<'de> for ResponseSeed {
 
 enum Element {
     Page(Page),
-    Image(Image),
+    Image(Box<Image>),
 }
 
 /// An element of a top-level array: a page if its first key is `Response`,
@@ -489,7 +489,7 @@ impl<'de> Visitor<'de> for ElementSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
         match map.next_key::<ImageKey>()? {
-            None => Ok(Element::Image(Image::default())),
+            None => Ok(Element::Image(Box::default())),
             Some(ImageKey::Other(key)) if &*key == "Response" => {
                 let page = map.next_value_seed(ResponseSeed)?;
                 while map.next_key::<IgnoredAny>()?.is_some() {
@@ -497,7 +497,9 @@ impl<'de> Visitor<'de> for ElementSeed {
                 }
                 Ok(Element::Page(page))
             }
-            Some(first) => read_image(Some(first), &mut map).map(Element::Image),
+            Some(first) => {
+                read_image(Some(first), &mut map).map(|image| Element::Image(Box::new(image)))
+            }
         }
     }
 }

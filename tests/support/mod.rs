@@ -54,10 +54,6 @@ impl Test {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Write a file relative to the test directory.
     pub fn file(self, path: &str, contents: impl AsRef<[u8]>) -> Self {
         let full = self.dir.path().join(path);
