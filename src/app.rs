@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use jiff::Timestamp;
 
-use crate::cli::{self, CheckArgs, Cli, Command, FailOnArg, Format, PolicyArgs};
+use crate::cli::{
+    self, CheckArgs, Cli, Command, FailOnArg, Format, PolicyArgs, RulesArgs, RulesFormat, TestArgs,
+};
 use crate::diag::Diag;
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, evaluate};
@@ -37,12 +39,12 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(&args, io),
         Command::Validate(args) => validate(&args, io),
-        Command::Fetch(_) | Command::Test(_) | Command::Rules(_) => {
-            Err(Failure::invalid([Diag::error(
-                Code::InvalidArgument,
-                "this command is not available in this build yet",
-            )]))
-        }
+        Command::Test(args) => policy_tests(&args, io),
+        Command::Rules(args) => rules(&args, io),
+        Command::Fetch(_) => Err(Failure::invalid([Diag::error(
+            Code::InvalidArgument,
+            "this command is not available in this build yet",
+        )])),
     };
     match result {
         Ok(code) => code,
@@ -120,6 +122,100 @@ fn validate(args: &PolicyArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     )
     .map_err(write_failure)?;
     Ok(ExitCode::Pass)
+}
+
+fn rules(args: &RulesArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
+    let options = compile_options(&args.policy, io.clock)?;
+    let loaded = policy::load(&args.policy.policies, &options)?;
+    let written = match args.format {
+        RulesFormat::Human => crate::listing::human(&loaded.policy, io.stdout),
+        RulesFormat::Json => crate::listing::json(&loaded.policy, io.stdout),
+        RulesFormat::Markdown => crate::listing::markdown(&loaded.policy, io.stdout),
+    };
+    written.map_err(write_failure)?;
+    Ok(ExitCode::Pass)
+}
+
+/// `ecmguard test`: every case of every test file; exit 2 if any fails.
+fn policy_tests(args: &TestArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
+    let options = compile_options(&args.policy, io.clock)?;
+    let roots = if args.paths.is_empty() {
+        &args.policy.policies
+    } else {
+        &args.paths
+    };
+    let test_paths = policy::discover_tests(roots)?;
+    if test_paths.is_empty() {
+        return Err(invalid_arg(
+            format!(
+                "no *.test.yaml file under {}",
+                roots
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "write test files next to the policies: lifecycle.test.yaml tests lifecycle.yaml",
+        ));
+    }
+    let mut policy_files = Vec::new();
+    let mut diags = Vec::new();
+    for path in policy::discover(&args.policy.policies)? {
+        match policy::read_source(&path) {
+            Ok(source) => policy_files.push(source),
+            Err(diag) => diags.push(diag),
+        }
+    }
+    // The policies must load on their own before any case runs.
+    policy::compile(policy_files.clone(), &options)?;
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for path in &test_paths {
+        let file = match policy::read_source(path) {
+            Ok(file) => file,
+            Err(diag) => {
+                diags.push(diag);
+                continue;
+            }
+        };
+        let test = match crate::policytests::parse(&file, &options) {
+            Ok(test) => test,
+            Err(mut problems) => {
+                diags.append(&mut problems);
+                continue;
+            }
+        };
+        let results = crate::policytests::run_file(&test, &policy_files, &options)?;
+        writeln!(io.stdout, "{}", file.name()).map_err(write_failure)?;
+        for result in results {
+            if result.passed() {
+                passed += 1;
+                writeln!(io.stdout, "  ok    {}", result.name).map_err(write_failure)?;
+                continue;
+            }
+            failed += 1;
+            writeln!(io.stdout, "  FAIL  {}", result.name).map_err(write_failure)?;
+            if let Some(error) = &result.error {
+                writeln!(io.stdout, "          {error}").map_err(write_failure)?;
+            }
+            for entry in &result.missing {
+                writeln!(io.stdout, "          expected, not found: {entry}")
+                    .map_err(write_failure)?;
+            }
+            for entry in &result.unexpected {
+                writeln!(io.stdout, "          found, not expected: {entry}")
+                    .map_err(write_failure)?;
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Failure::invalid(diags));
+    }
+    writeln!(io.stdout, "policy-tests: {passed} passed, {failed} failed").map_err(write_failure)?;
+    Ok(if failed == 0 {
+        ExitCode::Pass
+    } else {
+        ExitCode::Invalid
+    })
 }
 
 fn plural(n: usize, noun: &str) -> String {

@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod evaluation;
+mod governance;
 mod output;
 mod snapshot_input;
 mod timezones;

@@ -50,11 +50,11 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
         if let (true, Some((date, _))) = (waiver.expired, &waiver.expires) {
             let effect = match would_hit[index] {
                 0 => "it matches no finding now either".to_owned(),
-                1 => "1 finding it would cover fails the gate again".to_owned(),
-                n => format!("{n} findings it would cover fail the gate again"),
+                1 => "1 finding it covered fails again".to_owned(),
+                n => format!("{n} findings it covered fail again"),
             };
             warnings.push(
-                Diag::warning(Code::WaiverExpired, format!("waiver expired on {date} and no longer applies: {effect}"))
+                Diag::warning(Code::WaiverExpired, format!("waiver expired on {date}: {effect}"))
                     .at(&origin.file, origin.span, "expired waiver")
                     .with_help("fix the findings, or renew the waiver with a new `expires` date and a current reason"),
             );

@@ -73,6 +73,34 @@ impl Node {
         }
     }
 
+    /// The node as JSON (mapping keys as strings), for images in test files
+    /// and for checking policies against their JSON Schema.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::from(*i),
+            NodeKind::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match &k.kind {
+                            NodeKind::Str(s) => s.clone(),
+                            _ => k.display(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     pub fn is_scalar(&self) -> bool {
         !matches!(self.kind, NodeKind::Seq(_) | NodeKind::Map(_))
     }

@@ -72,7 +72,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
             out.write_all(render_diagnostic(diagnostic.as_ref(), style).as_bytes())?;
         }
     }
-    render_set_aside(report, out)?;
+    render_set_aside(report, out, style)?;
     for warning in &report.evaluation.warnings {
         out.write_all(render_diagnostic(warning, style).as_bytes())?;
     }
@@ -125,8 +125,10 @@ fn group_diagnostic(
         "the set-level check that failed".to_owned()
     } else if status == Status::Indeterminate {
         format!("cannot be decided for {}", plural(group.len(), "image"))
+    } else if group.len() == 1 {
+        "1 image fails this".to_owned()
     } else {
-        format!("{} fail this", plural(group.len(), "image"))
+        format!("{} images fail this", group.len())
     };
     let mut diagnostic = MietteDiagnostic::new(message)
         .with_code(rule.id.clone())
@@ -171,7 +173,7 @@ pub fn finding_line(report: &Report<'_>, finding: &Finding) -> String {
     }
 }
 
-fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     for status in [Status::Waived, Status::Baselined] {
         let set: Vec<&Finding> = report
             .evaluation
@@ -183,7 +185,7 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result
             continue;
         }
         writeln!(out, "{} ({}), not failing:", status.as_str(), set.len())?;
-        for finding in set {
+        for finding in set.iter().take(style.max_images) {
             let rule = report.rule(finding);
             let mut line = format!("  [{}] {}", rule.id, finding_line(report, finding));
             if let Some(index) = finding.waiver {
@@ -194,6 +196,13 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result
                 }
             }
             writeln!(out, "{line}")?;
+        }
+        if set.len() > style.max_images {
+            writeln!(
+                out,
+                "  … and {} more (see --format json for all)",
+                set.len() - style.max_images
+            )?;
         }
         writeln!(out)?;
     }
