@@ -7,6 +7,7 @@ mod cli;
 mod evaluation;
 mod governance;
 mod output;
+mod schema;
 mod snapshot_input;
 mod timezones;
 mod validation;
