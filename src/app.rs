@@ -30,6 +30,8 @@ pub struct Io<'a> {
     pub stderr: &'a mut dyn Write,
     pub stdin: &'a mut dyn Read,
     pub style: Style,
+    /// How diagnostics on stderr look (stderr may be a terminal when stdout is not).
+    pub err_style: Style,
     /// The system clock, read once per run when `--now` is not given.
     pub clock: fn() -> Timestamp,
 }
@@ -50,7 +52,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Ok(code) => code,
         Err(failure) => {
             for diagnostic in &failure.diagnostics {
-                let text = human::render_diagnostic(diagnostic.as_ref(), io.style);
+                let text = human::render_diagnostic(diagnostic.as_ref(), io.err_style);
                 // stderr may be closed; the exit code still says what happened.
                 let _ = io.stderr.write_all(text.as_bytes());
             }
@@ -425,7 +427,31 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
             }
         }
     }
-    Ok(report.exit_code())
+    let code = report.exit_code();
+    if code == ExitCode::Fail {
+        // SPEC 2: every non-zero exit says why on stderr, whatever the format.
+        let summary = report.summary();
+        let fail_on = match report.run.fail_on {
+            FailOn::Error => "error",
+            FailOn::Warning => "warning",
+            FailOn::Info => "info",
+            FailOn::Never => "never",
+        };
+        let diag = Diag::error(
+            Code::GateFailed,
+            format!(
+                "the gate failed: {} at or above --fail-on {fail_on} ({} violations, {} indeterminate in all)",
+                plural(summary.failing, "finding"),
+                summary.violations.error + summary.violations.warning + summary.violations.info,
+                summary.indeterminate
+            ),
+        )
+        .with_help("fix the images, or record accepted exceptions as waivers (with a reason and an expiry)");
+        let _ = io
+            .stderr
+            .write_all(human::render_diagnostic(&diag, io.err_style).as_bytes());
+    }
+    Ok(code)
 }
 
 fn render(

@@ -13,7 +13,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout.is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = !no_color && stdout.is_terminal();
+    let err_color = !no_color && stderr.is_terminal();
     let width = terminal_width().unwrap_or(120);
     let mut out = BrokenPipeIsFine(stdout.lock());
     let mut err = stderr.lock();
@@ -24,6 +26,11 @@ fn main() -> std::process::ExitCode {
         stdin: &mut stdin,
         style: Style {
             color,
+            width,
+            ..Style::default()
+        },
+        err_style: Style {
+            color: err_color,
             width,
             ..Style::default()
         },

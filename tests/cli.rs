@@ -37,7 +37,20 @@ fn exit_1_on_a_violation_with_the_finding_shown() {
         .stdout_has("img-b (镜像-b): ImageState is \"IMPORTFAILED\", expected equal to \"NORMAL\"")
         .stdout_has("policies/main.yaml:2:5")
         .stdout_has("help: Fix the image.")
-        .stdout_has("FAIL: 2 images checked against 1 rule: 1 error, 0 warning, 0 info violations");
+        .stdout_has("FAIL: 2 images checked against 1 rule: 1 error, 0 warning, 0 info violations")
+        .stderr_has("ecmguard::gate-failed")
+        .stderr_has("the gate failed: 1 finding at or above --fail-on error");
+}
+
+#[test]
+fn a_passing_run_is_silent_on_stderr() {
+    let out = Test::new()
+        .policy(STATE_RULE)
+        .images(normal())
+        .check(&["--format", "json"])
+        .run()
+        .code(0);
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
 }
 
 #[test]
