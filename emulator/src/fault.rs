@@ -152,6 +152,9 @@ pub enum Fault {
     Http {
         /// The status, e.g. 502.
         status: u16,
+        /// The body (default: a small HTML page).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
     },
     /// Wait this long, then answer normally (past the client's timeout, it never sees it).
     Delay {
@@ -233,7 +236,13 @@ mod tests {
         let s = FaultScript::parse(yaml).unwrap();
         assert_eq!(s.faults.len(), 2);
         assert_eq!(s.faults[0].times, 3);
-        assert_eq!(s.faults[1].fault, Fault::Http { status: 502 });
+        assert_eq!(
+            s.faults[1].fault,
+            Fault::Http {
+                status: 502,
+                body: None
+            }
+        );
         let json = r#"[{"fault": {"kind": "api_error", "code": "InternalError"}}]"#;
         let s = FaultScript::parse(json).unwrap();
         assert_eq!(s.faults[0].times, 1);

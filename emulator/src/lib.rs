@@ -421,7 +421,7 @@ impl Drop for Emulator {
 enum Reply {
     Json(Value),
     Truncated(Vec<u8>),
-    Http(u16),
+    Http(u16, Option<String>),
 }
 
 async fn handle(
@@ -451,12 +451,15 @@ async fn handle(
     match reply {
         Reply::Json(v) => (json_header, v.to_string()).into_response(),
         Reply::Truncated(bytes) => (json_header, bytes).into_response(),
-        Reply::Http(status) => {
+        Reply::Http(status, body) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = body.unwrap_or_else(|| {
+                format!("<html><body><h1>{status}</h1><p>ecm-emulator gateway</p></body></html>")
+            });
             (
                 status,
                 [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
-                format!("<html><body><h1>{status}</h1><p>ecm-emulator gateway</p></body></html>"),
+                body,
             )
                 .into_response()
         }
@@ -632,8 +635,8 @@ fn answer(
                     .unwrap_or("Error injected by the fault script."),
             ));
         }
-        Some(Fault::Http { status }) => {
-            return (Reply::Http(status), None, Outcome::Http { status });
+        Some(Fault::Http { status, body }) => {
+            return (Reply::Http(status, body), None, Outcome::Http { status });
         }
         Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(ms)),
         Some(Fault::Truncate) => truncate = true,
