@@ -283,7 +283,7 @@ pub fn synthetic_image(i: usize) -> Value {
         ("Windows", "Windows Server 2019 数据中心版 64位", "2019"),
     ];
     let (platform, os_name, os_version) = platforms[i % platforms.len()];
-    let private = i % 3 != 0;
+    let private = !i.is_multiple_of(3);
     let day = 1 + (i % 28);
     let month = 1 + (i / 28) % 12;
     let year = 2020 + (i / 336) % 6;
@@ -383,7 +383,7 @@ mod tests {
         );
         let eleven = format!(
             r#"{{"Filters": [{}]}}"#,
-            vec![r#"{"Name": "image-id", "Values": ["x"]}"#; 11].join(",")
+            [r#"{"Name": "image-id", "Values": ["x"]}"#; 11].join(",")
         );
         assert_eq!(
             code(eleven.as_bytes()),

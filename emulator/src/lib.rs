@@ -478,7 +478,6 @@ fn error_body(err: &ApiErr, seq: u64) -> Value {
     json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id(seq)}})
 }
 
-#[allow(clippy::too_many_lines)]
 fn decide(
     shared: &Shared,
     arrived: Instant,
