@@ -321,3 +321,24 @@ async fn outcome_log_records_faults() {
         .collect();
     assert!(outcomes.contains(&(Some(100), Outcome::Truncated)));
 }
+
+#[tokio::test]
+async fn the_retry_time_budget_bounds_a_page() {
+    let em = emulator(
+        N,
+        script(vec![FaultRule::once(Fault::InternalError).forever()]),
+    )
+    .await;
+    let mut cfg = fast_config(&em);
+    cfg.retry.max_attempts = 1_000;
+    cfg.retry.min_delay = Duration::from_millis(40);
+    cfg.retry.max_delay = Duration::from_millis(80);
+    cfg.retry.max_elapsed = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    let api = err.api_error().unwrap();
+    assert!(api.attempts > 1 && api.attempts < 20, "{api:?}");
+    assert!(api.elapsed <= Duration::from_millis(400), "{api:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(err.exit_code().code(), 3);
+}

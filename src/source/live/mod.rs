@@ -198,6 +198,13 @@ pub enum FetchProgress {
         /// Images received in this listing.
         images: u64,
     },
+    /// A request is being sent now (it has its pacer slot). One event per HTTP request.
+    Request {
+        /// Offset of the page.
+        offset: u64,
+        /// 1 for the first attempt, 2 for the first retry…
+        attempt: u32,
+    },
     /// A request failed transiently and will be made again after `delay`.
     Retry {
         /// Offset of the page.

@@ -90,6 +90,10 @@ impl Caller<'_> {
             self.pacer.acquire().await;
             attempts += 1;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            (self.progress)(FetchProgress::Request {
+                offset,
+                attempt: attempts,
+            });
             let err = match self.client.describe_image(offset).await {
                 Ok(page) => return Ok(page),
                 Err(e) => e,
