@@ -51,12 +51,14 @@ impl Recorder {
 
 /// The ImageIds of a fetched set, in order.
 pub fn ids(images: &[Box<serde_json::value::RawValue>]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        #[serde(rename = "ImageId")]
+        image_id: String,
+    }
     images
         .iter()
-        .map(|raw| {
-            let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap();
-            v["ImageId"].as_str().unwrap().to_owned()
-        })
+        .map(|raw| serde_json::from_str::<Id>(raw.get()).unwrap().image_id)
         .collect()
 }
 

@@ -59,7 +59,8 @@ impl Language {
 pub struct RetryBudget {
     /// Attempts per page request, the first one included.
     pub max_attempts: u32,
-    /// Time one page request may take across all its attempts and backoff sleeps.
+    /// Time budget of one page request: no retry is started later than this after the first
+    /// attempt began (so a page takes at most this plus one request timeout).
     pub max_elapsed: Duration,
     /// First backoff delay (before jitter; jitter adds up to 100 %).
     pub min_delay: Duration,
