@@ -5,6 +5,11 @@
 //! and the API counts requests per second; even spacing never puts more than `rate` requests
 //! in any one-second window. Why tokio's clock: tests run with paused time and check the
 //! spacing exactly without waiting.
+//!
+//! When the API throttles us anyway (another client may share the account's quota), the
+//! retry layer calls [`Pacer::hold_off`]: no slot is granted to *any* request before the
+//! hold ends, so the whole fetch slows down together instead of every queued request running
+//! into the limit and spending its own retry budget.
 
 use std::time::Duration;
 
@@ -18,6 +23,7 @@ pub struct Pacer {
     // asked, and no request starves.
     interval: Mutex<Interval>,
     period: Duration,
+    hold_until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Pacer {
@@ -33,13 +39,35 @@ impl Pacer {
         Pacer {
             interval: Mutex::new(interval),
             period,
+            hold_until: std::sync::Mutex::new(None),
         }
     }
 
     /// Waits for the next slot and returns the instant it was granted.
     pub async fn acquire(&self) -> Instant {
         let mut interval = self.interval.lock().await;
-        interval.tick().await
+        let granted = interval.tick().await;
+        let hold = *self.hold_until.lock().unwrap_or_else(|e| e.into_inner());
+        match hold {
+            Some(until) if until > granted => {
+                // Sleeping with the interval locked keeps everyone else queued behind us.
+                tokio::time::sleep_until(until).await;
+                // Space the following slots from now: without the reset, the tick that fell
+                // due during the hold would be granted at once, two slots in one period.
+                interval.reset();
+                Instant::now()
+            }
+            _ => granted,
+        }
+    }
+
+    /// No slot is granted before `delay` from now (a throttling answer was received).
+    pub fn hold_off(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut hold = self.hold_until.lock().unwrap_or_else(|e| e.into_inner());
+        if hold.is_none_or(|h| h < until) {
+            *hold = Some(until);
+        }
     }
 
     /// The spacing between slots.
@@ -112,6 +140,33 @@ mod tests {
         for pair in times[2..].windows(2) {
             assert!(pair[1] - pair[0] >= Duration::from_millis(100));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hold_off_delays_every_request_then_spaces_again() {
+        let pacer = Arc::new(Pacer::new(20.0));
+        let start = Instant::now();
+        assert_eq!(pacer.acquire().await, start);
+        pacer.hold_off(Duration::from_secs(2));
+        let mut tasks = Vec::new();
+        for _ in 0..5 {
+            let p = pacer.clone();
+            tasks.push(tokio::spawn(async move { p.acquire().await }));
+        }
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.unwrap());
+        }
+        times.sort();
+        assert_eq!(times[0], start + Duration::from_secs(2));
+        for pair in times.windows(2) {
+            assert_eq!(pair[1] - pair[0], Duration::from_millis(50));
+        }
+        // A shorter hold never shortens a longer one.
+        pacer.hold_off(Duration::from_secs(3));
+        pacer.hold_off(Duration::from_secs(1));
+        let next = pacer.acquire().await;
+        assert!(next >= times[4] + Duration::from_secs(3));
     }
 
     #[test]

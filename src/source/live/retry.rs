@@ -44,6 +44,15 @@ pub(crate) fn decide(err: &CallError) -> Decision {
     }
 }
 
+/// `RequestLimitExceeded*` or HTTP 429.
+fn is_throttling(err: &CallError) -> bool {
+    match err {
+        CallError::Api { code, .. } => ApiErrorKind::of(code) == ApiErrorKind::Throttled,
+        CallError::Http { status, .. } => *status == 429,
+        _ => false,
+    }
+}
+
 /// A short, secret-free name for a failure, for progress events.
 fn reason(err: &CallError) -> String {
     match err {
@@ -113,6 +122,12 @@ impl Caller<'_> {
                 attempts < self.budget.max_attempts.max(1)
                     && started.elapsed() + d <= self.budget.max_elapsed
             };
+            if let Some(d) = delay
+                && is_throttling(&err)
+            {
+                // The service says we are too fast for the quota: everyone waits.
+                self.pacer.hold_off(d);
+            }
             match delay {
                 Some(d) if within_budget(d) => {
                     self.counters.retries.fetch_add(1, Ordering::Relaxed);
