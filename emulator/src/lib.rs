@@ -537,19 +537,6 @@ fn answer(
         (Reply::Json(error_body(&err, seq)), None, outcome)
     };
 
-    // Every request counts against the quota, before anything else is looked at.
-    if let Some(bucket) = inner.bucket.as_mut()
-        && !bucket.take(arrived)
-    {
-        let limit = bucket.limit;
-        return fail(ApiErr::new(
-            "RequestLimitExceeded",
-            &format!(
-                "Your current request rate exceeds the limit of {limit} requests per second for this API. Please reduce the frequency of calls."
-            ),
-        ));
-    }
-
     let params = if *method == Method::POST {
         data::params_from_json(body)
     } else if *method == Method::GET {
@@ -566,6 +553,20 @@ fn answer(
         entry.offset = Some(p.offset);
         entry.limit = Some(p.limit);
         entry.filters = p.filters.clone();
+    }
+
+    // Every request counts against the quota, before its signature or
+    // parameters are judged.
+    if let Some(bucket) = inner.bucket.as_mut()
+        && !bucket.take(arrived)
+    {
+        let limit = bucket.limit;
+        return fail(ApiErr::new(
+            "RequestLimitExceeded",
+            &format!(
+                "Your current request rate exceeds the limit of {limit} requests per second for this API. Please reduce the frequency of calls."
+            ),
+        ));
     }
 
     let received = verify::Received {
