@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod evaluation;
 mod governance;
+mod live;
 mod output;
 mod schema;
 mod snapshot_input;
