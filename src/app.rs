@@ -9,7 +9,8 @@ use std::time::Instant;
 use jiff::Timestamp;
 
 use crate::cli::{
-    self, CheckArgs, Cli, Command, FailOnArg, Format, PolicyArgs, RulesArgs, RulesFormat, TestArgs,
+    self, CheckArgs, Cli, Command, FailOnArg, FetchArgs, Format, PolicyArgs, RulesArgs,
+    RulesFormat, SourceArgs, TestArgs,
 };
 use crate::diag::Diag;
 use crate::eval::baseline::Baseline;
@@ -21,6 +22,7 @@ use crate::policy::codes::Code;
 use crate::policy::{self, CompileOptions};
 use crate::report::human::{self, Style};
 use crate::report::{self, FailOn, Report, RunInfo, SourceInfo};
+use crate::source::live::{self, FetchProgress, Fetched as LiveFetched, LiveConfig};
 use crate::source::snapshot;
 use crate::time::{ApiZone, parse_now};
 
@@ -34,6 +36,8 @@ pub struct Io<'a> {
     pub err_style: Style,
     /// The system clock, read once per run when `--now` is not given.
     pub clock: fn() -> Timestamp,
+    /// Where fetch progress goes (the binary draws a bar on a terminal).
+    pub progress: &'a (dyn Fn(FetchProgress) + Send + Sync),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -43,10 +47,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Validate(args) => validate(&args, io),
         Command::Test(args) => policy_tests(&args, io),
         Command::Rules(args) => rules(&args, io),
-        Command::Fetch(_) => Err(Failure::invalid([Diag::error(
-            Code::InvalidArgument,
-            "this command is not available in this build yet",
-        )])),
+        Command::Fetch(args) => fetch(&args, io),
     };
     match result {
         Ok(code) => code,
@@ -348,6 +349,203 @@ fn load_snapshot(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Fet
     })
 }
 
+/// `--filter`, `--image`, `--timeout`, `--rate`, `--endpoint`, `--region` and
+/// credentials into a validated live configuration. Filters are checked
+/// before credentials, and everything before any request.
+fn live_config(source: &SourceArgs) -> Result<LiveConfig, Failure> {
+    let fail = |code: ExitCode, diagnostic: miette::Report| Failure::new(code, vec![diagnostic]);
+    let mut filters = Vec::with_capacity(source.filters.len() + 1);
+    for text in &source.filters {
+        let filter = live::parse_filter_arg(text)
+            .map_err(|e| fail(e.exit_code(), miette::Report::new(e)))?;
+        filters.push(filter);
+    }
+    if !source.images.is_empty() {
+        filters.push(live::image_id_filter(source.images.iter().cloned()));
+    }
+    live::validate_filters(&filters).map_err(|e| fail(e.exit_code(), miette::Report::new(e)))?;
+    let timeout = crate::policy::duration::Duration::parse(&source.timeout)
+        .ok()
+        .filter(|d| d.months == 0 && d.seconds > 0)
+        .ok_or_else(|| {
+            invalid_arg(
+                format!("--timeout `{}` is not a positive duration", source.timeout),
+                "for example --timeout 30s or --timeout 2min",
+            )
+        })?;
+    // Everything that needs no secret is checked first, so an invalid
+    // invocation is exit 2 whether or not credentials are configured.
+    let mut config = LiveConfig::new(live::Credentials::new("", "", None));
+    config.endpoint = source.endpoint.clone();
+    config.region = source.region.clone();
+    config.filters = filters;
+    config.rate = source.rate;
+    config.timeout =
+        std::time::Duration::from_secs(u64::try_from(timeout.seconds).unwrap_or(u64::MAX));
+    config
+        .validate()
+        .map_err(|e| fail(e.exit_code(), miette::Report::new(e)))?;
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let env = |key: &str| std::env::var(key).ok();
+    config.credentials =
+        live::resolve_credentials(source.profile.as_deref(), &env, home.as_deref())
+            .map_err(|e| fail(e.exit_code(), miette::Report::new(e)))?;
+    Ok(config)
+}
+
+fn fetch_live(
+    config: &LiveConfig,
+    progress: &(dyn Fn(FetchProgress) + Send + Sync),
+) -> Result<LiveFetched, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| invalid_arg(format!("cannot start the async runtime: {e}"), ""))?;
+    runtime
+        .block_on(live::fetch_all(config, progress))
+        .map_err(|e| Failure::new(e.exit_code(), vec![miette::Report::new(e)]))
+}
+
+/// Type the images as received; one that does not fit the documented model
+/// means we cannot judge the set, so it is incomplete data (exit 3).
+fn images_from_api(fetched: &LiveFetched, zone: &ApiZone) -> Result<ImageSet, Failure> {
+    let mut images = Vec::with_capacity(fetched.images.len());
+    for (index, raw) in fetched.images.iter().enumerate() {
+        let image = serde_json::from_str(raw.get()).map_err(|e| {
+            Failure::new(
+                ExitCode::Incomplete,
+                vec![miette::Report::new(
+                    Diag::error(Code::SnapshotJson, format!("image {} of the API's answer does not fit the DescribeImage model: {e}", index + 1))
+                        .with_help("save the raw answer with `ecmguard fetch -o FILE` and report it; no verdict is given on data that cannot be read"),
+                )],
+            )
+        })?;
+        images.push(image);
+    }
+    Ok(ImageSet::new(images, zone))
+}
+
+fn filters_json(config: &LiveConfig) -> serde_json::Value {
+    serde_json::to_value(&config.filters).unwrap_or(serde_json::Value::Array(Vec::new()))
+}
+
+fn api_source(config: &LiveConfig, fetched: &LiveFetched) -> SourceInfo {
+    SourceInfo::Api {
+        endpoint: config.endpoint.clone(),
+        filters: filters_json(config),
+        pages: fetched.stats.pages,
+        requests: fetched.stats.requests,
+        retries: fetched.stats.retries,
+        restarts: fetched.stats.restarts,
+        fetch_seconds: fetched.stats.duration.as_secs_f64(),
+    }
+}
+
+/// A pre-deployment check names images that must exist: judging an image
+/// that is not there would pass vacuously, so it is an invalid invocation.
+fn require_images(images: &ImageSet, wanted: &[String]) -> Result<(), Failure> {
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|id| !images.images().iter().any(|i| i.id() == Some(id.as_str())))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::invalid([Diag::error(
+        Code::InvalidArgument,
+        format!(
+            "--image: no image {} in the result set",
+            missing
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .with_help(
+        "check the ImageId (img-xxxxxxxx); a check of an image that does not exist cannot pass",
+    )]))
+}
+
+/// `--image` with `--snapshot`: judge only those images of the saved set.
+fn select_images(images: ImageSet, wanted: &[String], zone: &ApiZone) -> Result<ImageSet, Failure> {
+    require_images(&images, wanted)?;
+    let selected: Vec<_> = images
+        .images()
+        .iter()
+        .filter(|i| i.id().is_some_and(|id| wanted.iter().any(|w| w == id)))
+        .cloned()
+        .collect();
+    Ok(ImageSet::new(selected, zone))
+}
+
+/// `ecmguard fetch -o FILE`: the complete result set, each image exactly as
+/// the API sent it, written atomically so a failed run leaves no partial file.
+fn fetch(args: &FetchArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
+    let zone = ApiZone::parse(&args.api_time_zone).map_err(|m| {
+        invalid_arg(
+            format!("--api-time-zone: {m}"),
+            "for example +08:00 or Asia/Shanghai",
+        )
+    })?;
+    if args.source.snapshot.is_some() {
+        return Err(invalid_arg(
+            "fetch reads the API; --snapshot cannot be used with it",
+            "to copy a snapshot, copy the file",
+        ));
+    }
+    let config = live_config(&args.source)?;
+    let fetched = fetch_live(&config, io.progress)?;
+    #[derive(serde::Serialize)]
+    struct SnapshotOut<'a> {
+        schema: &'static str,
+        fetched_at: String,
+        endpoint: &'a str,
+        filters: serde_json::Value,
+        total_count: u64,
+        #[serde(rename = "ImageSet")]
+        image_set: &'a [Box<serde_json::value::RawValue>],
+    }
+    let document = SnapshotOut {
+        schema: snapshot::SNAPSHOT_SCHEMA,
+        fetched_at: zone.rfc3339((io.clock)()),
+        endpoint: &config.endpoint,
+        filters: filters_json(&config),
+        total_count: fetched.total_count,
+        image_set: &fetched.images,
+    };
+    let bytes = serde_json::to_vec_pretty(&document).map_err(|e| invalid_arg(e.to_string(), ""))?;
+    if args.output == "-" {
+        io.stdout
+            .write_all(&bytes)
+            .and_then(|()| io.stdout.write_all(b"\n"))
+            .map_err(write_failure)?;
+    } else {
+        let path = Path::new(&args.output);
+        let temporary = path.with_extension("partial");
+        write_file(&temporary, &bytes)?;
+        std::fs::rename(&temporary, path).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            Failure::invalid([Diag::error(
+                Code::FileWrite,
+                format!("cannot write {}: {e}", path.display()),
+            )])
+        })?;
+        let stats = &fetched.stats;
+        let note = format!(
+            "fetched {} images in {} pages ({} requests, {} retries) in {:.1}s into {}\n",
+            fetched.images.len(),
+            stats.pages,
+            stats.requests,
+            stats.retries,
+            stats.duration.as_secs_f64(),
+            path.display()
+        );
+        let _ = io.stderr.write_all(note.as_bytes());
+    }
+    Ok(ExitCode::Pass)
+}
+
 fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let options = compile_options(&args.policy, io.clock)?;
@@ -368,12 +566,30 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         None => None,
     };
     let fetched = match &args.source.snapshot {
-        Some(name) => load_snapshot(name, &options.zone, io.stdin)?,
+        Some(name) => {
+            if !args.source.filters.is_empty() {
+                return Err(invalid_arg(
+                    "--filter applies to the API, but --snapshot reads a saved result set",
+                    "filter when fetching (`ecmguard fetch --filter …`), select images with --image, or scope rules with `where`",
+                ));
+            }
+            let mut fetched = load_snapshot(name, &options.zone, io.stdin)?;
+            if !args.source.images.is_empty() {
+                fetched.images = select_images(fetched.images, &args.source.images, &options.zone)?;
+            }
+            fetched
+        }
         None => {
-            return Err(invalid_arg(
-                "no --snapshot given, and the live API path is not available in this build yet",
-                "pass --snapshot FILE",
-            ));
+            let config = live_config(&args.source)?;
+            let result = fetch_live(&config, io.progress)?;
+            let images = images_from_api(&result, &options.zone)?;
+            if !args.source.images.is_empty() {
+                require_images(&images, &args.source.images)?;
+            }
+            Fetched {
+                images,
+                source: api_source(&config, &result),
+            }
         }
     };
     let mut evaluation = evaluate(

@@ -20,6 +20,7 @@ pub mod image;
 pub mod listing;
 pub mod policy;
 pub mod policytests;
+pub mod progress;
 pub mod report;
 pub mod source;
 pub mod source_text;

@@ -7,6 +7,7 @@ use clap::Parser;
 
 use ecmguard::app::{self, Io};
 use ecmguard::cli::Cli;
+use ecmguard::progress::FetchBar;
 use ecmguard::report::human::Style;
 
 fn main() -> std::process::ExitCode {
@@ -20,6 +21,8 @@ fn main() -> std::process::ExitCode {
     let mut out = BrokenPipeIsFine(stdout.lock());
     let mut err = stderr.lock();
     let mut stdin = std::io::stdin().lock();
+    let bar = FetchBar::new();
+    let progress = |event| bar.update(event);
     let mut io = Io {
         stdout: &mut out,
         stderr: &mut err,
@@ -35,8 +38,10 @@ fn main() -> std::process::ExitCode {
             ..Style::default()
         },
         clock: jiff::Timestamp::now,
+        progress: &progress,
     };
     let code = app::run(cli, &mut io);
+    bar.finish();
     let _ = out.flush();
     code.into()
 }

@@ -7,6 +7,7 @@ mod cli;
 mod evaluation;
 mod governance;
 mod live;
+mod live_cli;
 mod output;
 mod schema;
 mod snapshot_input;

@@ -167,6 +167,11 @@ impl Output {
         self
     }
 
+    /// The directory the run ran in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// A file the run wrote, relative to its directory.
     pub fn read(&self, path: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(path))
