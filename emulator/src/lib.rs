@@ -139,6 +139,9 @@ pub struct Config {
     pub latency: Duration,
     /// Misbehaviour on demand.
     pub faults: FaultScript,
+    /// Serve at most this many images per page whatever `Limit` asks for (a
+    /// server with a lower page cap than documented). `None`: `Limit` as asked.
+    pub page_cap: Option<usize>,
 }
 
 impl Config {
@@ -152,6 +155,7 @@ impl Config {
             clock: Clock::system(),
             latency: Duration::ZERO,
             faults: FaultScript::none(),
+            page_cap: None,
         }
     }
 }
@@ -273,6 +277,7 @@ struct Inner {
 #[derive(Debug)]
 struct Shared {
     keys: Vec<Key>,
+    page_cap: Option<usize>,
     max_skew: Duration,
     latency: Duration,
     started: Instant,
@@ -315,6 +320,7 @@ impl Emulator {
         let now = Instant::now();
         let shared = Arc::new(Shared {
             keys: config.keys,
+            page_cap: config.page_cap,
             max_skew: config.max_skew,
             latency: config.latency,
             started: now,
@@ -674,6 +680,7 @@ fn answer(
     // Both are non-negative after the parameter checks.
     let offset = usize::try_from(params.offset).unwrap_or(usize::MAX);
     let limit = usize::try_from(params.limit).unwrap_or(0);
+    let limit = shared.page_cap.map_or(limit, |cap| limit.min(cap));
     let start = offset
         .saturating_sub(usize::try_from(shift_back).unwrap_or(usize::MAX))
         .min(total);

@@ -221,3 +221,26 @@ async fn twenty_five_thousand_images_exactly_once() {
         "never throttled at the emulator's own limit"
     );
 }
+
+/// A server that serves fewer images per page than `Limit` asks for, with a stable
+/// `TotalCount`: the listing adapts to the page size it is given and fills any gap,
+/// instead of restarting until it gives up.
+#[tokio::test]
+async fn a_lower_page_cap_than_documented_still_gives_the_complete_set() {
+    for cap in [20usize, 37] {
+        let mut config = Config::new(ecm_emulator::generate_images(1000));
+        config.rate_limit = None;
+        config.page_cap = Some(cap);
+        let em = Emulator::start(config).await.unwrap();
+        let fetched = fetch_all(&fast_config(&em), &|_| {}).await.unwrap();
+        assert_eq!(ids(&fetched.images), emulator_ids(&em), "cap {cap}");
+        assert_eq!(fetched.stats.restarts, 0, "cap {cap}");
+        assert_eq!(
+            fetched.stats.requests,
+            1000_u64.div_ceil(cap as u64),
+            "cap {cap}: one request per page"
+        );
+        let unique: HashSet<String> = ids(&fetched.images).into_iter().collect();
+        assert_eq!(unique.len(), 1000);
+    }
+}

@@ -6,7 +6,7 @@
 //! and exactly `TotalCount` distinct images. Anything else is a restart, then an error; never
 //! a partial result.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -72,35 +72,40 @@ async fn attempt(caller: &Caller<'_>, plan: &Plan, pages: &mut u64) -> Result<At
     let first = caller.page(0).await?;
     *pages += 1;
     let total = first.total_count;
-    let page_size = u64::from(caller.client.page_size().max(1));
+    // A server may hand out fewer images per page than `Limit` asks for while the
+    // listing is stable (a lower page cap): page by what the first page held.
+    let asked = u64::from(caller.client.page_size().max(1));
+    let held = first.images.len() as u64;
+    let page_size = if held > 0 && held < asked && held < total {
+        held
+    } else {
+        asked
+    };
     let offsets: Vec<u64> = (1..)
         .map(|i| i * page_size)
         .take_while(|offset| *offset < total)
         .collect();
     let total_pages = offsets.len() as u64 + 1;
-    let mut images_seen = first.images.len() as u64;
+    let mut images_seen = held;
     (caller.progress)(FetchProgress::Page {
         done: 1,
         total: total_pages,
         images: images_seen,
     });
 
-    let mut rest: Vec<Option<Page>> = Vec::new();
-    rest.resize_with(offsets.len(), || None);
-    let mut stream = futures_util::stream::iter(offsets.iter().copied().enumerate())
-        .map(|(i, offset)| async move { (i, offset, caller.page(offset).await) })
+    let mut by_offset: BTreeMap<u64, Page> = BTreeMap::new();
+    by_offset.insert(0, first);
+    let mut stream = futures_util::stream::iter(offsets.iter().copied())
+        .map(|offset| async move { (offset, caller.page(offset).await) })
         .buffer_unordered(plan.max_in_flight.max(1));
     let mut done = 1;
-    while let Some((i, offset, result)) = stream.next().await {
+    while let Some((offset, result)) = stream.next().await {
         // A failure past the retry budget ends the whole fetch; dropping the stream cancels
         // the requests still in flight.
         let page = result?;
         *pages += 1;
         if page.total_count != total {
-            return Ok(Attempt::Inconsistent(format!(
-                "TotalCount changed from {total} (Offset 0) to {} (Offset {offset})",
-                page.total_count
-            )));
+            return Ok(Attempt::Inconsistent(changed(total, &page, offset)));
         }
         done += 1;
         images_seen += page.images.len() as u64;
@@ -109,15 +114,33 @@ async fn attempt(caller: &Caller<'_>, plan: &Plan, pages: &mut u64) -> Result<At
             total: total_pages,
             images: images_seen,
         });
-        if let Some(slot) = rest.get_mut(i) {
-            *slot = Some(page);
-        }
+        by_offset.insert(offset, page);
     }
     drop(stream);
 
+    // Short pages leave gaps in [0, TotalCount): ask for each gap from where the
+    // page before it ended, until the offsets are covered. Bounded: every round
+    // either covers more or ends the attempt.
+    for _ in 0..=total {
+        let Some(gap) = first_gap(&by_offset, total) else {
+            break;
+        };
+        let page = caller.page(gap).await?;
+        *pages += 1;
+        if page.total_count != total {
+            return Ok(Attempt::Inconsistent(changed(total, &page, gap)));
+        }
+        if page.images.is_empty() {
+            return Ok(Attempt::Inconsistent(format!(
+                "the page at Offset {gap} is empty although TotalCount is {total}"
+            )));
+        }
+        by_offset.insert(gap, page);
+    }
+
     let mut seen: HashSet<String> = HashSet::with_capacity(total.min(1 << 20) as usize);
     let mut images = Vec::with_capacity(total.min(1 << 20) as usize);
-    for page in std::iter::once(first).chain(rest.into_iter().flatten()) {
+    for page in by_offset.into_values() {
         for image in page.images {
             // An image without an ImageId cannot be matched against others; it is kept
             // (every field is optional) and still counts towards TotalCount.
@@ -129,9 +152,29 @@ async fn attempt(caller: &Caller<'_>, plan: &Plan, pages: &mut u64) -> Result<At
     }
     if images.len() as u64 != total {
         return Ok(Attempt::Inconsistent(format!(
-            "collected {} distinct images in {total_pages} pages, but TotalCount is {total}",
-            images.len()
+            "collected {} distinct images in {} pages, but TotalCount is {total}",
+            images.len(),
+            *pages
         )));
     }
     Ok(Attempt::Complete(images, total))
+}
+
+fn changed(total: u64, page: &Page, offset: u64) -> String {
+    format!(
+        "TotalCount changed from {total} (Offset 0) to {} (Offset {offset})",
+        page.total_count
+    )
+}
+
+/// The first offset below `total` that no page covers, if any.
+fn first_gap(by_offset: &BTreeMap<u64, Page>, total: u64) -> Option<u64> {
+    let mut covered = 0u64;
+    for (offset, page) in by_offset {
+        if *offset > covered {
+            return Some(covered);
+        }
+        covered = covered.max(offset + page.images.len() as u64);
+    }
+    (covered < total).then_some(covered)
 }
