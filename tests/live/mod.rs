@@ -4,6 +4,7 @@ mod emulator;
 mod errors;
 mod faults;
 mod fetch;
+mod property;
 mod rate;
 mod secrets;
 mod support;
