@@ -96,37 +96,12 @@ impl<'o> Cx<'o> {
             self.wrong_type(node, what, "a mapping");
             return None;
         };
+        let (unique, _) = self.unique_entries(entries, what, "remove one of them");
         let mut mapping = Mapping {
             span: node.span,
-            entries: Vec::with_capacity(entries.len()),
+            entries: Vec::with_capacity(unique.len()),
         };
-        for (key, value) in entries {
-            let Some(name) = key.as_str() else {
-                let diag = self.err(
-                    Code::WrongType,
-                    key.span,
-                    format!(
-                        "a key of {what} must be a string, found {}",
-                        key.type_name()
-                    ),
-                    "not a string key",
-                );
-                self.push(diag);
-                continue;
-            };
-            if let Some((_, first, _)) = mapping.entries.iter().find(|(n, _, _)| *n == name) {
-                let diag = self
-                    .err(
-                        Code::DuplicateKey,
-                        key.span,
-                        format!("`{name}` appears twice in {what}"),
-                        "second here",
-                    )
-                    .also(first.span, "first here")
-                    .with_help("remove one of them");
-                self.push(diag);
-                continue;
-            }
+        for (name, key, value) in unique {
             if !known.contains(&name) {
                 let diag = self
                     .err(
@@ -143,6 +118,51 @@ impl<'o> Cx<'o> {
             mapping.entries.push((name, key, value));
         }
         Some(mapping)
+    }
+
+    /// The entries of a mapping with string keys, each key once, in file
+    /// order. Non-string and repeated keys are reported (with `again_help` for
+    /// a repeat) and left out; the flag is false if anything was reported.
+    pub fn unique_entries<'n>(
+        &mut self,
+        entries: &'n [(Node, Node)],
+        what: &str,
+        again_help: &str,
+    ) -> (Vec<(&'n str, &'n Node, &'n Node)>, bool) {
+        let mut unique: Vec<(&'n str, &'n Node, &'n Node)> = Vec::with_capacity(entries.len());
+        let mut ok = true;
+        for (key, value) in entries {
+            let Some(name) = key.as_str() else {
+                let diag = self.err(
+                    Code::WrongType,
+                    key.span,
+                    format!(
+                        "a key of {what} must be a string, found {}",
+                        key.type_name()
+                    ),
+                    "not a string key",
+                );
+                self.push(diag);
+                ok = false;
+                continue;
+            };
+            if let Some((_, first, _)) = unique.iter().find(|(n, _, _)| *n == name) {
+                let diag = self
+                    .err(
+                        Code::DuplicateKey,
+                        key.span,
+                        format!("`{name}` appears twice in {what}"),
+                        "second here",
+                    )
+                    .also(first.span, "first here")
+                    .with_help(again_help);
+                self.push(diag);
+                ok = false;
+                continue;
+            }
+            unique.push((name, key, value));
+        }
+        (unique, ok)
     }
 
     /// A required or optional string value.

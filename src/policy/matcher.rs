@@ -95,29 +95,12 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
         return None;
     }
     let mut parts = Vec::with_capacity(entries.len());
-    let mut ok = true;
-    let mut seen: Vec<(&str, &Node)> = Vec::new();
-    for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            cx.wrong_type(key, "a condition key", "a field path or all/any/not");
-            ok = false;
-            continue;
-        };
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            let diag = cx
-                .err(
-                    Code::DuplicateKey,
-                    key.span,
-                    format!("`{name}` appears twice in one condition"),
-                    "second here",
-                )
-                .also(first.span, "first here")
-                .with_help("combine the matchers into one mapping, or use `all: [...]`");
-            cx.push(diag);
-            ok = false;
-            continue;
-        }
-        seen.push((name, key));
+    let (unique, mut ok) = cx.unique_entries(
+        entries,
+        "one condition",
+        "combine the matchers into one mapping, or use `all: [...]`",
+    );
+    for (name, key, value) in unique {
         let compiled = match name {
             "all" | "any" => list(cx, value, name).map(|items| {
                 if name == "all" {
@@ -256,28 +239,13 @@ fn operator_map(
     let mut ok = true;
     // `ignore_case` modifies the whole mapping, wherever it is written.
     let mut ignore_case = false;
-    let mut seen: Vec<(&str, &Node)> = Vec::new();
-    for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            cx.wrong_type(key, "an operator", "an operator name");
-            ok = false;
-            continue;
-        };
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            let diag = cx
-                .err(
-                    Code::DuplicateKey,
-                    key.span,
-                    format!("operator `{name}` appears twice"),
-                    "second here",
-                )
-                .also(first.span, "first here")
-                .with_help("use `all: [...]` to apply one operator twice");
-            cx.push(diag);
-            ok = false;
-            continue;
-        }
-        seen.push((name, key));
+    let (seen, unique_ok) = cx.unique_entries(
+        entries,
+        &format!("the matcher of `{field}`"),
+        "use `all: [...]` to apply one operator twice",
+    );
+    ok &= unique_ok;
+    for &(name, key, value) in &seen {
         if name == "ignore_case" {
             if ty != FieldType::String {
                 let diag = cx.err(
@@ -325,9 +293,8 @@ fn operator_map(
         "ends_with",
         "contains",
     ];
-    if seen.iter().any(|(n, _)| *n == "ignore_case")
-        && !seen.iter().any(|(n, _)| string_ops.contains(n))
-        && let Some((_, key)) = seen.iter().find(|(n, _)| *n == "ignore_case")
+    if !seen.iter().any(|(n, _, _)| string_ops.contains(n))
+        && let Some((_, key, _)) = seen.iter().find(|(n, _, _)| *n == "ignore_case")
     {
         let diag = cx
             .err(
@@ -341,8 +308,7 @@ fn operator_map(
         ok = false;
     }
     let mut ops = Vec::new();
-    for (key, value) in entries {
-        let Some(name) = key.as_str() else { continue };
+    for &(name, key, value) in &seen {
         if name == "ignore_case" {
             continue;
         }
