@@ -37,7 +37,21 @@ pub struct Io<'a> {
     /// The system clock, read once per run when `--now` is not given.
     pub clock: fn() -> Timestamp,
     /// Where fetch progress goes (the binary draws a bar on a terminal).
-    pub progress: &'a (dyn Fn(FetchProgress) + Send + Sync),
+    pub progress: &'a dyn Progress,
+}
+
+/// A sink for fetch progress; the binary's is a progress bar.
+pub trait Progress: Send + Sync {
+    fn event(&self, event: FetchProgress);
+    /// The fetch is over (either way): clear whatever was drawn.
+    fn finish(&self) {}
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: FetchProgress) {}
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -393,17 +407,14 @@ fn live_config(source: &SourceArgs) -> Result<LiveConfig, Failure> {
     Ok(config)
 }
 
-fn fetch_live(
-    config: &LiveConfig,
-    progress: &(dyn Fn(FetchProgress) + Send + Sync),
-) -> Result<LiveFetched, Failure> {
+fn fetch_live(config: &LiveConfig, progress: &dyn Progress) -> Result<LiveFetched, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| invalid_arg(format!("cannot start the async runtime: {e}"), ""))?;
-    runtime
-        .block_on(live::fetch_all(config, progress))
-        .map_err(|e| Failure::new(e.exit_code(), vec![miette::Report::new(e)]))
+    let result = runtime.block_on(live::fetch_all(config, &|event| progress.event(event)));
+    progress.finish();
+    result.map_err(|e| Failure::new(e.exit_code(), vec![miette::Report::new(e)]))
 }
 
 /// Type the images as received; one that does not fit the documented model

@@ -19,10 +19,11 @@ fn main() -> std::process::ExitCode {
     let err_color = !no_color && stderr.is_terminal();
     let width = terminal_width().unwrap_or(120);
     let mut out = BrokenPipeIsFine(stdout.lock());
-    let mut err = stderr.lock();
+    // Not locked for the whole run: the progress bar's ticker thread writes
+    // to stderr too, and holding the lock here would deadlock it.
+    let mut err = std::io::stderr();
     let mut stdin = std::io::stdin().lock();
     let bar = FetchBar::new();
-    let progress = |event| bar.update(event);
     let mut io = Io {
         stdout: &mut out,
         stderr: &mut err,
@@ -38,10 +39,9 @@ fn main() -> std::process::ExitCode {
             ..Style::default()
         },
         clock: jiff::Timestamp::now,
-        progress: &progress,
+        progress: &bar,
     };
     let code = app::run(cli, &mut io);
-    bar.finish();
     let _ = out.flush();
     code.into()
 }

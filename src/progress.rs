@@ -2,6 +2,7 @@
 //! terminal (indicatif hides itself otherwise), cleared when the fetch ends.
 //! Only the binary creates one; the library reports progress through a callback.
 
+use std::sync::Once;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -10,6 +11,9 @@ use crate::source::live::FetchProgress;
 
 pub struct FetchBar {
     bar: ProgressBar,
+    /// The spinner starts with the first fetch event, so commands that fetch
+    /// nothing never draw it.
+    started: Once,
 }
 
 impl Default for FetchBar {
@@ -25,12 +29,17 @@ impl FetchBar {
             ProgressStyle::with_template("{spinner} fetching images: page {pos}/{len} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Self { bar }
+        Self {
+            bar,
+            started: Once::new(),
+        }
     }
+}
 
-    /// The callback to hand to the fetch.
-    pub fn update(&self, event: FetchProgress) {
+impl crate::app::Progress for FetchBar {
+    fn event(&self, event: FetchProgress) {
+        self.started
+            .call_once(|| self.bar.enable_steady_tick(Duration::from_millis(120)));
         match event {
             FetchProgress::Page {
                 done,
@@ -57,7 +66,7 @@ impl FetchBar {
         }
     }
 
-    pub fn finish(&self) {
+    fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }
