@@ -276,6 +276,15 @@ impl Report<'_> {
                 .any(|f| f.status == Status::Baselined)
     }
 
+    /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
+    /// +08:00`), the way the people reading a report think of it.
+    pub fn now_label(&self) -> String {
+        match crate::time::ApiZone::parse(&self.run.zone) {
+            Ok(zone) => format!("{} {}", zone.format(self.run.now), zone.label()),
+            Err(_) => self.run.now.to_string(),
+        }
+    }
+
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.
     pub fn image_label(&self, finding: &Finding) -> Option<String> {
         finding.image.map(|index| image_label(self.image(index)))
