@@ -163,14 +163,15 @@ fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         return Ok(());
     }
     writeln!(md, "### Waived ({})\n", waived.len())?;
-    writeln!(md, "| Rule | Image | Reason | Owner | Expires |")?;
+    // Set-level findings have no image: their message says what was waived.
+    writeln!(md, "| Rule | Finding | Reason | Owner | Expires |")?;
     writeln!(md, "|---|---|---|---|---|")?;
     for finding in waived.iter().take(MAX_LISTED) {
         let rule = report.rule(finding);
         let waiver = finding.waiver.and_then(|i| report.policy.waivers.get(i));
         let image = match finding.image {
             Some(i) => cell(&crate::report::image_label(report.image(i))),
-            None => "(set-level)".to_owned(),
+            None => cell(&finding.message),
         };
         writeln!(
             md,
