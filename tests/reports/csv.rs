@@ -24,7 +24,10 @@ fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
                 '"' => {
                     quoted = false;
                     if !matches!(chars.peek(), Some(',') | Some('\r') | None) {
-                        return Err(format!("text after a closing quote in record {}", records.len() + 1));
+                        return Err(format!(
+                            "text after a closing quote in record {}",
+                            records.len() + 1
+                        ));
                     }
                 }
                 c => field.push(c),
@@ -67,7 +70,10 @@ fn parse(text: &str) -> Result<Vec<Vec<String>>, String> {
 
 #[test]
 fn the_reader_is_strict() {
-    assert_eq!(parse("a,\"b,\"\"c\"\"\r\nd\"\r\n"), Ok(vec![vec!["a".to_owned(), "b,\"c\"\r\nd".to_owned()]]));
+    assert_eq!(
+        parse("a,\"b,\"\"c\"\"\r\nd\"\r\n"),
+        Ok(vec![vec!["a".to_owned(), "b,\"c\"\r\nd".to_owned()]])
+    );
     assert!(parse("a\"b\r\n").is_err());
     assert!(parse("a\nb\r\n").is_err());
     assert!(parse("\"a\r\n").is_err());
@@ -82,7 +88,16 @@ fn one_row_per_finding_under_the_header() {
     assert_eq!(
         header,
         [
-            "rule", "status", "severity", "failing", "image_id", "image_name", "message", "file", "line", "column",
+            "rule",
+            "status",
+            "severity",
+            "failing",
+            "image_id",
+            "image_name",
+            "message",
+            "file",
+            "line",
+            "column",
             "waiver_reason"
         ]
     );
@@ -95,19 +110,42 @@ fn one_row_per_finding_under_the_header() {
         assert_eq!(row[1], finding["status"].as_str().unwrap_or_default());
         assert_eq!(row[2], finding["severity"].as_str().unwrap_or_default());
         assert_eq!(row[3], finding["failing"].to_string());
-        assert_eq!(row[4], finding["image"]["ImageId"].as_str().unwrap_or_default());
-        assert_eq!(row[5], defuse(finding["image"]["ImageName"].as_str().unwrap_or_default()));
-        assert_eq!(row[6], defuse(finding["message"].as_str().unwrap_or_default()));
-        assert_eq!(row[7], finding["location"]["file"].as_str().unwrap_or_default());
+        assert_eq!(
+            row[4],
+            finding["image"]["ImageId"].as_str().unwrap_or_default()
+        );
+        assert_eq!(
+            row[5],
+            defuse(finding["image"]["ImageName"].as_str().unwrap_or_default())
+        );
+        assert_eq!(
+            row[6],
+            defuse(finding["message"].as_str().unwrap_or_default())
+        );
+        assert_eq!(
+            row[7],
+            finding["location"]["file"].as_str().unwrap_or_default()
+        );
         assert_eq!(row[8], finding["location"]["line"].to_string());
         assert_eq!(row[9], finding["location"]["column"].to_string());
-        assert_eq!(row[10], finding["waiver"]["reason"].as_str().unwrap_or_default());
+        assert_eq!(
+            row[10],
+            finding["waiver"]["reason"].as_str().unwrap_or_default()
+        );
     }
     // The hostile name survives the round trip whole.
-    assert!(records.iter().any(|r| r[5] == "pipe|comma,quote\"name\nsecond line"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r[5] == "pipe|comma,quote\"name\nsecond line")
+    );
     assert!(records.iter().any(|r| r[6].contains("视频转码节点镜像")));
     // A formula in a name is defused, not run by a spreadsheet.
-    assert!(records.iter().any(|r| r[5] == "'=SUM(1+1)*cmd|' /C calc'!A0"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r[5] == "'=SUM(1+1)*cmd|' /C calc'!A0")
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use super::support::{check_in, fixture_dir};
 
-const FORMATS: [&str; 8] = ["human", "json", "sarif", "junit", "markdown", "html", "csv", "github"];
+const FORMATS: [&str; 8] = [
+    "human", "json", "sarif", "junit", "markdown", "html", "csv", "github",
+];
 
 #[test]
 fn every_format_exits_like_json() {
@@ -12,12 +14,21 @@ fn every_format_exits_like_json() {
     for fail_on in ["error", "warning", "info", "never"] {
         for base in [&["--baseline", "baseline.json"][..], &[][..]] {
             let code = |format: &str| {
-                check_in(&dir, base, &["--fail-on", fail_on, "--format", format]).status.code()
+                check_in(&dir, base, &["--fail-on", fail_on, "--format", format])
+                    .status
+                    .code()
             };
             let expected = code("json");
-            assert!(matches!(expected, Some(0 | 1)), "fail-on {fail_on}: {expected:?}");
+            assert!(
+                matches!(expected, Some(0 | 1)),
+                "fail-on {fail_on}: {expected:?}"
+            );
             for format in FORMATS {
-                assert_eq!(code(format), expected, "--format {format} --fail-on {fail_on} {base:?}");
+                assert_eq!(
+                    code(format),
+                    expected,
+                    "--format {format} --fail-on {fail_on} {base:?}"
+                );
             }
         }
     }
@@ -26,7 +37,11 @@ fn every_format_exits_like_json() {
 #[test]
 fn fail_on_never_passes_and_error_fails() {
     let dir = fixture_dir();
-    let code = |fail_on: &str| check_in(&dir, &[], &["--fail-on", fail_on, "--format", "json"]).status.code();
+    let code = |fail_on: &str| {
+        check_in(&dir, &[], &["--fail-on", fail_on, "--format", "json"])
+            .status
+            .code()
+    };
     assert_eq!(code("never"), Some(0));
     assert_eq!(code("error"), Some(1));
 }
@@ -37,7 +52,10 @@ fn one_run_writes_every_report() {
     let mut args = vec!["--format".to_owned(), "json".to_owned()];
     for format in FORMATS {
         args.push("--report".to_owned());
-        args.push(format!("{format}={}", out.path().join(format!("report.{format}")).display()));
+        args.push(format!(
+            "{format}={}",
+            out.path().join(format!("report.{format}")).display()
+        ));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = check_in(&fixture_dir(), &["--baseline", "baseline.json"], &args);
@@ -50,7 +68,8 @@ fn one_run_writes_every_report() {
     }
     // The file written through --report is the same report as stdout.
     let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap_or_default()).expect("JSON file");
+        serde_json::from_slice(&std::fs::read(out.path().join("report.json")).unwrap_or_default())
+            .expect("JSON file");
     assert_eq!(file["findings"], stdout["findings"]);
 }
 
@@ -59,6 +78,9 @@ fn a_malformed_report_flag_is_exit_2() {
     for bad in ["pdf=out.pdf", "sarif", "sarif="] {
         let output = check_in(&fixture_dir(), &[], &["--report", bad]);
         assert_eq!(output.status.code(), Some(2), "--report {bad}");
-        assert!(String::from_utf8_lossy(&output.stderr).contains("FORMAT=FILE"), "--report {bad}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("FORMAT=FILE"),
+            "--report {bad}"
+        );
     }
 }

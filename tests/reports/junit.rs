@@ -19,7 +19,10 @@ fn a_case_per_rule_failed_when_it_fails_the_gate() {
     let report = json();
     let rules = report["rules"].as_array().expect("rules").len();
     assert_eq!(xml.matches("<testcase ").count(), rules);
-    assert_eq!(attribute(&xml, "testsuites", "tests"), Some(rules.to_string().as_str()));
+    assert_eq!(
+        attribute(&xml, "testsuites", "tests"),
+        Some(rules.to_string().as_str())
+    );
     // Failing rules: max-age, state-normal, rocky (error severity, --fail-on error).
     assert_eq!(attribute(&xml, "testsuite", "failures"), Some("3"));
     assert_eq!(attribute(&xml, "testsuite", "skipped"), Some("1"));

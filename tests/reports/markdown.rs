@@ -44,8 +44,11 @@ fn tables_keep_their_shape_and_no_html_gets_in() {
         .skip(1)
         .filter_map(|rest| rest.split(|c: char| c == '>' || c.is_whitespace()).next())
         .collect();
-    let ours: std::collections::BTreeSet<&str> =
-        ["details", "/details", "summary", "/summary", "code", "/code", "br", "sub", "/sub"].into_iter().collect();
+    let ours: std::collections::BTreeSet<&str> = [
+        "details", "/details", "summary", "/summary", "code", "/code", "br", "sub", "/sub",
+    ]
+    .into_iter()
+    .collect();
     assert!(tags.is_subset(&ours), "{tags:?}");
 }
 

@@ -19,13 +19,21 @@ use serde_json::Value;
 use super::support::{check, check_in, fixture_dir, json, render};
 
 fn validator() -> jsonschema::Validator {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-2.1.0.json");
-    let schema: Value = serde_json::from_slice(&std::fs::read(path).expect("schema file")).expect("schema JSON");
-    jsonschema::options().should_validate_formats(true).build(&schema).expect("the schema compiles")
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-2.1.0.json");
+    let schema: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("schema file")).expect("schema JSON");
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("the schema compiles")
 }
 
 fn errors(validator: &jsonschema::Validator, sarif: &Value) -> Vec<String> {
-    validator.iter_errors(sarif).map(|e| format!("{}: {e}", e.instance_path())).collect()
+    validator
+        .iter_errors(sarif)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
 }
 
 fn sarif() -> Value {
@@ -49,8 +57,14 @@ fn the_schema_check_is_not_vacuous() {
     let validator = validator();
     let mut log = sarif();
     log["runs"][0]["results"][0]["level"] = Value::from("fatal");
-    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] = Value::from(0);
-    assert_eq!(errors(&validator, &log).len(), 2, "{:?}", errors(&validator, &log));
+    log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        Value::from(0);
+    assert_eq!(
+        errors(&validator, &log).len(),
+        2,
+        "{:?}",
+        errors(&validator, &log)
+    );
 }
 
 #[test]
@@ -72,8 +86,14 @@ fn one_descriptor_per_rule_and_one_result_per_finding() {
         assert_eq!(descriptor["defaultConfiguration"]["level"], level);
     }
     let max_age = &rules[0];
-    assert_eq!(max_age["helpUri"], "https://example.com/policies/private-image-max-age");
-    assert_eq!(max_age["properties"]["tags"], serde_json::json!(["lifecycle", "security"]));
+    assert_eq!(
+        max_age["helpUri"],
+        "https://example.com/policies/private-image-max-age"
+    );
+    assert_eq!(
+        max_age["properties"]["tags"],
+        serde_json::json!(["lifecycle", "security"])
+    );
     assert_eq!(max_age["name"], "PrivateImageMaxAge");
 
     let results = run["results"].as_array().expect("results");
@@ -87,7 +107,10 @@ fn one_descriptor_per_rule_and_one_result_per_finding() {
         assert_eq!(physical["artifactLocation"]["uri"], "policy.yaml");
         assert_eq!(physical["artifactLocation"]["uriBaseId"], "%SRCROOT%");
         assert_eq!(physical["region"]["startLine"], finding["location"]["line"]);
-        assert_eq!(physical["region"]["startColumn"], finding["location"]["column"]);
+        assert_eq!(
+            physical["region"]["startColumn"],
+            finding["location"]["column"]
+        );
         match finding["image"]["ImageId"].as_str() {
             Some(id) => {
                 let logical = &result["locations"][0]["logicalLocations"][0];
@@ -119,8 +142,13 @@ fn one_descriptor_per_rule_and_one_result_per_finding() {
     assert_eq!(run["invocations"][0]["exitCode"], 1);
     assert_eq!(run["tool"]["driver"]["name"], "ecmguard");
     assert_eq!(run["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
-    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"].as_str().expect("SRCROOT");
-    assert!(base.starts_with("file:///") && base.ends_with('/'), "{base}");
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("SRCROOT");
+    assert!(
+        base.starts_with("file:///") && base.ends_with('/'),
+        "{base}"
+    );
 }
 
 #[test]
@@ -137,7 +165,12 @@ fn fingerprints(log: &Value) -> Vec<String> {
         .as_array()
         .expect("results")
         .iter()
-        .map(|r| r["partialFingerprints"]["ecmguard/v1"].as_str().expect("fingerprint").to_owned())
+        .map(|r| {
+            r["partialFingerprints"]["ecmguard/v1"]
+                .as_str()
+                .expect("fingerprint")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -154,19 +187,27 @@ fn fingerprints_are_unique_and_stable_across_runs() {
     // findings that remain keep their fingerprints.
     let dir = tempfile::tempdir().expect("temp dir");
     let fixture = fixture_dir();
-    std::fs::copy(fixture.join("policy.yaml"), dir.path().join("policy.yaml")).expect("copy policy");
+    std::fs::copy(fixture.join("policy.yaml"), dir.path().join("policy.yaml"))
+        .expect("copy policy");
     let mut snapshot: Value =
-        serde_json::from_slice(&std::fs::read(fixture.join("snapshot.json")).expect("snapshot")).expect("JSON");
+        serde_json::from_slice(&std::fs::read(fixture.join("snapshot.json")).expect("snapshot"))
+            .expect("JSON");
     if let Some(images) = snapshot["ImageSet"].as_array_mut() {
         images.reverse();
     }
     std::fs::write(dir.path().join("snapshot.json"), snapshot.to_string()).expect("write snapshot");
-    let output = check_in(dir.path(), &["--now", "2026-11-28T00:00:00+08:00"], &["--format", "sarif"]);
+    let output = check_in(
+        dir.path(),
+        &["--now", "2026-11-28T00:00:00+08:00"],
+        &["--format", "sarif"],
+    );
     let later: Value = serde_json::from_slice(&output.stdout).expect("SARIF");
     let second: HashSet<String> = fingerprints(&later).into_iter().collect();
     let first_without_baseline: HashSet<String> = {
         let output = check_in(&fixture, &[], &["--format", "sarif"]);
-        fingerprints(&serde_json::from_slice(&output.stdout).expect("SARIF")).into_iter().collect()
+        fingerprints(&serde_json::from_slice(&output.stdout).expect("SARIF"))
+            .into_iter()
+            .collect()
     };
     assert_eq!(second, first_without_baseline);
 }
@@ -178,16 +219,27 @@ fn policy_paths_are_percent_encoded_uris() {
     std::fs::create_dir(&nested).expect("mkdir");
     let fixture = fixture_dir();
     std::fs::copy(fixture.join("policy.yaml"), nested.join("a:b.yaml")).expect("copy policy");
-    std::fs::copy(fixture.join("snapshot.json"), dir.path().join("snapshot.json")).expect("copy snapshot");
+    std::fs::copy(
+        fixture.join("snapshot.json"),
+        dir.path().join("snapshot.json"),
+    )
+    .expect("copy snapshot");
     let mut command = assert_cmd::Command::cargo_bin("ecmguard").expect("binary");
     let output = command
         .current_dir(dir.path())
-        .args(["check", "--policy", "策略 policies/a:b.yaml", "--snapshot", "snapshot.json"])
+        .args([
+            "check",
+            "--policy",
+            "策略 policies/a:b.yaml",
+            "--snapshot",
+            "snapshot.json",
+        ])
         .args(["--now", super::support::NOW, "--format", "sarif"])
         .output()
         .expect("runs");
     let log: Value = serde_json::from_slice(&output.stdout).expect("SARIF");
-    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"];
+    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"];
     assert_eq!(uri, "%E7%AD%96%E7%95%A5%20policies/a%3Ab.yaml");
     assert_eq!(errors(&validator(), &log), Vec::<String>::new());
 }
@@ -198,7 +250,10 @@ fn warnings_are_configuration_notifications() {
     let notifications = &log["runs"][0]["invocations"][0]["toolConfigurationNotifications"];
     assert_eq!(notifications[0]["descriptor"]["id"], "waiver-expired");
     assert_eq!(notifications[0]["level"], "warning");
-    assert_eq!(notifications[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 86);
+    assert_eq!(
+        notifications[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        86
+    );
     // The exit code is the report's, whatever the format.
     assert_eq!(check(&["--format", "sarif"]).status.code(), Some(1));
 }

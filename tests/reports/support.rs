@@ -23,7 +23,13 @@ pub fn check_in(dir: &Path, base: &[&str], extra: &[&str]) -> Output {
     command
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .args(["check", "--policy", "policy.yaml", "--snapshot", "snapshot.json"])
+        .args([
+            "check",
+            "--policy",
+            "policy.yaml",
+            "--snapshot",
+            "snapshot.json",
+        ])
         .args(base)
         .args(extra);
     if !base.iter().chain(extra).any(|a| *a == "--now") {
@@ -50,7 +56,9 @@ pub fn root_uri() -> String {
     let mut uri = String::from("file://");
     for part in fixture_dir().components().skip(1) {
         uri.push('/');
-        uri.push_str(&ecmguard::report::sarif::percent_encode(&part.as_os_str().to_string_lossy()));
+        uri.push_str(&ecmguard::report::sarif::percent_encode(
+            &part.as_os_str().to_string_lossy(),
+        ));
     }
     uri.push('/');
     uri
@@ -65,7 +73,11 @@ pub fn many_violations(n: usize) -> tempfile::TempDir {
     let images: Vec<serde_json::Value> = (0..n)
         .map(|i| serde_json::json!({"ImageId": format!("img-{i:08}"), "ImageName": format!("image {i}"), "ImageState": "CREATING"}))
         .collect();
-    std::fs::write(dir.path().join("snapshot.json"), serde_json::Value::Array(images).to_string()).expect("write snapshot");
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        serde_json::Value::Array(images).to_string(),
+    )
+    .expect("write snapshot");
     dir
 }
 
