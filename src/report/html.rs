@@ -286,11 +286,11 @@ fn age_chart(report: &Report<'_>) -> Markup {
 /// linear inside each bucket; past the last bound, at its start).
 fn bucket_position(days: f64) -> f64 {
     for (i, (lower, upper, _)) in BUCKETS.iter().enumerate() {
-        if let Some(upper) = upper {
-            if days < *upper as f64 {
-                let lower = *lower as f64;
-                return i as f64 + ((days - lower) / (*upper as f64 - lower)).clamp(0.0, 1.0);
-            }
+        if let Some(upper) = upper
+            && days < *upper as f64
+        {
+            let lower = *lower as f64;
+            return i as f64 + ((days - lower) / (*upper as f64 - lower)).clamp(0.0, 1.0);
         }
     }
     (BUCKETS.len() - 1) as f64
@@ -742,7 +742,7 @@ header h1 { margin: 0; font-size: 22px; font-weight: 600; }
 header .meta { margin: 4px 0 0; opacity: .9; }
 .badge { text-align: right; }
 .badge .word { display: block; font-size: 30px; font-weight: 700; letter-spacing: .08em; }
-.badge .small { font-size: 12px; opacity: .9; }
+.badge .small { font-size: 12px; opacity: .9; white-space: nowrap; }
 main { max-width: 1240px; margin: 0 auto; padding: 16px 32px 32px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 8px 0 20px; }
 .card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
