@@ -4,6 +4,7 @@
 //! Snapshots pin the output; the other tests check what a consumer relies
 //! on (schema validity, escaping, parse-back, exit codes).
 
+mod ci_examples;
 mod csv;
 mod exit_codes;
 mod github;
