@@ -6,6 +6,7 @@
 
 mod ci_examples;
 mod csv;
+mod edge_cases;
 mod exit_codes;
 mod github;
 mod html;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::support::{check, check_in, fixture_dir, json, render};
 
-fn validator() -> jsonschema::Validator {
+pub(super) fn validator() -> jsonschema::Validator {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif-2.1.0.json");
     let schema: Value =
@@ -29,7 +29,7 @@ fn validator() -> jsonschema::Validator {
         .expect("the schema compiles")
 }
 
-fn errors(validator: &jsonschema::Validator, sarif: &Value) -> Vec<String> {
+pub(super) fn errors(validator: &jsonschema::Validator, sarif: &Value) -> Vec<String> {
     validator
         .iter_errors(sarif)
         .map(|e| format!("{}: {e}", e.instance_path()))
