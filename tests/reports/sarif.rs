@@ -5,12 +5,15 @@
 //! `tests/fixtures/sarif-2.1.0.json` is the schema file shipped inside the
 //! npm package `@microsoft/sarif-multitool-linux` 5.7.0 (the official SARIF
 //! validator; file `sarif-2.1.0.json`, sha256 1c49a0f2b604…ed798c), copied
-//! unchanged. It is the SARIF TC's schema with the errata applied; in it the
-//! `language` pattern reads `^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`, where the
-//! schema first published by OASIS has `^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$`
-//! (a stray `]`) that the `jsonschema` crate's regex engine rejects, so this
-//! copy needs no patch. If the copy is ever replaced by the OASIS file, patch
-//! that one pattern to the form above.
+//! unchanged. It is the SARIF 2.1.0 schema as the validator itself uses it:
+//! declared as JSON Schema 2020-12, with the `language` pattern fixed to
+//! `^[a-zA-Z]{2}(-[a-zA-Z]{2})?$`. The file published by OASIS declares
+//! draft-07 and has `^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$` (a stray `]`);
+//! the `jsonschema` crate checks a draft-07 schema against its meta-schema,
+//! where a `pattern` must be a valid ECMA-262 regex, and refuses to build a
+//! validator ("… is not a \"regex\""). This copy needs no patch; should it
+//! ever be replaced by the OASIS file, patch that one pattern to the form
+//! above (checked with jsonschema 0.61).
 
 use std::collections::HashSet;
 

@@ -12,6 +12,10 @@ fn snapshot(format: &str) -> String {
 #[test]
 fn sarif() {
     let text = snapshot("sarif").replace(&root_uri(), "file:///ROOT/");
+    assert!(
+        text.contains("file:///ROOT/"),
+        "the root URI is the fixture directory"
+    );
     insta::assert_snapshot!("sarif", text);
 }
 

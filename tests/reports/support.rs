@@ -53,8 +53,12 @@ pub fn json() -> serde_json::Value {
 
 /// `file:///…/tests/fixtures/reports/`, as the SARIF report writes the root.
 pub fn root_uri() -> String {
+    // The binary sees its working directory with symlinks resolved.
+    let dir = fixture_dir()
+        .canonicalize()
+        .unwrap_or_else(|_| fixture_dir());
     let mut uri = String::from("file://");
-    for part in fixture_dir().components().skip(1) {
+    for part in dir.components().skip(1) {
         uri.push('/');
         uri.push_str(&ecmguard::report::sarif::percent_encode(
             &part.as_os_str().to_string_lossy(),
