@@ -474,7 +474,8 @@ fn failing_section(report: &Report<'_>) -> Markup {
 
 fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
     html! {
-        table {
+        table class="findings" {
+            colgroup { col class="c-id"; col class="c-name"; col class="c-status"; col; }
             thead { tr { th { "Image" } th { "Name" } th { "Status" } th { "Message" } } }
             tbody {
                 @for finding in findings.iter().take(MAX_LISTED) {
@@ -778,6 +779,9 @@ th { background: var(--panel); font-weight: 600; font-size: 12px; color: var(--m
 th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.msg, td.name { white-space: pre-wrap; overflow-wrap: anywhere; }
 td.id, td code, td.date { white-space: nowrap; }
+table.findings { table-layout: fixed; }
+col.c-id { width: 150px; } col.c-name { width: 24%; } col.c-status { width: 120px; }
+table.findings td.id { overflow: hidden; text-overflow: ellipsis; }
 .card .sev-error { color: var(--error); } .card .sev-warning { color: var(--warning); } .card .sev-info { color: var(--info); }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--panel); padding: 1px 4px; border-radius: 4px; }
 .where { color: var(--muted); font-size: 12px; }

@@ -63,7 +63,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             Property::new("title", rule.title.as_str()),
             Property::new("severity", rule.severity.as_str()),
         ]);
-        let notes = system_out(report, &findings, &failing);
+        let notes = system_out(report, &findings);
         if !notes.is_empty() {
             case.set_system_out(notes);
         }
@@ -123,12 +123,12 @@ fn listing(report: &Report<'_>, findings: &[&Finding]) -> String {
 }
 
 /// Everything about the rule that does not fail it.
-fn system_out(report: &Report<'_>, findings: &[&Finding], failing: &[&Finding]) -> String {
+fn system_out(report: &Report<'_>, findings: &[&Finding]) -> String {
     let mut text = String::new();
     let set_aside: Vec<&Finding> = findings
         .iter()
         .copied()
-        .filter(|f| !failing.iter().any(|g| std::ptr::eq(*g, *f)))
+        .filter(|f| !report.is_failing(f))
         .collect();
     for finding in set_aside.iter().take(MAX_LISTED) {
         let _ = write!(text, "{}", line(report, finding));
