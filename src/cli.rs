@@ -42,7 +42,12 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Zone of the API's zone-less timestamps: an offset like +08:00 or an IANA name.
-    #[arg(long = "api-time-zone", value_name = "TZ", default_value = "+08:00")]
+    #[arg(
+        long = "api-time-zone",
+        value_name = "TZ",
+        default_value = "+08:00",
+        allow_hyphen_values = true
+    )]
     pub api_time_zone: String,
     /// Set a param (repeatable); VALUE is read as a YAML scalar or flow list.
     #[arg(long = "param", value_name = "NAME=VALUE")]
@@ -56,7 +61,11 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<String>,
     /// API endpoint URL.
-    #[arg(long, value_name = "URL", default_value = "https://ecm.tencentcloudapi.com")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://ecm.tencentcloudapi.com"
+    )]
     pub endpoint: String,
     /// Region header (optional; ECM ignores it).
     #[arg(long, value_name = "REGION")]
@@ -132,7 +141,12 @@ pub struct FetchArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: String,
     /// Zone of the API's zone-less timestamps (recorded for information).
-    #[arg(long = "api-time-zone", value_name = "TZ", default_value = "+08:00")]
+    #[arg(
+        long = "api-time-zone",
+        value_name = "TZ",
+        default_value = "+08:00",
+        allow_hyphen_values = true
+    )]
     pub api_time_zone: String,
 }
 

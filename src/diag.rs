@@ -153,16 +153,30 @@ impl Diagnostic for Diag {
     }
 }
 
-/// The closest candidate to `input` by Jaro-Winkler similarity, if it is
-/// close enough to be a plausible typo.
-pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lowered = input.to_ascii_lowercase();
+/// The closest candidate to `input`, if it is close enough to be a typo:
+/// few edits for its length (which also catches short ids like `r2`/`r1`),
+/// or a high Jaro-Winkler similarity (transposed or dropped letters in long
+/// names).
+pub fn did_you_mean<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lowered = input.to_lowercase();
+    let budget = (lowered.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&lowered, &c.to_ascii_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let other = c.to_lowercase();
+            let edits = strsim::damerau_levenshtein(&lowered, &other);
+            let similarity = strsim::jaro_winkler(&lowered, &other);
+            (edits <= budget || similarity >= 0.85).then_some((
+                edits,
+                std::cmp::Reverse((similarity * 1000.0) as u32),
+                c,
+            ))
+        })
+        .min()
+        .map(|(_, _, c)| c)
 }
 
 #[cfg(test)]
@@ -175,5 +189,10 @@ mod tests {
         assert_eq!(did_you_mean("severty", keys), Some("severity"));
         assert_eq!(did_you_mean("remedation", keys), Some("remediation"));
         assert_eq!(did_you_mean("zzz", keys), None);
+        assert_eq!(did_you_mean("r2", ["r1", "other"]), Some("r1"));
+        assert_eq!(
+            did_you_mean("ImageTyp", ["ImageType", "ImageId"]),
+            Some("ImageType")
+        );
     }
 }

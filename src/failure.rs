@@ -18,7 +18,10 @@ impl Failure {
 
     /// Invalid input (exit 2) from located diagnostics.
     pub fn invalid(diags: impl IntoIterator<Item = Diag>) -> Self {
-        Self::new(ExitCode::Invalid, diags.into_iter().map(miette::Report::new).collect())
+        Self::new(
+            ExitCode::Invalid,
+            diags.into_iter().map(miette::Report::new).collect(),
+        )
     }
 
     /// Invalid input (exit 2) from one diagnostic of any kind.

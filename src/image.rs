@@ -10,7 +10,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::time::{parse_api_datetime, ApiZone};
+use crate::time::{ApiZone, parse_api_datetime};
 
 /// The type of a field path, for type-checking policies when they load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -213,7 +213,9 @@ impl Image {
                 None => "<missing>".into(),
             },
             Slot::Int(i) => self.ints[i].map_or("<missing>".into(), |v| v.to_string()),
-            Slot::Bool => self.cloud_init.map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Bool => self
+                .cloud_init
+                .map_or("<missing>".into(), |v| v.to_string()),
         }
     }
 
@@ -330,7 +332,11 @@ pub(crate) fn read_image<'de, A: MapAccess<'de>>(
     Ok(image)
 }
 
-fn read_field<'de, A: MapAccess<'de>>(image: &mut Image, field: Field, map: &mut A) -> Result<(), A::Error> {
+fn read_field<'de, A: MapAccess<'de>>(
+    image: &mut Image,
+    field: Field,
+    map: &mut A,
+) -> Result<(), A::Error> {
     match field.slot() {
         Slot::Str(i) => image.strs[i] = map.next_value::<Option<Box<str>>>()?,
         Slot::Int(i) => image.ints[i] = map.next_value::<Option<i64>>()?,
@@ -452,7 +458,12 @@ impl Serialize for SrcImageView<'_> {
     }
 }
 
-fn write_field<M: SerializeMap>(map: &mut M, image: &Image, field: Field, key: &str) -> Result<(), M::Error> {
+fn write_field<M: SerializeMap>(
+    map: &mut M,
+    image: &Image,
+    field: Field,
+    key: &str,
+) -> Result<(), M::Error> {
     match field.slot() {
         Slot::Str(i) => match &image.strs[i] {
             Some(v) => map.serialize_entry(key, v),
@@ -544,7 +555,10 @@ mod tests {
         assert_eq!(image.get(Field::SrcRegionId), Value::Int(7));
         assert_eq!(image.get(Field::IsSupportCloudInit), Value::Bool(true));
         assert_eq!(image.get(Field::ImageName), Value::Missing);
-        assert_eq!(image.get(Field::ImageCreateTime), Value::Time("2024-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(
+            image.get(Field::ImageCreateTime),
+            Value::Time("2024-01-01T00:00:00Z".parse().unwrap())
+        );
         let back = serde_json::to_string(&image).unwrap();
         assert!(back.contains(r#""NewField":{"a":1}"#), "{back}");
         assert!(back.contains(r#""Future":[1,2]"#), "{back}");
@@ -553,14 +567,18 @@ mod tests {
     #[test]
     fn null_and_empty_are_missing() {
         let mut image: Image =
-            serde_json::from_str(r#"{"TaskId":null,"SrcImage":null,"ImageCreateTime":""}"#).unwrap();
+            serde_json::from_str(r#"{"TaskId":null,"SrcImage":null,"ImageCreateTime":""}"#)
+                .unwrap();
         image.resolve_time(&ApiZone::default());
         assert_eq!(image.get(Field::TaskId), Value::Missing);
         assert_eq!(image.get(Field::SrcImageId), Value::Missing);
         assert_eq!(image.get(Field::ImageCreateTime), Value::Missing);
         let mut bad: Image = serde_json::from_str(r#"{"ImageCreateTime":"2024/01/01"}"#).unwrap();
         bad.resolve_time(&ApiZone::default());
-        assert_eq!(bad.get(Field::ImageCreateTime), Value::Unreadable("2024/01/01"));
+        assert_eq!(
+            bad.get(Field::ImageCreateTime),
+            Value::Unreadable("2024/01/01")
+        );
     }
 
     #[test]

@@ -7,31 +7,51 @@ use clap::Parser;
 
 use ecmguard::app::{self, Io};
 use ecmguard::cli::Cli;
+use ecmguard::progress::FetchBar;
 use ecmguard::report::human::Style;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout.is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = !no_color && stdout.is_terminal();
+    let err_color = !no_color && stderr.is_terminal();
     let width = terminal_width().unwrap_or(120);
     let mut out = BrokenPipeIsFine(stdout.lock());
     let mut err = stderr.lock();
     let mut stdin = std::io::stdin().lock();
+    let bar = FetchBar::new();
+    let progress = |event| bar.update(event);
     let mut io = Io {
         stdout: &mut out,
         stderr: &mut err,
         stdin: &mut stdin,
-        style: Style { color, width, ..Style::default() },
+        style: Style {
+            color,
+            width,
+            ..Style::default()
+        },
+        err_style: Style {
+            color: err_color,
+            width,
+            ..Style::default()
+        },
         clock: jiff::Timestamp::now,
+        progress: &progress,
     };
     let code = app::run(cli, &mut io);
+    bar.finish();
     let _ = out.flush();
     code.into()
 }
 
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS").ok()?.parse().ok().filter(|w| *w >= 40)
+    std::env::var("COLUMNS")
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|w| *w >= 40)
 }
 
 /// A closed stdout (`ecmguard check | head`) is not an error: the verdict is

@@ -5,9 +5,9 @@
 
 use std::fmt;
 
+use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
-use jiff::Timestamp;
 
 /// The zone in which the API's zone-less timestamps are read (`--api-time-zone`).
 #[derive(Clone)]
@@ -46,7 +46,11 @@ impl ApiZone {
             let offset = offset?;
             let total = offset.seconds();
             let sign = if total < 0 { '-' } else { '+' };
-            let label = format!("{sign}{:02}:{:02}", total.abs() / 3600, (total.abs() % 3600) / 60);
+            let label = format!(
+                "{sign}{:02}:{:02}",
+                total.abs() / 3600,
+                (total.abs() % 3600) / 60
+            );
             return Ok(Self {
                 tz: TimeZone::fixed(offset),
                 label,
@@ -84,6 +88,13 @@ impl ApiZone {
         self.instant(date.to_datetime(jiff::civil::Time::midnight()))
     }
 
+    /// RFC 3339 with this zone's offset at that instant (`2026-11-27T00:00:00+08:00`).
+    pub fn rfc3339(&self, at: Timestamp) -> String {
+        at.to_zoned_datetime(self.tz.clone())
+            .strftime("%Y-%m-%dT%H:%M:%S%:z")
+            .to_string()
+    }
+
     /// The civil date-time of an instant in this zone, formatted like the API.
     pub fn format(&self, at: Timestamp) -> String {
         at.to_zoned_datetime(self.tz.clone())
@@ -107,7 +118,11 @@ fn parse_offset(text: &str) -> Option<Result<Offset, String>> {
         )));
     }
     let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+    let minutes: i32 = if digits.len() == 4 {
+        digits[2..].parse().ok()?
+    } else {
+        0
+    };
     if hours > 23 || minutes > 59 {
         return Some(Err(format!("`{text}` is out of range for a UTC offset")));
     }
@@ -120,7 +135,13 @@ fn parse_offset(text: &str) -> Option<Result<Offset, String>> {
 /// The API's `YYYY-MM-DD hh:mm:ss`, strictly (no other separators or widths).
 pub fn parse_api_datetime(text: &str) -> Option<DateTime> {
     let b = text.as_bytes();
-    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |range: std::ops::Range<usize>| -> Option<i32> {
@@ -144,12 +165,12 @@ pub fn parse_api_datetime(text: &str) -> Option<DateTime> {
 /// `2024-01-31 08:00:00` (API zone) or RFC 3339 with an offset.
 pub fn parse_time_operand(text: &str, zone: &ApiZone) -> Result<Timestamp, String> {
     let text = text.trim();
-    if text.len() == 10 {
-        if let Ok(date) = text.parse::<Date>() {
-            return zone
-                .start_of_day(date)
-                .ok_or_else(|| format!("`{text}` has no midnight in {}", zone.label()));
-        }
+    if text.len() == 10
+        && let Ok(date) = text.parse::<Date>()
+    {
+        return zone
+            .start_of_day(date)
+            .ok_or_else(|| format!("`{text}` has no midnight in {}", zone.label()));
     }
     if let Some(datetime) = parse_api_datetime(text) {
         return zone
@@ -166,7 +187,9 @@ pub fn parse_time_operand(text: &str, zone: &ApiZone) -> Result<Timestamp, Strin
 /// `--now`: RFC 3339 with an offset, so a run never depends on the machine's zone.
 pub fn parse_now(text: &str) -> Result<Timestamp, String> {
     text.trim().parse::<Timestamp>().map_err(|_| {
-        format!("`{text}` is not an RFC 3339 time with an offset, for example 2026-01-01T00:00:00+08:00")
+        format!(
+            "`{text}` is not an RFC 3339 time with an offset, for example 2026-01-01T00:00:00+08:00"
+        )
     })
 }
 
@@ -176,9 +199,17 @@ pub fn describe_seconds(seconds: i64) -> String {
     let s = seconds.unsigned_abs();
     let (days, hours, minutes) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60);
     let text = if days > 0 {
-        if hours > 0 { format!("{days}d {hours}h") } else { format!("{days}d") }
+        if hours > 0 {
+            format!("{days}d {hours}h")
+        } else {
+            format!("{days}d")
+        }
     } else if hours > 0 {
-        if minutes > 0 { format!("{hours}h {minutes}min") } else { format!("{hours}h") }
+        if minutes > 0 {
+            format!("{hours}h {minutes}min")
+        } else {
+            format!("{hours}h")
+        }
     } else if minutes > 0 {
         format!("{minutes}min")
     } else {
@@ -195,7 +226,14 @@ mod tests {
     fn zones_parse() {
         assert_eq!(ApiZone::parse("+08:00").unwrap().label(), "+08:00");
         assert_eq!(ApiZone::parse("+0800").unwrap().label(), "+08:00");
-        assert_eq!(ApiZone::parse("-0530").unwrap().tz().to_offset(Timestamp::UNIX_EPOCH).seconds(), -19_800);
+        assert_eq!(
+            ApiZone::parse("-0530")
+                .unwrap()
+                .tz()
+                .to_offset(Timestamp::UNIX_EPOCH)
+                .seconds(),
+            -19_800
+        );
         assert!(ApiZone::parse("Asia/Shanghai").is_ok());
         assert!(ApiZone::parse("UTC").is_ok());
         assert!(ApiZone::parse("+25:00").is_err());
@@ -205,7 +243,14 @@ mod tests {
     #[test]
     fn api_datetimes_are_strict() {
         assert!(parse_api_datetime("2019-07-22 20:48:14").is_some());
-        for bad in ["", "2019-07-22T20:48:14", "2019-7-22 20:48:14", "2019-02-30 00:00:00", "2019-07-22 24:00:00", "２０１９-07-22 20:48:14"] {
+        for bad in [
+            "",
+            "2019-07-22T20:48:14",
+            "2019-7-22 20:48:14",
+            "2019-02-30 00:00:00",
+            "2019-07-22 24:00:00",
+            "２０１９-07-22 20:48:14",
+        ] {
             assert!(parse_api_datetime(bad).is_none(), "{bad}");
         }
     }
@@ -213,16 +258,31 @@ mod tests {
     #[test]
     fn api_times_are_read_in_the_api_zone() {
         let zone = ApiZone::default();
-        let at = zone.instant(parse_api_datetime("2024-01-01 08:00:00").unwrap()).unwrap();
+        let at = zone
+            .instant(parse_api_datetime("2024-01-01 08:00:00").unwrap())
+            .unwrap();
         assert_eq!(at.to_string(), "2024-01-01T00:00:00Z");
     }
 
     #[test]
     fn time_operands() {
         let zone = ApiZone::default();
-        assert_eq!(parse_time_operand("2024-01-31", &zone).unwrap().to_string(), "2024-01-30T16:00:00Z");
-        assert_eq!(parse_time_operand("2024-01-31 08:00:00", &zone).unwrap().to_string(), "2024-01-31T00:00:00Z");
-        assert_eq!(parse_time_operand("2024-01-31T08:00:00Z", &zone).unwrap().to_string(), "2024-01-31T08:00:00Z");
+        assert_eq!(
+            parse_time_operand("2024-01-31", &zone).unwrap().to_string(),
+            "2024-01-30T16:00:00Z"
+        );
+        assert_eq!(
+            parse_time_operand("2024-01-31 08:00:00", &zone)
+                .unwrap()
+                .to_string(),
+            "2024-01-31T00:00:00Z"
+        );
+        assert_eq!(
+            parse_time_operand("2024-01-31T08:00:00Z", &zone)
+                .unwrap()
+                .to_string(),
+            "2024-01-31T08:00:00Z"
+        );
         assert!(parse_time_operand("2024-01-31T08:00:00", &zone).is_err());
         assert!(parse_time_operand("yesterday", &zone).is_err());
     }

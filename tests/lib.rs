@@ -1,1 +1,16 @@
+//! The one integration test binary (`autotests = false`): every module below
+//! shares the support code and is compiled once.
+
+mod support;
+
+mod cli;
+mod evaluation;
+mod governance;
+mod live;
+mod live_cli;
+mod output;
 mod reports;
+mod schema;
+mod snapshot_input;
+mod timezones;
+mod validation;

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::diag::Diag;
 use crate::failure::Failure;
 use crate::image::ImageSet;
-use crate::policy::codes::Code;
 use crate::policy::PolicySet;
+use crate::policy::codes::Code;
 use crate::report::{Finding, FixedEntry, Status};
 
 pub const BASELINE_SCHEMA: &str = "ecmguard/baseline/v1";
@@ -33,35 +33,60 @@ impl Baseline {
     pub fn record(policy: &PolicySet, images: &ImageSet, findings: &[Finding]) -> Baseline {
         let mut entries: Vec<Entry> = findings
             .iter()
-            .filter(|f| matches!(f.status, Status::Violation | Status::Indeterminate | Status::Baselined))
+            .filter(|f| {
+                matches!(
+                    f.status,
+                    Status::Violation | Status::Indeterminate | Status::Baselined
+                )
+            })
             .filter_map(|f| entry(policy, images, f))
             .collect();
         entries.sort();
         entries.dedup();
-        Baseline { schema: BASELINE_SCHEMA.to_owned(), entries }
+        Baseline {
+            schema: BASELINE_SCHEMA.to_owned(),
+            entries,
+        }
     }
 
     pub fn read(name: &str, bytes: &[u8]) -> Result<Baseline, Failure> {
         let baseline: Baseline = serde_json::from_slice(bytes).map_err(|e| {
-            Failure::invalid([Diag::error(Code::SnapshotJson, format!("{name}:{}:{}: invalid baseline: {e}", e.line(), e.column()))
-                .with_help("a baseline is the JSON file written by `ecmguard check --write-baseline FILE`")])
+            Failure::invalid([Diag::error(
+                Code::SnapshotJson,
+                format!("{name}:{}:{}: invalid baseline: {e}", e.line(), e.column()),
+            )
+            .with_help(
+                "a baseline is the JSON file written by `ecmguard check --write-baseline FILE`",
+            )])
         })?;
         if baseline.schema != BASELINE_SCHEMA {
             return Err(Failure::invalid([Diag::error(
                 Code::SnapshotShape,
-                format!("{name}: baseline schema is `{}`; this ecmguard reads `{BASELINE_SCHEMA}`", baseline.schema),
+                format!(
+                    "{name}: baseline schema is `{}`; this ecmguard reads `{BASELINE_SCHEMA}`",
+                    baseline.schema
+                ),
             )]));
         }
         Ok(baseline)
     }
 
     /// Mark findings present in the baseline; return entries no finding matches.
-    pub(crate) fn apply(&self, policy: &PolicySet, images: &ImageSet, findings: &mut [Finding]) -> Vec<FixedEntry> {
+    pub(crate) fn apply(
+        &self,
+        policy: &PolicySet,
+        images: &ImageSet,
+        findings: &mut [Finding],
+    ) -> Vec<FixedEntry> {
         let recorded: HashSet<&Entry> = self.entries.iter().collect();
         let mut seen: HashSet<Entry> = HashSet::new();
         for finding in findings.iter_mut() {
-            let Some(key) = entry(policy, images, finding) else { continue };
-            if recorded.contains(&key) && matches!(finding.status, Status::Violation | Status::Indeterminate) {
+            let Some(key) = entry(policy, images, finding) else {
+                continue;
+            };
+            if recorded.contains(&key)
+                && matches!(finding.status, Status::Violation | Status::Indeterminate)
+            {
                 finding.status = Status::Baselined;
             }
             seen.insert(key);
@@ -69,7 +94,10 @@ impl Baseline {
         self.entries
             .iter()
             .filter(|e| !seen.contains(*e))
-            .map(|e| FixedEntry { rule: e.rule.clone(), image: e.image.clone() })
+            .map(|e| FixedEntry {
+                rule: e.rule.clone(),
+                image: e.image.clone(),
+            })
             .collect()
     }
 }
@@ -79,6 +107,9 @@ fn entry(policy: &PolicySet, images: &ImageSet, finding: &Finding) -> Option<Ent
     let rule = policy.rules[finding.rule].id.clone();
     match finding.image {
         None => Some(Entry { rule, image: None }),
-        Some(i) => images.images()[i].id().map(|id| Entry { rule, image: Some(id.to_owned()) }),
+        Some(i) => images.images()[i].id().map(|id| Entry {
+            rule,
+            image: Some(id.to_owned()),
+        }),
     }
 }

@@ -52,7 +52,11 @@ pub fn eval(condition: &Condition, image: &Image) -> Truth {
                     Truth::False => {}
                 }
             }
-            if unknown { Truth::Unknown } else { Truth::False }
+            if unknown {
+                Truth::Unknown
+            } else {
+                Truth::False
+            }
         }
         Condition::Not(inner) => eval(inner, image).not(),
         Condition::Test(test) => eval_test(test, image),
@@ -127,7 +131,11 @@ fn text_eq(text: &Text, value: &str) -> bool {
 }
 
 fn with_case(text: &Text, value: &str, test: impl Fn(&str, &str) -> bool) -> bool {
-    if text.ignore_case { test(&value.to_lowercase(), &text.value) } else { test(value, &text.value) }
+    if text.ignore_case {
+        test(&value.to_lowercase(), &text.value)
+    } else {
+        test(value, &text.value)
+    }
 }
 
 /// Why a condition did not come out as wanted: the failed tests, described,
@@ -140,7 +148,13 @@ pub struct Explanation {
 }
 
 /// Explain why `condition` is not `want` on `image`.
-pub fn explain(condition: &Condition, image: &Image, want: bool, now: Timestamp, out: &mut Explanation) {
+pub fn explain(
+    condition: &Condition,
+    image: &Image,
+    want: bool,
+    now: Timestamp,
+    out: &mut Explanation,
+) {
     let wanted = Truth::from_bool(want);
     match condition {
         Condition::All(parts) | Condition::Any(parts) => {
@@ -156,7 +170,9 @@ pub fn explain(condition: &Condition, image: &Image, want: bool, now: Timestamp,
             for op in &test.ops {
                 match holds(&op.kind, value) {
                     Truth::Unknown => note_missing(test.field, value, out),
-                    t if t != wanted => out.failed.push(describe(test.field, op, image, value, want, now)),
+                    t if t != wanted => out
+                        .failed
+                        .push(describe(test.field, op, image, value, want, now)),
                     _ => {}
                 }
             }
@@ -179,7 +195,14 @@ fn note_missing(field: Field, value: Value<'_>, out: &mut Explanation) {
     }
 }
 
-fn describe(field: Field, op: &Op, image: &Image, value: Value<'_>, want: bool, now: Timestamp) -> String {
+fn describe(
+    field: Field,
+    op: &Op,
+    image: &Image,
+    value: Value<'_>,
+    want: bool,
+    now: Timestamp,
+) -> String {
     let actual = match value {
         Value::Missing => "missing".to_owned(),
         Value::Unreadable(raw) => format!("{raw:?} (unreadable)"),
@@ -197,6 +220,10 @@ fn describe(field: Field, op: &Op, image: &Image, value: Value<'_>, want: bool, 
             }
         }
     };
-    let expected = if want { op.expected.clone() } else { format!("not {}", op.expected) };
+    let expected = if want {
+        op.expected.clone()
+    } else {
+        format!("not {}", op.expected)
+    };
     format!("{field} is {actual}, expected {expected}")
 }

@@ -8,7 +8,7 @@ use crate::image::Image;
 use crate::policy::model::{Condition, Rule, Template, TemplatePart};
 use crate::report::Status;
 
-use super::condition::{explain, Explanation};
+use super::condition::{Explanation, explain};
 
 /// Set-level values for `{count}` and `{value}`.
 #[derive(Debug, Default, Clone, Copy)]
@@ -17,7 +17,12 @@ pub(crate) struct SetValues<'a> {
     pub value: Option<&'a str>,
 }
 
-pub(crate) fn render(template: &Template, rule: &Rule, image: Option<&Image>, set: SetValues<'_>) -> String {
+pub(crate) fn render(
+    template: &Template,
+    rule: &Rule,
+    image: Option<&Image>,
+    set: SetValues<'_>,
+) -> String {
     let mut out = String::new();
     for part in &template.parts {
         match part {
@@ -28,29 +33,42 @@ pub(crate) fn render(template: &Template, rule: &Rule, image: Option<&Image>, se
             },
             TemplatePart::RuleId => out.push_str(&rule.id),
             TemplatePart::RuleTitle => out.push_str(&rule.title),
-            TemplatePart::Count => out.push_str(&set.count.map(|c| c.to_string()).unwrap_or_default()),
+            TemplatePart::Count => {
+                out.push_str(&set.count.map(|c| c.to_string()).unwrap_or_default())
+            }
             TemplatePart::Value => out.push_str(set.value.unwrap_or_default()),
         }
     }
     out
 }
 
-pub(crate) fn for_image(rule: &Rule, condition: &Condition, image: &Image, status: Status, now: Timestamp) -> String {
+pub(crate) fn for_image(
+    rule: &Rule,
+    condition: &Condition,
+    image: &Image,
+    status: Status,
+    now: Timestamp,
+) -> String {
     let mut explanation = Explanation::default();
     explain(condition, image, true, now, &mut explanation);
     let unknown_part = || {
-        let mut parts: Vec<String> = explanation.missing.iter().map(|f| format!("{f} is missing")).collect();
-        parts.extend(
-            explanation
-                .unreadable
-                .iter()
-                .map(|(f, raw)| format!("{f} {raw:?} could not be read (expected YYYY-MM-DD hh:mm:ss)")),
-        );
+        let mut parts: Vec<String> = explanation
+            .missing
+            .iter()
+            .map(|f| format!("{f} is missing"))
+            .collect();
+        parts.extend(explanation.unreadable.iter().map(|(f, raw)| {
+            format!("{f} {raw:?} could not be read (expected YYYY-MM-DD hh:mm:ss)")
+        }));
         parts.join("; ")
     };
     match (&rule.message, status) {
         (Some(template), Status::Indeterminate) => {
-            format!("{} (indeterminate: {})", render(template, rule, Some(image), SetValues::default()), unknown_part())
+            format!(
+                "{} (indeterminate: {})",
+                render(template, rule, Some(image), SetValues::default()),
+                unknown_part()
+            )
         }
         (Some(template), _) => render(template, rule, Some(image), SetValues::default()),
         (None, Status::Indeterminate) => format!("cannot be decided: {}", unknown_part()),

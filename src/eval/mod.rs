@@ -11,11 +11,11 @@ mod waivers;
 use jiff::Timestamp;
 
 use crate::image::ImageSet;
-use crate::policy::model::{Check, Rule, UnknownPolicy};
 use crate::policy::PolicySet;
+use crate::policy::model::{Check, Rule, UnknownPolicy};
 use crate::report::{Evaluation, Finding, RuleCounts, RuleResult, RuleStatus, Status};
 use baseline::Baseline;
-use condition::{eval, Truth};
+use condition::{Truth, eval};
 
 /// What evaluation needs besides the policy and the images.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +33,9 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
         let first = findings.len();
         let counts = match &rule.check {
             Check::Assert(_) => assert_rule(index, rule, images, options.now, &mut findings),
-            Check::Expect(expectation) => setlevel::evaluate(index, rule, expectation, images, &mut findings),
+            Check::Expect(expectation) => {
+                setlevel::evaluate(index, rule, expectation, images, &mut findings)
+            }
         };
         let failed = findings.len() > first;
         let status = if failed {
@@ -67,7 +69,13 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
     }
 }
 
-fn assert_rule(index: usize, rule: &Rule, images: &ImageSet, now: Timestamp, findings: &mut Vec<Finding>) -> RuleCounts {
+fn assert_rule(
+    index: usize,
+    rule: &Rule,
+    images: &ImageSet,
+    now: Timestamp,
+    findings: &mut Vec<Finding>,
+) -> RuleCounts {
     let Check::Assert(condition) = &rule.check else {
         return RuleCounts::default();
     };

@@ -7,29 +7,61 @@ use crate::image::{Field, ImageSet, Value};
 use crate::policy::model::{Expectation, Rule};
 use crate::report::{Finding, RuleCounts, Status};
 
-use super::condition::{eval, Truth};
-use super::message::{render, SetValues};
+use super::condition::{Truth, eval};
+use super::message::{SetValues, render};
 
 /// How many image ids a default `unique` message lists.
 const LISTED: usize = 10;
 
-pub(crate) fn evaluate(index: usize, rule: &Rule, expectation: &Expectation, images: &ImageSet, findings: &mut Vec<Finding>) -> RuleCounts {
+pub(crate) fn evaluate(
+    index: usize,
+    rule: &Rule,
+    expectation: &Expectation,
+    images: &ImageSet,
+    findings: &mut Vec<Finding>,
+) -> RuleCounts {
     let in_scope: Vec<usize> = images
         .images()
         .iter()
         .enumerate()
-        .filter(|(_, image)| rule.scope.as_ref().is_none_or(|scope| eval(scope, image) == Truth::True))
+        .filter(|(_, image)| {
+            rule.scope
+                .as_ref()
+                .is_none_or(|scope| eval(scope, image) == Truth::True)
+        })
         .map(|(i, _)| i)
         .collect();
     let count = in_scope.len() as u64;
 
-    let failed: Vec<_> = expectation.count.iter().filter(|test| !test.holds(count)).collect();
+    let failed: Vec<_> = expectation
+        .count
+        .iter()
+        .filter(|test| !test.holds(count))
+        .collect();
     if !failed.is_empty() {
-        let expected: Vec<String> = expectation.count.iter().map(|t| format!("{} {}", t.op.symbol(), t.value)).collect();
+        let expected: Vec<String> = expectation
+            .count
+            .iter()
+            .map(|t| format!("{} {}", t.op.symbol(), t.value))
+            .collect();
         let message = match &rule.message {
-            Some(template) => render(template, rule, None, SetValues { count: Some(count), value: None }),
-            None if count == 0 => format!("no image matched: count is 0, expected {}", expected.join(" and ")),
-            None => format!("{count} images matched, expected {}", expected.join(" and ")),
+            Some(template) => render(
+                template,
+                rule,
+                None,
+                SetValues {
+                    count: Some(count),
+                    value: None,
+                },
+            ),
+            None if count == 0 => format!(
+                "no image matched: count is 0, expected {}",
+                expected.join(" and ")
+            ),
+            None => format!(
+                "{count} images matched, expected {}",
+                expected.join(" and ")
+            ),
         };
         findings.push(Finding {
             rule: index,
@@ -45,13 +77,34 @@ pub(crate) fn evaluate(index: usize, rule: &Rule, expectation: &Expectation, ima
     if !expectation.unique.is_empty() {
         for (value, members) in duplicates(&expectation.unique, images, &in_scope) {
             let message = match &rule.message {
-                Some(template) => render(template, rule, None, SetValues { count: Some(members.len() as u64), value: Some(&value) }),
+                Some(template) => render(
+                    template,
+                    rule,
+                    None,
+                    SetValues {
+                        count: Some(members.len() as u64),
+                        value: Some(&value),
+                    },
+                ),
                 None => {
-                    let ids: Vec<&str> = members.iter().take(LISTED).map(|&i| images.images()[i].id().unwrap_or("<no ImageId>")).collect();
+                    let ids: Vec<&str> = members
+                        .iter()
+                        .take(LISTED)
+                        .map(|&i| images.images()[i].id().unwrap_or("<no ImageId>"))
+                        .collect();
                     let more = members.len().saturating_sub(LISTED);
-                    let rest = if more > 0 { format!(" and {more} more") } else { String::new() };
+                    let rest = if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    };
                     let paths: Vec<&str> = expectation.unique.iter().map(|f| f.path()).collect();
-                    format!("{} {value} is shared by {} images: {}{rest}", paths.join(" + "), members.len(), ids.join(", "))
+                    format!(
+                        "{} {value} is shared by {} images: {}{rest}",
+                        paths.join(" + "),
+                        members.len(),
+                        ids.join(", ")
+                    )
                 }
             };
             findings.push(Finding {
@@ -65,7 +118,10 @@ pub(crate) fn evaluate(index: usize, rule: &Rule, expectation: &Expectation, ima
             });
         }
     }
-    RuleCounts { in_scope: in_scope.len(), ..RuleCounts::default() }
+    RuleCounts {
+        in_scope: in_scope.len(),
+        ..RuleCounts::default()
+    }
 }
 
 /// Groups of two or more in-scope images with equal values on every path,

@@ -5,19 +5,23 @@ use std::collections::HashSet;
 
 use crate::diag::Diag;
 use crate::image::{Image, ImageSet};
+use crate::policy::PolicySet;
 use crate::policy::codes::Code;
 use crate::policy::model::Waiver;
-use crate::policy::PolicySet;
 use crate::report::{Finding, Status};
 
-use super::condition::{eval, Truth};
+use super::condition::{Truth, eval};
 
 /// Mark waived findings and return the waiver warnings.
 pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Finding]) -> Vec<Diag> {
     let id_sets: Vec<Option<HashSet<&str>>> = policy
         .waivers
         .iter()
-        .map(|w| w.images.as_ref().map(|ids| ids.iter().map(String::as_str).collect()))
+        .map(|w| {
+            w.images
+                .as_ref()
+                .map(|ids| ids.iter().map(String::as_str).collect())
+        })
         .collect();
     let mut hits = vec![0usize; policy.waivers.len()];
     let mut would_hit = vec![0usize; policy.waivers.len()];
@@ -46,11 +50,11 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
         if let (true, Some((date, _))) = (waiver.expired, &waiver.expires) {
             let effect = match would_hit[index] {
                 0 => "it matches no finding now either".to_owned(),
-                1 => "1 finding it would cover fails the gate again".to_owned(),
-                n => format!("{n} findings it would cover fail the gate again"),
+                1 => "1 finding it covered fails again".to_owned(),
+                n => format!("{n} findings it covered fail again"),
             };
             warnings.push(
-                Diag::warning(Code::WaiverExpired, format!("waiver expired on {date} and no longer applies: {effect}"))
+                Diag::warning(Code::WaiverExpired, format!("waiver expired on {date}: {effect}"))
                     .at(&origin.file, origin.span, "expired waiver")
                     .with_help("fix the findings, or renew the waiver with a new `expires` date and a current reason"),
             );
@@ -67,7 +71,12 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
 
 /// Does the waiver cover this finding (ignoring expiry)? With both `images`
 /// and `where`, both must hold: a waiver is as narrow as written.
-fn covers(waiver: &Waiver, ids: Option<&HashSet<&str>>, finding: &Finding, image: Option<&Image>) -> bool {
+fn covers(
+    waiver: &Waiver,
+    ids: Option<&HashSet<&str>>,
+    finding: &Finding,
+    image: Option<&Image>,
+) -> bool {
     if !waiver.rules.contains(&finding.rule) {
         return false;
     }
@@ -77,12 +86,15 @@ fn covers(waiver: &Waiver, ids: Option<&HashSet<&str>>, finding: &Finding, image
             if waiver.is_set_level() {
                 return false;
             }
-            if let Some(ids) = ids {
-                if !image.id().is_some_and(|id| ids.contains(id)) {
-                    return false;
-                }
+            if let Some(ids) = ids
+                && !image.id().is_some_and(|id| ids.contains(id))
+            {
+                return false;
             }
-            waiver.scope.as_ref().is_none_or(|scope| eval(scope, image) == Truth::True)
+            waiver
+                .scope
+                .as_ref()
+                .is_none_or(|scope| eval(scope, image) == Truth::True)
         }
     }
 }

@@ -77,6 +77,9 @@ codes! {
     SnapshotShape => "snapshot-shape", "A snapshot is valid JSON but none of the accepted shapes.";
     SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount: it is not a complete result set.";
     SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response instead of images.";
+    GateFailed => "gate-failed", "The check found violations or indeterminate findings at or above --fail-on (exit 1).";
+    InvalidTestFile => "invalid-test-file", "A policy test file (*.test.yaml) is malformed.";
+    TestCaseFailed => "test-case-failed", "A policy test case's findings differ from the expected ones.";
     WaiverScope => "waiver-scope", "Warning: a waiver without images or `where` only applies to set-level findings, but names a per-image rule.";
 }
 
@@ -98,6 +101,23 @@ mod tests {
                 code.name()
             );
             assert!(!code.description().is_empty());
+        }
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    use super::Code;
+
+    #[test]
+    fn every_code_is_documented() {
+        let docs = include_str!("../../docs/diagnostics.md");
+        for code in Code::ALL {
+            assert!(
+                docs.contains(&format!("| `{}` |", code.name())),
+                "docs/diagnostics.md lacks {}",
+                code.name()
+            );
         }
     }
 }

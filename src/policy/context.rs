@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
-use crate::diag::{did_you_mean, Diag};
+use crate::diag::{Diag, did_you_mean};
 use crate::policy::codes::Code;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -48,12 +48,24 @@ impl<'o> Cx<'o> {
     }
 
     /// A located error in the current file (not yet reported: see `push`).
-    pub fn err(&self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diag {
+    pub fn err(
+        &self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Diag {
         Diag::error(code, message).at(&self.file, span, label)
     }
 
     /// A located warning in the current file (not yet reported: see `push`).
-    pub fn warn(&self, code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diag {
+    pub fn warn(
+        &self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Diag {
         Diag::warning(code, message).at(&self.file, span, label)
     }
 
@@ -74,7 +86,12 @@ impl<'o> Cx<'o> {
 
     /// Read a mapping, reporting unknown and duplicate keys. Entries with
     /// unknown keys are left out of the result.
-    pub fn mapping<'n>(&mut self, node: &'n Node, what: &str, known: &[&str]) -> Option<Mapping<'n>> {
+    pub fn mapping<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        known: &[&str],
+    ) -> Option<Mapping<'n>> {
         let Some(entries) = node.as_map() else {
             self.wrong_type(node, what, "a mapping");
             return None;
@@ -88,7 +105,10 @@ impl<'o> Cx<'o> {
                 let diag = self.err(
                     Code::WrongType,
                     key.span,
-                    format!("a key of {what} must be a string, found {}", key.type_name()),
+                    format!(
+                        "a key of {what} must be a string, found {}",
+                        key.type_name()
+                    ),
                     "not a string key",
                 );
                 self.push(diag);
@@ -96,7 +116,12 @@ impl<'o> Cx<'o> {
             };
             if let Some((_, first, _)) = mapping.entries.iter().find(|(n, _, _)| *n == name) {
                 let diag = self
-                    .err(Code::DuplicateKey, key.span, format!("`{name}` appears twice in {what}"), "second here")
+                    .err(
+                        Code::DuplicateKey,
+                        key.span,
+                        format!("`{name}` appears twice in {what}"),
+                        "second here",
+                    )
                     .also(first.span, "first here")
                     .with_help("remove one of them");
                 self.push(diag);
@@ -104,7 +129,12 @@ impl<'o> Cx<'o> {
             }
             if !known.contains(&name) {
                 let diag = self
-                    .err(Code::UnknownKey, key.span, format!("unknown key `{name}` in {what}"), "unknown key")
+                    .err(
+                        Code::UnknownKey,
+                        key.span,
+                        format!("unknown key `{name}` in {what}"),
+                        "unknown key",
+                    )
                     .with_help(format!("the keys of {what} are: {}", known.join(", ")))
                     .suggest(did_you_mean(name, known.iter().copied()));
                 self.push(diag);
@@ -156,11 +186,17 @@ pub(crate) struct Mapping<'n> {
 
 impl<'n> Mapping<'n> {
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, _, v)| *v)
+        self.entries
+            .iter()
+            .find(|(name, _, _)| *name == key)
+            .map(|(_, _, v)| *v)
     }
 
     pub fn key(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, k, _)| *k)
+        self.entries
+            .iter()
+            .find(|(name, _, _)| *name == key)
+            .map(|(_, k, _)| *k)
     }
 
     /// A required entry; reports `missing-key` at the mapping when absent.
@@ -168,7 +204,12 @@ impl<'n> Mapping<'n> {
         let found = self.get(key);
         if found.is_none() {
             let span = self.entries.first().map_or(self.span, |(_, k, _)| k.span);
-            let diag = cx.err(Code::MissingKey, span, format!("{what} has no `{key}`"), format!("`{key}` is required here"));
+            let diag = cx.err(
+                Code::MissingKey,
+                span,
+                format!("{what} has no `{key}`"),
+                format!("`{key}` is required here"),
+            );
             cx.push(diag);
         }
         found

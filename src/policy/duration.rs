@@ -51,12 +51,19 @@ impl Duration {
             return Err(err("a duration cannot be empty".into(), general));
         }
         if trimmed.starts_with('-') {
-            return Err(err(format!("`{trimmed}` is negative; durations count back from now and must be positive"), general));
+            return Err(err(
+                format!(
+                    "`{trimmed}` is negative; durations count back from now and must be positive"
+                ),
+                general,
+            ));
         }
         if trimmed.bytes().all(|b| b.is_ascii_digit()) {
             return Err(err(
                 format!("`{trimmed}` has no unit"),
-                &format!("add a unit: `{trimmed}d` for days, `{trimmed}h` for hours, `{trimmed}s` for seconds"),
+                &format!(
+                    "add a unit: `{trimmed}d` for days, `{trimmed}h` for hours, `{trimmed}s` for seconds"
+                ),
             ));
         }
         let mut months: i64 = 0;
@@ -66,11 +73,17 @@ impl Duration {
         while !rest.is_empty() {
             let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
             if digits == 0 {
-                return Err(err(format!("`{trimmed}`: expected a number at `{rest}`"), general));
+                return Err(err(
+                    format!("`{trimmed}`: expected a number at `{rest}`"),
+                    general,
+                ));
             }
-            let number: i64 = rest[..digits]
-                .parse()
-                .map_err(|_| err(format!("`{trimmed}`: the number `{}` is too large", &rest[..digits]), general))?;
+            let number: i64 = rest[..digits].parse().map_err(|_| {
+                err(
+                    format!("`{trimmed}`: the number `{}` is too large", &rest[..digits]),
+                    general,
+                )
+            })?;
             rest = &rest[digits..];
             let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
             let unit_text = &rest[..letters];
@@ -81,27 +94,46 @@ impl Duration {
                 ));
             }
             let Some(&(name, unit)) = UNITS.iter().find(|(name, _)| *name == unit_text) else {
-                let shown = if unit_text.is_empty() { rest.chars().next().map(String::from).unwrap_or_default() } else { unit_text.to_owned() };
-                return Err(err(format!("`{trimmed}`: `{shown}` is not a duration unit"), general));
+                let shown = if unit_text.is_empty() {
+                    rest.chars().next().map(String::from).unwrap_or_default()
+                } else {
+                    unit_text.to_owned()
+                };
+                return Err(err(
+                    format!("`{trimmed}`: `{shown}` is not a duration unit"),
+                    general,
+                ));
             };
             if seen.contains(&name) {
-                return Err(err(format!("`{trimmed}` gives the unit `{name}` twice"), general));
+                return Err(err(
+                    format!("`{trimmed}` gives the unit `{name}` twice"),
+                    general,
+                ));
             }
             seen.push(name);
             rest = &rest[letters..];
             let overflow = || err(format!("`{trimmed}` is too long a duration"), general);
             match unit {
                 Unit::Seconds(factor) => {
-                    seconds = number.checked_mul(factor).and_then(|v| seconds.checked_add(v)).ok_or_else(overflow)?;
+                    seconds = number
+                        .checked_mul(factor)
+                        .and_then(|v| seconds.checked_add(v))
+                        .ok_or_else(overflow)?;
                 }
                 Unit::Months(factor) => {
-                    months = number.checked_mul(factor).and_then(|v| months.checked_add(v)).ok_or_else(overflow)?;
+                    months = number
+                        .checked_mul(factor)
+                        .and_then(|v| months.checked_add(v))
+                        .ok_or_else(overflow)?;
                 }
             }
         }
         // Keep far inside jiff's range (about ±9999 years).
         if months > 12 * 5000 || seconds > 5000 * 366 * 86_400 {
-            return Err(err(format!("`{trimmed}` is too long a duration (over 5000 years)"), general));
+            return Err(err(
+                format!("`{trimmed}` is too long a duration (over 5000 years)"),
+                general,
+            ));
         }
         Ok(Duration {
             months,
@@ -115,7 +147,9 @@ impl Duration {
     pub fn before(&self, now: Timestamp, zone: &ApiZone) -> Option<Timestamp> {
         let zoned = now.to_zoned_datetime(zone.tz().clone());
         let back = if self.months != 0 {
-            zoned.checked_sub(Span::new().try_months(self.months).ok()?).ok()?
+            zoned
+                .checked_sub(Span::new().try_months(self.months).ok()?)
+                .ok()?
         } else {
             zoned
         };
@@ -155,7 +189,17 @@ mod tests {
         assert!(e.help.contains("180d"), "{e:?}");
         let e = Duration::parse("5m").unwrap_err();
         assert!(e.help.contains("min") && e.help.contains("mo"), "{e:?}");
-        for bad in ["", "-5d", "d", "5x", "5d5d", "5 d", "1.5d", "99999999999999999999d", "6000y"] {
+        for bad in [
+            "",
+            "-5d",
+            "d",
+            "5x",
+            "5d5d",
+            "5 d",
+            "1.5d",
+            "99999999999999999999d",
+            "6000y",
+        ] {
             assert!(Duration::parse(bad).is_err(), "{bad}");
         }
     }

@@ -16,8 +16,24 @@ use crate::time::parse_time_operand;
 
 /// Every operator name, for "did you mean".
 pub const OPERATORS: &[&str] = &[
-    "eq", "ne", "in", "not_in", "matches", "not_matches", "glob", "starts_with", "ends_with", "contains", "gt", "gte",
-    "lt", "lte", "older_than", "newer_than", "exists", "ignore_case",
+    "eq",
+    "ne",
+    "in",
+    "not_in",
+    "matches",
+    "not_matches",
+    "glob",
+    "starts_with",
+    "ends_with",
+    "contains",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "older_than",
+    "newer_than",
+    "exists",
+    "ignore_case",
 ];
 
 const LOGIC: &[&str] = &["all", "any", "not"];
@@ -25,12 +41,34 @@ const LOGIC: &[&str] = &["all", "any", "not"];
 fn operators_for(ty: FieldType) -> &'static [&'static str] {
     match ty {
         FieldType::String => &[
-            "eq", "ne", "in", "not_in", "matches", "not_matches", "glob", "starts_with", "ends_with", "contains", "exists",
+            "eq",
+            "ne",
+            "in",
+            "not_in",
+            "matches",
+            "not_matches",
+            "glob",
+            "starts_with",
+            "ends_with",
+            "contains",
+            "exists",
             "ignore_case",
         ],
-        FieldType::Integer => &["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"],
+        FieldType::Integer => &[
+            "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists",
+        ],
         FieldType::Boolean => &["eq", "ne", "exists"],
-        FieldType::Timestamp => &["eq", "ne", "gt", "gte", "lt", "lte", "older_than", "newer_than", "exists"],
+        FieldType::Timestamp => &[
+            "eq",
+            "ne",
+            "gt",
+            "gte",
+            "lt",
+            "lte",
+            "older_than",
+            "newer_than",
+            "exists",
+        ],
     }
 }
 
@@ -43,8 +81,16 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
         return None;
     };
     if entries.is_empty() {
-        let diag = cx.err(Code::EmptyCondition, node.span, format!("{what} is empty"), "empty condition")
-            .with_help("an empty condition would hold for every image; remove it or add a field test");
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                node.span,
+                format!("{what} is empty"),
+                "empty condition",
+            )
+            .with_help(
+                "an empty condition would hold for every image; remove it or add a field test",
+            );
         cx.push(diag);
         return None;
     }
@@ -58,7 +104,13 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
             continue;
         };
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            let diag = cx.err(Code::DuplicateKey, key.span, format!("`{name}` appears twice in one condition"), "second here")
+            let diag = cx
+                .err(
+                    Code::DuplicateKey,
+                    key.span,
+                    format!("`{name}` appears twice in one condition"),
+                    "second here",
+                )
                 .also(first.span, "first here")
                 .with_help("combine the matchers into one mapping, or use `all: [...]`");
             cx.push(diag);
@@ -67,13 +119,28 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
         }
         seen.push((name, key));
         let compiled = match name {
-            "all" | "any" => list(cx, value, name).map(|items| if name == "all" { Condition::All(items) } else { Condition::Any(items) }),
+            "all" | "any" => list(cx, value, name).map(|items| {
+                if name == "all" {
+                    Condition::All(items)
+                } else {
+                    Condition::Any(items)
+                }
+            }),
             "not" => condition(cx, value, "`not`").map(|inner| Condition::Not(Box::new(inner))),
             path => match Field::from_path(path) {
                 Some(field) => matcher(cx, field, value).map(Condition::Test),
                 None => {
-                    let candidates = Field::ALL.iter().map(|f| f.path()).chain(LOGIC.iter().copied());
-                    let mut diag = cx.err(Code::UnknownField, key.span, format!("unknown field `{path}`"), "not an Image field")
+                    let candidates = Field::ALL
+                        .iter()
+                        .map(|f| f.path())
+                        .chain(LOGIC.iter().copied());
+                    let mut diag = cx
+                        .err(
+                            Code::UnknownField,
+                            key.span,
+                            format!("unknown field `{path}`"),
+                            "not an Image field",
+                        )
                         .suggest(did_you_mean(path, candidates));
                     if diag.help.is_none() {
                         diag = diag.with_help("fields are the DescribeImage Image fields, like ImageType or SrcImage.Region; see `docs/policy-language.md`");
@@ -94,19 +161,40 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
     if !ok {
         return None;
     }
-    Some(if parts.len() == 1 { parts.remove(0) } else { Condition::All(parts) })
+    Some(if parts.len() == 1 {
+        parts.remove(0)
+    } else {
+        Condition::All(parts)
+    })
 }
 
 fn list(cx: &mut Cx<'_>, node: &Node, name: &str) -> Option<Vec<Condition>> {
     let Some(items) = node.as_seq() else {
-        let diag = cx.err(Code::WrongType, node.span, format!("`{name}` must be a list of conditions, found {}", node.type_name()), "expected a list")
+        let diag = cx
+            .err(
+                Code::WrongType,
+                node.span,
+                format!(
+                    "`{name}` must be a list of conditions, found {}",
+                    node.type_name()
+                ),
+                "expected a list",
+            )
             .with_help(format!("write `{name}: [{{ … }}, {{ … }}]`"));
         cx.push(diag);
         return None;
     };
     if items.is_empty() {
-        let diag = cx.err(Code::EmptyCondition, node.span, format!("`{name}` has no conditions"), "empty list")
-            .with_help(format!("an empty `{name}` is vacuous; add conditions or remove it"));
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                node.span,
+                format!("`{name}` has no conditions"),
+                "empty list",
+            )
+            .with_help(format!(
+                "an empty `{name}` is vacuous; add conditions or remove it"
+            ));
         cx.push(diag);
         return None;
     }
@@ -128,8 +216,16 @@ fn matcher(cx: &mut Cx<'_>, field: Field, node: &Node) -> Option<FieldTest> {
         NodeKind::Map(entries) => operator_map(cx, field, entries, &operand)?,
         NodeKind::Seq(_) => vec![operator(cx, field, "in", &operand, false)?],
         NodeKind::Null => {
-            let diag = cx.err(Code::OperandType, operand.node.span, format!("`{field}: null` is not a test{}", operand.origin_note()), "null")
-                .with_help(format!("to require that {field} is missing, write `{field}: {{ exists: false }}`"));
+            let diag = cx
+                .err(
+                    Code::OperandType,
+                    operand.node.span,
+                    format!("`{field}: null` is not a test{}", operand.origin_note()),
+                    "null",
+                )
+                .with_help(format!(
+                    "to require that {field} is missing, write `{field}: {{ exists: false }}`"
+                ));
             cx.push(diag);
             return None;
         }
@@ -138,9 +234,20 @@ fn matcher(cx: &mut Cx<'_>, field: Field, node: &Node) -> Option<FieldTest> {
     Some(FieldTest { field, ops })
 }
 
-fn operator_map(cx: &mut Cx<'_>, field: Field, entries: &[(Node, Node)], whole: &Operand) -> Option<Vec<Op>> {
+fn operator_map(
+    cx: &mut Cx<'_>,
+    field: Field,
+    entries: &[(Node, Node)],
+    whole: &Operand,
+) -> Option<Vec<Op>> {
     if entries.is_empty() {
-        let diag = cx.err(Code::EmptyCondition, whole.node.span, format!("the matcher of `{field}` has no operator"), "empty matcher")
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                whole.node.span,
+                format!("the matcher of `{field}` has no operator"),
+                "empty matcher",
+            )
             .with_help("add an operator such as eq, in, matches, older_than or exists");
         cx.push(diag);
         return None;
@@ -157,7 +264,13 @@ fn operator_map(cx: &mut Cx<'_>, field: Field, entries: &[(Node, Node)], whole: 
             continue;
         };
         if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            let diag = cx.err(Code::DuplicateKey, key.span, format!("operator `{name}` appears twice"), "second here")
+            let diag = cx
+                .err(
+                    Code::DuplicateKey,
+                    key.span,
+                    format!("operator `{name}` appears twice"),
+                    "second here",
+                )
                 .also(first.span, "first here")
                 .with_help("use `all: [...]` to apply one operator twice");
             cx.push(diag);
@@ -167,7 +280,15 @@ fn operator_map(cx: &mut Cx<'_>, field: Field, entries: &[(Node, Node)], whole: 
         seen.push((name, key));
         if name == "ignore_case" {
             if ty != FieldType::String {
-                let diag = cx.err(Code::OperatorType, key.span, format!("`ignore_case` applies to string fields; `{field}` is {}", article(ty)), "not a string field");
+                let diag = cx.err(
+                    Code::OperatorType,
+                    key.span,
+                    format!(
+                        "`ignore_case` applies to string fields; `{field}` is {}",
+                        article(ty)
+                    ),
+                    "not a string field",
+                );
                 cx.push(diag);
                 ok = false;
                 continue;
@@ -176,21 +297,48 @@ fn operator_map(cx: &mut Cx<'_>, field: Field, entries: &[(Node, Node)], whole: 
             match operand.node.kind {
                 NodeKind::Bool(b) => ignore_case = b,
                 _ => {
-                    let diag = cx.err(Code::OperandType, operand.node.span, format!("`ignore_case` takes true or false, found {}{}", operand.node.type_name(), operand.origin_note()), "expected a boolean");
+                    let diag = cx.err(
+                        Code::OperandType,
+                        operand.node.span,
+                        format!(
+                            "`ignore_case` takes true or false, found {}{}",
+                            operand.node.type_name(),
+                            operand.origin_note()
+                        ),
+                        "expected a boolean",
+                    );
                     cx.push(diag);
                     ok = false;
                 }
             }
         }
     }
-    let string_ops = ["eq", "ne", "in", "not_in", "matches", "not_matches", "glob", "starts_with", "ends_with", "contains"];
-    if seen.iter().any(|(n, _)| *n == "ignore_case") && !seen.iter().any(|(n, _)| string_ops.contains(n)) {
-        if let Some((_, key)) = seen.iter().find(|(n, _)| *n == "ignore_case") {
-            let diag = cx.err(Code::IgnoreCaseAlone, key.span, "`ignore_case` has no string operator to modify", "nothing to modify")
-                .with_help("add an operator such as eq, in, matches or contains to this mapping");
-            cx.push(diag);
-            ok = false;
-        }
+    let string_ops = [
+        "eq",
+        "ne",
+        "in",
+        "not_in",
+        "matches",
+        "not_matches",
+        "glob",
+        "starts_with",
+        "ends_with",
+        "contains",
+    ];
+    if seen.iter().any(|(n, _)| *n == "ignore_case")
+        && !seen.iter().any(|(n, _)| string_ops.contains(n))
+        && let Some((_, key)) = seen.iter().find(|(n, _)| *n == "ignore_case")
+    {
+        let diag = cx
+            .err(
+                Code::IgnoreCaseAlone,
+                key.span,
+                "`ignore_case` has no string operator to modify",
+                "nothing to modify",
+            )
+            .with_help("add an operator such as eq, in, matches or contains to this mapping");
+        cx.push(diag);
+        ok = false;
     }
     let mut ops = Vec::new();
     for (key, value) in entries {
@@ -199,16 +347,38 @@ fn operator_map(cx: &mut Cx<'_>, field: Field, entries: &[(Node, Node)], whole: 
             continue;
         }
         if !OPERATORS.contains(&name) {
-            let candidates = OPERATORS.iter().copied().filter(|op| operators_for(ty).contains(op));
-            let diag = cx.err(Code::UnknownOperator, key.span, format!("unknown operator `{name}`"), "not an operator")
-                .with_help(format!("operators for {} fields: {}", ty, operators_for(ty).join(", ")))
+            let candidates = OPERATORS
+                .iter()
+                .copied()
+                .filter(|op| operators_for(ty).contains(op));
+            let diag = cx
+                .err(
+                    Code::UnknownOperator,
+                    key.span,
+                    format!("unknown operator `{name}`"),
+                    "not an operator",
+                )
+                .with_help(format!(
+                    "operators for {} fields: {}",
+                    ty,
+                    operators_for(ty).join(", ")
+                ))
                 .suggest(did_you_mean(name, candidates));
             cx.push(diag);
             ok = false;
             continue;
         }
         if !operators_for(ty).contains(&name) {
-            let diag = cx.err(Code::OperatorType, key.span, format!("`{name}` does not apply to `{field}`, which is {}", article(ty)), format!("not for {ty} fields"))
+            let diag = cx
+                .err(
+                    Code::OperatorType,
+                    key.span,
+                    format!(
+                        "`{name}` does not apply to `{field}`, which is {}",
+                        article(ty)
+                    ),
+                    format!("not for {ty} fields"),
+                )
                 .with_help(operator_type_help(name, ty));
             cx.push(diag);
             ok = false;
@@ -238,24 +408,44 @@ fn article(ty: FieldType) -> &'static str {
 fn operator_type_help(name: &str, ty: FieldType) -> String {
     let valid = operators_for(ty).join(", ");
     match (name, ty) {
-        ("older_than" | "newer_than", _) => format!("older_than and newer_than apply to timestamps (ImageCreateTime); {ty} fields take: {valid}"),
-        ("gt" | "gte" | "lt" | "lte", FieldType::String) => format!("strings are not ordered; use matches or glob for patterns. string fields take: {valid}"),
-        ("in" | "not_in", FieldType::Timestamp) => format!("compare timestamps with gt/gte/lt/lte or older_than/newer_than. timestamp fields take: {valid}"),
+        ("older_than" | "newer_than", _) => format!(
+            "older_than and newer_than apply to timestamps (ImageCreateTime); {ty} fields take: {valid}"
+        ),
+        ("gt" | "gte" | "lt" | "lte", FieldType::String) => format!(
+            "strings are not ordered; use matches or glob for patterns. string fields take: {valid}"
+        ),
+        ("in" | "not_in", FieldType::Timestamp) => format!(
+            "compare timestamps with gt/gte/lt/lte or older_than/newer_than. timestamp fields take: {valid}"
+        ),
         _ => format!("{ty} fields take: {valid}"),
     }
 }
 
 /// One operator on one field, its operand type-checked and compiled.
-fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore_case: bool) -> Option<Op> {
+fn operator(
+    cx: &mut Cx<'_>,
+    field: Field,
+    name: &str,
+    operand: &Operand,
+    ignore_case: bool,
+) -> Option<Op> {
     let ty = field.ty();
     let node = &operand.node;
     let note = operand.origin_note();
     let (kind, expected) = match (name, ty) {
         ("exists", _) => match node.kind {
-            NodeKind::Bool(b) => (OpKind::Exists(b), if b { "present".to_owned() } else { "missing".to_owned() }),
+            NodeKind::Bool(b) => (
+                OpKind::Exists(b),
+                if b {
+                    "present".to_owned()
+                } else {
+                    "missing".to_owned()
+                },
+            ),
             _ => return type_error(cx, field, name, operand, "true or false"),
         },
-        ("eq" | "ne", FieldType::String) | ("starts_with" | "ends_with" | "contains", FieldType::String) => {
+        ("eq" | "ne", FieldType::String)
+        | ("starts_with" | "ends_with" | "contains", FieldType::String) => {
             let text = string_operand(cx, field, name, operand)?;
             let shown = describe_text(&text, ignore_case);
             let text = make_text(text, ignore_case);
@@ -271,12 +461,25 @@ fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore
             let items = list_operand(cx, field, name, operand)?;
             let mut texts = Vec::with_capacity(items.len());
             for item in items {
-                let item_operand = Operand { node: item.clone(), param: operand.param.clone() };
+                let item_operand = Operand {
+                    node: item.clone(),
+                    param: operand.param.clone(),
+                };
                 texts.push(string_operand(cx, field, name, &item_operand)?);
             }
-            let shown = format!("[{}]", texts.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>().join(", "));
+            let shown = format!(
+                "[{}]",
+                texts
+                    .iter()
+                    .map(|t| format!("{t:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             let case = if ignore_case { " (ignoring case)" } else { "" };
-            let texts: Vec<Text> = texts.into_iter().map(|t| make_text(t, ignore_case)).collect();
+            let texts: Vec<Text> = texts
+                .into_iter()
+                .map(|t| make_text(t, ignore_case))
+                .collect();
             if name == "in" {
                 (OpKind::StrIn(texts), format!("one of {shown}{case}"))
             } else {
@@ -288,9 +491,15 @@ fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore
             let regex = build_regex(cx, &pattern, ignore_case, operand, Code::InvalidRegex)?;
             let case = if ignore_case { " (ignoring case)" } else { "" };
             if name == "matches" {
-                (OpKind::Matches(regex), format!("matching /{pattern}/{case}"))
+                (
+                    OpKind::Matches(regex),
+                    format!("matching /{pattern}/{case}"),
+                )
             } else {
-                (OpKind::NotMatches(regex), format!("not matching /{pattern}/{case}"))
+                (
+                    OpKind::NotMatches(regex),
+                    format!("not matching /{pattern}/{case}"),
+                )
             }
         }
         ("glob", FieldType::String) => {
@@ -306,17 +515,30 @@ fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore
             };
             let regex = build_regex(cx, &source, ignore_case, operand, Code::InvalidGlob)?;
             let case = if ignore_case { " (ignoring case)" } else { "" };
-            (OpKind::Glob(regex), format!("matching glob {pattern:?}{case}"))
+            (
+                OpKind::Glob(regex),
+                format!("matching glob {pattern:?}{case}"),
+            )
         }
         (_, FieldType::Integer) => {
             if name == "in" || name == "not_in" {
                 let items = list_operand(cx, field, name, operand)?;
                 let mut values = Vec::with_capacity(items.len());
                 for item in items {
-                    let item_operand = Operand { node: item.clone(), param: operand.param.clone() };
+                    let item_operand = Operand {
+                        node: item.clone(),
+                        param: operand.param.clone(),
+                    };
                     values.push(int_operand(cx, field, name, &item_operand)?);
                 }
-                let shown = format!("[{}]", values.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
+                let shown = format!(
+                    "[{}]",
+                    values
+                        .iter()
+                        .map(i64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 if name == "in" {
                     (OpKind::IntIn(values), format!("one of {shown}"))
                 } else {
@@ -325,7 +547,10 @@ fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore
             } else {
                 let value = int_operand(cx, field, name, operand)?;
                 let op = cmp_op(name)?;
-                (OpKind::IntCmp(op, value), format!("{} {value}", cmp_words(op, false)))
+                (
+                    OpKind::IntCmp(op, value),
+                    format!("{} {value}", cmp_words(op, false)),
+                )
             }
         }
         (_, FieldType::Boolean) => match node.kind {
@@ -342,41 +567,80 @@ fn operator(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, ignore
             let duration = match Duration::parse(&text) {
                 Ok(d) => d,
                 Err(e) => {
-                    let diag = cx.err(Code::InvalidDuration, node.span, format!("invalid duration: {}{note}", e.message), "invalid duration")
+                    let diag = cx
+                        .err(
+                            Code::InvalidDuration,
+                            node.span,
+                            format!("invalid duration: {}{note}", e.message),
+                            "invalid duration",
+                        )
                         .with_help(e.help);
                     cx.push(diag);
                     return None;
                 }
             };
             let Some(threshold) = duration.before(cx.options.now, &cx.options.zone) else {
-                let diag = cx.err(Code::InvalidDuration, node.span, format!("`{text}` reaches outside the supported calendar{note}"), "too long");
+                let diag = cx.err(
+                    Code::InvalidDuration,
+                    node.span,
+                    format!("`{text}` reaches outside the supported calendar{note}"),
+                    "too long",
+                );
                 cx.push(diag);
                 return None;
             };
             let limit = duration.as_str().to_owned();
             if name == "older_than" {
-                (OpKind::OlderThan { threshold, limit: limit.clone() }, format!("older than {limit}"))
+                (
+                    OpKind::OlderThan {
+                        threshold,
+                        limit: limit.clone(),
+                    },
+                    format!("older than {limit}"),
+                )
             } else {
-                (OpKind::NewerThan { threshold, limit: limit.clone() }, format!("newer than {limit}"))
+                (
+                    OpKind::NewerThan {
+                        threshold,
+                        limit: limit.clone(),
+                    },
+                    format!("newer than {limit}"),
+                )
             }
         }
         (_, FieldType::Timestamp) => {
             let Some(text) = node.as_str() else {
-                return type_error(cx, field, name, operand, "a date (2024-01-31), a time (2024-01-31 08:00:00) or RFC 3339");
+                return type_error(
+                    cx,
+                    field,
+                    name,
+                    operand,
+                    "a date (2024-01-31), a time (2024-01-31 08:00:00) or RFC 3339",
+                );
             };
             let at = match parse_time_operand(text, &cx.options.zone) {
                 Ok(at) => at,
                 Err(message) => {
-                    let mut diag = cx.err(Code::InvalidTime, node.span, format!("invalid time{note}: {message}"), "not a time");
+                    let mut diag = cx.err(
+                        Code::InvalidTime,
+                        node.span,
+                        format!("invalid time{note}: {message}"),
+                        "not a time",
+                    );
                     if Duration::parse(text).is_ok() {
-                        diag = diag.with_help(format!("`{text}` is a duration: to compare an age use older_than or newer_than"));
+                        diag = diag.with_help(format!(
+                            "`{text}` is a duration: to compare an age use older_than or newer_than"
+                        ));
                     }
                     cx.push(diag);
                     return None;
                 }
             };
             let op = cmp_op(name)?;
-            (OpKind::TimeCmp(op, at), format!("{} {text}", cmp_words(op, true)))
+            (
+                OpKind::TimeCmp(op, at),
+                format!("{} {text}", cmp_words(op, true)),
+            )
         }
         _ => return None,
     };
@@ -412,12 +676,22 @@ fn cmp_words(op: CmpOp, time: bool) -> &'static str {
     }
 }
 
-fn type_error<T>(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand, expected: &str) -> Option<T> {
+fn type_error<T>(
+    cx: &mut Cx<'_>,
+    field: Field,
+    name: &str,
+    operand: &Operand,
+    expected: &str,
+) -> Option<T> {
     let node = &operand.node;
     let diag = cx.err(
         Code::OperandType,
         node.span,
-        format!("`{name}` on `{field}` needs {expected}, found {}{}", node.type_name(), operand.origin_note()),
+        format!(
+            "`{name}` on `{field}` needs {expected}, found {}{}",
+            node.type_name(),
+            operand.origin_note()
+        ),
         format!("expected {expected}"),
     );
     cx.push(diag);
@@ -429,13 +703,18 @@ fn string_operand(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand) 
         NodeKind::Str(s) => Some(s.clone()),
         NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
             let raw = operand.node.display();
-            let diag = cx.err(
-                Code::OperandType,
-                operand.node.span,
-                format!("`{field}` is a string but `{name}` is given {}{}", operand.node.type_name(), operand.origin_note()),
-                "not a string",
-            )
-            .with_help(format!("quote it: \"{raw}\""));
+            let diag = cx
+                .err(
+                    Code::OperandType,
+                    operand.node.span,
+                    format!(
+                        "`{field}` is a string but `{name}` is given {}{}",
+                        operand.node.type_name(),
+                        operand.origin_note()
+                    ),
+                    "not a string",
+                )
+                .with_help(format!("quote it: \"{raw}\""));
             cx.push(diag);
             None
         }
@@ -450,7 +729,10 @@ fn int_operand(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand) -> 
             let mut diag = cx.err(
                 Code::OperandType,
                 operand.node.span,
-                format!("`{field}` is an integer but `{name}` is given a string{}", operand.origin_note()),
+                format!(
+                    "`{field}` is an integer but `{name}` is given a string{}",
+                    operand.origin_note()
+                ),
                 "a string, not an integer",
             );
             if s.trim().parse::<i64>().is_ok() {
@@ -463,20 +745,41 @@ fn int_operand(cx: &mut Cx<'_>, field: Field, name: &str, operand: &Operand) -> 
     }
 }
 
-fn list_operand<'o>(cx: &mut Cx<'_>, field: Field, name: &str, operand: &'o Operand) -> Option<&'o [Node]> {
+fn list_operand<'o>(
+    cx: &mut Cx<'_>,
+    field: Field,
+    name: &str,
+    operand: &'o Operand,
+) -> Option<&'o [Node]> {
     let Some(items) = operand.node.as_seq() else {
-        let diag = cx.err(
-            Code::OperandType,
-            operand.node.span,
-            format!("`{name}` on `{field}` needs a list, found {}{}", operand.node.type_name(), operand.origin_note()),
-            "expected a list",
-        )
-        .with_help(format!("write `{name}: [a, b]`, or use eq for a single value"));
+        let diag = cx
+            .err(
+                Code::OperandType,
+                operand.node.span,
+                format!(
+                    "`{name}` on `{field}` needs a list, found {}{}",
+                    operand.node.type_name(),
+                    operand.origin_note()
+                ),
+                "expected a list",
+            )
+            .with_help(format!(
+                "write `{name}: [a, b]`, or use eq for a single value"
+            ));
         cx.push(diag);
         return None;
     };
     if items.is_empty() {
-        let diag = cx.err(Code::EmptyCondition, operand.node.span, format!("`{name}` on `{field}` has an empty list{}", operand.origin_note()), "empty list")
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                operand.node.span,
+                format!(
+                    "`{name}` on `{field}` has an empty list{}",
+                    operand.origin_note()
+                ),
+                "empty list",
+            )
             .with_help("an empty list matches nothing; add values");
         cx.push(diag);
         return None;
@@ -486,17 +789,30 @@ fn list_operand<'o>(cx: &mut Cx<'_>, field: Field, name: &str, operand: &'o Oper
 
 fn make_text(value: String, ignore_case: bool) -> Text {
     if ignore_case {
-        Text { value: value.to_lowercase(), ignore_case }
+        Text {
+            value: value.to_lowercase(),
+            ignore_case,
+        }
     } else {
         Text { value, ignore_case }
     }
 }
 
 fn describe_text(value: &str, ignore_case: bool) -> String {
-    if ignore_case { format!("{value:?} (ignoring case)") } else { format!("{value:?}") }
+    if ignore_case {
+        format!("{value:?} (ignoring case)")
+    } else {
+        format!("{value:?}")
+    }
 }
 
-fn build_regex(cx: &mut Cx<'_>, pattern: &str, ignore_case: bool, operand: &Operand, code: Code) -> Option<Regex> {
+fn build_regex(
+    cx: &mut Cx<'_>,
+    pattern: &str,
+    ignore_case: bool,
+    operand: &Operand,
+    code: Code,
+) -> Option<Regex> {
     match RegexBuilder::new(pattern)
         .case_insensitive(ignore_case)
         .size_limit(1 << 20)
@@ -508,7 +824,9 @@ fn build_regex(cx: &mut Cx<'_>, pattern: &str, ignore_case: bool, operand: &Oper
         Err(err) => {
             let detail = match &err {
                 regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
-                regex::Error::CompiledTooBig(limit) => format!("the compiled pattern exceeds the {limit}-byte limit"),
+                regex::Error::CompiledTooBig(limit) => {
+                    format!("the compiled pattern exceeds the {limit}-byte limit")
+                }
                 other => other.to_string(),
             };
             let diag = cx.err(code, operand.node.span, format!("invalid regular expression{}: {detail}", operand.origin_note()), "does not compile")
@@ -569,7 +887,9 @@ mod tests {
     use super::*;
 
     fn glob(pattern: &str, text: &str) -> bool {
-        Regex::new(&glob_to_regex(pattern).unwrap()).unwrap().is_match(text)
+        Regex::new(&glob_to_regex(pattern).unwrap())
+            .unwrap()
+            .is_match(text)
     }
 
     #[test]

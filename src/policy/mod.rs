@@ -57,22 +57,35 @@ fn discover_with(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Result<Vec<P
             Ok(meta) if meta.is_dir() => {
                 let before = found.len();
                 if let Err(err) = walk(path, &keep, &mut found) {
-                    diags.push(Diag::error(Code::FileRead, format!("cannot read directory {}: {err}", path.display())));
+                    diags.push(Diag::error(
+                        Code::FileRead,
+                        format!("cannot read directory {}: {err}", path.display()),
+                    ));
                 } else if found.len() == before {
                     diags.push(
-                        Diag::error(Code::NoPolicyFiles, format!("{} holds no matching *.yaml or *.yml file", path.display()))
-                            .with_help("point --policy at a policy file or a directory of them"),
+                        Diag::error(
+                            Code::NoPolicyFiles,
+                            format!("{} holds no matching *.yaml or *.yml file", path.display()),
+                        )
+                        .with_help("point --policy at a policy file or a directory of them"),
                     );
                 }
             }
             Ok(_) => found.push(path.clone()),
             Err(err) => diags.push(
-                Diag::error(Code::FileRead, format!("cannot read {}: {err}", path.display()))
-                    .with_help("check the --policy path; without --policy, ecmguard reads ./policies"),
+                Diag::error(
+                    Code::FileRead,
+                    format!("cannot read {}: {err}", path.display()),
+                )
+                .with_help("check the --policy path; without --policy, ecmguard reads ./policies"),
             ),
         }
     }
-    if diags.is_empty() { Ok(found) } else { Err(Failure::invalid(diags)) }
+    if diags.is_empty() {
+        Ok(found)
+    } else {
+        Err(Failure::invalid(diags))
+    }
 }
 
 fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -96,15 +109,21 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
 /// Read a policy or test file: size limit first, then UTF-8.
 pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
     if meta.len() > yaml::MAX_FILE_BYTES as u64 {
         return Err(Diag::error(
             Code::FileTooLarge,
-            format!("{name} is {} bytes; policy and test files are limited to {} bytes", meta.len(), yaml::MAX_FILE_BYTES),
+            format!(
+                "{name} is {} bytes; policy and test files are limited to {} bytes",
+                meta.len(),
+                yaml::MAX_FILE_BYTES
+            ),
         )
         .with_help("split the policies into several files in a --policy directory"));
     }
-    let bytes = std::fs::read(path).map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
     source_from_bytes(name, bytes)
 }
 
@@ -118,7 +137,10 @@ pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>
             let at = SourceFile::new(name.clone(), prefix).line_col(valid);
             Err(Diag::error(
                 Code::InvalidUtf8,
-                format!("{name}:{}:{}: the file is not valid UTF-8 (byte offset {valid})", at.line, at.column),
+                format!(
+                    "{name}:{}:{}: the file is not valid UTF-8 (byte offset {valid})",
+                    at.line, at.column
+                ),
             )
             .with_help("save the file as UTF-8"))
         }
@@ -174,7 +196,10 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         }
         sections.push((file.clone(), found));
     }
-    let declared: Vec<String> = roots.iter().flat_map(|(_, root)| validate::declared_rule_ids(root)).collect();
+    let declared: Vec<String> = roots
+        .iter()
+        .flat_map(|(_, root)| validate::declared_rule_ids(root))
+        .collect();
 
     let mut rules = Vec::new();
     for (file, found) in &sections {
@@ -194,7 +219,8 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
     params::finish(&mut cx, &params);
 
     let mut diags = std::mem::take(&mut cx.diags);
-    if declared.is_empty() && rules.is_empty() {
+    // Only when nothing else is wrong: a broken file explains its missing rules.
+    if declared.is_empty() && rules.is_empty() && !diags.iter().any(Diag::is_error) {
         diags.push(validate::no_rules(&files));
     }
     if diags.iter().any(Diag::is_error) {
@@ -203,7 +229,12 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         return Err(Failure::invalid(diags));
     }
     Ok(Loaded {
-        policy: PolicySet { files, rules, waivers, params },
+        policy: PolicySet {
+            files,
+            rules,
+            waivers,
+            params,
+        },
         warnings: diags,
     })
 }

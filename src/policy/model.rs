@@ -243,9 +243,15 @@ pub enum OpKind {
     BoolNe(bool),
     TimeCmp(CmpOp, Timestamp),
     /// Holds when the value is before the threshold `now - duration`.
-    OlderThan { threshold: Timestamp, limit: String },
+    OlderThan {
+        threshold: Timestamp,
+        limit: String,
+    },
     /// Holds when the value is after the threshold `now - duration`.
-    NewerThan { threshold: Timestamp, limit: String },
+    NewerThan {
+        threshold: Timestamp,
+        limit: String,
+    },
 }
 
 /// A message template: literal text and placeholders.

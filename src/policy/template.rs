@@ -28,8 +28,16 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
             }
             '{' => {
                 let Some(close) = text[i..].find('}') else {
-                    let diag = cx.err(Code::InvalidTemplate, node.span, "unclosed `{` in message", "in this message")
-                        .with_help("close the placeholder with `}`, or write `{{` for a literal brace");
+                    let diag = cx
+                        .err(
+                            Code::InvalidTemplate,
+                            node.span,
+                            "unclosed `{` in message",
+                            "in this message",
+                        )
+                        .with_help(
+                            "close the placeholder with `}`, or write `{{` for a literal brace",
+                        );
                     cx.push(diag);
                     return None;
                 };
@@ -47,12 +55,19 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
                     Err(help) => {
                         ok = false;
                         let span = inner_span(cx, node, &format!("{{{name}}}"));
-                        let mut candidates: Vec<&str> = Field::ALL.iter().map(|f| f.path()).collect();
+                        let mut candidates: Vec<&str> =
+                            Field::ALL.iter().map(|f| f.path()).collect();
                         candidates.extend(["rule.id", "rule.title"]);
                         if set_level {
                             candidates.extend(["count", "value"]);
                         }
-                        let diag = cx.err(Code::UnknownPlaceholder, span, format!("unknown placeholder `{{{name}}}` in message"), "unknown placeholder")
+                        let diag = cx
+                            .err(
+                                Code::UnknownPlaceholder,
+                                span,
+                                format!("unknown placeholder `{{{name}}}` in message"),
+                                "unknown placeholder",
+                            )
                             .with_help(help)
                             .suggest(did_you_mean(name, candidates));
                         cx.push(diag);
@@ -61,7 +76,13 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
             }
             '}' => {
                 ok = false;
-                let diag = cx.err(Code::InvalidTemplate, node.span, "stray `}` in message", "in this message")
+                let diag = cx
+                    .err(
+                        Code::InvalidTemplate,
+                        node.span,
+                        "stray `}` in message",
+                        "in this message",
+                    )
                     .with_help("write `}}` for a literal brace");
                 cx.push(diag);
             }

@@ -18,7 +18,17 @@ use crate::source_text::{SourceFile, Span};
 
 pub(crate) const TOP_KEYS: &[&str] = &["rules", "waivers", "params"];
 pub(crate) const RULE_KEYS: &[&str] = &[
-    "id", "title", "severity", "description", "remediation", "url", "tags", "where", "assert", "expect", "message",
+    "id",
+    "title",
+    "severity",
+    "description",
+    "remediation",
+    "url",
+    "tags",
+    "where",
+    "assert",
+    "expect",
+    "message",
     "unknown",
 ];
 pub(crate) const WAIVER_KEYS: &[&str] = &["rules", "images", "where", "reason", "expires", "owner"];
@@ -45,14 +55,20 @@ pub(crate) fn sections<'n>(cx: &mut Cx<'_>, root: &'n Node) -> Sections<'n> {
     }
 }
 
-pub(crate) fn define_params(cx: &mut Cx<'_>, node: &Node, defined: &mut Vec<Param>, origins: &mut Vec<(String, Origin)>) {
+pub(crate) fn define_params(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    defined: &mut Vec<Param>,
+    origins: &mut Vec<(String, Origin)>,
+) {
     params::define(cx, node, defined, origins);
 }
 
 fn is_rule_id(id: &str) -> bool {
     let mut chars = id.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Compile one file's `rules:` list, appending to `rules`.
@@ -75,26 +91,47 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     let id_node = mapping.require(cx, "id", "this rule");
     let id = id_node.and_then(|n| cx.string(n, "`id`"));
     let origin_span = match (mapping.key("id"), id_node) {
-        (Some(key), Some(value)) => Span::new(key.span.start, value.span.end().saturating_sub(key.span.start)),
-        _ => mapping.entries.first().map_or(mapping.span, |(_, k, _)| k.span),
+        (Some(key), Some(value)) => Span::new(
+            key.span.start,
+            value.span.end().saturating_sub(key.span.start),
+        ),
+        _ => mapping
+            .entries
+            .first()
+            .map_or(mapping.span, |(_, k, _)| k.span),
     };
     if let (Some(id), Some(id_node)) = (&id, id_node) {
         if !is_rule_id(id) {
             let suggestion: String = id
                 .to_lowercase()
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '-' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             let diag = cx.err(Code::InvalidRuleId, id_node.span, format!("`{id}` is not a valid rule id"), "invalid id")
                 .with_help(format!("ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"));
             cx.push(diag);
             ok = false;
         } else if let Some(first) = existing.iter().find(|r| &r.id == id) {
-            let mut diag = cx.err(Code::DuplicateRuleId, id_node.span, format!("rule id `{id}` is used twice"), "second rule with this id");
+            let mut diag = cx.err(
+                Code::DuplicateRuleId,
+                id_node.span,
+                format!("rule id `{id}` is used twice"),
+                "second rule with this id",
+            );
             if Arc::ptr_eq(&first.origin.file, &cx.file) {
                 diag = diag.also(first.origin.span, "first defined here");
             } else {
-                diag = diag.with_help(format!("the first is in {} at line {}", first.origin.file.name(), first.origin.line_col().line));
+                diag = diag.with_help(format!(
+                    "the first is in {} at line {}",
+                    first.origin.file.name(),
+                    first.origin.line_col().line
+                ));
             }
             cx.push(diag);
             ok = false;
@@ -103,21 +140,35 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
         ok = false;
     }
 
-    let title = mapping.require(cx, "title", "this rule").and_then(|n| cx.string(n, "`title`"));
-    if let (Some(title), Some(node)) = (&title, mapping.get("title")) {
-        if title.trim().is_empty() {
-            let diag = cx.err(Code::WrongType, node.span, "`title` is empty", "empty title")
-                .with_help("say in one line what the rule requires");
-            cx.push(diag);
-            ok = false;
-        }
+    let title = mapping
+        .require(cx, "title", "this rule")
+        .and_then(|n| cx.string(n, "`title`"));
+    if let (Some(title), Some(node)) = (&title, mapping.get("title"))
+        && title.trim().is_empty()
+    {
+        let diag = cx
+            .err(
+                Code::WrongType,
+                node.span,
+                "`title` is empty",
+                "empty title",
+            )
+            .with_help("say in one line what the rule requires");
+        cx.push(diag);
+        ok = false;
     }
 
     let severity = match mapping.get("severity") {
         None => Some(Severity::Error),
         Some(node) => match node.as_str() {
             Some(text) => Severity::parse(text).or_else(|| {
-                let diag = cx.err(Code::UnknownSeverity, node.span, format!("unknown severity `{text}`"), "not a severity")
+                let diag = cx
+                    .err(
+                        Code::UnknownSeverity,
+                        node.span,
+                        format!("unknown severity `{text}`"),
+                        "not a severity",
+                    )
                     .with_help("severity is one of: error, warning, info")
                     .suggest(did_you_mean(text, Severity::NAMES));
                 cx.push(diag);
@@ -130,20 +181,31 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
         },
     };
 
-    let text_field = |cx: &mut Cx<'_>, key: &str| mapping.get(key).and_then(|n| cx.string(n, &format!("`{key}`")));
+    let text_field = |cx: &mut Cx<'_>, key: &str| {
+        mapping
+            .get(key)
+            .and_then(|n| cx.string(n, &format!("`{key}`")))
+    };
     let description = text_field(cx, "description");
     let remediation = text_field(cx, "remediation");
     let url = text_field(cx, "url");
-    if let (Some(url), Some(node)) = (&url, mapping.get("url")) {
-        if !(url.starts_with("https://") || url.starts_with("http://")) {
-            let diag = cx.err(Code::WrongType, node.span, format!("`url` must be an http(s) URL, found `{url}`"), "not a URL");
-            cx.push(diag);
-            ok = false;
-        }
+    if let (Some(url), Some(node)) = (&url, mapping.get("url"))
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        let diag = cx.err(
+            Code::WrongType,
+            node.span,
+            format!("`url` must be an http(s) URL, found `{url}`"),
+            "not a URL",
+        );
+        cx.push(diag);
+        ok = false;
     }
     let tags = match mapping.get("tags") {
         None => Some(Vec::new()),
-        Some(node) => cx.strings(node, "`tags`").map(|t| t.into_iter().map(|(s, _)| s).collect()),
+        Some(node) => cx
+            .strings(node, "`tags`")
+            .map(|t| t.into_iter().map(|(s, _)| s).collect()),
     };
 
     let unknown = match mapping.get("unknown") {
@@ -178,7 +240,10 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     let (assert_key, expect_key) = (mapping.key("assert"), mapping.key("expect"));
     let (check, check_span) = match (mapping.get("assert"), mapping.get("expect")) {
         (Some(_), Some(_)) => {
-            let (a, e) = (assert_key.map_or(mapping.span, |k| k.span), expect_key.map_or(mapping.span, |k| k.span));
+            let (a, e) = (
+                assert_key.map_or(mapping.span, |k| k.span),
+                expect_key.map_or(mapping.span, |k| k.span),
+            );
             let diag = cx.err(Code::CheckKind, e, "a rule has both `assert` and `expect`", "`expect` here")
                 .also(a, "`assert` here")
                 .with_help("`assert` checks every image in scope; `expect` checks the set of images in scope. Split this into two rules.");
@@ -195,9 +260,13 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
             matcher::condition(cx, node, "`assert`").map(Check::Assert),
             assert_key.map_or(node.span, |k| k.span),
         ),
-        (None, Some(node)) => (expectation(cx, node).map(Check::Expect), expect_key.map_or(node.span, |k| k.span)),
+        (None, Some(node)) => (
+            expectation(cx, node).map(Check::Expect),
+            expect_key.map_or(node.span, |k| k.span),
+        ),
     };
-    let set_level = matches!(check, Some(Check::Expect(_))) || (mapping.get("expect").is_some() && mapping.get("assert").is_none());
+    let set_level = matches!(check, Some(Check::Expect(_)))
+        || (mapping.get("expect").is_some() && mapping.get("assert").is_none());
     let message = match mapping.get("message") {
         None => Some(None),
         Some(node) => template::compile(cx, node, set_level).map(Some),
@@ -218,15 +287,27 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
         check: check?,
         message: message?,
         unknown: unknown?,
-        origin: Origin { file: cx.file.clone(), span: origin_span },
-        check_origin: Origin { file: cx.file.clone(), span: check_span },
+        origin: Origin {
+            file: cx.file.clone(),
+            span: origin_span,
+        },
+        check_origin: Origin {
+            file: cx.file.clone(),
+            span: check_span,
+        },
     })
 }
 
 fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
     let mapping = cx.mapping(node, "`expect`", &["count", "unique"])?;
     if mapping.entries.is_empty() {
-        let diag = cx.err(Code::EmptyCondition, node.span, "`expect` has neither `count` nor `unique`", "nothing expected")
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                node.span,
+                "`expect` has neither `count` nor `unique`",
+                "nothing expected",
+            )
             .with_help("write `expect: { count: { gte: 1 } }` or `expect: { unique: ImageName }`");
         cx.push(diag);
         return None;
@@ -244,7 +325,11 @@ fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
             NodeKind::Str(_) => vec![unique],
             NodeKind::Seq(items) if !items.is_empty() => items.iter().collect(),
             _ => {
-                cx.wrong_type(unique, "`unique`", "a field path or a non-empty list of field paths");
+                cx.wrong_type(
+                    unique,
+                    "`unique`",
+                    "a field path or a non-empty list of field paths",
+                );
                 return None;
             }
         };
@@ -255,14 +340,27 @@ fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
                 continue;
             };
             match Field::from_path(text) {
-                Some(field) if !expectation.unique.contains(&field) => expectation.unique.push(field),
+                Some(field) if !expectation.unique.contains(&field) => {
+                    expectation.unique.push(field)
+                }
                 Some(_) => {
-                    let diag = cx.err(Code::DuplicateKey, path.span, format!("`{text}` is listed twice in `unique`"), "repeated");
+                    let diag = cx.err(
+                        Code::DuplicateKey,
+                        path.span,
+                        format!("`{text}` is listed twice in `unique`"),
+                        "repeated",
+                    );
                     cx.push(diag);
                     ok = false;
                 }
                 None => {
-                    let diag = cx.err(Code::UnknownField, path.span, format!("unknown field `{text}`"), "not an Image field")
+                    let diag = cx
+                        .err(
+                            Code::UnknownField,
+                            path.span,
+                            format!("unknown field `{text}`"),
+                            "not an Image field",
+                        )
                         .suggest(did_you_mean(text, Field::ALL.iter().map(|f| f.path())));
                     cx.push(diag);
                     ok = false;
@@ -276,13 +374,29 @@ fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
 fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
     let help = "write `count: { gte: 1 }` with eq, gte, gt, lte, lt and non-negative integers";
     let Some(entries) = node.as_map() else {
-        let diag = cx.err(Code::InvalidCount, node.span, format!("`count` must be a mapping of comparisons, found {}", node.type_name()), "expected a mapping")
+        let diag = cx
+            .err(
+                Code::InvalidCount,
+                node.span,
+                format!(
+                    "`count` must be a mapping of comparisons, found {}",
+                    node.type_name()
+                ),
+                "expected a mapping",
+            )
             .with_help(help);
         cx.push(diag);
         return None;
     };
     if entries.is_empty() {
-        let diag = cx.err(Code::InvalidCount, node.span, "`count` has no comparison", "empty").with_help(help);
+        let diag = cx
+            .err(
+                Code::InvalidCount,
+                node.span,
+                "`count` has no comparison",
+                "empty",
+            )
+            .with_help(help);
         cx.push(diag);
         return None;
     }
@@ -297,7 +411,13 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
             Some("lt") => CmpOp::Lt,
             other => {
                 let name = other.unwrap_or("?");
-                let diag = cx.err(Code::InvalidCount, key.span, format!("unknown count comparison `{name}`"), "not a comparison")
+                let diag = cx
+                    .err(
+                        Code::InvalidCount,
+                        key.span,
+                        format!("unknown count comparison `{name}`"),
+                        "not a comparison",
+                    )
                     .with_help(help)
                     .suggest(other.and_then(|o| did_you_mean(o, ["eq", "gte", "gt", "lte", "lt"])));
                 cx.push(diag);
@@ -310,9 +430,22 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
             continue;
         };
         match operand.node.kind {
-            NodeKind::Int(v) if v >= 0 => tests.push(CountTest { op, value: v as u64 }),
+            NodeKind::Int(v) if v >= 0 => tests.push(CountTest {
+                op,
+                value: v as u64,
+            }),
             _ => {
-                let diag = cx.err(Code::InvalidCount, operand.node.span, format!("a count must be a non-negative integer, found {}{}", operand.node.display(), operand.origin_note()), "not a count")
+                let diag = cx
+                    .err(
+                        Code::InvalidCount,
+                        operand.node.span,
+                        format!(
+                            "a count must be a non-negative integer, found {}{}",
+                            operand.node.display(),
+                            operand.origin_note()
+                        ),
+                        "not a count",
+                    )
                     .with_help(help);
                 cx.push(diag);
                 ok = false;
@@ -323,7 +456,13 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
 }
 
 /// Compile one file's `waivers:` list; rule ids resolve against every rule.
-pub(crate) fn waivers(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String], waivers: &mut Vec<Waiver>) {
+pub(crate) fn waivers(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    rules: &[Rule],
+    all_rule_ids: &[String],
+    waivers: &mut Vec<Waiver>,
+) {
     let Some(items) = node.as_seq() else {
         cx.wrong_type(node, "`waivers`", "a list of waivers");
         return;
@@ -338,12 +477,23 @@ pub(crate) fn waivers(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids
 fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String]) -> Option<Waiver> {
     let mapping = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
     let mut ok = true;
-    let origin_span = mapping.key("rules").or_else(|| mapping.entries.first().map(|(_, k, _)| *k)).map_or(mapping.span, |k| k.span);
+    let origin_span = mapping
+        .key("rules")
+        .or_else(|| mapping.entries.first().map(|(_, k, _)| *k))
+        .map_or(mapping.span, |k| k.span);
     let mut rule_indices = Vec::new();
-    match mapping.require(cx, "rules", "this waiver").and_then(|n| cx.strings(n, "`rules`")) {
+    match mapping
+        .require(cx, "rules", "this waiver")
+        .and_then(|n| cx.strings(n, "`rules`"))
+    {
         Some(ids) if ids.is_empty() => {
             let span = mapping.get("rules").map_or(origin_span, |n| n.span);
-            let diag = cx.err(Code::EmptyCondition, span, "a waiver must name at least one rule", "empty list");
+            let diag = cx.err(
+                Code::EmptyCondition,
+                span,
+                "a waiver must name at least one rule",
+                "empty list",
+            );
             cx.push(diag);
             ok = false;
         }
@@ -354,7 +504,13 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
                     // A rule that failed to compile was reported already.
                     None if all_rule_ids.contains(&id) => ok = false,
                     None => {
-                        let diag = cx.err(Code::UnknownRule, span, format!("waiver names unknown rule `{id}`"), "no rule has this id")
+                        let diag = cx
+                            .err(
+                                Code::UnknownRule,
+                                span,
+                                format!("waiver names unknown rule `{id}`"),
+                                "no rule has this id",
+                            )
                             .suggest(did_you_mean(&id, all_rule_ids.iter().map(String::as_str)));
                         cx.push(diag);
                         ok = false;
@@ -366,20 +522,22 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
     }
     let images = match mapping.get("images") {
         None => None,
-        Some(node) => match cx.strings(node, "`images`") {
-            Some(ids) if ids.is_empty() => {
-                let diag = cx.err(Code::EmptyCondition, node.span, "`images` is empty", "empty list")
+        Some(node) => {
+            match cx.strings(node, "`images`") {
+                Some(ids) if ids.is_empty() => {
+                    let diag = cx.err(Code::EmptyCondition, node.span, "`images` is empty", "empty list")
                     .with_help("list ImageIds, or remove `images` to waive the rules' set-level findings");
-                cx.push(diag);
-                ok = false;
-                None
+                    cx.push(diag);
+                    ok = false;
+                    None
+                }
+                Some(ids) => Some(ids.into_iter().map(|(s, _)| s).collect()),
+                None => {
+                    ok = false;
+                    None
+                }
             }
-            Some(ids) => Some(ids.into_iter().map(|(s, _)| s).collect()),
-            None => {
-                ok = false;
-                None
-            }
-        },
+        }
     };
     let scope = match mapping.get("where") {
         None => None,
@@ -389,26 +547,49 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
             compiled
         }
     };
-    let reason = mapping.require(cx, "reason", "this waiver").and_then(|n| cx.string(n, "`reason`"));
-    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason")) {
-        if reason.trim().is_empty() {
-            let diag = cx.err(Code::MissingKey, node.span, "the waiver's `reason` is empty", "empty reason")
-                .with_help("say why the exception is acceptable, ideally with a ticket reference");
-            cx.push(diag);
-            ok = false;
-        }
+    let reason = mapping
+        .require(cx, "reason", "this waiver")
+        .and_then(|n| cx.string(n, "`reason`"));
+    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason"))
+        && reason.trim().is_empty()
+    {
+        let diag = cx
+            .err(
+                Code::MissingKey,
+                node.span,
+                "the waiver's `reason` is empty",
+                "empty reason",
+            )
+            .with_help("say why the exception is acceptable, ideally with a ticket reference");
+        cx.push(diag);
+        ok = false;
     }
     let owner = mapping.get("owner").and_then(|n| cx.string(n, "`owner`"));
     let expires = match mapping.get("expires") {
         None => None,
         Some(node) => {
             let parsed = node.as_str().and_then(|text| {
-                let date = text.trim().parse::<jiff::civil::Date>().ok().filter(|_| text.trim().len() == 10)?;
+                let date = text
+                    .trim()
+                    .parse::<jiff::civil::Date>()
+                    .ok()
+                    .filter(|_| text.trim().len() == 10)?;
                 Some((text.trim().to_owned(), cx.options.zone.start_of_day(date)?))
             });
             if parsed.is_none() {
-                let diag = cx.err(Code::InvalidTime, node.span, format!("`expires` must be a date like 2027-03-31, found {}", node.display()), "not a date")
-                    .with_help("the waiver stops applying at the start of that day in the API time zone");
+                let diag = cx
+                    .err(
+                        Code::InvalidTime,
+                        node.span,
+                        format!(
+                            "`expires` must be a date like 2027-03-31, found {}",
+                            node.display()
+                        ),
+                        "not a date",
+                    )
+                    .with_help(
+                        "the waiver stops applying at the start of that day in the API time zone",
+                    );
                 cx.push(diag);
                 ok = false;
             }
@@ -418,7 +599,9 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
     if !ok {
         return None;
     }
-    let expired = expires.as_ref().is_some_and(|(_, at)| cx.options.now >= *at);
+    let expired = expires
+        .as_ref()
+        .is_some_and(|(_, at)| cx.options.now >= *at);
     let waiver = Waiver {
         rules: rule_indices,
         images,
@@ -427,7 +610,10 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
         owner,
         expires,
         expired,
-        origin: Origin { file: cx.file.clone(), span: origin_span },
+        origin: Origin {
+            file: cx.file.clone(),
+            span: origin_span,
+        },
     };
     if waiver.is_set_level() {
         for &index in &waiver.rules {
@@ -445,7 +631,9 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
 /// The ids of every rule item in every file, valid or not, so a waiver of a
 /// rule that failed to compile is not also reported as unknown.
 pub(crate) fn declared_rule_ids(root: &Node) -> Vec<String> {
-    let Some(entries) = root.as_map() else { return Vec::new() };
+    let Some(entries) = root.as_map() else {
+        return Vec::new();
+    };
     entries
         .iter()
         .filter(|(k, _)| k.as_str() == Some("rules"))

@@ -73,6 +73,34 @@ impl Node {
         }
     }
 
+    /// The node as JSON (mapping keys as strings), for images in test files
+    /// and for checking policies against their JSON Schema.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            NodeKind::Null => Value::Null,
+            NodeKind::Bool(b) => Value::Bool(*b),
+            NodeKind::Int(i) => Value::from(*i),
+            NodeKind::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+            NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = match &k.kind {
+                            NodeKind::Str(s) => s.clone(),
+                            _ => k.display(),
+                        };
+                        (key, v.to_json())
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     pub fn is_scalar(&self) -> bool {
         !matches!(self.kind, NodeKind::Seq(_) | NodeKind::Map(_))
     }
@@ -212,13 +240,56 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diag> {
         });
     }
     match serde_saphyr::from_str_with_options::<Option<Node>>(text, parser_options()) {
-        Ok(Some(node)) => Ok(node),
+        Ok(Some(mut node)) => {
+            extend_collection_spans(&mut node, text);
+            Ok(node)
+        }
         Ok(None) => Ok(Node {
             span: Span::new(0, 0),
             kind: NodeKind::Null,
         }),
         Err(err) => Err(yaml_error(file, &err)),
     }
+}
+
+/// The parser locates a collection by its first character only; widen each
+/// collection's span to its last child, and for flow collections to the
+/// closing bracket, so diagnostics underline the whole value.
+fn extend_collection_spans(node: &mut Node, text: &str) {
+    let mut end = node.span.end();
+    match &mut node.kind {
+        NodeKind::Seq(items) => {
+            for item in items.iter_mut() {
+                extend_collection_spans(item, text);
+                end = end.max(item.span.end());
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (key, value) in entries.iter_mut() {
+                extend_collection_spans(key, text);
+                extend_collection_spans(value, text);
+                end = end.max(key.span.end()).max(value.span.end());
+            }
+        }
+        _ => return,
+    }
+    let close = match text.as_bytes().get(node.span.start) {
+        Some(b'[') => Some(b']'),
+        Some(b'{') => Some(b'}'),
+        _ => None,
+    };
+    if let Some(close) = close {
+        // Skip what may stand between the last child and the bracket.
+        let bytes = text.as_bytes();
+        let mut at = end.max(node.span.start + 1);
+        while at < bytes.len() && (bytes[at].is_ascii_whitespace() || bytes[at] == b',') {
+            at += 1;
+        }
+        if bytes.get(at) == Some(&close) {
+            end = at + 1;
+        }
+    }
+    node.span.len = end.saturating_sub(node.span.start);
 }
 
 fn yaml_error(file: &Arc<SourceFile>, err: &serde_saphyr::Error) -> Diag {
@@ -239,7 +310,9 @@ fn yaml_error(file: &Arc<SourceFile>, err: &serde_saphyr::Error) -> Diag {
     let message = first_line(&err.without_snippet().to_string());
     Diag::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
         .at(file, Span::new(offset, 0), "here")
-        .with_help("fix the YAML syntax; indentation and unclosed quotes or brackets are the usual causes")
+        .with_help(
+            "fix the YAML syntax; indentation and unclosed quotes or brackets are the usual causes",
+        )
 }
 
 fn first_line(message: &str) -> String {
@@ -266,9 +339,27 @@ mod tests {
         assert_eq!(map[4].1.kind, NodeKind::Str("no".into()));
         assert_eq!(map[5].1.kind, NodeKind::Null);
         let c = &map[2].1;
+        let _ = c;
         assert_eq!(&text[c.span.start..c.span.end()], "180d");
         let key = &map[2].0;
         assert_eq!(&text[key.span.start..key.span.end()], "c");
+    }
+
+    #[test]
+    fn collections_span_their_whole_text() {
+        let text = "a: { b: [1, 2 ], c: {} }\nd:\n  - x\n  - y\n";
+        let root = node(text);
+        let map = root.as_map().unwrap();
+        let a = &map[0].1;
+        assert_eq!(&text[a.span.start..a.span.end()], "{ b: [1, 2 ], c: {} }");
+        let inner = a.as_map().unwrap();
+        assert_eq!(
+            &text[inner[0].1.span.start..inner[0].1.span.end()],
+            "[1, 2 ]"
+        );
+        assert_eq!(&text[inner[1].1.span.start..inner[1].1.span.end()], "{}");
+        let d = &map[1].1;
+        assert_eq!(&text[d.span.start..d.span.end()], "- x\n  - y");
     }
 
     #[test]

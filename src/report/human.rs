@@ -6,7 +6,10 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, Severity as MietteSeverity};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic,
+    Severity as MietteSeverity,
+};
 
 use crate::diag::Diag;
 use crate::policy::model::Severity;
@@ -24,7 +27,12 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Self { color: false, unicode: true, width: 120, max_images: 10 }
+        Self {
+            color: false,
+            unicode: true,
+            width: 120,
+            max_images: 10,
+        }
     }
 }
 
@@ -35,7 +43,9 @@ pub fn handler(style: Style) -> GraphicalReportHandler {
         (true, false) => GraphicalTheme::unicode_nocolor(),
         (false, _) => GraphicalTheme::none(),
     };
-    GraphicalReportHandler::new_themed(theme).with_links(false).with_width(style.width)
+    GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .with_width(style.width)
 }
 
 /// Render a diagnostic of any kind as text.
@@ -51,7 +61,10 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
     let findings = &report.evaluation.findings;
     for rule_index in 0..report.policy.rules.len() {
         for status in [Status::Violation, Status::Indeterminate] {
-            let group: Vec<&Finding> = findings.iter().filter(|f| f.rule == rule_index && f.status == status).collect();
+            let group: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.rule == rule_index && f.status == status)
+                .collect();
             if group.is_empty() {
                 continue;
             }
@@ -59,21 +72,36 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
             out.write_all(render_diagnostic(diagnostic.as_ref(), style).as_bytes())?;
         }
     }
-    render_set_aside(report, out)?;
+    render_set_aside(report, out, style)?;
     for warning in &report.evaluation.warnings {
         out.write_all(render_diagnostic(warning, style).as_bytes())?;
     }
     if !report.evaluation.baseline_fixed.is_empty() {
-        writeln!(out, "fixed since the baseline ({}):", report.evaluation.baseline_fixed.len())?;
+        writeln!(
+            out,
+            "fixed since the baseline ({}):",
+            report.evaluation.baseline_fixed.len()
+        )?;
         for entry in &report.evaluation.baseline_fixed {
-            writeln!(out, "  {} {}", entry.rule, entry.image.as_deref().unwrap_or("(set-level)"))?;
+            writeln!(
+                out,
+                "  {} {}",
+                entry.rule,
+                entry.image.as_deref().unwrap_or("(set-level)")
+            )?;
         }
         writeln!(out)?;
     }
     writeln!(out, "{}", summary_line(report))
 }
 
-fn group_diagnostic(report: &Report<'_>, rule_index: usize, status: Status, group: &[&Finding], style: Style) -> miette::Report {
+fn group_diagnostic(
+    report: &Report<'_>,
+    rule_index: usize,
+    status: Status,
+    group: &[&Finding],
+    style: Style,
+) -> miette::Report {
     let rule = &report.policy.rules[rule_index];
     let noun = match (status, group.len()) {
         (Status::Violation, 1) => "1 violation".to_owned(),
@@ -97,8 +125,10 @@ fn group_diagnostic(report: &Report<'_>, rule_index: usize, status: Status, grou
         "the set-level check that failed".to_owned()
     } else if status == Status::Indeterminate {
         format!("cannot be decided for {}", plural(group.len(), "image"))
+    } else if group.len() == 1 {
+        "1 image fails this".to_owned()
     } else {
-        format!("{} fail this", plural(group.len(), "image"))
+        format!("{} images fail this", group.len())
     };
     let mut diagnostic = MietteDiagnostic::new(message)
         .with_code(rule.id.clone())
@@ -121,7 +151,11 @@ fn group_diagnostic(report: &Report<'_>, rule_index: usize, status: Status, grou
 }
 
 fn plural(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// `img-060ov1xz (CentOS 6.9 32位): message`, or the message of a set-level finding.
@@ -139,14 +173,19 @@ pub fn finding_line(report: &Report<'_>, finding: &Finding) -> String {
     }
 }
 
-fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     for status in [Status::Waived, Status::Baselined] {
-        let set: Vec<&Finding> = report.evaluation.findings.iter().filter(|f| f.status == status).collect();
+        let set: Vec<&Finding> = report
+            .evaluation
+            .findings
+            .iter()
+            .filter(|f| f.status == status)
+            .collect();
         if set.is_empty() {
             continue;
         }
         writeln!(out, "{} ({}), not failing:", status.as_str(), set.len())?;
-        for finding in set {
+        for finding in set.iter().take(style.max_images) {
             let rule = report.rule(finding);
             let mut line = format!("  [{}] {}", rule.id, finding_line(report, finding));
             if let Some(index) = finding.waiver {
@@ -157,6 +196,13 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result
                 }
             }
             writeln!(out, "{line}")?;
+        }
+        if set.len() > style.max_images {
+            writeln!(
+                out,
+                "  … and {} more (see --format json for all)",
+                set.len() - style.max_images
+            )?;
         }
         writeln!(out)?;
     }
@@ -178,7 +224,11 @@ pub fn summary_line(report: &Report<'_>) -> String {
         s.indeterminate,
         s.waived,
         s.baselined,
-        if s.warnings > 0 { format!("; {}", plural(s.warnings, "warning")) } else { String::new() },
+        if s.warnings > 0 {
+            format!("; {}", plural(s.warnings, "warning"))
+        } else {
+            String::new()
+        },
     )
 }
 

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::diag::Diag;
 use crate::policy::model::{Location, Rule};
@@ -14,7 +14,9 @@ pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let mut ser = serde_json::Serializer::pretty(&mut *out);
-    ReportView(report).serialize(&mut ser).map_err(std::io::Error::other)?;
+    ReportView(report)
+        .serialize(&mut ser)
+        .map_err(std::io::Error::other)?;
     out.write_all(b"\n")
 }
 
@@ -25,7 +27,13 @@ impl Serialize for ReportView<'_, '_> {
         let report = self.0;
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("schema", REPORT_SCHEMA)?;
-        map.serialize_entry("tool", &Tool { name: "ecmguard", version: env!("CARGO_PKG_VERSION") })?;
+        map.serialize_entry(
+            "tool",
+            &Tool {
+                name: "ecmguard",
+                version: env!("CARGO_PKG_VERSION"),
+            },
+        )?;
         map.serialize_entry("run", &Run(report))?;
         map.serialize_entry("summary", &report.summary())?;
         map.serialize_entry("rules", &Rules(report))?;
@@ -48,14 +56,27 @@ impl Serialize for Run<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let run = &self.0.run;
         let mut map = s.serialize_map(None)?;
-        map.serialize_entry("now", &run.now.to_string())?;
-        map.serialize_entry("time_zone", &run.zone)?;
+        map.serialize_entry("now", &run.zone.rfc3339(run.now))?;
+        map.serialize_entry("time_zone", run.zone.label())?;
         map.serialize_entry("source", &run.source)?;
         let (endpoint, filters, requests, retries) = match &run.source {
-            SourceInfo::Api { endpoint, filters, requests, retries, .. } => (Some(endpoint.clone()), filters.clone(), *requests, *retries),
-            SourceInfo::Snapshot { endpoint, filters, .. } => {
-                (endpoint.clone(), filters.clone().unwrap_or(serde_json::Value::Array(Vec::new())), 0, 0)
-            }
+            SourceInfo::Api {
+                endpoint,
+                filters,
+                requests,
+                retries,
+                ..
+            } => (Some(endpoint.clone()), filters.clone(), *requests, *retries),
+            SourceInfo::Snapshot {
+                endpoint, filters, ..
+            } => (
+                endpoint.clone(),
+                filters
+                    .clone()
+                    .unwrap_or(serde_json::Value::Array(Vec::new())),
+                0,
+                0,
+            ),
         };
         map.serialize_entry("endpoint", &endpoint)?;
         map.serialize_entry("filters", &filters)?;
@@ -95,7 +116,14 @@ impl Serialize for RuleView<'_> {
         map.serialize_entry("id", &rule.id)?;
         map.serialize_entry("title", &rule.title)?;
         map.serialize_entry("severity", &rule.severity)?;
-        map.serialize_entry("kind", if rule.is_set_level() { "expect" } else { "assert" })?;
+        map.serialize_entry(
+            "kind",
+            if rule.is_set_level() {
+                "expect"
+            } else {
+                "assert"
+            },
+        )?;
         map.serialize_entry("description", &rule.description)?;
         map.serialize_entry("remediation", &rule.remediation)?;
         map.serialize_entry("url", &rule.url)?;
@@ -152,7 +180,11 @@ impl Serialize for FindingView<'_, '_> {
         }
         if let Some(value) = &finding.value {
             map.serialize_entry("value", value)?;
-            let ids: Vec<Option<&str>> = finding.related_images.iter().map(|&i| report.image(i).id()).collect();
+            let ids: Vec<Option<&str>> = finding
+                .related_images
+                .iter()
+                .map(|&i| report.image(i).id())
+                .collect();
             map.serialize_entry("images", &ids)?;
         }
         map.end()
@@ -187,7 +219,11 @@ impl Serialize for WarningView<'_> {
         let mut map = s.serialize_map(None)?;
         map.serialize_entry("code", diag.code.name())?;
         map.serialize_entry("message", &diag.message)?;
-        let location = diag.location().map(|(file, at)| Location { file: file.to_owned(), line: at.line, column: at.column });
+        let location = diag.location().map(|(file, at)| Location {
+            file: file.to_owned(),
+            line: at.line,
+            column: at.column,
+        });
         map.serialize_entry("location", &location)?;
         map.end()
     }

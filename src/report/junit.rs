@@ -19,7 +19,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let summary = report.summary();
     suite.add_properties([
         Property::new("now", report.run.now.to_string()),
-        Property::new("time_zone", report.run.zone.as_str()),
+        Property::new("time_zone", report.run.zone.label()),
         Property::new("fail_on", fail_on_name(report)),
         Property::new("images", report.images.len().to_string()),
         Property::new("exit_code", report.exit_code().code().to_string()),

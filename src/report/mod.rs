@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::diag::Diag;
 use crate::exit::ExitCode;
 use crate::image::{Image, ImageSet};
-use crate::policy::model::{Rule, Severity};
 use crate::policy::PolicySet;
+use crate::policy::model::{Rule, Severity};
 
 /// A finding's status (SPEC 4.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -162,7 +162,7 @@ pub enum SourceInfo {
 #[derive(Debug, Clone)]
 pub struct RunInfo {
     pub now: Timestamp,
-    pub zone: String,
+    pub zone: crate::time::ApiZone,
     pub source: SourceInfo,
     pub fail_on: FailOn,
     /// Wall time of the whole run, measured by the caller.
@@ -279,10 +279,11 @@ impl Report<'_> {
     /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
     /// +08:00`), the way the people reading a report think of it.
     pub fn now_label(&self) -> String {
-        match crate::time::ApiZone::parse(&self.run.zone) {
-            Ok(zone) => format!("{} {}", zone.format(self.run.now), zone.label()),
-            Err(_) => self.run.now.to_string(),
-        }
+        format!(
+            "{} {}",
+            self.run.zone.format(self.run.now),
+            self.run.zone.label()
+        )
     }
 
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.

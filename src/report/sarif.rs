@@ -327,7 +327,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     .collect(),
                 properties: InvocationProperties {
                     now: report.run.now.to_string(),
-                    time_zone: report.run.zone.clone(),
+                    time_zone: report.run.zone.label().to_owned(),
                     fail_on: fail_on_name(report.run.fail_on),
                     images: report.images.len(),
                 },

@@ -1,3 +1,4 @@
-//! Where images come from: a saved snapshot (here) or the live API (`live`).
+//! Where images come from: a saved snapshot (`snapshot`) or the live API (`live`).
 
+pub mod live;
 pub mod snapshot;

@@ -9,14 +9,16 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Serialize;
+use serde::de::{
+    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use serde_json::value::RawValue;
 
 use crate::diag::Diag;
 use crate::exit::ExitCode;
 use crate::failure::Failure;
-use crate::image::{read_image, Image, ImageKey};
+use crate::image::{Image, ImageKey, read_image};
 use crate::policy::codes::Code;
 use crate::source_text::{SourceFile, Span};
 
@@ -65,7 +67,9 @@ pub struct Snapshot {
 /// Parse a snapshot. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = TopSeed.deserialize(&mut de).and_then(|top| de.end().map(|()| top));
+    let parsed = TopSeed
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|()| top));
     let top = parsed.map_err(|err| json_error(name, bytes, &err))?;
     top.into_snapshot(name)
 }
@@ -100,17 +104,17 @@ fn json_error(name: &str, bytes: &[u8], err: &serde_json::Error) -> Failure {
     } else {
         "a snapshot is JSON as `ecmguard fetch` writes it, or a DescribeImage response, pages, tccli output, or an array of images".to_owned()
     });
-    if bytes.len() <= SNIPPET_LIMIT {
-        if let Ok(text) = std::str::from_utf8(bytes) {
-            let file = SourceFile::new(name, text);
-            let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
-            if let Some(start) = line_start {
-                let mut offset = (start + column.saturating_sub(1)).min(text.len());
-                while !text.is_char_boundary(offset) {
-                    offset -= 1;
-                }
-                diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
+    if bytes.len() <= SNIPPET_LIMIT
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        let file = SourceFile::new(name, text);
+        let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
+        if let Some(start) = line_start {
+            let mut offset = (start + column.saturating_sub(1)).min(text.len());
+            while !text.is_char_boundary(offset) {
+                offset -= 1;
             }
+            diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
         }
     }
     Failure::new(ExitCode::Invalid, vec![miette::Report::new(diag)])
@@ -150,7 +154,7 @@ struct ApiError {
 #[derive(Debug)]
 enum Top {
     /// An object with top-level keys.
-    Object(TopObject),
+    Object(Box<TopObject>),
     Pages(Vec<Page>),
     Images(Vec<Image>),
     EmptyArray,
@@ -215,7 +219,10 @@ impl TopObject {
     fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
         if let Some(page) = self.response {
             if self.image_set.is_some() || self.schema.is_some() {
-                return Err(shape_error(name, "has both `Response` and top-level `ImageSet`/`schema`"));
+                return Err(shape_error(
+                    name,
+                    "has both `Response` and top-level `ImageSet`/`schema`",
+                ));
             }
             if let Some(error) = page.error {
                 return Err(api_error(name, &error));
@@ -230,7 +237,10 @@ impl TopObject {
             });
         }
         let Some(image_set) = self.image_set else {
-            return Err(shape_error(name, "has no `ImageSet` and no `Response`: this is not a snapshot"));
+            return Err(shape_error(
+                name,
+                "has no `ImageSet` and no `Response`: this is not a snapshot",
+            ));
         };
         let images = image_set.unwrap_or_default();
         match self.schema {
@@ -265,9 +275,14 @@ fn api_error(name: &str, error: &ApiError) -> Failure {
     Failure::incomplete(
         Diag::error(
             Code::SnapshotApiError,
-            format!("{name}: holds an API error instead of images: {}: {}", error.code, error.message),
+            format!(
+                "{name}: holds an API error instead of images: {}: {}",
+                error.code, error.message
+            ),
         )
-        .with_help("the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`"),
+        .with_help(
+            "the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`",
+        ),
     )
 }
 
@@ -286,7 +301,9 @@ impl<'de> Visitor<'de> for TopSeed {
     type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object or array (a snapshot, a response, pages, tccli output or images)")
+        f.write_str(
+            "a JSON object or array (a snapshot, a response, pages, tccli output or images)",
+        )
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
@@ -295,8 +312,12 @@ impl<'de> Visitor<'de> for TopSeed {
         while let Some(element) = seq.next_element_seed(ElementSeed)? {
             match element {
                 Element::Page(page) if images.is_empty() => pages.push(page),
-                Element::Image(image) if pages.is_empty() => images.push(image),
-                _ => return Err(A::Error::custom("the array mixes DescribeImage responses and images")),
+                Element::Image(image) if pages.is_empty() => images.push(*image),
+                _ => {
+                    return Err(A::Error::custom(
+                        "the array mixes DescribeImage responses and images",
+                    ));
+                }
             }
         }
         Ok(match (pages.is_empty(), images.is_empty()) {
@@ -327,7 +348,7 @@ impl<'de> Visitor<'de> for TopSeed {
                 }
             }
         }
-        Ok(Top::Object(top))
+        Ok(Top::Object(Box::new(top)))
     }
 }
 
@@ -424,14 +445,16 @@ impl<'de> Visitor<'de> for ResponseSeed {
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
                 TopKey::TotalCount => page.total_count = map.next_value()?,
-                TopKey::ImageSet => page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default(),
+                TopKey::ImageSet => {
+                    page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default()
+                }
                 TopKey::Other => {
                     // `Error` is the only other key we act on; read it loosely.
                     let raw = map.next_value::<Box<RawValue>>()?;
-                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get()) {
-                        if !error.code.is_empty() {
-                            page.error = Some(error);
-                        }
+                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get())
+                        && !error.code.is_empty()
+                    {
+                        page.error = Some(error);
                     }
                 }
                 _ => {
@@ -445,7 +468,7 @@ impl<'de> Visitor<'de> for ResponseSeed {
 
 enum Element {
     Page(Page),
-    Image(Image),
+    Image(Box<Image>),
 }
 
 /// An element of a top-level array: a page if its first key is `Response`,
@@ -466,7 +489,7 @@ impl<'de> Visitor<'de> for ElementSeed {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
         match map.next_key::<ImageKey>()? {
-            None => Ok(Element::Image(Image::default())),
+            None => Ok(Element::Image(Box::default())),
             Some(ImageKey::Other(key)) if &*key == "Response" => {
                 let page = map.next_value_seed(ResponseSeed)?;
                 while map.next_key::<IgnoredAny>()?.is_some() {
@@ -474,7 +497,9 @@ impl<'de> Visitor<'de> for ElementSeed {
                 }
                 Ok(Element::Page(page))
             }
-            Some(first) => read_image(Some(first), &mut map).map(Element::Image),
+            Some(first) => {
+                read_image(Some(first), &mut map).map(|image| Element::Image(Box::new(image)))
+            }
         }
     }
 }
@@ -490,13 +515,27 @@ mod tests {
     #[test]
     fn reads_every_shape() {
         let image = r#"{"ImageId":"img-a"}"#;
-        let s = shape_of(&format!(r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{image}]}}"#));
-        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Ecmguard, 1, Some(1)));
-        let s = shape_of(&format!(r#"{{"Response":{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}}}"#));
+        let s = shape_of(&format!(
+            r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{image}]}}"#
+        ));
+        assert_eq!(
+            (s.shape, s.images.len(), s.total_count),
+            (Shape::Ecmguard, 1, Some(1))
+        );
+        let s = shape_of(&format!(
+            r#"{{"Response":{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}}}"#
+        ));
         assert_eq!((s.shape, s.images.len()), (Shape::Response, 1));
-        let s = shape_of(&format!(r#"[{{"Response":{{"TotalCount":2,"ImageSet":[{image}]}}}},{{"Response":{{"TotalCount":2,"ImageSet":null}}}}]"#));
-        assert_eq!((s.shape, s.images.len(), s.total_count), (Shape::Pages, 1, Some(2)));
-        let s = shape_of(&format!(r#"{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}"#));
+        let s = shape_of(&format!(
+            r#"[{{"Response":{{"TotalCount":2,"ImageSet":[{image}]}}}},{{"Response":{{"TotalCount":2,"ImageSet":null}}}}]"#
+        ));
+        assert_eq!(
+            (s.shape, s.images.len(), s.total_count),
+            (Shape::Pages, 1, Some(2))
+        );
+        let s = shape_of(&format!(
+            r#"{{"TotalCount":1,"ImageSet":[{image}],"RequestId":"r"}}"#
+        ));
         assert_eq!((s.shape, s.images.len()), (Shape::Tccli, 1));
         let s = shape_of(&format!("[{image},{image}]"));
         assert_eq!((s.shape, s.images.len()), (Shape::ImageArray, 2));
@@ -513,9 +552,17 @@ mod tests {
         assert_eq!(err.exit, ExitCode::Invalid);
         let err = read("t.json", br#"{"foo": 1}"#).unwrap_err();
         assert_eq!(err.exit, ExitCode::Invalid);
-        let err = read("t.json", br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#).unwrap_err();
+        let err = read(
+            "t.json",
+            br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.exit, ExitCode::Incomplete);
-        let err = read("t.json", br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#).unwrap_err();
+        let err = read(
+            "t.json",
+            br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#,
+        )
+        .unwrap_err();
         assert_eq!(err.exit, ExitCode::Incomplete);
     }
 }

@@ -1,0 +1,710 @@
+//! `ecm-emulator`: a local HTTP emulator of Tencent Cloud ECM `DescribeImage`, for ecmguard's
+//! tests and for trying the live path without an account.
+//!
+//! It listens on 127.0.0.1 only, verifies TC3-HMAC-SHA256 signatures as the service does
+//! (`verify`, an implementation independent of ecmguard's signer), pages a configurable image
+//! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`),
+//! enforces a requests-per-second limit with `RequestLimitExceeded`, misbehaves on demand
+//! (`fault`), and logs every request so tests can check rates, retries and pages.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use ecm_emulator::{Config, Emulator, generate_images};
+//! let emulator = Emulator::start(Config::new(generate_images(250))).await?;
+//! println!("{}", emulator.url()); // http://127.0.0.1:PORT
+//! # Ok(()) }
+//! ```
+
+mod data;
+pub mod fault;
+mod verify;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub use data::{
+    DEFAULT_LIMIT, FILTER_NAMES, MAX_FILTERS, MAX_LIMIT, META_KEY, generate_images, load_images,
+    synthetic_image,
+};
+pub use fault::{Fault, FaultRule, FaultScript};
+
+/// The secret id the emulator accepts by default (the dummy of Tencent's documentation).
+pub const DEFAULT_SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
+/// The secret key that goes with [`DEFAULT_SECRET_ID`].
+pub const DEFAULT_SECRET_KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+
+/// An API key the emulator knows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The secret id.
+    pub secret_id: String,
+    /// The secret key.
+    pub secret_key: String,
+    /// When set, requests signed with this key must carry this `X-TC-Token`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// A permanent key.
+    pub fn new(secret_id: impl Into<String>, secret_key: impl Into<String>) -> Self {
+        Key {
+            secret_id: secret_id.into(),
+            secret_key: secret_key.into(),
+            token: None,
+        }
+    }
+
+    /// Temporary credentials: the key plus a session token.
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
+}
+
+/// The server's idea of "now", in Unix seconds; injectable so tests can skew it.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock::offset(0)
+    }
+
+    /// The system clock shifted by `seconds` (positive: the server is ahead).
+    pub fn offset(seconds: i64) -> Self {
+        Clock(Arc::new(move || unix_now() + seconds))
+    }
+
+    /// A clock stopped at `timestamp`.
+    pub fn fixed(timestamp: i64) -> Self {
+        Clock(Arc::new(move || timestamp))
+    }
+
+    /// Any function.
+    pub fn from_fn(f: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(f))
+    }
+
+    /// The current time of this clock.
+    pub fn now(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock(now = {})", self.now())
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// How the emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data set, in the order it is paged. Objects may carry [`META_KEY`] metadata.
+    pub images: Vec<Value>,
+    /// Accepted keys. Default: [`DEFAULT_SECRET_ID`] / [`DEFAULT_SECRET_KEY`].
+    pub keys: Vec<Key>,
+    /// Requests per second before `RequestLimitExceeded` (`None`: unlimited). Default 20,
+    /// the documented limit.
+    pub rate_limit: Option<u32>,
+    /// Allowed difference between `X-TC-Timestamp` and [`Config::clock`]. Default 5 minutes.
+    pub max_skew: Duration,
+    /// The server's clock.
+    pub clock: Clock,
+    /// Added before every answer (emulates network and service time).
+    pub latency: Duration,
+    /// Misbehaviour on demand.
+    pub faults: FaultScript,
+}
+
+impl Config {
+    /// Defaults around the given images.
+    pub fn new(images: Vec<Value>) -> Self {
+        Config {
+            images,
+            keys: vec![Key::new(DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY)],
+            rate_limit: Some(20),
+            max_skew: Duration::from_secs(300),
+            clock: Clock::system(),
+            latency: Duration::ZERO,
+            faults: FaultScript::none(),
+        }
+    }
+}
+
+/// What the emulator did with a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A page: how many images it held and the `TotalCount` it reported.
+    Page {
+        /// Images in `ImageSet` (0 for `ImageSet: null`).
+        returned: usize,
+        /// `TotalCount` as sent.
+        total_count: i64,
+        /// `ImageSet` was `null`.
+        null_image_set: bool,
+    },
+    /// An API error envelope with this code.
+    ApiError {
+        /// `Error.Code`.
+        code: String,
+    },
+    /// A non-200 HTTP answer.
+    Http {
+        /// The status.
+        status: u16,
+    },
+    /// A page cut in the middle of its JSON.
+    Truncated,
+}
+
+/// One logged request.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    /// 1-based sequence number (every request counted).
+    pub seq: u64,
+    /// Arrival, since the emulator started (monotonic clock).
+    pub at: Duration,
+    /// HTTP method.
+    pub method: String,
+    /// `Offset` as requested, when it could be read.
+    pub offset: Option<i64>,
+    /// `Limit` as requested, when it could be read.
+    pub limit: Option<i64>,
+    /// `Filters` as requested.
+    pub filters: Vec<(String, Vec<String>)>,
+    /// Every request header, lowercase names (Authorization included: this is a test tool).
+    pub headers: Vec<(String, String)>,
+    /// The request body.
+    pub body: Vec<u8>,
+    /// Extra delay a fault added before the answer.
+    pub delayed: Option<Duration>,
+    /// What was answered.
+    pub outcome: Outcome,
+}
+
+impl LogEntry {
+    /// A header's value, by lowercase name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An API error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ApiErr {
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiErr {
+    pub(crate) fn new(code: &str, message: &str) -> Self {
+        ApiErr {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// A token bucket: `limit` requests of burst, refilled at `limit` per second.
+///
+/// Why a bucket and not a sliding log: it is how request-per-second quotas are usually
+/// enforced, and it tolerates the arrival jitter of a client that paces itself exactly at the
+/// limit, which a strict sliding window would punish at random.
+#[derive(Debug)]
+struct Bucket {
+    limit: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self, now: Instant) -> bool {
+        let refill = now.duration_since(self.last).as_secs_f64() * self.limit;
+        self.tokens = (self.tokens + refill).min(self.limit);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    images: Vec<Value>,
+    rules: Vec<fault::RuleState>,
+    log: Vec<LogEntry>,
+    bucket: Option<Bucket>,
+    seq: u64,
+    inserted: usize,
+    clock: Clock,
+}
+
+#[derive(Debug)]
+struct Shared {
+    keys: Vec<Key>,
+    max_skew: Duration,
+    latency: Duration,
+    started: Instant,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the data half-updated in a way that
+        // matters to a test emulator; keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts on 127.0.0.1 with a free port.
+    pub async fn start(config: Config) -> std::io::Result<Self> {
+        Emulator::bind(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts on the given address, which must be a loopback address.
+    pub async fn bind(config: Config, addr: SocketAddr) -> std::io::Result<Self> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the emulator listens on loopback addresses only",
+            ));
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let now = Instant::now();
+        let shared = Arc::new(Shared {
+            keys: config.keys,
+            max_skew: config.max_skew,
+            latency: config.latency,
+            started: now,
+            inner: Mutex::new(Inner {
+                images: config.images,
+                rules: config
+                    .faults
+                    .faults
+                    .into_iter()
+                    .map(|rule| fault::RuleState { rule, matched: 0 })
+                    .collect(),
+                log: Vec::new(),
+                bucket: config.rate_limit.map(|limit| Bucket {
+                    limit: f64::from(limit.max(1)),
+                    tokens: f64::from(limit.max(1)),
+                    last: now,
+                }),
+                seq: 0,
+                inserted: 0,
+                clock: config.clock,
+            }),
+        });
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            addr,
+            shared,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.lock().log.clone()
+    }
+
+    /// Number of requests so far.
+    pub fn request_count(&self) -> u64 {
+        self.shared.lock().seq
+    }
+
+    /// The current data set (after any inserts and deletes).
+    pub fn images(&self) -> Vec<Value> {
+        self.shared.lock().images.clone()
+    }
+
+    /// Replaces the server clock.
+    pub fn set_clock(&self, clock: Clock) {
+        self.shared.lock().clock = clock;
+    }
+
+    /// Replaces the fault script (rule counters start again).
+    pub fn set_faults(&self, faults: FaultScript) {
+        self.shared.lock().rules = faults
+            .faults
+            .into_iter()
+            .map(|rule| fault::RuleState { rule, matched: 0 })
+            .collect();
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// What to send, decided under the lock; the answer itself is sent after the sleeps.
+enum Reply {
+    Json(Value),
+    Truncated(Vec<u8>),
+    Http(u16, Option<String>),
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let arrived = Instant::now();
+    let (reply, delay) = decide(
+        &shared,
+        arrived,
+        &method,
+        query.as_deref().unwrap_or(""),
+        &headers,
+        &body,
+    );
+    let wait = shared.latency + delay.unwrap_or_default();
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+    let json_header = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    match reply {
+        Reply::Json(v) => (json_header, v.to_string()).into_response(),
+        Reply::Truncated(bytes) => (json_header, bytes).into_response(),
+        Reply::Http(status, body) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = body.unwrap_or_else(|| {
+                format!("<html><body><h1>{status}</h1><p>ecm-emulator gateway</p></body></html>")
+            });
+            (
+                status,
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
+                body,
+            )
+                .into_response()
+        }
+    }
+}
+
+fn request_id(seq: u64) -> String {
+    format!(
+        "e0e0e0e0-{:04x}-4000-8000-{:012x}",
+        (seq >> 48) & 0xffff,
+        seq & 0xffff_ffff_ffff
+    )
+}
+
+fn error_body(err: &ApiErr, seq: u64) -> Value {
+    json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id(seq)}})
+}
+
+fn decide(
+    shared: &Shared,
+    arrived: Instant,
+    method: &Method,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> (Reply, Option<Duration>) {
+    let mut inner = shared.lock();
+    inner.seq += 1;
+    let seq = inner.seq;
+    let mut entry = LogEntry {
+        seq,
+        at: arrived.duration_since(shared.started),
+        method: method.to_string(),
+        offset: None,
+        limit: None,
+        filters: Vec::new(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+        delayed: None,
+        outcome: Outcome::Http { status: 0 },
+    };
+    let (reply, delay, outcome) = answer(
+        &mut inner, shared, seq, arrived, method, query, headers, body, &mut entry,
+    );
+    entry.outcome = outcome;
+    entry.delayed = delay;
+    inner.log.push(entry);
+    (reply, delay)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn answer(
+    inner: &mut Inner,
+    shared: &Shared,
+    seq: u64,
+    arrived: Instant,
+    method: &Method,
+    query: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    entry: &mut LogEntry,
+) -> (Reply, Option<Duration>, Outcome) {
+    let fail = |err: ApiErr| {
+        let outcome = Outcome::ApiError {
+            code: err.code.clone(),
+        };
+        (Reply::Json(error_body(&err, seq)), None, outcome)
+    };
+
+    let params = if *method == Method::POST {
+        data::params_from_json(body)
+    } else if *method == Method::GET {
+        data::params_from_query(query)
+    } else {
+        Err(ApiErr::new(
+            "UnsupportedProtocol",
+            "Only GET and POST requests are supported.",
+        ))
+    };
+    // The page parameters are logged even when the request is refused later, so tests can
+    // see which page a refused request was for.
+    if let Ok(p) = &params {
+        entry.offset = Some(p.offset);
+        entry.limit = Some(p.limit);
+        entry.filters = p.filters.clone();
+    }
+
+    // Every request counts against the quota, before its signature or
+    // parameters are judged.
+    if let Some(bucket) = inner.bucket.as_mut()
+        && !bucket.take(arrived)
+    {
+        let limit = bucket.limit;
+        return fail(ApiErr::new(
+            "RequestLimitExceeded",
+            &format!(
+                "Your current request rate exceeds the limit of {limit} requests per second for this API. Please reduce the frequency of calls."
+            ),
+        ));
+    }
+
+    let received = verify::Received {
+        method: method.as_str(),
+        raw_query: query,
+        headers,
+        body,
+    };
+    let now = inner.clock.now();
+    let max_skew = i64::try_from(shared.max_skew.as_secs()).unwrap_or(i64::MAX);
+    if let Err(e) = verify::verify(&received, &shared.keys, now, max_skew) {
+        return fail(e);
+    }
+    match headers.get("x-tc-action").and_then(|v| v.to_str().ok()) {
+        None => {
+            return fail(ApiErr::new(
+                "MissingParameter",
+                "The request is missing X-TC-Action.",
+            ));
+        }
+        Some("DescribeImage") => {}
+        Some(other) => {
+            return fail(ApiErr::new(
+                "InvalidAction",
+                &format!("The action `{other}` is not supported by this emulator."),
+            ));
+        }
+    }
+    if headers.get("x-tc-version").and_then(|v| v.to_str().ok()) != Some("2019-07-19") {
+        return fail(ApiErr::new(
+            "NoSuchVersion",
+            "The API version must be 2019-07-19.",
+        ));
+    }
+    let params = match params {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+
+    let fault = fault::pick(&mut inner.rules, seq, Some(params.offset));
+    let mut delay = None;
+    let mut total_delta = 0i64;
+    let mut null_set = false;
+    let mut truncate = false;
+    let mut extra_before = 0u64;
+    let mut shift_back = 0u64;
+    match fault {
+        None => {}
+        Some(Fault::Throttle) => {
+            return fail(ApiErr::new(
+                "RequestLimitExceeded",
+                "The request rate exceeds the limit (fault script).",
+            ));
+        }
+        Some(Fault::InternalError) => {
+            return fail(ApiErr::new(
+                "InternalError",
+                "An internal error occurred (fault script).",
+            ));
+        }
+        Some(Fault::ApiError { code, message }) => {
+            return fail(ApiErr::new(
+                &code,
+                message
+                    .as_deref()
+                    .unwrap_or("Error injected by the fault script."),
+            ));
+        }
+        Some(Fault::Http { status, body }) => {
+            return (Reply::Http(status, body), None, Outcome::Http { status });
+        }
+        Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(ms)),
+        Some(Fault::Truncate) => truncate = true,
+        Some(Fault::NullImageSet) => null_set = true,
+        Some(Fault::TotalCountDelta { delta }) => total_delta = delta,
+        Some(Fault::Insert { count, at }) => {
+            let at = usize::try_from(at)
+                .unwrap_or(usize::MAX)
+                .min(inner.images.len());
+            for _ in 0..count {
+                // Far beyond any generated index, so inserted ids never collide.
+                let image = synthetic_image(1_000_000_000 + inner.inserted);
+                inner.inserted += 1;
+                inner.images.insert(at, image);
+            }
+        }
+        Some(Fault::Delete { count, at }) => {
+            let len = inner.images.len();
+            let at = usize::try_from(at).unwrap_or(usize::MAX).min(len);
+            let end = at
+                .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
+                .min(len);
+            inner.images.drain(at..end);
+        }
+        Some(Fault::Duplicate { count }) => extra_before = count,
+        Some(Fault::Overlap { count }) => shift_back = count,
+    }
+
+    let matched: Vec<&Value> = inner
+        .images
+        .iter()
+        .filter(|img| data::matches(img, &params.filters))
+        .collect();
+    let total = matched.len();
+    // Both are non-negative after the parameter checks.
+    let offset = usize::try_from(params.offset).unwrap_or(usize::MAX);
+    let limit = usize::try_from(params.limit).unwrap_or(0);
+    let start = offset
+        .saturating_sub(usize::try_from(shift_back).unwrap_or(usize::MAX))
+        .min(total);
+    let end = start.saturating_add(limit).min(total);
+    let extra_start = start.saturating_sub(usize::try_from(extra_before).unwrap_or(usize::MAX));
+    let page: Vec<Value> = matched[extra_start..start]
+        .iter()
+        .chain(&matched[start..end])
+        .map(|img| data::public_view(img))
+        .collect();
+    let total_count = i64::try_from(total)
+        .unwrap_or(i64::MAX)
+        .saturating_add(total_delta);
+    let returned = if null_set { 0 } else { page.len() };
+    let body = json!({"Response": {
+        "TotalCount": total_count,
+        "ImageSet": if null_set { Value::Null } else { Value::Array(page) },
+        "RequestId": request_id(seq),
+    }});
+    if truncate {
+        let bytes = body.to_string().into_bytes();
+        let cut = bytes[..bytes.len() / 2].to_vec();
+        return (Reply::Truncated(cut), delay, Outcome::Truncated);
+    }
+    (
+        Reply::Json(body),
+        delay,
+        Outcome::Page {
+            returned,
+            total_count,
+            null_image_set: null_set,
+        },
+    )
+}

@@ -1,0 +1,196 @@
+//! `ecmguard rules`: the loaded rules with their metadata, as text, JSON
+//! (`ecmguard/rules/v1`) or Markdown.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::policy::PolicySet;
+use crate::policy::model::{Location, Severity, UnknownPolicy};
+
+pub const RULES_SCHEMA: &str = "ecmguard/rules/v1";
+
+#[derive(Serialize)]
+struct RuleEntry<'a> {
+    id: &'a str,
+    title: &'a str,
+    severity: Severity,
+    kind: &'static str,
+    description: Option<&'a str>,
+    remediation: Option<&'a str>,
+    url: Option<&'a str>,
+    tags: &'a [String],
+    unknown: UnknownPolicy,
+    location: Location,
+}
+
+#[derive(Serialize)]
+struct ParamEntry<'a> {
+    name: &'a str,
+    value: &'a str,
+    description: Option<&'a str>,
+    from_command_line: bool,
+    location: Location,
+}
+
+#[derive(Serialize)]
+struct Listing<'a> {
+    schema: &'static str,
+    rules: Vec<RuleEntry<'a>>,
+    params: Vec<ParamEntry<'a>>,
+    waivers: usize,
+}
+
+fn listing(policy: &PolicySet) -> Listing<'_> {
+    Listing {
+        schema: RULES_SCHEMA,
+        rules: policy
+            .rules
+            .iter()
+            .map(|r| RuleEntry {
+                id: &r.id,
+                title: &r.title,
+                severity: r.severity,
+                kind: if r.is_set_level() { "expect" } else { "assert" },
+                description: r.description.as_deref(),
+                remediation: r.remediation.as_deref(),
+                url: r.url.as_deref(),
+                tags: &r.tags,
+                unknown: r.unknown,
+                location: r.origin.location(),
+            })
+            .collect(),
+        params: policy
+            .params
+            .iter()
+            .map(|p| ParamEntry {
+                name: &p.name,
+                value: &p.value,
+                description: p.description.as_deref(),
+                from_command_line: p.from_command_line,
+                location: p.origin.location(),
+            })
+            .collect(),
+        waivers: policy.waivers.len(),
+    }
+}
+
+pub fn json(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &listing(policy)).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
+    let width = policy
+        .rules
+        .iter()
+        .map(|r| r.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for rule in &policy.rules {
+        let at = rule.origin.location();
+        let kind = if rule.is_set_level() { "set" } else { "image" };
+        writeln!(
+            out,
+            "{:<width$}  {:<7}  {:<5}  {}",
+            rule.id,
+            rule.severity.as_str(),
+            kind,
+            rule.title
+        )?;
+        let tags = if rule.tags.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", rule.tags.join(", "))
+        };
+        writeln!(
+            out,
+            "{:<width$}  {}:{}:{}{tags}",
+            "", at.file, at.line, at.column
+        )?;
+    }
+    if !policy.params.is_empty() {
+        writeln!(out, "\nparams:")?;
+        for param in &policy.params {
+            let source = if param.from_command_line {
+                "--param"
+            } else {
+                "default"
+            };
+            writeln!(
+                out,
+                "  {} = {} ({source}){}",
+                param.name,
+                param.value,
+                param
+                    .description
+                    .as_deref()
+                    .map(|d| format!(" — {d}"))
+                    .unwrap_or_default()
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "\n{} rules, {} waivers",
+        policy.rules.len(),
+        policy.waivers.len()
+    )
+}
+
+/// Escape text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', " ")
+}
+
+pub fn markdown(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "# ecmguard rules\n")?;
+    writeln!(out, "| id | severity | kind | title | tags | defined at |")?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for rule in &policy.rules {
+        let at = rule.origin.location();
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {}:{} |",
+            rule.id,
+            rule.severity,
+            if rule.is_set_level() { "set" } else { "image" },
+            cell(&rule.title),
+            cell(&rule.tags.join(", ")),
+            cell(&at.file),
+            at.line
+        )?;
+    }
+    for rule in &policy.rules {
+        writeln!(out, "\n## `{}` — {}\n", rule.id, cell(&rule.title))?;
+        if let Some(description) = &rule.description {
+            writeln!(out, "{}\n", cell(description))?;
+        }
+        if let Some(remediation) = &rule.remediation {
+            writeln!(out, "**Remediation:** {}\n", cell(remediation))?;
+        }
+        if let Some(url) = &rule.url {
+            writeln!(out, "More: <{url}>\n")?;
+        }
+    }
+    if !policy.params.is_empty() {
+        writeln!(
+            out,
+            "\n## Params\n\n| name | value | description |\n|---|---|---|"
+        )?;
+        for param in &policy.params {
+            writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
+                param.name,
+                cell(&param.value),
+                cell(param.description.as_deref().unwrap_or(""))
+            )?;
+        }
+    }
+    Ok(())
+}

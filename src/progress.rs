@@ -1,0 +1,63 @@
+//! The fetch progress bar: indicatif on stderr, drawn only when stderr is a
+//! terminal (indicatif hides itself otherwise), cleared when the fetch ends.
+//! Only the binary creates one; the library reports progress through a callback.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::source::live::FetchProgress;
+
+pub struct FetchBar {
+    bar: ProgressBar,
+}
+
+impl Default for FetchBar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FetchBar {
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style =
+            ProgressStyle::with_template("{spinner} fetching images: page {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar }
+    }
+
+    /// The callback to hand to the fetch.
+    pub fn update(&self, event: FetchProgress) {
+        match event {
+            FetchProgress::Page {
+                done,
+                total,
+                images,
+            } => {
+                self.bar.set_length(total);
+                self.bar.set_position(done);
+                self.bar.set_message(format!("({images} images)"));
+            }
+            FetchProgress::Retry {
+                reason, attempt, ..
+            } => self
+                .bar
+                .set_message(format!("(retrying: {reason}, attempt {attempt})")),
+            FetchProgress::Restart {
+                restart,
+                max_restarts,
+                reason,
+            } => self.bar.set_message(format!(
+                "(listing changed: {reason}; restart {restart}/{max_restarts})"
+            )),
+            _ => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,584 @@
+//! One `DescribeImage` call: endpoint checks, the request exactly as the official SDK builds it
+//! (headers, body, TC3 signature over the exact body bytes), and the mapping of everything
+//! that can come back (success page, API error envelope, HTTP status, broken or oversized
+//! body, transport failure) into [`Page`] or [`CallError`].
+//!
+//! No retries here: `retry` decides what to do with a [`CallError`].
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::LiveConfig;
+use super::credentials::{Credentials, CredentialsError};
+use super::error::FetchError;
+use super::filters::ApiFilter;
+use super::sign::{SignInput, sign};
+
+/// Service name in the credential scope.
+pub const SERVICE: &str = "ecm";
+/// API version of ECM.
+pub const VERSION: &str = "2019-07-19";
+/// The action we call.
+pub const ACTION: &str = "DescribeImage";
+/// Content type of a POST with a JSON body, exactly as the SDK sends it (no charset).
+pub const CONTENT_TYPE: &str = "application/json";
+/// The `X-TC-RequestClient` value: who is calling, for Tencent's logs.
+pub const REQUEST_CLIENT: &str = concat!("ecmguard/", env!("CARGO_PKG_VERSION"));
+
+/// A checked endpoint: the URL requests go to and the `Host` header value that is signed.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) url: reqwest::Url,
+    /// `host[:port]` exactly as the HTTP client derives it from `url` (default ports are
+    /// dropped by URL normalisation, and so from the header), so what is signed is what is
+    /// sent.
+    pub(crate) host: String,
+    pub(crate) loopback: bool,
+}
+
+/// Parses and checks `--endpoint`: `https://` anywhere, `http://` only to loopback hosts, no
+/// path, query, fragment or user info. A bare `host[:port]` means `https://host[:port]`.
+pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Endpoint, FetchError> {
+    let bad = |reason: &str| FetchError::BadEndpoint {
+        endpoint: endpoint.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let text = endpoint.trim();
+    let with_scheme = if text.contains("://") {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(format!("https://{text}"))
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|e| bad(&e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("user info in the URL is not supported"));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        // TC3 always signs the canonical URI "/", and the API lives at the root.
+        return Err(bad("the URL must not have a path, query or fragment"));
+    }
+    let Some(host_str) = url.host_str() else {
+        return Err(bad("the URL has no host"));
+    };
+    let loopback = is_loopback(host_str);
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(FetchError::InsecureEndpoint {
+                endpoint: endpoint.to_owned(),
+            });
+        }
+        other => return Err(bad(&format!("unsupported scheme {other:?}"))),
+    }
+    let host = match url.port() {
+        Some(port) => format!("{host_str}:{port}"),
+        None => host_str.to_owned(),
+    };
+    Ok(Endpoint {
+        url,
+        host,
+        loopback,
+    })
+}
+
+/// 127.0.0.0/8, ::1 (also as an IPv4-mapped address) and `localhost`.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(IpAddr::V6(v6)) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// One page as the API sent it.
+#[derive(Debug)]
+pub(crate) struct Page {
+    pub(crate) total_count: u64,
+    pub(crate) images: Vec<PageImage>,
+}
+
+/// One image: its `ImageId` (for de-duplication) and its exact JSON.
+#[derive(Debug)]
+pub(crate) struct PageImage {
+    pub(crate) id: Option<String>,
+    pub(crate) raw: Box<RawValue>,
+}
+
+/// What went wrong with one call. Every string in here has been redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallError {
+    /// Connect, TLS, reset: no usable HTTP response.
+    Transport(String),
+    /// No complete response within the timeout.
+    Timeout,
+    /// A non-200 status (API errors use 200, so this is a gateway or a wrong endpoint).
+    Http { status: u16, body: String },
+    /// The body was not a DescribeImage envelope.
+    Malformed(String),
+    /// The body exceeded the size limit.
+    TooLarge,
+    /// The API's error envelope.
+    Api {
+        code: String,
+        message: String,
+        request_id: String,
+    },
+}
+
+/// A configured DescribeImage caller, shared by all page requests of a fetch.
+pub(crate) struct Client {
+    http: reqwest::Client,
+    endpoint: Endpoint,
+    credentials: Credentials,
+    fixed_headers: HeaderMap,
+    token: Option<HeaderValue>,
+    filters: Vec<ApiFilter>,
+    page_size: u32,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+#[derive(Serialize)]
+struct RequestBody<'a> {
+    #[serde(rename = "Filters", skip_serializing_if = "<[_]>::is_empty")]
+    filters: &'a [ApiFilter],
+    #[serde(rename = "Offset")]
+    offset: u64,
+    #[serde(rename = "Limit")]
+    limit: u32,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "Response")]
+    response: ResponseBody,
+}
+
+#[derive(Deserialize)]
+struct ResponseBody {
+    #[serde(rename = "Error")]
+    error: Option<ErrorBody>,
+    #[serde(rename = "RequestId")]
+    request_id: Option<String>,
+    #[serde(rename = "TotalCount")]
+    total_count: Option<u64>,
+    #[serde(rename = "ImageSet")]
+    image_set: Option<Vec<Box<RawValue>>>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(rename = "ImageId", borrow)]
+    image_id: Option<Cow<'a, str>>,
+}
+
+impl Client {
+    pub(crate) fn new(cfg: &LiveConfig, endpoint: Endpoint) -> Result<Self, FetchError> {
+        let invalid = |what: &str| {
+            FetchError::Credentials(CredentialsError::Invalid {
+                place: cfg.credentials.origin().to_owned(),
+                what: what.to_owned(),
+            })
+        };
+        // Checked once here so a bad character fails before any request, and never
+        // shows its value.
+        if HeaderValue::from_str(cfg.credentials.secret_id()).is_err() {
+            return Err(invalid(
+                "the secret id has characters that cannot be sent in an HTTP header",
+            ));
+        }
+        let token = match cfg.credentials.token() {
+            Some(t) => {
+                let mut v = HeaderValue::from_str(t.expose()).map_err(|_| {
+                    invalid("the token has characters that cannot be sent in an HTTP header")
+                })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+
+        let mut fixed = HeaderMap::new();
+        let mut put = |name: &'static str, value: &str| -> Result<(), FetchError> {
+            let v = HeaderValue::from_str(value).map_err(|_| FetchError::InvalidSetting {
+                reason: format!("{name} value {value:?} cannot be sent in an HTTP header"),
+            })?;
+            fixed.insert(HeaderName::from_static(name), v);
+            Ok(())
+        };
+        put("x-tc-action", ACTION)?;
+        put("x-tc-version", VERSION)?;
+        if let Some(region) = cfg.region.as_deref().filter(|r| !r.is_empty()) {
+            put("x-tc-region", region)?;
+        }
+        put("x-tc-language", cfg.language.as_str())?;
+        put("x-tc-requestclient", REQUEST_CLIENT)?;
+
+        let mut builder = reqwest::Client::builder()
+            .user_agent(REQUEST_CLIENT)
+            .connect_timeout(cfg.connect_timeout.min(cfg.timeout))
+            .timeout(cfg.timeout)
+            // Redirects would send the signed request somewhere it was not signed for.
+            .redirect(reqwest::redirect::Policy::none());
+        if endpoint.loopback {
+            // A proxy from the environment must not capture traffic to the local emulator.
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| FetchError::ClientSetup {
+            detail: error_chain(&e),
+        })?;
+        Ok(Client {
+            http,
+            endpoint,
+            credentials: cfg.credentials.clone(),
+            fixed_headers: fixed,
+            token,
+            filters: cfg.filters.clone(),
+            page_size: cfg.page_size,
+            timeout: cfg.timeout,
+            max_response_bytes: cfg.max_response_bytes,
+        })
+    }
+
+    pub(crate) fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub(crate) fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+
+    pub(crate) fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// The request body for a page; exposed to tests so they can compare bytes.
+    pub(crate) fn body(&self, offset: u64) -> Vec<u8> {
+        let body = RequestBody {
+            filters: &self.filters,
+            offset,
+            limit: self.page_size,
+        };
+        // Serialising plain strings and integers cannot fail; an empty object would be
+        // refused by nothing but would page wrongly, so keep the fallback obvious.
+        serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
+    }
+
+    /// Removes the secret key and the token from text that came from outside.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        redact(&self.credentials, text)
+    }
+
+    /// One signed DescribeImage call for the page at `offset`, signed with the current time.
+    pub(crate) async fn describe_image(&self, offset: u64) -> Result<Page, CallError> {
+        let body = self.body(offset);
+        let timestamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let signed = sign(&SignInput {
+            method: "POST",
+            host: &self.endpoint.host,
+            content_type: CONTENT_TYPE,
+            query: "",
+            payload: &body,
+            timestamp,
+            service: SERVICE,
+            secret_id: self.credentials.secret_id(),
+            secret_key: self.credentials.secret_key().expose(),
+        });
+
+        let mut headers = self.fixed_headers.clone();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        headers.insert(
+            HeaderName::from_static("x-tc-timestamp"),
+            HeaderValue::from(timestamp),
+        );
+        if let Some(token) = &self.token {
+            headers.insert(HeaderName::from_static("x-tc-token"), token.clone());
+        }
+        let mut auth = HeaderValue::from_str(&signed.authorization)
+            .map_err(|_| CallError::Transport("unencodable Authorization header".into()))?;
+        auth.set_sensitive(true);
+        headers.insert(header::AUTHORIZATION, auth);
+
+        let request = self
+            .http
+            .post(self.endpoint.url.clone())
+            .headers(headers)
+            .body(body);
+        // The client has its own timeout too; this one also bounds reading the body.
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+            Ok(result) => result,
+            Err(_) => Err(CallError::Timeout),
+        }
+    }
+
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Page, CallError> {
+        let mut response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        if let Some(len) = response.content_length()
+            && len > self.max_response_bytes as u64
+        {
+            return Err(CallError::TooLarge);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.transport(&e))? {
+            if bytes.len() + chunk.len() > self.max_response_bytes {
+                return Err(CallError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(CallError::Http {
+                status: status.as_u16(),
+                body: self.redact(&excerpt(&bytes)),
+            });
+        }
+        parse_response(&bytes).map_err(|e| match e {
+            CallError::Malformed(m) => CallError::Malformed(self.redact(&m)),
+            CallError::Api {
+                code,
+                message,
+                request_id,
+            } => CallError::Api {
+                code: self.redact(&code),
+                message: self.redact(&message),
+                request_id: self.redact(&request_id),
+            },
+            other => other,
+        })
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> CallError {
+        if e.is_timeout() {
+            CallError::Timeout
+        } else {
+            CallError::Transport(self.redact(&error_chain(e)))
+        }
+    }
+}
+
+/// Parses a DescribeImage response body (HTTP 200).
+pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| {
+        // Position and category only: serde_json messages can quote the input.
+        CallError::Malformed(format!(
+            "{} at line {}, column {}",
+            match e.classify() {
+                serde_json::error::Category::Eof => "the JSON ends early (truncated response)",
+                serde_json::error::Category::Syntax => "not valid JSON",
+                serde_json::error::Category::Data => "not a DescribeImage response",
+                serde_json::error::Category::Io => "read error",
+            },
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let r = envelope.response;
+    let request_id = r.request_id.unwrap_or_default();
+    if let Some(err) = r.error {
+        return Err(CallError::Api {
+            code: err.code.unwrap_or_else(|| "(no code)".to_owned()),
+            message: err.message.unwrap_or_default(),
+            request_id,
+        });
+    }
+    let Some(total_count) = r.total_count else {
+        return Err(CallError::Malformed(format!(
+            "the response has no TotalCount (RequestId {request_id})"
+        )));
+    };
+    // `ImageSet: null` is documented as possible and means an empty page.
+    let raw_images = r.image_set.unwrap_or_default();
+    let mut images = Vec::with_capacity(raw_images.len());
+    for (i, raw) in raw_images.into_iter().enumerate() {
+        let id = serde_json::from_str::<IdOnly<'_>>(raw.get())
+            .map_err(|_| {
+                CallError::Malformed(format!(
+                    "ImageSet[{i}] is not an image object (RequestId {request_id})"
+                ))
+            })?
+            .image_id
+            .map(Cow::into_owned);
+        images.push(PageImage { id, raw });
+    }
+    Ok(Page {
+        total_count,
+        images,
+    })
+}
+
+/// Replaces every occurrence of the secret key and the token with `***`.
+pub(crate) fn redact(credentials: &Credentials, text: &str) -> String {
+    let mut out = text.to_owned();
+    let secrets = std::iter::once(credentials.secret_key().expose())
+        .chain(credentials.token().map(|t| t.expose()));
+    for secret in secrets {
+        if !secret.is_empty() && out.contains(secret) {
+            out = out.replace(secret, "***");
+        }
+    }
+    out
+}
+
+/// The error and its causes on one line (reqwest's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The first 200 characters of a body, on one line, for an error message.
+fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = one_line.chars().take(200).collect();
+    if cut.len() < one_line.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        let e = parse_endpoint("https://ecm.tencentcloudapi.com").unwrap();
+        assert_eq!(e.host, "ecm.tencentcloudapi.com");
+        assert!(!e.loopback);
+        let e = parse_endpoint("https://ecm.tencentcloudapi.com:443/").unwrap();
+        assert_eq!(e.host, "ecm.tencentcloudapi.com");
+        let e = parse_endpoint("ecm.tencentcloudapi.com").unwrap();
+        assert_eq!(e.url.scheme(), "https");
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://127.9.9.9:1",
+            "http://localhost:3000/",
+            "http://[::1]:8080",
+            "http://LOCALHOST",
+        ] {
+            let e = parse_endpoint(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert!(e.loopback, "{ok}");
+        }
+        assert_eq!(
+            parse_endpoint("http://[::1]:8080").unwrap().host,
+            "[::1]:8080"
+        );
+        assert_eq!(
+            parse_endpoint("http://127.0.0.1:8080").unwrap().host,
+            "127.0.0.1:8080"
+        );
+        for insecure in [
+            "http://ecm.tencentcloudapi.com",
+            "http://10.0.0.1",
+            "http://128.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            assert!(
+                matches!(
+                    parse_endpoint(insecure),
+                    Err(FetchError::InsecureEndpoint { .. })
+                ),
+                "{insecure}"
+            );
+        }
+        for bad in [
+            "ftp://127.0.0.1",
+            "https://x/path",
+            "https://x/?a=b",
+            "https://user:pw@x",
+            "https://",
+            "",
+        ] {
+            let e = parse_endpoint(bad).err();
+            assert!(
+                matches!(e, Some(FetchError::BadEndpoint { .. })),
+                "{bad}: {e:?}"
+            );
+            assert_eq!(e.map(|e| e.exit_code().code()), Some(2));
+        }
+    }
+
+    #[test]
+    fn parses_success_error_and_null() {
+        let page = parse_response(
+            br#"{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"img-1","X":[1, 2]},{"ImageName":"n"}],"RequestId":"r"}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.total_count, 2);
+        assert_eq!(page.images[0].id.as_deref(), Some("img-1"));
+        assert_eq!(
+            page.images[0].raw.get(),
+            r#"{"ImageId":"img-1","X":[1, 2]}"#
+        );
+        assert_eq!(page.images[1].id, None);
+
+        let page =
+            parse_response(br#"{"Response":{"TotalCount":5,"ImageSet":null,"RequestId":"r"}}"#)
+                .unwrap();
+        assert!(page.images.is_empty());
+
+        let err = parse_response(
+            br#"{"Response":{"Error":{"Code":"InternalError","Message":"m"},"RequestId":"rid"}}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            CallError::Api {
+                code: "InternalError".into(),
+                message: "m".into(),
+                request_id: "rid".into()
+            }
+        );
+        assert!(matches!(
+            parse_response(br#"{"Response":{"TotalCount":5,"Image"#),
+            Err(CallError::Malformed(m)) if m.contains("truncated")
+        ));
+        assert!(matches!(
+            parse_response(br#"{"Response":{"ImageSet":[]}}"#),
+            Err(CallError::Malformed(_))
+        ));
+        assert!(matches!(
+            parse_response(br#"{"Response":{"TotalCount":1,"ImageSet":["img-1"]}}"#),
+            Err(CallError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn redaction() {
+        let c = Credentials::new("ID", "KEY123", Some("TOK456".into()));
+        assert_eq!(redact(&c, "a KEY123 b TOK456 c ID"), "a *** b *** c ID");
+    }
+}

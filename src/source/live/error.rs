@@ -1,0 +1,497 @@
+//! The errors of the live path: [`FetchError`] and the API error detail [`ApiError`], each a
+//! `miette` diagnostic with a stable code, a help line saying what to do, and an exit code.
+//!
+//! Nothing here ever holds the secret key or the token: the strings that come from outside
+//! (server messages, transport errors, response bodies) are passed through the client's
+//! redaction before they are stored.
+
+use std::fmt;
+use std::time::Duration;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use super::credentials::CredentialsError;
+use super::filters::FilterError;
+use crate::exit::ExitCode;
+
+/// Why a fetch did not produce the complete result set.
+///
+/// [`FetchError::exit_code`] is 2 for an invalid invocation (nothing was sent) and 3 for
+/// everything that means "the data could not be obtained completely".
+#[derive(Debug, Error, Diagnostic)]
+pub enum FetchError {
+    /// A filter is not acceptable to the API; found before any request.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Filter(#[from] FilterError),
+
+    /// No usable credentials.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Credentials(#[from] CredentialsError),
+
+    /// `http://` to a host that is not loopback.
+    #[error("refusing plain http:// endpoint {endpoint}: only loopback hosts may use http")]
+    #[diagnostic(
+        code(ecmguard::endpoint::insecure),
+        help(
+            "use https:// (the default is https://ecm.tencentcloudapi.com); http:// is allowed \
+             only for 127.0.0.0/8, ::1 and localhost, e.g. the local emulator"
+        )
+    )]
+    InsecureEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+    },
+
+    /// The endpoint is not a usable URL.
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    #[diagnostic(
+        code(ecmguard::endpoint::invalid),
+        help(
+            "give a URL such as https://ecm.tencentcloudapi.com (scheme, host and optional port; no path)"
+        )
+    )]
+    BadEndpoint {
+        /// The endpoint as given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A setting of [`super::LiveConfig`] is out of range (rate, timeout, budget).
+    #[error("invalid live-fetch setting: {reason}")]
+    #[diagnostic(
+        code(ecmguard::live::invalid_setting),
+        help(
+            "--rate must be a positive number of requests per second and --timeout a positive duration"
+        )
+    )]
+    InvalidSetting {
+        /// Which setting and why.
+        reason: String,
+    },
+
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot set up the HTTPS client: {detail}")]
+    #[diagnostic(code(ecmguard::net::client_setup))]
+    ClientSetup {
+        /// The underlying error.
+        detail: String,
+    },
+
+    /// The API answered with an error (`Response.Error`).
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Api(Box<ApiError>),
+
+    /// Could not connect, or the connection broke, on every attempt.
+    #[error("network error on the page at Offset {offset}: {detail}{}", gave_up(*.attempts, *.elapsed))]
+    #[diagnostic(
+        code(ecmguard::net::transport),
+        help(
+            "check the network, proxy settings (HTTPS_PROXY) and --endpoint; the fetch can be run again safely"
+        )
+    )]
+    Transport {
+        /// Offset of the page being fetched.
+        offset: u64,
+        /// What failed.
+        detail: String,
+        /// Requests made for this page.
+        attempts: u32,
+        /// Time spent on this page.
+        elapsed: Duration,
+    },
+
+    /// Every attempt timed out.
+    #[error(
+        "request for the page at Offset {offset} timed out after {}{}",
+        fmt_duration(*.timeout),
+        gave_up(*.attempts, *.elapsed)
+    )]
+    #[diagnostic(
+        code(ecmguard::net::timeout),
+        help("raise --timeout, or check the network path to the endpoint")
+    )]
+    Timeout {
+        /// Offset of the page being fetched.
+        offset: u64,
+        /// The per-request timeout.
+        timeout: Duration,
+        /// Requests made for this page.
+        attempts: u32,
+        /// Time spent on this page.
+        elapsed: Duration,
+    },
+
+    /// A non-200 HTTP status (API errors come with HTTP 200, so this is a gateway or proxy).
+    #[error("HTTP {status} for the page at Offset {offset}{}{}", body_note(.body), gave_up(*.attempts, *.elapsed))]
+    #[diagnostic(
+        code(ecmguard::net::http_status),
+        help("{}", http_help(*.status))
+    )]
+    HttpStatus {
+        /// Offset of the page being fetched.
+        offset: u64,
+        /// The HTTP status code.
+        status: u16,
+        /// The start of the response body, for context.
+        body: String,
+        /// Requests made for this page.
+        attempts: u32,
+        /// Time spent on this page.
+        elapsed: Duration,
+    },
+
+    /// The response was not a DescribeImage envelope (truncated, not JSON, missing fields).
+    #[error("unreadable response for the page at Offset {offset}: {detail}{}", gave_up(*.attempts, *.elapsed))]
+    #[diagnostic(
+        code(ecmguard::api::malformed_response),
+        help("the endpoint did not answer like DescribeImage; check --endpoint, or run again")
+    )]
+    MalformedResponse {
+        /// Offset of the page being fetched.
+        offset: u64,
+        /// What was wrong.
+        detail: String,
+        /// Requests made for this page.
+        attempts: u32,
+        /// Time spent on this page.
+        elapsed: Duration,
+    },
+
+    /// The response body exceeded the size limit.
+    #[error("response for the page at Offset {offset} is larger than {limit} bytes")]
+    #[diagnostic(
+        code(ecmguard::api::response_too_large),
+        help("the endpoint sent far more than one page of images; check --endpoint")
+    )]
+    ResponseTooLarge {
+        /// Offset of the page being fetched.
+        offset: u64,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
+    /// The listing never produced a consistent result set within the restart budget.
+    #[error("the image list did not settle after {restarts} restarts: {reason}")]
+    #[diagnostic(
+        code(ecmguard::api::pagination_unsettled),
+        help(
+            "images were being created or deleted while the pages were read (or the API paged \
+             inconsistently); run again when the account is quiet. No partial result is used."
+        )
+    )]
+    Unsettled {
+        /// Restarts made before giving up.
+        restarts: u32,
+        /// The last inconsistency seen.
+        reason: String,
+    },
+}
+
+impl FetchError {
+    /// The process exit code this error stands for (SPEC §2): 2 when the invocation was
+    /// invalid and nothing was fetched, 3 when the data could not be obtained completely.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            FetchError::Filter(_)
+            | FetchError::InsecureEndpoint { .. }
+            | FetchError::BadEndpoint { .. }
+            | FetchError::InvalidSetting { .. } => ExitCode::Invalid,
+            FetchError::Credentials(_)
+            | FetchError::ClientSetup { .. }
+            | FetchError::Api(_)
+            | FetchError::Transport { .. }
+            | FetchError::Timeout { .. }
+            | FetchError::HttpStatus { .. }
+            | FetchError::MalformedResponse { .. }
+            | FetchError::ResponseTooLarge { .. }
+            | FetchError::Unsettled { .. } => ExitCode::Incomplete,
+        }
+    }
+
+    /// The API error detail, when the API answered with one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            FetchError::Api(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<ApiError> for FetchError {
+    fn from(e: ApiError) -> Self {
+        FetchError::Api(Box::new(e))
+    }
+}
+
+fn gave_up(attempts: u32, elapsed: Duration) -> String {
+    if attempts > 1 {
+        format!(
+            " (gave up after {attempts} attempts in {})",
+            fmt_duration(elapsed)
+        )
+    } else {
+        String::new()
+    }
+}
+
+fn body_note(body: &str) -> String {
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!(": {body}")
+    }
+}
+
+fn http_help(status: u16) -> &'static str {
+    if status >= 500 || status == 429 {
+        "the endpoint or a gateway in front of it kept failing past the retry budget; run again later"
+    } else {
+        "the endpoint answered like a web server, not like the Tencent Cloud API; check --endpoint and proxies"
+    }
+}
+
+pub(crate) fn fmt_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// How an API error code is understood: it picks the diagnostic code, the hint, and (in
+/// `retry`) whether it is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiErrorKind {
+    /// `AuthFailure.SignatureExpire`: the local clock is off by more than 5 minutes.
+    SignatureExpire,
+    /// `AuthFailure.SecretIdNotFound` / `AuthFailure.InvalidSecretId`: the id is unknown.
+    SecretIdNotFound,
+    /// `AuthFailure.SignatureFailure`: the key does not match the id.
+    SignatureFailure,
+    /// `AuthFailure.TokenFailure`: the session token is invalid or expired.
+    TokenFailure,
+    /// `UnauthorizedOperation*`, `AuthFailure.UnauthorizedOperation`: CAM permission missing.
+    Unauthorized,
+    /// Any other `AuthFailure.*`.
+    AuthFailure,
+    /// `RequestLimitExceeded*`: throttled (retried until the budget is spent).
+    Throttled,
+    /// `InternalError*`, `ServiceUnavailable`, `FailedOperation.InternalOperationFailure`,
+    /// `ResourceUnavailable`: transient server trouble (retried until the budget is spent).
+    ServerError,
+    /// `InvalidParameter*`, `MissingParameter*`, `UnknownParameter`: the request was rejected.
+    InvalidRequest,
+    /// Anything else.
+    Other,
+}
+
+impl ApiErrorKind {
+    /// Classifies an API error code.
+    pub fn of(code: &str) -> Self {
+        let is = |prefix: &str| code == prefix || code.starts_with(&format!("{prefix}."));
+        match code {
+            "AuthFailure.SignatureExpire" => ApiErrorKind::SignatureExpire,
+            "AuthFailure.SecretIdNotFound" | "AuthFailure.InvalidSecretId" => {
+                ApiErrorKind::SecretIdNotFound
+            }
+            "AuthFailure.SignatureFailure" => ApiErrorKind::SignatureFailure,
+            "AuthFailure.TokenFailure" => ApiErrorKind::TokenFailure,
+            "AuthFailure.UnauthorizedOperation" => ApiErrorKind::Unauthorized,
+            "ServiceUnavailable"
+            | "FailedOperation.InternalOperationFailure"
+            | "ResourceUnavailable" => ApiErrorKind::ServerError,
+            "UnknownParameter" => ApiErrorKind::InvalidRequest,
+            _ if is("UnauthorizedOperation") => ApiErrorKind::Unauthorized,
+            _ if is("AuthFailure") => ApiErrorKind::AuthFailure,
+            _ if is("RequestLimitExceeded") => ApiErrorKind::Throttled,
+            _ if is("InternalError") => ApiErrorKind::ServerError,
+            _ if is("InvalidParameter")
+                || is("InvalidParameterValue")
+                || is("MissingParameter") =>
+            {
+                ApiErrorKind::InvalidRequest
+            }
+            _ => ApiErrorKind::Other,
+        }
+    }
+
+    fn diagnostic_code(self) -> &'static str {
+        match self {
+            ApiErrorKind::SignatureExpire => "ecmguard::api::signature_expire",
+            ApiErrorKind::SecretIdNotFound => "ecmguard::api::secret_id_not_found",
+            ApiErrorKind::SignatureFailure => "ecmguard::api::signature_failure",
+            ApiErrorKind::TokenFailure => "ecmguard::api::token_failure",
+            ApiErrorKind::Unauthorized => "ecmguard::api::unauthorized",
+            ApiErrorKind::AuthFailure => "ecmguard::api::auth_failure",
+            ApiErrorKind::Throttled => "ecmguard::api::throttled",
+            ApiErrorKind::ServerError => "ecmguard::api::server_error",
+            ApiErrorKind::InvalidRequest => "ecmguard::api::invalid_request",
+            ApiErrorKind::Other => "ecmguard::api::error",
+        }
+    }
+}
+
+/// An error answered by the API (HTTP 200 with `Response.Error`), with its context.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// `Response.Error.Code`, e.g. `AuthFailure.SignatureExpire`.
+    pub code: String,
+    /// `Response.Error.Message`.
+    pub message: String,
+    /// `Response.RequestId` (give it to Tencent support).
+    pub request_id: String,
+    /// How the code is understood.
+    pub kind: ApiErrorKind,
+    /// Offset of the page being fetched.
+    pub offset: u64,
+    /// Requests made for this page.
+    pub attempts: u32,
+    /// Time spent on this page.
+    pub elapsed: Duration,
+    /// The secret id that was used (never the key).
+    pub secret_id: String,
+    /// Where the credentials came from.
+    pub credentials_origin: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DescribeImage failed with {}: {} (RequestId {}, page at Offset {}){}",
+            self.code,
+            self.message,
+            if self.request_id.is_empty() {
+                "not given"
+            } else {
+                &self.request_id
+            },
+            self.offset,
+            gave_up(self.attempts, self.elapsed)
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    /// The hint shown as the diagnostic's help.
+    pub fn hint(&self) -> String {
+        let id = &self.secret_id;
+        let origin = &self.credentials_origin;
+        match self.kind {
+            ApiErrorKind::SignatureExpire => {
+                "the clock of this machine differs from Tencent Cloud's by more than 5 minutes \
+                 (the request was re-signed with a fresh timestamp and still refused); synchronise \
+                 the system clock (NTP) and run again"
+                    .to_owned()
+            }
+            ApiErrorKind::SecretIdNotFound => format!(
+                "the SecretId {id} (from {origin}) is unknown to Tencent Cloud: check it for typos \
+                 and surrounding whitespace, and that the API key is not deleted or disabled in \
+                 the CAM console"
+            ),
+            ApiErrorKind::SignatureFailure => format!(
+                "the secret key does not match the SecretId {id} (from {origin}): check the secret \
+                 key; if the clock is right, the key is wrong"
+            ),
+            ApiErrorKind::TokenFailure => format!(
+                "the session token used with {id} (from {origin}) is invalid or expired: obtain \
+                 fresh temporary credentials (TENCENTCLOUD_TOKEN)"
+            ),
+            ApiErrorKind::Unauthorized => format!(
+                "the identity of {id} lacks the CAM permission ecm:DescribeImage: attach a \
+                 policy that allows it (a read-only ECM policy is enough)"
+            ),
+            ApiErrorKind::AuthFailure => {
+                format!("authentication failed for {id} (from {origin}); check the credentials")
+            }
+            ApiErrorKind::Throttled => {
+                "the API kept throttling past the retry budget: lower --rate, or check \
+                 whether other clients share this account's request quota"
+                    .to_owned()
+            }
+            ApiErrorKind::ServerError => {
+                "Tencent Cloud kept reporting a server-side failure past the retry budget; \
+                 run again later"
+                    .to_owned()
+            }
+            ApiErrorKind::InvalidRequest => {
+                "the API rejected the request's parameters; check the --filter / --image values"
+                    .to_owned()
+            }
+            ApiErrorKind::Other => {
+                "see the message above; the RequestId identifies the call for Tencent Cloud support"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+impl Diagnostic for ApiError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.kind.diagnostic_code()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.hint()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification() {
+        use ApiErrorKind as K;
+        for (code, kind) in [
+            ("AuthFailure.SignatureExpire", K::SignatureExpire),
+            ("AuthFailure.SecretIdNotFound", K::SecretIdNotFound),
+            ("AuthFailure.SignatureFailure", K::SignatureFailure),
+            ("AuthFailure.UnauthorizedOperation", K::Unauthorized),
+            ("UnauthorizedOperation.ForbiddenOperation", K::Unauthorized),
+            ("AuthFailure.MFAFailure", K::AuthFailure),
+            ("RequestLimitExceeded", K::Throttled),
+            ("RequestLimitExceeded.UinLimitExceeded", K::Throttled),
+            ("RequestLimitExceededX", K::Other),
+            ("InternalError", K::ServerError),
+            ("ServiceUnavailable", K::ServerError),
+            ("FailedOperation.InternalOperationFailure", K::ServerError),
+            ("ResourceUnavailable", K::ServerError),
+            ("InvalidParameterValue.InvaildPageParam", K::InvalidRequest),
+            ("MissingParameter", K::InvalidRequest),
+            ("FailedOperation.ImageInUse", K::Other),
+            ("LimitExceeded", K::Other),
+        ] {
+            assert_eq!(ApiErrorKind::of(code), kind, "{code}");
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(
+            FetchError::InsecureEndpoint {
+                endpoint: "http://x".into()
+            }
+            .exit_code()
+            .code(),
+            2
+        );
+        assert_eq!(
+            FetchError::Unsettled {
+                restarts: 3,
+                reason: "x".into()
+            }
+            .exit_code()
+            .code(),
+            3
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! API `Filters`: parsing `--filter NAME=V1,V2` and validating against the documented limits
+//! of `DescribeImage` before any request is made (`api-facts.md` §1).
+
+use miette::Diagnostic;
+use serde::Serialize;
+use thiserror::Error;
+
+/// The five filter names `DescribeImage` documents.
+pub const FILTER_NAMES: [&str; 5] = [
+    "image-id",
+    "image-type",
+    "instance-type",
+    "image-name",
+    "image-os",
+];
+
+/// Filters that accept exactly one value ("只能提供一个值").
+pub const SINGLE_VALUE_FILTERS: [&str; 2] = ["image-name", "image-os"];
+
+/// At most this many `Filters` per request.
+pub const MAX_FILTERS: usize = 10;
+
+/// One API filter: the image matches when its field matches any of `values`; several filters
+/// are ANDed by the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ApiFilter {
+    /// One of [`FILTER_NAMES`].
+    #[serde(rename = "Name")]
+    pub name: String,
+    /// One or more values.
+    #[serde(rename = "Values")]
+    pub values: Vec<String>,
+}
+
+impl ApiFilter {
+    /// A filter from a name and values.
+    pub fn new(
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        ApiFilter {
+            name: name.into(),
+            values: values.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The `image-id` filter that `--image ID` (repeatable) stands for: one filter, all the ids
+/// as its values (ORed by the service).
+pub fn image_id_filter(ids: impl IntoIterator<Item = impl Into<String>>) -> ApiFilter {
+    ApiFilter::new("image-id", ids)
+}
+
+/// A filter argument or filter set the API would reject. Exit 2: invalid invocation.
+#[derive(Debug, Error, Diagnostic, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    /// No `=` in the argument.
+    #[error("invalid filter {arg:?}: expected NAME=VALUE[,VALUE…]")]
+    #[diagnostic(
+        code(ecmguard::filter::syntax),
+        help("for example --filter image-type=PRIVATE_IMAGE")
+    )]
+    Syntax {
+        /// The argument as given.
+        arg: String,
+    },
+
+    /// Not one of the five documented names.
+    #[error("unknown filter name {name:?}")]
+    #[diagnostic(code(ecmguard::filter::unknown_name), help("{}", unknown_help(.suggestion.as_deref())))]
+    UnknownName {
+        /// The name as given.
+        name: String,
+        /// The closest documented name, when one is close.
+        suggestion: Option<String>,
+    },
+
+    /// A value is empty (`image-type=`, `image-id=a,,b`).
+    #[error("filter {name:?} has an empty value")]
+    #[diagnostic(
+        code(ecmguard::filter::empty_value),
+        help("remove the empty value, or the filter")
+    )]
+    EmptyValue {
+        /// The filter name.
+        name: String,
+    },
+
+    /// More than [`MAX_FILTERS`] filters.
+    #[error("{count} filters given; DescribeImage accepts at most {MAX_FILTERS}")]
+    #[diagnostic(
+        code(ecmguard::filter::too_many),
+        help(
+            "merge filters of the same name into one (NAME=V1,V2), or filter in the policy's `where` instead"
+        )
+    )]
+    TooMany {
+        /// How many were given.
+        count: usize,
+    },
+
+    /// `image-name` / `image-os` with more than one value.
+    #[error("filter {name:?} accepts exactly one value, {count} given")]
+    #[diagnostic(
+        code(ecmguard::filter::single_value),
+        help(
+            "{name} is a substring match on one value; write a literal comma as \\, — or use a `where` condition in the policy for alternatives"
+        )
+    )]
+    SingleValueOnly {
+        /// The filter name.
+        name: String,
+        /// How many values were given.
+        count: usize,
+    },
+}
+
+impl FilterError {
+    /// Always exit 2: the invocation is wrong, nothing was fetched.
+    pub fn exit_code(&self) -> crate::exit::ExitCode {
+        crate::exit::ExitCode::Invalid
+    }
+}
+
+fn unknown_help(suggestion: Option<&str>) -> String {
+    let names = FILTER_NAMES.join(", ");
+    match suggestion {
+        Some(s) => format!("did you mean {s:?}? Documented filters: {names}"),
+        None => format!("documented filters: {names}"),
+    }
+}
+
+/// Parses one `--filter NAME=V1,V2` argument and checks its name and values.
+///
+/// Values are split on `,`; `\,` stands for a literal comma and `\\` for a backslash, so an
+/// `image-name` containing a comma can still be given.
+pub fn parse_filter_arg(s: &str) -> Result<ApiFilter, FilterError> {
+    let Some((name, rest)) = s.split_once('=') else {
+        return Err(FilterError::Syntax { arg: s.to_owned() });
+    };
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(FilterError::Syntax { arg: s.to_owned() });
+    }
+    let filter = ApiFilter {
+        name: name.to_owned(),
+        values: split_values(rest),
+    };
+    validate_one(&filter)?;
+    Ok(filter)
+}
+
+fn split_values(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n @ (',' | '\\')) => cur.push(n),
+                Some(n) => {
+                    cur.push('\\');
+                    cur.push(n);
+                }
+                None => cur.push('\\'),
+            },
+            ',' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn validate_one(f: &ApiFilter) -> Result<(), FilterError> {
+    if !FILTER_NAMES.contains(&f.name.as_str()) {
+        let suggestion = FILTER_NAMES
+            .iter()
+            .map(|n| (strsim::jaro_winkler(&f.name.to_ascii_lowercase(), n), *n))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, n)| n.to_owned());
+        return Err(FilterError::UnknownName {
+            name: f.name.clone(),
+            suggestion,
+        });
+    }
+    if f.values.is_empty() || f.values.iter().any(|v| v.is_empty()) {
+        return Err(FilterError::EmptyValue {
+            name: f.name.clone(),
+        });
+    }
+    if SINGLE_VALUE_FILTERS.contains(&f.name.as_str()) && f.values.len() != 1 {
+        return Err(FilterError::SingleValueOnly {
+            name: f.name.clone(),
+            count: f.values.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a whole filter set against the documented limits. Called by `fetch_all` before the
+/// first request, and callable earlier by the CLI.
+pub fn validate_filters(filters: &[ApiFilter]) -> Result<(), FilterError> {
+    filters.iter().try_for_each(validate_one)?;
+    if filters.len() > MAX_FILTERS {
+        return Err(FilterError::TooMany {
+            count: filters.len(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_values() {
+        assert_eq!(
+            parse_filter_arg("image-type=PRIVATE_IMAGE,PUBLIC_IMAGE").unwrap(),
+            ApiFilter::new("image-type", ["PRIVATE_IMAGE", "PUBLIC_IMAGE"])
+        );
+        assert_eq!(
+            parse_filter_arg(r"image-name=a\,b").unwrap(),
+            ApiFilter::new("image-name", ["a,b"])
+        );
+        assert_eq!(
+            parse_filter_arg("image-os=CentOS 7.6=x").unwrap(),
+            ApiFilter::new("image-os", ["CentOS 7.6=x"])
+        );
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(matches!(
+            parse_filter_arg("image-type"),
+            Err(FilterError::Syntax { .. })
+        ));
+        assert!(matches!(
+            parse_filter_arg("=x"),
+            Err(FilterError::Syntax { .. })
+        ));
+        match parse_filter_arg("image-typ=X") {
+            Err(FilterError::UnknownName { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("image-type"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse_filter_arg("image-id=a,,b"),
+            Err(FilterError::EmptyValue { .. })
+        ));
+        assert!(matches!(
+            parse_filter_arg("image-id="),
+            Err(FilterError::EmptyValue { .. })
+        ));
+        assert!(matches!(
+            parse_filter_arg("image-name=a,b"),
+            Err(FilterError::SingleValueOnly { count: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn limits_the_number_of_filters() {
+        let ten: Vec<_> = (0..10)
+            .map(|i| image_id_filter([format!("img-{i}")]))
+            .collect();
+        assert!(validate_filters(&ten).is_ok());
+        let mut eleven = ten.clone();
+        eleven.push(image_id_filter(["img-x"]));
+        assert_eq!(
+            validate_filters(&eleven),
+            Err(FilterError::TooMany { count: 11 })
+        );
+        assert!(validate_filters(&[ApiFilter::new("image-os", Vec::<String>::new())]).is_err());
+    }
+
+    #[test]
+    fn exit_code_is_invalid_invocation() {
+        let e = FilterError::TooMany { count: 11 };
+        assert_eq!(e.exit_code().code(), 2);
+    }
+}

@@ -1,0 +1,109 @@
+//! API errors as the user sees them: code, message, RequestId, and the hint for the common
+//! causes (clock skew, wrong key, missing CAM permission).
+
+use ecm_emulator::{Clock, Config, Emulator, Fault, FaultRule, FaultScript};
+use ecmguard::source::live::{ApiErrorKind, Credentials, FetchError, fetch_all};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
+
+use super::support::{emulator, fast_config};
+
+pub fn render(err: &dyn Diagnostic) -> String {
+    let mut out = String::new();
+    GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+        .with_links(false)
+        .with_width(200)
+        .render_report(&mut out, err)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn clock_skew_gives_signature_expire_with_a_clock_hint() {
+    let mut config = Config::new(ecm_emulator::generate_images(10));
+    config.clock = Clock::offset(10 * 60); // the server is 10 minutes ahead of us
+    let em = Emulator::start(config).await.unwrap();
+    let err = fetch_all(&fast_config(&em), &|_| {}).await.unwrap_err();
+    assert_eq!(err.exit_code().code(), 3);
+    let api = err.api_error().expect("API error");
+    assert_eq!(api.code, "AuthFailure.SignatureExpire");
+    assert_eq!(api.kind, ApiErrorKind::SignatureExpire);
+    assert_eq!(
+        em.request_count(),
+        2,
+        "re-signed and retried exactly once, then given up"
+    );
+    let shown = render(&err);
+    assert!(shown.contains("ecmguard::api::signature_expire"), "{shown}");
+    assert!(shown.contains("AuthFailure.SignatureExpire"), "{shown}");
+    assert!(err.to_string().contains("RequestId e0e0e0e0-"), "{err}");
+    assert!(shown.contains("clock"), "{shown}");
+    assert!(shown.contains("5 minutes"), "{shown}");
+
+    // Within the five minutes, it works.
+    em.set_clock(Clock::offset(4 * 60));
+    assert!(fetch_all(&fast_config(&em), &|_| {}).await.is_ok());
+}
+
+#[tokio::test]
+async fn unknown_secret_id_and_wrong_key_say_which() {
+    let em = emulator(10, FaultScript::none()).await;
+    let mut cfg = fast_config(&em);
+    cfg.credentials = Credentials::new("AKIDnobody", "whatever", None);
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    let api = err.api_error().unwrap();
+    assert_eq!(api.code, "AuthFailure.SecretIdNotFound");
+    let shown = render(&err);
+    assert!(
+        shown.contains("ecmguard::api::secret_id_not_found"),
+        "{shown}"
+    );
+    assert!(shown.contains("AKIDnobody"), "{shown}");
+    assert!(shown.contains("typos"), "{shown}");
+    assert_eq!(em.request_count(), 1);
+
+    cfg.credentials = Credentials::new(ecm_emulator::DEFAULT_SECRET_ID, "not-the-key", None);
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    assert_eq!(
+        err.api_error().unwrap().code,
+        "AuthFailure.SignatureFailure"
+    );
+    let shown = render(&err);
+    assert!(shown.contains("secret key does not match"), "{shown}");
+    assert_eq!(em.request_count(), 2, "never retried");
+}
+
+#[tokio::test]
+async fn missing_permission_hints_at_cam() {
+    let em = emulator(
+        10,
+        FaultScript::new(vec![
+            FaultRule::once(Fault::ApiError {
+                code: "UnauthorizedOperation.ForbiddenOperation".into(),
+                message: Some("no permission".into()),
+            })
+            .forever(),
+        ]),
+    )
+    .await;
+    let err = fetch_all(&fast_config(&em), &|_| {}).await.unwrap_err();
+    let shown = render(&err);
+    assert!(shown.contains("ecmguard::api::unauthorized"), "{shown}");
+    assert!(shown.contains("CAM"), "{shown}");
+    assert!(shown.contains("ecm:DescribeImage"), "{shown}");
+    assert!(shown.contains("no permission"), "{shown}");
+}
+
+#[tokio::test]
+async fn every_error_has_a_code_and_help() {
+    let em = emulator(10, FaultScript::none()).await;
+    let mut cfg = fast_config(&em);
+    cfg.endpoint = "http://10.1.2.3".into();
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    assert!(matches!(err, FetchError::InsecureEndpoint { .. }));
+    assert_eq!(
+        err.code().map(|c| c.to_string()).as_deref(),
+        Some("ecmguard::endpoint::insecure")
+    );
+    assert!(err.help().is_some());
+    assert_eq!(em.request_count(), 0);
+}

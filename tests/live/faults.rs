@@ -1,0 +1,348 @@
+//! Every fault class of the emulator: a passing fault gives the complete set (retried or
+//! restarted), a persistent one gives an error whose exit code is 3 — never a success.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use ecm_emulator::{Fault, FaultRule, FaultScript, Outcome};
+use ecmguard::source::live::{ApiErrorKind, FetchError, FetchProgress, fetch_all};
+
+use super::support::{Recorder, emulator, emulator_ids, fast_config, ids};
+
+const N: usize = 950; // 10 pages, the last one short
+
+fn script(rules: Vec<FaultRule>) -> FaultScript {
+    FaultScript::new(rules)
+}
+
+/// Runs a fetch against a fault script that goes away; checks the set is complete.
+async fn recovers(rules: Vec<FaultRule>) -> (ecmguard::source::live::Fetched, Vec<FetchProgress>) {
+    let em = emulator(N, script(rules)).await;
+    let rec = Recorder::default();
+    let fetched = fetch_all(&fast_config(&em), &rec.callback())
+        .await
+        .unwrap_or_else(|e| panic!("should recover: {e:?}"));
+    let got = ids(&fetched.images);
+    assert_eq!(got, emulator_ids(&em), "complete, in order");
+    assert_eq!(got.iter().collect::<HashSet<_>>().len(), got.len());
+    assert_eq!(fetched.total_count as usize, got.len());
+    (fetched, rec.events())
+}
+
+/// Runs a fetch against a persistent fault; checks it fails with exit 3.
+async fn fails(rules: Vec<FaultRule>) -> (FetchError, ecm_emulator::Emulator) {
+    let em = emulator(N, script(rules)).await;
+    let mut cfg = fast_config(&em);
+    cfg.timeout = Duration::from_millis(600);
+    let err = fetch_all(&cfg, &|_| {})
+        .await
+        .expect_err("a persistent fault must not give a result");
+    assert_eq!(err.exit_code().code(), 3, "{err:?}");
+    (err, em)
+}
+
+fn retries(events: &[FetchProgress]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, FetchProgress::Retry { .. }))
+        .count()
+}
+
+#[tokio::test]
+async fn throttling_burst_is_retried() {
+    let (fetched, events) = recovers(vec![
+        FaultRule::once(Fault::Throttle).from_request(2).times(6),
+    ])
+    .await;
+    assert_eq!(fetched.stats.retries, 6);
+    assert_eq!(fetched.stats.requests, 10 + 6);
+    assert_eq!(retries(&events), 6);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        FetchProgress::Retry { reason, .. } if reason == "RequestLimitExceeded"
+    )));
+}
+
+#[tokio::test]
+async fn transient_server_errors_are_retried() {
+    for fault in [
+        Fault::InternalError,
+        Fault::ApiError {
+            code: "ServiceUnavailable".into(),
+            message: None,
+        },
+        Fault::ApiError {
+            code: "FailedOperation.InternalOperationFailure".into(),
+            message: None,
+        },
+        Fault::ApiError {
+            code: "ResourceUnavailable".into(),
+            message: None,
+        },
+        Fault::ApiError {
+            code: "RequestLimitExceeded.UinLimitExceeded".into(),
+            message: None,
+        },
+        Fault::Http {
+            status: 502,
+            body: None,
+        },
+        Fault::Http {
+            status: 503,
+            body: None,
+        },
+        Fault::Truncate,
+    ] {
+        let (fetched, _) = recovers(vec![FaultRule::once(fault).at_offset(300).times(2)]).await;
+        assert_eq!(fetched.stats.retries, 2);
+        assert_eq!(fetched.stats.restarts, 0);
+    }
+}
+
+#[tokio::test]
+async fn delay_past_the_timeout_is_retried() {
+    let em = emulator(
+        N,
+        script(vec![
+            FaultRule::once(Fault::Delay { ms: 1500 }).at_offset(500),
+        ]),
+    )
+    .await;
+    let mut cfg = fast_config(&em);
+    cfg.timeout = Duration::from_millis(300);
+    let fetched = fetch_all(&cfg, &|_| {}).await.unwrap();
+    assert_eq!(ids(&fetched.images), emulator_ids(&em));
+    assert_eq!(fetched.stats.retries, 1);
+    assert_eq!(em.log().iter().filter(|e| e.offset == Some(500)).count(), 2);
+}
+
+#[tokio::test]
+async fn signature_expire_is_retried_once_after_resigning() {
+    let (fetched, _) = recovers(vec![
+        FaultRule::once(Fault::ApiError {
+            code: "AuthFailure.SignatureExpire".into(),
+            message: None,
+        })
+        .at_offset(100),
+    ])
+    .await;
+    assert_eq!(fetched.stats.retries, 1);
+}
+
+#[tokio::test]
+async fn null_image_set_total_count_drift_and_overlap_restart_the_listing() {
+    for fault in [
+        Fault::NullImageSet,
+        Fault::TotalCountDelta { delta: 1 },
+        Fault::TotalCountDelta { delta: -3 },
+        Fault::Overlap { count: 7 },
+    ] {
+        let (fetched, events) = recovers(vec![FaultRule::once(fault.clone()).at_offset(400)]).await;
+        assert_eq!(fetched.stats.restarts, 1, "{fault:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, FetchProgress::Restart { restart: 1, .. })),
+            "{fault:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn images_inserted_or_deleted_while_paging() {
+    let (fetched, _) = recovers(vec![
+        FaultRule::once(Fault::Insert { count: 3, at: 0 }).at_offset(200),
+    ])
+    .await;
+    assert_eq!(fetched.total_count as usize, N + 3);
+    assert_eq!(fetched.stats.restarts, 1);
+
+    let (fetched, _) = recovers(vec![
+        FaultRule::once(Fault::Delete { count: 2, at: 10 }).at_offset(700),
+    ])
+    .await;
+    assert_eq!(fetched.total_count as usize, N - 2);
+    assert_eq!(fetched.stats.restarts, 1);
+}
+
+#[tokio::test]
+async fn duplicates_across_pages_are_removed() {
+    let (fetched, _) = recovers(vec![
+        FaultRule::once(Fault::Duplicate { count: 5 }).at_offset(300),
+    ])
+    .await;
+    assert_eq!(
+        fetched.stats.restarts, 0,
+        "duplicates alone need no restart"
+    );
+    assert_eq!(fetched.images.len(), N);
+}
+
+#[tokio::test]
+async fn persistent_transient_faults_exhaust_the_budget_with_exit_3() {
+    let (err, em) = fails(vec![
+        FaultRule::once(Fault::Throttle).at_offset(200).forever(),
+    ])
+    .await;
+    let api = err.api_error().expect("an API error");
+    assert_eq!(api.kind, ApiErrorKind::Throttled);
+    assert_eq!(api.attempts, 4);
+    assert!(!api.request_id.is_empty());
+    assert_eq!(em.log().iter().filter(|e| e.offset == Some(200)).count(), 4);
+
+    let (err, _) = fails(vec![FaultRule::once(Fault::InternalError).forever()]).await;
+    assert_eq!(
+        err.api_error().map(|a| a.kind),
+        Some(ApiErrorKind::ServerError)
+    );
+
+    let (err, _) = fails(vec![
+        FaultRule::once(Fault::Http {
+            status: 502,
+            body: None,
+        })
+        .forever(),
+    ])
+    .await;
+    assert!(
+        matches!(
+            err,
+            FetchError::HttpStatus {
+                status: 502,
+                attempts: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let (err, _) = fails(vec![FaultRule::once(Fault::Truncate).forever()]).await;
+    assert!(
+        matches!(err, FetchError::MalformedResponse { .. }),
+        "{err:?}"
+    );
+
+    let (err, _) = fails(vec![
+        FaultRule::once(Fault::Delay { ms: 2000 })
+            .at_offset(0)
+            .forever(),
+    ])
+    .await;
+    assert!(
+        matches!(err, FetchError::Timeout { attempts: 4, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn pagination_that_never_settles_is_exit_3() {
+    for fault in [
+        Fault::TotalCountDelta { delta: 1 },
+        Fault::NullImageSet,
+        Fault::Insert { count: 1, at: 0 },
+    ] {
+        let (err, _) = fails(vec![
+            FaultRule::once(fault.clone()).at_offset(100).forever(),
+        ])
+        .await;
+        assert!(
+            matches!(err, FetchError::Unsettled { restarts: 3, .. }),
+            "{fault:?}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn non_retryable_errors_fail_at_once() {
+    for code in [
+        "InvalidParameterValue.InvaildPageParam",
+        "InvalidParameter",
+        "MissingParameter",
+        "UnauthorizedOperation.ForbiddenOperation",
+        "AuthFailure.UnauthorizedOperation",
+        "AuthFailure.SignatureFailure",
+        "LimitExceeded",
+        "InvalidAction",
+    ] {
+        let (err, em) = fails(vec![
+            FaultRule::once(Fault::ApiError {
+                code: code.into(),
+                message: Some("injected".into()),
+            })
+            .forever(),
+        ])
+        .await;
+        assert_eq!(err.api_error().map(|a| a.code.as_str()), Some(code));
+        assert_eq!(em.request_count(), 1, "{code} is not retried");
+    }
+    let (err, em) = fails(vec![
+        FaultRule::once(Fault::Http {
+            status: 404,
+            body: None,
+        })
+        .forever(),
+    ])
+    .await;
+    assert!(matches!(err, FetchError::HttpStatus { status: 404, .. }));
+    assert_eq!(em.request_count(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_is_a_transport_error() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let em = emulator(1, FaultScript::none()).await;
+    let mut cfg = fast_config(&em);
+    cfg.endpoint = format!("http://127.0.0.1:{port}");
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::Transport { attempts: 4, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.exit_code().code(), 3);
+}
+
+#[tokio::test]
+async fn outcome_log_records_faults() {
+    let em = emulator(
+        150,
+        script(vec![FaultRule::once(Fault::Truncate).at_offset(100)]),
+    )
+    .await;
+    fetch_all(&fast_config(&em), &|_| {}).await.unwrap();
+    let outcomes: Vec<_> = em
+        .log()
+        .into_iter()
+        .map(|e| (e.offset, e.outcome))
+        .collect();
+    assert!(outcomes.contains(&(Some(100), Outcome::Truncated)));
+}
+
+#[tokio::test]
+async fn the_retry_time_budget_bounds_a_page() {
+    let em = emulator(
+        N,
+        script(vec![FaultRule::once(Fault::InternalError).forever()]),
+    )
+    .await;
+    let mut cfg = fast_config(&em);
+    cfg.retry.max_attempts = 1_000;
+    cfg.retry.min_delay = Duration::from_millis(40);
+    cfg.retry.max_delay = Duration::from_millis(80);
+    cfg.retry.max_elapsed = Duration::from_millis(400);
+    let started = std::time::Instant::now();
+    let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
+    let api = err.api_error().unwrap();
+    assert!(api.attempts > 1 && api.attempts < 20, "{api:?}");
+    // No retry starts past the budget; the last attempt itself may end a little after it.
+    assert!(
+        api.elapsed <= Duration::from_millis(400) + cfg.timeout,
+        "{api:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(err.exit_code().code(), 3);
+}

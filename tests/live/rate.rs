@@ -1,0 +1,121 @@
+//! The rate limit: never more requests than `rate` in any one-second window, counted from
+//! the emulator's request log, retries included; and the emulator's own limit.
+
+use std::time::Duration;
+
+use ecm_emulator::{Config, Emulator, Fault, FaultRule, FaultScript, Outcome};
+use ecmguard::source::live::{FetchProgress, fetch_all};
+
+use super::support::{Recorder, fast_config};
+
+/// Largest number of requests whose arrival falls in one window `[t, t + window)`.
+fn max_in_window(times: &[Duration], window: Duration) -> usize {
+    let mut best = 0;
+    let mut j = 0;
+    for i in 0..times.len() {
+        while j < times.len() && times[j] < times[i] + window {
+            j += 1;
+        }
+        best = best.max(j - i);
+    }
+    best
+}
+
+/// At the default 20 req/s against an emulator enforcing 20 req/s: no throttling, and never
+/// more than 20 requests in a second. Checked twice: on the client's send times (the
+/// `Request` progress events, taken as each request gets its slot; 5 ms allowed for task
+/// scheduling) and on the emulator's arrival log (which also carries the server's scheduling
+/// delays, so 50 ms are allowed there). The exact spacing is checked under paused time in the
+/// pacer's unit tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_faster_than_the_rate_retries_included() {
+    let mut config = Config::new(ecm_emulator::generate_images(3_000));
+    config.rate_limit = Some(20);
+    // Some retries, to show they are paced too.
+    config.faults = FaultScript::new(vec![
+        FaultRule::once(Fault::InternalError)
+            .from_request(5)
+            .times(4),
+    ]);
+    let em = Emulator::start(config).await.unwrap();
+    let mut cfg = fast_config(&em);
+    cfg.rate = 20.0;
+    let sent = std::sync::Mutex::new(Vec::new());
+    let start = tokio::time::Instant::now();
+    let on_progress = |p: FetchProgress| {
+        if matches!(p, FetchProgress::Request { .. }) {
+            sent.lock().unwrap().push(start.elapsed());
+        }
+    };
+    let fetched = fetch_all(&cfg, &on_progress).await.unwrap();
+    assert_eq!(fetched.images.len(), 3_000);
+    assert_eq!(fetched.stats.requests, 34);
+    let sent = sent.into_inner().unwrap();
+    assert_eq!(sent.len(), 34);
+    assert!(max_in_window(&sent, Duration::from_millis(995)) <= 20);
+
+    let log = em.log();
+    assert!(
+        !log.iter().any(
+            |e| matches!(&e.outcome, Outcome::ApiError { code } if code == "RequestLimitExceeded")
+        ),
+        "the client never trips the documented limit"
+    );
+    let times: Vec<Duration> = log.iter().map(|e| e.at).collect();
+    assert!(max_in_window(&times, Duration::from_millis(950)) <= 20);
+    // 34 requests at 50 ms spacing take at least 33 × 50 ms.
+    assert!(times[times.len() - 1] - times[0] >= Duration::from_millis(33 * 50 - 30));
+}
+
+#[tokio::test]
+async fn a_slower_rate_is_respected() {
+    let mut config = Config::new(ecm_emulator::generate_images(1_000));
+    config.rate_limit = None;
+    let em = Emulator::start(config).await.unwrap();
+    let mut cfg = fast_config(&em);
+    cfg.rate = 8.0;
+    let rec = Recorder::default();
+    fetch_all(&cfg, &rec.callback()).await.unwrap();
+    let requests = rec
+        .events()
+        .iter()
+        .filter(|e| matches!(e, FetchProgress::Request { .. }))
+        .count();
+    assert_eq!(requests, 10);
+    let times: Vec<Duration> = em.log().iter().map(|e| e.at).collect();
+    assert_eq!(times.len(), 10);
+    assert!(max_in_window(&times, Duration::from_millis(950)) <= 8);
+    // 10 requests at 125 ms spacing.
+    assert!(times[9] - times[0] >= Duration::from_millis(9 * 125 - 50));
+}
+
+/// The emulator enforces its limit: a client that ignores it (here: 200 req/s against 5)
+/// is answered with RequestLimitExceeded and, by retrying within its budget, still completes
+/// or fails with exit 3 — never a partial set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_emulator_throttles_a_client_that_is_too_fast() {
+    let mut config = Config::new(ecm_emulator::generate_images(1_500));
+    config.rate_limit = Some(5);
+    let em = Emulator::start(config).await.unwrap();
+    let mut cfg = fast_config(&em);
+    cfg.rate = 200.0;
+    cfg.retry.max_attempts = 10;
+    cfg.retry.min_delay = Duration::from_millis(100);
+    cfg.retry.max_delay = Duration::from_millis(400);
+    let result = fetch_all(&cfg, &|_| {}).await;
+    let throttled = em
+        .log()
+        .iter()
+        .filter(
+            |e| matches!(&e.outcome, Outcome::ApiError { code } if code == "RequestLimitExceeded"),
+        )
+        .count();
+    assert!(throttled > 0);
+    match result {
+        Ok(f) => {
+            assert_eq!(f.images.len(), 1_500);
+            assert_eq!(f.stats.retries as usize, throttled);
+        }
+        Err(e) => assert_eq!(e.exit_code().code(), 3),
+    }
+}

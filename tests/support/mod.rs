@@ -1,0 +1,241 @@
+//! Test support: a fluent builder that runs the real binary in a temporary
+//! directory, and helpers that compile policies and evaluate in-process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ecmguard::diag::Diag;
+use ecmguard::eval::{EvalOptions, evaluate};
+use ecmguard::failure::Failure;
+use ecmguard::image::{Image, ImageSet};
+use ecmguard::policy::{self, CompileOptions, Loaded};
+use ecmguard::report::Status;
+use ecmguard::source_text::SourceFile;
+use ecmguard::time::ApiZone;
+use tempfile::TempDir;
+
+/// The fixed clock of every test.
+pub const NOW: &str = "2026-01-01T00:00:00+08:00";
+
+pub fn now() -> jiff::Timestamp {
+    NOW.parse().expect("valid NOW")
+}
+
+/// Path of a file in `../shared/tencent` (CI lays `shared/` beside the checkout).
+pub fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/tencent")
+        .join(name)
+}
+
+/// A run of the `ecmguard` binary in a fresh directory.
+pub struct Test {
+    dir: TempDir,
+    args: Vec<String>,
+    stdin: Option<Vec<u8>>,
+    env: Vec<(String, String)>,
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// Kept so files the run wrote can be read afterwards.
+    dir: TempDir,
+}
+
+impl Test {
+    pub fn new() -> Self {
+        Self {
+            dir: TempDir::new().expect("temp dir"),
+            args: Vec::new(),
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Write a file relative to the test directory.
+    pub fn file(self, path: &str, contents: impl AsRef<[u8]>) -> Self {
+        let full = self.dir.path().join(path);
+        if let Some(parent) = full.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(full, contents).expect("write");
+        self
+    }
+
+    /// `policies/main.yaml` (the default --policy directory).
+    pub fn policy(self, yaml: &str) -> Self {
+        self.file("policies/main.yaml", yaml)
+    }
+
+    /// `images.json`: a bare array of images.
+    pub fn images(self, images: serde_json::Value) -> Self {
+        self.file(
+            "images.json",
+            serde_json::to_vec_pretty(&images).expect("json"),
+        )
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// `check --snapshot images.json --now NOW` plus the given args.
+    pub fn check(self, extra: &[&str]) -> Self {
+        let mut args = vec!["check", "--snapshot", "images.json", "--now", NOW];
+        args.extend_from_slice(extra);
+        self.args(&args)
+    }
+
+    pub fn run(self) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
+        command
+            .args(&self.args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .env_remove("TENCENTCLOUD_SECRET_ID")
+            .env_remove("TENCENTCLOUD_SECRET_KEY");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        let output = match &self.stdin {
+            Some(bytes) => {
+                use std::io::Write;
+                use std::process::Stdio;
+                command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = command.spawn().expect("spawn ecmguard");
+                if let Some(mut input) = child.stdin.take() {
+                    let _ = input.write_all(bytes);
+                }
+                child.wait_with_output().expect("wait")
+            }
+            None => command.output().expect("run ecmguard"),
+        };
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            dir: self.dir,
+        }
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn code(self, expected: i32) -> Self {
+        assert_eq!(
+            self.code, expected,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, needle: &str) -> Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, needle: &str) -> Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    /// The directory the run ran in.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A file the run wrote, relative to its directory.
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path))
+            .unwrap_or_else(|e| panic!("reading {path}: {e}"))
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).expect("stdout is JSON")
+    }
+}
+
+pub fn options() -> CompileOptions {
+    CompileOptions {
+        now: now(),
+        zone: ApiZone::default(),
+        params: Vec::new(),
+    }
+}
+
+/// Compile one policy text in-process.
+pub fn compile(yaml: &str) -> Result<Loaded, Failure> {
+    policy::compile(vec![SourceFile::new("p.yaml", yaml)], &options())
+}
+
+/// The located diagnostics of a policy that must fail to load.
+pub fn diagnostics(yaml: &str) -> Vec<Diag> {
+    match compile(yaml) {
+        Ok(loaded) => panic!(
+            "expected the policy to fail, got {} rules and warnings {:?}",
+            loaded.policy.rules.len(),
+            loaded.warnings
+        ),
+        Err(failure) => failure
+            .diagnostics
+            .iter()
+            .filter_map(|r| r.downcast_ref::<Diag>().cloned())
+            .collect(),
+    }
+}
+
+/// Evaluate a policy on images in-process: `(rule id, image id, status)`.
+pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
+    let loaded =
+        compile(yaml).unwrap_or_else(|f| panic!("policy does not load: {:?}", f.diagnostics));
+    let images: Vec<Image> = serde_json::from_value(images).expect("images");
+    let set = ImageSet::new(images, &ApiZone::default());
+    let evaluation = evaluate(
+        &loaded.policy,
+        &set,
+        EvalOptions {
+            now: now(),
+            baseline: None,
+        },
+    );
+    evaluation
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                loaded.policy.rules[f.rule].id.clone(),
+                f.image
+                    .and_then(|i| set.images()[i].id().map(str::to_owned)),
+                f.status,
+            )
+        })
+        .collect()
+}

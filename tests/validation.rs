@@ -1,0 +1,632 @@
+//! Table-driven validation cases: each policy mistake gives one diagnostic
+//! with the expected code, whose primary span covers exactly the expected
+//! text (so line, column and width are all checked).
+
+use ecmguard::diag::Diag;
+
+use crate::support::{Test, diagnostics};
+
+/// A minimal valid rule around `body` lines (already indented by 4).
+fn rule(body: &str) -> String {
+    format!("rules:\n  - id: r1\n    title: A rule\n{body}")
+}
+
+struct Case {
+    name: &'static str,
+    yaml: String,
+    code: &'static str,
+    /// The text the primary span must cover (its first occurrence after `after`).
+    covers: &'static str,
+    after: &'static str,
+    help_has: &'static str,
+}
+
+fn case(name: &'static str, yaml: String, code: &'static str, covers: &'static str) -> Case {
+    Case {
+        name,
+        yaml,
+        code,
+        covers,
+        after: "",
+        help_has: "",
+    }
+}
+
+impl Case {
+    fn after(mut self, anchor: &'static str) -> Self {
+        self.after = anchor;
+        self
+    }
+    fn help(mut self, needle: &'static str) -> Self {
+        self.help_has = needle;
+        self
+    }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        case(
+            "unknown top-level key",
+            "rulez:\n  - id: a\n".into(),
+            "unknown-key",
+            "rulez",
+        )
+        .help("did you mean `rules`"),
+        case(
+            "unknown rule key",
+            rule("    severty: error\n    assert: { ImageState: NORMAL }\n"),
+            "unknown-key",
+            "severty",
+        )
+        .help("`severity`"),
+        case(
+            "unknown severity",
+            rule("    severity: eror\n    assert: { ImageState: NORMAL }\n"),
+            "unknown-severity",
+            "eror",
+        )
+        .help("`error`"),
+        case(
+            "unknown field",
+            rule("    assert: { ImageTyp: PRIVATE_IMAGE }\n"),
+            "unknown-field",
+            "ImageTyp",
+        )
+        .help("`ImageType`"),
+        case(
+            "unknown nested field",
+            rule("    assert: { SrcImage.Regoin: x }\n"),
+            "unknown-field",
+            "SrcImage.Regoin",
+        )
+        .help("`SrcImage.Region`"),
+        case(
+            "unknown operator",
+            rule("    assert: { ImageCreateTime: { newer_then: 180d } }\n"),
+            "unknown-operator",
+            "newer_then",
+        )
+        .help("`newer_than`"),
+        case(
+            "operator on wrong type",
+            rule("    assert: { ImageName: { older_than: 10d } }\n"),
+            "operator-type",
+            "older_than",
+        ),
+        case(
+            "ordering a string",
+            rule("    assert: { OsVersion: { gt: \"7\" } }\n"),
+            "operator-type",
+            "gt",
+        ),
+        case(
+            "string for an integer",
+            rule("    assert: { ImageSize: \"50\" }\n"),
+            "operand-type",
+            "\"50\"",
+        )
+        .help("remove the quotes"),
+        case(
+            "integer for a string",
+            rule("    assert: { OsVersion: 16 }\n"),
+            "operand-type",
+            "16",
+        )
+        .after("OsVersion")
+        .help("quote it"),
+        case(
+            "float for an integer",
+            rule("    assert: { ImageSize: { gt: 1.5 } }\n"),
+            "operand-type",
+            "1.5",
+        ),
+        case(
+            "string for a boolean",
+            rule("    assert: { IsSupportCloudInit: \"yes\" }\n"),
+            "operand-type",
+            "\"yes\"",
+        ),
+        case(
+            "list item of wrong type",
+            rule("    assert: { ImageOwner: { in: [1, \"2\"] } }\n"),
+            "operand-type",
+            "\"2\"",
+        ),
+        case(
+            "bad regex",
+            rule("    assert: { ImageName: { matches: \"([a-z\" } }\n"),
+            "invalid-regex",
+            "\"([a-z\"",
+        ),
+        case(
+            "bad glob",
+            rule("    assert: { ImageName: { glob: \"web-[a\" } }\n"),
+            "invalid-glob",
+            "\"web-[a\"",
+        ),
+        case(
+            "bare number duration",
+            rule("    assert: { ImageCreateTime: { newer_than: 180 } }\n"),
+            "invalid-duration",
+            "180",
+        )
+        .help("180d"),
+        case(
+            "ambiguous m",
+            rule("    assert: { ImageCreateTime: { older_than: 5m } }\n"),
+            "invalid-duration",
+            "5m",
+        )
+        .help("`min`"),
+        case(
+            "unknown unit",
+            rule("    assert: { ImageCreateTime: { older_than: 3days } }\n"),
+            "invalid-duration",
+            "3days",
+        ),
+        case(
+            "bad date",
+            rule("    assert: { ImageCreateTime: { gt: \"2024-13-01\" } }\n"),
+            "invalid-time",
+            "\"2024-13-01\"",
+        ),
+        case(
+            "duration as a time",
+            rule("    assert: { ImageCreateTime: { gt: 180d } }\n"),
+            "invalid-time",
+            "180d",
+        )
+        .help("older_than"),
+        case(
+            "in on a timestamp",
+            rule("    assert: { ImageCreateTime: { in: [\"2024-01-01\"] } }\n"),
+            "operator-type",
+            "in",
+        ),
+        case(
+            "null matcher",
+            rule("    assert: { TaskId: null }\n"),
+            "operand-type",
+            "null",
+        )
+        .help("exists: false"),
+        case(
+            "missing title",
+            "rules:\n  - id: r1\n    assert: { ImageState: NORMAL }\n".into(),
+            "missing-key",
+            "id",
+        )
+        .after("- "),
+        case(
+            "missing id",
+            "rules:\n  - title: T\n    assert: { ImageState: NORMAL }\n".into(),
+            "missing-key",
+            "title",
+        ),
+        case(
+            "bad rule id",
+            "rules:\n  - id: Private_Age\n    title: T\n    assert: { ImageState: NORMAL }\n"
+                .into(),
+            "invalid-rule-id",
+            "Private_Age",
+        )
+        .help("private_age"),
+        case(
+            "both assert and expect",
+            rule("    assert: { ImageState: NORMAL }\n    expect: { count: { gte: 1 } }\n"),
+            "check-kind",
+            "expect",
+        ),
+        case(
+            "neither assert nor expect",
+            rule("    severity: info\n"),
+            "check-kind",
+            "id: r1",
+        ),
+        case(
+            "unknown placeholder",
+            rule("    assert: { ImageState: NORMAL }\n    message: \"{ImageNam} is broken\"\n"),
+            "unknown-placeholder",
+            "{ImageNam}",
+        )
+        .help("`ImageName`"),
+        case(
+            "count placeholder in assert",
+            rule("    assert: { ImageState: NORMAL }\n    message: \"{count} bad\"\n"),
+            "unknown-placeholder",
+            "{count}",
+        )
+        .help("set-level"),
+        case(
+            "unclosed placeholder",
+            rule("    assert: { ImageState: NORMAL }\n    message: \"{ImageId is bad\"\n"),
+            "invalid-template",
+            "\"{ImageId is bad\"",
+        ),
+        case(
+            "unknown param",
+            rule("    assert: { ImageCreateTime: { newer_than: \"${max_age}\" } }\n"),
+            "unknown-param",
+            "\"${max_age}\"",
+        ),
+        case(
+            "param of the wrong type",
+            format!(
+                "params:\n  size: {{ default: big }}\n{}",
+                rule("    assert: { ImageSize: { lte: \"${size}\" } }\n")
+            ),
+            "operand-type",
+            "\"${size}\"",
+        ),
+        case(
+            "param without a value",
+            format!(
+                "params:\n  limit: {{ description: d }}\n{}",
+                rule("    assert: { ImageSize: { lte: \"${limit}\" } }\n")
+            ),
+            "missing-param-value",
+            "limit",
+        ),
+        case(
+            "yaml syntax",
+            "rules:\n  - id: [unclosed\n".into(),
+            "yaml-syntax",
+            "",
+        ),
+        case(
+            "empty condition",
+            rule("    assert: {}\n"),
+            "empty-condition",
+            "{}",
+        ),
+        case(
+            "empty in list",
+            rule("    assert: { Platform: { in: [] } }\n"),
+            "empty-condition",
+            "[]",
+        ),
+        case(
+            "ignore_case alone",
+            rule("    assert: { ImageName: { ignore_case: true } }\n"),
+            "ignore-case-alone",
+            "ignore_case",
+        ),
+        case(
+            "ignore_case on an integer",
+            rule("    assert: { ImageSize: { eq: 50, ignore_case: true } }\n"),
+            "operator-type",
+            "ignore_case",
+        ),
+        case(
+            "duplicate key",
+            rule("    assert: { ImageState: NORMAL }\n    title: Again\n"),
+            "duplicate-key",
+            "title",
+        )
+        .after("NORMAL"),
+        case(
+            "duplicate operator",
+            rule("    assert: { ImageSize: { gt: 1, gt: 2 } }\n"),
+            "duplicate-key",
+            "gt",
+        )
+        .after("gt: 1"),
+        case(
+            "unknown policy value",
+            rule("    assert: { ImageState: NORMAL }\n    unknown: maybe\n"),
+            "unknown-unknown-policy",
+            "maybe",
+        ),
+        case(
+            "not with a list",
+            rule("    assert: { not: [ { ImageState: NORMAL } ] }\n"),
+            "wrong-type",
+            "[ { ImageState: NORMAL } ]",
+        ),
+        case(
+            "all with a mapping",
+            rule("    assert: { all: { ImageState: NORMAL } }\n"),
+            "wrong-type",
+            "{ ImageState: NORMAL }",
+        )
+        .after("all:"),
+        case(
+            "negative count",
+            rule("    expect: { count: { gte: -1 } }\n"),
+            "invalid-count",
+            "-1",
+        ),
+        case(
+            "unknown count op",
+            rule("    expect: { count: { atleast: 1 } }\n"),
+            "invalid-count",
+            "atleast",
+        ),
+        case(
+            "unknown unique path",
+            rule("    expect: { unique: ImageNme }\n"),
+            "unknown-field",
+            "ImageNme",
+        )
+        .help("`ImageName`"),
+        case(
+            "rules not a list",
+            "rules: { id: a }\n".into(),
+            "wrong-type",
+            "{ id: a }",
+        ),
+        case(
+            "waiver for unknown rule",
+            format!(
+                "{}waivers:\n  - rules: [r2]\n    images: [img-a]\n    reason: r\n",
+                rule("    assert: { ImageState: NORMAL }\n")
+            ),
+            "unknown-rule",
+            "r2",
+        )
+        .help("`r1`"),
+        case(
+            "waiver without reason",
+            format!(
+                "{}waivers:\n  - rules: [r1]\n    images: [img-a]\n",
+                rule("    assert: { ImageState: NORMAL }\n")
+            ),
+            "missing-key",
+            "rules",
+        )
+        .after("waivers:"),
+        case(
+            "waiver with bad expiry",
+            format!(
+                "{}waivers:\n  - rules: [r1]\n    images: [img-a]\n    reason: r\n    expires: 31/03/2027\n",
+                rule("    assert: { ImageState: NORMAL }\n")
+            ),
+            "invalid-time",
+            "31/03/2027",
+        ),
+        case(
+            "url not http",
+            rule("    url: example.com\n    assert: { ImageState: NORMAL }\n"),
+            "wrong-type",
+            "example.com",
+        ),
+        case(
+            "tags not a list",
+            rule("    tags: security\n    assert: { ImageState: NORMAL }\n"),
+            "wrong-type",
+            "security",
+        ),
+        case("no rules", "params: {}\n".into(), "no-rules", ""),
+    ]
+}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[test]
+fn every_mistake_is_located_exactly() {
+    let mut failures = Vec::new();
+    for case in cases() {
+        let diags = diagnostics(&case.yaml);
+        let errors: Vec<&Diag> = diags.iter().filter(|d| d.is_error()).collect();
+        let Some(diag) = errors.iter().find(|d| d.code.name() == case.code) else {
+            failures.push(format!(
+                "{}: no `{}` diagnostic; got {:?}",
+                case.name,
+                case.code,
+                errors
+                    .iter()
+                    .map(|d| (d.code.name(), &d.message))
+                    .collect::<Vec<_>>()
+            ));
+            continue;
+        };
+        if errors.len() != 1 {
+            failures.push(format!(
+                "{}: expected exactly one error, got {:?}",
+                case.name,
+                errors
+                    .iter()
+                    .map(|d| (d.code.name(), &d.message))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        if !case.covers.is_empty() {
+            let search_from = case
+                .yaml
+                .find(case.after)
+                .map_or(0, |i| i + case.after.len());
+            let start = search_from
+                + case.yaml[search_from..]
+                    .find(case.covers)
+                    .expect("needle in yaml");
+            let span = diag.primary_span().expect("located");
+            let (line, column) = position(&case.yaml, start);
+            let got = diag.location().map(|(_, at)| (at.line, at.column));
+            let width = case
+                .yaml
+                .get(span.start..span.end())
+                .map(|s| s.chars().count());
+            if got != Some((line, column)) || width != Some(case.covers.chars().count()) {
+                failures.push(format!(
+                    "{}: expected {}:{} width {} ({:?}), got {:?} width {:?} ({:?})",
+                    case.name,
+                    line,
+                    column,
+                    case.covers.chars().count(),
+                    case.covers,
+                    got,
+                    width,
+                    case.yaml.get(span.start..span.end())
+                ));
+            }
+        } else if case.code == "yaml-syntax" && diag.primary_span().is_none() {
+            failures.push(format!("{}: a YAML error must be located", case.name));
+        }
+        if !case.help_has.is_empty() && !diag.help.as_deref().unwrap_or("").contains(case.help_has)
+        {
+            failures.push(format!(
+                "{}: help {:?} lacks {:?}",
+                case.name, diag.help, case.help_has
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases().len(),
+        failures.join("\n")
+    );
+}
+
+const FIVE_MISTAKES: &str = "\
+rules:
+  - id: private-image-max-age
+    title: Private images are fresh
+    severty: error
+    where: { ImageTyp: PRIVATE_IMAGE }
+    assert: { ImageCreateTime: { newer_than: 180 } }
+  - id: sizes
+    title: Images are small
+    assert: { ImageSize: { lte: \"50\" } }
+  - id: names
+    title: Names
+    assert: { ImageName: { matches: \"([a-z\" } }
+";
+
+#[test]
+fn five_mistakes_give_five_located_diagnostics_in_one_run() {
+    let diags = diagnostics(FIVE_MISTAKES);
+    let errors: Vec<(&str, usize)> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            (
+                d.code.name(),
+                d.location().map(|(_, at)| at.line).unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            ("unknown-key", 4),
+            ("unknown-field", 5),
+            ("invalid-duration", 6),
+            ("operand-type", 9),
+            ("invalid-regex", 12)
+        ]
+    );
+}
+
+#[test]
+fn validate_reports_all_five_and_exits_2() {
+    let out = Test::new()
+        .policy(FIVE_MISTAKES)
+        .args(&["validate"])
+        .run()
+        .code(2);
+    for code in [
+        "unknown-key",
+        "unknown-field",
+        "invalid-duration",
+        "operand-type",
+        "invalid-regex",
+    ] {
+        assert!(
+            out.stderr.contains(&format!("ecmguard::{code}")),
+            "missing {code} in\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        out.stderr.contains("policies/main.yaml:4:5"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn problems_in_several_files_are_reported_together() {
+    let out = Test::new()
+        .file("policies/a.yaml", "rules:\n  - id: a\n    title: A\n    assert: { ImageTyp: x }\n")
+        .file("policies/b.yaml", "rules:\n  - id: b\n    title: B\n    severity: critical\n    assert: { ImageState: NORMAL }\n")
+        .file("policies/skip.test.yaml", "this is not a policy: [\n")
+        .args(&["validate"])
+        .run()
+        .code(2);
+    assert!(
+        out.stderr.contains("policies/a.yaml:4:15"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("policies/b.yaml:4:15"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn rule_ids_are_unique_across_files() {
+    let out = Test::new()
+        .file(
+            "policies/a.yaml",
+            "rules:\n  - id: same\n    title: A\n    assert: { ImageState: NORMAL }\n",
+        )
+        .file(
+            "policies/b.yaml",
+            "rules:\n  - id: same\n    title: B\n    assert: { ImageState: NORMAL }\n",
+        )
+        .args(&["validate"])
+        .run()
+        .code(2);
+    out.stderr_has("ecmguard::duplicate-rule-id")
+        .stderr_has("policies/a.yaml at line 2");
+}
+
+#[test]
+fn warnings_do_not_fail_validation() {
+    Test::new()
+        .policy("params:\n  unused: { default: 1 }\nrules:\n  - id: a\n    title: A\n    assert: { ImageState: NORMAL }\n")
+        .args(&["validate"])
+        .run()
+        .code(0)
+        .stdout_has("ecmguard::unused-param")
+        .stdout_has("ok: 1 rule in 1 file valid");
+}
+
+#[test]
+fn hostile_policy_files_are_rejected_quickly() {
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nrules: *g\n";
+    let deep = format!("rules: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let big = format!("# {}\nrules: []\n", "x".repeat(2 * 1024 * 1024));
+    for (name, text, code) in [
+        ("bomb", bomb.as_bytes().to_vec(), "ecmguard::"),
+        ("deep", deep.into_bytes(), "ecmguard::yaml-syntax"),
+        ("big", big.into_bytes(), "ecmguard::file-too-large"),
+        (
+            "utf8",
+            b"rules: [\xff\xfe]\n".to_vec(),
+            "ecmguard::invalid-utf8",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let out = Test::new()
+            .file("policies/main.yaml", text)
+            .args(&["validate"])
+            .run();
+        assert_eq!(out.code, 2, "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(code), "{name}: {}", out.stderr);
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+}
