@@ -35,14 +35,15 @@ set +e
       --report sarif="$out/fixture.sarif" --report junit="$out/fixture.xml" \
       --report html="$out/fixture.html" --report markdown="$out/fixture.md" \
       --report csv="$out/fixture.csv" --report github="$out/fixture.github.txt"
-)
+) 2> "$work/check.log"
 code=$?
 # The shipped policies on the example account: real-world data for SARIF too.
 "$bin" check --snapshot examples/snapshots/account.json --now 2026-11-27T00:00:00+08:00 \
-  --format sarif --output "$out/account.sarif"
+  --format sarif --output "$out/account.sarif" 2>> "$work/check.log"
 account_code=$?
 set -e
 if [ "$code" -ne 1 ] || [ "$account_code" -ne 1 ]; then
+  cat "$work/check.log"
   echo "expected exit 1 (violations) from both runs, got $code and $account_code"
   exit 1
 fi
