@@ -278,18 +278,6 @@ fn destinations(args: &CheckArgs) -> Result<Vec<Destination>, Failure> {
             ),
         }
     }
-    for destination in &out {
-        if !matches!(destination.format, Format::Human | Format::Json) {
-            diags.push(Diag::error(
-                Code::InvalidArgument,
-                format!(
-                    "the {:?} format is not available in this build yet",
-                    destination.format
-                )
-                .to_lowercase(),
-            ));
-        }
-    }
     if diags.is_empty() {
         Ok(out)
     } else {
@@ -690,7 +678,12 @@ fn render(
     match format {
         Format::Human => report::human::render(report, out, style),
         Format::Json => report::json::render(report, out),
-        _ => Ok(()),
+        Format::Sarif => report::sarif::render(report, out),
+        Format::Junit => report::junit::render(report, out),
+        Format::Markdown => report::markdown::render(report, out),
+        Format::Html => report::html::render(report, out),
+        Format::Csv => report::csv::render(report, out),
+        Format::Github => report::github::render(report, out),
     }
 }
 

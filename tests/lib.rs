@@ -9,6 +9,7 @@ mod governance;
 mod live;
 mod live_cli;
 mod output;
+mod reports;
 mod schema;
 mod snapshot_input;
 mod timezones;

@@ -2,8 +2,16 @@
 //! warnings), the verdict, and one module per output format. Renderers
 //! write into a `Write`; the library never prints.
 
+pub mod csv;
+pub mod github;
+pub mod html;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
+
+use std::path::{Component, Path, PathBuf};
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -240,5 +248,179 @@ impl Report<'_> {
         }
         summary.passed = summary.failing == 0;
         summary
+    }
+}
+
+/// Shown in reports where an image has no `ImageId`.
+pub const NO_IMAGE_ID: &str = "<no ImageId>";
+
+impl Report<'_> {
+    /// The findings of one rule (index into `PolicySet::rules`), in evaluation order.
+    pub fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
+        self.evaluation
+            .findings
+            .iter()
+            .filter(move |f| f.rule == rule)
+    }
+
+    /// Whether a `--baseline` was in force. `RunInfo` does not record the
+    /// flag, so this is read from its effects: a baselined finding or a
+    /// baseline entry that is now fixed. A baseline that matched nothing and
+    /// listed nothing leaves no trace and reads as "no baseline".
+    pub fn baseline_used(&self) -> bool {
+        !self.evaluation.baseline_fixed.is_empty()
+            || self
+                .evaluation
+                .findings
+                .iter()
+                .any(|f| f.status == Status::Baselined)
+    }
+
+    /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
+    /// +08:00`), the way the people reading a report think of it.
+    pub fn now_label(&self) -> String {
+        format!(
+            "{} {}",
+            self.run.zone.format(self.run.now),
+            self.run.zone.label()
+        )
+    }
+
+    /// `img-x (name)` for a finding's image, or `None` for a set-level finding.
+    pub fn image_label(&self, finding: &Finding) -> Option<String> {
+        finding.image.map(|index| image_label(self.image(index)))
+    }
+}
+
+/// `img-x (name)`, or the id alone when the image has no name.
+pub fn image_label(image: &Image) -> String {
+    let id = image.id().unwrap_or(NO_IMAGE_ID);
+    match image.name() {
+        Some(name) if !name.is_empty() => format!("{id} ({name})"),
+        _ => id.to_owned(),
+    }
+}
+
+/// Where a policy file lies as seen from a root directory (the working
+/// directory of the run), for formats whose consumers resolve paths against
+/// the repository root: SARIF (`%SRCROOT%`) and GitHub annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourcePath {
+    /// Under the root: the path segments below it.
+    Relative(Vec<String>),
+    /// Outside the root (or no root known and the name is absolute).
+    Outside(PathBuf),
+}
+
+impl SourcePath {
+    /// `/`-separated, whatever the platform: the form CI systems expect.
+    pub fn slash_path(&self) -> String {
+        match self {
+            SourcePath::Relative(segments) => segments.join("/"),
+            SourcePath::Outside(path) => path.to_string_lossy().replace('\\', "/"),
+        }
+    }
+}
+
+/// Resolve a policy file name, as the user gave it, against `root`. Purely
+/// lexical (`.` and `..` folded, no symlinks followed), so it neither touches
+/// the file system nor depends on it.
+pub fn source_path(file: &str, root: Option<&Path>) -> SourcePath {
+    let path = Path::new(file);
+    match root {
+        Some(root) => {
+            let absolute = if path.is_absolute() {
+                normalize(path)
+            } else {
+                normalize(&root.join(path))
+            };
+            match absolute.strip_prefix(normalize(root)) {
+                Ok(rest) => SourcePath::Relative(segments(rest)),
+                Err(_) => SourcePath::Outside(absolute),
+            }
+        }
+        None if path.is_relative() => {
+            let normal = normalize(path);
+            if normal
+                .components()
+                .any(|c| matches!(c, Component::ParentDir))
+            {
+                SourcePath::Outside(normal)
+            } else {
+                SourcePath::Relative(segments(&normal))
+            }
+        }
+        None => SourcePath::Outside(normalize(path)),
+    }
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                // `..` above a root stays at the root; above a relative start it is kept.
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else if !out.has_root() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn segments(path: &Path) -> Vec<String> {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Whole days between an image's `ImageCreateTime` and `now` (negative for
+/// a time in the future), or `None` when the time is missing or unreadable.
+pub fn age_days(image: &Image, now: Timestamp) -> Option<i64> {
+    match image.get(crate::image::Field::ImageCreateTime) {
+        crate::image::Value::Time(at) => {
+            Some((now.as_second() - at.as_second()).div_euclid(86_400))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_paths_are_relative_to_the_root_when_under_it() {
+        let root = Path::new("/repo");
+        assert_eq!(
+            source_path("policies/a.yaml", Some(root)),
+            SourcePath::Relative(vec!["policies".into(), "a.yaml".into()])
+        );
+        assert_eq!(
+            source_path("./policies/../b.yaml", Some(root)),
+            SourcePath::Relative(vec!["b.yaml".into()])
+        );
+        assert_eq!(
+            source_path("/repo/x/c.yaml", Some(root)),
+            SourcePath::Relative(vec!["x".into(), "c.yaml".into()])
+        );
+        assert_eq!(
+            source_path("../other/d.yaml", Some(root)),
+            SourcePath::Outside(PathBuf::from("/other/d.yaml"))
+        );
+        assert_eq!(
+            source_path("/etc/e.yaml", Some(root)),
+            SourcePath::Outside(PathBuf::from("/etc/e.yaml"))
+        );
+        assert_eq!(
+            source_path("a/../../f.yaml", None),
+            SourcePath::Outside(PathBuf::from("../f.yaml"))
+        );
+        assert_eq!(source_path("g.yaml", None).slash_path(), "g.yaml");
     }
 }

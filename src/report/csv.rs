@@ -1,0 +1,110 @@
+//! The CSV report: one row per finding under a fixed header, RFC 4180
+//! (CRLF line ends, fields quoted when they hold `,` `"` CR or LF, quotes
+//! doubled), UTF-8 without a byte-order mark. Cells that a spreadsheet would
+//! run as a formula are defused with a leading `'` (see `docs/reports.md`).
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use crate::report::Report;
+
+/// The header row, in column order.
+pub const HEADER: [&str; 11] = [
+    "rule",
+    "status",
+    "severity",
+    "failing",
+    "image_id",
+    "image_name",
+    "message",
+    "file",
+    "line",
+    "column",
+    "waiver_reason",
+];
+
+pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    write_record(out, &HEADER)?;
+    for finding in &report.evaluation.findings {
+        let rule = report.rule(finding);
+        let image = finding.image.map(|i| report.image(i));
+        let location = rule.origin.location();
+        let waiver = finding.waiver.and_then(|i| report.policy.waivers.get(i));
+        let line = location.line.to_string();
+        let column = location.column.to_string();
+        let record = [
+            rule.id.as_str(),
+            finding.status.as_str(),
+            rule.severity.as_str(),
+            if report.is_failing(finding) {
+                "true"
+            } else {
+                "false"
+            },
+            image.and_then(|i| i.id()).unwrap_or(""),
+            image.and_then(|i| i.name()).unwrap_or(""),
+            finding.message.as_str(),
+            location.file.as_str(),
+            line.as_str(),
+            column.as_str(),
+            waiver.map_or("", |w| w.reason.as_str()),
+        ];
+        write_record(out, &record)?;
+    }
+    Ok(())
+}
+
+fn write_record(out: &mut dyn Write, fields: &[&str]) -> std::io::Result<()> {
+    for (n, field) in fields.iter().enumerate() {
+        if n > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(quote(&defuse(field)).as_bytes())?;
+    }
+    out.write_all(b"\r\n")
+}
+
+/// RFC 4180: quote a field holding a comma, a quote, CR or LF, and double
+/// the quotes inside it; every other field is written as is.
+pub fn quote(field: &str) -> Cow<'_, str> {
+    if field.contains([',', '"', '\r', '\n']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+/// Image names, descriptions and waiver reasons are written by whoever can
+/// create images or policies; a cell starting with `=`, `+`, `-`, `@`, tab
+/// or CR is run as a formula by spreadsheet programs (CSV injection). Such
+/// a cell gets a leading `'`, which spreadsheets hide and scripts can strip.
+pub fn defuse(field: &str) -> Cow<'_, str> {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{field}"))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_what_needs_it() {
+        assert_eq!(quote("plain text"), "plain text");
+        assert_eq!(quote("a,b"), "\"a,b\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
+        assert_eq!(quote("cr\r"), "\"cr\r\"");
+    }
+
+    #[test]
+    fn formula_cells_are_defused() {
+        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse("-1+2"), "'-1+2");
+        assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("img-1"), "img-1");
+        assert_eq!(defuse(""), "");
+    }
+}

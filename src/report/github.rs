@@ -1,0 +1,191 @@
+//! The `github` report: GitHub Actions workflow commands that annotate the
+//! rule in its policy file, one per failing finding (violation or
+//! indeterminate), capped per rule, then notices for what was left out,
+//! for waived and baselined findings, and the verdict.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::policy::model::{Rule, Severity};
+use crate::report::{Finding, Report, Status, source_path};
+
+/// Annotations per rule before the rest are summed up in one notice.
+/// GitHub itself shows at most 10 error and 10 warning annotations per step.
+pub const MAX_PER_RULE: usize = 10;
+
+/// Paths are relative to the working directory: GitHub resolves annotation
+/// files against the repository root, where workflows run.
+pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let root = std::env::current_dir().ok();
+    render_with_root(report, out, root.as_deref())
+}
+
+/// Render with policy paths relative to `root` (`None`: paths as given).
+pub fn render_with_root(
+    report: &Report<'_>,
+    out: &mut dyn Write,
+    root: Option<&Path>,
+) -> std::io::Result<()> {
+    for (index, rule) in report.policy.rules.iter().enumerate() {
+        let open: Vec<&Finding> = report
+            .findings_of(index)
+            .filter(|f| matches!(f.status, Status::Violation | Status::Indeterminate))
+            .collect();
+        let file = source_path(rule.origin.file.name(), root).slash_path();
+        for finding in open.iter().take(MAX_PER_RULE) {
+            let message = match report.image_label(finding) {
+                Some(label) => format!("{label}: {}", finding.message),
+                None => finding.message.clone(),
+            };
+            let status = match finding.status {
+                Status::Indeterminate => " (indeterminate)",
+                _ => "",
+            };
+            command(
+                out,
+                level(rule.severity),
+                &located(rule, &file, &format!("{}{status}: {}", rule.id, rule.title)),
+                &message,
+            )?;
+        }
+        if open.len() > MAX_PER_RULE {
+            let rest = open.len() - MAX_PER_RULE;
+            command(
+                out,
+                "notice",
+                &located(rule, &file, &format!("{}: {rest} more not shown", rule.id)),
+                &format!(
+                    "{rest} more finding{} of {} are not annotated (at most {MAX_PER_RULE} per rule); the other report formats list them all",
+                    if rest == 1 { "" } else { "s" },
+                    rule.id
+                ),
+            )?;
+        }
+    }
+    let summary = report.summary();
+    if summary.waived + summary.baselined > 0 {
+        let mut parts = Vec::new();
+        for (index, rule) in report.policy.rules.iter().enumerate() {
+            let waived = report
+                .findings_of(index)
+                .filter(|f| f.status == Status::Waived)
+                .count();
+            let baselined = report
+                .findings_of(index)
+                .filter(|f| f.status == Status::Baselined)
+                .count();
+            if waived + baselined > 0 {
+                parts.push(format!(
+                    "{} ({waived} waived, {baselined} baselined)",
+                    rule.id
+                ));
+            }
+        }
+        command(
+            out,
+            "notice",
+            &[("title", "ecmguard: waived and baselined findings")],
+            &format!(
+                "{} waived and {} baselined findings do not fail the gate and are not annotated: {}",
+                summary.waived,
+                summary.baselined,
+                parts.join(", ")
+            ),
+        )?;
+    }
+    let verdict = if summary.passed {
+        "ecmguard: PASS"
+    } else {
+        "ecmguard: FAIL"
+    };
+    command(
+        out,
+        "notice",
+        &[("title", verdict)],
+        &crate::report::human::summary_line(report),
+    )
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "notice",
+    }
+}
+
+fn located(rule: &Rule, file: &str, title: &str) -> [(&'static str, String); 4] {
+    let at = rule.origin.line_col();
+    [
+        ("file", file.to_owned()),
+        ("line", at.line.to_string()),
+        ("col", at.column.to_string()),
+        ("title", title.to_owned()),
+    ]
+}
+
+/// `::name key=value,key=value::message`, every part escaped.
+fn command<K: AsRef<str>, V: AsRef<str>>(
+    out: &mut dyn Write,
+    name: &str,
+    properties: &[(K, V)],
+    message: &str,
+) -> std::io::Result<()> {
+    let properties: Vec<String> = properties
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.as_ref(), escape_property(v.as_ref())))
+        .collect();
+    writeln!(
+        out,
+        "::{name} {}::{}",
+        properties.join(","),
+        escape_data(message)
+    )
+}
+
+/// Escape a workflow command's message as GitHub's runner expects
+/// (`%`, CR, LF); a raw newline would end the command.
+pub fn escape_data(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape a property value: as data, plus `:` and `,`, which would end the
+/// value or the property list.
+pub fn escape_property(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            ':' => out.push_str("%3A"),
+            ',' => out.push_str("%2C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_and_properties_are_escaped() {
+        assert_eq!(escape_data("100% a\r\nb::c,d"), "100%25 a%0D%0Ab::c,d");
+        assert_eq!(
+            escape_property("100% a\r\nb::c,d"),
+            "100%25 a%0D%0Ab%3A%3Ac%2Cd"
+        );
+        assert_eq!(escape_data("%0A"), "%250A");
+    }
+}

@@ -1,0 +1,415 @@
+//! The Markdown report: a compliance summary for a pull-request comment or
+//! `$GITHUB_STEP_SUMMARY` (GitHub-flavoured Markdown). Verdict and totals,
+//! one table row per rule, the failing images per rule in collapsible
+//! `<details>` (capped), waivers, baselined findings and warnings. Every
+//! piece of data goes through `cell`/`text`, so names from the API or the
+//! policy cannot break a table, start markup or inject HTML.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::policy::model::Severity;
+use crate::report::{Finding, NO_IMAGE_ID, Report, RuleStatus, Status};
+
+/// Findings listed per rule (and per section) before "… and N more".
+pub const MAX_LISTED: usize = 25;
+
+pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut md = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    let _ = write_report(report, &mut md);
+    out.write_all(md.as_bytes())
+}
+
+fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let summary = report.summary();
+    let (icon, verdict) = if summary.passed {
+        ("✅", "PASS")
+    } else {
+        ("❌", "FAIL")
+    };
+    writeln!(md, "## {icon} ecmguard: {verdict}\n")?;
+    writeln!(
+        md,
+        "{} checked against {} at {}. The gate fails on `{}` and above: exit code {}.\n",
+        count(summary.images, "image"),
+        count(summary.rules, "rule"),
+        text(&report.now_label()),
+        fail_on_name(report),
+        report.exit_code().code()
+    )?;
+    writeln!(
+        md,
+        "| Failing findings | Violations: error / warning / info | Indeterminate | Waived | Baselined | Policy warnings |"
+    )?;
+    writeln!(md, "|---:|:---:|---:|---:|---:|---:|")?;
+    writeln!(
+        md,
+        "| **{}** | {} / {} / {} | {} | {} | {} | {} |\n",
+        summary.failing,
+        summary.violations.error,
+        summary.violations.warning,
+        summary.violations.info,
+        summary.indeterminate,
+        summary.waived,
+        summary.baselined,
+        summary.warnings
+    )?;
+    write_rules(report, md)?;
+    write_failing(report, md)?;
+    write_waived(report, md)?;
+    write_baselined(report, md)?;
+    write_warnings(report, md)?;
+    writeln!(
+        md,
+        "<sub>ecmguard {} · {}</sub>",
+        env!("CARGO_PKG_VERSION"),
+        text(&source_label(report))
+    )
+}
+
+fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    writeln!(md, "### Rules\n")?;
+    writeln!(
+        md,
+        "| Result | Rule | Severity | In scope | Violations | Indeterminate | Waived | Baselined |"
+    )?;
+    writeln!(md, "|---|---|---|---:|---:|---:|---:|---:|")?;
+    for (index, rule) in report.policy.rules.iter().enumerate() {
+        let Some(result) = report.evaluation.rules.get(index) else {
+            continue;
+        };
+        let failing = report
+            .findings_of(index)
+            .filter(|f| report.is_failing(f))
+            .count();
+        let result_label = match result.status {
+            RuleStatus::Fail if failing > 0 => "❌ fail",
+            // Findings below --fail-on, or all waived or baselined.
+            RuleStatus::Fail => "⚠️ findings",
+            RuleStatus::Pass => "✅ pass",
+            RuleStatus::Skip => "⏭️ skipped",
+        };
+        let c = &result.counts;
+        let scope = if rule.is_set_level() {
+            format!("{} (set)", c.in_scope)
+        } else {
+            c.in_scope.to_string()
+        };
+        writeln!(
+            md,
+            "| {result_label} | {}<br>{} | {} | {scope} | {} | {} | {} | {} |",
+            code(&rule.id),
+            cell(&rule.title),
+            severity_label(rule.severity),
+            c.violations,
+            c.indeterminate,
+            c.waived,
+            c.baselined
+        )?;
+    }
+    writeln!(md)
+}
+
+fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let mut header = false;
+    for (index, rule) in report.policy.rules.iter().enumerate() {
+        let open: Vec<&Finding> = report
+            .findings_of(index)
+            .filter(|f| matches!(f.status, Status::Violation | Status::Indeterminate))
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        if !header {
+            writeln!(md, "### Findings\n")?;
+            header = true;
+        }
+        let failing = open.iter().filter(|f| report.is_failing(f)).count();
+        let note = if failing == 0 { ", not failing" } else { "" };
+        // Inside an HTML block GitHub does not read Markdown: HTML escaping only.
+        writeln!(
+            md,
+            "<details><summary><code>{}</code> {}: {}{note}</summary>\n",
+            html(&rule.id),
+            html(&rule.title),
+            count(open.len(), "finding")
+        )?;
+        writeln!(md, "| Image | Name | Status | Message |")?;
+        writeln!(md, "|---|---|---|---|")?;
+        for finding in open.iter().take(MAX_LISTED) {
+            let (id, name) = image_cells(report, finding);
+            writeln!(
+                md,
+                "| {id} | {name} | {} | {} |",
+                finding.status.as_str(),
+                cell(&finding.message)
+            )?;
+        }
+        more(md, open.len())?;
+        writeln!(md, "\n</details>\n")?;
+    }
+    Ok(())
+}
+
+fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let waived: Vec<&Finding> = report
+        .evaluation
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Waived)
+        .collect();
+    if waived.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "### Waived ({})\n", waived.len())?;
+    // Set-level findings have no image: their message says what was waived.
+    writeln!(md, "| Rule | Finding | Reason | Owner | Expires |")?;
+    writeln!(md, "|---|---|---|---|---|")?;
+    for finding in waived.iter().take(MAX_LISTED) {
+        let rule = report.rule(finding);
+        let waiver = finding.waiver.and_then(|i| report.policy.waivers.get(i));
+        let image = match finding.image {
+            Some(i) => cell(&crate::report::image_label(report.image(i))),
+            None => cell(&finding.message),
+        };
+        writeln!(
+            md,
+            "| {} | {image} | {} | {} | {} |",
+            code(&rule.id),
+            waiver.map_or(String::new(), |w| cell(&w.reason)),
+            waiver
+                .and_then(|w| w.owner.as_deref())
+                .map_or(String::new(), cell),
+            waiver
+                .and_then(|w| w.expires.as_ref())
+                .map_or("never".to_owned(), |(date, _)| cell(date)),
+        )?;
+    }
+    more(md, waived.len())?;
+    writeln!(md)
+}
+
+fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let baselined: Vec<&Finding> = report
+        .evaluation
+        .findings
+        .iter()
+        .filter(|f| f.status == Status::Baselined)
+        .collect();
+    let fixed = &report.evaluation.baseline_fixed;
+    if baselined.is_empty() && fixed.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "### Baseline\n")?;
+    if !baselined.is_empty() {
+        writeln!(
+            md,
+            "<details><summary>{} recorded in the baseline (not failing)</summary>\n",
+            count(baselined.len(), "finding")
+        )?;
+        writeln!(md, "| Rule | Image | Message |")?;
+        writeln!(md, "|---|---|---|")?;
+        for finding in baselined.iter().take(MAX_LISTED) {
+            let image = report
+                .image_label(finding)
+                .map_or("(set-level)".to_owned(), |l| cell(&l));
+            writeln!(
+                md,
+                "| {} | {image} | {} |",
+                code(&report.rule(finding).id),
+                cell(&finding.message)
+            )?;
+        }
+        more(md, baselined.len())?;
+        writeln!(md, "\n</details>\n")?;
+    }
+    if !fixed.is_empty() {
+        writeln!(
+            md,
+            "Fixed since the baseline: {}\n",
+            count(fixed.len(), "entry")
+        )?;
+        for entry in fixed.iter().take(MAX_LISTED) {
+            writeln!(
+                md,
+                "- {} {}",
+                code(&entry.rule),
+                entry
+                    .image
+                    .as_deref()
+                    .map_or("(set-level)".to_owned(), text)
+            )?;
+        }
+        if fixed.len() > MAX_LISTED {
+            writeln!(md, "- … and {} more", fixed.len() - MAX_LISTED)?;
+        }
+        writeln!(md)?;
+    }
+    Ok(())
+}
+
+fn write_warnings(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let warnings = &report.evaluation.warnings;
+    if warnings.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "### Warnings ({})\n", warnings.len())?;
+    for warning in warnings {
+        let at = match warning.location() {
+            Some((file, at)) => {
+                format!(" at {}", code(&format!("{file}:{}:{}", at.line, at.column)))
+            }
+            None => String::new(),
+        };
+        writeln!(
+            md,
+            "- ⚠️ {}{at}: {}",
+            code(warning.code.name()),
+            text(&warning.message)
+        )?;
+    }
+    writeln!(md)
+}
+
+fn more(md: &mut String, total: usize) -> std::fmt::Result {
+    if total > MAX_LISTED {
+        writeln!(
+            md,
+            "\n… and {} more (see the JSON, CSV or HTML report for all of them)",
+            total - MAX_LISTED
+        )?;
+    }
+    Ok(())
+}
+
+fn image_cells(report: &Report<'_>, finding: &Finding) -> (String, String) {
+    match finding.image.map(|i| report.image(i)) {
+        Some(image) => (
+            code(image.id().unwrap_or(NO_IMAGE_ID)),
+            image.name().map_or(String::new(), cell),
+        ),
+        None => ("(set-level)".to_owned(), String::new()),
+    }
+}
+
+fn severity_label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "🔴 error",
+        Severity::Warning => "🟠 warning",
+        Severity::Info => "🔵 info",
+    }
+}
+
+fn fail_on_name(report: &Report<'_>) -> &'static str {
+    match report.run.fail_on {
+        crate::report::FailOn::Error => "error",
+        crate::report::FailOn::Warning => "warning",
+        crate::report::FailOn::Info => "info",
+        crate::report::FailOn::Never => "never",
+    }
+}
+
+fn source_label(report: &Report<'_>) -> String {
+    match &report.run.source {
+        crate::report::SourceInfo::Snapshot { path, .. } => format!("snapshot {path}"),
+        crate::report::SourceInfo::Api { endpoint, .. } => format!("live API {endpoint}"),
+    }
+}
+
+fn count(n: usize, noun: &str) -> String {
+    match (n, noun) {
+        (1, _) => format!("1 {noun}"),
+        (_, "entry") => format!("{n} entries"),
+        _ => format!("{n} {noun}s"),
+    }
+}
+
+/// Escape text for Markdown (also inside a table cell): HTML-significant
+/// characters become entities, Markdown punctuation gets a backslash, `|`
+/// cannot end the cell, line breaks cannot end the row, and `@` cannot
+/// mention anyone.
+pub fn text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '`' => out.push_str("&#96;"),
+            '@' => out.push_str("&#64;"),
+            '|' => out.push_str("\\|"),
+            '\r' => {}
+            '\n' => out.push(' '),
+            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside an HTML block (`<summary>`), where Markdown is not read.
+pub fn html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '@' => out.push_str("&#64;"),
+            // A blank line would end the HTML block.
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A table cell: [`text`], with line breaks kept as `<br>`.
+pub fn cell(raw: &str) -> String {
+    raw.split('\n').map(text).collect::<Vec<_>>().join("<br>")
+}
+
+/// A code span for identifiers (rule ids, ImageIds, codes). Backticks and
+/// `|` cannot occur in rule ids, but ImageIds come from the API: anything
+/// that could end the span or the cell falls back to escaped text.
+pub fn code(raw: &str) -> String {
+    if raw.is_empty()
+        || raw
+            .chars()
+            .any(|c| matches!(c, '`' | '|' | '\n' | '\r') || c.is_control())
+    {
+        text(raw)
+    } else {
+        format!("`{raw}`")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_text_stays_text() {
+        assert_eq!(
+            text("<script>alert(1)</script>"),
+            "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"
+        );
+        assert_eq!(text("a|b"), "a\\|b");
+        assert_eq!(
+            text("`x` @team [l](u)"),
+            "&#96;x&#96; &#64;team \\[l\\]\\(u\\)"
+        );
+        assert_eq!(cell("one\ntwo"), "one<br>two");
+        assert_eq!(code("img-1"), "`img-1`");
+        assert_eq!(code("img`|x"), "img&#96;\\|x");
+    }
+}

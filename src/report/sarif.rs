@@ -1,0 +1,701 @@
+//! The SARIF 2.1.0 report: plain serde structs for the part of the format we
+//! write, one `reportingDescriptor` per rule, one result per finding located
+//! at its rule in the policy file, with the image as a logical location.
+//! Documented in `docs/reports.md`; checked against the official schema in
+//! the tests and with the official validator in `scripts/check-reports.sh`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::diag::Diag;
+use crate::policy::model::{Origin, Rule, Severity};
+use crate::report::{Finding, NO_IMAGE_ID, Report, SourcePath, Status, source_path};
+
+/// The schema URI of the final SARIF 2.1.0 standard (with errata 01).
+pub const SARIF_SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+/// The key of our `partialFingerprints`; bump the version if the value's
+/// recipe ever changes, so consumers do not match old and new values.
+pub const FINGERPRINT_KEY: &str = "ecmguard/v1";
+
+/// The base id that relative policy paths are resolved against.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// Where to read about the tool (`tool.driver.informationUri`).
+const INFORMATION_URI: &str = match option_env!("CARGO_PKG_REPOSITORY") {
+    Some(uri) if !uri.is_empty() => uri,
+    _ => "https://crates.io/crates/ecmguard",
+};
+
+/// Render with policy paths relative to the working directory, which is
+/// where CI systems (GitHub code scanning among them) resolve `%SRCROOT%`.
+pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let root = std::env::current_dir().ok();
+    render_with_root(report, out, root.as_deref())
+}
+
+/// Render with policy paths relative to `root` (`None`: paths as given).
+pub fn render_with_root(
+    report: &Report<'_>,
+    out: &mut dyn Write,
+    root: Option<&Path>,
+) -> std::io::Result<()> {
+    let log = build(report, root);
+    serde_json::to_writer_pretty(&mut *out, &log).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+// ---------------------------------------------------------------------------
+// The subset of the SARIF object model that we write. Field names follow the
+// standard (camelCase); absent optional members are left out, never null.
+
+#[derive(Serialize)]
+struct Log<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Tool<'a>,
+    invocations: [Invocation<'a>; 1],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    original_uri_base_ids: BTreeMap<&'static str, ArtifactLocation>,
+    /// Our columns count characters, not UTF-16 code units (SARIF's default).
+    column_kind: &'static str,
+    results: Vec<SarifResult<'a>>,
+    properties: RunProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Tool<'a> {
+    driver: Driver<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Driver<'a> {
+    name: &'static str,
+    version: &'static str,
+    semantic_version: &'static str,
+    information_uri: &'static str,
+    rules: Vec<Descriptor<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor<'a> {
+    id: &'a str,
+    name: String,
+    short_description: Message<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    full_description: Option<Message<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<Help>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help_uri: Option<&'a str>,
+    default_configuration: Configuration,
+    properties: DescriptorProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    text: Cow<'a, str>,
+}
+
+impl<'a> Message<'a> {
+    fn new(text: impl Into<Cow<'a, str>>) -> Self {
+        Self { text: text.into() }
+    }
+}
+
+#[derive(Serialize)]
+struct Help {
+    text: String,
+    markdown: String,
+}
+
+#[derive(Serialize)]
+struct Configuration {
+    level: &'static str,
+}
+
+#[derive(Serialize)]
+struct DescriptorProperties<'a> {
+    tags: Vec<&'a str>,
+    /// `assert` (per image) or `expect` (set-level).
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Invocation<'a> {
+    execution_successful: bool,
+    exit_code: u8,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_configuration_notifications: Vec<Notification<'a>>,
+    properties: InvocationProperties,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvocationProperties {
+    now: String,
+    time_zone: String,
+    fail_on: &'static str,
+    images: usize,
+}
+
+#[derive(Serialize)]
+struct Notification<'a> {
+    descriptor: DescriptorReference,
+    level: &'static str,
+    message: Message<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    locations: Vec<Location<'a>>,
+}
+
+#[derive(Serialize)]
+struct DescriptorReference {
+    id: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'a str,
+    rule_index: usize,
+    kind: &'static str,
+    level: &'static str,
+    message: Message<'a>,
+    locations: [Location<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related_locations: Vec<Location<'a>>,
+    partial_fingerprints: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suppressions: Vec<Suppression<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<&'static str>,
+    properties: ResultProperties<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical_location: Option<PhysicalLocation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    logical_locations: Vec<LogicalLocation<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<Message<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArtifactLocation {
+    uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri_base_id: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+    start_column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_column: Option<usize>,
+    /// The source text of the span (the rule's `id` entry), so a viewer
+    /// without the repository still sees what is meant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snippet: Option<Message<'static>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation<'a> {
+    name: &'a str,
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    kind: &'static str,
+    status: &'static str,
+    justification: &'a str,
+    location: Location<'a>,
+    properties: SuppressionProperties<'a>,
+}
+
+#[derive(Serialize)]
+struct SuppressionProperties<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProperties<'a> {
+    /// Our status: violation, indeterminate, waived or baselined.
+    status: &'static str,
+    severity: &'static str,
+    /// Whether this finding fails the gate under `--fail-on`.
+    failing: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_name: Option<&'a str>,
+    /// Set-level `unique` findings: the duplicated value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProperties<'a> {
+    verdict: &'static str,
+    /// Baseline entries that match no finding any more.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    baseline_fixed: Vec<&'a crate::report::FixedEntry>,
+}
+
+// ---------------------------------------------------------------------------
+
+fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
+    let locate = Locator { root };
+    let mut original_uri_base_ids = BTreeMap::new();
+    if let Some(uri) = root.and_then(directory_uri) {
+        original_uri_base_ids.insert(
+            SRCROOT,
+            ArtifactLocation {
+                uri,
+                uri_base_id: None,
+            },
+        );
+    }
+    let baseline_used = report.baseline_used();
+    let results = report
+        .evaluation
+        .findings
+        .iter()
+        .map(|finding| result(report, finding, &locate, baseline_used))
+        .collect();
+    let exit_code = report.exit_code().code();
+    Log {
+        schema: SARIF_SCHEMA,
+        version: "2.1.0",
+        runs: [Run {
+            tool: Tool {
+                driver: Driver {
+                    name: "ecmguard",
+                    version: env!("CARGO_PKG_VERSION"),
+                    semantic_version: env!("CARGO_PKG_VERSION"),
+                    information_uri: INFORMATION_URI,
+                    rules: report.policy.rules.iter().map(descriptor).collect(),
+                },
+            },
+            invocations: [Invocation {
+                // A complete evaluation is a successful execution whatever
+                // the verdict; failed runs (exit 2 and 3) write no report.
+                execution_successful: true,
+                exit_code,
+                tool_configuration_notifications: report
+                    .evaluation
+                    .warnings
+                    .iter()
+                    .map(|w| notification(w, &locate))
+                    .collect(),
+                properties: InvocationProperties {
+                    now: report.run.now.to_string(),
+                    time_zone: report.run.zone.label().to_owned(),
+                    fail_on: fail_on_name(report.run.fail_on),
+                    images: report.images.len(),
+                },
+            }],
+            original_uri_base_ids,
+            column_kind: "unicodeCodePoints",
+            results,
+            properties: RunProperties {
+                verdict: if exit_code == 0 { "pass" } else { "fail" },
+                baseline_fixed: report.evaluation.baseline_fixed.iter().collect(),
+            },
+        }],
+    }
+}
+
+fn fail_on_name(fail_on: crate::report::FailOn) -> &'static str {
+    match fail_on {
+        crate::report::FailOn::Error => "error",
+        crate::report::FailOn::Warning => "warning",
+        crate::report::FailOn::Info => "info",
+        crate::report::FailOn::Never => "never",
+    }
+}
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+fn descriptor(rule: &Rule) -> Descriptor<'_> {
+    let description = rule
+        .description
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    let remediation = rule
+        .remediation
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let url = rule.url.as_deref().filter(|u| is_absolute_uri(u));
+    let help = match (remediation, rule.url.as_deref()) {
+        (None, None) => None,
+        (Some(text), None) => Some(Help {
+            text: text.to_owned(),
+            markdown: markdown_text(text),
+        }),
+        (remediation, Some(link)) => {
+            let text = remediation.unwrap_or("See the policy documentation.");
+            Some(Help {
+                text: format!("{text} ({link})"),
+                markdown: format!(
+                    "{}\n\n<{}>",
+                    markdown_text(text),
+                    link.replace(['<', '>', ' '], "")
+                ),
+            })
+        }
+    };
+    let mut tags: Vec<&str> = Vec::new();
+    for tag in &rule.tags {
+        // The schema wants unique tags.
+        if !tags.contains(&tag.as_str()) {
+            tags.push(tag);
+        }
+    }
+    Descriptor {
+        id: &rule.id,
+        name: pascal_case(&rule.id),
+        short_description: Message::new(rule.title.as_str()),
+        full_description: description.map(Message::new),
+        help,
+        help_uri: url,
+        default_configuration: Configuration {
+            level: level(rule.severity),
+        },
+        properties: DescriptorProperties {
+            tags,
+            kind: if rule.is_set_level() {
+                "expect"
+            } else {
+                "assert"
+            },
+        },
+    }
+}
+
+/// `private-image-max-age` → `PrivateImageMaxAge`: SARIF's `name` is a
+/// readable identifier, conventionally Pascal case.
+pub fn pascal_case(id: &str) -> String {
+    id.split(['-', '.', '_'])
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Remediation text is plain text: keep Markdown from reading it as markup.
+fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `scheme:rest` with no whitespace or control characters: what the schema's
+/// `uri` format accepts. A policy `url` that is not one stays in the help text.
+fn is_absolute_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && text.chars().all(|c| {
+            c.is_ascii_graphic()
+                && !matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+        })
+}
+
+fn result<'a>(
+    report: &'a Report<'a>,
+    finding: &'a Finding,
+    locate: &Locator<'_>,
+    baseline_used: bool,
+) -> SarifResult<'a> {
+    let rule = report.rule(finding);
+    let image = finding.image.map(|i| report.image(i));
+    let mut location = locate.at(&rule.origin);
+    if let Some(image) = image {
+        location.logical_locations = image_location(image.id());
+    }
+    let related_locations = finding
+        .related_images
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| {
+            let related = report.image(i);
+            Location {
+                id: Some(n + 1),
+                physical_location: None,
+                logical_locations: image_location(related.id()),
+                message: Some(Message::new(crate::report::image_label(related))),
+            }
+        })
+        .collect();
+    let suppressions = finding
+        .waiver
+        .and_then(|index| report.policy.waivers.get(index))
+        .map(|waiver| Suppression {
+            kind: "external",
+            status: "accepted",
+            justification: &waiver.reason,
+            location: locate.at(&waiver.origin),
+            properties: SuppressionProperties {
+                owner: waiver.owner.as_deref(),
+                expires: waiver.expires.as_ref().map(|(date, _)| date.as_str()),
+            },
+        })
+        .into_iter()
+        .collect();
+    let baseline_state = match finding.status {
+        Status::Baselined => Some("unchanged"),
+        _ if baseline_used => Some("new"),
+        _ => None,
+    };
+    SarifResult {
+        rule_id: &rule.id,
+        rule_index: finding.rule,
+        // Indeterminate findings fail the gate like violations (SPEC 4.3), so
+        // they are `fail` results at the rule's level rather than `open`
+        // (which SARIF requires to have level `none`).
+        kind: "fail",
+        level: level(rule.severity),
+        message: Message::new(match report.image_label(finding) {
+            Some(label) => Cow::Owned(format!("{label}: {}", finding.message)),
+            None => Cow::Borrowed(finding.message.as_str()),
+        }),
+        locations: [location],
+        related_locations,
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, fingerprint(report, finding))]),
+        suppressions,
+        baseline_state,
+        properties: ResultProperties {
+            status: finding.status.as_str(),
+            severity: rule.severity.as_str(),
+            failing: report.is_failing(finding),
+            image_id: image.and_then(|i| i.id()),
+            image_name: image.and_then(|i| i.name()),
+            value: finding.value.as_deref(),
+        },
+    }
+}
+
+/// Stable across runs, independent of messages, order and `--now`: the rule
+/// id and the ImageId; for set-level findings the rule id and the duplicated
+/// value (`count` findings: the rule id alone, there is one per rule).
+pub fn fingerprint(report: &Report<'_>, finding: &Finding) -> String {
+    let rule = &report.rule(finding).id;
+    match (finding.image, &finding.value) {
+        (Some(index), _) => {
+            let image = report.image(index);
+            match (image.id(), image.name()) {
+                (Some(id), _) => format!("{rule}/{id}"),
+                // No id: the name is the next most stable thing we have.
+                (None, Some(name)) => format!("{rule}/name:{name}"),
+                (None, None) => format!("{rule}/index:{index}"),
+            }
+        }
+        (None, Some(value)) => format!("{rule}/value:{value}"),
+        (None, None) => rule.clone(),
+    }
+}
+
+fn image_location(id: Option<&str>) -> Vec<LogicalLocation<'_>> {
+    let name = id.unwrap_or(NO_IMAGE_ID);
+    vec![LogicalLocation {
+        name,
+        fully_qualified_name: format!("ecm/images/{name}"),
+        kind: "resource",
+    }]
+}
+
+fn notification<'a>(warning: &'a Diag, locate: &Locator<'_>) -> Notification<'a> {
+    let locations = match (warning.file(), warning.primary_span()) {
+        (Some(file), Some(span)) => vec![locate.at(&Origin {
+            file: file.clone(),
+            span,
+        })],
+        _ => Vec::new(),
+    };
+    Notification {
+        descriptor: DescriptorReference {
+            id: warning.code.name(),
+        },
+        level: "warning",
+        message: Message::new(warning.message.as_str()),
+        locations,
+    }
+}
+
+/// Turns policy file origins into SARIF locations.
+struct Locator<'r> {
+    root: Option<&'r Path>,
+}
+
+impl Locator<'_> {
+    fn at<'a>(&self, origin: &Origin) -> Location<'a> {
+        let at = origin.line_col();
+        let artifact_location = match source_path(origin.file.name(), self.root) {
+            SourcePath::Relative(segments) => {
+                let encoded: Vec<String> = segments.iter().map(|s| percent_encode(s)).collect();
+                ArtifactLocation {
+                    uri: encoded.join("/"),
+                    uri_base_id: Some(SRCROOT),
+                }
+            }
+            SourcePath::Outside(path) => ArtifactLocation {
+                uri: file_uri(&path, false),
+                uri_base_id: None,
+            },
+        };
+        // Only a span on one line has an end column and a snippet.
+        let text = origin
+            .file
+            .text()
+            .get(origin.span.start..origin.span.end())
+            .filter(|t| !t.is_empty() && !t.contains(['\n', '\r']));
+        Location {
+            id: None,
+            physical_location: Some(PhysicalLocation {
+                artifact_location,
+                region: Region {
+                    start_line: at.line.max(1),
+                    start_column: at.column.max(1),
+                    end_column: text.map(|t| at.column.max(1) + t.chars().count()),
+                    snippet: text.map(|t| Message::new(t.to_owned())),
+                },
+            }),
+            logical_locations: Vec::new(),
+            message: None,
+        }
+    }
+}
+
+/// `file:///abs/dir/` for `%SRCROOT%` (SARIF wants the trailing slash).
+fn directory_uri(dir: &Path) -> Option<String> {
+    dir.is_absolute().then(|| file_uri(dir, true))
+}
+
+fn file_uri(path: &Path, directory: bool) -> String {
+    let mut uri = String::from("file://");
+    for component in path.components() {
+        match component {
+            // `C:` on Windows: kept as is, it is part of the path in file URIs.
+            std::path::Component::Prefix(prefix) => {
+                uri.push('/');
+                uri.push_str(&prefix.as_os_str().to_string_lossy().replace('\\', "/"));
+            }
+            std::path::Component::RootDir => {}
+            other => {
+                uri.push('/');
+                uri.push_str(&percent_encode(&other.as_os_str().to_string_lossy()));
+            }
+        }
+    }
+    if directory || uri == "file://" {
+        uri.push('/');
+    }
+    uri
+}
+
+/// Percent-encode one path segment: everything but RFC 3986 unreserved
+/// characters, so spaces, non-ASCII names and `:` (which would read as a
+/// scheme in a relative reference) are safe.
+pub fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_pascal_case() {
+        assert_eq!(pascal_case("private-image-max-age"), "PrivateImageMaxAge");
+        assert_eq!(pascal_case("a.b_c--d"), "ABCD");
+    }
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(
+            percent_encode("策略 a:b.yaml"),
+            "%E7%AD%96%E7%95%A5%20a%3Ab.yaml"
+        );
+        assert_eq!(file_uri(Path::new("/w/x y"), true), "file:///w/x%20y/");
+        assert_eq!(file_uri(Path::new("/"), true), "file:///");
+    }
+
+    #[test]
+    fn only_absolute_uris_become_help_uris() {
+        assert!(is_absolute_uri("https://example.com/policy#age"));
+        assert!(!is_absolute_uri("example.com/policy"));
+        assert!(!is_absolute_uri("https://example.com/a b"));
+        assert!(!is_absolute_uri(":x"));
+    }
+}

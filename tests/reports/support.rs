@@ -1,0 +1,91 @@
+//! Running the binary on the report fixture.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+/// `--now` of every fixture run: the fixture's ages and expiries assume it.
+pub const NOW: &str = "2026-11-27T00:00:00+08:00";
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
+}
+
+/// `ecmguard check` in the fixture directory (so policy paths are relative
+/// and stable), on the fixture policy and snapshot, with the baseline.
+pub fn check(extra: &[&str]) -> Output {
+    check_in(&fixture_dir(), &["--baseline", "baseline.json"], extra)
+}
+
+pub fn check_in(dir: &Path, base: &[&str], extra: &[&str]) -> Output {
+    let mut command = Command::cargo_bin("ecmguard").expect("the ecmguard binary is built");
+    command
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args([
+            "check",
+            "--policy",
+            "policy.yaml",
+            "--snapshot",
+            "snapshot.json",
+        ])
+        .args(base)
+        .args(extra);
+    if !base.iter().chain(extra).any(|a| *a == "--now") {
+        command.args(["--now", NOW]);
+    }
+    command.output().expect("ecmguard runs")
+}
+
+/// stdout of a fixture run in one format, with its exit code.
+pub fn render(format: &str) -> (String, i32) {
+    let output = check(&["--format", format]);
+    let stdout = String::from_utf8(output.stdout).expect("reports are UTF-8");
+    (stdout, output.status.code().unwrap_or(-1))
+}
+
+/// The fixture run as JSON, the reference every other format is compared to.
+pub fn json() -> serde_json::Value {
+    let (text, _) = render("json");
+    serde_json::from_str(&text).expect("the JSON report parses")
+}
+
+/// `file:///…/tests/fixtures/reports/`, as the SARIF report writes the root.
+pub fn root_uri() -> String {
+    // The binary sees its working directory with symlinks resolved.
+    let dir = fixture_dir()
+        .canonicalize()
+        .unwrap_or_else(|_| fixture_dir());
+    let mut uri = String::from("file://");
+    for part in dir.components().skip(1) {
+        uri.push('/');
+        uri.push_str(&ecmguard::report::sarif::percent_encode(
+            &part.as_os_str().to_string_lossy(),
+        ));
+    }
+    uri.push('/');
+    uri
+}
+
+/// A temp dir with a one-rule policy and `n` images that all violate it
+/// (for the caps of the formats that list findings).
+pub fn many_violations(n: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = "rules:\n  - id: image-state-normal\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\n";
+    std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
+    let images: Vec<serde_json::Value> = (0..n)
+        .map(|i| serde_json::json!({"ImageId": format!("img-{i:08}"), "ImageName": format!("image {i}"), "ImageState": "CREATING"}))
+        .collect();
+    std::fs::write(
+        dir.path().join("snapshot.json"),
+        serde_json::Value::Array(images).to_string(),
+    )
+    .expect("write snapshot");
+    dir
+}
+
+/// stdout of a run in `dir` in one format.
+pub fn render_in(dir: &Path, format: &str) -> String {
+    String::from_utf8(check_in(dir, &[], &["--format", format]).stdout).expect("UTF-8")
+}
