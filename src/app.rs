@@ -612,6 +612,7 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
             fail_on: fail_on(args.fail_on),
             duration_seconds: started.elapsed().as_secs_f64(),
             duplicates_dropped: fetched.images.duplicates_dropped(),
+            baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
         },
         evaluation,
     };

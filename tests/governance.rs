@@ -31,7 +31,9 @@ fn matrix_case(severity: &str, status: &str, fail_on: &str, format: &str) -> i32
 
 #[test]
 fn exit_code_matrix() {
-    let formats = ["human", "json"];
+    let formats = [
+        "human", "json", "sarif", "junit", "markdown", "html", "csv", "github",
+    ];
     let mut wrong = Vec::new();
     let mut runs = 0;
     for severity in ["error", "warning", "info"] {

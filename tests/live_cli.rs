@@ -217,7 +217,9 @@ fn no_secret_appears_in_any_output() {
         c.keys = vec![Key::new(DEFAULT_SECRET_ID, "another-key")]
     });
     let wrong_url = wrong.url();
-    let formats = ["human", "json"];
+    let formats = [
+        "human", "json", "sarif", "junit", "markdown", "html", "csv", "github",
+    ];
     let mut runs: Vec<Vec<String>> = Vec::new();
     // Transport failures carry no secret and spend the whole retry budget;
     // the library's own sweep covers them.

@@ -86,6 +86,7 @@ impl Serialize for Run<'_, '_> {
         map.serialize_entry("fail_on", &run.fail_on)?;
         map.serialize_entry("images", &self.0.images.len())?;
         map.serialize_entry("duplicates_dropped", &run.duplicates_dropped)?;
+        map.serialize_entry("baseline", &run.baseline)?;
         map.serialize_entry("exit_code", &self.0.exit_code().code())?;
         map.end()
     }

@@ -168,6 +168,8 @@ pub struct RunInfo {
     /// Wall time of the whole run, measured by the caller.
     pub duration_seconds: f64,
     pub duplicates_dropped: usize,
+    /// `--baseline` as given, when one was in force.
+    pub baseline: Option<String>,
 }
 
 /// A complete report: what every renderer reads.
@@ -263,17 +265,9 @@ impl Report<'_> {
             .filter(move |f| f.rule == rule)
     }
 
-    /// Whether a `--baseline` was in force. `RunInfo` does not record the
-    /// flag, so this is read from its effects: a baselined finding or a
-    /// baseline entry that is now fixed. A baseline that matched nothing and
-    /// listed nothing leaves no trace and reads as "no baseline".
+    /// Whether a `--baseline` was in force (even one that matched nothing).
     pub fn baseline_used(&self) -> bool {
-        !self.evaluation.baseline_fixed.is_empty()
-            || self
-                .evaluation
-                .findings
-                .iter()
-                .any(|f| f.status == Status::Baselined)
+        self.run.baseline.is_some()
     }
 
     /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
