@@ -279,3 +279,87 @@ fn no_secret_appears_in_any_output() {
         }
     }
 }
+
+/// On a terminal the progress bar draws from its own thread. Holding the
+/// stderr lock for the whole run once deadlocked it; this runs the binary with
+/// stderr on a real pseudo-terminal and bounds the time it may take.
+#[test]
+fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
+    use std::io::Read;
+    use std::os::fd::OwnedFd;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let master: OwnedFd =
+        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave: OwnedFd = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .expect("open the terminal");
+
+    let server = Server::start(ecm_emulator::generate_images(450), |_| {});
+    let dir = tempfile::TempDir::new().unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    let failing = "rules:\n  - id: huge\n    title: Images are huge\n    assert: { ImageSize: { gt: 100000 } }\n";
+    std::fs::write(dir.path().join("policies/main.yaml"), failing).unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+        .args([
+            "check",
+            "--endpoint",
+            &server.url(),
+            "--rate",
+            "4",
+            "--format",
+            "json",
+            "--now",
+            NOW,
+        ])
+        .current_dir(dir.path())
+        .env("TENCENTCLOUD_SECRET_ID", DEFAULT_SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_SECRET_KEY)
+        .env("HOME", "/nonexistent")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .expect("spawn");
+    // Drain the terminal so the child never blocks on a full buffer.
+    let reader = std::thread::spawn(move || {
+        let mut file = std::fs::File::from(master);
+        let mut seen = Vec::new();
+        let _ = file.read_to_end(&mut seen);
+        seen
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("ecmguard hung with its stderr on a terminal");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let seen = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
+    assert!(
+        seen.contains("fetching images"),
+        "the bar was drawn: {seen:?}"
+    );
+    let bar_end = seen.rfind("fetching images").unwrap_or(0);
+    let gate = seen.find("gate-failed").unwrap_or(0);
+    assert!(
+        gate > bar_end,
+        "the bar is cleared before the verdict is written: {seen:?}"
+    );
+}
