@@ -86,15 +86,12 @@ pub struct Loaded {
 /// the images and a read buffer, not the file's bytes as well (which, for a
 /// large account, would double its memory).
 pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, Failure> {
-    let bytes = if name == "-" {
-        let mut bytes = Vec::new();
-        stdin.read_to_end(&mut bytes).map(|_| bytes)
+    let snapshot = if name == "-" {
+        read_from(name, stdin)?
     } else {
-        std::fs::read(name)
-    }
-    .map_err(|e| read_failure(name, &e))?;
-    let snapshot = read(name, &bytes)?;
-    drop(bytes);
+        let file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+        read_from(name, file)?
+    };
     finish(name, snapshot, zone)
 }
 
