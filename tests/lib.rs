@@ -5,8 +5,11 @@ mod support;
 
 mod cli;
 mod evaluation;
+mod generated;
 mod governance;
+mod hardening;
 mod output;
+mod properties;
 mod schema;
 mod snapshot_input;
 mod timezones;

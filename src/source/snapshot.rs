@@ -32,6 +32,9 @@ pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
 /// Files up to this size get a source snippet in JSON error messages.
 const SNIPPET_LIMIT: usize = 16 * 1024 * 1024;
 
+/// Lines longer than this are not quoted in JSON error messages.
+const SNIPPET_LINE_LIMIT: usize = 1024;
+
 /// Which accepted shape a snapshot had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -246,7 +249,10 @@ fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Fail
         };
         let file = SourceFile::new(name, text);
         let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
-        if let Some(start) = line_start {
+        // A minified snapshot is one long line: quoting it would flood the
+        // terminal, and the line and column in the message say enough.
+        let line_len = |start: usize| text[start..].find('\n').unwrap_or(text.len() - start);
+        if let Some(start) = line_start.filter(|&start| line_len(start) <= SNIPPET_LINE_LIMIT) {
             let mut offset = (start + column.saturating_sub(1)).min(text.len());
             while !text.is_char_boundary(offset) {
                 offset -= 1;
