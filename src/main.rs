@@ -1,7 +1,7 @@
 //! The `ecmguard` binary: parse flags, run, map the outcome to an exit code.
 //! It alone decides where output goes and whether it is coloured.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use clap::Parser;
 
@@ -15,7 +15,10 @@ fn main() -> std::process::ExitCode {
     let stderr = std::io::stderr();
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stdout.is_terminal();
     let width = terminal_width().unwrap_or(120);
-    let mut out = BrokenPipeIsFine(stdout.lock());
+    // Rust's stdout is line-buffered even into a pipe or file: a JSON report
+    // of 100k images would cost a write(2) per line. Buffer it; the flush
+    // below (and the BufWriter's own on drop) writes out the rest.
+    let mut out = BrokenPipeIsFine(BufWriter::with_capacity(1 << 16, stdout.lock()));
     let mut err = stderr.lock();
     let mut stdin = std::io::stdin().lock();
     let mut io = Io {
