@@ -28,7 +28,9 @@ type Render = fn(&Report<'_>, &mut dyn Write) -> std::io::Result<()>;
 
 /// Every report format, one line each.
 const FORMATS: &[(&str, Render)] = &[
-    ("human", |r, out| ecmguard::report::human::render(r, out, Style::default())),
+    ("human", |r, out| {
+        ecmguard::report::human::render(r, out, Style::default())
+    }),
     ("json", ecmguard::report::json::render),
 ];
 
@@ -58,7 +60,10 @@ fn generated(count: usize, violating: f64) -> ImageSet {
     write_snapshot(&options, &mut bytes).expect("generate");
     match snapshot::load_bytes("bench.json", &bytes, &ApiZone::default()) {
         Ok(loaded) => loaded.images,
-        Err(failure) => panic!("generated snapshot does not load: {:?}", failure.diagnostics),
+        Err(failure) => panic!(
+            "generated snapshot does not load: {:?}",
+            failure.diagnostics
+        ),
     }
 }
 

@@ -302,10 +302,7 @@ impl Generator {
         if roll < 5 {
             return;
         }
-        map.insert(
-            key.to_owned(),
-            if roll < 8 { Value::Null } else { value },
-        );
+        map.insert(key.to_owned(), if roll < 8 { Value::Null } else { value });
     }
 
     fn src_image(&mut self, os_name: &str) -> Value {

@@ -50,11 +50,15 @@ fn located(text: &str, name: &str) -> bool {
     text.match_indices(&format!("{name}:")).any(|(at, m)| {
         let rest = &text[at + m.len()..];
         let mut parts = rest.splitn(3, ':');
-        let digits = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+        let digits = |s: Option<&str>| {
+            s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        };
         let line = parts.next();
-        let column = parts
-            .next()
-            .map(|c| c.split(|ch: char| !ch.is_ascii_digit()).next().unwrap_or(""));
+        let column = parts.next().map(|c| {
+            c.split(|ch: char| !ch.is_ascii_digit())
+                .next()
+                .unwrap_or("")
+        });
         digits(line) && digits(column)
     })
 }
@@ -70,7 +74,11 @@ fn the_corpus_and_its_manifest_agree() {
     on_disk.sort();
     let listed_names: Vec<String> = listed.keys().cloned().collect();
     assert_eq!(on_disk, listed_names);
-    assert!(listed.len() >= 40, "only {} malformed policies", listed.len());
+    assert!(
+        listed.len() >= 40,
+        "only {} malformed policies",
+        listed.len()
+    );
 }
 
 #[test]
@@ -88,7 +96,10 @@ fn every_malformed_policy_is_refused_with_its_located_code() {
         let problem = if out.code != 2 {
             Some(format!("exit {}", out.code))
         } else if first_code(&out.stderr) != Some(code.as_str()) {
-            Some(format!("first code {:?}, expected {code}", first_code(&out.stderr)))
+            Some(format!(
+                "first code {:?}, expected {code}",
+                first_code(&out.stderr)
+            ))
         } else if !located(&out.stderr, &path) {
             Some(format!("no {path}:LINE:COL in stderr"))
         } else if took > QUICK {
@@ -156,7 +167,9 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
         ),
         (
             "an unknown SrcImage field",
-            format!(r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "SrcImage": {{"Zone": {deep}}}}}]"#),
+            format!(
+                r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "SrcImage": {{"Zone": {deep}}}}}]"#
+            ),
             0,
         ),
         (
@@ -180,9 +193,17 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
                 out.stderr
             );
             // The one long line is not quoted back.
-            assert!(out.stderr.len() < 4096, "{name}: {} bytes of stderr", out.stderr.len());
+            assert!(
+                out.stderr.len() < 4096,
+                "{name}: {} bytes of stderr",
+                out.stderr.len()
+            );
         }
-        assert!(started.elapsed() < QUICK, "{name} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < QUICK,
+            "{name} took {:?}",
+            started.elapsed()
+        );
     }
 }
 
@@ -210,7 +231,11 @@ fn a_large_snapshot_cut_off_on_stdin_is_exit_2_quickly() {
             .code(2)
             .stderr_has("ecmguard::snapshot-json")
             .stderr_has("cut off");
-        assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "took {:?}",
+            started.elapsed()
+        );
     }
 }
 

@@ -30,14 +30,80 @@ fn compile(text: &str, options: &CompileOptions) {
 /// Fragments of the policy language, so random text often gets past the
 /// YAML syntax and into validation.
 const FRAGMENTS: &[&str] = &[
-    "rules:", "waivers:", "params:", "\n", "\n  ", "\n    ", "\n      ", "- ", "id: ", "title: ",
-    "assert: ", "expect: ", "where: ", "message: ", "severity: ", "unknown: ", "reason: ",
-    "images: ", "expires: ", "default: ", "count: ", "unique: ", "all: ", "any: ", "not: ", "{",
-    "}", "[", "]", ", ", ": ", "ImageId", "ImageName", "ImageCreateTime", "ImageSize",
-    "SrcImage.RegionID", "IsSupportCloudInit", "eq", "in", "matches", "glob", "older_than",
-    "newer_than", "gt", "exists", "ignore_case", "180d", "1y6mo", "5m", "50", "\"50\"", "true",
-    "null", "~", "r1", "img-a", "\"${p}\"", "${p", "'^[a-z]+$'", "'(['", "\"{ImageId}\"", "\"{\"",
-    "2024-01-31", "&a ", "*a", "#", "\t", "镜像", "\u{feff}", "? ", "|\n", ">-\n", "---\n", "...",
+    "rules:",
+    "waivers:",
+    "params:",
+    "\n",
+    "\n  ",
+    "\n    ",
+    "\n      ",
+    "- ",
+    "id: ",
+    "title: ",
+    "assert: ",
+    "expect: ",
+    "where: ",
+    "message: ",
+    "severity: ",
+    "unknown: ",
+    "reason: ",
+    "images: ",
+    "expires: ",
+    "default: ",
+    "count: ",
+    "unique: ",
+    "all: ",
+    "any: ",
+    "not: ",
+    "{",
+    "}",
+    "[",
+    "]",
+    ", ",
+    ": ",
+    "ImageId",
+    "ImageName",
+    "ImageCreateTime",
+    "ImageSize",
+    "SrcImage.RegionID",
+    "IsSupportCloudInit",
+    "eq",
+    "in",
+    "matches",
+    "glob",
+    "older_than",
+    "newer_than",
+    "gt",
+    "exists",
+    "ignore_case",
+    "180d",
+    "1y6mo",
+    "5m",
+    "50",
+    "\"50\"",
+    "true",
+    "null",
+    "~",
+    "r1",
+    "img-a",
+    "\"${p}\"",
+    "${p",
+    "'^[a-z]+$'",
+    "'(['",
+    "\"{ImageId}\"",
+    "\"{\"",
+    "2024-01-31",
+    "&a ",
+    "*a",
+    "#",
+    "\t",
+    "镜像",
+    "\u{feff}",
+    "? ",
+    "|\n",
+    ">-\n",
+    "---\n",
+    "...",
 ];
 
 fn policy_like() -> impl Strategy<Value = String> {
@@ -50,18 +116,48 @@ fn json_leaf() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        prop::sample::select(&["", "NORMAL", "PRIVATE_IMAGE", "2024-01-01 08:00:00", "镜像", "img-a"][..])
-            .prop_map(|s| Value::String(s.to_owned())),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        prop::sample::select(
+            &[
+                "",
+                "NORMAL",
+                "PRIVATE_IMAGE",
+                "2024-01-01 08:00:00",
+                "镜像",
+                "img-a"
+            ][..]
+        )
+        .prop_map(|s| Value::String(s.to_owned())),
         ".{0,12}".prop_map(Value::String),
     ]
 }
 
 const KEYS: &[&str] = &[
-    "ImageId", "ImageName", "ImageState", "ImageType", "ImageCreateTime", "ImageSize",
-    "ImageOwner", "IsSupportCloudInit", "SrcImage", "RegionID", "Region", "Response", "ImageSet",
-    "TotalCount", "total_count", "schema", "Error", "Code", "Message", "RequestId", "filters",
-    "fetched_at", "endpoint", "Labels",
+    "ImageId",
+    "ImageName",
+    "ImageState",
+    "ImageType",
+    "ImageCreateTime",
+    "ImageSize",
+    "ImageOwner",
+    "IsSupportCloudInit",
+    "SrcImage",
+    "RegionID",
+    "Region",
+    "Response",
+    "ImageSet",
+    "TotalCount",
+    "total_count",
+    "schema",
+    "Error",
+    "Code",
+    "Message",
+    "RequestId",
+    "filters",
+    "fetched_at",
+    "endpoint",
+    "Labels",
 ];
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -69,8 +165,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|entries| {
-                let map: Map<String, Value> =
-                    entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+                let map: Map<String, Value> = entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect();
                 Value::Object(map)
             }),
         ]
@@ -80,8 +178,12 @@ fn json_value() -> impl Strategy<Value = Value> {
 /// Random values in the places the accepted shapes read.
 fn snapshot_like() -> impl Strategy<Value = Value> {
     (json_value(), json_value(), 0..5u8).prop_map(|(a, b, shape)| match shape {
-        0 => serde_json::json!({ "schema": "ecmguard/snapshot/v1", "total_count": b, "ImageSet": a }),
-        1 => serde_json::json!({ "Response": { "TotalCount": b, "ImageSet": a, "RequestId": "r" } }),
+        0 => {
+            serde_json::json!({ "schema": "ecmguard/snapshot/v1", "total_count": b, "ImageSet": a })
+        }
+        1 => {
+            serde_json::json!({ "Response": { "TotalCount": b, "ImageSet": a, "RequestId": "r" } })
+        }
         2 => serde_json::json!([{ "Response": { "ImageSet": a } }, { "Response": b }]),
         3 => serde_json::json!({ "TotalCount": b, "ImageSet": a, "RequestId": "r" }),
         _ => Value::Array(vec![a, b]),
@@ -92,8 +194,14 @@ fn check_reader(bytes: &[u8]) -> Result<(), TestCaseError> {
     let in_memory = snapshot::read("t.json", bytes);
     let streamed = snapshot::read_from("t.json", bytes);
     prop_assert_eq!(
-        in_memory.as_ref().map(|s| s.images.len()).map_err(|f| f.exit),
-        streamed.as_ref().map(|s| s.images.len()).map_err(|f| f.exit)
+        in_memory
+            .as_ref()
+            .map(|s| s.images.len())
+            .map_err(|f| f.exit),
+        streamed
+            .as_ref()
+            .map(|s| s.images.len())
+            .map_err(|f| f.exit)
     );
     if let Ok(snapshot) = in_memory {
         for image in &snapshot.images {

@@ -61,7 +61,8 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
     // One pass to group findings by rule and status: filtering the whole
     // list once per rule would be rules x findings (1,000 rules x 100k
     // findings is 10^8 comparisons).
-    let mut groups: Vec<[Vec<&Finding>; 2]> = vec![[Vec::new(), Vec::new()]; report.policy.rules.len()];
+    let mut groups: Vec<[Vec<&Finding>; 2]> =
+        vec![[Vec::new(), Vec::new()]; report.policy.rules.len()];
     for finding in &report.evaluation.findings {
         let slot = match finding.status {
             Status::Violation => 0,
@@ -73,7 +74,10 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
         }
     }
     for (rule_index, by_status) in groups.iter().enumerate() {
-        for (group, status) in by_status.iter().zip([Status::Violation, Status::Indeterminate]) {
+        for (group, status) in by_status
+            .iter()
+            .zip([Status::Violation, Status::Indeterminate])
+        {
             if group.is_empty() {
                 continue;
             }

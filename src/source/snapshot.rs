@@ -104,10 +104,11 @@ pub fn load_bytes(name: &str, bytes: &[u8], zone: &ApiZone) -> Result<Loaded, Fa
 }
 
 fn read_failure(name: &str, err: &std::io::Error) -> Failure {
-    Failure::invalid([
-        Diag::error(Code::FileRead, format!("cannot read snapshot {name}: {err}"))
-            .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin"),
-    ])
+    Failure::invalid([Diag::error(
+        Code::FileRead,
+        format!("cannot read snapshot {name}: {err}"),
+    )
+    .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin")])
 }
 
 fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Failure> {
@@ -147,7 +148,8 @@ pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, Failure> {
     };
     // BufReader outside the recorder: the parser pulls bytes from the
     // buffer one at a time, and the recorder sees whole chunks.
-    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
+    let mut de =
+        serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
     match parse(&mut de) {
         Ok(top) => top.into_snapshot(name),
         Err(err) if err.is_io() => Err(read_failure(name, &std::io::Error::other(err))),
