@@ -241,7 +241,7 @@ pub struct Generator {
 pub fn images(options: &GenOptions) -> Generator {
     let mut rng = SplitMix64::new(options.seed);
     let mut a = rng.below(ID_SPACE) | 1;
-    if a % 3 == 0 {
+    if a.is_multiple_of(3) {
         a += 2;
     }
     let b = rng.below(ID_SPACE);
