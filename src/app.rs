@@ -300,53 +300,16 @@ struct Fetched {
     source: SourceInfo,
 }
 
-fn read_input(name: &str, stdin: &mut dyn Read) -> Result<Vec<u8>, Failure> {
-    let result = if name == "-" {
-        let mut bytes = Vec::new();
-        stdin.read_to_end(&mut bytes).map(|_| bytes)
-    } else {
-        std::fs::read(name)
-    };
-    result.map_err(|e| {
-        Failure::invalid([
-            Diag::error(Code::FileRead, format!("cannot read snapshot {name}: {e}"))
-                .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin"),
-        ])
-    })
-}
-
 fn load_snapshot(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Fetched, Failure> {
-    let bytes = read_input(name, stdin)?;
-    let snapshot = snapshot::read(name, &bytes)?;
-    drop(bytes);
-    let shape = snapshot.shape;
-    let total = snapshot.total_count;
-    let (fetched_at, endpoint, filters) = (
-        snapshot.fetched_at.clone(),
-        snapshot.endpoint.clone(),
-        snapshot.filters.clone(),
-    );
-    let images = ImageSet::new(snapshot.images, zone);
-    snapshot::check_complete(
-        name,
-        &snapshot::Snapshot {
-            shape,
-            images: Vec::new(),
-            total_count: total,
-            fetched_at: None,
-            endpoint: None,
-            filters: None,
-        },
-        images.len(),
-    )?;
+    let loaded = snapshot::load(name, zone, stdin)?;
     Ok(Fetched {
-        images,
+        images: loaded.images,
         source: SourceInfo::Snapshot {
             path: name.to_owned(),
-            shape,
-            fetched_at,
-            endpoint,
-            filters,
+            shape: loaded.shape,
+            fetched_at: loaded.fetched_at,
+            endpoint: loaded.endpoint,
+            filters: loaded.filters,
         },
     })
 }

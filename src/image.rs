@@ -157,18 +157,83 @@ impl Value<'_> {
     }
 }
 
-/// One image of the result set. Every field is optional.
+/// Where one string field's text lies in [`Image::text`]. `u32` offsets
+/// halve the index of a million-image set; an image's strings above 4 GiB
+/// are refused when it is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TextRange {
+    start: u32,
+    len: u32,
+}
+
+impl TextRange {
+    const MISSING: TextRange = TextRange {
+        start: u32::MAX,
+        len: 0,
+    };
+
+    fn is_missing(self) -> bool {
+        self.start == u32::MAX
+    }
+}
+
+/// Fields outside SPEC 3.1, kept as sent (rare: boxed so that the common
+/// image pays one pointer for them).
 #[derive(Debug, Clone, Default)]
+struct Extra {
+    top: Vec<(Box<str>, Box<RawValue>)>,
+    src: Vec<(Box<str>, Box<RawValue>)>,
+}
+
+/// One image of the result set. Every field is optional.
+///
+/// Compact on purpose: a check holds every image of an account at once, so
+/// the text of all string fields lives in one allocation per image, indexed
+/// by `u32` ranges, and integers carry a presence mask instead of `Option`s.
+/// This keeps a million images well under the size of their JSON.
+#[derive(Clone)]
 pub struct Image {
-    strs: [Option<Box<str>>; STR_SLOTS],
-    ints: [Option<i64>; INT_SLOTS],
+    text: Box<str>,
+    strs: [TextRange; STR_SLOTS],
+    ints: [i64; INT_SLOTS],
+    /// Bit `i` set: `ints[i]` is present.
+    ints_present: u8,
     cloud_init: Option<bool>,
     /// Whether a `SrcImage` object was present (null and absent are the same).
     has_src_image: bool,
     created: CreateTime,
-    /// Fields outside SPEC 3.1, kept as sent.
-    extra: Vec<(Box<str>, Box<RawValue>)>,
-    src_extra: Vec<(Box<str>, Box<RawValue>)>,
+    extra: Option<Box<Extra>>,
+}
+
+impl Default for Image {
+    fn default() -> Self {
+        Self {
+            text: Box::default(),
+            strs: [TextRange::MISSING; STR_SLOTS],
+            ints: [0; INT_SLOTS],
+            ints_present: 0,
+            cloud_init: None,
+            has_src_image: false,
+            created: CreateTime::Missing,
+            extra: None,
+        }
+    }
+}
+
+impl fmt::Debug for Image {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for field in Field::ALL {
+            let value = self.get(*field);
+            if !matches!(value, Value::Missing) {
+                map.entry(&field.path(), &value);
+            }
+        }
+        if let Some(extra) = &self.extra {
+            map.entry(&"extra", extra);
+        }
+        map.finish()
+    }
 }
 
 impl Image {
@@ -182,16 +247,42 @@ impl Image {
             };
         }
         match field.slot() {
-            Slot::Str(i) => self.strs[i].as_deref().map_or(Value::Missing, Value::Str),
-            Slot::Int(i) => self.ints[i].map_or(Value::Missing, Value::Int),
+            Slot::Str(i) => self.str_at(i).map_or(Value::Missing, Value::Str),
+            Slot::Int(i) => self.int_at(i).map_or(Value::Missing, Value::Int),
             Slot::Bool => self.cloud_init.map_or(Value::Missing, Value::Bool),
+        }
+    }
+
+    fn str_at(&self, slot: usize) -> Option<&str> {
+        let range = self.strs[slot];
+        if range.is_missing() {
+            return None;
+        }
+        let start = range.start as usize;
+        self.text.get(start..start + range.len as usize)
+    }
+
+    fn int_at(&self, slot: usize) -> Option<i64> {
+        (self.ints_present & (1 << slot) != 0).then(|| self.ints[slot])
+    }
+
+    fn set_int(&mut self, slot: usize, value: Option<i64>) {
+        match value {
+            Some(v) => {
+                self.ints[slot] = v;
+                self.ints_present |= 1 << slot;
+            }
+            None => {
+                self.ints[slot] = 0;
+                self.ints_present &= !(1 << slot);
+            }
         }
     }
 
     /// The text of a string or timestamp field as sent.
     pub fn raw_str(&self, field: Field) -> Option<&str> {
         match field.slot() {
-            Slot::Str(i) => self.strs[i].as_deref(),
+            Slot::Str(i) => self.str_at(i),
             _ => None,
         }
     }
@@ -207,12 +298,12 @@ impl Image {
     /// A field's value for messages: the text as sent, or `<missing>`.
     pub fn display(&self, field: Field) -> String {
         match field.slot() {
-            Slot::Str(i) => match self.strs[i].as_deref() {
+            Slot::Str(i) => match self.str_at(i) {
                 Some("") if field == Field::ImageCreateTime => "\"\"".into(),
                 Some(s) => s.to_owned(),
                 None => "<missing>".into(),
             },
-            Slot::Int(i) => self.ints[i].map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Int(i) => self.int_at(i).map_or("<missing>".into(), |v| v.to_string()),
             Slot::Bool => self
                 .cloud_init
                 .map_or("<missing>".into(), |v| v.to_string()),
@@ -220,16 +311,22 @@ impl Image {
     }
 
     /// Set a field from its text form (used by tests and the generator).
+    /// Rewrites the image's text buffer: fine for building test images, not
+    /// meant for a hot path.
     pub fn set(&mut self, field: Field, value: Option<SetValue>) {
         if field.in_src_image() && value.is_some() {
             self.has_src_image = true;
         }
         match (field.slot(), value) {
-            (Slot::Str(i), Some(SetValue::Str(s))) => self.strs[i] = Some(s.into()),
-            (Slot::Int(i), Some(SetValue::Int(v))) => self.ints[i] = Some(v),
+            (Slot::Str(i), Some(SetValue::Str(s))) => {
+                let mut text = String::from(std::mem::take(&mut self.text));
+                self.strs[i] = push_text(&mut text, &s).unwrap_or(TextRange::MISSING);
+                self.text = text.into_boxed_str();
+            }
+            (Slot::Int(i), Some(SetValue::Int(v))) => self.set_int(i, Some(v)),
             (Slot::Bool, Some(SetValue::Bool(v))) => self.cloud_init = Some(v),
-            (Slot::Str(i), None) => self.strs[i] = None,
-            (Slot::Int(i), None) => self.ints[i] = None,
+            (Slot::Str(i), None) => self.strs[i] = TextRange::MISSING,
+            (Slot::Int(i), None) => self.set_int(i, None),
             (Slot::Bool, None) => self.cloud_init = None,
             _ => {}
         }
@@ -249,6 +346,19 @@ impl Image {
     pub fn created(&self) -> CreateTime {
         self.created
     }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+}
+
+/// Append `value` to an image's text; `None` past the 4 GiB an offset holds.
+fn push_text(text: &mut String, value: &str) -> Option<TextRange> {
+    let start = u32::try_from(text.len()).ok()?;
+    let len = u32::try_from(value.len()).ok()?;
+    start.checked_add(len).filter(|end| *end != u32::MAX)?;
+    text.push_str(value);
+    Some(TextRange { start, len })
 }
 
 /// A typed value for [`Image::set`].
@@ -300,13 +410,23 @@ impl<'de> Deserialize<'de> for ImageKey {
     }
 }
 
+/// An image being read: the image and the text buffer its strings go to.
+struct Builder {
+    image: Image,
+    text: String,
+}
+
 /// Read the rest of an image object, starting with `first` if the caller has
 /// already consumed that key.
 pub(crate) fn read_image<'de, A: MapAccess<'de>>(
     first: Option<ImageKey>,
     map: &mut A,
 ) -> Result<Image, A::Error> {
-    let mut image = Image::default();
+    let mut builder = Builder {
+        image: Image::default(),
+        // Most images' strings fit: one allocation, trimmed at the end.
+        text: String::with_capacity(384),
+    };
     let mut next = first;
     loop {
         let key = match next.take() {
@@ -317,36 +437,75 @@ pub(crate) fn read_image<'de, A: MapAccess<'de>>(
             },
         };
         match key {
-            ImageKey::Field(field) => read_field(&mut image, field, map)?,
+            ImageKey::Field(field) => read_field(&mut builder, field, map)?,
             ImageKey::SrcImage => {
-                if let Some(()) = map.next_value_seed(SrcImageSeed(&mut image))? {
-                    image.has_src_image = true;
+                if let Some(()) = map.next_value_seed(SrcImageSeed(&mut builder))? {
+                    builder.image.has_src_image = true;
                 }
             }
             ImageKey::Other(name) => {
                 let raw = map.next_value::<Box<RawValue>>()?;
-                image.extra.push((name, raw));
+                builder.image.extra_mut().top.push((name, raw));
             }
         }
     }
+    let Builder { mut image, text } = builder;
+    image.text = text.into_boxed_str();
     Ok(image)
 }
 
 fn read_field<'de, A: MapAccess<'de>>(
-    image: &mut Image,
+    builder: &mut Builder,
     field: Field,
     map: &mut A,
 ) -> Result<(), A::Error> {
     match field.slot() {
-        Slot::Str(i) => image.strs[i] = map.next_value::<Option<Box<str>>>()?,
-        Slot::Int(i) => image.ints[i] = map.next_value::<Option<i64>>()?,
-        Slot::Bool => image.cloud_init = map.next_value::<Option<bool>>()?,
+        Slot::Str(i) => {
+            builder.image.strs[i] = map.next_value_seed(TextSeed(&mut builder.text))?;
+        }
+        Slot::Int(i) => {
+            let value = map.next_value::<Option<i64>>()?;
+            builder.image.set_int(i, value);
+        }
+        Slot::Bool => builder.image.cloud_init = map.next_value::<Option<bool>>()?,
     }
     Ok(())
 }
 
+/// A string (or null) appended to the image's text buffer, without an
+/// allocation of its own.
+struct TextSeed<'a>(&'a mut String);
+
+impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
+    type Value = TextRange;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TextRange, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSeed<'_> {
+    type Value = TextRange;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string or null")
+    }
+    fn visit_none<E>(self) -> Result<TextRange, E> {
+        Ok(TextRange::MISSING)
+    }
+    fn visit_unit<E>(self) -> Result<TextRange, E> {
+        Ok(TextRange::MISSING)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<TextRange, D::Error> {
+        d.deserialize_str(self)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextRange, E> {
+        push_text(self.0, v).ok_or_else(|| E::custom("an image's strings exceed 4 GiB"))
+    }
+}
+
 /// Reads `SrcImage` (an object or null) straight into the image.
-struct SrcImageSeed<'a>(&'a mut Image);
+struct SrcImageSeed<'a>(&'a mut Builder);
 
 impl<'de> DeserializeSeed<'de> for SrcImageSeed<'_> {
     type Value = Option<()>;
@@ -377,7 +536,7 @@ impl<'de> Visitor<'de> for SrcImageSeed<'_> {
                 Ok(field) => read_field(self.0, field, &mut map)?,
                 Err(name) => {
                     let raw = map.next_value::<Box<RawValue>>()?;
-                    self.0.src_extra.push((name, raw));
+                    self.0.image.extra_mut().src.push((name, raw));
                 }
             }
         }
@@ -436,7 +595,7 @@ impl Serialize for Image {
         if self.has_src_image {
             map.serialize_entry("SrcImage", &SrcImageView(self))?;
         }
-        for (key, raw) in &self.extra {
+        for (key, raw) in self.extra.iter().flat_map(|e| &e.top) {
             map.serialize_entry(key, raw)?;
         }
         map.end()
@@ -451,7 +610,7 @@ impl Serialize for SrcImageView<'_> {
         for field in Field::ALL.iter().copied().filter(|f| f.in_src_image()) {
             write_field(&mut map, self.0, field, field.json_key())?;
         }
-        for (key, raw) in &self.0.src_extra {
+        for (key, raw) in self.0.extra.iter().flat_map(|e| &e.src) {
             map.serialize_entry(key, raw)?;
         }
         map.end()
@@ -465,11 +624,11 @@ fn write_field<M: SerializeMap>(
     key: &str,
 ) -> Result<(), M::Error> {
     match field.slot() {
-        Slot::Str(i) => match &image.strs[i] {
+        Slot::Str(i) => match image.str_at(i) {
             Some(v) => map.serialize_entry(key, v),
             None => Ok(()),
         },
-        Slot::Int(i) => match image.ints[i] {
+        Slot::Int(i) => match image.int_at(i) {
             Some(v) => map.serialize_entry(key, &v),
             None => Ok(()),
         },
@@ -491,22 +650,27 @@ pub struct ImageSet {
 impl ImageSet {
     /// Keep the first image of each `ImageId` (images without an id are all
     /// kept: nothing says they are the same) and read every `ImageCreateTime`.
-    pub fn new(images: Vec<Image>, zone: &ApiZone) -> Self {
-        let mut seen = std::collections::HashSet::with_capacity(images.len());
+    pub fn new(mut images: Vec<Image>, zone: &ApiZone) -> Self {
         let before = images.len();
-        let mut kept: Vec<Image> = images
-            .into_iter()
-            .filter(|image| match image.id() {
-                Some(id) => seen.insert(id.to_owned()),
-                None => true,
-            })
-            .collect();
-        for image in &mut kept {
+        // Ids are borrowed from the images, not copied: at a million images
+        // a set of owned ids would be a noticeable share of peak memory.
+        let keep: Vec<bool> = {
+            let mut seen = std::collections::HashSet::with_capacity(images.len());
+            images
+                .iter()
+                .map(|image| image.id().is_none_or(|id| seen.insert(id)))
+                .collect()
+        };
+        if keep.contains(&false) {
+            let mut flags = keep.into_iter();
+            images.retain(|_| flags.next().unwrap_or(true));
+        }
+        for image in &mut images {
             image.resolve_time(zone);
         }
-        let duplicates_dropped = before - kept.len();
+        let duplicates_dropped = before - images.len();
         Self {
-            images: kept,
+            images,
             duplicates_dropped,
         }
     }

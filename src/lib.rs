@@ -16,6 +16,7 @@ pub mod diag;
 pub mod eval;
 pub mod exit;
 pub mod failure;
+pub mod generate;
 pub mod image;
 pub mod listing;
 pub mod policy;

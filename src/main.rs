@@ -1,7 +1,7 @@
 //! The `ecmguard` binary: parse flags, run, map the outcome to an exit code.
 //! It alone decides where output goes and whether it is coloured.
 
-use std::io::{IsTerminal, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 
 use clap::Parser;
 
@@ -18,7 +18,10 @@ fn main() -> std::process::ExitCode {
     let color = !no_color && stdout.is_terminal();
     let err_color = !no_color && stderr.is_terminal();
     let width = terminal_width().unwrap_or(120);
-    let mut out = BrokenPipeIsFine(stdout.lock());
+    // Rust's stdout is line-buffered even into a pipe or file: a JSON report
+    // of 100k images would cost a write(2) per line. Buffer it; the flush
+    // below (and the BufWriter's own on drop) writes out the rest.
+    let mut out = BrokenPipeIsFine(BufWriter::with_capacity(1 << 16, stdout.lock()));
     // Not locked for the whole run: the progress bar's ticker thread writes
     // to stderr too, and holding the lock here would deadlock it.
     let mut err = std::io::stderr();

@@ -5,10 +5,13 @@ mod support;
 
 mod cli;
 mod evaluation;
+mod generated;
 mod governance;
+mod hardening;
 mod live;
 mod live_cli;
 mod output;
+mod properties;
 mod reports;
 mod schema;
 mod snapshot_input;

@@ -162,8 +162,16 @@ pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Failu
         Ok(loaded) if diags.is_empty() => Ok(loaded),
         Ok(loaded) => Err(Failure::invalid(diags.into_iter().chain(loaded.warnings))),
         Err(failure) => {
+            let unreadable = !diags.is_empty();
             let mut all: Vec<miette::Report> = diags.into_iter().map(miette::Report::new).collect();
-            all.extend(failure.diagnostics);
+            // A file that could not be read explains the missing rules: "no
+            // rule" on top of it would only be noise.
+            all.extend(failure.diagnostics.into_iter().filter(|report| {
+                !(unreadable
+                    && report
+                        .downcast_ref::<Diag>()
+                        .is_some_and(|d| d.code == Code::NoRules))
+            }));
             Err(Failure::new(failure.exit, all))
         }
     }

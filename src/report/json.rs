@@ -142,9 +142,24 @@ struct Findings<'r, 'a>(&'r Report<'a>);
 impl Serialize for Findings<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let report = self.0;
+        // Each rule's location once, not once per finding (a line/column
+        // lookup and a file-name copy each).
+        let locations: Vec<Location> = report
+            .policy
+            .rules
+            .iter()
+            .map(|rule| rule.origin.location())
+            .collect();
         let mut seq = s.serialize_seq(Some(report.evaluation.findings.len()))?;
         for finding in &report.evaluation.findings {
-            seq.serialize_element(&FindingView { report, finding })?;
+            let Some(location) = locations.get(finding.rule) else {
+                continue;
+            };
+            seq.serialize_element(&FindingView {
+                report,
+                finding,
+                location,
+            })?;
         }
         seq.end()
     }
@@ -153,6 +168,7 @@ impl Serialize for Findings<'_, '_> {
 struct FindingView<'r, 'a> {
     report: &'r Report<'a>,
     finding: &'r Finding,
+    location: &'r Location,
 }
 
 impl Serialize for FindingView<'_, '_> {
@@ -166,7 +182,7 @@ impl Serialize for FindingView<'_, '_> {
         map.serialize_entry("failing", &report.is_failing(finding))?;
         map.serialize_entry("image", &finding.image.map(|i| report.image(i)))?;
         map.serialize_entry("message", &finding.message)?;
-        map.serialize_entry("location", &rule.origin.location())?;
+        map.serialize_entry("location", self.location)?;
         if let Some(index) = finding.waiver {
             let waiver = &report.policy.waivers[index];
             map.serialize_entry(

@@ -6,7 +6,10 @@
 //! `{"Response": {…}}`, an array of responses (pages), tccli's
 //! `{"TotalCount", "ImageSet", "RequestId"}`, and a bare array of images.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::io::{BufReader, Read};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -18,15 +21,19 @@ use serde_json::value::RawValue;
 use crate::diag::Diag;
 use crate::exit::ExitCode;
 use crate::failure::Failure;
-use crate::image::{Image, ImageKey, read_image};
+use crate::image::{Image, ImageKey, ImageSet, read_image};
 use crate::policy::codes::Code;
 use crate::source_text::{SourceFile, Span};
+use crate::time::ApiZone;
 
 /// The schema tag of the snapshots `ecmguard fetch` writes.
 pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
 
 /// Files up to this size get a source snippet in JSON error messages.
 const SNIPPET_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Lines longer than this are not quoted in JSON error messages.
+const SNIPPET_LINE_LIMIT: usize = 1024;
 
 /// Which accepted shape a snapshot had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,26 +71,156 @@ pub struct Snapshot {
     pub filters: Option<serde_json::Value>,
 }
 
-/// Parse a snapshot. `name` is how the user named it (`-` for stdin).
+/// A snapshot read into a complete, de-duplicated image set.
+#[derive(Debug)]
+pub struct Loaded {
+    pub images: ImageSet,
+    pub shape: Shape,
+    pub fetched_at: Option<String>,
+    pub endpoint: Option<String>,
+    pub filters: Option<serde_json::Value>,
+}
+
+/// Read the snapshot `name` (a path, or `-` for `stdin`), build the image set
+/// with times read in `zone`, and refuse it if it is not complete. This is
+/// the whole of `check --snapshot` before evaluation.
+///
+/// The input is parsed as it is read, never held whole: at peak a check holds
+/// the images and a read buffer, not the file's bytes as well (which, for a
+/// large account, would double its memory).
+pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, Failure> {
+    let snapshot = if name == "-" {
+        read_from(name, stdin)?
+    } else {
+        let file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+        read_from(name, file)?
+    };
+    finish(name, snapshot, zone)
+}
+
+/// [`load`] for a snapshot already in memory (tests, benchmarks, fuzzing).
+pub fn load_bytes(name: &str, bytes: &[u8], zone: &ApiZone) -> Result<Loaded, Failure> {
+    finish(name, read(name, bytes)?, zone)
+}
+
+fn read_failure(name: &str, err: &std::io::Error) -> Failure {
+    Failure::invalid([Diag::error(
+        Code::FileRead,
+        format!("cannot read snapshot {name}: {err}"),
+    )
+    .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin")])
+}
+
+fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Failure> {
+    let Snapshot {
+        shape,
+        images,
+        total_count,
+        fetched_at,
+        endpoint,
+        filters,
+    } = snapshot;
+    let images = ImageSet::new(images, zone);
+    check_total(name, shape, total_count, images.len())?;
+    Ok(Loaded {
+        images,
+        shape,
+        fetched_at,
+        endpoint,
+        filters,
+    })
+}
+
+/// Parse a snapshot held in memory. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = TopSeed
-        .deserialize(&mut de)
-        .and_then(|top| de.end().map(|()| top));
-    let top = parsed.map_err(|err| json_error(name, bytes, &err))?;
+    let top = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
     top.into_snapshot(name)
+}
+
+/// Parse a snapshot as it is read from `reader`, holding only a read buffer
+/// (and, for error snippets, the first bytes of a small input).
+pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, Failure> {
+    let recording = Rc::new(RefCell::new(Recording::default()));
+    let recorder = Recorder {
+        inner: reader,
+        recording: Rc::clone(&recording),
+    };
+    // BufReader outside the recorder: the parser pulls bytes from the
+    // buffer one at a time, and the recorder sees whole chunks.
+    let mut de =
+        serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
+    match parse(&mut de) {
+        Ok(top) => top.into_snapshot(name),
+        Err(err) if err.is_io() => Err(read_failure(name, &std::io::Error::other(err))),
+        Err(err) => {
+            let recording = recording.borrow();
+            let bytes = (!recording.overflowed).then_some(recording.bytes.as_slice());
+            Err(json_error(name, bytes, &err))
+        }
+    }
+}
+
+fn parse<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+) -> serde_json::Result<Top> {
+    let top = TopSeed.deserialize(&mut *de)?;
+    de.end()?;
+    Ok(top)
+}
+
+/// How much the streaming reader asks the OS for at a time.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// The bytes read so far, while they fit under `SNIPPET_LIMIT`.
+#[derive(Default)]
+struct Recording {
+    bytes: Vec<u8>,
+    overflowed: bool,
+}
+
+/// Passes reads through, keeping a copy of a small input so that a JSON error
+/// can show the offending line; a large input is not kept (and no snippet
+/// is shown for it, as for in-memory input over the limit).
+struct Recorder<R> {
+    inner: R,
+    recording: Rc<RefCell<Recording>>,
+}
+
+impl<R: Read> Read for Recorder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut recording = self.recording.borrow_mut();
+        if !recording.overflowed {
+            if recording.bytes.len() + n > SNIPPET_LIMIT {
+                recording.overflowed = true;
+                recording.bytes = Vec::new();
+            } else {
+                recording.bytes.extend_from_slice(&buf[..n]);
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Check that a snapshot which states a total holds exactly that many distinct
 /// images. `distinct` is the count after de-duplication by `ImageId`.
 pub fn check_complete(name: &str, snapshot: &Snapshot, distinct: usize) -> Result<(), Failure> {
-    match snapshot.total_count {
+    check_total(name, snapshot.shape, snapshot.total_count, distinct)
+}
+
+fn check_total(
+    name: &str,
+    shape: Shape,
+    total_count: Option<u64>,
+    distinct: usize,
+) -> Result<(), Failure> {
+    match total_count {
         Some(total) if total != distinct as u64 => Err(Failure::incomplete(
             Diag::error(
                 Code::SnapshotIncomplete,
                 format!(
-                    "{name}: the {} holds {distinct} distinct images but its TotalCount is {total}; it is not the complete result set",
-                    snapshot.shape
+                    "{name}: the {shape} holds {distinct} distinct images but its TotalCount is {total}; it is not the complete result set"
                 ),
             )
             .with_help("fetch every page with `ecmguard fetch -o FILE` (or save all pages) and check that file"),
@@ -92,7 +229,7 @@ pub fn check_complete(name: &str, snapshot: &Snapshot, distinct: usize) -> Resul
     }
 }
 
-fn json_error(name: &str, bytes: &[u8], err: &serde_json::Error) -> Failure {
+fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Failure {
     let (line, column) = (err.line(), err.column());
     let message = strip_position(&err.to_string());
     let mut diag = Diag::error(
@@ -104,12 +241,20 @@ fn json_error(name: &str, bytes: &[u8], err: &serde_json::Error) -> Failure {
     } else {
         "a snapshot is JSON as `ecmguard fetch` writes it, or a DescribeImage response, pages, tccli output, or an array of images".to_owned()
     });
-    if bytes.len() <= SNIPPET_LIMIT
-        && let Ok(text) = std::str::from_utf8(bytes)
+    if let Some(bytes) = bytes
+        && bytes.len() <= SNIPPET_LIMIT
     {
+        // A recording can end inside a character; show the valid prefix.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
+        };
         let file = SourceFile::new(name, text);
         let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
-        if let Some(start) = line_start {
+        // A minified snapshot is one long line: quoting it would flood the
+        // terminal, and the line and column in the message say enough.
+        let line_len = |start: usize| text[start..].find('\n').unwrap_or(text.len() - start);
+        if let Some(start) = line_start.filter(|&start| line_len(start) <= SNIPPET_LINE_LIMIT) {
             let mut offset = (start + column.saturating_sub(1)).min(text.len());
             while !text.is_char_boundary(offset) {
                 offset -= 1;

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# End-to-end scale benchmark of `ecmguard check --snapshot` against the
+# shipped policy pack, on generated snapshots of 10k, 100k and 1M images
+# (10% violating). Prints medians of several runs, because a shared 2-core
+# machine is noisy:
+#   - 100k: check --format human and --format json (stdout to /dev/null)
+#     against parse-only (read + parse + build the ImageSet), and their ratio;
+#   - peak RSS (ru_maxrss of the child) next to the snapshot file size;
+#   - the 10k/100k/1M series with the time per image, to show growth.
+# Targets: check <= 1.5x parse-only; peak RSS <= 2x the file; linear growth.
+#
+# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--keep DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=3
+with_1m=1
+keep=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs="$2"; shift 2 ;;
+    --no-1m) with_1m=0; shift ;;
+    --keep) keep="$2"; shift 2 ;;
+    *) echo "usage: $0 [--runs N] [--no-1m] [--keep DIR]" >&2; exit 2 ;;
+  esac
+done
+
+echo "== building (release)" >&2
+cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only
+
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  dir="$keep"
+else
+  dir="$(mktemp -d)"
+  trap 'rm -rf "$dir"' EXIT
+fi
+
+sizes="10000 100000"
+[ "$with_1m" = 1 ] && sizes="$sizes 1000000"
+for n in $sizes; do
+  if [ ! -s "$dir/images-$n.json" ]; then
+    echo "== generating $n images" >&2
+    target/release/examples/gen_images --count "$n" --seed 1 --violating 0.1 \
+      > "$dir/images-$n.json" 2>/dev/null
+  fi
+done
+
+RUNS="$runs" DIR="$dir" SIZES="$sizes" python3 - <<'PY'
+import os, statistics, subprocess, time
+
+runs = int(os.environ["RUNS"])
+d = os.environ["DIR"]
+sizes = [int(n) for n in os.environ["SIZES"].split()]
+now = "2026-01-01T00:00:00+08:00"
+ecmguard = "target/release/ecmguard"
+parse_only = "target/release/examples/parse_only"
+
+def once(cmd):
+    """Wall time (s), peak RSS (bytes) and exit code of one child."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
+
+def median(cmd, n):
+    results = [once(cmd) for _ in range(n)]
+    codes = {r[2] for r in results}
+    return (statistics.median(r[0] for r in results),
+            statistics.median(r[1] for r in results), codes)
+
+def check(path, fmt):
+    return [ecmguard, "check", "--snapshot", path, "--now", now, "--format", fmt]
+
+def mib(b):
+    return f"{b / 2**20:.1f} MiB"
+
+path = f"{d}/images-100000.json"
+size = os.path.getsize(path)
+print(f"machine: {os.cpu_count()} cores; {runs} runs each, medians")
+print(f"\n100k images, shipped pack, snapshot {mib(size)}")
+parse_t, parse_rss, parse_codes = median([parse_only, path], runs)
+rows = [("parse-only", parse_t, parse_rss, parse_codes)]
+for fmt in ["human", "json"]:
+    t, rss, codes = median(check(path, fmt), runs)
+    rows.append((f"check --format {fmt}", t, rss, codes))
+print(f"{'':24} {'time':>9} {'vs parse':>9} {'peak RSS':>11} {'RSS/file':>9}  exit")
+for name, t, rss, codes in rows:
+    print(f"{name:24} {t:8.3f}s {t / parse_t:8.2f}x {mib(rss):>11} {rss / size:8.2f}x  {sorted(codes)}")
+worst_t = max(r[1] for r in rows[1:]) / parse_t
+worst_rss = max(r[2] for r in rows) / size
+print(f"target check <= 1.5x parse-only: {'met' if worst_t <= 1.5 else 'MISSED'} ({worst_t:.2f}x)")
+print(f"target peak RSS <= 2x file:      {'met' if worst_rss <= 2 else 'MISSED'} ({worst_rss:.2f}x)")
+
+print("\nseries: check --format json (1M: a single run)")
+print(f"{'images':>9} {'file':>11} {'time':>9} {'per image':>11} {'peak RSS':>11} {'RSS/file':>9}  exit")
+per = []
+for n in sizes:
+    path = f"{d}/images-{n}.json"
+    size = os.path.getsize(path)
+    t, rss, codes = median(check(path, "json"), 1 if n >= 1_000_000 else runs)
+    per.append(t / n)
+    print(f"{n:>9} {mib(size):>11} {t:8.3f}s {t / n * 1e6:9.2f}us {mib(rss):>11} {rss / size:8.2f}x  {sorted(codes)}")
+growth = per[-1] / per[0]
+print(f"time per image, largest vs smallest: {growth:.2f}x (linear growth: about 1x)")
+PY
