@@ -5,6 +5,36 @@
 //! becomes a complete `ImageSet` (`source`, `image`), the pure evaluator
 //! (`eval`) produces findings, `report` renders them, and `exit` maps the
 //! verdict to a process status. `app` strings the steps together.
+//!
+//! The library is usable on its own; it never prints:
+//!
+//! ```
+//! use ecmguard::eval::{evaluate, EvalOptions};
+//! use ecmguard::image::ImageSet;
+//! use ecmguard::policy::{compile, CompileOptions};
+//! use ecmguard::report::Status;
+//! use ecmguard::source_text::SourceFile;
+//! use ecmguard::time::ApiZone;
+//!
+//! let policy = SourceFile::new(
+//!     "policy.yaml",
+//!     "rules:\n  - id: fresh\n    title: Private images are fresh\n    where: { ImageType: PRIVATE_IMAGE }\n    assert: { ImageCreateTime: { newer_than: 180d } }\n",
+//! );
+//! let options = CompileOptions {
+//!     now: "2026-01-01T00:00:00+08:00".parse().unwrap(),
+//!     zone: ApiZone::default(),
+//!     params: Vec::new(),
+//! };
+//! let loaded = compile(vec![policy], &options).expect("a valid policy");
+//! let images = serde_json::from_str(
+//!     r#"[{"ImageId": "img-old", "ImageType": "PRIVATE_IMAGE", "ImageCreateTime": "2025-01-01 00:00:00"}]"#,
+//! )
+//! .unwrap();
+//! let images = ImageSet::new(images, &options.zone);
+//! let evaluation = evaluate(&loaded.policy, &images, EvalOptions { now: options.now, baseline: None });
+//! assert_eq!(evaluation.findings.len(), 1);
+//! assert_eq!(evaluation.findings[0].status, Status::Violation);
+//! ```
 
 // `Diag` is large, and is returned by value on error paths only: boxing it
 // would add indirection everywhere for no gain where it matters.
