@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -92,7 +92,17 @@ pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, 
     let snapshot = if name == "-" {
         read_from(name, stdin)?
     } else {
-        let file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+        let mut file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+        // A regular file can be read twice: first the fast path, which hands
+        // each image's bytes to the in-memory parser; anything it is unsure
+        // of is read again, from the start, by the exact streaming parser.
+        if file.metadata().is_ok_and(|meta| meta.is_file()) {
+            if let Ok(Some(snapshot)) = super::split::read_top_object(name, &file) {
+                return finish(name, snapshot, zone);
+            }
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| read_failure(name, &e))?;
+        }
         // A file can be read again for an error snippet, so nothing of it is
         // kept while parsing.
         stream(name, file, false).map_err(|err| {
