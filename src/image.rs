@@ -746,6 +746,43 @@ mod tests {
     }
 
     #[test]
+    fn set_overwrites_and_clears_in_the_shared_text_buffer() {
+        let mut image: Image = serde_json::from_str(
+            r#"{"ImageId":"img-a","ImageName":"镜像","SrcImage":{"Region":"gz"}}"#,
+        )
+        .unwrap();
+        image.set(Field::ImageName, Some(SetValue::Str("web-edge".into())));
+        image.set(Field::ImageSize, Some(SetValue::Int(-1)));
+        image.set(Field::SrcRegionId, Some(SetValue::Int(i64::MAX)));
+        assert_eq!(image.get(Field::ImageId), Value::Str("img-a"));
+        assert_eq!(image.get(Field::ImageName), Value::Str("web-edge"));
+        assert_eq!(image.get(Field::SrcRegion), Value::Str("gz"));
+        assert_eq!(image.get(Field::ImageSize), Value::Int(-1));
+        assert_eq!(image.get(Field::SrcRegionId), Value::Int(i64::MAX));
+        image.set(Field::ImageName, None);
+        image.set(Field::ImageSize, None);
+        assert_eq!(image.get(Field::ImageName), Value::Missing);
+        assert_eq!(image.get(Field::ImageSize), Value::Missing);
+        assert_eq!(image.get(Field::SrcRegionId), Value::Int(i64::MAX));
+        // Empty strings are present values, distinct from missing.
+        image.set(Field::TaskId, Some(SetValue::Str(String::new())));
+        assert_eq!(image.get(Field::TaskId), Value::Str(""));
+        let back = serde_json::to_value(&image).unwrap();
+        assert_eq!(
+            back,
+            serde_json::json!({"ImageId": "img-a", "TaskId": "", "SrcImage": {"Region": "gz", "RegionID": i64::MAX}})
+        );
+    }
+
+    #[test]
+    fn the_compact_image_stays_small() {
+        // A check holds every image at once: a regression here costs memory
+        // per image of the account (256 bytes on 64-bit targets today).
+        let size = std::mem::size_of::<Image>();
+        assert!(size <= 256, "size_of::<Image>() = {size}");
+    }
+
+    #[test]
     fn wrong_types_are_errors() {
         assert!(serde_json::from_str::<Image>(r#"{"ImageSize":"50"}"#).is_err());
         assert!(serde_json::from_str::<Image>(r#"{"SrcImage":[]}"#).is_err());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ecmguard::policy::duration::Duration;
 use ecmguard::policy::{self, CompileOptions};
-use ecmguard::source::snapshot;
+use ecmguard::source::{snapshot, split};
 use ecmguard::source_text::SourceFile;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -203,6 +203,21 @@ fn check_reader(bytes: &[u8]) -> Result<(), TestCaseError> {
             .map(|s| s.images.len())
             .map_err(|f| f.exit)
     );
+    // The fast path for files accepts only what the exact parser reads, and
+    // reads it the same way.
+    if let Ok(Some(fast)) = split::read_top_object("t.json", bytes) {
+        let exact = in_memory.as_ref();
+        prop_assert!(exact.is_ok(), "fast path accepted a refused input");
+        if let Ok(exact) = exact {
+            prop_assert_eq!(fast.shape, exact.shape);
+            prop_assert_eq!(fast.total_count, exact.total_count);
+            prop_assert_eq!(&fast.filters, &exact.filters);
+            prop_assert_eq!(
+                serde_json::to_string(&fast.images).ok(),
+                serde_json::to_string(&exact.images).ok()
+            );
+        }
+    }
     if let Ok(snapshot) = in_memory {
         for image in &snapshot.images {
             prop_assert!(serde_json::to_vec(image).is_ok());

@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -92,8 +92,26 @@ pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, 
     let snapshot = if name == "-" {
         read_from(name, stdin)?
     } else {
-        let file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
-        read_from(name, file)?
+        let mut file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+        // A regular file can be read twice: first the fast path, which hands
+        // each image's bytes to the in-memory parser; anything it is unsure
+        // of is read again, from the start, by the exact streaming parser.
+        if file.metadata().is_ok_and(|meta| meta.is_file()) {
+            if let Ok(Some(snapshot)) = super::split::read_top_object(name, &file) {
+                return finish(name, snapshot, zone);
+            }
+            file.seek(SeekFrom::Start(0))
+                .map_err(|e| read_failure(name, &e))?;
+        }
+        // A file can be read again for an error snippet, so nothing of it is
+        // kept while parsing.
+        stream(name, file, false).map_err(|err| {
+            let bytes = std::fs::metadata(name)
+                .ok()
+                .filter(|meta| meta.len() <= SNIPPET_LIMIT as u64)
+                .and_then(|_| std::fs::read(name).ok());
+            err.into_failure(name, bytes.as_deref())
+        })?
     };
     finish(name, snapshot, zone)
 }
@@ -141,7 +159,35 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
 /// Parse a snapshot as it is read from `reader`, holding only a read buffer
 /// (and, for error snippets, the first bytes of a small input).
 pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, Failure> {
-    let recording = Rc::new(RefCell::new(Recording::default()));
+    stream(name, reader, true).map_err(|err| err.into_failure(name, None))
+}
+
+/// Why a streamed read failed, before it is turned into diagnostics.
+enum StreamError {
+    Snapshot(Failure),
+    Io(serde_json::Error),
+    /// A JSON error, with the recorded input if it was kept.
+    Json(serde_json::Error, Option<Vec<u8>>),
+}
+
+impl StreamError {
+    /// `reread` is the input read again for a snippet, when not recorded.
+    fn into_failure(self, name: &str, reread: Option<&[u8]>) -> Failure {
+        match self {
+            StreamError::Snapshot(failure) => failure,
+            StreamError::Io(err) => read_failure(name, &std::io::Error::other(err)),
+            StreamError::Json(err, recorded) => {
+                json_error(name, recorded.as_deref().or(reread), &err)
+            }
+        }
+    }
+}
+
+fn stream(name: &str, reader: impl Read, record: bool) -> Result<Snapshot, StreamError> {
+    let recording = Rc::new(RefCell::new(Recording {
+        bytes: Vec::new(),
+        overflowed: !record,
+    }));
     let recorder = Recorder {
         inner: reader,
         recording: Rc::clone(&recording),
@@ -151,12 +197,12 @@ pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, Failure> {
     let mut de =
         serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
     match parse(&mut de) {
-        Ok(top) => top.into_snapshot(name),
-        Err(err) if err.is_io() => Err(read_failure(name, &std::io::Error::other(err))),
+        Ok(top) => top.into_snapshot(name).map_err(StreamError::Snapshot),
+        Err(err) if err.is_io() => Err(StreamError::Io(err)),
         Err(err) => {
-            let recording = recording.borrow();
-            let bytes = (!recording.overflowed).then_some(recording.bytes.as_slice());
-            Err(json_error(name, bytes, &err))
+            let recording = recording.take();
+            let bytes = (!recording.overflowed).then_some(recording.bytes);
+            Err(StreamError::Json(err, bytes))
         }
     }
 }
@@ -172,7 +218,8 @@ fn parse<'de, R: serde_json::de::Read<'de>>(
 /// How much the streaming reader asks the OS for at a time.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// The bytes read so far, while they fit under `SNIPPET_LIMIT`.
+/// The bytes read so far, while they fit under `SNIPPET_LIMIT`
+/// (`overflowed` from the start when nothing is to be kept).
 #[derive(Default)]
 struct Recording {
     bytes: Vec<u8>,

@@ -1,0 +1,43 @@
+//! Snapshot reading on arbitrary bytes, in memory and streamed: both must
+//! agree on accepting or refusing, the fast path for files must agree with
+//! them on what it accepts, and none may panic.
+#![no_main]
+
+use ecmguard::source::{snapshot, split};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| {
+    let in_memory = snapshot::read("fuzz.json", bytes);
+    let streamed = snapshot::read_from("fuzz.json", bytes);
+    assert_eq!(
+        in_memory
+            .as_ref()
+            .map(|s| s.images.len())
+            .map_err(|f| f.exit),
+        streamed
+            .as_ref()
+            .map(|s| s.images.len())
+            .map_err(|f| f.exit),
+    );
+    // The fast path for files: whatever it accepts, the exact parser reads
+    // the same way.
+    if let Ok(Some(fast)) = split::read_top_object("fuzz.json", bytes) {
+        let exact = match &in_memory {
+            Ok(exact) => exact,
+            Err(_) => panic!("the fast path accepted an input the exact parser refuses"),
+        };
+        assert_eq!(fast.shape, exact.shape);
+        assert_eq!(fast.total_count, exact.total_count);
+        assert_eq!(fast.filters, exact.filters);
+        assert_eq!(
+            serde_json::to_string(&fast.images).ok(),
+            serde_json::to_string(&exact.images).ok()
+        );
+    }
+    if let Ok(snapshot) = in_memory {
+        // Whatever was accepted must serialise back.
+        for image in &snapshot.images {
+            let _ = serde_json::to_vec(image);
+        }
+    }
+});
