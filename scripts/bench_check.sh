@@ -26,6 +26,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+if [ ! -x /usr/bin/time ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing GNU time (peak RSS)" >&2
+  apt-get install -y -q time >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q time >/dev/null 2>&1) || true
+fi
 if [ ! -x /usr/bin/time ]; then
   echo "note: GNU time not found (apt-get install time); peak RSS falls back to ru_maxrss, inflated for small runs" >&2
 fi
