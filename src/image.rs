@@ -386,12 +386,51 @@ impl ImageKey {
         if key == "SrcImage" {
             return ImageKey::SrcImage;
         }
-        Field::ALL
-            .iter()
-            .copied()
-            .find(|f| !f.in_src_image() && f.json_key() == key)
-            .map_or_else(|| ImageKey::Other(key.into()), ImageKey::Field)
+        image_key_field(key).map_or_else(|| ImageKey::Other(key.into()), ImageKey::Field)
     }
+}
+
+/// The field of a key of an `Image` object. A `match` rather than a search
+/// of `Field::ALL`: every key of every image goes through here, and a
+/// linear scan of string comparisons was the largest single cost of reading
+/// a snapshot. `key_lookups_agree_with_the_field_table` keeps it in step.
+fn image_key_field(key: &str) -> Option<Field> {
+    Some(match key {
+        "ImageId" => Field::ImageId,
+        "ImageName" => Field::ImageName,
+        "ImageState" => Field::ImageState,
+        "ImageType" => Field::ImageType,
+        "ImageOsName" => Field::ImageOsName,
+        "ImageDescription" => Field::ImageDescription,
+        "ImageCreateTime" => Field::ImageCreateTime,
+        "Architecture" => Field::Architecture,
+        "OsType" => Field::OsType,
+        "OsVersion" => Field::OsVersion,
+        "Platform" => Field::Platform,
+        "ImageOwner" => Field::ImageOwner,
+        "ImageSize" => Field::ImageSize,
+        "ImageSource" => Field::ImageSource,
+        "TaskId" => Field::TaskId,
+        "IsSupportCloudInit" => Field::IsSupportCloudInit,
+        _ => return None,
+    })
+}
+
+/// The field of a key of a `SrcImage` object (see [`image_key_field`]).
+fn src_key_field(key: &str) -> Option<Field> {
+    Some(match key {
+        "ImageId" => Field::SrcImageId,
+        "ImageName" => Field::SrcImageName,
+        "ImageOsName" => Field::SrcImageOsName,
+        "ImageDescription" => Field::SrcImageDescription,
+        "Region" => Field::SrcRegion,
+        "RegionID" => Field::SrcRegionId,
+        "RegionName" => Field::SrcRegionName,
+        "InstanceName" => Field::SrcInstanceName,
+        "InstanceId" => Field::SrcInstanceId,
+        "ImageType" => Field::SrcImageType,
+        _ => return None,
+    })
 }
 
 impl<'de> Deserialize<'de> for ImageKey {
@@ -555,13 +594,7 @@ impl<'de> Deserialize<'de> for SrcKey {
                 f.write_str("a SrcImage field name")
             }
             fn visit_str<E>(self, v: &str) -> Result<SrcKey, E> {
-                Ok(SrcKey(
-                    Field::ALL
-                        .iter()
-                        .copied()
-                        .find(|f| f.in_src_image() && f.json_key() == v)
-                        .ok_or_else(|| v.into()),
-                ))
+                Ok(SrcKey(src_key_field(v).ok_or_else(|| v.into())))
             }
         }
         d.deserialize_str(KeyVisitor)
@@ -705,6 +738,37 @@ mod tests {
         assert_eq!(Field::ALL.len() - src + 1, 17);
         for f in Field::ALL {
             assert_eq!(Field::from_path(f.path()), Some(*f));
+        }
+    }
+
+    #[test]
+    fn key_lookups_agree_with_the_field_table() {
+        for field in Field::ALL.iter().copied() {
+            let (found, other) = if field.in_src_image() {
+                (
+                    src_key_field(field.json_key()),
+                    image_key_field(field.json_key()),
+                )
+            } else {
+                (image_key_field(field.json_key()), None)
+            };
+            assert_eq!(found, Some(field), "{field}");
+            // A SrcImage key that is also an Image key maps to the Image field.
+            if let Some(other) = other {
+                assert!(!other.in_src_image() && other.json_key() == field.json_key());
+            }
+        }
+        let image_keys = Field::ALL.iter().filter(|f| !f.in_src_image()).count();
+        let known = Field::ALL
+            .iter()
+            .filter(|f| image_key_field(f.json_key()).is_some_and(|g| g == **f))
+            .count();
+        assert_eq!(known, image_keys);
+        for unknown in ["SrcImage", "imageid", "Region", "", "ImageId "] {
+            assert_eq!(image_key_field(unknown), None, "{unknown}");
+        }
+        for unknown in ["Platform", "RegionId", "SrcImage.Region"] {
+            assert_eq!(src_key_field(unknown), None, "{unknown}");
         }
     }
 

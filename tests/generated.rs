@@ -48,3 +48,58 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     let rules: HashSet<usize> = evaluation.findings.iter().map(|f| f.rule).collect();
     assert_eq!(rules.len(), pack.policy.rules.len());
 }
+
+/// The file fast path (`source::split`) and the streaming parser used for
+/// stdin give the same report, end to end through the binary.
+#[test]
+fn a_generated_file_and_the_same_bytes_on_stdin_give_the_same_report() {
+    let mut bytes = Vec::new();
+    write_snapshot(
+        &GenOptions {
+            count: 3000,
+            seed: 7,
+            violating: 0.3,
+            ..GenOptions::default()
+        },
+        &mut bytes,
+    )
+    .expect("generate");
+    let pack = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let pack = pack.to_str().expect("UTF-8 path");
+    let now = ecmguard::generate::REFERENCE_NOW;
+    let from_file = crate::support::Test::new()
+        .file("images.json", &bytes)
+        .args(&[
+            "check",
+            "--snapshot",
+            "images.json",
+            "--policy",
+            pack,
+            "--now",
+            now,
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(1);
+    let from_stdin = crate::support::Test::new()
+        .stdin(bytes)
+        .args(&[
+            "check",
+            "--snapshot",
+            "-",
+            "--policy",
+            pack,
+            "--now",
+            now,
+            "--format",
+            "json",
+        ])
+        .run()
+        .code(1);
+    let (a, b) = (from_file.json(), from_stdin.json());
+    assert_eq!(a["summary"], b["summary"]);
+    assert_eq!(a["findings"], b["findings"]);
+    assert_eq!(a["rules"], b["rules"]);
+    assert_eq!(a["run"]["source"]["shape"], "ecmguard");
+}

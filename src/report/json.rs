@@ -1,7 +1,7 @@
 //! The JSON report, schema `ecmguard/report/v1`, documented field by field
 //! in `docs/report-json.md`. Streamed with serde: no intermediate tree.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -13,11 +13,15 @@ use crate::report::{Finding, Report, RuleResult, SourceInfo};
 pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::pretty(&mut *out);
+    // serde_json writes many tiny pieces; a concrete buffer here keeps them
+    // off the `dyn Write` path (a twentieth of a large check otherwise).
+    let mut buffered = BufWriter::with_capacity(1 << 16, out);
+    let mut ser = serde_json::Serializer::pretty(&mut buffered);
     ReportView(report)
         .serialize(&mut ser)
         .map_err(std::io::Error::other)?;
-    out.write_all(b"\n")
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 struct ReportView<'r, 'a>(&'r Report<'a>);

@@ -234,24 +234,38 @@ impl<R: Read> Window<R> {
                 let mut depth = 0usize;
                 let mut at = 0;
                 loop {
-                    let Some(b) = self.byte(at)? else {
+                    if !self.ensure(at)? {
                         return Ok(None);
-                    };
-                    match b {
-                        b'"' => match self.string_end(at)? {
-                            Some(end) => at = end,
+                    }
+                    // Scan what is buffered in a tight loop (a call per byte
+                    // was a sixth of reading a snapshot); strings, which may
+                    // hold brackets, are skipped by `string_end`.
+                    let buffered = &self.buf[self.start + at..self.end];
+                    let mut string_at = None;
+                    for (i, &b) in buffered.iter().enumerate() {
+                        match b {
+                            b'"' => {
+                                string_at = Some(at + i);
+                                break;
+                            }
+                            b'{' | b'[' => depth += 1,
+                            b'}' | b']' => {
+                                // The first byte opened, so depth is at least 1 here.
+                                depth = depth.saturating_sub(1);
+                                if depth == 0 {
+                                    return Ok(Some(at + i + 1));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    match string_at {
+                        Some(open) => match self.string_end(open)? {
+                            Some(close) => at = close + 1,
                             None => return Ok(None),
                         },
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return Ok(Some(at + 1));
-                            }
-                        }
-                        _ => {}
+                        None => at += buffered.len(),
                     }
-                    at += 1;
                 }
             }
             _ => {
