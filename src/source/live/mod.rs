@@ -266,6 +266,20 @@ pub async fn fetch_all(
     })
 }
 
+/// For the fuzz target only (`fuzz/fuzz_targets/describe_image_response.rs`): parse a
+/// response body exactly as a fetch does, then type its images as `check` does. Returns
+/// whether the body was a usable page. Not part of the supported API.
+#[doc(hidden)]
+pub fn parse_response_for_fuzzing(body: &[u8]) -> bool {
+    match client::parse_response(body) {
+        Ok(page) => page
+            .images
+            .iter()
+            .all(|image| serde_json::from_str::<crate::image::Image>(image.raw.get()).is_ok()),
+        Err(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,19 +306,5 @@ mod tests {
             cfg.validate(),
             Err(FetchError::InsecureEndpoint { .. })
         ));
-    }
-}
-
-/// For the fuzz target only (`fuzz/fuzz_targets/describe_image_response.rs`): parse a
-/// response body exactly as a fetch does, then type its images as `check` does. Returns
-/// whether the body was a usable page. Not part of the supported API.
-#[doc(hidden)]
-pub fn parse_response_for_fuzzing(body: &[u8]) -> bool {
-    match client::parse_response(body) {
-        Ok(page) => page
-            .images
-            .iter()
-            .all(|image| serde_json::from_str::<crate::image::Image>(image.raw.get()).is_ok()),
-        Err(_) => false,
     }
 }
