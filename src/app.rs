@@ -610,12 +610,7 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     if code == ExitCode::Fail {
         // SPEC 2: every non-zero exit says why on stderr, whatever the format.
         let summary = report.summary();
-        let fail_on = match report.run.fail_on {
-            FailOn::Error => "error",
-            FailOn::Warning => "warning",
-            FailOn::Info => "info",
-            FailOn::Never => "never",
-        };
+        let fail_on = report.run.fail_on.as_str();
         let diag = Diag::error(
             Code::GateFailed,
             format!(

@@ -424,15 +424,7 @@ fn operator(
             }
         }
         ("in" | "not_in", FieldType::String) => {
-            let items = list_operand(cx, field, name, operand)?;
-            let mut texts = Vec::with_capacity(items.len());
-            for item in items {
-                let item_operand = Operand {
-                    node: item.clone(),
-                    param: operand.param.clone(),
-                };
-                texts.push(string_operand(cx, field, name, &item_operand)?);
-            }
+            let texts = each_item(cx, field, name, operand, string_operand)?;
             let shown = format!(
                 "[{}]",
                 texts
@@ -488,15 +480,7 @@ fn operator(
         }
         (_, FieldType::Integer) => {
             if name == "in" || name == "not_in" {
-                let items = list_operand(cx, field, name, operand)?;
-                let mut values = Vec::with_capacity(items.len());
-                for item in items {
-                    let item_operand = Operand {
-                        node: item.clone(),
-                        param: operand.param.clone(),
-                    };
-                    values.push(int_operand(cx, field, name, &item_operand)?);
-                }
+                let values = each_item(cx, field, name, operand, int_operand)?;
                 let shown = format!(
                     "[{}]",
                     values
@@ -751,6 +735,27 @@ fn list_operand<'o>(
         return None;
     }
     Some(items)
+}
+
+/// Each item of a list operand, checked by `check`; items keep the list's
+/// param origin for messages.
+fn each_item<T>(
+    cx: &mut Cx<'_>,
+    field: Field,
+    name: &str,
+    operand: &Operand,
+    check: fn(&mut Cx<'_>, Field, &str, &Operand) -> Option<T>,
+) -> Option<Vec<T>> {
+    let items = list_operand(cx, field, name, operand)?;
+    let mut out = Vec::with_capacity(items.len());
+    for node in items {
+        let item = Operand {
+            node: node.clone(),
+            param: operand.param.clone(),
+        };
+        out.push(check(cx, field, name, &item)?);
+    }
+    Some(out)
 }
 
 fn make_text(value: String, ignore_case: bool) -> Text {

@@ -48,7 +48,7 @@ fn page(report: &Report<'_>) -> Markup {
                     }
                     div class="badge" {
                         span class="word" { (verdict) }
-                        span class="small" { "exit code " (report.exit_code().code()) " · fails on " (fail_on_name(report)) }
+                        span class="small" { "exit code " (report.exit_code().code()) " · fails on " (report.run.fail_on.as_str()) }
                     }
                 }
                 main {
@@ -460,7 +460,7 @@ fn failing_section(report: &Report<'_>) -> Markup {
                     summary {
                         span class=(format!("sev sev-{}", rule.severity.as_str())) { (rule.severity.as_str()) }
                         " " code { (rule.id) } " " (rule.title) " · " (count(open.len(), "finding"))
-                        @if failing == 0 { " (not failing under --fail-on " (fail_on_name(report)) ")" }
+                        @if failing == 0 { " (not failing under --fail-on " (report.run.fail_on.as_str()) ")" }
                     }
                     @if let Some(remediation) = &rule.remediation {
                         p class="help" { "Remediation: " (remediation) }
@@ -639,15 +639,6 @@ fn warnings_section(report: &Report<'_>) -> Markup {
 fn location(rule: &Rule) -> String {
     let at = rule.origin.location();
     format!("{}:{}:{}", at.file, at.line, at.column)
-}
-
-fn fail_on_name(report: &Report<'_>) -> &'static str {
-    match report.run.fail_on {
-        crate::report::FailOn::Error => "error",
-        crate::report::FailOn::Warning => "warning",
-        crate::report::FailOn::Info => "info",
-        crate::report::FailOn::Never => "never",
-    }
 }
 
 fn source_label(report: &Report<'_>) -> String {

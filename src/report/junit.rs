@@ -20,7 +20,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     suite.add_properties([
         Property::new("now", report.run.now.to_string()),
         Property::new("time_zone", report.run.zone.label()),
-        Property::new("fail_on", fail_on_name(report)),
+        Property::new("fail_on", report.run.fail_on.as_str()),
         Property::new("images", report.images.len().to_string()),
         Property::new("exit_code", report.exit_code().code().to_string()),
         Property::new("verdict", if summary.passed { "pass" } else { "fail" }),
@@ -73,15 +73,6 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     junit.add_test_suite(suite);
     junit.serialize(&mut *out).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
-}
-
-fn fail_on_name(report: &Report<'_>) -> &'static str {
-    match report.run.fail_on {
-        crate::report::FailOn::Error => "error",
-        crate::report::FailOn::Warning => "warning",
-        crate::report::FailOn::Info => "info",
-        crate::report::FailOn::Never => "never",
-    }
 }
 
 /// `4 violations, 1 indeterminate: <title>`.
@@ -149,7 +140,7 @@ fn system_out(report: &Report<'_>, findings: &[&Finding]) -> String {
                 let _ = write!(
                     text,
                     "\n  not failing under --fail-on {}",
-                    fail_on_name(report)
+                    report.run.fail_on.as_str()
                 );
             }
         }

@@ -35,7 +35,7 @@ fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         count(summary.images, "image"),
         count(summary.rules, "rule"),
         text(&report.now_label()),
-        fail_on_name(report),
+        report.run.fail_on.as_str(),
         report.exit_code().code()
     )?;
     writeln!(
@@ -298,15 +298,6 @@ fn severity_label(severity: Severity) -> &'static str {
         Severity::Error => "🔴 error",
         Severity::Warning => "🟠 warning",
         Severity::Info => "🔵 info",
-    }
-}
-
-fn fail_on_name(report: &Report<'_>) -> &'static str {
-    match report.run.fail_on {
-        crate::report::FailOn::Error => "error",
-        crate::report::FailOn::Warning => "warning",
-        crate::report::FailOn::Info => "info",
-        crate::report::FailOn::Never => "never",
     }
 }
 

@@ -328,7 +328,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                 properties: InvocationProperties {
                     now: report.run.now.to_string(),
                     time_zone: report.run.zone.label().to_owned(),
-                    fail_on: fail_on_name(report.run.fail_on),
+                    fail_on: report.run.fail_on.as_str(),
                     images: report.images.len(),
                 },
             }],
@@ -340,15 +340,6 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                 baseline_fixed: report.evaluation.baseline_fixed.iter().collect(),
             },
         }],
-    }
-}
-
-fn fail_on_name(fail_on: crate::report::FailOn) -> &'static str {
-    match fail_on {
-        crate::report::FailOn::Error => "error",
-        crate::report::FailOn::Warning => "warning",
-        crate::report::FailOn::Info => "info",
-        crate::report::FailOn::Never => "never",
     }
 }
 
