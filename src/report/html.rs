@@ -566,12 +566,7 @@ fn waiver_scope(waiver: &Waiver) -> Markup {
 }
 
 fn baseline_section(report: &Report<'_>) -> Markup {
-    let baselined: Vec<&Finding> = report
-        .evaluation
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Baselined)
-        .collect();
+    let baselined: Vec<&Finding> = report.findings_with(Status::Baselined).collect();
     let fixed = &report.evaluation.baseline_fixed;
     if baselined.is_empty() && fixed.is_empty() {
         return html! {};

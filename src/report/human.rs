@@ -188,12 +188,7 @@ pub fn finding_line(report: &Report<'_>, finding: &Finding) -> String {
 
 fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
     for status in [Status::Waived, Status::Baselined] {
-        let set: Vec<&Finding> = report
-            .evaluation
-            .findings
-            .iter()
-            .filter(|f| f.status == status)
-            .collect();
+        let set: Vec<&Finding> = report.findings_with(status).collect();
         if set.is_empty() {
             continue;
         }

@@ -153,12 +153,7 @@ fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
 }
 
 fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
-    let waived: Vec<&Finding> = report
-        .evaluation
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Waived)
-        .collect();
+    let waived: Vec<&Finding> = report.findings_with(Status::Waived).collect();
     if waived.is_empty() {
         return Ok(());
     }
@@ -191,12 +186,7 @@ fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
 }
 
 fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
-    let baselined: Vec<&Finding> = report
-        .evaluation
-        .findings
-        .iter()
-        .filter(|f| f.status == Status::Baselined)
-        .collect();
+    let baselined: Vec<&Finding> = report.findings_with(Status::Baselined).collect();
     let fixed = &report.evaluation.baseline_fixed;
     if baselined.is_empty() && fixed.is_empty() {
         return Ok(());

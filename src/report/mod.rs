@@ -267,6 +267,14 @@ impl Report<'_> {
 pub const NO_IMAGE_ID: &str = "<no ImageId>";
 
 impl Report<'_> {
+    /// The findings with one status, in evaluation order.
+    pub fn findings_with(&self, status: Status) -> impl Iterator<Item = &Finding> + '_ {
+        self.evaluation
+            .findings
+            .iter()
+            .filter(move |f| f.status == status)
+    }
+
     /// The findings of one rule (index into `PolicySet::rules`), in evaluation order.
     pub fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
         self.evaluation
