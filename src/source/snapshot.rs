@@ -252,10 +252,6 @@ impl<R: Read> Read for Recorder<R> {
 
 /// Check that a snapshot which states a total holds exactly that many distinct
 /// images. `distinct` is the count after de-duplication by `ImageId`.
-pub fn check_complete(name: &str, snapshot: &Snapshot, distinct: usize) -> Result<(), Failure> {
-    check_total(name, snapshot.shape, snapshot.total_count, distinct)
-}
-
 fn check_total(
     name: &str,
     shape: Shape,
