@@ -174,6 +174,7 @@ fn bench_render(c: &mut Criterion) {
             duration_seconds: 0.0,
             duplicates_dropped: 0,
             baseline: None,
+            root: None,
         },
         evaluation,
     };

@@ -576,6 +576,7 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
             duration_seconds: started.elapsed().as_secs_f64(),
             duplicates_dropped: fetched.images.duplicates_dropped(),
             baseline: args.baseline.as_ref().map(|p| p.display().to_string()),
+            root: std::env::current_dir().ok(),
         },
         evaluation,
     };

@@ -4,7 +4,6 @@
 //! for waived and baselined findings, and the verdict.
 
 use std::io::Write;
-use std::path::Path;
 
 use crate::policy::model::{Rule, Severity};
 use crate::report::{Finding, Report, Status, source_path};
@@ -13,19 +12,10 @@ use crate::report::{Finding, Report, Status, source_path};
 /// GitHub itself shows at most 10 error and 10 warning annotations per step.
 pub const MAX_PER_RULE: usize = 10;
 
-/// Paths are relative to the working directory: GitHub resolves annotation
-/// files against the repository root, where workflows run.
+/// Paths are relative to the run's root (the working directory): GitHub
+/// resolves annotation files against the repository root, where workflows run.
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let root = std::env::current_dir().ok();
-    render_with_root(report, out, root.as_deref())
-}
-
-/// Render with policy paths relative to `root` (`None`: paths as given).
-pub fn render_with_root(
-    report: &Report<'_>,
-    out: &mut dyn Write,
-    root: Option<&Path>,
-) -> std::io::Result<()> {
+    let root = report.run.root.as_deref();
     for (index, rule) in report.policy.rules.iter().enumerate() {
         let open: Vec<&Finding> = report
             .findings_of(index)

@@ -180,6 +180,10 @@ pub struct RunInfo {
     pub duplicates_dropped: usize,
     /// `--baseline` as given, when one was in force.
     pub baseline: Option<String>,
+    /// The directory policy paths in reports are relative to: the working
+    /// directory, where CI resolves SARIF's `%SRCROOT%` and annotation paths.
+    /// `None`: paths as given.
+    pub root: Option<std::path::PathBuf>,
 }
 
 /// A complete report: what every renderer reads.

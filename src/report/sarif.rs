@@ -32,20 +32,11 @@ const INFORMATION_URI: &str = match option_env!("CARGO_PKG_REPOSITORY") {
     _ => "https://crates.io/crates/ecmguard",
 };
 
-/// Render with policy paths relative to the working directory, which is
-/// where CI systems (GitHub code scanning among them) resolve `%SRCROOT%`.
+/// Render with policy paths relative to the run's root (the working
+/// directory), where CI systems (GitHub code scanning among them) resolve
+/// `%SRCROOT%`.
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let root = std::env::current_dir().ok();
-    render_with_root(report, out, root.as_deref())
-}
-
-/// Render with policy paths relative to `root` (`None`: paths as given).
-pub fn render_with_root(
-    report: &Report<'_>,
-    out: &mut dyn Write,
-    root: Option<&Path>,
-) -> std::io::Result<()> {
-    let log = build(report, root);
+    let log = build(report, report.run.root.as_deref());
     serde_json::to_writer_pretty(&mut *out, &log).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
 }
