@@ -14,62 +14,55 @@ use crate::policy::params::{self, Operand};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::time::parse_time_operand;
 
-/// Every operator name, for "did you mean".
-pub const OPERATORS: &[&str] = &[
-    "eq",
-    "ne",
-    "in",
-    "not_in",
-    "matches",
-    "not_matches",
-    "glob",
-    "starts_with",
-    "ends_with",
-    "contains",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "older_than",
-    "newer_than",
-    "exists",
-    "ignore_case",
+use FieldType::{Boolean, Integer, String as Str, Timestamp};
+
+/// Every operator of SPEC 4.3 and the field types it applies to: the one
+/// place the language's operators are listed.
+const OPERATOR_TYPES: &[(&str, &[FieldType])] = &[
+    ("eq", &[Str, Integer, Boolean, Timestamp]),
+    ("ne", &[Str, Integer, Boolean, Timestamp]),
+    ("in", &[Str, Integer]),
+    ("not_in", &[Str, Integer]),
+    ("matches", &[Str]),
+    ("not_matches", &[Str]),
+    ("glob", &[Str]),
+    ("starts_with", &[Str]),
+    ("ends_with", &[Str]),
+    ("contains", &[Str]),
+    ("gt", &[Integer, Timestamp]),
+    ("gte", &[Integer, Timestamp]),
+    ("lt", &[Integer, Timestamp]),
+    ("lte", &[Integer, Timestamp]),
+    ("older_than", &[Timestamp]),
+    ("newer_than", &[Timestamp]),
+    ("exists", &[Str, Integer, Boolean, Timestamp]),
+    ("ignore_case", &[Str]),
 ];
+
+/// `exists` tests presence and `ignore_case` modifies: neither compares strings.
+const MODIFIERS_AND_PRESENCE: &[&str] = &["exists", "ignore_case"];
 
 const LOGIC: &[&str] = &["all", "any", "not"];
 
-fn operators_for(ty: FieldType) -> &'static [&'static str] {
-    match ty {
-        FieldType::String => &[
-            "eq",
-            "ne",
-            "in",
-            "not_in",
-            "matches",
-            "not_matches",
-            "glob",
-            "starts_with",
-            "ends_with",
-            "contains",
-            "exists",
-            "ignore_case",
-        ],
-        FieldType::Integer => &[
-            "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists",
-        ],
-        FieldType::Boolean => &["eq", "ne", "exists"],
-        FieldType::Timestamp => &[
-            "eq",
-            "ne",
-            "gt",
-            "gte",
-            "lt",
-            "lte",
-            "older_than",
-            "newer_than",
-            "exists",
-        ],
-    }
+fn is_operator(name: &str) -> bool {
+    OPERATOR_TYPES.iter().any(|(op, _)| *op == name)
+}
+
+/// The operators that apply to a field type, in table order.
+fn operators_for(ty: FieldType) -> Vec<&'static str> {
+    OPERATOR_TYPES
+        .iter()
+        .filter(|(_, types)| types.contains(&ty))
+        .map(|(op, _)| *op)
+        .collect()
+}
+
+/// The string operators `ignore_case` modifies.
+fn is_string_operator(name: &str) -> bool {
+    !MODIFIERS_AND_PRESENCE.contains(&name)
+        && OPERATOR_TYPES
+            .iter()
+            .any(|(op, types)| *op == name && types.contains(&Str))
 }
 
 /// Compile a condition mapping; all its entries must hold.
@@ -128,7 +121,7 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
                     if diag.help.is_none() {
                         diag = diag.with_help("fields are the DescribeImage Image fields, like ImageType or SrcImage.Region; see `docs/policy-language.md`");
                     }
-                    if OPERATORS.contains(&path) {
+                    if is_operator(path) {
                         diag = diag.with_help(format!("`{path}` is an operator: put it under a field, e.g. {{ ImageName: {{ {path}: … }} }}"));
                     }
                     cx.push(diag);
@@ -281,19 +274,7 @@ fn operator_map(
             }
         }
     }
-    let string_ops = [
-        "eq",
-        "ne",
-        "in",
-        "not_in",
-        "matches",
-        "not_matches",
-        "glob",
-        "starts_with",
-        "ends_with",
-        "contains",
-    ];
-    if !seen.iter().any(|(n, _, _)| string_ops.contains(n))
+    if !seen.iter().any(|(n, _, _)| is_string_operator(n))
         && let Some((_, key, _)) = seen.iter().find(|(n, _, _)| *n == "ignore_case")
     {
         let diag = cx
@@ -312,11 +293,8 @@ fn operator_map(
         if name == "ignore_case" {
             continue;
         }
-        if !OPERATORS.contains(&name) {
-            let candidates = OPERATORS
-                .iter()
-                .copied()
-                .filter(|op| operators_for(ty).contains(op));
+        if !is_operator(name) {
+            let candidates = operators_for(ty);
             let diag = cx
                 .err(
                     Code::UnknownOperator,
@@ -329,7 +307,7 @@ fn operator_map(
                     ty,
                     operators_for(ty).join(", ")
                 ))
-                .suggest(did_you_mean(name, candidates));
+                .suggest(did_you_mean(name, candidates.iter().copied()));
             cx.push(diag);
             ok = false;
             continue;
@@ -861,6 +839,37 @@ mod tests {
         Regex::new(&glob_to_regex(pattern).unwrap())
             .unwrap()
             .is_match(text)
+    }
+
+    #[test]
+    fn operator_sets_follow_the_spec_table() {
+        assert_eq!(operators_for(FieldType::Boolean), ["eq", "ne", "exists"]);
+        assert_eq!(
+            operators_for(FieldType::Integer),
+            [
+                "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "exists"
+            ]
+        );
+        assert_eq!(
+            operators_for(FieldType::Timestamp),
+            [
+                "eq",
+                "ne",
+                "gt",
+                "gte",
+                "lt",
+                "lte",
+                "older_than",
+                "newer_than",
+                "exists"
+            ]
+        );
+        assert_eq!(operators_for(FieldType::String).len(), 12);
+        assert!(
+            is_string_operator("contains")
+                && !is_string_operator("exists")
+                && !is_string_operator("gt")
+        );
     }
 
     #[test]
