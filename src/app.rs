@@ -80,6 +80,17 @@ fn invalid_arg(message: impl Into<String>, help: impl Into<String>) -> Failure {
     Failure::invalid([Diag::error(Code::InvalidArgument, message).with_help(help)])
 }
 
+/// A failure that is not the input's fault, with the exit code of what it
+/// prevented (3: no data obtained; 2: nothing written).
+fn internal(exit: ExitCode, message: impl Into<String>) -> Failure {
+    Failure::new(
+        exit,
+        vec![miette::Report::new(
+            Diag::error(Code::Internal, message).with_help("this is a bug or a resource limit of the machine; please report it with the command line"),
+        )],
+    )
+}
+
 /// `--now`, `--api-time-zone` and `--param`s into compile options.
 pub fn compile_options(
     args: &PolicyArgs,
@@ -362,7 +373,12 @@ fn fetch_live(config: &LiveConfig, progress: &dyn Progress) -> Result<LiveFetche
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| invalid_arg(format!("cannot start the async runtime: {e}"), ""))?;
+        .map_err(|e| {
+            internal(
+                ExitCode::Incomplete,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
     let result = runtime.block_on(live::fetch_all(config, &|event| progress.event(event)));
     progress.finish();
     result.map_err(|e| Failure::new(e.exit_code(), vec![miette::Report::new(e)]))
@@ -476,7 +492,12 @@ fn fetch(args: &FetchArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         total_count: fetched.total_count,
         image_set: &fetched.images,
     };
-    let bytes = serde_json::to_vec_pretty(&document).map_err(|e| invalid_arg(e.to_string(), ""))?;
+    let bytes = serde_json::to_vec_pretty(&document).map_err(|e| {
+        internal(
+            ExitCode::Incomplete,
+            format!("cannot serialise the snapshot: {e}"),
+        )
+    })?;
     if args.output == "-" {
         io.stdout
             .write_all(&bytes)
@@ -582,8 +603,12 @@ fn check(args: &CheckArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
     };
     if let Some(path) = &args.write_baseline {
         let baseline = Baseline::record(report.policy, report.images, &report.evaluation.findings);
-        let text =
-            serde_json::to_string_pretty(&baseline).map_err(|e| invalid_arg(e.to_string(), ""))?;
+        let text = serde_json::to_string_pretty(&baseline).map_err(|e| {
+            internal(
+                ExitCode::Invalid,
+                format!("cannot serialise the baseline: {e}"),
+            )
+        })?;
         write_file(path, text.as_bytes())?;
     }
     for destination in &destinations {

@@ -33,6 +33,7 @@ macro_rules! codes {
 }
 
 codes! {
+    Internal => "internal", "ecmguard could not do something that does not depend on the input (start its async runtime, serialise its own output).";
     InvalidArgument => "invalid-argument", "A command-line flag has an invalid value.";
     FileWrite => "file-write", "A report, snapshot or baseline file could not be written.";
     FileRead => "file-read", "A policy, snapshot or test file could not be read.";
