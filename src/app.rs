@@ -195,7 +195,7 @@ fn policy_tests(args: &TestArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
         }
     }
     // The policies must load on their own before any case runs.
-    policy::compile(policy_files.clone(), &options)?;
+    let compiled = policy::compile(policy_files.clone(), &options)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &test_paths {
         let file = match policy::read_source(path) {
@@ -212,7 +212,8 @@ fn policy_tests(args: &TestArgs, io: &mut Io<'_>) -> Result<ExitCode, Failure> {
                 continue;
             }
         };
-        let results = crate::policytests::run_file(&test, &policy_files, &options)?;
+        let results =
+            crate::policytests::run_file(&test, &policy_files, &compiled.policy, &options)?;
         writeln!(io.stdout, "{}", file.name()).map_err(write_failure)?;
         for result in results {
             if result.passed() {

@@ -18,7 +18,7 @@ use crate::image::{Image, ImageSet};
 use crate::policy::codes::Code;
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
-use crate::policy::{self, CompileOptions};
+use crate::policy::{self, CompileOptions, PolicySet};
 use crate::report::Status;
 use crate::source_text::SourceFile;
 use crate::time::parse_now;
@@ -292,13 +292,16 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<Expected> {
     })
 }
 
-/// Run every case of a test file against the policy files.
+/// Run every case of a test file against the policy files. `compiled` is the
+/// set compiled once with `base` (it names the rules); each case compiles its
+/// own, with its `now` and params.
 pub fn run_file(
     test: &TestFile,
     policy_files: &[Arc<SourceFile>],
+    compiled: &PolicySet,
     base: &CompileOptions,
 ) -> Result<Vec<CaseResult>, Failure> {
-    let scope = rules_under_test(test, policy_files, base)?;
+    let scope = rules_under_test(test, compiled)?;
     let mut results = Vec::with_capacity(test.cases.len());
     for case in &test.cases {
         let mut options = base.clone();
@@ -377,13 +380,8 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
 }
 
 /// `None` means every rule.
-fn rules_under_test(
-    test: &TestFile,
-    policy_files: &[Arc<SourceFile>],
-    base: &CompileOptions,
-) -> Result<Option<Vec<String>>, Failure> {
-    let loaded = policy::compile(policy_files.to_vec(), base)?;
-    let known: Vec<&str> = loaded.policy.rules.iter().map(|r| r.id.as_str()).collect();
+fn rules_under_test(test: &TestFile, compiled: &PolicySet) -> Result<Option<Vec<String>>, Failure> {
+    let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
     if let Some(ids) = &test.rules {
         let unknown: Vec<Diag> = ids
             .iter()
@@ -407,8 +405,7 @@ fn rules_under_test(
         .or_else(|| name.strip_suffix(".test.yml"));
     if let Some(stem) = stem {
         let siblings = [format!("{stem}.yaml"), format!("{stem}.yml")];
-        let sibling_rules: Vec<String> = loaded
-            .policy
+        let sibling_rules: Vec<String> = compiled
             .rules
             .iter()
             .filter(|r| {
