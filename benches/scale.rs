@@ -14,12 +14,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ecmguard::eval::{EvalOptions, evaluate};
+use ecmguard::eval::{EvalOptions, FailOn, evaluate};
 use ecmguard::generate::{GenOptions, write_snapshot};
 use ecmguard::image::ImageSet;
 use ecmguard::policy::{self, CompileOptions, PolicySet};
 use ecmguard::report::human::Style;
-use ecmguard::report::{FailOn, Report, RunInfo, SourceInfo};
+use ecmguard::report::{Report, RunInfo};
+use ecmguard::source::Provenance;
 use ecmguard::source::snapshot::{self, Shape};
 use ecmguard::source_text::SourceFile;
 use ecmguard::time::ApiZone;
@@ -52,7 +53,7 @@ fn shipped_pack(now: jiff::Timestamp) -> PolicySet {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies");
     match policy::load(&[dir], &options(now)) {
         Ok(loaded) => loaded.policy,
-        Err(failure) => panic!("the shipped pack does not load: {:?}", failure.diagnostics),
+        Err(problems) => panic!("the shipped pack does not load: {problems:?}"),
     }
 }
 
@@ -66,10 +67,7 @@ fn generated(count: usize, violating: f64) -> ImageSet {
     write_snapshot(&options, &mut bytes).expect("generate");
     match snapshot::load_bytes("bench.json", &bytes, &ApiZone::default()) {
         Ok(loaded) => loaded.images,
-        Err(failure) => panic!(
-            "generated snapshot does not load: {:?}",
-            failure.diagnostics
-        ),
+        Err(error) => panic!("generated snapshot does not load: {error:?}"),
     }
 }
 
@@ -115,7 +113,11 @@ fn bench_policy(c: &mut Criterion) {
         b.iter(|| {
             let file = SourceFile::new("rules.yaml", text.as_str());
             let loaded = policy::compile(vec![file], &options);
-            black_box(loaded.map(|l| l.policy.rules.len()).map_err(|f| f.exit))
+            black_box(
+                loaded
+                    .map(|l| l.policy.rules.len())
+                    .map_err(|problems| problems.len()),
+            )
         })
     });
     group.finish();
@@ -163,7 +165,7 @@ fn bench_render(c: &mut Criterion) {
         run: RunInfo {
             now,
             zone: ApiZone::default(),
-            source: SourceInfo::Snapshot {
+            source: Provenance::Snapshot {
                 path: "bench.json".into(),
                 shape: Shape::Ecmguard,
                 fetched_at: None,
@@ -171,6 +173,7 @@ fn bench_render(c: &mut Criterion) {
                 filters: None,
             },
             fail_on: FailOn::Error,
+            exit_code: 1,
             duration_seconds: 0.0,
             duplicates_dropped: 0,
             baseline: None,

@@ -27,7 +27,10 @@ async fn main() -> std::process::ExitCode {
     let credentials = match resolve_credentials(None, &env, home.as_deref()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{:?}", miette::Report::new(e));
+            eprintln!(
+                "{:?}",
+                miette::Report::new(ecmguard::source::live::FetchError::from(e).diag())
+            );
             return std::process::ExitCode::from(3);
         }
     };
@@ -65,9 +68,9 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
-            let code = e.exit_code().code();
-            eprintln!("{:?}", miette::Report::new(e));
-            std::process::ExitCode::from(code)
+            eprintln!("{:?}", miette::Report::new(e.diag()));
+            let error = ecmguard::outcome::Error::Fetch(e);
+            ecmguard::exit::ExitCode::of_error(&error).into()
         }
     }
 }

@@ -21,11 +21,10 @@ fn main() -> ExitCode {
             println!("{}", loaded.images.len());
             ExitCode::SUCCESS
         }
-        Err(failure) => {
-            for diagnostic in &failure.diagnostics {
-                eprintln!("{diagnostic:?}");
-            }
-            ExitCode::from(failure.exit.code())
+        Err(error) => {
+            eprintln!("{:?}", miette::Report::new(error.diag().clone()));
+            let error = ecmguard::outcome::Error::Snapshot(error);
+            ecmguard::exit::ExitCode::of_error(&error).into()
         }
     }
 }

@@ -1,9 +1,16 @@
-//! Command-line flags (clap derive), parsed into plain data, then checked
-//! once into validated settings. Nothing else reads `std::env::args`.
+//! Command-line flags (clap derive), parsed into plain data. Structure is
+//! clap's job (subcommands, enums, numbers, flags that cannot be combined,
+//! defaults); values that need a diagnostic of their own are turned into
+//! validated settings once, in `settings`. Nothing else reads `std::env::args`.
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::eval::FailOn;
+use crate::report::Format;
+use crate::source::live;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,7 +52,7 @@ pub struct PolicyArgs {
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = "+08:00",
+        default_value = crate::time::DEFAULT_API_ZONE,
         allow_hyphen_values = true
     )]
     pub api_time_zone: String,
@@ -54,18 +61,11 @@ pub struct PolicyArgs {
     pub params: Vec<String>,
 }
 
-/// Where images come from.
+/// How the live API is reached (`check` without `--snapshot`, and `fetch`).
 #[derive(Debug, Args, Clone)]
-pub struct SourceArgs {
-    /// Evaluate a saved result set (`-` for stdin); no network call is made.
-    #[arg(long, value_name = "FILE")]
-    pub snapshot: Option<String>,
+pub struct LiveArgs {
     /// API endpoint URL.
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "https://ecm.tencentcloudapi.com"
-    )]
+    #[arg(long, value_name = "URL", default_value = live::DEFAULT_ENDPOINT)]
     pub endpoint: String,
     /// Region header (optional; ECM ignores it).
     #[arg(long, value_name = "REGION")]
@@ -73,46 +73,33 @@ pub struct SourceArgs {
     /// API filter NAME=V1,V2 (repeatable): image-id, image-type, instance-type, image-name, image-os.
     #[arg(long = "filter", value_name = "NAME=VALUES")]
     pub filters: Vec<String>,
-    /// Check only this image (repeatable; shorthand for --filter image-id=ID).
-    #[arg(long = "image", value_name = "ID")]
-    pub images: Vec<String>,
     /// Requests per second.
-    #[arg(long, value_name = "N", default_value = "20")]
+    #[arg(long, value_name = "N", default_value_t = live::DEFAULT_RATE)]
     pub rate: f64,
     /// Per-request timeout, e.g. 30s, 2min.
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    #[arg(long, value_name = "DURATION", default_value = live::DEFAULT_TIMEOUT_TEXT)]
     pub timeout: String,
     /// Credentials profile (tccli ~/.tccli/NAME.credential, else [NAME] of the SDK credentials file).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Human,
-    Json,
-    Sarif,
-    Junit,
-    Markdown,
-    Html,
-    Csv,
-    Github,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOnArg {
-    Error,
-    Warning,
-    Info,
-    Never,
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Evaluate a saved result set (`-` for stdin); no network call is made.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "profile"]
+    )]
+    pub snapshot: Option<String>,
+    /// Check only this image (repeatable; shorthand for --filter image-id=ID).
+    #[arg(long = "image", value_name = "ID")]
+    pub images: Vec<String>,
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub live: LiveArgs,
     /// Report format on stdout (or --output).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
@@ -124,7 +111,7 @@ pub struct CheckArgs {
     pub reports: Vec<String>,
     /// Lowest severity that fails the gate.
     #[arg(long = "fail-on", value_enum, default_value = "error")]
-    pub fail_on: FailOnArg,
+    pub fail_on: FailOn,
     /// Mark findings recorded in this baseline as `baselined`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -136,7 +123,10 @@ pub struct CheckArgs {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub live: LiveArgs,
+    /// Fetch only this image (repeatable; shorthand for --filter image-id=ID).
+    #[arg(long = "image", value_name = "ID")]
+    pub images: Vec<String>,
     /// Where to write the snapshot (`-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: String,
@@ -144,7 +134,7 @@ pub struct FetchArgs {
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = "+08:00",
+        default_value = crate::time::DEFAULT_API_ZONE,
         allow_hyphen_values = true
     )]
     pub api_time_zone: String,
@@ -173,8 +163,63 @@ pub struct RulesArgs {
     pub format: RulesFormat,
 }
 
-/// `NAME=VALUE` from `--param`.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Format::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+impl ValueEnum for FailOn {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[FailOn::Error, FailOn::Warning, FailOn::Info, FailOn::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+/// `NAME=VALUE` from `--param` (and `FORMAT=FILE` from `--report`).
 pub fn split_assignment(text: &str) -> Option<(&str, &str)> {
     let (name, value) = text.split_once('=')?;
     (!name.trim().is_empty()).then_some((name.trim(), value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_flag_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fetch_has_no_snapshot_flag_and_check_refuses_live_flags_with_a_snapshot() {
+        assert!(Cli::try_parse_from(["ecmguard", "fetch", "-o", "x", "--snapshot", "y"]).is_err());
+        for live_flag in [
+            ["--endpoint", "https://x"],
+            ["--filter", "image-type=PRIVATE_IMAGE"],
+            ["--profile", "p"],
+            ["--rate", "5"],
+            ["--timeout", "5s"],
+            ["--region", "ap-guangzhou"],
+        ] {
+            let mut args = vec!["ecmguard", "check", "--snapshot", "s.json"];
+            args.extend(live_flag);
+            let err = Cli::try_parse_from(&args).expect_err("conflict");
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{args:?}"
+            );
+        }
+        // Defaults do not conflict.
+        assert!(Cli::try_parse_from(["ecmguard", "check", "--snapshot", "s.json"]).is_ok());
+    }
 }

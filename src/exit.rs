@@ -1,8 +1,14 @@
-//! The exit-code table of SPEC section 2, in one place.
+//! The exit-code table, and the one place that decides which code a run
+//! ends with.
 //!
-//! Every path out of the binary goes through [`ExitCode`]; no other module
-//! chooses a process status. Output formats never influence it: only the
-//! verdict, `--fail-on`, and whether the data was complete do.
+//! Every path out of the binary goes through [`ExitCode::of`]; no other
+//! module chooses a process status. Output formats never influence it: only
+//! the verdict (after `--fail-on`), and how a command stopped, do.
+
+use crate::eval::Verdict;
+use crate::outcome::{Error, Outcome};
+use crate::source::live::FetchError;
+use crate::source::snapshot::SnapshotError;
 
 /// The fixed process exit codes of `ecmguard`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -12,7 +18,8 @@ pub enum ExitCode {
     Pass = 0,
     /// At least one violation or indeterminate finding at or above `--fail-on`.
     Fail = 1,
-    /// Invalid invocation, policy, snapshot, test file, or a failing `ecmguard test`.
+    /// Invalid invocation, policy, snapshot, test file, a failing `ecmguard test`, or output
+    /// that could not be written.
     Invalid = 2,
     /// The data could not be obtained completely (credentials, network, API, pagination).
     Incomplete = 3,
@@ -22,6 +29,66 @@ impl ExitCode {
     /// The numeric process status.
     pub fn code(self) -> u8 {
         self as u8
+    }
+
+    /// The exit code of a command's result.
+    pub fn of(result: &Result<Outcome, Error>) -> ExitCode {
+        match result {
+            Ok(outcome) => ExitCode::of_outcome(*outcome),
+            Err(error) => ExitCode::of_error(error),
+        }
+    }
+
+    pub fn of_outcome(outcome: Outcome) -> ExitCode {
+        match outcome {
+            Outcome::Done => ExitCode::Pass,
+            Outcome::Verdict(verdict) => ExitCode::of_verdict(verdict),
+            Outcome::TestsFailed => ExitCode::Invalid,
+        }
+    }
+
+    pub fn of_verdict(verdict: Verdict) -> ExitCode {
+        match verdict {
+            Verdict::Pass => ExitCode::Pass,
+            Verdict::Fail => ExitCode::Fail,
+        }
+    }
+
+    pub fn of_error(error: &Error) -> ExitCode {
+        match error {
+            Error::Usage(_)
+            | Error::Policy(_)
+            | Error::TestFile(_)
+            | Error::Baseline(_)
+            | Error::Output(_) => ExitCode::Invalid,
+            Error::Snapshot(error) => match error {
+                SnapshotError::Unreadable(_) | SnapshotError::Malformed(_) => ExitCode::Invalid,
+                SnapshotError::Incomplete(_) | SnapshotError::ApiError(_) => ExitCode::Incomplete,
+            },
+            Error::Fetch(error) => ExitCode::of_fetch_error(error),
+        }
+    }
+
+    /// 2 when the invocation could not be used and nothing was sent; 3 when the data could
+    /// not be obtained completely.
+    pub fn of_fetch_error(error: &FetchError) -> ExitCode {
+        match error {
+            FetchError::Filter(_)
+            | FetchError::InsecureEndpoint { .. }
+            | FetchError::BadEndpoint { .. }
+            | FetchError::InvalidSetting { .. } => ExitCode::Invalid,
+            FetchError::Credentials(_)
+            | FetchError::ClientSetup { .. }
+            | FetchError::Runtime { .. }
+            | FetchError::Api(_)
+            | FetchError::Transport { .. }
+            | FetchError::Timeout { .. }
+            | FetchError::HttpStatus { .. }
+            | FetchError::MalformedResponse { .. }
+            | FetchError::ResponseTooLarge { .. }
+            | FetchError::ImageModel { .. }
+            | FetchError::Unsettled { .. } => ExitCode::Incomplete,
+        }
     }
 }
 
@@ -34,12 +101,47 @@ impl From<ExitCode> for std::process::ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::{Code, Diag};
 
     #[test]
-    fn codes_match_the_spec_table() {
+    fn codes_match_the_table() {
         assert_eq!(ExitCode::Pass.code(), 0);
         assert_eq!(ExitCode::Fail.code(), 1);
         assert_eq!(ExitCode::Invalid.code(), 2);
         assert_eq!(ExitCode::Incomplete.code(), 3);
+    }
+
+    #[test]
+    fn each_way_of_stopping_has_its_class() {
+        let diag = || Diag::error(Code::Internal, "x");
+        let of = |error: Error| ExitCode::of(&Err(error));
+        assert_eq!(of(Error::usage(diag())), ExitCode::Invalid);
+        assert_eq!(of(Error::Output(diag())), ExitCode::Invalid);
+        assert_eq!(
+            of(Error::Snapshot(SnapshotError::Malformed(diag()))),
+            ExitCode::Invalid
+        );
+        assert_eq!(
+            of(Error::Snapshot(SnapshotError::Incomplete(diag()))),
+            ExitCode::Incomplete
+        );
+        assert_eq!(
+            of(Error::Fetch(FetchError::InsecureEndpoint {
+                endpoint: "http://x".into()
+            })),
+            ExitCode::Invalid
+        );
+        assert_eq!(
+            of(Error::Fetch(FetchError::Unsettled {
+                restarts: 3,
+                reason: "x".into()
+            })),
+            ExitCode::Incomplete
+        );
+        assert_eq!(ExitCode::of(&Ok(Outcome::TestsFailed)), ExitCode::Invalid);
+        assert_eq!(
+            ExitCode::of(&Ok(Outcome::Verdict(Verdict::Fail))),
+            ExitCode::Fail
+        );
     }
 }

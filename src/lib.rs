@@ -1,10 +1,13 @@
 //! `ecmguard`: a declarative policy gate for Tencent Cloud ECM images.
 //!
-//! One direction, no back-and-forth: flags become settings (`cli`), policy
-//! files become a compiled `PolicySet` (`policy`), a snapshot or the API
-//! becomes a complete `ImageSet` (`source`, `image`), the pure evaluator
-//! (`eval`) produces findings, `report` renders them, and `exit` maps the
-//! verdict to a process status. `app` strings the steps together.
+//! One direction, no back-and-forth: flags become validated settings
+//! (`cli`, `settings`), policy files become a compiled `PolicySet`
+//! (`policy`), a snapshot or the API becomes a complete `ImageSet` and its
+//! `Provenance` (`source`, `image`), the pure evaluator (`eval`) produces
+//! findings and a verdict, `report` renders them. Every stage returns a typed
+//! error; `outcome` gathers them and `exit` alone maps an outcome or an error
+//! to a process status. Every message is one `diag::Diag` with a code from
+//! one table. `app` strings the steps together.
 //!
 //! The library is usable on its own; it never prints:
 //!
@@ -12,7 +15,7 @@
 //! use ecmguard::eval::{evaluate, EvalOptions};
 //! use ecmguard::image::ImageSet;
 //! use ecmguard::policy::{compile, CompileOptions};
-//! use ecmguard::report::Status;
+//! use ecmguard::eval::Status;
 //! use ecmguard::source_text::SourceFile;
 //! use ecmguard::time::ApiZone;
 //!
@@ -41,18 +44,19 @@
 #![allow(clippy::result_large_err)]
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
 pub mod diag;
 pub mod eval;
 pub mod exit;
-pub mod failure;
 pub mod generate;
 pub mod image;
 pub mod listing;
+pub mod outcome;
 pub mod policy;
 pub mod policytests;
-pub mod progress;
 pub mod report;
+pub mod settings;
 pub mod source;
 pub mod source_text;
 pub mod time;

@@ -1,5 +1,8 @@
-//! The `ecmguard` binary: parse flags, run, map the outcome to an exit code.
-//! It alone decides where output goes and whether it is coloured.
+//! The `ecmguard` binary: parse flags, run, exit with the code `app::run`
+//! returns. It alone decides where output goes and whether it is coloured,
+//! and draws fetch progress on a terminal (`progress`).
+
+mod progress;
 
 use std::io::{BufWriter, IsTerminal, Write};
 
@@ -7,8 +10,8 @@ use clap::Parser;
 
 use ecmguard::app::{self, Io};
 use ecmguard::cli::Cli;
-use ecmguard::progress::FetchBar;
 use ecmguard::report::human::Style;
+use progress::FetchBar;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

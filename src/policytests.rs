@@ -11,15 +11,14 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
+use crate::eval::Status;
 use crate::eval::{EvalOptions, evaluate};
-use crate::failure::Failure;
 use crate::image::{Image, ImageSet};
-use crate::policy::codes::Code;
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::policy::{self, CompileOptions, PolicySet};
-use crate::report::Status;
 use crate::source_text::SourceFile;
 use crate::time::parse_now;
 
@@ -300,7 +299,7 @@ pub fn run_file(
     policy_files: &[Arc<SourceFile>],
     compiled: &PolicySet,
     base: &CompileOptions,
-) -> Result<Vec<CaseResult>, Failure> {
+) -> Result<Vec<CaseResult>, Vec<Diag>> {
     let scope = rules_under_test(test, compiled)?;
     let mut results = Vec::with_capacity(test.cases.len());
     for case in &test.cases {
@@ -309,9 +308,12 @@ pub fn run_file(
         options.params.extend(case.params.iter().cloned());
         let loaded = match policy::compile(policy_files.to_vec(), &options) {
             Ok(loaded) => loaded,
-            Err(failure) => {
-                let reasons: Vec<String> =
-                    failure.diagnostics.iter().map(|d| d.to_string()).collect();
+            Err(problems) => {
+                let reasons: Vec<&str> = problems
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.message.as_str())
+                    .collect();
                 results.push(CaseResult {
                     name: case.name.clone(),
                     missing: Vec::new(),
@@ -380,7 +382,10 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
 }
 
 /// `None` means every rule.
-fn rules_under_test(test: &TestFile, compiled: &PolicySet) -> Result<Option<Vec<String>>, Failure> {
+fn rules_under_test(
+    test: &TestFile,
+    compiled: &PolicySet,
+) -> Result<Option<Vec<String>>, Vec<Diag>> {
     let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
     if let Some(ids) = &test.rules {
         let unknown: Vec<Diag> = ids
@@ -395,7 +400,7 @@ fn rules_under_test(test: &TestFile, compiled: &PolicySet) -> Result<Option<Vec<
             })
             .collect();
         if !unknown.is_empty() {
-            return Err(Failure::invalid(unknown));
+            return Err(unknown);
         }
         return Ok(Some(ids.clone()));
     }

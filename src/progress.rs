@@ -1,13 +1,14 @@
 //! The fetch progress bar: indicatif on stderr, drawn only when stderr is a
 //! terminal (indicatif hides itself otherwise), cleared when the fetch ends.
-//! Only the binary creates one; the library reports progress through a callback.
+//! Part of the binary, not the library: the library reports progress
+//! through `source::live::Progress`.
 
 use std::sync::Once;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::source::live::FetchProgress;
+use ecmguard::source::live::{FetchProgress, Progress};
 
 pub struct FetchBar {
     bar: ProgressBar,
@@ -36,7 +37,7 @@ impl FetchBar {
     }
 }
 
-impl crate::app::Progress for FetchBar {
+impl Progress for FetchBar {
     fn event(&self, event: FetchProgress) {
         self.started
             .call_once(|| self.bar.enable_steady_tick(Duration::from_millis(120)));

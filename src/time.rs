@@ -9,6 +9,9 @@ use jiff::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{Offset, TimeZone};
 
+/// The default `--api-time-zone`: Tencent documents its naive times as UTC+8.
+pub const DEFAULT_API_ZONE: &str = "+08:00";
+
 /// The zone in which the API's zone-less timestamps are read (`--api-time-zone`).
 #[derive(Clone)]
 pub struct ApiZone {
@@ -23,9 +26,9 @@ impl fmt::Debug for ApiZone {
 }
 
 impl Default for ApiZone {
-    /// Tencent documents its naive times as UTC+8.
+    /// [`DEFAULT_API_ZONE`].
     fn default() -> Self {
-        Self::parse("+08:00").unwrap_or_else(|_| Self {
+        Self::parse(DEFAULT_API_ZONE).unwrap_or_else(|_| Self {
             tz: TimeZone::UTC,
             label: "UTC".into(),
         })

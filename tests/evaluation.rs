@@ -2,7 +2,7 @@
 //! and boundary values, three-valued logic, scope, `unknown`, set-level
 //! rules and waivers. `--now` is 2026-01-01T00:00:00+08:00 throughout.
 
-use ecmguard::report::Status;
+use ecmguard::eval::Status;
 use serde_json::{Value, json};
 
 use crate::support::{compile, findings};

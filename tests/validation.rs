@@ -387,7 +387,7 @@ fn cases() -> Vec<Case> {
         case(
             "url not http",
             rule("    url: example.com\n    assert: { ImageState: NORMAL }\n"),
-            "wrong-type",
+            "invalid-url",
             "example.com",
         ),
         case(

@@ -3,7 +3,7 @@
 //! them on what it accepts, and none may panic.
 #![no_main]
 
-use ecmguard::source::{snapshot, split};
+use ecmguard::source::snapshot;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
@@ -21,7 +21,7 @@ fuzz_target!(|bytes: &[u8]| {
     );
     // The fast path for files: whatever it accepts, the exact parser reads
     // the same way.
-    if let Ok(Some(fast)) = split::read_top_object("fuzz.json", bytes) {
+    if let Ok(Some(fast)) = snapshot::read_fast("fuzz.json", bytes) {
         let exact = match &in_memory {
             Ok(exact) => exact,
             Err(_) => panic!("the fast path accepted an input the exact parser refuses"),

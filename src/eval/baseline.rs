@@ -1,74 +1,38 @@
-//! Baselines (SPEC 5.3): record the current findings, and mark findings
-//! already recorded as `baselined`, listing entries that are now fixed.
+//! Baselines in evaluation: findings already recorded are marked
+//! `baselined`, and recorded entries no finding matches are listed as fixed.
+//! The file format that stores a baseline lives in `crate::baseline`.
 
 use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
-
-use crate::diag::Diag;
-use crate::failure::Failure;
+use super::model::{Finding, FixedEntry, Status};
 use crate::image::ImageSet;
 use crate::policy::PolicySet;
-use crate::policy::codes::Code;
-use crate::report::{Finding, FixedEntry, Status};
-
-pub const BASELINE_SCHEMA: &str = "ecmguard/baseline/v1";
 
 /// One recorded finding: a rule id and an ImageId (none for set-level).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Entry {
     pub rule: String,
     pub image: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// The recorded findings a run is compared with.
+#[derive(Debug, Clone, Default)]
 pub struct Baseline {
-    pub schema: String,
     pub entries: Vec<Entry>,
 }
 
 impl Baseline {
-    /// Record every finding that fails or would fail (violations,
+    /// The entries of every finding that fails or would fail (violations,
     /// indeterminate, and ones already baselined), sorted and de-duplicated.
-    pub fn record(policy: &PolicySet, images: &ImageSet, findings: &[Finding]) -> Baseline {
+    pub fn of_findings(policy: &PolicySet, images: &ImageSet, findings: &[Finding]) -> Baseline {
         let mut entries: Vec<Entry> = findings
             .iter()
-            .filter(|f| {
-                matches!(
-                    f.status,
-                    Status::Violation | Status::Indeterminate | Status::Baselined
-                )
-            })
+            .filter(|f| f.status.is_open() || f.status == Status::Baselined)
             .filter_map(|f| entry(policy, images, f))
             .collect();
         entries.sort();
         entries.dedup();
-        Baseline {
-            schema: BASELINE_SCHEMA.to_owned(),
-            entries,
-        }
-    }
-
-    pub fn read(name: &str, bytes: &[u8]) -> Result<Baseline, Failure> {
-        let baseline: Baseline = serde_json::from_slice(bytes).map_err(|e| {
-            Failure::invalid([Diag::error(
-                Code::SnapshotJson,
-                format!("{name}:{}:{}: invalid baseline: {e}", e.line(), e.column()),
-            )
-            .with_help(
-                "a baseline is the JSON file written by `ecmguard check --write-baseline FILE`",
-            )])
-        })?;
-        if baseline.schema != BASELINE_SCHEMA {
-            return Err(Failure::invalid([Diag::error(
-                Code::SnapshotShape,
-                format!(
-                    "{name}: baseline schema is `{}`; this ecmguard reads `{BASELINE_SCHEMA}`",
-                    baseline.schema
-                ),
-            )]));
-        }
-        Ok(baseline)
+        Baseline { entries }
     }
 
     /// Mark findings present in the baseline; return entries no finding matches.
@@ -84,9 +48,7 @@ impl Baseline {
             let Some(key) = entry(policy, images, finding) else {
                 continue;
             };
-            if recorded.contains(&key)
-                && matches!(finding.status, Status::Violation | Status::Indeterminate)
-            {
+            if recorded.contains(&key) && finding.status.is_open() {
                 finding.status = Status::Baselined;
             }
             seen.insert(key);

@@ -4,9 +4,9 @@
 
 use jiff::Timestamp;
 
+use super::model::Status;
 use crate::image::Image;
 use crate::policy::model::{Condition, Rule, Template, TemplatePart};
-use crate::report::Status;
 
 use super::condition::{Explanation, explain};
 

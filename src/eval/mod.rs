@@ -1,19 +1,25 @@
 //! Evaluation: `(PolicySet, ImageSet, now) -> Evaluation`. Pure: no I/O, no
 //! clock. Per-image `assert` rules and set-level `expect` rules produce
-//! findings; waivers and the baseline then change their status.
+//! findings; waivers and the baseline then change their status. Its output
+//! types (`model`) are what reports read; nothing here knows about reports,
+//! sources or the command line.
 
 pub mod baseline;
 pub mod condition;
 mod message;
+pub mod model;
 mod setlevel;
 mod waivers;
+
+pub use model::{
+    Evaluation, FailOn, Finding, FixedEntry, RuleCounts, RuleResult, RuleStatus, Status, Verdict,
+};
 
 use jiff::Timestamp;
 
 use crate::image::ImageSet;
 use crate::policy::PolicySet;
 use crate::policy::model::{Check, Rule, UnknownPolicy};
-use crate::report::{Evaluation, Finding, RuleCounts, RuleResult, RuleStatus, Status};
 use baseline::Baseline;
 use condition::{Truth, eval};
 

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use super::model::{Finding, RuleCounts, Status};
 use crate::image::{Field, ImageSet, Value};
 use crate::policy::model::{Expectation, Rule};
-use crate::report::{Finding, RuleCounts, Status};
 
 use super::condition::{Truth, eval};
 use super::message::{SetValues, render};

@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use super::model::{Finding, Status};
+use crate::diag::Code;
 use crate::diag::Diag;
 use crate::image::{Image, ImageSet};
 use crate::policy::PolicySet;
-use crate::policy::codes::Code;
 use crate::policy::model::Waiver;
-use crate::report::{Finding, Status};
 
 use super::condition::{Truth, eval};
 

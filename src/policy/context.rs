@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
-use crate::policy::codes::Code;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;

@@ -4,9 +4,9 @@
 
 use regex::{Regex, RegexBuilder};
 
+use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::{Field, FieldType};
-use crate::policy::codes::Code;
 use crate::policy::context::Cx;
 use crate::policy::duration::Duration;
 use crate::policy::model::{CmpOp, Condition, FieldTest, Op, OpKind, Text};

@@ -4,7 +4,6 @@
 //! and *meaning* (`validate`, `matcher`, `params`, `template`), which reports
 //! every problem of every file in one run and compiles what is valid.
 
-pub mod codes;
 pub(crate) mod context;
 pub mod duration;
 pub mod matcher;
@@ -20,10 +19,8 @@ use std::sync::Arc;
 pub use context::CompileOptions;
 pub use model::PolicySet;
 
-use crate::diag::Diag;
-use crate::failure::Failure;
+use crate::diag::{Code, Diag};
 use crate::source_text::SourceFile;
-use codes::Code;
 use context::Cx;
 
 /// A compiled policy set and the warnings found while loading it.
@@ -36,12 +33,12 @@ pub struct Loaded {
 /// The policy files named by `--policy` arguments: files as given, and the
 /// `*.yaml`/`*.yml` files under directories, recursively, in sorted order,
 /// skipping `*.test.yaml`/`*.test.yml` and hidden entries.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diag>> {
     discover_with(paths, |name| !is_test_file(name))
 }
 
 /// Test files (`*.test.yaml`/`*.test.yml`) under the given paths.
-pub fn discover_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Failure> {
+pub fn discover_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diag>> {
     discover_with(paths, is_test_file)
 }
 
@@ -49,7 +46,10 @@ fn is_test_file(name: &str) -> bool {
     name.ends_with(".test.yaml") || name.ends_with(".test.yml")
 }
 
-fn discover_with(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, Failure> {
+fn discover_with(
+    paths: &[PathBuf],
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>, Vec<Diag>> {
     let mut found = Vec::new();
     let mut diags = Vec::new();
     for path in paths {
@@ -84,7 +84,7 @@ fn discover_with(paths: &[PathBuf], keep: impl Fn(&str) -> bool) -> Result<Vec<P
     if diags.is_empty() {
         Ok(found)
     } else {
-        Err(Failure::invalid(diags))
+        Err(diags)
     }
 }
 
@@ -147,8 +147,9 @@ pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>
     }
 }
 
-/// Load and compile policy files from disk.
-pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Failure> {
+/// Load and compile policy files from disk. The error holds every problem
+/// found (errors first, then the warnings found beside them).
+pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
     let files = discover(paths)?;
     let mut sources = Vec::with_capacity(files.len());
     let mut diags = Vec::new();
@@ -160,27 +161,25 @@ pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Failu
     }
     match compile(sources, options) {
         Ok(loaded) if diags.is_empty() => Ok(loaded),
-        Ok(loaded) => Err(Failure::invalid(diags.into_iter().chain(loaded.warnings))),
-        Err(failure) => {
-            let unreadable = !diags.is_empty();
-            let mut all: Vec<miette::Report> = diags.into_iter().map(miette::Report::new).collect();
+        Ok(loaded) => Err(diags.into_iter().chain(loaded.warnings).collect()),
+        Err(problems) => {
             // A file that could not be read explains the missing rules: "no
             // rule" on top of it would only be noise.
-            all.extend(failure.diagnostics.into_iter().filter(|report| {
-                !(unreadable
-                    && report
-                        .downcast_ref::<Diag>()
-                        .is_some_and(|d| d.code == Code::NoRules))
-            }));
-            Err(Failure::new(failure.exit, all))
+            let unreadable = !diags.is_empty();
+            diags.extend(
+                problems
+                    .into_iter()
+                    .filter(|d| !(unreadable && d.code == Code::NoRules)),
+            );
+            Err(diags)
         }
     }
 }
 
 /// Compile policy sources. All problems of all files are reported together.
-pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<Loaded, Failure> {
+pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
     let Some(first) = files.first().cloned() else {
-        return Err(Failure::invalid([validate::no_rules(&files)]));
+        return Err(vec![validate::no_rules(&files)]);
     };
     let mut cx = Cx::new(options, first);
     let mut roots = Vec::with_capacity(files.len());
@@ -234,7 +233,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
     if diags.iter().any(Diag::is_error) {
         // Errors first, each group in file order.
         diags.sort_by_key(|d| std::cmp::Reverse(d.level));
-        return Err(Failure::invalid(diags));
+        return Err(diags);
     }
     Ok(Loaded {
         policy: PolicySet {

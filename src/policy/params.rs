@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
-use crate::policy::codes::Code;
 use crate::policy::context::{Cx, ParamSlot};
 use crate::policy::model::{Origin, Param};
 use crate::policy::yaml::{self, Node, NodeKind};

@@ -2,9 +2,9 @@
 //! paths, `{rule.id}`, `{rule.title}`, and for set-level rules `{count}` and
 //! `{value}`. `{{` and `}}` write literal braces.
 
+use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::Field;
-use crate::policy::codes::Code;
 use crate::policy::context::Cx;
 use crate::policy::model::{Template, TemplatePart};
 use crate::policy::yaml::Node;

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::Field;
-use crate::policy::codes::Code;
 use crate::policy::context::Cx;
 use crate::policy::matcher;
 use crate::policy::model::{
@@ -148,7 +148,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     {
         let diag = cx
             .err(
-                Code::WrongType,
+                Code::EmptyValue,
                 node.span,
                 "`title` is empty",
                 "empty title",
@@ -190,14 +190,16 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
     let remediation = text_field(cx, "remediation");
     let url = text_field(cx, "url");
     if let (Some(url), Some(node)) = (&url, mapping.get("url"))
-        && !(url.starts_with("https://") || url.starts_with("http://"))
+        && let Err(problem) = check_url(url)
     {
-        let diag = cx.err(
-            Code::WrongType,
-            node.span,
-            format!("`url` must be an http(s) URL, found `{url}`"),
-            "not a URL",
-        );
+        let diag = cx
+            .err(
+                Code::InvalidUrl,
+                node.span,
+                format!("`url` is not an absolute http(s) URL: {problem}"),
+                "not a URL",
+            )
+            .with_help("for example url: https://wiki.example.com/policies/image-age");
         cx.push(diag);
         ok = false;
     }
@@ -555,7 +557,7 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
     {
         let diag = cx
             .err(
-                Code::MissingKey,
+                Code::EmptyValue,
                 node.span,
                 "the waiver's `reason` is empty",
                 "empty reason",
@@ -651,4 +653,24 @@ pub(crate) fn no_rules(files: &[Arc<SourceFile>]) -> crate::diag::Diag {
         diag = diag.at(file, Span::new(0, 0), "no `rules:` here");
     }
     diag.with_help("add a `rules:` list to a policy file; see policies/ for examples")
+}
+
+/// A rule's `url` is shown as a link in reports (SARIF `helpUri`, HTML,
+/// Markdown): it must be an absolute http(s) URL with a host, and nothing a
+/// renderer could read as markup or a line break.
+fn check_url(text: &str) -> Result<(), String> {
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '`'))
+    {
+        return Err(format!("it contains {c:?}"));
+    }
+    let url = url::Url::parse(text).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("the scheme is `{}`", url.scheme()));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("it has no host".to_owned());
+    }
+    Ok(())
 }

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+use crate::diag::Code;
 use crate::diag::Diag;
-use crate::policy::codes::Code;
 use crate::source_text::{SourceFile, Span};
 
 /// Policy and test files larger than this are refused before parsing.

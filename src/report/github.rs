@@ -5,8 +5,9 @@
 
 use std::io::Write;
 
+use crate::eval::{Finding, Status};
 use crate::policy::model::{Rule, Severity};
-use crate::report::{Finding, Report, Status, source_path};
+use crate::report::{Report, source_path};
 
 /// Annotations per rule before the rest are summed up in one notice.
 /// GitHub itself shows at most 10 error and 10 warning annotations per step.

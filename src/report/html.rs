@@ -9,9 +9,10 @@ use std::io::Write;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::eval::{Finding, RuleStatus, Status};
 use crate::image::{Field, Value};
 use crate::policy::model::{Check, Condition, OpKind, Rule, Waiver};
-use crate::report::{Finding, NO_IMAGE_ID, Report, RuleStatus, Status, age_days};
+use crate::report::{NO_IMAGE_ID, Report, age_days};
 
 /// Findings listed per rule before "… and N more" (the JSON and CSV reports
 /// list them all).
@@ -48,7 +49,7 @@ fn page(report: &Report<'_>) -> Markup {
                     }
                     div class="badge" {
                         span class="word" { (verdict) }
-                        span class="small" { "exit code " (report.exit_code().code()) " · fails on " (report.run.fail_on.as_str()) }
+                        span class="small" { "exit code " (report.exit_code()) " · fails on " (report.run.fail_on.as_str()) }
                     }
                 }
                 main {
@@ -637,15 +638,7 @@ fn location(rule: &Rule) -> String {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    match &report.run.source {
-        crate::report::SourceInfo::Snapshot {
-            path, fetched_at, ..
-        } => match fetched_at {
-            Some(at) => format!("snapshot {path} (fetched {at})"),
-            None => format!("snapshot {path}"),
-        },
-        crate::report::SourceInfo::Api { endpoint, .. } => format!("live API {endpoint}"),
-    }
+    report.run.source.label_with_time()
 }
 
 fn count(n: usize, noun: &str) -> String {

@@ -12,8 +12,9 @@ use miette::{
 };
 
 use crate::diag::Diag;
+use crate::eval::{Finding, Status};
 use crate::policy::model::Severity;
-use crate::report::{Finding, Report, Status};
+use crate::report::Report;
 
 /// How to draw: the binary decides from the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy)]

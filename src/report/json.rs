@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::diag::Diag;
+use crate::eval::{Finding, RuleResult};
 use crate::policy::model::{Location, Rule};
-use crate::report::{Finding, Report, RuleResult, SourceInfo};
+use crate::report::Report;
 
 pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
 
@@ -63,25 +64,9 @@ impl Serialize for Run<'_, '_> {
         map.serialize_entry("now", &run.zone.rfc3339(run.now))?;
         map.serialize_entry("time_zone", run.zone.label())?;
         map.serialize_entry("source", &run.source)?;
-        let (endpoint, filters, requests, retries) = match &run.source {
-            SourceInfo::Api {
-                endpoint,
-                filters,
-                requests,
-                retries,
-                ..
-            } => (Some(endpoint.clone()), filters.clone(), *requests, *retries),
-            SourceInfo::Snapshot {
-                endpoint, filters, ..
-            } => (
-                endpoint.clone(),
-                filters
-                    .clone()
-                    .unwrap_or(serde_json::Value::Array(Vec::new())),
-                0,
-                0,
-            ),
-        };
+        let endpoint = run.source.endpoint();
+        let filters = run.source.filters();
+        let (requests, retries) = run.source.requests_and_retries();
         map.serialize_entry("endpoint", &endpoint)?;
         map.serialize_entry("filters", &filters)?;
         map.serialize_entry("requests", &requests)?;
@@ -91,7 +76,7 @@ impl Serialize for Run<'_, '_> {
         map.serialize_entry("images", &self.0.images.len())?;
         map.serialize_entry("duplicates_dropped", &run.duplicates_dropped)?;
         map.serialize_entry("baseline", &run.baseline)?;
-        map.serialize_entry("exit_code", &self.0.exit_code().code())?;
+        map.serialize_entry("exit_code", &self.0.exit_code())?;
         map.end()
     }
 }

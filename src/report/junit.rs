@@ -9,7 +9,8 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
-use crate::report::{Finding, Report, RuleStatus, Status};
+use crate::eval::{Finding, RuleStatus, Status};
+use crate::report::Report;
 
 /// Findings listed in one failure's text before "… and N more".
 pub const MAX_LISTED: usize = 100;
@@ -22,7 +23,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         Property::new("time_zone", report.run.zone.label()),
         Property::new("fail_on", report.run.fail_on.as_str()),
         Property::new("images", report.images.len().to_string()),
-        Property::new("exit_code", report.exit_code().code().to_string()),
+        Property::new("exit_code", report.exit_code().to_string()),
         Property::new("verdict", if summary.passed { "pass" } else { "fail" }),
     ]);
     for (index, rule) in report.policy.rules.iter().enumerate() {

@@ -8,8 +8,9 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use crate::eval::{Finding, RuleStatus, Status};
 use crate::policy::model::Severity;
-use crate::report::{Finding, NO_IMAGE_ID, Report, RuleStatus, Status};
+use crate::report::{NO_IMAGE_ID, Report};
 
 /// Findings listed per rule (and per section) before "… and N more".
 pub const MAX_LISTED: usize = 25;
@@ -36,7 +37,7 @@ fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         count(summary.rules, "rule"),
         text(&report.now_label()),
         report.run.fail_on.as_str(),
-        report.exit_code().code()
+        report.exit_code()
     )?;
     writeln!(
         md,
@@ -292,10 +293,7 @@ fn severity_label(severity: Severity) -> &'static str {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    match &report.run.source {
-        crate::report::SourceInfo::Snapshot { path, .. } => format!("snapshot {path}"),
-        crate::report::SourceInfo::Api { endpoint, .. } => format!("live API {endpoint}"),
-    }
+    report.run.source.label()
 }
 
 fn count(n: usize, noun: &str) -> String {

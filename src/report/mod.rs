@@ -1,6 +1,7 @@
-//! The report model (findings, rule results, summary, run metadata,
-//! warnings), the verdict, and one module per output format. Renderers
-//! write into a `Write`; the library never prints.
+//! The report: an evaluation with the policy, the images and the run's
+//! metadata around it, its summary, and one module per output format.
+//! Renderers write into a `Write`; the library never prints. The verdict and
+//! the exit code are decided before a report exists; it only shows them.
 
 pub mod csv;
 pub mod github;
@@ -16,156 +17,77 @@ use std::path::{Component, Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::diag::Diag;
-use crate::exit::ExitCode;
+use crate::eval::{Evaluation, FailOn, Finding, Status};
 use crate::image::{Image, ImageSet};
 use crate::policy::PolicySet;
 use crate::policy::model::{Rule, Severity};
+use crate::source::Provenance;
 
-/// A finding's status (SPEC 4.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Violation,
-    Indeterminate,
-    Waived,
-    Baselined,
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Markdown,
+    Html,
+    Csv,
+    Github,
 }
 
-impl Status {
-    pub fn as_str(self) -> &'static str {
+impl Format {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [Format; 8] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Markdown,
+        Format::Html,
+        Format::Csv,
+        Format::Github,
+    ];
+
+    /// The name on the command line (`human`, `json`, …).
+    pub fn name(self) -> &'static str {
         match self {
-            Status::Violation => "violation",
-            Status::Indeterminate => "indeterminate",
-            Status::Waived => "waived",
-            Status::Baselined => "baselined",
-        }
-    }
-}
-
-/// `--fail-on`: the lowest severity that fails the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailOn {
-    #[default]
-    Error,
-    Warning,
-    Info,
-    Never,
-}
-
-impl FailOn {
-    pub fn parse(text: &str) -> Option<FailOn> {
-        match text {
-            "error" => Some(FailOn::Error),
-            "warning" => Some(FailOn::Warning),
-            "info" => Some(FailOn::Info),
-            "never" => Some(FailOn::Never),
-            _ => None,
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Csv => "csv",
+            Format::Github => "github",
         }
     }
 
-    /// The flag value (`error`, `warning`, `info`, `never`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailOn::Error => "error",
-            FailOn::Warning => "warning",
-            FailOn::Info => "info",
-            FailOn::Never => "never",
-        }
-    }
-
-    pub fn fails(self, severity: Severity) -> bool {
-        match self {
-            FailOn::Error => severity >= Severity::Error,
-            FailOn::Warning => severity >= Severity::Warning,
-            FailOn::Info => true,
-            FailOn::Never => false,
-        }
+    /// The format of a command-line name, ignoring case.
+    pub fn parse(name: &str) -> Option<Format> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
     }
 }
 
-/// One finding of one rule, on one image or (set-level) on the set.
-#[derive(Debug, Clone)]
-pub struct Finding {
-    /// Index into `PolicySet::rules`.
-    pub rule: usize,
-    pub status: Status,
-    /// Index into the image set; `None` for a set-level finding.
-    pub image: Option<usize>,
-    pub message: String,
-    /// Index into `PolicySet::waivers` when waived.
-    pub waiver: Option<usize>,
-    /// Set-level `unique` findings: the images sharing the value.
-    pub related_images: Vec<usize>,
-    /// Set-level `unique` findings: the duplicated value.
-    pub value: Option<String>,
-}
-
-/// Per-rule counts.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
-pub struct RuleCounts {
-    pub in_scope: usize,
-    pub passed: usize,
-    pub violations: usize,
-    pub indeterminate: usize,
-    pub waived: usize,
-    pub baselined: usize,
-}
-
-/// A rule's outcome: `fail` when it has a violation or indeterminate
-/// finding (at any severity), `skip` when an `assert` rule had no image in
-/// scope, else `pass`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RuleStatus {
-    Pass,
-    Fail,
-    Skip,
-}
-
-#[derive(Debug, Clone)]
-pub struct RuleResult {
-    pub counts: RuleCounts,
-    pub status: RuleStatus,
-}
-
-/// A baseline entry that no longer matches any finding (the problem is fixed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FixedEntry {
-    pub rule: String,
-    pub image: Option<String>,
-}
-
-/// Everything evaluation produced.
-#[derive(Debug, Default)]
-pub struct Evaluation {
-    pub findings: Vec<Finding>,
-    pub rules: Vec<RuleResult>,
-    pub warnings: Vec<Diag>,
-    pub baseline_fixed: Vec<FixedEntry>,
-}
-
-/// Where the images came from.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum SourceInfo {
-    Snapshot {
-        path: String,
-        shape: crate::source::snapshot::Shape,
-        fetched_at: Option<String>,
-        endpoint: Option<String>,
-        filters: Option<serde_json::Value>,
-    },
-    Api {
-        endpoint: String,
-        filters: serde_json::Value,
-        pages: u64,
-        requests: u64,
-        retries: u64,
-        restarts: u64,
-        fetch_seconds: f64,
-    },
+/// Render `report` in `format` into `out`.
+pub fn render(
+    report: &Report<'_>,
+    format: Format,
+    out: &mut dyn std::io::Write,
+    style: human::Style,
+) -> std::io::Result<()> {
+    match format {
+        Format::Human => human::render(report, out, style),
+        Format::Json => json::render(report, out),
+        Format::Sarif => sarif::render(report, out),
+        Format::Junit => junit::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+        Format::Html => html::render(report, out),
+        Format::Csv => csv::render(report, out),
+        Format::Github => github::render(report, out),
+    }
 }
 
 /// Run metadata for reports.
@@ -173,8 +95,11 @@ pub enum SourceInfo {
 pub struct RunInfo {
     pub now: Timestamp,
     pub zone: crate::time::ApiZone,
-    pub source: SourceInfo,
+    pub source: Provenance,
     pub fail_on: FailOn,
+    /// The process exit code this run ends with, decided by the command
+    /// before rendering; reports show it, they never choose it.
+    pub exit_code: u8,
     /// Wall time of the whole run, measured by the caller.
     pub duration_seconds: f64,
     pub duplicates_dropped: usize,
@@ -226,18 +151,12 @@ impl Report<'_> {
 
     /// Does this finding fail the gate under `--fail-on`?
     pub fn is_failing(&self, finding: &Finding) -> bool {
-        matches!(finding.status, Status::Violation | Status::Indeterminate)
-            && self.run.fail_on.fails(self.rule(finding).severity)
+        Evaluation::is_failing(self.policy, finding, self.run.fail_on)
     }
 
-    /// The exit code of SPEC 2 for a complete evaluation. Output formats
-    /// never reach this decision.
-    pub fn exit_code(&self) -> ExitCode {
-        if self.evaluation.findings.iter().any(|f| self.is_failing(f)) {
-            ExitCode::Fail
-        } else {
-            ExitCode::Pass
-        }
+    /// The exit code the run ends with (decided by the command, shown here).
+    pub fn exit_code(&self) -> u8 {
+        self.run.exit_code
     }
 
     pub fn summary(&self) -> Summary {

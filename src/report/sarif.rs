@@ -12,8 +12,9 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::diag::Diag;
+use crate::eval::{Finding, Status};
 use crate::policy::model::{Origin, Rule, Severity};
-use crate::report::{Finding, NO_IMAGE_ID, Report, SourcePath, Status, source_path};
+use crate::report::{NO_IMAGE_ID, Report, SourcePath, source_path};
 
 /// The schema URI of the final SARIF 2.1.0 standard (with errata 01).
 pub const SARIF_SCHEMA: &str =
@@ -267,7 +268,7 @@ struct RunProperties<'a> {
     verdict: &'static str,
     /// Baseline entries that match no finding any more.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    baseline_fixed: Vec<&'a crate::report::FixedEntry>,
+    baseline_fixed: Vec<&'a crate::eval::FixedEntry>,
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +292,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
         .iter()
         .map(|finding| result(report, finding, &locate, baseline_used))
         .collect();
-    let exit_code = report.exit_code().code();
+    let exit_code = report.exit_code();
     Log {
         schema: SARIF_SCHEMA,
         version: "2.1.0",

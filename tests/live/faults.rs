@@ -37,7 +37,11 @@ async fn fails(rules: Vec<FaultRule>) -> (FetchError, ecm_emulator::Emulator) {
     let err = fetch_all(&cfg, &|_| {})
         .await
         .expect_err("a persistent fault must not give a result");
-    assert_eq!(err.exit_code().code(), 3, "{err:?}");
+    assert_eq!(
+        ecmguard::exit::ExitCode::of_fetch_error(&err).code(),
+        3,
+        "{err:?}"
+    );
     (err, em)
 }
 
@@ -313,7 +317,7 @@ async fn connection_refused_is_a_transport_error() {
         matches!(err, FetchError::Transport { attempts: 4, .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code().code(), 3);
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
 }
 
 #[tokio::test]
@@ -354,5 +358,5 @@ async fn the_retry_time_budget_bounds_a_page() {
         "{api:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(err.exit_code().code(), 3);
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
 }

@@ -175,7 +175,7 @@ async fn filters_are_validated_before_any_request() {
         cfg.filters = filters;
         let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
         assert!(matches!(err, FetchError::Filter(_)), "{err:?}");
-        assert_eq!(err.exit_code().code(), 2);
+        assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 2);
     }
     assert_eq!(em.request_count(), 0, "the emulator saw no request");
 }
@@ -189,10 +189,10 @@ async fn plain_http_to_a_remote_host_is_refused_before_any_request() {
         matches!(err, FetchError::InsecureEndpoint { .. }),
         "{err:?}"
     );
-    assert_eq!(err.exit_code().code(), 2);
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 2);
     cfg.endpoint = "https://x/some/path".into();
     let err = fetch_all(&cfg, &|_| {}).await.unwrap_err();
-    assert_eq!(err.exit_code().code(), 2);
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 2);
 }
 
 /// 25,000 images: 250 pages, every ImageId exactly once, in order. The rate is raised (and

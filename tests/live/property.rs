@@ -122,7 +122,7 @@ async fn every_fault_script_gives_the_exact_set_or_exit_3() {
             Err(error) => {
                 refused += 1;
                 assert_eq!(
-                    error.exit_code(),
+                    ecmguard::exit::ExitCode::of_fetch_error(&error),
                     ExitCode::Incomplete,
                     "case {case}: {error} for {script:?}"
                 );

@@ -116,6 +116,6 @@ async fn the_emulator_throttles_a_client_that_is_too_fast() {
             assert_eq!(f.images.len(), 1_500);
             assert_eq!(f.stats.retries as usize, throttled);
         }
-        Err(e) => assert_eq!(e.exit_code().code(), 3),
+        Err(e) => assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&e).code(), 3),
     }
 }

@@ -136,7 +136,7 @@ async fn no_secret_in_errors_or_progress() {
         assert_clean("Debug", &format!("{err:?}"));
         assert_clean("miette", &render(err));
         assert_eq!(
-            err.exit_code().code(),
+            ecmguard::exit::ExitCode::of_fetch_error(err).code(),
             if matches!(err, FetchError::InsecureEndpoint { .. }) {
                 2
             } else {

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ecmguard::diag::Diag;
+use ecmguard::eval::Status;
 use ecmguard::eval::{EvalOptions, evaluate};
-use ecmguard::failure::Failure;
 use ecmguard::image::{Image, ImageSet};
 use ecmguard::policy::{self, CompileOptions, Loaded};
-use ecmguard::report::Status;
 use ecmguard::source_text::SourceFile;
 use ecmguard::time::ApiZone;
 use tempfile::TempDir;
@@ -192,7 +191,7 @@ pub fn options() -> CompileOptions {
 }
 
 /// Compile one policy text in-process.
-pub fn compile(yaml: &str) -> Result<Loaded, Failure> {
+pub fn compile(yaml: &str) -> Result<Loaded, Vec<Diag>> {
     policy::compile(vec![SourceFile::new("p.yaml", yaml)], &options())
 }
 
@@ -204,18 +203,14 @@ pub fn diagnostics(yaml: &str) -> Vec<Diag> {
             loaded.policy.rules.len(),
             loaded.warnings
         ),
-        Err(failure) => failure
-            .diagnostics
-            .iter()
-            .filter_map(|r| r.downcast_ref::<Diag>().cloned())
-            .collect(),
+        Err(problems) => problems,
     }
 }
 
 /// Evaluate a policy on images in-process: `(rule id, image id, status)`.
 pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
     let loaded =
-        compile(yaml).unwrap_or_else(|f| panic!("policy does not load: {:?}", f.diagnostics));
+        compile(yaml).unwrap_or_else(|problems| panic!("policy does not load: {problems:?}"));
     let images: Vec<Image> = serde_json::from_value(images).expect("images");
     let set = ImageSet::new(images, &ApiZone::default());
     let evaluation = evaluate(

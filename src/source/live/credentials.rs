@@ -9,8 +9,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use miette::Diagnostic;
 use thiserror::Error;
+
+use crate::diag::Code;
 
 /// Environment variable for the secret id (same name as the official SDKs and tccli).
 pub const ENV_SECRET_ID: &str = "TENCENTCLOUD_SECRET_ID";
@@ -107,18 +108,10 @@ impl Credentials {
 }
 
 /// Why no usable credentials could be resolved. All of these end the run with exit 3.
-#[derive(Debug, Error, Diagnostic)]
+#[derive(Debug, Error)]
 pub enum CredentialsError {
     /// Nothing was found anywhere.
     #[error("no Tencent Cloud credentials found; looked at:\n{}", bullet_list(.looked_at))]
-    #[diagnostic(
-        code(ecmguard::credentials::not_found),
-        help(
-            "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or write them as secret_id and \
-             secret_key under [default] in ~/.tencentcloud/credentials (or pass --profile NAME for \
-             a tccli profile)"
-        )
-    )]
     NotFound {
         /// Every place that was consulted, in order, with what was found there.
         looked_at: Vec<String>,
@@ -126,10 +119,6 @@ pub enum CredentialsError {
 
     /// Only half of a key pair is present somewhere.
     #[error("incomplete credentials in {place}: {what}")]
-    #[diagnostic(
-        code(ecmguard::credentials::incomplete),
-        help("give both the secret id and the secret key in the same place")
-    )]
     Incomplete {
         /// The file or environment that holds the half pair.
         place: String,
@@ -139,10 +128,6 @@ pub enum CredentialsError {
 
     /// A credentials file exists but cannot be read or parsed.
     #[error("cannot read credentials file {path}: {reason}")]
-    #[diagnostic(
-        code(ecmguard::credentials::unreadable),
-        help("fix or remove the file; see docs/live.md for its format")
-    )]
     Unreadable {
         /// The file.
         path: PathBuf,
@@ -152,10 +137,6 @@ pub enum CredentialsError {
 
     /// A value cannot be used (e.g. characters that cannot travel in an HTTP header).
     #[error("unusable credentials from {place}: {what}")]
-    #[diagnostic(
-        code(ecmguard::credentials::invalid),
-        help("copy the secret id, key and token again from the CAM console or the STS response")
-    )]
     Invalid {
         /// Where the credentials came from.
         place: String,
@@ -165,10 +146,6 @@ pub enum CredentialsError {
 
     /// The profile name could not be a file name.
     #[error("invalid profile name {name:?}")]
-    #[diagnostic(
-        code(ecmguard::credentials::bad_profile),
-        help("a profile name is made of letters, digits, '.', '_' and '-'")
-    )]
     BadProfile {
         /// The name as given.
         name: String,
@@ -176,9 +153,38 @@ pub enum CredentialsError {
 }
 
 impl CredentialsError {
-    /// Always exit 3: without credentials the data cannot be obtained.
-    pub fn exit_code(&self) -> crate::exit::ExitCode {
-        crate::exit::ExitCode::Incomplete
+    /// The diagnostic code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            CredentialsError::NotFound { .. } => Code::CredentialsNotFound,
+            CredentialsError::Incomplete { .. } => Code::CredentialsIncomplete,
+            CredentialsError::Unreadable { .. } => Code::CredentialsUnreadable,
+            CredentialsError::Invalid { .. } => Code::CredentialsInvalid,
+            CredentialsError::BadProfile { .. } => Code::InvalidProfileName,
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            CredentialsError::NotFound { .. } => {
+                "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or write them as \
+                 secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or pass \
+                 --profile NAME for a tccli profile)"
+            }
+            CredentialsError::Incomplete { .. } => {
+                "give both the secret id and the secret key in the same place"
+            }
+            CredentialsError::Unreadable { .. } => {
+                "fix or remove the file; see docs/live.md for its format"
+            }
+            CredentialsError::Invalid { .. } => {
+                "copy the secret id, key and token again from the CAM console or the STS response"
+            }
+            CredentialsError::BadProfile { .. } => {
+                "a profile name is made of letters, digits, '.', '_' and '-'"
+            }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! The errors of the live path: [`FetchError`] and the API error detail [`ApiError`], each a
-//! `miette` diagnostic with a stable code, a help line saying what to do, and an exit code.
+//! The errors of the live path: [`FetchError`] and the API error detail [`ApiError`]. Each
+//! becomes one [`Diag`] with its code from the one code table and a help line saying what to
+//! do; which exit class each stands for is decided in `exit`, not here.
 //!
 //! Nothing here ever holds the secret key or the token: the strings that come from outside
 //! (server messages, transport errors, response bodies) are passed through the client's
@@ -8,38 +9,26 @@
 use std::fmt;
 use std::time::Duration;
 
-use miette::Diagnostic;
 use thiserror::Error;
 
 use super::credentials::CredentialsError;
 use super::filters::FilterError;
-use crate::exit::ExitCode;
+use crate::diag::{Code, Diag};
 
-/// Why a fetch did not produce the complete result set.
-///
-/// [`FetchError::exit_code`] is 2 for an invalid invocation (nothing was sent) and 3 for
-/// everything that means "the data could not be obtained completely".
-#[derive(Debug, Error, Diagnostic)]
+/// Why a fetch did not produce the complete result set: either the invocation cannot be
+/// used (nothing was sent: filters, endpoint, settings) or the data could not be obtained.
+#[derive(Debug, Error)]
 pub enum FetchError {
     /// A filter is not acceptable to the API; found before any request.
     #[error(transparent)]
-    #[diagnostic(transparent)]
     Filter(#[from] FilterError),
 
     /// No usable credentials.
     #[error(transparent)]
-    #[diagnostic(transparent)]
     Credentials(#[from] CredentialsError),
 
     /// `http://` to a host that is not loopback.
     #[error("refusing plain http:// endpoint {endpoint}: only loopback hosts may use http")]
-    #[diagnostic(
-        code(ecmguard::endpoint::insecure),
-        help(
-            "use https:// (the default is https://ecm.tencentcloudapi.com); http:// is allowed \
-             only for 127.0.0.0/8, ::1 and localhost, e.g. the local emulator"
-        )
-    )]
     InsecureEndpoint {
         /// The endpoint as given.
         endpoint: String,
@@ -47,12 +36,6 @@ pub enum FetchError {
 
     /// The endpoint is not a usable URL.
     #[error("invalid endpoint {endpoint:?}: {reason}")]
-    #[diagnostic(
-        code(ecmguard::endpoint::invalid),
-        help(
-            "give a URL such as https://ecm.tencentcloudapi.com (scheme, host and optional port; no path)"
-        )
-    )]
     BadEndpoint {
         /// The endpoint as given.
         endpoint: String,
@@ -62,12 +45,6 @@ pub enum FetchError {
 
     /// A setting of [`super::LiveConfig`] is out of range (rate, timeout, budget).
     #[error("invalid live-fetch setting: {reason}")]
-    #[diagnostic(
-        code(ecmguard::live::invalid_setting),
-        help(
-            "--rate must be a positive number of requests per second and --timeout a positive duration"
-        )
-    )]
     InvalidSetting {
         /// Which setting and why.
         reason: String,
@@ -75,25 +52,24 @@ pub enum FetchError {
 
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot set up the HTTPS client: {detail}")]
-    #[diagnostic(code(ecmguard::net::client_setup))]
     ClientSetup {
+        /// The underlying error.
+        detail: String,
+    },
+
+    /// The async runtime the fetch runs on could not be started.
+    #[error("cannot start the async runtime: {detail}")]
+    Runtime {
         /// The underlying error.
         detail: String,
     },
 
     /// The API answered with an error (`Response.Error`).
     #[error(transparent)]
-    #[diagnostic(transparent)]
     Api(Box<ApiError>),
 
     /// Could not connect, or the connection broke, on every attempt.
     #[error("network error on the page at Offset {offset}: {detail}{}", gave_up(*.attempts, *.elapsed))]
-    #[diagnostic(
-        code(ecmguard::net::transport),
-        help(
-            "check the network, proxy settings (HTTPS_PROXY) and --endpoint; the fetch can be run again safely"
-        )
-    )]
     Transport {
         /// Offset of the page being fetched.
         offset: u64,
@@ -111,10 +87,6 @@ pub enum FetchError {
         fmt_duration(*.timeout),
         gave_up(*.attempts, *.elapsed)
     )]
-    #[diagnostic(
-        code(ecmguard::net::timeout),
-        help("raise --timeout, or check the network path to the endpoint")
-    )]
     Timeout {
         /// Offset of the page being fetched.
         offset: u64,
@@ -128,10 +100,6 @@ pub enum FetchError {
 
     /// A non-200 HTTP status (API errors come with HTTP 200, so this is a gateway or proxy).
     #[error("HTTP {status} for the page at Offset {offset}{}{}", body_note(.body), gave_up(*.attempts, *.elapsed))]
-    #[diagnostic(
-        code(ecmguard::net::http_status),
-        help("{}", http_help(*.status))
-    )]
     HttpStatus {
         /// Offset of the page being fetched.
         offset: u64,
@@ -147,10 +115,6 @@ pub enum FetchError {
 
     /// The response was not a DescribeImage envelope (truncated, not JSON, missing fields).
     #[error("unreadable response for the page at Offset {offset}: {detail}{}", gave_up(*.attempts, *.elapsed))]
-    #[diagnostic(
-        code(ecmguard::api::malformed_response),
-        help("the endpoint did not answer like DescribeImage; check --endpoint, or run again")
-    )]
     MalformedResponse {
         /// Offset of the page being fetched.
         offset: u64,
@@ -164,10 +128,6 @@ pub enum FetchError {
 
     /// The response body exceeded the size limit.
     #[error("response for the page at Offset {offset} is larger than {limit} bytes")]
-    #[diagnostic(
-        code(ecmguard::api::response_too_large),
-        help("the endpoint sent far more than one page of images; check --endpoint")
-    )]
     ResponseTooLarge {
         /// Offset of the page being fetched.
         offset: u64,
@@ -175,15 +135,18 @@ pub enum FetchError {
         limit: usize,
     },
 
+    /// An image of a complete answer does not fit the DescribeImage model, so the set
+    /// cannot be judged.
+    #[error("image {position} of the API's answer does not fit the DescribeImage model: {detail}")]
+    ImageModel {
+        /// 1-based position in the result set.
+        position: usize,
+        /// What did not fit.
+        detail: String,
+    },
+
     /// The listing never produced a consistent result set within the restart budget.
     #[error("the image list did not settle after {restarts} restarts: {reason}")]
-    #[diagnostic(
-        code(ecmguard::api::pagination_unsettled),
-        help(
-            "images were being created or deleted while the pages were read (or the API paged \
-             inconsistently); run again when the account is quiet. No partial result is used."
-        )
-    )]
     Unsettled {
         /// Restarts made before giving up.
         restarts: u32,
@@ -193,24 +156,77 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// The process exit code this error stands for (SPEC §2): 2 when the invocation was
-    /// invalid and nothing was fetched, 3 when the data could not be obtained completely.
-    pub fn exit_code(&self) -> ExitCode {
+    /// The diagnostic code of this error.
+    pub fn code(&self) -> Code {
         match self {
-            FetchError::Filter(_)
-            | FetchError::InsecureEndpoint { .. }
-            | FetchError::BadEndpoint { .. }
-            | FetchError::InvalidSetting { .. } => ExitCode::Invalid,
-            FetchError::Credentials(_)
-            | FetchError::ClientSetup { .. }
-            | FetchError::Api(_)
-            | FetchError::Transport { .. }
-            | FetchError::Timeout { .. }
-            | FetchError::HttpStatus { .. }
-            | FetchError::MalformedResponse { .. }
-            | FetchError::ResponseTooLarge { .. }
-            | FetchError::Unsettled { .. } => ExitCode::Incomplete,
+            FetchError::Filter(e) => e.code(),
+            FetchError::Credentials(e) => e.code(),
+            FetchError::InsecureEndpoint { .. } => Code::InsecureEndpoint,
+            FetchError::BadEndpoint { .. } => Code::InvalidEndpoint,
+            FetchError::InvalidSetting { .. } => Code::InvalidFetchSetting,
+            FetchError::ClientSetup { .. } => Code::ClientSetup,
+            FetchError::Runtime { .. } => Code::Internal,
+            FetchError::Api(e) => e.kind.code(),
+            FetchError::Transport { .. } => Code::NetworkError,
+            FetchError::Timeout { .. } => Code::NetworkTimeout,
+            FetchError::HttpStatus { .. } => Code::HttpStatus,
+            FetchError::MalformedResponse { .. } => Code::ApiMalformedResponse,
+            FetchError::ResponseTooLarge { .. } => Code::ApiResponseTooLarge,
+            FetchError::ImageModel { .. } => Code::ApiImageModel,
+            FetchError::Unsettled { .. } => Code::PaginationUnsettled,
         }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> String {
+        match self {
+            FetchError::Filter(e) => e.help(),
+            FetchError::Credentials(e) => e.help().to_owned(),
+            FetchError::InsecureEndpoint { .. } => {
+                "use https:// (the default is https://ecm.tencentcloudapi.com); http:// is allowed \
+                 only for 127.0.0.0/8, ::1 and localhost, e.g. the local emulator"
+                    .to_owned()
+            }
+            FetchError::BadEndpoint { .. } => "give a URL such as https://ecm.tencentcloudapi.com \
+                 (scheme, host and optional port; no path)"
+                .to_owned(),
+            FetchError::InvalidSetting { .. } => {
+                "--rate must be a positive number of requests per \
+                 second and --timeout a positive duration"
+                    .to_owned()
+            }
+            FetchError::ClientSetup { .. } | FetchError::Runtime { .. } => {
+                "this is a bug or a resource limit of the machine; please report it with the \
+                 command line"
+                    .to_owned()
+            }
+            FetchError::Api(e) => e.hint(),
+            FetchError::Transport { .. } => "check the network, proxy settings (HTTPS_PROXY) and \
+                 --endpoint; the fetch can be run again safely"
+                .to_owned(),
+            FetchError::Timeout { .. } => {
+                "raise --timeout, or check the network path to the endpoint".to_owned()
+            }
+            FetchError::HttpStatus { status, .. } => http_help(*status).to_owned(),
+            FetchError::MalformedResponse { .. } => "the endpoint did not answer like \
+                 DescribeImage; check --endpoint, or run again"
+                .to_owned(),
+            FetchError::ResponseTooLarge { .. } => "the endpoint sent far more than one page of \
+                 images; check --endpoint"
+                .to_owned(),
+            FetchError::ImageModel { .. } => "save the raw answer with `ecmguard fetch -o FILE` \
+                 and report it; no verdict is given on data that cannot be read"
+                .to_owned(),
+            FetchError::Unsettled { .. } => "images were being created or deleted while the \
+                 pages were read (or the API paged inconsistently); run again when the account \
+                 is quiet. No partial result is used."
+                .to_owned(),
+        }
+    }
+
+    /// The one diagnostic this error is shown as.
+    pub fn diag(&self) -> Diag {
+        Diag::error(self.code(), self.to_string()).with_help(self.help())
     }
 
     /// The API error detail, when the API answered with one.
@@ -321,18 +337,19 @@ impl ApiErrorKind {
         }
     }
 
-    fn diagnostic_code(self) -> &'static str {
+    /// The diagnostic code an API error of this kind is shown with.
+    pub fn code(self) -> Code {
         match self {
-            ApiErrorKind::SignatureExpire => "ecmguard::api::signature_expire",
-            ApiErrorKind::SecretIdNotFound => "ecmguard::api::secret_id_not_found",
-            ApiErrorKind::SignatureFailure => "ecmguard::api::signature_failure",
-            ApiErrorKind::TokenFailure => "ecmguard::api::token_failure",
-            ApiErrorKind::Unauthorized => "ecmguard::api::unauthorized",
-            ApiErrorKind::AuthFailure => "ecmguard::api::auth_failure",
-            ApiErrorKind::Throttled => "ecmguard::api::throttled",
-            ApiErrorKind::ServerError => "ecmguard::api::server_error",
-            ApiErrorKind::InvalidRequest => "ecmguard::api::invalid_request",
-            ApiErrorKind::Other => "ecmguard::api::error",
+            ApiErrorKind::SignatureExpire => Code::ApiSignatureExpire,
+            ApiErrorKind::SecretIdNotFound => Code::ApiSecretIdNotFound,
+            ApiErrorKind::SignatureFailure => Code::ApiSignatureFailure,
+            ApiErrorKind::TokenFailure => Code::ApiTokenFailure,
+            ApiErrorKind::Unauthorized => Code::ApiUnauthorized,
+            ApiErrorKind::AuthFailure => Code::ApiAuthFailure,
+            ApiErrorKind::Throttled => Code::ApiThrottled,
+            ApiErrorKind::ServerError => Code::ApiServerError,
+            ApiErrorKind::InvalidRequest => Code::ApiInvalidRequest,
+            ApiErrorKind::Other => Code::ApiError,
         }
     }
 }
@@ -434,16 +451,6 @@ impl ApiError {
     }
 }
 
-impl Diagnostic for ApiError {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.kind.diagnostic_code()))
-    }
-
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.hint()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,23 +482,16 @@ mod tests {
     }
 
     #[test]
-    fn exit_codes() {
-        assert_eq!(
-            FetchError::InsecureEndpoint {
-                endpoint: "http://x".into()
-            }
-            .exit_code()
-            .code(),
-            2
-        );
-        assert_eq!(
-            FetchError::Unsettled {
-                restarts: 3,
-                reason: "x".into()
-            }
-            .exit_code()
-            .code(),
-            3
-        );
+    fn each_error_is_one_diagnostic_with_its_code() {
+        let unsettled = FetchError::Unsettled {
+            restarts: 3,
+            reason: "x".into(),
+        };
+        assert_eq!(unsettled.diag().code, Code::PaginationUnsettled);
+        let insecure = FetchError::InsecureEndpoint {
+            endpoint: "http://x".into(),
+        };
+        assert_eq!(insecure.diag().code, Code::InsecureEndpoint);
+        assert!(insecure.diag().help.is_some_and(|h| h.contains("https://")));
     }
 }

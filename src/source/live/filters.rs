@@ -1,9 +1,10 @@
 //! API `Filters`: parsing `--filter NAME=V1,V2` and validating against the documented limits
 //! of `DescribeImage` before any request is made (`api-facts.md` §1).
 
-use miette::Diagnostic;
 use serde::Serialize;
 use thiserror::Error;
+
+use crate::diag::{Code, Diag};
 
 /// The five filter names `DescribeImage` documents.
 pub const FILTER_NAMES: [&str; 5] = [
@@ -52,14 +53,10 @@ pub fn image_id_filter(ids: impl IntoIterator<Item = impl Into<String>>) -> ApiF
 }
 
 /// A filter argument or filter set the API would reject. Exit 2: invalid invocation.
-#[derive(Debug, Error, Diagnostic, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum FilterError {
     /// No `=` in the argument.
     #[error("invalid filter {arg:?}: expected NAME=VALUE[,VALUE…]")]
-    #[diagnostic(
-        code(ecmguard::filter::syntax),
-        help("for example --filter image-type=PRIVATE_IMAGE")
-    )]
     Syntax {
         /// The argument as given.
         arg: String,
@@ -67,7 +64,6 @@ pub enum FilterError {
 
     /// Not one of the five documented names.
     #[error("unknown filter name {name:?}")]
-    #[diagnostic(code(ecmguard::filter::unknown_name), help("{}", unknown_help(.suggestion.as_deref())))]
     UnknownName {
         /// The name as given.
         name: String,
@@ -77,10 +73,6 @@ pub enum FilterError {
 
     /// A value is empty (`image-type=`, `image-id=a,,b`).
     #[error("filter {name:?} has an empty value")]
-    #[diagnostic(
-        code(ecmguard::filter::empty_value),
-        help("remove the empty value, or the filter")
-    )]
     EmptyValue {
         /// The filter name.
         name: String,
@@ -88,12 +80,6 @@ pub enum FilterError {
 
     /// More than [`MAX_FILTERS`] filters.
     #[error("{count} filters given; DescribeImage accepts at most {MAX_FILTERS}")]
-    #[diagnostic(
-        code(ecmguard::filter::too_many),
-        help(
-            "merge filters of the same name into one (NAME=V1,V2), or filter in the policy's `where` instead"
-        )
-    )]
     TooMany {
         /// How many were given.
         count: usize,
@@ -101,12 +87,6 @@ pub enum FilterError {
 
     /// `image-name` / `image-os` with more than one value.
     #[error("filter {name:?} accepts exactly one value, {count} given")]
-    #[diagnostic(
-        code(ecmguard::filter::single_value),
-        help(
-            "{name} is a substring match on one value; write a literal comma as \\, — or use a `where` condition in the policy for alternatives"
-        )
-    )]
     SingleValueOnly {
         /// The filter name.
         name: String,
@@ -116,9 +96,38 @@ pub enum FilterError {
 }
 
 impl FilterError {
-    /// Always exit 2: the invocation is wrong, nothing was fetched.
-    pub fn exit_code(&self) -> crate::exit::ExitCode {
-        crate::exit::ExitCode::Invalid
+    /// The diagnostic code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            FilterError::Syntax { .. } => Code::FilterSyntax,
+            FilterError::UnknownName { .. } => Code::UnknownFilter,
+            FilterError::EmptyValue { .. } => Code::FilterEmptyValue,
+            FilterError::TooMany { .. } => Code::TooManyFilters,
+            FilterError::SingleValueOnly { .. } => Code::FilterSingleValue,
+        }
+    }
+
+    /// What to do about it.
+    pub fn help(&self) -> String {
+        match self {
+            FilterError::Syntax { .. } => {
+                "for example --filter image-type=PRIVATE_IMAGE".to_owned()
+            }
+            FilterError::UnknownName { suggestion, .. } => unknown_help(suggestion.as_deref()),
+            FilterError::EmptyValue { .. } => "remove the empty value, or the filter".to_owned(),
+            FilterError::TooMany { .. } => "merge filters of the same name into one (NAME=V1,V2), \
+                 or filter in the policy's `where` instead"
+                .to_owned(),
+            FilterError::SingleValueOnly { name, .. } => format!(
+                "{name} is a substring match on one value; write a literal comma as \\, — or \
+                 use a `where` condition in the policy for alternatives"
+            ),
+        }
+    }
+
+    /// The one diagnostic this error is shown as.
+    pub fn diag(&self) -> Diag {
+        Diag::error(self.code(), self.to_string()).with_help(self.help())
     }
 }
 
@@ -277,8 +286,11 @@ mod tests {
     }
 
     #[test]
-    fn exit_code_is_invalid_invocation() {
+    fn each_error_has_its_own_code() {
         let e = FilterError::TooMany { count: 11 };
-        assert_eq!(e.exit_code().code(), 2);
+        assert_eq!(e.diag().code, Code::TooManyFilters);
+        let e = parse_filter_arg("image-typ=X").unwrap_err();
+        assert_eq!(e.diag().code, Code::UnknownFilter);
+        assert!(e.help().contains("image-type"), "{}", e.help());
     }
 }

@@ -31,6 +31,10 @@ pub use filters::{ApiFilter, FilterError, image_id_filter, parse_filter_arg, val
 pub const DEFAULT_ENDPOINT: &str = "https://ecm.tencentcloudapi.com";
 /// The documented rate limit of `DescribeImage`, requests per second.
 pub const DEFAULT_RATE: f64 = 20.0;
+/// The default time limit of one HTTP request (`--timeout`), as the official SDKs use it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// [`DEFAULT_TIMEOUT`] as `--timeout` writes it (a test checks they agree).
+pub const DEFAULT_TIMEOUT_TEXT: &str = "60s";
 /// The page size: the documented maximum `Limit`.
 pub const PAGE_SIZE: u32 = 100;
 
@@ -91,7 +95,7 @@ pub struct LiveConfig {
     pub filters: Vec<ApiFilter>,
     /// Requests per second, every request counted (retries too). Default 20.
     pub rate: f64,
-    /// Time limit of one HTTP request, connect to last body byte. Default 30 s.
+    /// Time limit of one HTTP request, connect to last body byte. Default [`DEFAULT_TIMEOUT`].
     pub timeout: Duration,
     /// Time limit of connecting (capped by `timeout`). Default 10 s.
     pub connect_timeout: Duration,
@@ -121,7 +125,7 @@ impl LiveConfig {
             region: None,
             filters: Vec::new(),
             rate: DEFAULT_RATE,
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             credentials,
             language: Language::default(),
@@ -132,6 +136,11 @@ impl LiveConfig {
             max_response_bytes: 16 * 1024 * 1024,
             page_size: PAGE_SIZE,
         }
+    }
+
+    /// The filters as the API takes them (`[{"Name", "Values"}]`), for snapshots and reports.
+    pub fn filters_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.filters).unwrap_or(serde_json::Value::Array(Vec::new()))
     }
 
     /// Checks everything that can be checked without a request: filters, endpoint, rate,
@@ -228,8 +237,68 @@ pub enum FetchProgress {
     },
 }
 
+/// A sink for fetch progress; the binary's draws a bar or prints plain lines.
+pub trait Progress: Send + Sync {
+    /// Something happened.
+    fn event(&self, event: FetchProgress);
+    /// The fetch is over (either way): clear whatever was drawn.
+    fn finish(&self) {}
+}
+
+/// No progress shown.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: FetchProgress) {}
+}
+
+/// [`fetch_all`] on a runtime of its own, for callers that are not async (the CLI).
+pub fn fetch_blocking(cfg: &LiveConfig, progress: &dyn Progress) -> Result<Fetched, FetchError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError::Runtime {
+            detail: e.to_string(),
+        })?;
+    let result = runtime.block_on(fetch_all(cfg, &|event| progress.event(event)));
+    progress.finish();
+    result
+}
+
+impl Fetched {
+    /// Type every image as received, with times read in `zone`. One that does not fit the
+    /// documented model means the set cannot be judged: an error, never a smaller set.
+    pub fn image_set(
+        &self,
+        zone: &crate::time::ApiZone,
+    ) -> Result<crate::image::ImageSet, FetchError> {
+        let mut images = Vec::with_capacity(self.images.len());
+        for (index, raw) in self.images.iter().enumerate() {
+            let image = serde_json::from_str(raw.get()).map_err(|e| FetchError::ImageModel {
+                position: index + 1,
+                detail: e.to_string(),
+            })?;
+            images.push(image);
+        }
+        Ok(crate::image::ImageSet::new(images, zone))
+    }
+
+    /// Where these images came from, for reports.
+    pub fn provenance(&self, cfg: &LiveConfig) -> crate::source::Provenance {
+        crate::source::Provenance::Api {
+            endpoint: cfg.endpoint.clone(),
+            filters: cfg.filters_json(),
+            pages: self.stats.pages,
+            requests: self.stats.requests,
+            retries: self.stats.retries,
+            restarts: self.stats.restarts,
+            fetch_seconds: self.stats.duration.as_secs_f64(),
+        }
+    }
+}
+
 /// Fetches every image matching `cfg.filters`: the complete, de-duplicated result set, or an
-/// error (see [`FetchError::exit_code`]). Progress is reported through `on_progress`.
+/// error. Progress is reported through `on_progress`.
 pub async fn fetch_all(
     cfg: &LiveConfig,
     on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
@@ -295,11 +364,21 @@ mod tests {
     }
 
     #[test]
+    fn the_default_timeout_is_written_as_it_is() {
+        let parsed = crate::policy::duration::Duration::parse(DEFAULT_TIMEOUT_TEXT).unwrap();
+        assert_eq!(parsed.seconds, DEFAULT_TIMEOUT.as_secs() as i64);
+        assert_eq!(parsed.months, 0);
+    }
+
+    #[test]
     fn validation_catches_settings() {
         let mut cfg = LiveConfig::new(Credentials::new("id", "key", None));
         assert!(cfg.validate().is_ok());
         cfg.rate = 0.0;
-        assert_eq!(cfg.validate().unwrap_err().exit_code().code(), 2);
+        assert!(matches!(
+            cfg.validate(),
+            Err(FetchError::InvalidSetting { .. })
+        ));
         cfg.rate = 20.0;
         cfg.endpoint = "http://example.com".into();
         assert!(matches!(

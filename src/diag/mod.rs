@@ -1,12 +1,16 @@
-//! One located diagnostic type shared by every part that reads user input:
-//! a code, a severity, a message, labelled spans in a source file, and help.
+//! The one diagnostic type of ecmguard: a code from the one code table
+//! ([`Code`]), a severity, a message, labelled spans in a source file, and
+//! help. Every error and warning the tool prints is a [`Diag`].
+
+pub mod code;
+
+pub use code::Code;
 
 use std::fmt;
 use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 
-use crate::policy::codes::Code;
 use crate::source_text::{LineCol, SourceFile, Span};
 
 /// Whether a diagnostic stops the run or is only reported.

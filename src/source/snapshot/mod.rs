@@ -1,5 +1,7 @@
-//! Snapshot files: reading every accepted shape of SPEC 3.5 into images, and
-//! writing ours. A snapshot that says it is partial is refused, never judged.
+//! Snapshot files: reading every accepted shape into images, and the schema
+//! of ours. A snapshot that says it is partial is refused, never judged; what
+//! went wrong is a typed [`SnapshotError`] (unreadable, malformed, incomplete,
+//! or an API error saved in place of images).
 //!
 //! Accepted shapes, told apart by their first keys:
 //! ours `{"schema": "ecmguard/snapshot/v1", …, "ImageSet": […]}`, a response
@@ -18,13 +20,47 @@ use serde::de::{
 };
 use serde_json::value::RawValue;
 
-use crate::diag::Diag;
-use crate::exit::ExitCode;
-use crate::failure::Failure;
+use crate::diag::{Code, Diag};
 use crate::image::{Image, ImageKey, ImageSet, read_image};
-use crate::policy::codes::Code;
+use crate::source::Provenance;
 use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;
+
+mod split;
+
+/// Why a snapshot cannot be judged. Each holds the diagnostic that says so.
+#[derive(Debug)]
+pub enum SnapshotError {
+    /// The file could not be read at all.
+    Unreadable(Diag),
+    /// Not JSON, none of the accepted shapes, or a field of the wrong type.
+    Malformed(Diag),
+    /// The snapshot itself says it is not the complete result set.
+    Incomplete(Diag),
+    /// The snapshot holds an API error response in place of images.
+    ApiError(Diag),
+}
+
+impl SnapshotError {
+    /// The diagnostic that explains the error.
+    pub fn diag(&self) -> &Diag {
+        match self {
+            SnapshotError::Unreadable(d)
+            | SnapshotError::Malformed(d)
+            | SnapshotError::Incomplete(d)
+            | SnapshotError::ApiError(d) => d,
+        }
+    }
+
+    pub fn into_diag(self) -> Diag {
+        match self {
+            SnapshotError::Unreadable(d)
+            | SnapshotError::Malformed(d)
+            | SnapshotError::Incomplete(d)
+            | SnapshotError::ApiError(d) => d,
+        }
+    }
+}
 
 /// The schema tag of the snapshots `ecmguard fetch` writes.
 pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
@@ -75,10 +111,7 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub struct Loaded {
     pub images: ImageSet,
-    pub shape: Shape,
-    pub fetched_at: Option<String>,
-    pub endpoint: Option<String>,
-    pub filters: Option<serde_json::Value>,
+    pub provenance: Provenance,
 }
 
 /// Read the snapshot `name` (a path, or `-` for `stdin`), build the image set
@@ -88,7 +121,7 @@ pub struct Loaded {
 /// The input is parsed as it is read, never held whole: at peak a check holds
 /// the images and a read buffer, not the file's bytes as well (which, for a
 /// large account, would double its memory).
-pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, Failure> {
+pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, SnapshotError> {
     let snapshot = if name == "-" {
         read_from(name, stdin)?
     } else {
@@ -97,7 +130,7 @@ pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, 
         // each image's bytes to the in-memory parser; anything it is unsure
         // of is read again, from the start, by the exact streaming parser.
         if file.metadata().is_ok_and(|meta| meta.is_file()) {
-            if let Ok(Some(snapshot)) = super::split::read_top_object(name, &file) {
+            if let Ok(Some(snapshot)) = read_fast(name, &file) {
                 return finish(name, snapshot, zone);
             }
             file.seek(SeekFrom::Start(0))
@@ -117,19 +150,21 @@ pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, 
 }
 
 /// [`load`] for a snapshot already in memory (tests, benchmarks, fuzzing).
-pub fn load_bytes(name: &str, bytes: &[u8], zone: &ApiZone) -> Result<Loaded, Failure> {
+pub fn load_bytes(name: &str, bytes: &[u8], zone: &ApiZone) -> Result<Loaded, SnapshotError> {
     finish(name, read(name, bytes)?, zone)
 }
 
-fn read_failure(name: &str, err: &std::io::Error) -> Failure {
-    Failure::invalid([Diag::error(
-        Code::FileRead,
-        format!("cannot read snapshot {name}: {err}"),
+fn read_failure(name: &str, err: &std::io::Error) -> SnapshotError {
+    SnapshotError::Unreadable(
+        Diag::error(
+            Code::FileRead,
+            format!("cannot read snapshot {name}: {err}"),
+        )
+        .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin"),
     )
-    .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin")])
 }
 
-fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Failure> {
+fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, SnapshotError> {
     let Snapshot {
         shape,
         images,
@@ -142,15 +177,37 @@ fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Fail
     check_total(name, shape, total_count, images.len())?;
     Ok(Loaded {
         images,
-        shape,
-        fetched_at,
-        endpoint,
-        filters,
+        provenance: Provenance::Snapshot {
+            path: name.to_owned(),
+            shape,
+            fetched_at,
+            endpoint,
+            filters,
+        },
     })
 }
 
+/// The fast path for files: [`split`] cuts a top-level object into its
+/// `ImageSet` (parsed one image at a time) and the rest (the envelope), which
+/// the exact parser reads to decide the shape. `None`: not a shape the fast
+/// path handles, or anything it is unsure of; read the input the exact way.
+/// Public so that tests and the fuzz target can check it agrees with [`read`].
+pub fn read_fast(name: &str, reader: impl Read) -> std::io::Result<Option<Snapshot>> {
+    let Some(parts) = split::split_top_object(reader)? else {
+        return Ok(None);
+    };
+    let Ok(mut snapshot) = read(name, &parts.envelope) else {
+        return Ok(None);
+    };
+    if !matches!(snapshot.shape, Shape::Ecmguard | Shape::Tccli) {
+        return Ok(None);
+    }
+    snapshot.images = parts.images;
+    Ok(Some(snapshot))
+}
+
 /// Parse a snapshot held in memory. `name` is how the user named it (`-` for stdin).
-pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
+pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let top = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
     top.into_snapshot(name)
@@ -158,13 +215,13 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, Failure> {
 
 /// Parse a snapshot as it is read from `reader`, holding only a read buffer
 /// (and, for error snippets, the first bytes of a small input).
-pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, Failure> {
+pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, SnapshotError> {
     stream(name, reader, true).map_err(|err| err.into_failure(name, None))
 }
 
 /// Why a streamed read failed, before it is turned into diagnostics.
 enum StreamError {
-    Snapshot(Failure),
+    Snapshot(SnapshotError),
     Io(serde_json::Error),
     /// A JSON error, with the recorded input if it was kept.
     Json(serde_json::Error, Option<Vec<u8>>),
@@ -172,7 +229,7 @@ enum StreamError {
 
 impl StreamError {
     /// `reread` is the input read again for a snippet, when not recorded.
-    fn into_failure(self, name: &str, reread: Option<&[u8]>) -> Failure {
+    fn into_failure(self, name: &str, reread: Option<&[u8]>) -> SnapshotError {
         match self {
             StreamError::Snapshot(failure) => failure,
             StreamError::Io(err) => read_failure(name, &std::io::Error::other(err)),
@@ -257,9 +314,9 @@ fn check_total(
     shape: Shape,
     total_count: Option<u64>,
     distinct: usize,
-) -> Result<(), Failure> {
+) -> Result<(), SnapshotError> {
     match total_count {
-        Some(total) if total != distinct as u64 => Err(Failure::incomplete(
+        Some(total) if total != distinct as u64 => Err(SnapshotError::Incomplete(
             Diag::error(
                 Code::SnapshotIncomplete,
                 format!(
@@ -272,7 +329,7 @@ fn check_total(
     }
 }
 
-fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Failure {
+fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> SnapshotError {
     let (line, column) = (err.line(), err.column());
     let message = strip_position(&err.to_string());
     let mut diag = Diag::error(
@@ -305,7 +362,7 @@ fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Fail
             diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
         }
     }
-    Failure::new(ExitCode::Invalid, vec![miette::Report::new(diag)])
+    SnapshotError::Malformed(diag)
 }
 
 /// serde_json appends " at line L column C"; we show the position up front.
@@ -316,9 +373,9 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-fn shape_error(name: &str, message: impl Into<String>) -> Failure {
-    Failure::invalid([Diag::error(Code::SnapshotShape, format!("{name}: {}", message.into()))
-        .with_help("accepted: an ecmguard snapshot, a DescribeImage response {\"Response\": …}, an array of responses, tccli output {\"TotalCount\", \"ImageSet\"}, or an array of images")])
+fn shape_error(name: &str, message: impl Into<String>) -> SnapshotError {
+    SnapshotError::Malformed(Diag::error(Code::SnapshotShape, format!("{name}: {}", message.into()))
+        .with_help("accepted: an ecmguard snapshot, a DescribeImage response {\"Response\": …}, an array of responses, tccli output {\"TotalCount\", \"ImageSet\"}, or an array of images"))
 }
 
 // ---------------------------------------------------------------------------
@@ -362,7 +419,7 @@ struct TopObject {
 }
 
 impl Top {
-    fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
+    fn into_snapshot(self, name: &str) -> Result<Snapshot, SnapshotError> {
         let bare = |shape, images, total_count| Snapshot {
             shape,
             images,
@@ -383,7 +440,7 @@ impl Top {
                     }
                     match (total, page.total_count) {
                         (Some(a), Some(b)) if a != b => {
-                            return Err(Failure::incomplete(
+                            return Err(SnapshotError::Incomplete(
                                 Diag::error(
                                     Code::SnapshotIncomplete,
                                     format!("{name}: TotalCount changed between pages ({a} before page {index}, then {b}); the pages are not one consistent listing"),
@@ -404,7 +461,7 @@ impl Top {
 }
 
 impl TopObject {
-    fn into_snapshot(self, name: &str) -> Result<Snapshot, Failure> {
+    fn into_snapshot(self, name: &str) -> Result<Snapshot, SnapshotError> {
         if let Some(page) = self.response {
             if self.image_set.is_some() || self.schema.is_some() {
                 return Err(shape_error(
@@ -459,8 +516,8 @@ impl TopObject {
     }
 }
 
-fn api_error(name: &str, error: &ApiError) -> Failure {
-    Failure::incomplete(
+fn api_error(name: &str, error: &ApiError) -> SnapshotError {
+    SnapshotError::ApiError(
         Diag::error(
             Code::SnapshotApiError,
             format!(
@@ -733,24 +790,124 @@ mod tests {
     #[test]
     fn errors_are_located_and_classified() {
         let err = read("t.json", b"{\"ImageSet\": [\n {\"ImageSize\": \"50\"}]}").unwrap_err();
-        assert_eq!(err.exit, ExitCode::Invalid);
-        let text = format!("{:?}", err.diagnostics[0]);
+        assert!(matches!(err, SnapshotError::Malformed(_)));
+        let text = err.diag().message.clone();
         assert!(text.contains("t.json:2:"), "{text}");
         let err = read("t.json", br#"{"ImageSet": [{"ImageId": "img-"#).unwrap_err();
-        assert_eq!(err.exit, ExitCode::Invalid);
+        assert!(matches!(err, SnapshotError::Malformed(_)));
         let err = read("t.json", br#"{"foo": 1}"#).unwrap_err();
-        assert_eq!(err.exit, ExitCode::Invalid);
+        assert!(matches!(err, SnapshotError::Malformed(_)));
         let err = read(
             "t.json",
             br#"{"Response":{"Error":{"Code":"AuthFailure","Message":"x"},"RequestId":"r"}}"#,
         )
         .unwrap_err();
-        assert_eq!(err.exit, ExitCode::Incomplete);
+        assert!(matches!(
+            err,
+            SnapshotError::Incomplete(_) | SnapshotError::ApiError(_)
+        ));
         let err = read(
             "t.json",
             br#"[{"Response":{"TotalCount":2}},{"Response":{"TotalCount":3}}]"#,
         )
         .unwrap_err();
-        assert_eq!(err.exit, ExitCode::Incomplete);
+        assert!(matches!(
+            err,
+            SnapshotError::Incomplete(_) | SnapshotError::ApiError(_)
+        ));
+    }
+
+    /// Whatever the fast path accepts, the exact parser reads the same way.
+    fn same(bytes: &[u8]) {
+        let exact = read("t.json", bytes);
+        let fast = read_fast("t.json", bytes).expect("no I/O error");
+        if let Some(fast) = fast {
+            let exact = exact.expect("the fast path accepted what the exact one refuses");
+            assert_eq!(fast.shape, exact.shape);
+            assert_eq!(fast.total_count, exact.total_count);
+            assert_eq!(fast.fetched_at, exact.fetched_at);
+            assert_eq!(fast.endpoint, exact.endpoint);
+            assert_eq!(fast.filters, exact.filters);
+            let json = |s: &Snapshot| serde_json::to_string(&s.images).unwrap();
+            assert_eq!(json(&fast), json(&exact));
+        }
+    }
+
+    #[test]
+    fn generated_snapshots_take_the_fast_path_and_agree() {
+        use crate::generate::{GenOptions, write_snapshot};
+        let mut bytes = Vec::new();
+        write_snapshot(
+            &GenOptions {
+                count: 2000,
+                violating: 0.5,
+                ..GenOptions::default()
+            },
+            &mut bytes,
+        )
+        .unwrap();
+        let fast = read_fast("t.json", bytes.as_slice()).unwrap();
+        assert_eq!(fast.map(|s| s.images.len()), Some(2000));
+        same(&bytes);
+    }
+
+    #[test]
+    fn only_top_level_image_sets_of_ours_and_tccli_take_the_fast_path() {
+        for (json, handled) in [
+            (
+                r#"{"TotalCount":1,"ImageSet":[{"ImageId":"a"}],"RequestId":"r"}"#,
+                true,
+            ),
+            (r#" { "ImageSet" : [ ] , "TotalCount" : 0 } "#, true),
+            (
+                r#"{"Response":{"TotalCount":1,"ImageSet":[{"ImageId":"a"}]}}"#,
+                false,
+            ),
+            (r#"[{"ImageId":"a"}]"#, false),
+            (r#"{"ImageSet":null}"#, false),
+            (r#"{"Image\u0053et":[]}"#, false),
+            (r#"{"ImageSet":[{"ImageId":"a"},]}"#, false),
+            (r#"{"ImageSet":[],"ImageSet":[]}"#, false),
+            (r#"{"ImageSet":[{"ImageId":"a"}]"#, false),
+            (r#"{"ImageSet":[{"ImageId":"a\"}]}"}]}"#, true),
+            (r#"{"ImageSet":[]} x"#, false),
+            (r#"{"schema":"other","ImageSet":[]}"#, false),
+            (
+                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageSize":"50"}]}"#,
+                false,
+            ),
+            (
+                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageSize":50}]}"#,
+                true,
+            ),
+        ] {
+            let fast = read_fast("t.json", json.as_bytes()).unwrap();
+            assert_eq!(fast.is_some(), handled, "{json}");
+            same(json.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+        /// Random edits of a valid snapshot: whatever the fast path accepts,
+        /// the exact parser reads the same way.
+        #[test]
+        fn the_fast_path_agrees_with_the_exact_parser(
+            at in 0usize..4000,
+            byte in proptest::prelude::any::<u8>(),
+            cut in proptest::prelude::any::<bool>(),
+        ) {
+            use crate::generate::{GenOptions, write_snapshot};
+            let mut bytes = Vec::new();
+            write_snapshot(&GenOptions { count: 6, ..GenOptions::default() }, &mut bytes).unwrap();
+            let at = at % bytes.len();
+            if cut {
+                bytes.truncate(at);
+            } else {
+                bytes[at] = byte;
+            }
+            same(&bytes);
+        }
     }
 }

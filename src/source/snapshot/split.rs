@@ -3,19 +3,20 @@
 //! parser, which is about twice as fast as its reader-based one, while
 //! holding only a window of the file.
 //!
-//! It handles the shapes whose images sit in a top-level `ImageSet` (ours and
-//! tccli's) and gives up — returning `None` — on anything it is not sure of:
-//! a JSON error, an escaped key, `ImageSet` that is not an array, a
-//! different shape. The caller then reads the file again with the exact
-//! streaming parser, so every error message, and every shape, comes from one
-//! place; this module only has to agree with it on input it accepts, which
-//! is tested differentially (unit tests, properties and the fuzz target).
+//! It knows nothing of snapshot shapes: it cuts a top-level JSON object into
+//! the images of its `ImageSet` array and an *envelope* (every other key, with
+//! `ImageSet` emptied), and gives up — returning `None` — on anything it is
+//! not sure of: a JSON error, an escaped key, `ImageSet` that is not an array.
+//! The parent reads the envelope with the exact parser to decide the shape,
+//! and on `None` reads the file again with the exact streaming parser, so
+//! every error message, and every shape, comes from one place; this module
+//! only has to agree with it on input it accepts, which is tested
+//! differentially (the parent's tests, properties and the fuzz target).
 
 use std::io::{self, Read};
 
 use serde::Deserialize;
 
-use super::snapshot::{self, Snapshot};
 use crate::image::Image;
 
 /// Bytes asked of the reader at a time; the window grows past this only for
@@ -27,9 +28,16 @@ const CHUNK: usize = 1 << 20;
 /// rather than hold a large copy.
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
-/// Read a top-level-object snapshot through the fast path. `None`: not
-/// handled here (including every malformed input); read it the exact way.
-pub fn read_top_object(name: &str, reader: impl Read) -> io::Result<Option<Snapshot>> {
+/// A top-level object cut in two: its `ImageSet` images, and the rest.
+pub(super) struct Parts {
+    /// The object with `"ImageSet": []`: small, for the exact parser.
+    pub(super) envelope: Vec<u8>,
+    pub(super) images: Vec<Image>,
+}
+
+/// Cut a top-level object with one `ImageSet` array. `None`: not handled
+/// here (including every malformed input); read it the exact way.
+pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
     let mut window = Window::new(reader);
     let mut envelope: Vec<u8> = vec![b'{'];
     let mut images: Vec<Image> = Vec::new();
@@ -100,18 +108,7 @@ pub fn read_top_object(name: &str, reader: impl Read) -> io::Result<Option<Snaps
         return Ok(None);
     }
     envelope.push(b'}');
-    // The exact parser decides the shape, the total and the provenance.
-    let Ok(mut snapshot) = snapshot::read(name, &envelope) else {
-        return Ok(None);
-    };
-    if !matches!(
-        snapshot.shape,
-        snapshot::Shape::Ecmguard | snapshot::Shape::Tccli
-    ) {
-        return Ok(None);
-    }
-    snapshot.images = images;
-    Ok(Some(snapshot))
+    Ok(Some(Parts { envelope, images }))
 }
 
 /// The elements of an `ImageSet` array whose `[` was consumed. `false`: give up.
@@ -305,73 +302,37 @@ impl<R: Read> Window<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{GenOptions, write_snapshot};
 
-    fn same(bytes: &[u8]) {
-        let exact = snapshot::read("t.json", bytes);
-        let fast = read_top_object("t.json", bytes).expect("no I/O error");
-        if let Some(fast) = fast {
-            let exact = exact.expect("the fast path accepted what the exact one refuses");
-            assert_eq!(fast.shape, exact.shape);
-            assert_eq!(fast.total_count, exact.total_count);
-            assert_eq!(fast.fetched_at, exact.fetched_at);
-            assert_eq!(fast.endpoint, exact.endpoint);
-            assert_eq!(fast.filters, exact.filters);
-            let json = |s: &Snapshot| serde_json::to_string(&s.images).unwrap();
-            assert_eq!(json(&fast), json(&exact));
-        }
+    fn split(json: &str) -> Option<Parts> {
+        split_top_object(json.as_bytes()).expect("no I/O error")
     }
 
     #[test]
-    fn generated_snapshots_take_the_fast_path_and_agree() {
-        let mut bytes = Vec::new();
-        write_snapshot(
-            &GenOptions {
-                count: 2000,
-                violating: 0.5,
-                ..GenOptions::default()
-            },
-            &mut bytes,
-        )
-        .unwrap();
-        let fast = read_top_object("t.json", bytes.as_slice()).unwrap();
-        assert_eq!(fast.map(|s| s.images.len()), Some(2000));
-        same(&bytes);
+    fn the_envelope_keeps_every_other_key_and_empties_the_image_set() {
+        let parts =
+            split(r#" { "a" : [1, {"b": "]"}], "ImageSet" : [{"ImageId":"x"}], "c": null } "#)
+                .expect("handled");
+        assert_eq!(
+            String::from_utf8(parts.envelope).unwrap(),
+            r#"{"a":[1, {"b": "]"}],"ImageSet":[],"c":null}"#
+        );
+        assert_eq!(parts.images.len(), 1);
     }
 
     #[test]
-    fn only_top_level_image_sets_are_handled() {
-        for (json, handled) in [
-            (
-                r#"{"TotalCount":1,"ImageSet":[{"ImageId":"a"}],"RequestId":"r"}"#,
-                true,
-            ),
-            (r#" { "ImageSet" : [ ] , "TotalCount" : 0 } "#, true),
-            (
-                r#"{"Response":{"TotalCount":1,"ImageSet":[{"ImageId":"a"}]}}"#,
-                false,
-            ),
-            (r#"[{"ImageId":"a"}]"#, false),
-            (r#"{"ImageSet":null}"#, false),
-            (r#"{"Image\u0053et":[]}"#, false),
-            (r#"{"ImageSet":[{"ImageId":"a"},]}"#, false),
-            (r#"{"ImageSet":[],"ImageSet":[]}"#, false),
-            (r#"{"ImageSet":[{"ImageId":"a"}]"#, false),
-            (r#"{"ImageSet":[{"ImageId":"a\"}]}"}]}"#, true),
-            (r#"{"ImageSet":[]} x"#, false),
-            (r#"{"schema":"other","ImageSet":[]}"#, false),
-            (
-                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageSize":"50"}]}"#,
-                false,
-            ),
-            (
-                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageSize":50}]}"#,
-                true,
-            ),
+    fn anything_unsure_is_left_to_the_exact_parser() {
+        for json in [
+            r#"[{"ImageId":"a"}]"#,
+            r#"{"ImageSet":null}"#,
+            r#"{"Image\u0053et":[]}"#,
+            r#"{"ImageSet":[{"ImageId":"a"},]}"#,
+            r#"{"ImageSet":[],"ImageSet":[]}"#,
+            r#"{"ImageSet":[{"ImageId":"a"}]"#,
+            r#"{"ImageSet":[]} x"#,
+            r#"{"TotalCount":1}"#,
+            r#"{"ImageSet":[{"ImageSize":"50"}]}"#,
         ] {
-            let fast = read_top_object("t.json", json.as_bytes()).unwrap();
-            assert_eq!(fast.is_some(), handled, "{json}");
-            same(json.as_bytes());
+            assert!(split(json).is_none(), "{json}");
         }
     }
 
@@ -379,31 +340,7 @@ mod tests {
     fn values_larger_than_a_chunk_are_handled() {
         let long = "x".repeat(3 * CHUNK);
         let json = format!(r#"{{"ImageSet":[{{"ImageId":"{long}"}},{{"ImageName":"b"}}]}}"#);
-        let fast = read_top_object("t.json", json.as_bytes()).unwrap().unwrap();
-        assert_eq!(fast.images.len(), 2);
-        same(json.as_bytes());
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
-
-        /// Random edits of a valid snapshot: whatever the fast path accepts,
-        /// the exact parser reads the same way.
-        #[test]
-        fn the_fast_path_agrees_with_the_exact_parser(
-            at in 0usize..4000,
-            byte in proptest::prelude::any::<u8>(),
-            cut in proptest::prelude::any::<bool>(),
-        ) {
-            let mut bytes = Vec::new();
-            write_snapshot(&GenOptions { count: 6, ..GenOptions::default() }, &mut bytes).unwrap();
-            let at = at % bytes.len();
-            if cut {
-                bytes.truncate(at);
-            } else {
-                bytes[at] = byte;
-            }
-            same(&bytes);
-        }
+        let parts = split(&json).expect("handled");
+        assert_eq!(parts.images.len(), 2);
     }
 }

@@ -1,0 +1,98 @@
+//! The commands, end to end: validated settings, policies, images,
+//! evaluation, reports. Output goes to the writers the binary hands in; this
+//! module never touches the terminal itself, and never chooses an exit code:
+//! each command returns an [`Outcome`] or a typed [`Error`], which
+//! `exit::ExitCode::of` maps.
+
+mod check;
+mod fetch;
+mod policies;
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use jiff::Timestamp;
+
+use crate::cli::{Cli, Command};
+use crate::diag::{Code, Diag};
+use crate::exit::ExitCode;
+use crate::outcome::{Error, Outcome};
+use crate::report::human::{self, Style};
+use crate::source::live::Progress;
+
+/// Where a command's output goes, and how it looks.
+pub struct Io<'a> {
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
+    pub stdin: &'a mut dyn Read,
+    pub style: Style,
+    /// How diagnostics on stderr look (stderr may be a terminal when stdout is not).
+    pub err_style: Style,
+    /// The system clock, read once per run when `--now` is not given.
+    pub clock: fn() -> Timestamp,
+    /// Where fetch progress goes (the binary draws a bar on a terminal).
+    pub progress: &'a dyn Progress,
+}
+
+/// Run a parsed command line: print why it stopped, if it did, and return
+/// the process exit code.
+pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
+    let result = match cli.command {
+        Command::Check(args) => check::run(&args, io),
+        Command::Validate(args) => policies::validate(&args, io),
+        Command::Test(args) => policies::test(&args, io),
+        Command::Rules(args) => policies::rules(&args, io),
+        Command::Fetch(args) => fetch::run(&args, io),
+    };
+    let code = ExitCode::of(&result);
+    if let Err(error) = result {
+        print_diagnostics(&error.into_diagnostics(), io);
+    }
+    code
+}
+
+/// Diagnostics on stderr. stderr may be closed; the exit code still says
+/// what happened.
+fn print_diagnostics(diags: &[Diag], io: &mut Io<'_>) {
+    for diag in diags {
+        let text = human::render_diagnostic(diag, io.err_style);
+        let _ = io.stderr.write_all(text.as_bytes());
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Output to stdout that could not be written (a closed pipe is handled by
+/// the binary's writer and never gets here).
+fn stdout_failed(err: std::io::Error) -> Error {
+    Error::Output(
+        Diag::error(Code::FileWrite, format!("cannot write to stdout: {err}"))
+            .with_help("check the output destination (a full disk, or a closed terminal)"),
+    )
+}
+
+fn file_failed(path: &Path, err: &std::io::Error) -> Error {
+    Error::Output(
+        Diag::error(
+            Code::FileWrite,
+            format!("cannot write {}: {err}", path.display()),
+        )
+        .with_help("check that the directory exists and is writable"),
+    )
+}
+
+/// Write a whole file.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, bytes).map_err(|e| file_failed(path, &e))
+}
+
+/// Commands that answer without a verdict end with this.
+fn done() -> Result<Outcome, Error> {
+    Ok(Outcome::Done)
+}

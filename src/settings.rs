@@ -1,0 +1,362 @@
+//! Validated settings, one type per command, built once from the parsed
+//! flags (ripgrep's low-level args → high-level args): every value parsed and
+//! checked, every problem reported together as a diagnostic, before any file
+//! is read or any request is made. Commands read only these.
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
+
+use crate::cli::{
+    self, CheckArgs, FetchArgs, LiveArgs, PolicyArgs, RulesArgs, RulesFormat, TestArgs,
+};
+use crate::diag::{Code, Diag, did_you_mean};
+use crate::eval::FailOn;
+use crate::policy::CompileOptions;
+use crate::policy::duration::Duration;
+use crate::report::Format;
+use crate::source::live::{self, Credentials, LiveConfig};
+use crate::time::{ApiZone, parse_now};
+
+/// What every command that loads policies needs.
+#[derive(Debug, Clone)]
+pub struct PolicySettings {
+    pub paths: Vec<PathBuf>,
+    pub compile: CompileOptions,
+}
+
+/// Where the images come from.
+#[derive(Debug, Clone)]
+pub enum SourceSettings {
+    /// A saved result set: a path, or `-` for stdin.
+    Snapshot(String),
+    /// The live API.
+    Live(Box<LiveSettings>),
+}
+
+/// A live fetch, checked except for the credentials, which are resolved only
+/// when the fetch starts (so an invalid invocation is exit 2 whether or not
+/// credentials are configured).
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    /// Everything but `credentials`, validated.
+    pub config: LiveConfig,
+    pub profile: Option<String>,
+}
+
+/// One report to write: a format, and a file (`None`: stdout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckSettings {
+    pub policy: PolicySettings,
+    pub source: SourceSettings,
+    /// `--image`: the images a pre-deployment check is about.
+    pub images: Vec<String>,
+    /// The `--format`/`--output` report first, then every `--report`.
+    pub reports: Vec<ReportTarget>,
+    pub fail_on: FailOn,
+    pub baseline: Option<PathBuf>,
+    pub write_baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    pub live: LiveSettings,
+    /// A path, or `-` for stdout.
+    pub output: String,
+    pub zone: ApiZone,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestSettings {
+    pub policy: PolicySettings,
+    /// Test files or directories; empty: the policy paths.
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RulesSettings {
+    pub policy: PolicySettings,
+    pub format: RulesFormat,
+}
+
+/// Collects the problems of every flag, so all are reported at once.
+struct Problems(Vec<Diag>);
+
+impl Problems {
+    fn flag(&mut self, message: impl Into<String>, help: impl Into<String>) {
+        self.0
+            .push(Diag::error(Code::InvalidArgument, message).with_help(help));
+    }
+
+    fn finish<T>(self, value: impl FnOnce() -> T) -> Result<T, Vec<Diag>> {
+        if self.0.is_empty() {
+            Ok(value())
+        } else {
+            Err(self.0)
+        }
+    }
+}
+
+impl PolicySettings {
+    pub fn from_args(args: &PolicyArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        match policy_settings(args, clock, &mut problems) {
+            Some(settings) if problems.0.is_empty() => Ok(settings),
+            _ => Err(problems.0),
+        }
+    }
+}
+
+fn policy_settings(
+    args: &PolicyArgs,
+    clock: fn() -> Timestamp,
+    problems: &mut Problems,
+) -> Option<PolicySettings> {
+    let now = match &args.now {
+        Some(text) => parse_now(text)
+            .map_err(|m| {
+                problems.flag(
+                    format!("--now: {m}"),
+                    "for example --now 2026-01-01T00:00:00+08:00",
+                )
+            })
+            .ok(),
+        None => Some(clock()),
+    };
+    let zone = api_zone(&args.api_time_zone, problems);
+    let mut params = Vec::with_capacity(args.params.len());
+    for text in &args.params {
+        match cli::split_assignment(text) {
+            Some((name, value)) => params.push((name.to_owned(), value.to_owned())),
+            None => problems.flag(
+                format!("--param `{text}` is not NAME=VALUE"),
+                "for example --param max_private_age=90d",
+            ),
+        }
+    }
+    Some(PolicySettings {
+        paths: args.policies.clone(),
+        compile: CompileOptions {
+            now: now?,
+            zone: zone?,
+            params,
+        },
+    })
+}
+
+fn api_zone(text: &str, problems: &mut Problems) -> Option<ApiZone> {
+    ApiZone::parse(text)
+        .map_err(|m| {
+            problems.flag(
+                format!("--api-time-zone: {m}"),
+                "an offset such as +08:00, UTC, or an IANA name such as Asia/Shanghai",
+            )
+        })
+        .ok()
+}
+
+impl CheckSettings {
+    pub fn from_args(args: &CheckArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        let policy = policy_settings(&args.policy, clock, &mut problems);
+        let mut reports = vec![ReportTarget {
+            format: args.format,
+            path: args.output.clone(),
+        }];
+        for text in &args.reports {
+            match parse_report_target(text) {
+                Ok(target) => reports.push(target),
+                Err(diag) => problems.0.push(diag),
+            }
+        }
+        let source = match &args.snapshot {
+            Some(name) => Some(SourceSettings::Snapshot(name.clone())),
+            None => live_settings(&args.live, &args.images, &mut problems)
+                .map(|live| SourceSettings::Live(Box::new(live))),
+        };
+        let (policy, source) = match (policy, source) {
+            (Some(policy), Some(source)) => (policy, source),
+            _ => return Err(problems.0),
+        };
+        problems.finish(|| CheckSettings {
+            policy,
+            source,
+            images: args.images.clone(),
+            reports,
+            fail_on: args.fail_on,
+            baseline: args.baseline.clone(),
+            write_baseline: args.write_baseline.clone(),
+        })
+    }
+}
+
+impl FetchSettings {
+    pub fn from_args(args: &FetchArgs) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        let zone = api_zone(&args.api_time_zone, &mut problems);
+        let live = live_settings(&args.live, &args.images, &mut problems);
+        match (zone, live) {
+            (Some(zone), Some(live)) => problems.finish(|| FetchSettings {
+                live,
+                output: args.output.clone(),
+                zone,
+            }),
+            _ => Err(problems.0),
+        }
+    }
+}
+
+impl TestSettings {
+    pub fn from_args(args: &TestArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        Ok(TestSettings {
+            policy: PolicySettings::from_args(&args.policy, clock)?,
+            paths: args.paths.clone(),
+        })
+    }
+}
+
+impl RulesSettings {
+    pub fn from_args(args: &RulesArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        Ok(RulesSettings {
+            policy: PolicySettings::from_args(&args.policy, clock)?,
+            format: args.format,
+        })
+    }
+}
+
+/// `--filter`, `--image`, `--timeout`, `--rate`, `--endpoint`, `--region`
+/// into a validated live configuration (credentials left empty). Filters
+/// first: the API's limits are checked before anything else.
+fn live_settings(
+    args: &LiveArgs,
+    images: &[String],
+    problems: &mut Problems,
+) -> Option<LiveSettings> {
+    let mut filters = Vec::with_capacity(args.filters.len() + 1);
+    let mut ok = true;
+    for text in &args.filters {
+        match live::parse_filter_arg(text) {
+            Ok(filter) => filters.push(filter),
+            Err(e) => {
+                problems.0.push(e.diag());
+                ok = false;
+            }
+        }
+    }
+    if !images.is_empty() {
+        filters.push(live::image_id_filter(images.iter().cloned()));
+    }
+    let timeout = match Duration::parse(&args.timeout) {
+        Ok(d) if d.months == 0 && d.seconds > 0 => {
+            Some(std::time::Duration::from_secs(d.seconds.unsigned_abs()))
+        }
+        Ok(_) => {
+            problems.flag(
+                format!("--timeout `{}` is not a positive time", args.timeout),
+                "for example --timeout 30s or --timeout 2min (months and years are not timeouts)",
+            );
+            None
+        }
+        Err(e) => {
+            problems.flag(format!("--timeout: {}", e.message), e.help);
+            None
+        }
+    };
+    let mut config = LiveConfig::new(Credentials::new("", "", None));
+    config.endpoint = args.endpoint.clone();
+    config.region = args.region.clone();
+    config.filters = filters;
+    config.rate = args.rate;
+    if let Some(timeout) = timeout {
+        config.timeout = timeout;
+    }
+    if ok && let Err(e) = config.validate() {
+        problems.0.push(e.diag());
+        ok = false;
+    }
+    (ok && timeout.is_some()).then(|| LiveSettings {
+        config,
+        profile: args.profile.clone(),
+    })
+}
+
+/// `--report FORMAT=FILE`.
+fn parse_report_target(text: &str) -> Result<ReportTarget, Diag> {
+    let formats: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+    let help = format!(
+        "FORMAT is one of {}; e.g. --report sarif=ecmguard.sarif",
+        formats.join(", ")
+    );
+    let Some((name, path)) = cli::split_assignment(text) else {
+        return Err(Diag::error(
+            Code::InvalidArgument,
+            format!("--report `{text}` is not FORMAT=FILE"),
+        )
+        .with_help(help));
+    };
+    let Some(format) = Format::parse(name) else {
+        return Err(Diag::error(
+            Code::InvalidArgument,
+            format!("--report `{text}`: unknown format `{name}` (expected FORMAT=FILE)"),
+        )
+        .with_help(help)
+        .suggest(did_you_mean(name, formats.iter().copied())));
+    };
+    if path.is_empty() {
+        return Err(Diag::error(
+            Code::InvalidArgument,
+            format!("--report `{text}` names no file (expected FORMAT=FILE)"),
+        )
+        .with_help(help));
+    }
+    Ok(ReportTarget {
+        format,
+        path: Some(PathBuf::from(path)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_targets_say_what_is_wrong() {
+        assert_eq!(
+            parse_report_target("SARIF=x.sarif").unwrap(),
+            ReportTarget {
+                format: Format::Sarif,
+                path: Some("x.sarif".into())
+            }
+        );
+        let unknown = parse_report_target("yaml=x").unwrap_err();
+        assert!(
+            unknown.message.contains("unknown format `yaml`"),
+            "{}",
+            unknown.message
+        );
+        let typo = parse_report_target("jsno=x").unwrap_err();
+        assert!(
+            typo.help
+                .as_deref()
+                .is_some_and(|h| h.contains("did you mean `json`"))
+        );
+        assert!(
+            parse_report_target("sarif=")
+                .unwrap_err()
+                .message
+                .contains("names no file")
+        );
+        assert!(
+            parse_report_target("sarif")
+                .unwrap_err()
+                .message
+                .contains("FORMAT=FILE")
+        );
+    }
+}
