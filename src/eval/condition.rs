@@ -78,39 +78,62 @@ fn eval_test(test: &FieldTest, image: &Image) -> Truth {
 }
 
 /// One operator on one value. Every operator but `exists` is unknown on a
-/// missing value. Load-time type checking guarantees operand and value types
-/// agree; a mismatch here could only be a bug, and is unknown, never a pass.
+/// missing value. Every operator is matched by name, with no catch-all, so
+/// an operator added to `OpKind` does not compile until it is evaluated.
+/// Load-time type checking guarantees operand and value types agree; a
+/// mismatch here could only be a bug, and is unknown, never a pass.
 pub fn holds(kind: &OpKind, value: Value<'_>) -> Truth {
-    if let OpKind::Exists(want) = kind {
-        return Truth::from_bool(*want != value.is_missing());
-    }
-    if value.is_missing() {
-        return Truth::Unknown;
-    }
-    let result = match (kind, value) {
-        (OpKind::StrEq(t), Value::Str(s)) => text_eq(t, s),
-        (OpKind::StrNe(t), Value::Str(s)) => !text_eq(t, s),
-        (OpKind::StrIn(ts), Value::Str(s)) => ts.iter().any(|t| text_eq(t, s)),
-        (OpKind::StrNotIn(ts), Value::Str(s)) => !ts.iter().any(|t| text_eq(t, s)),
-        (OpKind::Matches(re), Value::Str(s)) => re.is_match(s),
-        (OpKind::NotMatches(re), Value::Str(s)) => !re.is_match(s),
-        (OpKind::Glob(re), Value::Str(s)) => re.is_match(s),
-        (OpKind::StartsWith(t), Value::Str(s)) => with_case(t, s, |s, t| s.starts_with(t)),
-        (OpKind::EndsWith(t), Value::Str(s)) => with_case(t, s, |s, t| s.ends_with(t)),
-        (OpKind::Contains(t), Value::Str(s)) => with_case(t, s, |s, t| s.contains(t)),
-        (OpKind::IntCmp(op, n), Value::Int(v)) => op.holds(v.cmp(n)),
-        (OpKind::IntIn(ns), Value::Int(v)) => ns.contains(&v),
-        (OpKind::IntNotIn(ns), Value::Int(v)) => !ns.contains(&v),
-        (OpKind::BoolEq(b), Value::Bool(v)) => v == *b,
-        (OpKind::BoolNe(b), Value::Bool(v)) => v != *b,
-        (OpKind::TimeCmp(op, at), Value::Time(v)) => op.holds(v.cmp(at)),
+    let result = match kind {
+        OpKind::Exists(want) => Some(*want != value.is_missing()),
+        OpKind::StrEq(t) => on_str(value, |s| text_eq(t, s)),
+        OpKind::StrNe(t) => on_str(value, |s| !text_eq(t, s)),
+        OpKind::StrIn(ts) => on_str(value, |s| ts.iter().any(|t| text_eq(t, s))),
+        OpKind::StrNotIn(ts) => on_str(value, |s| !ts.iter().any(|t| text_eq(t, s))),
+        OpKind::Matches(re) | OpKind::Glob(re) => on_str(value, |s| re.is_match(s)),
+        OpKind::NotMatches(re) => on_str(value, |s| !re.is_match(s)),
+        OpKind::StartsWith(t) => on_str(value, |s| with_case(t, s, |s, t| s.starts_with(t))),
+        OpKind::EndsWith(t) => on_str(value, |s| with_case(t, s, |s, t| s.ends_with(t))),
+        OpKind::Contains(t) => on_str(value, |s| with_case(t, s, |s, t| s.contains(t))),
+        OpKind::IntCmp(op, n) => on_int(value, |v| op.holds(v.cmp(n))),
+        OpKind::IntIn(ns) => on_int(value, |v| ns.contains(&v)),
+        OpKind::IntNotIn(ns) => on_int(value, |v| !ns.contains(&v)),
+        OpKind::BoolEq(b) => on_bool(value, |v| v == *b),
+        OpKind::BoolNe(b) => on_bool(value, |v| v != *b),
+        OpKind::TimeCmp(op, at) => on_time(value, |v| op.holds(v.cmp(at))),
         // now - value > duration  <=>  value < now - duration
-        (OpKind::OlderThan { threshold, .. }, Value::Time(v)) => v < *threshold,
+        OpKind::OlderThan { threshold, .. } => on_time(value, |v| v < *threshold),
         // now - value < duration  <=>  value > now - duration
-        (OpKind::NewerThan { threshold, .. }, Value::Time(v)) => v > *threshold,
-        _ => return Truth::Unknown,
+        OpKind::NewerThan { threshold, .. } => on_time(value, |v| v > *threshold),
     };
-    Truth::from_bool(result)
+    result.map_or(Truth::Unknown, Truth::from_bool)
+}
+
+fn on_str(value: Value<'_>, test: impl FnOnce(&str) -> bool) -> Option<bool> {
+    match value {
+        Value::Str(s) => Some(test(s)),
+        _ => None,
+    }
+}
+
+fn on_int(value: Value<'_>, test: impl FnOnce(i64) -> bool) -> Option<bool> {
+    match value {
+        Value::Int(i) => Some(test(i)),
+        _ => None,
+    }
+}
+
+fn on_bool(value: Value<'_>, test: impl FnOnce(bool) -> bool) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(test(b)),
+        _ => None,
+    }
+}
+
+fn on_time(value: Value<'_>, test: impl FnOnce(jiff::Timestamp) -> bool) -> Option<bool> {
+    match value {
+        Value::Time(t) => Some(test(t)),
+        _ => None,
+    }
 }
 
 fn text_eq(text: &Text, value: &str) -> bool {

@@ -8,6 +8,7 @@ pub(crate) mod context;
 pub mod duration;
 pub mod matcher;
 pub mod model;
+pub mod operator;
 pub(crate) mod params;
 pub(crate) mod template;
 pub(crate) mod validate;
