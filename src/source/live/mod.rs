@@ -31,10 +31,11 @@ pub use filters::{ApiFilter, FilterError, image_id_filter, parse_filter_arg, val
 pub const DEFAULT_ENDPOINT: &str = "https://ecm.tencentcloudapi.com";
 /// The documented rate limit of `DescribeImage`, requests per second.
 pub const DEFAULT_RATE: f64 = 20.0;
-/// The default time limit of one HTTP request (`--timeout`), as the official SDKs use it.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default time limit of one HTTP request (`--timeout`); a page is about 200 KiB, and the
+/// retry budget, not a long timeout, is what rides out a slow server (docs/live.md).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`DEFAULT_TIMEOUT`] as `--timeout` writes it (a test checks they agree).
-pub const DEFAULT_TIMEOUT_TEXT: &str = "60s";
+pub const DEFAULT_TIMEOUT_TEXT: &str = "30s";
 /// The page size: the documented maximum `Limit`.
 pub const PAGE_SIZE: u32 = 100;
 
