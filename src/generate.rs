@@ -1,7 +1,7 @@
 //! A seeded generator of realistic `DescribeImage` image sets, for benchmarks,
 //! scale tests and fuzz seeds: the same seed always gives the same images.
 //!
-//! Images follow the formats of SPEC 3.1 and of the official examples
+//! Images follow the documented DescribeImage formats and the official examples
 //! (`img-` + 8 lowercase alphanumerics, Chinese and ASCII names, public images
 //! with an empty `ImageCreateTime` and owner 0, fields absent or `null`,
 //! `SrcImage` present, absent or `null`, every observed `ImageState`). A knob

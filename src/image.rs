@@ -43,7 +43,7 @@ enum Slot {
 
 macro_rules! fields {
     ($($variant:ident => $path:literal, $ty:ident, $slot:expr;)*) => {
-        /// A field path of SPEC 3.1 (`ImageId`, `SrcImage.RegionID`, …).
+        /// A field path of the DescribeImage Image model (`ImageId`, `SrcImage.RegionID`, …).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Field {
             $($variant,)*
@@ -177,7 +177,7 @@ impl TextRange {
     }
 }
 
-/// Fields outside SPEC 3.1, kept as sent (rare: boxed so that the common
+/// Fields outside the typed Image model, kept as sent (rare: boxed so that the common
 /// image pays one pointer for them).
 #[derive(Debug, Clone, Default)]
 struct Extra {

@@ -1,4 +1,4 @@
-//! Policy unit tests (SPEC 6): `*.test.yaml` files with cases of images and
+//! Policy unit tests (docs/policy-language.md, "Policy tests"): `*.test.yaml` files with cases of images and
 //! the exact findings expected from the rules under test.
 //!
 //! The rules under test are the file's `rules:` list if given; otherwise the

@@ -1,4 +1,4 @@
-//! Three-valued evaluation of conditions (SPEC 4.3) and the explanation of a
+//! Three-valued evaluation of conditions (docs/policy-language.md) and the explanation of a
 //! failed or unknown result, for default messages.
 
 use jiff::Timestamp;

@@ -1,4 +1,4 @@
-//! Waivers (SPEC 5.1): which findings each waiver covers, with hit tracking
+//! Waivers (docs/policy-language.md, "Waivers"): which findings each waiver covers, with hit tracking
 //! for "matched nothing", and warnings for expired waivers.
 
 use std::collections::HashSet;

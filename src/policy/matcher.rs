@@ -1,4 +1,4 @@
-//! Conditions and matchers (SPEC 4.3) from YAML to `Condition`: field paths
+//! Conditions and matchers (docs/policy-language.md, "Conditions") from YAML to `Condition`: field paths
 //! resolved, every operator checked against the field's type, operands
 //! compiled (regexes, globs, times, durations) once, at load.
 

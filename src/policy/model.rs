@@ -193,7 +193,7 @@ impl CmpOp {
     }
 }
 
-/// A condition tree (SPEC 4.3), evaluated in three-valued logic.
+/// A condition tree (docs/policy-language.md, "Conditions"), evaluated in three-valued logic.
 #[derive(Debug)]
 pub enum Condition {
     All(Vec<Condition>),

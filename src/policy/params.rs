@@ -1,4 +1,4 @@
-//! Params (SPEC 4.6): definitions, `--param` overrides, and substitution of
+//! Params (docs/policy-language.md, "Params"): definitions, `--param` overrides, and substitution of
 //! `"${name}"` operands. Values are type-checked where they are used, so
 //! substitution hands the value to the operand compiler with the usage span.
 

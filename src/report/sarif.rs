@@ -496,7 +496,7 @@ fn result<'a>(
     SarifResult {
         rule_id: &rule.id,
         rule_index: finding.rule,
-        // Indeterminate findings fail the gate like violations (SPEC 4.3), so
+        // Indeterminate findings fail the gate like violations (docs/policy-language.md, three-valued logic), so
         // they are `fail` results at the rule's level rather than `open`
         // (which SARIF requires to have level `none`).
         kind: "fail",

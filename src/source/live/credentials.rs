@@ -1,6 +1,6 @@
 //! Credentials: the [`Secret`] wrapper, and where the secret id, key and token come from.
 //!
-//! The lookup order is SPEC 3.3's: without a profile, the environment, then `[default]` of the
+//! The lookup order (docs/live.md, "Credentials"): without a profile, the environment, then `[default]` of the
 //! SDK credentials file; with `--profile NAME`, tccli's `~/.tccli/NAME.credential`, then
 //! `[NAME]` of the SDK credentials file. The environment and the home directory are injected,
 //! so tests never read the real ones. When nothing is found, the error names every place that
@@ -196,7 +196,7 @@ fn bullet_list(items: &[String]) -> String {
         .join("\n")
 }
 
-/// Resolves credentials in SPEC 3.3 order.
+/// Resolves credentials in the documented order (docs/live.md, "Credentials").
 ///
 /// `env` looks up an environment variable (pass `|k| std::env::var(k).ok()` in the binary);
 /// `home` is the user's home directory, `None` when unknown. Values are trimmed, and an empty

@@ -1,5 +1,5 @@
 //! API `Filters`: parsing `--filter NAME=V1,V2` and validating against the documented limits
-//! of `DescribeImage` before any request is made (`api-facts.md` §1).
+//! of `DescribeImage` before any request is made (docs/live.md, "The request").
 
 use serde::Serialize;
 use thiserror::Error;

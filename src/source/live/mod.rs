@@ -119,7 +119,7 @@ pub struct LiveConfig {
 }
 
 impl LiveConfig {
-    /// The defaults of SPEC 3.3 with the given credentials.
+    /// The documented defaults (docs/live.md) with the given credentials.
     pub fn new(credentials: Credentials) -> Self {
         LiveConfig {
             endpoint: DEFAULT_ENDPOINT.to_owned(),

@@ -1,4 +1,4 @@
-//! Retries of one page request: which failures are retried (SPEC 3.3, `api-facts.md` §6.3),
+//! Retries of one page request: which failures are retried (docs/live.md, "Pacing, retries, restarts"),
 //! the exponential backoff with jitter (`backon`'s delay iterator, slept on tokio's clock),
 //! and the bounds on attempts and time. Every attempt, retries included, takes a slot from
 //! the pacer, so retries never push the request rate above `--rate`.

@@ -1,6 +1,6 @@
 //! TC3-HMAC-SHA256 request signing as a pure function (no clock, no I/O).
 //!
-//! The composition follows the official SDKs exactly (see `api-facts.md` §7): only
+//! The composition follows the official SDKs exactly (docs/live.md, "The request"): only
 //! `content-type` and `host` are signed, the canonical URI is always `/`, header values are
 //! used verbatim, the payload hash covers the exact bytes that go on the wire, and the
 //! credential-scope date is the **UTC** date of the timestamp (never local time or UTC+8).
