@@ -337,3 +337,36 @@ fn output_to_a_file_and_several_reports() {
     let text = out.read("report.txt");
     assert!(text.contains("FAIL:"), "{text}");
 }
+
+/// Each case reports the code meant for it (they used to borrow the codes of
+/// snapshots and of wrong YAML types).
+#[test]
+fn corrected_codes_name_their_case() {
+    let t = || Test::new().policy(STATE_RULE).images(normal());
+    t().file("baseline.json", "{ not json")
+        .check(&["--baseline", "baseline.json"])
+        .run()
+        .code(2)
+        .stderr_has("ecmguard::invalid-baseline")
+        .stderr_has("baseline.json:1:");
+    t().file(
+        "baseline.json",
+        r#"{"schema": "ecmguard/snapshot/v1", "entries": []}"#,
+    )
+    .check(&["--baseline", "baseline.json"])
+    .run()
+    .code(2)
+    .stderr_has("ecmguard::invalid-baseline");
+    Test::new()
+        .policy("rules:\n  - id: r\n    title: \"\"\n    assert: { ImageState: NORMAL }\n")
+        .args(&["validate"])
+        .run()
+        .code(2)
+        .stderr_has("ecmguard::empty-value");
+    Test::new()
+        .policy("rules:\n  - id: r\n    title: T\n    url: \"https://x.example/a b\"\n    assert: { ImageState: NORMAL }\n")
+        .args(&["validate"])
+        .run()
+        .code(2)
+        .stderr_has("ecmguard::invalid-url");
+}
