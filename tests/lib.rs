@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod evaluation;
+mod fail_closed;
 mod generated;
 mod governance;
 mod hardening;

@@ -22,12 +22,21 @@ pub struct CompileOptions {
     pub params: Vec<(String, String)>,
 }
 
-/// A param as the loader sees it: its value node (from `--param` or the
+/// A param as the loader sees it: its value (from `--param` or the
 /// default) and whether anything referenced it.
 #[derive(Debug)]
 pub(crate) struct ParamSlot {
-    pub value: Option<(Arc<SourceFile>, Node)>,
+    pub value: Option<ParamValue>,
     pub used: bool,
+}
+
+/// A param's value.
+#[derive(Debug)]
+pub(crate) enum ParamValue {
+    /// A typed node: the default, or a `--param` typed like the default.
+    Node(Node),
+    /// A `--param` text for a param without a default: typed where used.
+    Text(String),
 }
 
 pub(crate) struct Cx<'o> {

@@ -11,7 +11,7 @@ use crate::policy::context::Cx;
 use crate::policy::duration::Duration;
 use crate::policy::model::{CmpOp, Condition, FieldTest, Op, OpKind, Text};
 use crate::policy::operator::Operator;
-use crate::policy::params::{self, Operand};
+use crate::policy::params::{self, Operand, Want};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::time::parse_time_operand;
 
@@ -147,7 +147,7 @@ fn list(cx: &mut Cx<'_>, node: &Node, name: &str) -> Option<Vec<Condition>> {
 
 /// `PATH: MATCHER` — a scalar (`eq`), a list (`in`), or a mapping of operators.
 fn matcher(cx: &mut Cx<'_>, field: Field, node: &Node) -> Option<FieldTest> {
-    let operand = params::resolve(cx, node)?;
+    let operand = params::resolve(cx, node, Want::Matcher(field.ty()))?;
     let ops = match &operand.node.kind {
         NodeKind::Map(entries) => operator_map(cx, field, entries, &operand)?,
         NodeKind::Seq(_) => vec![operator(cx, field, Operator::In, &operand, false)?],
@@ -241,7 +241,7 @@ fn operator_map(
             ok = false;
             continue;
         }
-        let Some(operand) = params::resolve(cx, value) else {
+        let Some(operand) = params::resolve(cx, value, Want::Bool) else {
             ok = false;
             continue;
         };
@@ -298,7 +298,7 @@ fn operator_map(
             ok = false;
             continue;
         }
-        let Some(operand) = params::resolve(cx, value) else {
+        let Some(operand) = params::resolve(cx, value, want_of(op, ty)) else {
             ok = false;
             continue;
         };
@@ -308,6 +308,28 @@ fn operator_map(
         }
     }
     ok.then_some(ops)
+}
+
+/// What an operator needs an untyped `--param` value to be.
+fn want_of(op: Operator, ty: FieldType) -> Want {
+    match op {
+        Operator::In | Operator::NotIn => Want::List(ty),
+        Operator::Exists | Operator::IgnoreCase => Want::Bool,
+        // Durations are text.
+        Operator::OlderThan | Operator::NewerThan => Want::Scalar(FieldType::String),
+        Operator::Eq
+        | Operator::Ne
+        | Operator::Matches
+        | Operator::NotMatches
+        | Operator::Glob
+        | Operator::StartsWith
+        | Operator::EndsWith
+        | Operator::Contains
+        | Operator::Gt
+        | Operator::Gte
+        | Operator::Lt
+        | Operator::Lte => Want::Scalar(ty),
+    }
 }
 
 fn article(ty: FieldType) -> &'static str {

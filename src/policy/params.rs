@@ -1,12 +1,17 @@
 //! Params (docs/policy-language.md, "Params"): definitions, `--param` overrides, and substitution of
 //! `"${name}"` operands. Values are type-checked where they are used, so
 //! substitution hands the value to the operand compiler with the usage span.
+//!
+//! A `--param` VALUE is text, never YAML: it is taken as written for a string (or regex)
+//! param, and parsed as the param's type otherwise. A param's type is its default's; a param
+//! without a default is typed where it is used (the field and operator say what they need).
 
 use std::sync::Arc;
 
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
-use crate::policy::context::{Cx, ParamSlot};
+use crate::image::FieldType;
+use crate::policy::context::{Cx, ParamSlot, ParamValue};
 use crate::policy::model::{Origin, Param};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -115,14 +120,21 @@ pub(crate) fn define(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.clone());
         let (value, from_command_line) = match override_text {
-            Some(text) => match command_line_value(name, &text) {
-                Ok(pair) => (Some(pair), true),
-                Err(diag) => {
-                    cx.push(diag);
-                    (None, true)
-                }
-            },
-            None => (default.map(|node| (cx.file.clone(), node)), false),
+            Some(text) => {
+                let value = match &default {
+                    Some(template) => match typed_like(name, &text, template) {
+                        Ok(node) => Some(ParamValue::Node(node)),
+                        Err(diag) => {
+                            cx.push(diag);
+                            None
+                        }
+                    },
+                    // No default, no type: typed where it is used.
+                    None => Some(ParamValue::Text(text)),
+                };
+                (value, true)
+            }
+            None => (default.map(ParamValue::Node), false),
         };
         if value.is_none() && !from_command_line {
             let diag = cx
@@ -137,10 +149,11 @@ pub(crate) fn define(
                 ));
             cx.push(diag);
         }
-        let shown = value
-            .as_ref()
-            .map(|(_, node)| display_value(node))
-            .unwrap_or_default();
+        let shown = match &value {
+            Some(ParamValue::Node(node)) => display_value(node),
+            Some(ParamValue::Text(text)) => text.clone(),
+            None => String::new(),
+        };
         defined.push(Param {
             name: name.to_owned(),
             description,
@@ -153,30 +166,161 @@ pub(crate) fn define(
     }
 }
 
-/// A `--param` value is read as a YAML scalar or flow list, so `50` is an
-/// integer, `true` a boolean, `[a, b]` a list and `90d` a string — the same
-/// as if it were written as the default.
-fn command_line_value(name: &str, text: &str) -> Result<(Arc<SourceFile>, Node), Diag> {
-    let file = SourceFile::new(format!("--param {name}"), text.to_owned());
-    if text.trim().is_empty() {
-        return Ok((
-            file,
-            Node {
-                span: Span::new(0, 0),
-                kind: NodeKind::Str(String::new()),
-            },
-        ));
+/// What a use site needs an untyped `--param` value to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// A whole matcher on a field (`Field: "${p}"`): a value of the field's
+    /// type, or a flow list `[a, b]` (which means `in`).
+    Matcher(FieldType),
+    /// One operand of the field's type (strings, regexes, durations and
+    /// times are text).
+    Scalar(FieldType),
+    /// A list of values of the field's type (`in`, `not_in`).
+    List(FieldType),
+    Bool,
+    /// A non-negative integer (a set-level `count`).
+    Count,
+}
+
+/// The source file a `--param` value is shown from in diagnostics.
+fn param_file(name: &str, text: &str) -> Arc<SourceFile> {
+    SourceFile::new(format!("--param {name}"), text.to_owned())
+}
+
+fn whole(file: &Arc<SourceFile>) -> Span {
+    Span::new(0, file.text().len())
+}
+
+/// A `--param` value of a param with a default: parsed as the default's type.
+fn typed_like(name: &str, text: &str, template: &Node) -> Result<Node, Diag> {
+    let file = param_file(name, text);
+    let span = whole(&file);
+    let kind = match &template.kind {
+        NodeKind::Seq(items) => {
+            let item_template = items.first().map(|n| &n.kind);
+            let parts = list_items(text);
+            let mut out = Vec::with_capacity(parts.len());
+            for part in parts {
+                let kind = match item_template {
+                    Some(NodeKind::Int(_)) => NodeKind::Int(parse_int(name, &part, &file)?),
+                    Some(NodeKind::Bool(_)) => NodeKind::Bool(parse_bool(name, &part, &file)?),
+                    Some(NodeKind::Float(_)) => NodeKind::Float(parse_float(name, &part, &file)?),
+                    _ => NodeKind::Str(part),
+                };
+                out.push(Node { span, kind });
+            }
+            NodeKind::Seq(out)
+        }
+        NodeKind::Int(_) => NodeKind::Int(parse_int(name, text, &file)?),
+        NodeKind::Bool(_) => NodeKind::Bool(parse_bool(name, text, &file)?),
+        NodeKind::Float(_) => NodeKind::Float(parse_float(name, text, &file)?),
+        NodeKind::Map(_) => {
+            return Err(Diag::error(
+                Code::OperandType,
+                format!("--param {name}: the param's default is a mapping, which no operand takes"),
+            )
+            .at(&file, span, "this value")
+            .with_help("give the param a scalar or list default"));
+        }
+        // Strings (and regexes, durations, times) are taken as written.
+        NodeKind::Str(_) | NodeKind::Null => NodeKind::Str(text.to_owned()),
+    };
+    Ok(Node { span, kind })
+}
+
+/// An untyped `--param` value (its param has no default) typed for a use site.
+fn typed_for(name: &str, text: &str, want: Want) -> Result<Node, Diag> {
+    let file = param_file(name, text);
+    let span = whole(&file);
+    let scalar = |ty: FieldType, part: &str| -> Result<NodeKind, Diag> {
+        Ok(match ty {
+            FieldType::Integer => NodeKind::Int(parse_int(name, part, &file)?),
+            FieldType::Boolean => NodeKind::Bool(parse_bool(name, part, &file)?),
+            FieldType::String | FieldType::Timestamp => NodeKind::Str(part.to_owned()),
+        })
+    };
+    let list = |ty: FieldType| -> Result<NodeKind, Diag> {
+        let items = list_items(text)
+            .iter()
+            .map(|part| scalar(ty, part).map(|kind| Node { span, kind }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NodeKind::Seq(items))
+    };
+    let kind = match want {
+        Want::Matcher(ty) if is_flow_list(text) => list(ty)?,
+        Want::Matcher(ty) | Want::Scalar(ty) => scalar(ty, text)?,
+        Want::List(ty) => list(ty)?,
+        Want::Bool => NodeKind::Bool(parse_bool(name, text, &file)?),
+        Want::Count => NodeKind::Int(parse_int(name, text, &file)?),
+    };
+    Ok(Node { span, kind })
+}
+
+fn is_flow_list(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with('[') && t.ends_with(']')
+}
+
+/// `a,b,c` or a flow list `[a, b]` (items may be quoted, as in YAML).
+fn list_items(text: &str) -> Vec<String> {
+    let trimmed = text.trim();
+    if is_flow_list(trimmed) {
+        let file = SourceFile::new("--param", trimmed.to_owned());
+        if let Ok(Node {
+            kind: NodeKind::Seq(items),
+            ..
+        }) = yaml::parse(&file)
+        {
+            return items
+                .iter()
+                .map(|item| match &item.kind {
+                    NodeKind::Str(s) => s.clone(),
+                    _ => item.display(),
+                })
+                .collect();
+        }
     }
-    let node = yaml::parse(&file)?;
-    if matches!(node.kind, NodeKind::Map(_)) {
-        return Err(Diag::error(
-            Code::OperandType,
-            format!("--param {name}: a param value cannot be a mapping"),
-        )
-        .at(&file, node.span, "a mapping")
-        .with_help("give a scalar (90d, 50, true) or a list ([Ubuntu, CentOS])"));
+    if trimmed.is_empty() {
+        return Vec::new();
     }
-    Ok((file, node))
+    text.split(',').map(|part| part.trim().to_owned()).collect()
+}
+
+fn bad_value(
+    name: &str,
+    file: &Arc<SourceFile>,
+    found: &str,
+    expected: &str,
+    example: &str,
+) -> Diag {
+    Diag::error(
+        Code::OperandType,
+        format!("--param {name}: `{found}` is not {expected}"),
+    )
+    .at(file, whole(file), format!("not {expected}"))
+    .with_help(format!(
+        "this param takes {expected}, e.g. --param {name}={example}"
+    ))
+}
+
+fn parse_int(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<i64, Diag> {
+    text.trim()
+        .parse()
+        .map_err(|_| bad_value(name, file, text, "an integer", "50"))
+}
+
+fn parse_float(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<f64, Diag> {
+    text.trim()
+        .parse()
+        .map_err(|_| bad_value(name, file, text, "a number", "0.5"))
+}
+
+fn parse_bool(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<bool, Diag> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad_value(name, file, text, "true or false", "true")),
+    }
 }
 
 fn display_value(node: &Node) -> String {
@@ -219,7 +363,7 @@ pub(crate) fn finish(cx: &mut Cx<'_>, defined: &[Param]) {
 }
 
 /// Substitute a `"${name}"` operand. Returns `None` after reporting an error.
-pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node) -> Option<Operand> {
+pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node, want: Want) -> Option<Operand> {
     let Some(text) = node.as_str() else {
         return Some(Operand {
             node: node.clone(),
@@ -265,8 +409,16 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node) -> Option<Operand> {
     };
     slot.used = true;
     // A param without a value was already reported at its definition.
-    let (_, value) = slot.value.as_ref()?;
-    let mut node_value = value.clone();
+    let mut node_value = match slot.value.as_ref()? {
+        ParamValue::Node(value) => value.clone(),
+        ParamValue::Text(text) => match typed_for(name, text, want) {
+            Ok(value) => value,
+            Err(diag) => {
+                cx.push(diag);
+                return None;
+            }
+        },
+    };
     respan(&mut node_value, node.span);
     Some(Operand {
         node: node_value,

@@ -427,7 +427,7 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
                 continue;
             }
         };
-        let Some(operand) = params::resolve(cx, value) else {
+        let Some(operand) = params::resolve(cx, value, params::Want::Count) else {
             ok = false;
             continue;
         };
