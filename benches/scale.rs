@@ -138,6 +138,7 @@ fn bench_evaluate(c: &mut Criterion) {
                     EvalOptions {
                         now,
                         baseline: None,
+                        selection: None,
                     },
                 );
                 black_box(evaluation.findings.len())
@@ -157,6 +158,7 @@ fn bench_render(c: &mut Criterion) {
         EvalOptions {
             now,
             baseline: None,
+            selection: None,
         },
     );
     let report = Report {
@@ -173,6 +175,7 @@ fn bench_render(c: &mut Criterion) {
                 filters: None,
             },
             fail_on: FailOn::Error,
+            verdict: ecmguard::eval::Verdict::Fail,
             exit_code: 1,
             duration_seconds: 0.0,
             duplicates_dropped: 0,

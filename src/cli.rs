@@ -118,6 +118,9 @@ pub struct CheckArgs {
     /// Record the current findings as a baseline.
     #[arg(long = "write-baseline", value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Accept a check of zero images (by default nothing checked fails the gate).
+    #[arg(long = "allow-empty")]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

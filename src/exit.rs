@@ -87,6 +87,7 @@ impl ExitCode {
             | FetchError::MalformedResponse { .. }
             | FetchError::ResponseTooLarge { .. }
             | FetchError::ImageModel { .. }
+            | FetchError::ImageWithoutId { .. }
             | FetchError::Unsettled { .. } => ExitCode::Incomplete,
         }
     }

@@ -34,7 +34,7 @@
 //! )
 //! .unwrap();
 //! let images = ImageSet::new(images, &options.zone);
-//! let evaluation = evaluate(&loaded.policy, &images, EvalOptions { now: options.now, baseline: None });
+//! let evaluation = evaluate(&loaded.policy, &images, EvalOptions { now: options.now, baseline: None, selection: None });
 //! assert_eq!(evaluation.findings.len(), 1);
 //! assert_eq!(evaluation.findings[0].status, Status::Violation);
 //! ```

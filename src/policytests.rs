@@ -333,6 +333,7 @@ pub fn run_file(
             EvalOptions {
                 now: case.now,
                 baseline: None,
+                selection: None,
             },
         );
         let mut actual: Vec<Expected> = evaluation

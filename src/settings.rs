@@ -62,6 +62,8 @@ pub struct CheckSettings {
     pub fail_on: FailOn,
     pub baseline: Option<PathBuf>,
     pub write_baseline: Option<PathBuf>,
+    /// `--allow-empty`: a check of zero images may pass.
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +194,7 @@ impl CheckSettings {
             fail_on: args.fail_on,
             baseline: args.baseline.clone(),
             write_baseline: args.write_baseline.clone(),
+            allow_empty: args.allow_empty,
         })
     }
 }

@@ -6,7 +6,7 @@ use super::{Io, file_failed, plural, stdout_failed, write_file};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
-use crate::eval::{EvalOptions, Evaluation, Verdict, evaluate};
+use crate::eval::{EvalOptions, Evaluation, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
@@ -28,18 +28,25 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         None => None,
     };
     let (images, provenance) = images(&settings, io)?;
+    let selection = selection(&settings, &provenance);
     let mut evaluation = evaluate(
         &loaded.policy,
         &images,
         EvalOptions {
             now: options.now,
             baseline: baseline.as_ref(),
+            selection: selection.as_ref(),
         },
     );
     let mut warnings = loaded.warnings;
+    let nothing_checked = images
+        .is_empty()
+        .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
+    // In every report, as the first warning: it is the gate's first fact.
+    warnings.extend(nothing_checked.clone());
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
-    let verdict = evaluation.verdict(&loaded.policy, settings.fail_on);
+    let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);
     let report = Report {
         policy: &loaded.policy,
         images: &images,
@@ -48,6 +55,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             zone: options.zone.clone(),
             source: provenance,
             fail_on: settings.fail_on,
+            verdict,
             exit_code: ExitCode::of_verdict(verdict).code(),
             duration_seconds: started.elapsed().as_secs_f64(),
             duplicates_dropped: images.duplicates_dropped(),
@@ -65,20 +73,28 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     if verdict == Verdict::Fail {
         // Every failing exit says why on stderr, whatever the format.
         let summary = report.summary();
-        let diag = Diag::error(
-            Code::GateFailed,
-            format!(
-                "the gate failed: {} at or above --fail-on {} ({} violations, {} indeterminate in all)",
-                plural(summary.failing, "finding"),
-                report.run.fail_on.as_str(),
-                summary.violations.error + summary.violations.warning + summary.violations.info,
-                summary.indeterminate
-            ),
-        )
-        .with_help("fix the images, or record accepted exceptions as waivers (with a reason and an expiry)");
-        let _ = io
-            .stderr
-            .write_all(human::render_diagnostic(&diag, io.err_style).as_bytes());
+        let mut reasons = Vec::new();
+        if let (Some(diag), false) = (nothing_checked, settings.allow_empty) {
+            reasons.push(diag);
+        }
+        if summary.failing > 0 {
+            reasons.push(Diag::error(
+                Code::GateFailed,
+                format!(
+                    "the gate failed: {} at or above --fail-on {} ({} violations, {} indeterminate in all)",
+                    plural(summary.failing, "finding"),
+                    report.run.fail_on.as_str(),
+                    summary.violations.error + summary.violations.warning + summary.violations.info,
+                    summary.indeterminate
+                ),
+            )
+            .with_help("fix the images, or record accepted exceptions as waivers (with a reason and an expiry)"));
+        }
+        for diag in reasons {
+            let _ = io
+                .stderr
+                .write_all(human::render_diagnostic(&diag, io.err_style).as_bytes());
+        }
     }
     Ok(Outcome::Verdict(verdict))
 }
@@ -141,6 +157,103 @@ fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Proven
             require_images(&images, &settings.images)?;
             Ok((images, fetched.provenance(&config)))
         }
+    }
+}
+
+/// The selection this run checks, when it is narrower than the account:
+/// `--image`, `--filter`, or a snapshot fetched with filters.
+fn selection(settings: &CheckSettings, provenance: &Provenance) -> Option<Selection> {
+    let mut by = Vec::new();
+    if !settings.images.is_empty() {
+        by.push(format!("--image {}", settings.images.join(", ")));
+    }
+    if let SourceSettings::Live(live) = &settings.source {
+        let filters: Vec<String> = live
+            .config
+            .filters
+            .iter()
+            .filter(|f| f.name != "image-id" || settings.images.is_empty())
+            .map(|f| format!("--filter {}={}", f.name, f.values.join(",")))
+            .collect();
+        by.extend(filters);
+    }
+    if let Provenance::Snapshot {
+        filters: Some(recorded),
+        ..
+    } = provenance
+    {
+        let recorded = filter_list(recorded);
+        if !recorded.is_empty() {
+            by.push(format!("the snapshot's filters ({recorded})"));
+        }
+    }
+    (!by.is_empty()).then(|| Selection {
+        narrowed_by: by.join(" and "),
+    })
+}
+
+/// `image-type=PRIVATE_IMAGE, image-id=a,b` from filters as the API takes them.
+fn filter_list(filters: &serde_json::Value) -> String {
+    filters
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|f| {
+                    let name = f.get("Name")?.as_str()?;
+                    let values: Vec<&str> = f
+                        .get("Values")?
+                        .as_array()?
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect();
+                    Some(format!("{name}={}", values.join(",")))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// Zero images evaluated: a warning in every report, and (without
+/// `--allow-empty`) the reason the gate fails. Says why nothing was checked.
+fn nothing_checked(
+    settings: &CheckSettings,
+    provenance: &Provenance,
+    selection: Option<&Selection>,
+) -> Diag {
+    let why = match (provenance, selection) {
+        (Provenance::Snapshot { path, .. }, None) => format!("the snapshot {path} holds no image"),
+        (Provenance::Snapshot { path, .. }, Some(s)) => {
+            format!(
+                "the snapshot {path} holds no image (narrowed by {})",
+                s.narrowed_by
+            )
+        }
+        (Provenance::Api { endpoint, .. }, Some(s)) => {
+            format!("no image of {endpoint} matched {}", s.narrowed_by)
+        }
+        (Provenance::Api { endpoint, .. }, None) => {
+            format!("the account at {endpoint} has no image")
+        }
+    };
+    let help = if settings.allow_empty {
+        "--allow-empty accepts an empty result set".to_owned()
+    } else {
+        "check the source and any filter values (image-type takes PRIVATE_IMAGE or PUBLIC_IMAGE); \
+         if an empty set is expected, pass --allow-empty"
+            .to_owned()
+    };
+    let diag = Diag::warning(
+        Code::NothingChecked,
+        format!("nothing was checked: {why}; no rule was evaluated on any image"),
+    )
+    .with_help(help);
+    // Without --allow-empty it is what fails the gate.
+    if settings.allow_empty {
+        diag
+    } else {
+        diag.into_error()
     }
 }
 

@@ -96,6 +96,7 @@ codes! {
         WaiverExpired => "waiver-expired", "Warning: a waiver's `expires` date has passed, so it no longer applies.";
         WaiverUnused => "waiver-unused", "Warning: a waiver matched no finding.";
         GateFailed => "gate-failed", "The check found violations or indeterminate findings at or above --fail-on (exit 1).";
+        NothingChecked => "nothing-checked", "No image was evaluated (an empty account, a filter that matched nothing, an empty snapshot): a warning in every report, and exit 1 unless --allow-empty.";
     }
     area "Baselines" {
         InvalidBaseline => "invalid-baseline", "A --baseline file is not a baseline written by `ecmguard check --write-baseline` (invalid JSON, a wrong field, or another schema).";
@@ -107,8 +108,9 @@ codes! {
     area "Snapshots" {
         SnapshotJson => "snapshot-json", "A snapshot is not valid JSON, or a field has the wrong type.";
         SnapshotShape => "snapshot-shape", "A snapshot is valid JSON but none of the accepted shapes.";
-        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount: it is not a complete result set.";
-        SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response instead of images.";
+        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount, or does not say its total (no `TotalCount`/`total_count`, a response without `ImageSet`): it is not known to be the complete result set (exit 3).";
+        SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response (an `Error` in any shape) instead of images.";
+        SnapshotImageWithoutId => "snapshot-image-without-id", "A snapshot holds an image without an `ImageId`, which cannot be de-duplicated or baselined (exit 2).";
     }
     area "Live fetch: settings and filters" {
         InsecureEndpoint => "insecure-endpoint", "An http:// endpoint whose host is not a loopback address; only https:// may leave the machine.";
@@ -117,6 +119,7 @@ codes! {
         FilterSyntax => "filter-syntax", "A --filter is not NAME=VALUE[,VALUE…].";
         UnknownFilter => "unknown-filter", "A --filter name is not one of the five DescribeImage filters.";
         FilterEmptyValue => "filter-empty-value", "A --filter has an empty value.";
+        FilterValue => "filter-value", "A --filter value is not in the filter's documented value set (image-type takes PRIVATE_IMAGE or PUBLIC_IMAGE): the API would match nothing.";
         FilterSingleValue => "filter-single-value", "image-name and image-os take exactly one value.";
         TooManyFilters => "too-many-filters", "More filters than the 10 DescribeImage accepts in one request.";
     }
@@ -135,6 +138,7 @@ codes! {
         ApiMalformedResponse => "api-malformed-response", "The endpoint's answer is not a DescribeImage response (truncated, not JSON, fields missing).";
         ApiResponseTooLarge => "api-response-too-large", "A response body is larger than the limit for one page.";
         ApiImageModel => "api-image-model", "An image of the API's answer does not fit the DescribeImage model; no verdict is given on data that cannot be read.";
+        ApiImageWithoutId => "api-image-without-id", "A page of the API's answer holds an image without an `ImageId`: it cannot be de-duplicated, so no verdict is given (exit 3).";
         PaginationUnsettled => "pagination-unsettled", "The image list kept changing (or paged inconsistently) past the restart budget.";
         ApiSignatureExpire => "api-signature-expire", "AuthFailure.SignatureExpire after re-signing: this machine's clock is more than 5 minutes off.";
         ApiSecretIdNotFound => "api-secret-id-not-found", "AuthFailure.SecretIdNotFound / InvalidSecretId: the secret id is unknown to Tencent Cloud.";

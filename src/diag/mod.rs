@@ -91,6 +91,12 @@ impl Diag {
         }
     }
 
+    /// The same diagnostic as an error (a warning that, here, stops or fails the run).
+    pub fn into_error(mut self) -> Self {
+        self.level = Level::Error;
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
     }

@@ -35,12 +35,15 @@ impl Baseline {
         Baseline { entries }
     }
 
-    /// Mark findings present in the baseline; return entries no finding matches.
+    /// Mark findings present in the baseline; return entries no finding
+    /// matches. On a `narrowed` selection an entry about an image outside it
+    /// (or a set-level entry) is not in play: not fixed, just not judged.
     pub(crate) fn apply(
         &self,
         policy: &PolicySet,
         images: &ImageSet,
         findings: &mut [Finding],
+        narrowed: bool,
     ) -> Vec<FixedEntry> {
         let recorded: HashSet<&Entry> = self.entries.iter().collect();
         let mut seen: HashSet<Entry> = HashSet::new();
@@ -53,9 +56,16 @@ impl Baseline {
             }
             seen.insert(key);
         }
+        let checked: HashSet<&str> = if narrowed {
+            images.images().iter().filter_map(|i| i.id()).collect()
+        } else {
+            HashSet::new()
+        };
+        let in_play =
+            |e: &Entry| !narrowed || e.image.as_deref().is_some_and(|id| checked.contains(id));
         self.entries
             .iter()
-            .filter(|e| !seen.contains(*e))
+            .filter(|e| !seen.contains(*e) && in_play(e))
             .map(|e| FixedEntry {
                 rule: e.rule.clone(),
                 image: e.image.clone(),

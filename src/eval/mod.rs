@@ -12,7 +12,8 @@ mod setlevel;
 mod waivers;
 
 pub use model::{
-    Evaluation, FailOn, Finding, FixedEntry, RuleCounts, RuleResult, RuleStatus, Status, Verdict,
+    Evaluation, FailOn, Finding, FixedEntry, RuleCounts, RuleResult, RuleStatus, Selection,
+    SkipReason, Status, Verdict,
 };
 
 use jiff::Timestamp;
@@ -29,6 +30,10 @@ pub struct EvalOptions<'b> {
     /// The run's single reading of the clock (or `--now`), for ages in messages.
     pub now: Timestamp,
     pub baseline: Option<&'b Baseline>,
+    /// `Some` when the images are a narrowed selection of the account, not
+    /// all of it: set-level rules are skipped, and waivers and baseline
+    /// entries about images outside it are not in play.
+    pub selection: Option<&'b Selection>,
 }
 
 /// Evaluate every rule on every image.
@@ -36,6 +41,16 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
     let mut findings = Vec::new();
     let mut results = Vec::with_capacity(policy.rules.len());
     for (index, rule) in policy.rules.iter().enumerate() {
+        if let (Some(selection), true) = (options.selection, rule.is_set_level()) {
+            // Counting or comparing a part of the account says nothing about
+            // the whole: not evaluated, and never failing.
+            results.push(RuleResult {
+                counts: RuleCounts::default(),
+                status: RuleStatus::Skip,
+                skip: Some(SkipReason::Narrowed(selection.clone())),
+            });
+            continue;
+        }
         let first = findings.len();
         let counts = match &rule.check {
             Check::Assert(_) => assert_rule(index, rule, images, options.now, &mut findings),
@@ -44,18 +59,23 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
             }
         };
         let failed = findings.len() > first;
-        let status = if failed {
-            RuleStatus::Fail
+        let (status, skip) = if failed {
+            (RuleStatus::Fail, None)
         } else if counts.in_scope == 0 && !rule.is_set_level() {
-            RuleStatus::Skip
+            (RuleStatus::Skip, Some(SkipReason::NoImageInScope))
         } else {
-            RuleStatus::Pass
+            (RuleStatus::Pass, None)
         };
-        results.push(RuleResult { counts, status });
+        results.push(RuleResult {
+            counts,
+            status,
+            skip,
+        });
     }
-    let warnings = waivers::apply(policy, images, &mut findings);
+    let narrowed = options.selection.is_some();
+    let warnings = waivers::apply(policy, images, &mut findings, narrowed);
     let baseline_fixed = match options.baseline {
-        Some(baseline) => baseline.apply(policy, images, &mut findings),
+        Some(baseline) => baseline.apply(policy, images, &mut findings, narrowed),
         None => Vec::new(),
     };
     for finding in &findings {
@@ -68,6 +88,7 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
         }
     }
     Evaluation {
+        checked: images.len(),
         findings,
         rules: results,
         warnings,

@@ -142,6 +142,39 @@ pub enum RuleStatus {
 pub struct RuleResult {
     pub counts: RuleCounts,
     pub status: RuleStatus,
+    /// Why a skipped rule was skipped (`Some` exactly when `status` is `Skip`).
+    pub skip: Option<SkipReason>,
+}
+
+/// Why a rule was not judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// A per-image rule whose `where` held for no image.
+    NoImageInScope,
+    /// A set-level rule on a narrowed selection.
+    Narrowed(Selection),
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::NoImageInScope => f.write_str("no image in scope"),
+            SkipReason::Narrowed(selection) => write!(
+                f,
+                "the selection is narrowed by {}; set-level rules need the whole result set",
+                selection.narrowed_by
+            ),
+        }
+    }
+}
+
+/// A run that checks part of the account (`--image`, `--filter`, or a
+/// snapshot fetched with filters), not all of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// What narrowed it, as the user wrote it: `--image img-a`,
+    /// `--filter image-type=PRIVATE_IMAGE`, `the snapshot's filters (image-id=img-a)`.
+    pub narrowed_by: String,
 }
 
 /// A baseline entry that no longer matches any finding (the problem is fixed).
@@ -154,6 +187,8 @@ pub struct FixedEntry {
 /// Everything evaluation produced.
 #[derive(Debug, Default)]
 pub struct Evaluation {
+    /// How many images were evaluated.
+    pub checked: usize,
     pub findings: Vec<Finding>,
     pub rules: Vec<RuleResult>,
     pub warnings: Vec<Diag>,
@@ -166,13 +201,16 @@ impl Evaluation {
         finding.status.is_open() && fail_on.fails(policy.rules[finding.rule].severity)
     }
 
-    /// The gate's verdict under `fail_on`. Output formats never reach it.
-    pub fn verdict(&self, policy: &PolicySet, fail_on: FailOn) -> Verdict {
-        if self
+    /// The gate's verdict under `fail_on`: it fails on a finding at or
+    /// above it, and on an evaluation of no image at all unless
+    /// `allow_empty` (nothing checked is not a pass). Output formats never
+    /// reach it.
+    pub fn verdict(&self, policy: &PolicySet, fail_on: FailOn, allow_empty: bool) -> Verdict {
+        let failing = self
             .findings
             .iter()
-            .any(|f| Self::is_failing(policy, f, fail_on))
-        {
+            .any(|f| Self::is_failing(policy, f, fail_on));
+        if failing || (self.checked == 0 && !allow_empty) {
             Verdict::Fail
         } else {
             Verdict::Pass

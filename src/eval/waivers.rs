@@ -12,8 +12,15 @@ use crate::policy::model::Waiver;
 
 use super::condition::{Truth, eval};
 
-/// Mark waived findings and return the waiver warnings.
-pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Finding]) -> Vec<Diag> {
+/// Mark waived findings and return the waiver warnings. On a `narrowed`
+/// selection, a waiver about nothing the selection holds is not in play:
+/// neither unused nor expired-and-failing, and no warning is given for it.
+pub(crate) fn apply(
+    policy: &PolicySet,
+    images: &ImageSet,
+    findings: &mut [Finding],
+    narrowed: bool,
+) -> Vec<Diag> {
     let id_sets: Vec<Option<HashSet<&str>>> = policy
         .waivers
         .iter()
@@ -46,6 +53,12 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
     }
     let mut warnings = Vec::new();
     for (index, waiver) in policy.waivers.iter().enumerate() {
+        if narrowed
+            && hits[index] + would_hit[index] == 0
+            && !in_play(waiver, id_sets[index].as_ref(), images)
+        {
+            continue;
+        }
         let origin = &waiver.origin;
         if let (true, Some((date, _))) = (waiver.expired, &waiver.expires) {
             let effect = match would_hit[index] {
@@ -67,6 +80,21 @@ pub(crate) fn apply(policy: &PolicySet, images: &ImageSet, findings: &mut [Findi
         }
     }
     warnings
+}
+
+/// On a narrowed selection: does the waiver concern any image the selection
+/// holds? A set-level waiver never does (set-level rules are skipped).
+fn in_play(waiver: &Waiver, ids: Option<&HashSet<&str>>, images: &ImageSet) -> bool {
+    if waiver.is_set_level() {
+        return false;
+    }
+    images.images().iter().any(|image| {
+        ids.is_none_or(|ids| image.id().is_some_and(|id| ids.contains(id)))
+            && waiver
+                .scope
+                .as_ref()
+                .is_none_or(|scope| eval(scope, image) == Truth::True)
+    })
 }
 
 /// Does the waiver cover this finding (ignoring expiry)? With both `images`

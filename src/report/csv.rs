@@ -1,4 +1,6 @@
-//! The CSV report: one row per finding under a fixed header, RFC 4180
+//! The CSV report: one row per finding under a fixed header (after a row
+//! for what was not judged: `nothing-checked`, or `skip` for a set-level
+//! rule on a narrowed selection), RFC 4180
 //! (CRLF line ends, fields quoted when they hold `,` `"` CR or LF, quotes
 //! doubled), UTF-8 without a byte-order mark. Cells that a spreadsheet would
 //! run as a formula are defused with a leading `'` (see `docs/reports.md`).
@@ -6,6 +8,8 @@
 use std::borrow::Cow;
 use std::io::Write;
 
+use crate::diag::Code;
+use crate::eval::SkipReason;
 use crate::report::Report;
 
 /// The header row, in column order.
@@ -25,6 +29,60 @@ pub const HEADER: [&str; 11] = [
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     write_record(out, &HEADER)?;
+    // What was not judged comes first, told apart by its status: nothing
+    // checked at all, and set-level rules skipped on a narrowed selection.
+    if let Some(nothing) = report
+        .evaluation
+        .warnings
+        .iter()
+        .find(|w| w.code == Code::NothingChecked)
+    {
+        let failing = if nothing.is_error() { "true" } else { "false" };
+        let severity = if nothing.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
+        write_record(
+            out,
+            &[
+                "",
+                "nothing-checked",
+                severity,
+                failing,
+                "",
+                "",
+                nothing.message.as_str(),
+                "",
+                "",
+                "",
+                "",
+            ],
+        )?;
+    }
+    for (rule, result) in report.policy.rules.iter().zip(&report.evaluation.rules) {
+        if let Some(reason @ SkipReason::Narrowed(_)) = &result.skip {
+            let location = rule.origin.location();
+            let reason = reason.to_string();
+            let (line, column) = (location.line.to_string(), location.column.to_string());
+            write_record(
+                out,
+                &[
+                    rule.id.as_str(),
+                    "skip",
+                    rule.severity.as_str(),
+                    "false",
+                    "",
+                    "",
+                    reason.as_str(),
+                    location.file.as_str(),
+                    line.as_str(),
+                    column.as_str(),
+                    "",
+                ],
+            )?;
+        }
+    }
     for finding in &report.evaluation.findings {
         let rule = report.rule(finding);
         let image = finding.image.map(|i| report.image(i));

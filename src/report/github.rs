@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use crate::eval::{Finding, Status};
+use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::{Rule, Severity};
 use crate::report::{Report, source_path};
 
@@ -52,6 +52,40 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 ),
             )?;
         }
+    }
+    for (rule, result) in report.policy.rules.iter().zip(&report.evaluation.rules) {
+        if let Some(reason @ SkipReason::Narrowed(_)) = &result.skip {
+            let file = source_path(rule.origin.file.name(), root).slash_path();
+            command(
+                out,
+                "notice",
+                &located(rule, &file, &format!("{}: not evaluated", rule.id)),
+                &reason.to_string(),
+            )?;
+        }
+    }
+    // Policy warnings (expired and unused waivers, unused params, nothing
+    // checked): an annotation each, at their line when they have one, so
+    // exceptions cannot rot silently in CI either.
+    for warning in &report.evaluation.warnings {
+        let name = if warning.is_error() {
+            "error"
+        } else {
+            "warning"
+        };
+        let title = format!("ecmguard::{}", warning.code.name());
+        let mut properties: Vec<(&str, String)> = Vec::new();
+        if let Some((file, at)) = warning.location() {
+            properties.push(("file", source_path(file, root).slash_path()));
+            properties.push(("line", at.line.to_string()));
+            properties.push(("col", at.column.to_string()));
+        }
+        properties.push(("title", title));
+        let message = match &warning.help {
+            Some(help) => format!("{}\n{help}", warning.message),
+            None => warning.message.clone(),
+        };
+        command(out, name, &properties, &message)?;
     }
     let summary = report.summary();
     if summary.waived + summary.baselined > 0 {

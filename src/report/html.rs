@@ -414,6 +414,9 @@ fn rules_table(report: &Report<'_>) -> Markup {
                                         @if rule.is_set_level() { " · set-level" }
                                         @for tag in &rule.tags { " " span class="tag" { (tag) } }
                                     }
+                                    @if let Some(reason) = &result.skip {
+                                        div class="where" { "not evaluated: " (reason.to_string()) }
+                                    }
                                     @if let Some(url) = &rule.url {
                                         // Shown, not linked: the report loads and links nothing.
                                         div class="where" { "policy: " code { (url) } }

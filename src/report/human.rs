@@ -12,7 +12,7 @@ use miette::{
 };
 
 use crate::diag::Diag;
-use crate::eval::{Finding, Status};
+use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::Severity;
 use crate::report::Report;
 
@@ -188,6 +188,23 @@ pub fn finding_line(report: &Report<'_>, finding: &Finding) -> String {
 }
 
 fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+    let narrowed: Vec<(&str, String)> = report
+        .policy
+        .rules
+        .iter()
+        .zip(&report.evaluation.rules)
+        .filter_map(|(rule, result)| match &result.skip {
+            Some(reason @ SkipReason::Narrowed(_)) => Some((rule.id.as_str(), reason.to_string())),
+            _ => None,
+        })
+        .collect();
+    if !narrowed.is_empty() {
+        writeln!(out, "skipped ({}), not failing:", narrowed.len())?;
+        for (id, reason) in narrowed {
+            writeln!(out, "  [{id}] not evaluated: {reason}")?;
+        }
+        writeln!(out)?;
+    }
     for status in [Status::Waived, Status::Baselined] {
         let set: Vec<&Finding> = report.findings_with(status).collect();
         if set.is_empty() {

@@ -120,6 +120,9 @@ impl Serialize for RuleView<'_> {
         map.serialize_entry("tags", &rule.tags)?;
         map.serialize_entry("unknown", &rule.unknown)?;
         map.serialize_entry("status", &self.result.status)?;
+        if let Some(reason) = &self.result.skip {
+            map.serialize_entry("skip_reason", &reason.to_string())?;
+        }
         map.serialize_entry("counts", &self.result.counts)?;
         map.serialize_entry("location", &rule.origin.location())?;
         map.end()

@@ -9,6 +9,7 @@ use std::io::Write;
 
 use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 
+use crate::diag::Code;
 use crate::eval::{Finding, RuleStatus, Status};
 use crate::report::Report;
 
@@ -40,14 +41,15 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 .set_type(rule.severity.as_str())
                 .set_description(listing(report, &failing));
             status
-        } else if report
+        } else if let Some(reason) = report
             .evaluation
             .rules
             .get(index)
-            .is_some_and(|r| r.status == RuleStatus::Skip)
+            .filter(|r| r.status == RuleStatus::Skip)
+            .and_then(|r| r.skip.as_ref())
         {
             let mut status = TestCaseStatus::skipped();
-            status.set_message("no image in scope");
+            status.set_message(reason.to_string());
             status
         } else {
             TestCaseStatus::success()
@@ -68,6 +70,28 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         if !notes.is_empty() {
             case.set_system_out(notes);
         }
+        suite.add_test_case(case);
+    }
+    if let Some(nothing) = report
+        .evaluation
+        .warnings
+        .iter()
+        .find(|w| w.code == Code::NothingChecked)
+    {
+        // Nothing was checked: a case of its own, failing when that fails the gate.
+        let status = if nothing.is_error() {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(nothing.message.as_str())
+                .set_type("nothing-checked");
+            status
+        } else {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(nothing.message.as_str());
+            status
+        };
+        let mut case = TestCase::new("nothing-checked", status);
+        case.set_classname("ecmguard");
         suite.add_test_case(case);
     }
     let mut junit = quick_junit::Report::new("ecmguard");

@@ -109,7 +109,21 @@ fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             c.baselined
         )?;
     }
-    writeln!(md)
+    writeln!(md)?;
+    let skipped: Vec<(&str, String)> = report
+        .policy
+        .rules
+        .iter()
+        .zip(&report.evaluation.rules)
+        .filter_map(|(rule, result)| Some((rule.id.as_str(), result.skip.as_ref()?.to_string())))
+        .collect();
+    if !skipped.is_empty() {
+        for (id, reason) in skipped {
+            writeln!(md, "- ⏭️ {} not evaluated: {}", code(id), text(&reason))?;
+        }
+        writeln!(md)?;
+    }
+    Ok(())
 }
 
 fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {

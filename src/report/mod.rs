@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::eval::{Evaluation, FailOn, Finding, Status};
+use crate::eval::{Evaluation, FailOn, Finding, Status, Verdict};
 use crate::image::{Image, ImageSet};
 use crate::policy::PolicySet;
 use crate::policy::model::{Rule, Severity};
@@ -97,6 +97,9 @@ pub struct RunInfo {
     pub zone: crate::time::ApiZone,
     pub source: Provenance,
     pub fail_on: FailOn,
+    /// The gate's verdict, decided by the command (it also fails on a check
+    /// of nothing, which no finding shows).
+    pub verdict: Verdict,
     /// The process exit code this run ends with, decided by the command
     /// before rendering; reports show it, they never choose it.
     pub exit_code: u8,
@@ -181,7 +184,7 @@ impl Report<'_> {
                 summary.failing += 1;
             }
         }
-        summary.passed = summary.failing == 0;
+        summary.passed = self.run.verdict == Verdict::Pass;
         summary
     }
 }

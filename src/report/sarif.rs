@@ -248,7 +248,8 @@ struct SuppressionProperties<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProperties<'a> {
-    /// Our status: violation, indeterminate, waived or baselined.
+    /// Our status: violation, indeterminate, waived or baselined (`skip`
+    /// for a rule that was not evaluated).
     status: &'static str,
     severity: &'static str,
     /// Whether this finding fails the gate under `--fail-on`.
@@ -286,12 +287,47 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
         );
     }
     let baseline_used = report.baseline_used();
-    let results = report
+    let mut results: Vec<SarifResult<'_>> = report
         .evaluation
         .findings
         .iter()
         .map(|finding| result(report, finding, &locate, baseline_used))
         .collect();
+    // Rules that were not judged (a narrowed selection, no image in scope):
+    // `notApplicable` results, which SARIF viewers do not count as alerts.
+    for (index, (rule, outcome)) in report
+        .policy
+        .rules
+        .iter()
+        .zip(&report.evaluation.rules)
+        .enumerate()
+    {
+        if let Some(reason) = &outcome.skip {
+            results.push(SarifResult {
+                rule_id: &rule.id,
+                rule_index: index,
+                kind: "notApplicable",
+                level: "none",
+                message: Message::new(format!("{} not evaluated: {reason}", rule.id)),
+                locations: [locate.at(&rule.origin)],
+                related_locations: Vec::new(),
+                partial_fingerprints: BTreeMap::from([(
+                    FINGERPRINT_KEY,
+                    format!("{}/skip", rule.id),
+                )]),
+                suppressions: Vec::new(),
+                baseline_state: None,
+                properties: ResultProperties {
+                    status: "skip",
+                    severity: rule.severity.as_str(),
+                    failing: false,
+                    image_id: None,
+                    image_name: None,
+                    value: None,
+                },
+            });
+        }
+    }
     let exit_code = report.exit_code();
     Log {
         schema: SARIF_SCHEMA,
@@ -562,7 +598,11 @@ fn notification<'a>(warning: &'a Diag, locate: &Locator<'_>) -> Notification<'a>
         descriptor: DescriptorReference {
             id: warning.code.name(),
         },
-        level: "warning",
+        level: if warning.is_error() {
+            "error"
+        } else {
+            "warning"
+        },
         message: Message::new(warning.message.as_str()),
         locations,
     }

@@ -61,10 +61,28 @@ fn one_annotation_per_failing_finding_at_its_rule() {
     let commands: Vec<Command> = text.lines().map(parse).collect();
     // Every line is a command: no raw newline from the data broke one.
     assert!(text.lines().all(|l| l.starts_with("::")), "{text}");
+    // Finding annotations carry the rule's title; policy warnings are
+    // annotated too, titled with their code.
     let annotations: Vec<&Command> = commands
         .iter()
         .filter(|c| c.properties.iter().any(|(k, _)| k == "file"))
+        .filter(|c| {
+            !c.properties
+                .iter()
+                .any(|(k, v)| k == "title" && v.starts_with("ecmguard::"))
+        })
         .collect();
+    let warnings: Vec<&Command> = commands
+        .iter()
+        .filter(|c| {
+            c.properties
+                .iter()
+                .any(|(k, v)| k == "title" && v.starts_with("ecmguard::"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "the expired waiver: {text}");
+    assert_eq!(warnings[0].name, "warning");
+    assert!(warnings[0].message.contains("waiver expired on 2026-01-01"));
     // 7 open findings of error rules, 8 of warning rules, 2 of the info rule.
     assert_eq!(annotations.iter().filter(|c| c.name == "error").count(), 7);
     assert_eq!(

@@ -99,9 +99,28 @@ fn one_descriptor_per_rule_and_one_result_per_finding() {
     );
     assert_eq!(max_age["name"], "PrivateImageMaxAge");
 
-    let results = run["results"].as_array().expect("results");
+    let all_results = run["results"].as_array().expect("results");
+    // Findings first, then a `notApplicable` result per rule not evaluated.
+    let (results, not_applicable): (Vec<&Value>, Vec<&Value>) = all_results
+        .iter()
+        .partition(|r| r["kind"] != "notApplicable");
     let findings = report["findings"].as_array().expect("findings");
     assert_eq!(results.len(), findings.len());
+    let skipped: Vec<&str> = report["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter(|r| r["status"] == "skip")
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert_eq!(
+        not_applicable
+            .iter()
+            .filter_map(|r| r["ruleId"].as_str())
+            .collect::<Vec<_>>(),
+        skipped
+    );
+    assert!(not_applicable.iter().all(|r| r["level"] == "none"));
     for (result, finding) in results.iter().zip(findings) {
         assert_eq!(result["ruleId"], finding["rule"]);
         let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;

@@ -126,6 +126,8 @@ pub(crate) enum CallError {
     Malformed(String),
     /// The body exceeded the size limit.
     TooLarge,
+    /// An image without an `ImageId`: it cannot be de-duplicated, so the set cannot be known.
+    ImageWithoutId { position: usize, request_id: String },
     /// The API's error envelope.
     Api {
         code: String,
@@ -421,8 +423,15 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
                 ))
             })?
             .image_id
-            .map(Cow::into_owned);
-        images.push(PageImage { id, raw });
+            .map(Cow::into_owned)
+            .filter(|id| !id.is_empty());
+        let Some(id) = id else {
+            return Err(CallError::ImageWithoutId {
+                position: i + 1,
+                request_id,
+            });
+        };
+        images.push(PageImage { id: Some(id), raw });
     }
     Ok(Page {
         total_count,
@@ -533,7 +542,7 @@ mod tests {
     #[test]
     fn parses_success_error_and_null() {
         let page = parse_response(
-            br#"{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"img-1","X":[1, 2]},{"ImageName":"n"}],"RequestId":"r"}}"#,
+            br#"{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"img-1","X":[1, 2]},{"ImageId":"img-2","ImageName":"n"}],"RequestId":"r"}}"#,
         )
         .unwrap();
         assert_eq!(page.total_count, 2);
@@ -542,7 +551,25 @@ mod tests {
             page.images[0].raw.get(),
             r#"{"ImageId":"img-1","X":[1, 2]}"#
         );
-        assert_eq!(page.images[1].id, None);
+        assert_eq!(page.images[1].id.as_deref(), Some("img-2"));
+        // An image without an ImageId cannot be told apart: the page is refused.
+        for missing in [
+            r#"{"ImageName":"n"}"#,
+            r#"{"ImageId":null}"#,
+            r#"{"ImageId":""}"#,
+        ] {
+            let body = format!(
+                r#"{{"Response":{{"TotalCount":2,"ImageSet":[{{"ImageId":"a"}},{missing}],"RequestId":"r"}}}}"#
+            );
+            assert_eq!(
+                parse_response(body.as_bytes()).unwrap_err(),
+                CallError::ImageWithoutId {
+                    position: 2,
+                    request_id: "r".into()
+                },
+                "{missing}"
+            );
+        }
 
         let page =
             parse_response(br#"{"Response":{"TotalCount":5,"ImageSet":null,"RequestId":"r"}}"#)

@@ -145,6 +145,20 @@ pub enum FetchError {
         detail: String,
     },
 
+    /// A page holds an image without an `ImageId`: it cannot be de-duplicated or baselined,
+    /// so the result set cannot be known.
+    #[error(
+        "image {position} of the page at Offset {offset} has no ImageId (RequestId {request_id})"
+    )]
+    ImageWithoutId {
+        /// Offset of the page.
+        offset: u64,
+        /// 1-based position in the page.
+        position: usize,
+        /// `Response.RequestId`.
+        request_id: String,
+    },
+
     /// The listing never produced a consistent result set within the restart budget.
     #[error("the image list did not settle after {restarts} restarts: {reason}")]
     Unsettled {
@@ -173,6 +187,7 @@ impl FetchError {
             FetchError::MalformedResponse { .. } => Code::ApiMalformedResponse,
             FetchError::ResponseTooLarge { .. } => Code::ApiResponseTooLarge,
             FetchError::ImageModel { .. } => Code::ApiImageModel,
+            FetchError::ImageWithoutId { .. } => Code::ApiImageWithoutId,
             FetchError::Unsettled { .. } => Code::PaginationUnsettled,
         }
     }
@@ -216,6 +231,10 @@ impl FetchError {
                 .to_owned(),
             FetchError::ImageModel { .. } => "save the raw answer with `ecmguard fetch -o FILE` \
                  and report it; no verdict is given on data that cannot be read"
+                .to_owned(),
+            FetchError::ImageWithoutId { .. } => "every DescribeImage image has an ImageId; check \
+                 --endpoint (this is not the DescribeImage API, or it is broken). No verdict is \
+                 given on a set whose images cannot be told apart."
                 .to_owned(),
             FetchError::Unsettled { .. } => "images were being created or deleted while the \
                  pages were read (or the API paged inconsistently); run again when the account \

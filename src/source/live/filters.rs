@@ -18,6 +18,9 @@ pub const FILTER_NAMES: [&str; 5] = [
 /// Filters that accept exactly one value ("只能提供一个值").
 pub const SINGLE_VALUE_FILTERS: [&str; 2] = ["image-name", "image-os"];
 
+/// The documented values of the `image-type` filter.
+pub const IMAGE_TYPES: [&str; 2] = ["PRIVATE_IMAGE", "PUBLIC_IMAGE"];
+
 /// At most this many `Filters` per request.
 pub const MAX_FILTERS: usize = 10;
 
@@ -78,6 +81,20 @@ pub enum FilterError {
         name: String,
     },
 
+    /// A value outside a filter's documented value set (`image-type=PRIVATE`): the API would
+    /// match nothing, and an empty result must never read as a pass.
+    #[error("filter {name:?} has no value {value:?}; it takes {}", .allowed.join(" or "))]
+    UnknownValue {
+        /// The filter name.
+        name: String,
+        /// The value as given.
+        value: String,
+        /// The documented values.
+        allowed: Vec<String>,
+        /// The closest documented value, when one is close.
+        suggestion: Option<String>,
+    },
+
     /// More than [`MAX_FILTERS`] filters.
     #[error("{count} filters given; DescribeImage accepts at most {MAX_FILTERS}")]
     TooMany {
@@ -103,6 +120,7 @@ impl FilterError {
             FilterError::UnknownName { .. } => Code::UnknownFilter,
             FilterError::EmptyValue { .. } => Code::FilterEmptyValue,
             FilterError::TooMany { .. } => Code::TooManyFilters,
+            FilterError::UnknownValue { .. } => Code::FilterValue,
             FilterError::SingleValueOnly { .. } => Code::FilterSingleValue,
         }
     }
@@ -115,6 +133,12 @@ impl FilterError {
             }
             FilterError::UnknownName { suggestion, .. } => unknown_help(suggestion.as_deref()),
             FilterError::EmptyValue { .. } => "remove the empty value, or the filter".to_owned(),
+            FilterError::UnknownValue {
+                name, suggestion, ..
+            } => match suggestion {
+                Some(s) => format!("did you mean {name}={s}?"),
+                None => format!("{name} takes {}", IMAGE_TYPES.join(" or ")),
+            },
             FilterError::TooMany { .. } => "merge filters of the same name into one (NAME=V1,V2), \
                  or filter in the policy's `where` instead"
                 .to_owned(),
@@ -199,6 +223,16 @@ fn validate_one(f: &ApiFilter) -> Result<(), FilterError> {
             name: f.name.clone(),
         });
     }
+    if f.name == "image-type"
+        && let Some(value) = f.values.iter().find(|v| !IMAGE_TYPES.contains(&v.as_str()))
+    {
+        return Err(FilterError::UnknownValue {
+            name: f.name.clone(),
+            value: value.clone(),
+            allowed: IMAGE_TYPES.iter().map(|s| (*s).to_owned()).collect(),
+            suggestion: crate::diag::did_you_mean(value, IMAGE_TYPES).map(str::to_owned),
+        });
+    }
     if SINGLE_VALUE_FILTERS.contains(&f.name.as_str()) && f.values.len() != 1 {
         return Err(FilterError::SingleValueOnly {
             name: f.name.clone(),
@@ -268,6 +302,23 @@ mod tests {
             parse_filter_arg("image-name=a,b"),
             Err(FilterError::SingleValueOnly { count: 2, .. })
         ));
+    }
+
+    #[test]
+    fn image_type_takes_its_two_documented_values() {
+        assert!(parse_filter_arg("image-type=PRIVATE_IMAGE,PUBLIC_IMAGE").is_ok());
+        match parse_filter_arg("image-type=PRIVATE") {
+            Err(e @ FilterError::UnknownValue { .. }) => {
+                assert_eq!(e.code(), Code::FilterValue);
+                assert!(
+                    e.help().contains("image-type=PRIVATE_IMAGE"),
+                    "{}",
+                    e.help()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse_filter_arg("image-type=private_image").is_err());
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub(crate) fn decide(err: &CallError) -> Decision {
         CallError::Http { .. } => Decision::Fail,
         // A truncated or garbled body is a transport accident on an idempotent read.
         CallError::Malformed(_) => Decision::Backoff,
-        // Retrying an oversized answer as is would get the same answer.
-        CallError::TooLarge => Decision::Fail,
+        // Retrying an oversized answer, or one the API means as sent, gets the same answer.
+        CallError::TooLarge | CallError::ImageWithoutId { .. } => Decision::Fail,
         CallError::Api { code, .. } => match ApiErrorKind::of(code) {
             ApiErrorKind::Throttled | ApiErrorKind::ServerError => Decision::Backoff,
             ApiErrorKind::SignatureExpire => Decision::Resign,
@@ -61,6 +61,7 @@ fn reason(err: &CallError) -> String {
         CallError::Http { status, .. } => format!("HTTP {status}"),
         CallError::Malformed(_) => "unreadable response".to_owned(),
         CallError::TooLarge => "response too large".to_owned(),
+        CallError::ImageWithoutId { .. } => "image without ImageId".to_owned(),
         CallError::Api { code, .. } => code.clone(),
     }
 }
@@ -176,6 +177,14 @@ impl Caller<'_> {
             CallError::TooLarge => FetchError::ResponseTooLarge {
                 offset,
                 limit: self.client.max_response_bytes(),
+            },
+            CallError::ImageWithoutId {
+                position,
+                request_id,
+            } => FetchError::ImageWithoutId {
+                offset,
+                position,
+                request_id,
             },
             CallError::Api {
                 code,

@@ -173,6 +173,18 @@ fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Snap
         endpoint,
         filters,
     } = snapshot;
+    if let Some(position) = images.iter().position(|image| image.id().is_none()) {
+        return Err(SnapshotError::Malformed(
+            Diag::error(
+                Code::SnapshotImageWithoutId,
+                format!(
+                    "{name}: image {} of the {shape} has no `ImageId`; images without one cannot be told apart, de-duplicated or baselined",
+                    position + 1
+                ),
+            )
+            .with_help("every DescribeImage image has an ImageId: the file was edited or is not a DescribeImage result"),
+        ));
+    }
     let images = ImageSet::new(images, zone);
     check_total(name, shape, total_count, images.len())?;
     Ok(Loaded {
@@ -384,16 +396,47 @@ fn shape_error(name: &str, message: impl Into<String>) -> SnapshotError {
 #[derive(Debug, Default)]
 struct Page {
     total_count: Option<u64>,
+    /// Whether `ImageSet` was there at all (`null` is there: an empty page).
+    has_image_set: bool,
     images: Vec<Image>,
+    /// An `Error` key, in whatever shape it came.
     error: Option<ApiError>,
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+/// What a page's `Error` said, read loosely: any `Error` at all means the
+/// request failed, whether or not it has a readable `Code`.
+#[derive(Debug, Default)]
 struct ApiError {
-    #[serde(rename = "Code", default)]
     code: String,
-    #[serde(rename = "Message", default)]
     message: String,
+}
+
+impl ApiError {
+    fn from_raw(raw: &RawValue) -> ApiError {
+        #[derive(serde::Deserialize)]
+        struct Shaped {
+            #[serde(rename = "Code", default)]
+            code: Option<serde_json::Value>,
+            #[serde(rename = "Message", default)]
+            message: Option<serde_json::Value>,
+        }
+        let text = |v: Option<serde_json::Value>| match v {
+            Some(serde_json::Value::String(s)) => s,
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        match serde_json::from_str::<Shaped>(raw.get()) {
+            Ok(shaped) => ApiError {
+                code: text(shaped.code),
+                message: text(shaped.message),
+            },
+            // A string, a number, a list: quote (the start of) it as the message.
+            Err(_) => ApiError {
+                code: String::new(),
+                message: raw.get().chars().take(200).collect(),
+            },
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -438,6 +481,7 @@ impl Top {
                     if let Some(error) = page.error {
                         return Err(api_error(name, &error));
                     }
+                    unknown_completeness(name, &page, &format!("page {}", index + 1))?;
                     match (total, page.total_count) {
                         (Some(a), Some(b)) if a != b => {
                             return Err(SnapshotError::Incomplete(
@@ -472,6 +516,7 @@ impl TopObject {
             if let Some(error) = page.error {
                 return Err(api_error(name, &error));
             }
+            unknown_completeness(name, &page, "the response")?;
             return Ok(Snapshot {
                 shape: Shape::Response,
                 images: page.images,
@@ -492,7 +537,11 @@ impl TopObject {
             Some(schema) if schema == SNAPSHOT_SCHEMA => Ok(Snapshot {
                 shape: Shape::Ecmguard,
                 images,
-                total_count: self.total_count.or(self.tccli_total),
+                total_count: Some(
+                    self.total_count
+                        .or(self.tccli_total)
+                        .ok_or_else(|| missing_total(name, Shape::Ecmguard, "total_count"))?,
+                ),
                 fetched_at: self.fetched_at,
                 endpoint: self.endpoint,
                 filters: self.filters,
@@ -506,7 +555,11 @@ impl TopObject {
                 Ok(Snapshot {
                     shape: Shape::Tccli,
                     images,
-                    total_count: self.tccli_total.or(self.total_count),
+                    total_count: Some(
+                        self.tccli_total
+                            .or(self.total_count)
+                            .ok_or_else(|| missing_total(name, Shape::Tccli, "TotalCount"))?,
+                    ),
                     fetched_at: None,
                     endpoint: None,
                     filters: None,
@@ -516,14 +569,47 @@ impl TopObject {
     }
 }
 
+/// Ours and tccli's state the listing's total; without it (or with `null`)
+/// the snapshot's completeness cannot be established.
+fn missing_total(name: &str, shape: Shape, key: &str) -> SnapshotError {
+    SnapshotError::Incomplete(
+        Diag::error(
+            Code::SnapshotIncomplete,
+            format!("{name}: the {shape} has no integer `{key}`, so whether it holds the complete result set cannot be established"),
+        )
+        .with_help("fetch the result set again with `ecmguard fetch -o FILE`, which records its total"),
+    )
+}
+
+/// A response page says how many images the listing has (`TotalCount`) and
+/// holds them (`ImageSet`, `null` for none): without either, whether the
+/// snapshot is complete cannot be established, so it is not judged.
+fn unknown_completeness(name: &str, page: &Page, which: &str) -> Result<(), SnapshotError> {
+    let missing = match (page.total_count.is_some(), page.has_image_set) {
+        (true, true) => return Ok(()),
+        (false, true) => "`TotalCount`",
+        (true, false) => "`ImageSet`",
+        (false, false) => "`TotalCount` and `ImageSet`",
+    };
+    Err(SnapshotError::Incomplete(
+        Diag::error(
+            Code::SnapshotIncomplete,
+            format!("{name}: {which} has no {missing}, so whether it is the complete result set cannot be established"),
+        )
+        .with_help("save complete DescribeImage responses, or fetch with `ecmguard fetch -o FILE`"),
+    ))
+}
+
 fn api_error(name: &str, error: &ApiError) -> SnapshotError {
+    let detail = match (error.code.as_str(), error.message.as_str()) {
+        ("", "") => "an `Error` with no code or message".to_owned(),
+        ("", message) => format!("an `Error` without a code: {message}"),
+        (code, message) => format!("{code}: {message}"),
+    };
     SnapshotError::ApiError(
         Diag::error(
             Code::SnapshotApiError,
-            format!(
-                "{name}: holds an API error instead of images: {}: {}",
-                error.code, error.message
-            ),
+            format!("{name}: holds an API error instead of images: {detail}"),
         )
         .with_help(
             "the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`",
@@ -588,7 +674,7 @@ impl<'de> Visitor<'de> for TopSeed {
                 TopKey::FetchedAt => top.fetched_at = map.next_value()?,
                 TopKey::Endpoint => top.endpoint = map.next_value()?,
                 TopKey::Filters => top.filters = map.next_value()?,
-                TopKey::Other => {
+                TopKey::Other | TopKey::Error => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -598,6 +684,7 @@ impl<'de> Visitor<'de> for TopSeed {
 }
 
 enum TopKey {
+    Error,
     Schema,
     Response,
     ImageSet,
@@ -620,6 +707,7 @@ impl<'de> serde::Deserialize<'de> for TopKey {
             }
             fn visit_str<E>(self, v: &str) -> Result<TopKey, E> {
                 Ok(match v {
+                    "Error" => TopKey::Error,
                     "schema" => TopKey::Schema,
                     "Response" => TopKey::Response,
                     "ImageSet" => TopKey::ImageSet,
@@ -691,16 +779,12 @@ impl<'de> Visitor<'de> for ResponseSeed {
             match key {
                 TopKey::TotalCount => page.total_count = map.next_value()?,
                 TopKey::ImageSet => {
+                    page.has_image_set = true;
                     page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default()
                 }
-                TopKey::Other => {
-                    // `Error` is the only other key we act on; read it loosely.
+                TopKey::Error => {
                     let raw = map.next_value::<Box<RawValue>>()?;
-                    if let Ok(error) = serde_json::from_str::<ApiError>(raw.get())
-                        && !error.code.is_empty()
-                    {
-                        page.error = Some(error);
-                    }
+                    page.error = Some(ApiError::from_raw(&raw));
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -869,7 +953,12 @@ mod tests {
             (r#"{"ImageSet":[{"ImageId":"a"},]}"#, false),
             (r#"{"ImageSet":[],"ImageSet":[]}"#, false),
             (r#"{"ImageSet":[{"ImageId":"a"}]"#, false),
-            (r#"{"ImageSet":[{"ImageId":"a\"}]}"}]}"#, true),
+            (
+                r#"{"ImageSet":[{"ImageId":"a\"}]}"}],"TotalCount":1}"#,
+                true,
+            ),
+            // Complete JSON, but no total: left to the exact parser, which refuses it.
+            (r#"{"ImageSet":[{"ImageId":"a"}]}"#, false),
             (r#"{"ImageSet":[]} x"#, false),
             (r#"{"schema":"other","ImageSet":[]}"#, false),
             (
@@ -877,7 +966,7 @@ mod tests {
                 false,
             ),
             (
-                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageSize":50}]}"#,
+                r#"{"filters":[1,{"a":"]"}],"ImageSet":[{"ImageId":"a","ImageSize":50}],"TotalCount":1}"#,
                 true,
             ),
         ] {
