@@ -8,13 +8,13 @@ use serde_json::{Value, json};
 use crate::support::{NOW, Output, Test};
 
 /// An emulator on its own runtime, alive as long as the value.
-struct Server {
+pub(crate) struct Server {
     emulator: Option<Emulator>,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Server {
-    fn start(images: Vec<Value>, configure: impl FnOnce(&mut Config)) -> Server {
+    pub(crate) fn start(images: Vec<Value>, configure: impl FnOnce(&mut Config)) -> Server {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -32,14 +32,14 @@ impl Server {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.emulator
             .as_ref()
             .map(Emulator::url)
             .unwrap_or_default()
     }
 
-    fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.emulator.as_ref().map_or(0, Emulator::request_count)
     }
 }
@@ -62,7 +62,7 @@ fn sample() -> Vec<Value> {
     doc["ImageSet"].as_array().cloned().unwrap_or_default()
 }
 
-fn with_credentials(test: Test) -> Test {
+pub(crate) fn with_credentials(test: Test) -> Test {
     test.env("TENCENTCLOUD_SECRET_ID", DEFAULT_SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_SECRET_KEY)
         .env("HOME", "/nonexistent")

@@ -44,9 +44,14 @@ pub fn handler(style: Style) -> GraphicalReportHandler {
         (true, false) => GraphicalTheme::unicode_nocolor(),
         (false, _) => GraphicalTheme::none(),
     };
+    // Wrap at spaces only: image ids, regexes, paths and URLs stay on one
+    // line, so they can be copied and searched for in CI logs.
     GraphicalReportHandler::new_themed(theme)
         .with_links(false)
         .with_width(style.width)
+        .with_break_words(false)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
 }
 
 /// Render a diagnostic of any kind as text.

@@ -5,3 +5,6 @@
 //! green (or red) gate for the wrong reason before.
 
 mod params;
+mod property;
+mod selection;
+mod snapshots;
