@@ -47,7 +47,13 @@ fn image() -> impl Strategy<Value = Value> {
         })
 }
 
-fn case() -> impl Strategy<Value = (Vec<Value>, Vec<bool>, Vec<bool>, Vec<(usize, bool)>)> {
+/// Images, which rules to keep, which images to select, and waivers.
+type Case = (Vec<Value>, Vec<bool>, Vec<bool>, Vec<(usize, bool)>);
+
+/// A per-image finding: rule id, image id, status, message, waiver.
+type PerImage = (String, String, String, String, Option<usize>);
+
+fn case() -> impl Strategy<Value = Case> {
     prop::collection::vec(image(), 1..12).prop_flat_map(|images| {
         let n = images.len();
         (
