@@ -107,7 +107,7 @@ fn per_image(
     policy: &PolicySet,
     set: &ImageSet,
     evaluation: &Evaluation,
-) -> Vec<(String, String, String, String, Option<usize>)> {
+) -> Vec<PerImage> {
     let mut out: Vec<_> = evaluation
         .findings
         .iter()
