@@ -32,7 +32,7 @@ pub enum Command {
     /// Fetch the full result set and write a snapshot file.
     Fetch(FetchArgs),
     /// Load and type-check policies only; every problem at once.
-    Validate(PolicyArgs),
+    Validate(ValidateArgs),
     /// Run policy unit tests (*.test.yaml).
     Test(TestArgs),
     /// List the loaded rules with their metadata.
@@ -42,8 +42,9 @@ pub enum Command {
 /// Flags every command that loads policies takes.
 #[derive(Debug, Args, Clone)]
 pub struct PolicyArgs {
-    /// A policy file, or a directory whose *.yaml/*.yml files are loaded recursively (repeatable).
-    #[arg(long = "policy", value_name = "PATH", default_value = "policies")]
+    /// A policy file, or a directory whose *.yaml/*.yml files are loaded recursively (repeatable;
+    /// default ./policies).
+    #[arg(long = "policy", value_name = "PATH")]
     pub policies: Vec<PathBuf>,
     /// The time of the check, RFC 3339 with an offset (default: the system clock, read once).
     #[arg(long, value_name = "TIME")]
@@ -59,6 +60,15 @@ pub struct PolicyArgs {
     /// Set a param (repeatable); VALUE is read as a YAML scalar or flow list.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Fail (exit 2) on warnings too: unused params, expired or unused waivers.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// How the live API is reached (`check` without `--snapshot`, and `fetch`).

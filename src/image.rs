@@ -112,12 +112,12 @@ impl Field {
     }
 
     /// The key inside its JSON object (`RegionID` for `SrcImage.RegionID`).
-    fn json_key(self) -> &'static str {
+    pub fn json_key(self) -> &'static str {
         let path = self.path();
         path.strip_prefix("SrcImage.").unwrap_or(path)
     }
 
-    fn in_src_image(self) -> bool {
+    pub fn in_src_image(self) -> bool {
         self.path().starts_with("SrcImage.")
     }
 }

@@ -45,6 +45,12 @@ impl Error {
         Error::Usage(vec![diag])
     }
 
+    /// Problems found in files the user writes (policies, policy tests):
+    /// reported with a closing count.
+    pub fn is_about_files(&self) -> bool {
+        matches!(self, Error::Policy(_) | Error::TestFile(_))
+    }
+
     /// Every diagnostic that explains the error, in the order to print them.
     pub fn into_diagnostics(self) -> Vec<Diag> {
         match self {

@@ -15,11 +15,11 @@ use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
 use crate::eval::{EvalOptions, evaluate};
-use crate::image::{Image, ImageSet};
+use crate::image::{Field, FieldType, Image, ImageSet};
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::policy::{self, CompileOptions, PolicySet};
-use crate::source_text::SourceFile;
+use crate::source_text::{SourceFile, Span};
 use crate::time::parse_now;
 
 const FILE_KEYS: &[&str] = &["now", "rules", "cases"];
@@ -61,14 +61,17 @@ pub struct Case {
     pub images: Vec<Image>,
     pub params: Vec<(String, String)>,
     pub expect: Vec<Expected>,
+    /// Where each `expect` entry names its rule, in `expect` order.
+    pub expect_spans: Vec<Span>,
 }
 
 /// A parsed test file.
 #[derive(Debug)]
 pub struct TestFile {
     pub file: Arc<SourceFile>,
-    /// Explicit `rules:`; `None` means "the sibling policy file's, else all".
-    pub rules: Option<Vec<String>>,
+    /// Explicit `rules:` (with where each is written); `None` means "the
+    /// sibling policy file's, else all".
+    pub rules: Option<Vec<(String, Span)>>,
     pub cases: Vec<Case>,
 }
 
@@ -90,8 +93,14 @@ impl CaseResult {
     }
 }
 
-/// Parse a test file, reporting every problem with its location.
-pub fn parse(file: &Arc<SourceFile>, options: &CompileOptions) -> Result<TestFile, Vec<Diag>> {
+/// Parse a test file, reporting every problem with its location. `now` is
+/// `--now` when given: the time of cases that set none (tests never read
+/// the clock).
+pub fn parse(
+    file: &Arc<SourceFile>,
+    options: &CompileOptions,
+    now: Option<Timestamp>,
+) -> Result<TestFile, Vec<Diag>> {
     let root = yaml::parse(file).map_err(|d| vec![d])?;
     let mut cx = Cx::new(options, file.clone());
     let mut parsed = TestFile {
@@ -100,11 +109,9 @@ pub fn parse(file: &Arc<SourceFile>, options: &CompileOptions) -> Result<TestFil
         cases: Vec::new(),
     };
     if let Some(mapping) = cx.mapping(&root, "a test file", FILE_KEYS) {
-        let file_now = mapping.get("now").and_then(|n| now_of(&mut cx, n));
+        let file_now = mapping.get("now").and_then(|n| now_of(&mut cx, n)).or(now);
         if let Some(rules) = mapping.get("rules") {
-            parsed.rules = cx
-                .strings(rules, "`rules`")
-                .map(|ids| ids.into_iter().map(|(s, _)| s).collect());
+            parsed.rules = cx.strings(rules, "`rules`");
         }
         match mapping.require(&mut cx, "cases", "this test file") {
             Some(Node {
@@ -157,7 +164,7 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
             let span = mapping.key("name").map_or(mapping.span, |k| k.span);
             let diag = cx
                 .err(Code::InvalidTestFile, span, "this case has no `now`", "no time to evaluate at")
-                .with_help("add `now: 2026-01-01T00:00:00+08:00` at the top of the file or to the case; tests never read the clock");
+                .with_help("add `now: 2026-01-01T00:00:00+08:00` at the top of the file or to the case, or pass --now; tests never read the clock");
             cx.push(diag);
             None
         }),
@@ -170,8 +177,7 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
             ..
         }) => {
             for item in items {
-                if item.as_map().is_none() {
-                    cx.wrong_type(item, "an image", "a mapping of Image fields");
+                if !test_image_fields(cx, item) {
                     ok = false;
                     continue;
                 }
@@ -219,6 +225,7 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         }
     }
     let mut expect = Vec::new();
+    let mut expect_spans = Vec::new();
     match mapping.require(cx, "expect", "this case") {
         Some(Node {
             kind: NodeKind::Seq(items),
@@ -226,7 +233,10 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         }) => {
             for item in items {
                 match expected(cx, item) {
-                    Some(e) => expect.push(e),
+                    Some((e, span)) => {
+                        expect.push(e);
+                        expect_spans.push(span);
+                    }
                     None => ok = false,
                 }
             }
@@ -250,14 +260,124 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         images,
         params,
         expect,
+        expect_spans,
     })
 }
 
-fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<Expected> {
+/// A test image is written by a person: every key must be an Image field
+/// (`SrcImage` holding its own), with a value of the field's type or null.
+/// A typo such as `ImageTyp` would otherwise be kept as an unknown field and
+/// leave the real field missing, so the case could pass for the wrong reason.
+fn test_image_fields(cx: &mut Cx<'_>, node: &Node) -> bool {
+    let Some(entries) = node.as_map() else {
+        cx.wrong_type(node, "an image", "a mapping of Image fields");
+        return false;
+    };
+    let top: Vec<&str> = Field::ALL
+        .iter()
+        .filter(|f| !f.in_src_image())
+        .map(|f| f.path())
+        .chain(["SrcImage"])
+        .collect();
+    let mut ok = true;
+    for (key, value) in entries {
+        let Some(name) = key.as_str() else {
+            cx.wrong_type(key, "an image field name", "a string");
+            ok = false;
+            continue;
+        };
+        if name == "SrcImage" {
+            match &value.kind {
+                NodeKind::Null => {}
+                NodeKind::Map(inner) => {
+                    let src: Vec<&str> = Field::ALL
+                        .iter()
+                        .filter(|f| f.in_src_image())
+                        .map(|f| f.json_key())
+                        .collect();
+                    for (key, value) in inner {
+                        let Some(name) = key.as_str() else {
+                            cx.wrong_type(key, "a SrcImage field name", "a string");
+                            ok = false;
+                            continue;
+                        };
+                        ok &= test_field(cx, key, value, &format!("SrcImage.{name}"), &src, name);
+                    }
+                }
+                _ => {
+                    cx.wrong_type(value, "`SrcImage`", "a mapping of SrcImage fields");
+                    ok = false;
+                }
+            }
+            continue;
+        }
+        ok &= test_field(cx, key, value, name, &top, name);
+    }
+    ok
+}
+
+/// One `key: value` of a test image: a known field, of its type.
+fn test_field(
+    cx: &mut Cx<'_>,
+    key: &Node,
+    value: &Node,
+    path: &str,
+    known: &[&str],
+    name: &str,
+) -> bool {
+    let Some(field) = Field::from_path(path) else {
+        let diag = cx
+            .err(
+                Code::UnknownField,
+                key.span,
+                format!("unknown field `{path}` in a test image"),
+                "not an Image field",
+            )
+            .with_help("test images use the DescribeImage field names; a misspelt field would leave the real one missing")
+            .suggest(did_you_mean(name, known.iter().copied()));
+        cx.push(diag);
+        return false;
+    };
+    let fits = match (&value.kind, field.ty()) {
+        (NodeKind::Null, _) => true,
+        (NodeKind::Str(_), FieldType::String | FieldType::Timestamp) => true,
+        (NodeKind::Int(_), FieldType::Integer) => true,
+        (NodeKind::Bool(_), FieldType::Boolean) => true,
+        _ => false,
+    };
+    if !fits {
+        let expected = match field.ty() {
+            FieldType::String => "a string",
+            FieldType::Integer => "an integer",
+            FieldType::Boolean => "true or false",
+            FieldType::Timestamp => "a time as the API writes it, \"YYYY-MM-DD hh:mm:ss\"",
+        };
+        let mut diag = cx.err(
+            Code::InvalidTestFile,
+            value.span,
+            format!("`{path}` is {expected}, found {}", value.type_name()),
+            format!("expected {expected}"),
+        );
+        if let (NodeKind::Str(text), FieldType::Integer) = (&value.kind, field.ty())
+            && text.trim().parse::<i64>().is_ok()
+        {
+            diag = diag.with_help(format!("remove the quotes: {}", text.trim()));
+        } else if field.ty() == FieldType::String
+            && !matches!(value.kind, NodeKind::Seq(_) | NodeKind::Map(_))
+        {
+            diag = diag.with_help(format!("quote it: \"{}\"", value.display()));
+        }
+        cx.push(diag);
+        return false;
+    }
+    true
+}
+
+/// An `expect` entry and where it names its rule.
+fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<(Expected, Span)> {
     let mapping = cx.mapping(node, "an expected finding", EXPECT_KEYS)?;
-    let rule = mapping
-        .require(cx, "rule", "this expected finding")
-        .and_then(|n| cx.string(n, "`rule`"));
+    let rule_node = mapping.require(cx, "rule", "this expected finding");
+    let rule = rule_node.and_then(|n| cx.string(n, "`rule`"));
     let image = mapping.get("image").and_then(|n| cx.string(n, "`image`"));
     let status_node = mapping.require(cx, "status", "this expected finding");
     let status = status_node.and_then(|node| {
@@ -284,11 +404,14 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<Expected> {
         }
         status
     });
-    Some(Expected {
-        rule: rule?,
-        image,
-        status: status?,
-    })
+    Some((
+        Expected {
+            rule: rule?,
+            image,
+            status: status?,
+        },
+        rule_node?.span,
+    ))
 }
 
 /// Run every case of a test file against the policy files. `compiled` is the
@@ -300,7 +423,11 @@ pub fn run_file(
     compiled: &PolicySet,
     base: &CompileOptions,
 ) -> Result<Vec<CaseResult>, Vec<Diag>> {
-    let scope = rules_under_test(test, compiled)?;
+    let problems = unknown_rules(test, compiled);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let scope = rules_under_test(test, compiled);
     let mut results = Vec::with_capacity(test.cases.len());
     for case in &test.cases {
         let mut options = base.clone();
@@ -382,28 +509,50 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
     (missing, unexpected)
 }
 
-/// `None` means every rule.
-fn rules_under_test(
-    test: &TestFile,
-    compiled: &PolicySet,
-) -> Result<Option<Vec<String>>, Vec<Diag>> {
+/// Every rule a test file names (`rules:` and each `expect`) must be loaded:
+/// a test of a rule that is not there can only pass or fail for the wrong
+/// reason. One located diagnostic per name, with "did you mean".
+pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
     let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
-    if let Some(ids) = &test.rules {
-        let unknown: Vec<Diag> = ids
-            .iter()
-            .filter(|id| !known.contains(&id.as_str()))
-            .map(|id| {
-                Diag::error(
-                    Code::UnknownRule,
-                    format!("{}: `rules` names unknown rule `{id}`", test.file.name()),
-                )
-                .suggest(did_you_mean(id, known.iter().copied()))
-            })
-            .collect();
-        if !unknown.is_empty() {
-            return Err(unknown);
+    let named = test
+        .rules
+        .iter()
+        .flatten()
+        .map(|(id, span)| (id.as_str(), *span, "`rules`"))
+        .chain(test.cases.iter().flat_map(|case| {
+            case.expect
+                .iter()
+                .zip(&case.expect_spans)
+                .map(|(e, span)| (e.rule.as_str(), *span, "`expect`"))
+        }));
+    let mut diags = Vec::new();
+    for (id, span, what) in named {
+        if known.contains(&id) {
+            continue;
         }
-        return Ok(Some(ids.clone()));
+        let diag = Diag::error(
+            Code::UnknownRule,
+            format!("{what} names rule `{id}`, which is not in the loaded policies"),
+        )
+        .at(&test.file, span, "not loaded")
+        .with_help(format!(
+            "the loaded rules are: {}; point --policy at the file that defines it",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ))
+        .suggest(did_you_mean(id, known.iter().copied()));
+        diags.push(diag);
+    }
+    diags
+}
+
+/// `None` means every rule. Call [`unknown_rules`] first.
+fn rules_under_test(test: &TestFile, compiled: &PolicySet) -> Option<Vec<String>> {
+    if let Some(ids) = &test.rules {
+        return Some(ids.iter().map(|(id, _)| id.clone()).collect());
     }
     let name = test.file.name();
     let stem = name
@@ -422,10 +571,22 @@ fn rules_under_test(
             .map(|r| r.id.clone())
             .collect();
         if !sibling_rules.is_empty() {
-            return Ok(Some(sibling_rules));
+            return Some(sibling_rules);
         }
     }
-    Ok(None)
+    None
+}
+
+/// The policy file beside a test file (`x.test.yaml` → `x.yaml`, else `x.yml`).
+pub fn sibling_policy(test: &Path) -> Option<std::path::PathBuf> {
+    let name = test.file_name()?.to_str()?;
+    let stem = name
+        .strip_suffix(".test.yaml")
+        .or_else(|| name.strip_suffix(".test.yml"))?;
+    ["yaml", "yml"]
+        .iter()
+        .map(|ext| test.with_file_name(format!("{stem}.{ext}")))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]

@@ -18,11 +18,19 @@ use crate::report::Format;
 use crate::source::live::{self, Credentials, LiveConfig};
 use crate::time::{ApiZone, parse_now};
 
+/// The policy directory read when no `--policy` is given.
+pub const DEFAULT_POLICY_DIR: &str = "policies";
+
 /// What every command that loads policies needs.
 #[derive(Debug, Clone)]
 pub struct PolicySettings {
+    /// `--policy` paths, or [`DEFAULT_POLICY_DIR`].
     pub paths: Vec<PathBuf>,
+    /// Whether `--policy` was given (`test FILE` otherwise uses the policy beside FILE).
+    pub paths_given: bool,
     pub compile: CompileOptions,
+    /// `--now` when given (policy tests use it for cases without a `now`).
+    pub now_given: Option<Timestamp>,
 }
 
 /// Where the images come from.
@@ -120,15 +128,21 @@ fn policy_settings(
     clock: fn() -> Timestamp,
     problems: &mut Problems,
 ) -> Option<PolicySettings> {
-    let now = match &args.now {
-        Some(text) => parse_now(text)
-            .map_err(|m| {
-                problems.flag(
-                    format!("--now: {m}"),
-                    "for example --now 2026-01-01T00:00:00+08:00",
-                )
-            })
-            .ok(),
+    let now_given = match &args.now {
+        Some(text) => Some(
+            parse_now(text)
+                .map_err(|m| {
+                    problems.flag(
+                        format!("--now: {m}"),
+                        "for example --now 2026-01-01T00:00:00+08:00",
+                    )
+                })
+                .ok(),
+        ),
+        None => None,
+    };
+    let now = match now_given {
+        Some(given) => given,
         None => Some(clock()),
     };
     let zone = api_zone(&args.api_time_zone, problems);
@@ -142,13 +156,20 @@ fn policy_settings(
             ),
         }
     }
+    let paths_given = !args.policies.is_empty();
     Some(PolicySettings {
-        paths: args.policies.clone(),
+        paths: if paths_given {
+            args.policies.clone()
+        } else {
+            vec![PathBuf::from(DEFAULT_POLICY_DIR)]
+        },
+        paths_given,
         compile: CompileOptions {
             now: now?,
             zone: zone?,
             params,
         },
+        now_given: now_given.flatten(),
     })
 }
 

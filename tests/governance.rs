@@ -59,6 +59,43 @@ fn exit_code_matrix() {
             }
         }
     }
+    // Nothing checked fails whatever --fail-on says (it is not a finding),
+    // unless --allow-empty; a narrowed selection never fails on a
+    // set-level rule (it is skipped), where the whole account does.
+    let set_level = "rules:\n  - id: ubuntu\n    title: Ubuntu exists\n    where: { Platform: Ubuntu }\n    expect: { count: { gte: 1 } }\n";
+    for fail_on in ["error", "warning", "info", "never"] {
+        for format in formats {
+            for (case, images, extra, expected) in [
+                ("empty", json!([]), vec![], 1),
+                // Accepted as empty: only the rule's own finding (no Ubuntu image) counts.
+                (
+                    "empty --allow-empty",
+                    json!([]),
+                    vec!["--allow-empty"],
+                    i32::from(fail_on != "never"),
+                ),
+                (
+                    "selection",
+                    json!([{ "ImageId": "img-x", "Platform": "CentOS" }]),
+                    vec!["--image", "img-x"],
+                    0,
+                ),
+            ] {
+                runs += 1;
+                let mut args = vec!["--fail-on", fail_on, "--format", format];
+                args.extend(extra);
+                let got = Test::new()
+                    .policy(set_level)
+                    .images(images)
+                    .check(&args)
+                    .run()
+                    .code;
+                if got != expected {
+                    wrong.push(format!("{case} --fail-on {fail_on} --format {format}: expected {expected}, got {got}"));
+                }
+            }
+        }
+    }
     assert!(
         wrong.is_empty(),
         "{} of {runs} wrong:\n{}",
@@ -227,7 +264,9 @@ fn policy_test_files_are_validated_with_locations() {
         .args(&["test"])
         .run()
         .code(2)
-        .stderr_has("policies/main.test.yaml:4:14")
+        .stderr_has("policies/main.test.yaml:4:43")
+        .stderr_has("`ImageSize` is an integer, found a string")
+        .stderr_has("remove the quotes: 50")
         .stderr_has("unknown status \"violated\"")
         .stderr_has("did you mean `violation`?");
 }

@@ -587,7 +587,7 @@ fn rule_ids_are_unique_across_files() {
         .run()
         .code(2);
     out.stderr_has("ecmguard::duplicate-rule-id")
-        .stderr_has("policies/a.yaml at line 2");
+        .stderr_has("the first is in policies/a.yaml:2:9");
 }
 
 #[test]

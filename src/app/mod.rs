@@ -9,6 +9,7 @@ mod fetch;
 mod policies;
 
 use std::io::{Read, Write};
+
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -46,9 +47,37 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
     };
     let code = ExitCode::of(&result);
     if let Err(error) = result {
-        print_diagnostics(&error.into_diagnostics(), io);
+        let counted = error.is_about_files();
+        let diags = error.into_diagnostics();
+        print_diagnostics(&diags, io);
+        if counted {
+            let _ = writeln!(io.stderr, "{}", problem_count(&diags));
+        }
     }
     code
+}
+
+/// `error: 12 problems (11 errors, 1 warning) in 3 files`: the closing line
+/// of a failed validation, so a long list of diagnostics has a total.
+fn problem_count(diags: &[Diag]) -> String {
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    let mut files: Vec<&str> = diags
+        .iter()
+        .filter_map(|d| d.file().map(|f| f.name()))
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    let mut line = format!(
+        "error: {} ({}, {})",
+        plural(diags.len(), "problem"),
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
+    if !files.is_empty() {
+        line.push_str(&format!(" in {}", plural(files.len(), "file")));
+    }
+    line
 }
 
 /// Diagnostics on stderr. stderr may be closed; the exit code still says

@@ -44,6 +44,9 @@ pub(crate) struct Cx<'o> {
     pub file: Arc<SourceFile>,
     pub diags: Vec<Diag>,
     pub params: HashMap<String, ParamSlot>,
+    /// Rule id value nodes that repeat an earlier id, as (file, offset):
+    /// found in the raw documents and reported once, before compiling.
+    pub duplicate_ids: std::collections::HashSet<(usize, usize)>,
 }
 
 impl<'o> Cx<'o> {
@@ -53,7 +56,20 @@ impl<'o> Cx<'o> {
             file,
             diags: Vec::new(),
             params: HashMap::new(),
+            duplicate_ids: std::collections::HashSet::new(),
         }
+    }
+
+    /// Does the rule id at `span` of the current file repeat an earlier one?
+    pub fn is_duplicate_id(&self, span: Span) -> bool {
+        self.duplicate_ids
+            .contains(&(Arc::as_ptr(&self.file) as usize, span.start))
+    }
+
+    /// Remember a repeated rule id (`file`, value span).
+    pub fn note_duplicate_id(&mut self, file: &Arc<SourceFile>, span: Span) {
+        self.duplicate_ids
+            .insert((Arc::as_ptr(file) as usize, span.start));
     }
 
     /// A located error in the current file (not yet reported: see `push`).

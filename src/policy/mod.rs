@@ -204,10 +204,23 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         }
         sections.push((file.clone(), found));
     }
-    let declared: Vec<String> = roots
+    // Worked out from the raw documents, so a mistake in one rule neither
+    // hides a duplicate nor makes a param look unused.
+    let declared_ids: Vec<validate::DeclaredId<'_>> = roots
         .iter()
-        .flat_map(|(_, root)| validate::declared_rule_ids(root))
+        .flat_map(|(file, root)| validate::declared_rule_ids(file, root))
         .collect();
+    for diag in validate::duplicate_rule_ids(&declared_ids) {
+        if let (Some(file), Some(span)) = (diag.file().cloned(), diag.primary_span()) {
+            cx.note_duplicate_id(&file, span);
+        }
+        cx.push(diag);
+    }
+    let declared: Vec<String> = declared_ids.iter().map(|d| d.id.to_owned()).collect();
+    let mut referenced = std::collections::HashSet::new();
+    for (_, root) in &roots {
+        validate::referenced_params(root, &mut referenced);
+    }
 
     let mut rules = Vec::new();
     for (file, found) in &sections {
@@ -224,7 +237,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
             validate::waivers(&mut cx, node, &rules, &declared, &mut waivers);
         }
     }
-    params::finish(&mut cx, &params);
+    params::finish(&mut cx, &params, &referenced);
 
     let mut diags = std::mem::take(&mut cx.diags);
     // Only when nothing else is wrong: a broken file explains its missing rules.
@@ -232,8 +245,19 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         diags.push(validate::no_rules(&files));
     }
     if diags.iter().any(Diag::is_error) {
-        // Errors first, each group in file order.
-        diags.sort_by_key(|d| std::cmp::Reverse(d.level));
+        // Errors first, each group in file order, then by position.
+        let file_index = |d: &Diag| {
+            d.file()
+                .and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)))
+                .unwrap_or(usize::MAX)
+        };
+        diags.sort_by_key(|d| {
+            (
+                std::cmp::Reverse(d.level),
+                file_index(d),
+                d.primary_span().map_or(0, |s| s.start),
+            )
+        });
         return Err(diags);
     }
     Ok(Loaded {

@@ -330,8 +330,13 @@ fn display_value(node: &Node) -> String {
     }
 }
 
-/// Check that every `--param` names a defined param, and warn about unused ones.
-pub(crate) fn finish(cx: &mut Cx<'_>, defined: &[Param]) {
+/// Check that every `--param` names a defined param, and warn about ones no
+/// file references (`referenced`: from the raw documents, broken rules too).
+pub(crate) fn finish(
+    cx: &mut Cx<'_>,
+    defined: &[Param],
+    referenced: &std::collections::HashSet<String>,
+) {
     for (name, _) in &cx.options.params {
         if !defined.iter().any(|p| &p.name == name) {
             let mut diag = Diag::error(
@@ -346,7 +351,8 @@ pub(crate) fn finish(cx: &mut Cx<'_>, defined: &[Param]) {
         }
     }
     for param in defined {
-        let used = cx.params.get(&param.name).is_some_and(|slot| slot.used);
+        let used = cx.params.get(&param.name).is_some_and(|slot| slot.used)
+            || referenced.contains(&param.name);
         if !used {
             let diag = Diag::warning(
                 Code::UnusedParam,

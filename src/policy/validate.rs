@@ -78,13 +78,13 @@ pub(crate) fn rules(cx: &mut Cx<'_>, node: &Node, rules: &mut Vec<Rule>) {
         return;
     };
     for item in items {
-        if let Some(rule) = rule(cx, item, rules) {
+        if let Some(rule) = rule(cx, item) {
             rules.push(rule);
         }
     }
 }
 
-fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
+fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
     let mapping = cx.mapping(node, "a rule", RULE_KEYS)?;
     let mut ok = true;
 
@@ -117,23 +117,8 @@ fn rule(cx: &mut Cx<'_>, node: &Node, existing: &[Rule]) -> Option<Rule> {
                 .with_help(format!("ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"));
             cx.push(diag);
             ok = false;
-        } else if let Some(first) = existing.iter().find(|r| &r.id == id) {
-            let mut diag = cx.err(
-                Code::DuplicateRuleId,
-                id_node.span,
-                format!("rule id `{id}` is used twice"),
-                "second rule with this id",
-            );
-            if Arc::ptr_eq(&first.origin.file, &cx.file) {
-                diag = diag.also(first.origin.span, "first defined here");
-            } else {
-                diag = diag.with_help(format!(
-                    "the first is in {} at line {}",
-                    first.origin.file.name(),
-                    first.origin.line_col().line
-                ));
-            }
-            cx.push(diag);
+        } else if cx.is_duplicate_id(id_node.span) {
+            // Reported once for the whole set, from the raw documents.
             ok = false;
         }
     } else {
@@ -632,7 +617,18 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
 
 /// The ids of every rule item in every file, valid or not, so a waiver of a
 /// rule that failed to compile is not also reported as unknown.
-pub(crate) fn declared_rule_ids(root: &Node) -> Vec<String> {
+/// A rule id as written in a file, before any rule is compiled.
+pub(crate) struct DeclaredId<'n> {
+    pub file: Arc<SourceFile>,
+    pub id: &'n str,
+    /// The id's value node.
+    pub span: Span,
+}
+
+/// Every rule id written in a file, broken rules included: duplicates and
+/// waiver references are worked out from these, so one rule's mistake never
+/// hides (or invents) another problem.
+pub(crate) fn declared_rule_ids<'n>(file: &Arc<SourceFile>, root: &'n Node) -> Vec<DeclaredId<'n>> {
     let Some(entries) = root.as_map() else {
         return Vec::new();
     };
@@ -643,8 +639,70 @@ pub(crate) fn declared_rule_ids(root: &Node) -> Vec<String> {
         .flatten()
         .filter_map(|rule| rule.as_map())
         .filter_map(|entries| entries.iter().find(|(k, _)| k.as_str() == Some("id")))
-        .filter_map(|(_, v)| v.as_str().map(str::to_owned))
+        .filter_map(|(_, v)| {
+            Some(DeclaredId {
+                file: file.clone(),
+                id: v.as_str()?,
+                span: v.span,
+            })
+        })
         .collect()
+}
+
+/// One diagnostic per repeated rule id, at the repeat, pointing at the first.
+pub(crate) fn duplicate_rule_ids(declared: &[DeclaredId<'_>]) -> Vec<crate::diag::Diag> {
+    let mut firsts: std::collections::HashMap<&str, &DeclaredId<'_>> =
+        std::collections::HashMap::with_capacity(declared.len());
+    let mut diags = Vec::new();
+    for later in declared {
+        let Some(first) = firsts.get(later.id).copied() else {
+            firsts.insert(later.id, later);
+            continue;
+        };
+        let mut diag = crate::diag::Diag::error(
+            Code::DuplicateRuleId,
+            format!("rule id `{}` is used twice", later.id),
+        )
+        .at(&later.file, later.span, "second rule with this id");
+        if Arc::ptr_eq(&first.file, &later.file) {
+            diag = diag.also(first.span, "first defined here");
+        } else {
+            let at = first.file.line_col(first.span.start);
+            diag = diag.with_help(format!(
+                "the first is in {}:{}:{}; rule ids are unique across every policy file",
+                first.file.name(),
+                at.line,
+                at.column
+            ));
+        }
+        diags.push(diag);
+    }
+    diags
+}
+
+/// Every param name written as a whole `"${name}"` operand anywhere in a
+/// file's rules and waivers, broken ones included (a param used only by a
+/// rule with a mistake is still used).
+pub(crate) fn referenced_params(root: &Node, out: &mut std::collections::HashSet<String>) {
+    fn walk(node: &Node, out: &mut std::collections::HashSet<String>) {
+        match &node.kind {
+            NodeKind::Str(text) => {
+                if let Some(name) = text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
+                    out.insert(name.to_owned());
+                }
+            }
+            NodeKind::Seq(items) => items.iter().for_each(|item| walk(item, out)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(_, value)| walk(value, out)),
+            _ => {}
+        }
+    }
+    if let Some(entries) = root.as_map() {
+        for (key, value) in entries {
+            if matches!(key.as_str(), Some("rules" | "waivers")) {
+                walk(value, out);
+            }
+        }
+    }
 }
 
 pub(crate) fn no_rules(files: &[Arc<SourceFile>]) -> crate::diag::Diag {

@@ -5,6 +5,8 @@
 //! green (or red) gate for the wrong reason before.
 
 mod params;
+mod policy_tests;
 mod property;
 mod selection;
 mod snapshots;
+mod validation;

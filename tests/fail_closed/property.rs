@@ -103,11 +103,7 @@ fn compile(rules: &[bool], waivers: &[(usize, bool)], names: &[String]) -> Optio
 }
 
 /// Per-image findings as (rule id, image id, status, message, waiver).
-fn per_image(
-    policy: &PolicySet,
-    set: &ImageSet,
-    evaluation: &Evaluation,
-) -> Vec<PerImage> {
+fn per_image(policy: &PolicySet, set: &ImageSet, evaluation: &Evaluation) -> Vec<PerImage> {
     let mut out: Vec<_> = evaluation
         .findings
         .iter()
