@@ -338,13 +338,13 @@ fn test_field(
         cx.push(diag);
         return false;
     };
-    let fits = match (&value.kind, field.ty()) {
-        (NodeKind::Null, _) => true,
-        (NodeKind::Str(_), FieldType::String | FieldType::Timestamp) => true,
-        (NodeKind::Int(_), FieldType::Integer) => true,
-        (NodeKind::Bool(_), FieldType::Boolean) => true,
-        _ => false,
-    };
+    let fits = matches!(
+        (&value.kind, field.ty()),
+        (NodeKind::Null, _)
+            | (NodeKind::Str(_), FieldType::String | FieldType::Timestamp)
+            | (NodeKind::Int(_), FieldType::Integer)
+            | (NodeKind::Bool(_), FieldType::Boolean)
+    );
     if !fits {
         let expected = match field.ty() {
             FieldType::String => "a string",

@@ -128,19 +128,16 @@ fn policy_settings(
     clock: fn() -> Timestamp,
     problems: &mut Problems,
 ) -> Option<PolicySettings> {
-    let now_given = match &args.now {
-        Some(text) => Some(
-            parse_now(text)
-                .map_err(|m| {
-                    problems.flag(
-                        format!("--now: {m}"),
-                        "for example --now 2026-01-01T00:00:00+08:00",
-                    )
-                })
-                .ok(),
-        ),
-        None => None,
-    };
+    let now_given = args.now.as_ref().map(|text| {
+        parse_now(text)
+            .map_err(|m| {
+                problems.flag(
+                    format!("--now: {m}"),
+                    "for example --now 2026-01-01T00:00:00+08:00",
+                )
+            })
+            .ok()
+    });
     let now = match now_given {
         Some(given) => given,
         None => Some(clock()),
