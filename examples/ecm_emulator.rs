@@ -2,7 +2,7 @@
 //! an account:
 //!
 //! ```text
-//! cargo run --example ecm_emulator -- --images ../shared/tencent/sample_images.json --port 8080
+//! cargo run --example ecm_emulator -- --images tests/fixtures/tencent/sample_images.json --port 8080
 //! cargo run --example ecm_emulator -- --generate 25000 --latency-ms 100 --fault-script faults.yaml
 //! ```
 //!

@@ -205,9 +205,9 @@ fn every_snapshot_shape_is_accepted() {
 }
 
 #[test]
-fn the_shared_sample_images_load() {
-    let sample =
-        std::fs::read(crate::support::shared("sample_images.json")).expect("shared sample");
+fn the_tencent_sample_images_load() {
+    let sample = std::fs::read(crate::support::tencent_fixture("sample_images.json"))
+        .expect("sample images fixture");
     Test::new()
         .policy(STATE_RULE)
         .file("images.json", sample)

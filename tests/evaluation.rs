@@ -1,6 +1,7 @@
-//! Evaluation semantics (SPEC 4.3–4.5): every operator on present, missing
-//! and boundary values, three-valued logic, scope, `unknown`, set-level
-//! rules and waivers. `--now` is 2026-01-01T00:00:00+08:00 throughout.
+//! Evaluation semantics (docs/policy-language.md, "Conditions" to "Waivers"): every
+//! operator on present, missing and boundary values, three-valued logic, scope,
+//! `unknown`, set-level rules and waivers. `--now` is 2026-01-01T00:00:00+08:00
+//! throughout.
 
 use ecmguard::eval::Status;
 use serde_json::{Value, json};

@@ -56,7 +56,7 @@ const STATE: &str =
     "rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\n";
 
 fn sample() -> Vec<Value> {
-    let text = std::fs::read_to_string(crate::support::shared("sample_images.json"))
+    let text = std::fs::read_to_string(crate::support::tencent_fixture("sample_images.json"))
         .expect("sample images");
     let doc: Value = serde_json::from_str(&text).expect("json");
     doc["ImageSet"].as_array().cloned().unwrap_or_default()

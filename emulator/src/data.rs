@@ -327,7 +327,7 @@ fn base36(mut n: u64, width: usize) -> String {
 }
 
 /// Reads an image set from any of: a bare JSON array of images, `{"ImageSet": […]}` (an
-/// ecmguard snapshot, tccli output, `sample_images.json`), or `{"Response": {"ImageSet": […]}}`.
+/// ecmguard snapshot, tccli output, `tests/fixtures/tencent/sample_images.json`), or `{"Response": {"ImageSet": […]}}`.
 pub fn load_images(text: &str) -> Result<Vec<Value>, String> {
     let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let set = match &value {

@@ -6,7 +6,7 @@ use ecmguard::source::live::sign::{SignInput, sign};
 use serde_json::Value;
 
 async fn post(em: &Emulator, body: &str, signed: bool) -> (u16, Value) {
-    post_with(&reqwest::Client::new(), em, body, signed).await
+    post_with(&super::support::http_client(), em, body, signed).await
 }
 
 async fn post_with(
@@ -86,7 +86,7 @@ async fn enforces_twenty_requests_per_second() {
     let em = Emulator::start(Config::new(ecm_emulator::generate_images(1)))
         .await
         .unwrap();
-    let client = reqwest::Client::new();
+    let client = super::support::http_client();
     let answers =
         futures_util::future::join_all((0..30).map(|_| post_with(&client, &em, "{}", true))).await;
     let throttled = answers

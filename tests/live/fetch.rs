@@ -44,11 +44,8 @@ async fn fetches_every_page_once_in_offset_order() {
 
 #[tokio::test]
 async fn images_are_kept_exactly_as_sent() {
-    let sample = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tencent/sample_images.json"
-    ))
-    .unwrap();
+    let sample =
+        std::fs::read_to_string(crate::support::tencent_fixture("sample_images.json")).unwrap();
     let images = ecm_emulator::load_images(&sample).unwrap();
     let mut config = Config::new(images.clone());
     config.rate_limit = None;

@@ -8,4 +8,5 @@ mod property;
 mod rate;
 mod secrets;
 mod support;
+mod tls;
 mod vectors;

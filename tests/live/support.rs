@@ -35,6 +35,14 @@ pub fn fast_config(emulator: &Emulator) -> LiveConfig {
     cfg
 }
 
+/// A plain HTTP client for talking to the emulator directly. ecmguard's reqwest has no
+/// built-in TLS crypto (`rustls-no-provider`): ring is installed first, as the live client
+/// does, or building the client panics unless another test happened to install it.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Records progress events.
 #[derive(Default)]
 pub struct Recorder(pub Mutex<Vec<FetchProgress>>);

@@ -1,16 +1,12 @@
-//! The signer reproduces all 12 vectors made with the official SDK (`tc3_vectors.json`, read
-//! at test time from `../shared/tencent/` beside the checkout).
+//! The signer reproduces all 12 vectors made with the official Python SDK's signing code
+//! (`tests/fixtures/tencent/tc3_vectors.json`; docs/live.md, "The request").
 
 use ecmguard::source::live::sign::{SignInput, sign};
 use serde_json::Value;
 
 fn vectors() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tencent/tc3_vectors.json"
-    );
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (shared/ must sit beside the checkout)"));
+    let path = crate::support::tencent_fixture("tc3_vectors.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let doc: Value = serde_json::from_str(&text).unwrap();
     doc["vectors"].as_array().unwrap().clone()
 }

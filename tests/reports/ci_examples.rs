@@ -58,3 +58,65 @@ fn gitlab_job_publishes_junit() {
         "{script}"
     );
 }
+
+/// Both templates build ecmguard once per tag and restore it from the CI cache afterwards,
+/// from a repository the user names in a CI variable: no placeholder URL to forget, no
+/// build on every run.
+#[test]
+fn ecmguard_is_built_once_per_tag_from_a_named_repository() {
+    for name in ["github-actions.yml", "gitlab-ci.yml"] {
+        let (text, _) = load(name);
+        for placeholder in ["your-org", "example.com", "example.org"] {
+            assert!(!text.contains(placeholder), "{name}: {placeholder}");
+        }
+        assert!(text.contains("if [ -z \"$ECMGUARD_GIT\" ]"), "{name}");
+    }
+
+    let (_, workflow) = load("github-actions.yml");
+    assert_eq!(workflow["env"]["ECMGUARD_GIT"], "${{ vars.ECMGUARD_GIT }}");
+    let steps = workflow["jobs"]["gate"]["steps"].as_array().expect("steps");
+    let cache = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/cache@"))
+        })
+        .expect("a cache step");
+    assert_eq!(cache["with"]["path"], "~/.ecmguard");
+    let key = cache["with"]["key"].as_str().expect("cache key");
+    assert!(key.contains("env.ECMGUARD_TAG"), "{key}");
+    let install = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo install"))
+        })
+        .expect("an install step");
+    let condition = install["if"].as_str().expect("install is conditional");
+    assert!(
+        condition.contains(&format!(
+            "steps.{}.outputs.cache-hit",
+            cache["id"].as_str().expect("cache id")
+        )),
+        "{condition}"
+    );
+    let run = install["run"].as_str().unwrap_or_default();
+    assert!(
+        run.contains("--root ~/.ecmguard --git \"$ECMGUARD_GIT\" --tag \"$ECMGUARD_TAG\""),
+        "{run}"
+    );
+
+    let (_, pipeline) = load("gitlab-ci.yml");
+    let job = &pipeline["ecmguard"];
+    let key = job["cache"]["key"].as_str().expect("cache key");
+    assert!(key.contains("$ECMGUARD_TAG"), "{key}");
+    assert_eq!(job["cache"]["paths"][0], ".ecmguard/");
+    let install = job["before_script"][0].as_str().expect("before_script");
+    assert!(
+        install.starts_with("if [ ! -x .ecmguard/bin/ecmguard ]; then"),
+        "{install}"
+    );
+    assert!(install.contains("--root .ecmguard --git"), "{install}");
+}

@@ -1,6 +1,6 @@
-//! SPEC 2: no output format changes the exit code. Every format, alone and
-//! all together through `--report`, exits like `--format json`, under every
-//! `--fail-on` and with and without the baseline.
+//! No output format changes the exit code (README, "Exit codes"; docs/reports.md).
+//! Every format, alone and all together through `--report`, exits like
+//! `--format json`, under every `--fail-on` and with and without the baseline.
 
 use super::support::{check_in, fixture_dir};
 

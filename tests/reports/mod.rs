@@ -1,4 +1,4 @@
-//! Report formats (SPEC 7) end to end: every format rendered by the binary
+//! Report formats (docs/reports.md) end to end: every format rendered by the binary
 //! from one fixture data set (`tests/fixtures/reports/`) that has every
 //! finding status, set-level findings, Chinese names and hostile strings.
 //! Snapshots pin the output; the other tests check what a consumer relies

@@ -20,10 +20,11 @@ pub fn now() -> jiff::Timestamp {
     NOW.parse().expect("valid NOW")
 }
 
-/// Path of a file in `../shared/tencent` (CI lays `shared/` beside the checkout).
-pub fn shared(name: &str) -> PathBuf {
+/// Path of a file in `tests/fixtures/tencent/`: Tencent Cloud reference data kept in the
+/// repository (its README says where each file comes from).
+pub fn tencent_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/tencent")
+        .join("tests/fixtures/tencent")
         .join(name)
 }
 

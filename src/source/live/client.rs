@@ -233,6 +233,9 @@ impl Client {
         put("x-tc-language", cfg.language.as_str())?;
         put("x-tc-requestclient", REQUEST_CLIENT)?;
 
+        // TLS crypto is ring's (reqwest is built with `rustls-no-provider`); an error
+        // only means a provider is already installed for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             .user_agent(REQUEST_CLIENT)
             .connect_timeout(cfg.connect_timeout.min(cfg.timeout))
