@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::policy::PolicySet;
 use crate::policy::model::{Location, Severity, UnknownPolicy};
+use crate::text::escape;
 
 pub const RULES_SCHEMA: &str = "ecmguard/rules/v1";
 
@@ -96,17 +97,20 @@ pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
             rule.id,
             rule.severity.as_str(),
             kind,
-            rule.title
+            escape(&rule.title)
         )?;
         let tags = if rule.tags.is_empty() {
             String::new()
         } else {
-            format!("  [{}]", rule.tags.join(", "))
+            format!("  [{}]", escape(&rule.tags.join(", ")))
         };
         writeln!(
             out,
             "{:<width$}  {}:{}:{}{tags}",
-            "", at.file, at.line, at.column
+            "",
+            escape(&at.file),
+            at.line,
+            at.column
         )?;
     }
     if !policy.params.is_empty() {
@@ -121,11 +125,11 @@ pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
                 out,
                 "  {} = {} ({source}){}",
                 param.name,
-                param.value,
+                escape(&param.value),
                 param
                     .description
                     .as_deref()
-                    .map(|d| format!(" — {d}"))
+                    .map(|d| format!(" — {}", escape(d)))
                     .unwrap_or_default()
             )?;
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use ecmguard::source::live::{FetchProgress, Progress};
+use ecmguard::text::escape;
 
 pub struct FetchBar {
     bar: ProgressBar,
@@ -53,15 +54,17 @@ impl Progress for FetchBar {
             }
             FetchProgress::Retry {
                 reason, attempt, ..
-            } => self
-                .bar
-                .set_message(format!("(retrying: {reason}, attempt {attempt})")),
+            } => self.bar.set_message(format!(
+                "(retrying: {}, attempt {attempt})",
+                escape(&reason)
+            )),
             FetchProgress::Restart {
                 restart,
                 max_restarts,
                 reason,
             } => self.bar.set_message(format!(
-                "(listing changed: {reason}; restart {restart}/{max_restarts})"
+                "(listing changed: {}; restart {restart}/{max_restarts})",
+                escape(&reason)
             )),
             _ => {}
         }

@@ -111,9 +111,15 @@ impl SourceFile {
             .map(|(offset, _)| line_start + offset)
     }
 
-    /// The miette source for rendering snippets of this file.
+    /// The miette source for rendering snippets of this file: its text with
+    /// control characters replaced by visible ones of the same byte length
+    /// (spans still point where they did), and its name escaped.
     pub fn named_source(&self) -> NamedSource<Arc<str>> {
-        NamedSource::new(self.name.clone(), self.text.clone()).with_language("yaml")
+        let text = match crate::text::snippet_safe(&self.text) {
+            std::borrow::Cow::Borrowed(_) => self.text.clone(),
+            std::borrow::Cow::Owned(safe) => Arc::from(safe),
+        };
+        NamedSource::new(crate::text::escape(&self.name), text).with_language("yaml")
     }
 }
 

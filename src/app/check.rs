@@ -2,18 +2,21 @@
 
 use std::time::Instant;
 
-use super::{Io, file_failed, plural, stdout_failed, write_file};
+use std::path::{Path, PathBuf};
+
+use super::{Io, file_failed, plural};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
-use crate::eval::{EvalOptions, Evaluation, Selection, Verdict, evaluate};
+use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
-use crate::policy::{self, PolicySet};
+use crate::output::{AtomicFile, file_identity};
+use crate::policy;
 use crate::report::human::{self, Style};
 use crate::report::{self, Report, RunInfo};
-use crate::settings::{CheckSettings, ReportTarget, SourceSettings};
+use crate::settings::{CheckSettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
 use crate::time::ApiZone;
@@ -22,7 +25,11 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
     let settings = CheckSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     let options = &settings.policy.compile;
-    let loaded = policy::load(&settings.policy.paths, options).map_err(Error::Policy)?;
+    let policy_files = policy::discover(&settings.policy.paths).map_err(Error::Policy)?;
+    // Every output is opened before any work: one that would overwrite an
+    // input, or that cannot be written, stops the run before the fetch.
+    let mut outputs = Outputs::open(&settings, &policy_files)?;
+    let loaded = policy::load_files(&policy_files, options).map_err(Error::Policy)?;
     let baseline = match &settings.baseline {
         Some(path) => Some(read_baseline(path)?),
         None => None,
@@ -64,12 +71,26 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         },
         evaluation,
     };
-    if let Some(path) = &settings.write_baseline {
-        write_baseline(path, &loaded.policy, &images, &report.evaluation)?;
+    if let Some(file) = &mut outputs.baseline {
+        let baseline = Baseline::of_findings(&loaded.policy, &images, &report.evaluation.findings);
+        crate::baseline::write(&baseline, file).map_err(|e| file_failed(file.path(), &e))?;
     }
-    for target in &settings.reports {
-        write_report(&report, target, io)?;
+    for (target, file) in settings.reports.iter().zip(&mut outputs.reports) {
+        match file {
+            None => super::to_reader(report::render(&report, target.format, io.stdout, io.style))?,
+            Some(file) => {
+                let style = Style {
+                    color: false,
+                    ..io.style
+                };
+                report::render(&report, target.format, file, style)
+                    .map_err(|e| file_failed(file.path(), &e))?;
+            }
+        }
     }
+    super::to_reader(io.stdout.flush())?;
+    // Only now, with everything written, do the files change.
+    outputs.commit()?;
     if verdict == Verdict::Fail {
         // Every failing exit says why on stderr, whatever the format.
         let summary = report.summary();
@@ -110,32 +131,113 @@ fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {
     crate::baseline::read(&name, &bytes).map_err(Error::Baseline)
 }
 
-fn write_baseline(
-    path: &std::path::Path,
-    policy: &PolicySet,
-    images: &ImageSet,
-    evaluation: &Evaluation,
-) -> Result<(), Error> {
-    let baseline = Baseline::of_findings(policy, images, &evaluation.findings);
-    let mut bytes = Vec::new();
-    crate::baseline::write(&baseline, &mut bytes).map_err(|e| file_failed(path, &e))?;
-    write_file(path, &bytes)
+/// The files a check writes, opened at its start, committed at its end.
+struct Outputs {
+    /// One per report target, `None` for stdout.
+    reports: Vec<Option<AtomicFile>>,
+    baseline: Option<AtomicFile>,
 }
 
-fn write_report(report: &Report<'_>, target: &ReportTarget, io: &mut Io<'_>) -> Result<(), Error> {
-    match &target.path {
-        None => report::render(report, target.format, io.stdout, io.style).map_err(stdout_failed),
-        Some(path) => {
-            let mut buffer = Vec::new();
-            let style = Style {
-                color: false,
-                ..io.style
-            };
-            report::render(report, target.format, &mut buffer, style)
-                .map_err(|e| file_failed(path, &e))?;
-            write_file(path, &buffer)
+impl Outputs {
+    /// Refuse an output that is an input (the snapshot, a policy, the
+    /// baseline) or another output, by file identity, so a different path
+    /// to the same file is caught; then open every output.
+    fn open(settings: &CheckSettings, policy_files: &[PathBuf]) -> Result<Outputs, Error> {
+        let mut inputs: Vec<(PathBuf, &str)> = policy_files
+            .iter()
+            .map(|p| (p.clone(), "a policy file"))
+            .collect();
+        if let SourceSettings::Snapshot(name) = &settings.source
+            && name != "-"
+        {
+            inputs.push((PathBuf::from(name), "the snapshot"));
         }
+        if let Some(path) = &settings.baseline {
+            inputs.push((path.clone(), "the baseline"));
+        }
+        let mut targets: Vec<(&Path, &str)> = settings
+            .reports
+            .iter()
+            .filter_map(|t| t.path.as_deref().map(|p| (p, "a report")))
+            .collect();
+        if let Some(path) = &settings.write_baseline {
+            targets.push((path.as_path(), "--write-baseline"));
+        }
+        let mut problems = Vec::new();
+        for (n, (target, what)) in targets.iter().enumerate() {
+            let identity = file_identity(target);
+            for (input, input_what) in &inputs {
+                // Rewriting the baseline that was read is the one allowed
+                // case: it is read whole before anything is written.
+                if *what == "--write-baseline" && *input_what == "the baseline" {
+                    continue;
+                }
+                if identity.is_some() && identity == file_identity(input) {
+                    problems.push(same_file(target, what, input, input_what));
+                }
+            }
+            for (earlier, _) in &targets[..n] {
+                if same_destination(target, earlier) {
+                    problems.push(same_file(target, what, earlier, "another output"));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Error::Usage(problems));
+        }
+        let open = |path: &Path| AtomicFile::create(path).map_err(|e| file_failed(path, &e));
+        let mut reports = Vec::with_capacity(settings.reports.len());
+        for target in &settings.reports {
+            reports.push(match &target.path {
+                Some(path) => Some(open(path)?),
+                None => None,
+            });
+        }
+        let baseline = match &settings.write_baseline {
+            Some(path) => Some(open(path)?),
+            None => None,
+        };
+        Ok(Outputs { reports, baseline })
     }
+
+    fn commit(self) -> Result<(), Error> {
+        for file in self.reports.into_iter().flatten().chain(self.baseline) {
+            let path = file.path().to_owned();
+            file.commit().map_err(|e| file_failed(&path, &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether two output paths name one file: the same existing file, or the
+/// same name in the same (existing) directory.
+fn same_destination(a: &Path, b: &Path) -> bool {
+    if let (Some(x), Some(y)) = (file_identity(a), file_identity(b)) {
+        return x == y;
+    }
+    let place = |p: &Path| {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        (
+            std::fs::canonicalize(dir).ok(),
+            p.file_name().map(|n| n.to_owned()),
+        )
+    };
+    place(a) == place(b)
+}
+
+fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag {
+    Diag::error(
+        Code::OutputIsInput,
+        format!(
+            "{what} {} is the same file as {input_what} {}: writing it would destroy what the run reads",
+            output.display(),
+            input.display()
+        ),
+    )
+    .with_help("write the report somewhere else; nothing was read or written")
 }
 
 /// The images of the run and where they came from.

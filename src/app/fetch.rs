@@ -2,29 +2,29 @@
 //! the API sent it, saved as an ecmguard snapshot. Also the credential
 //! resolution every live fetch starts with.
 
+use std::io::Write;
 use std::path::Path;
 
-use super::{Io, done, file_failed, stdout_failed, write_file};
+use super::{Io, done, file_failed, stdout_failed};
 use crate::cli::FetchArgs;
-use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
+use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
 use crate::source::live::{self, Fetched, LiveConfig, Progress};
 use crate::source::snapshot;
+use crate::text::escape;
 
 pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = FetchSettings::from_args(args).map_err(Error::Usage)?;
+    // The destination is opened first: an unwritable one is found before
+    // the whole fetch, not after it.
+    let mut file = match settings.output.as_str() {
+        "-" => None,
+        path => Some(
+            AtomicFile::create(Path::new(path)).map_err(|e| file_failed(Path::new(path), &e))?,
+        ),
+    };
     let (config, fetched) = fetch_live(&settings.live, io.progress)?;
-    #[derive(serde::Serialize)]
-    struct SnapshotOut<'a> {
-        schema: &'static str,
-        fetched_at: String,
-        endpoint: &'a str,
-        filters: serde_json::Value,
-        total_count: u64,
-        #[serde(rename = "ImageSet")]
-        image_set: &'a [Box<serde_json::value::RawValue>],
-    }
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
         fetched_at: settings.zone.rfc3339((io.clock)()),
@@ -33,28 +33,19 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         total_count: fetched.total_count,
         image_set: &fetched.images,
     };
-    let bytes = serde_json::to_vec_pretty(&document).map_err(|e| {
-        Error::Output(
-            Diag::error(
-                Code::Internal,
-                format!("cannot serialise the snapshot: {e}"),
-            )
-            .with_help("this is a bug; please report it with the command line"),
-        )
-    })?;
-    if settings.output == "-" {
-        io.stdout
-            .write_all(&bytes)
-            .and_then(|()| io.stdout.write_all(b"\n"))
-            .map_err(stdout_failed)?;
-    } else {
-        let path = Path::new(&settings.output);
-        let temporary = path.with_extension("partial");
-        write_file(&temporary, &bytes)?;
-        std::fs::rename(&temporary, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            file_failed(path, &e)
-        })?;
+    match &mut file {
+        // The snapshot is the product: a reader that stopped reading did
+        // not get it, so every failure on stdout is an error here.
+        None => write_snapshot(&document, io.stdout)
+            .and_then(|()| io.stdout.flush())
+            .map_err(stdout_failed)?,
+        Some(file) => {
+            write_snapshot(&document, file).map_err(|e| file_failed(file.path(), &e))?;
+        }
+    }
+    if let Some(file) = file {
+        let path = file.path().to_owned();
+        file.commit().map_err(|e| file_failed(&path, &e))?;
         let stats = &fetched.stats;
         let note = format!(
             "fetched {} images in {} pages ({} requests, {} retries) in {:.1}s into {}\n",
@@ -63,11 +54,29 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             stats.requests,
             stats.retries,
             stats.duration.as_secs_f64(),
-            path.display()
+            escape(&path.display().to_string())
         );
         let _ = io.stderr.write_all(note.as_bytes());
     }
     done()
+}
+
+/// The ecmguard snapshot document; each image exactly as the API sent it.
+#[derive(serde::Serialize)]
+struct SnapshotOut<'a> {
+    schema: &'static str,
+    fetched_at: String,
+    endpoint: &'a str,
+    filters: serde_json::Value,
+    total_count: u64,
+    #[serde(rename = "ImageSet")]
+    image_set: &'a [Box<serde_json::value::RawValue>],
+}
+
+/// Streamed, pretty-printed, with a final newline: never held whole.
+fn write_snapshot(document: &SnapshotOut<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, document)?;
+    out.write_all(b"\n")
 }
 
 /// Resolve credentials (after everything else was validated) and fetch.

@@ -116,9 +116,15 @@ fn file_failed(path: &Path, err: &std::io::Error) -> Error {
     )
 }
 
-/// Write a whole file.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    std::fs::write(path, bytes).map_err(|e| file_failed(path, &e))
+/// Output to stdout meant for a person or a pager: a reader that stopped
+/// reading (`| head`) is not an error, and the verdict stands; any other
+/// failure (a full disk) is, since output that was not written is never a
+/// success.
+fn to_reader(result: std::io::Result<()>) -> Result<(), Error> {
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(stdout_failed),
+    }
 }
 
 /// Commands that answer without a verdict end with this.

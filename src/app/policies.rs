@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Io, done, plural, stdout_failed};
+use super::{Io, done, plural, to_reader};
 use crate::cli::{RulesArgs, RulesFormat, TestArgs, ValidateArgs};
 use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
@@ -11,6 +11,7 @@ use crate::policy::{self, CompileOptions};
 use crate::report::human;
 use crate::settings::{PolicySettings, RulesSettings, TestSettings};
 use crate::source_text::SourceFile;
+use crate::text::escape;
 
 pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = PolicySettings::from_args(&args.policy, io.clock).map_err(Error::Usage)?;
@@ -19,9 +20,9 @@ pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, 
         // --strict: a warning is a problem like any other.
         return Err(Error::Policy(loaded.warnings));
     }
-    human::render_diags(&loaded.warnings, io.stdout, io.style).map_err(stdout_failed)?;
+    to_reader(human::render_diags(&loaded.warnings, io.stdout, io.style))?;
     let files = loaded.policy.files.len();
-    writeln!(
+    to_reader(writeln!(
         io.stdout,
         "ok: {} in {} valid ({} waivers, {} params{})",
         plural(loaded.policy.rules.len(), "rule"),
@@ -33,8 +34,8 @@ pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, 
         } else {
             format!(", {}", plural(loaded.warnings.len(), "warning"))
         }
-    )
-    .map_err(stdout_failed)?;
+    ))?;
+    to_reader(io.stdout.flush())?;
     done()
 }
 
@@ -47,7 +48,8 @@ pub(super) fn rules(args: &RulesArgs, io: &mut Io<'_>) -> Result<Outcome, Error>
         RulesFormat::Json => crate::listing::json(&loaded.policy, io.stdout),
         RulesFormat::Markdown => crate::listing::markdown(&loaded.policy, io.stdout),
     };
-    written.map_err(stdout_failed)?;
+    to_reader(written)?;
+    to_reader(io.stdout.flush())?;
     done()
 }
 
@@ -156,30 +158,43 @@ pub(super) fn test(args: &TestArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             }
         };
         let out = &mut *io.stdout;
-        writeln!(out, "{}", file.name()).map_err(stdout_failed)?;
+        // Case names and expected entries are written by people: printed escaped.
+        to_reader(writeln!(out, "{}", escape(file.name())))?;
         for result in results {
             if result.passed() {
                 passed += 1;
-                writeln!(out, "  ok    {}", result.name).map_err(stdout_failed)?;
+                to_reader(writeln!(out, "  ok    {}", escape(&result.name)))?;
                 continue;
             }
             failed += 1;
-            writeln!(out, "  FAIL  {}", result.name).map_err(stdout_failed)?;
+            to_reader(writeln!(out, "  FAIL  {}", escape(&result.name)))?;
             if let Some(error) = &result.error {
-                writeln!(out, "          {error}").map_err(stdout_failed)?;
+                to_reader(writeln!(out, "          {}", escape(error)))?;
             }
             for entry in &result.missing {
-                writeln!(out, "          expected, not found: {entry}").map_err(stdout_failed)?;
+                to_reader(writeln!(
+                    out,
+                    "          expected, not found: {}",
+                    escape(&entry.to_string())
+                ))?;
             }
             for entry in &result.unexpected {
-                writeln!(out, "          found, not expected: {entry}").map_err(stdout_failed)?;
+                to_reader(writeln!(
+                    out,
+                    "          found, not expected: {}",
+                    escape(&entry.to_string())
+                ))?;
             }
         }
     }
     if !problems.is_empty() {
         return Err(Error::TestFile(problems));
     }
-    writeln!(io.stdout, "policy-tests: {passed} passed, {failed} failed").map_err(stdout_failed)?;
+    to_reader(writeln!(
+        io.stdout,
+        "policy-tests: {passed} passed, {failed} failed"
+    ))?;
+    to_reader(io.stdout.flush())?;
     Ok(if failed == 0 {
         Outcome::Done
     } else {

@@ -117,10 +117,17 @@ impl Diag {
     }
 }
 
+/// What a terminal shows: text from outside is escaped and clipped here, at
+/// the one place every diagnostic is printed through (reports that carry
+/// data, such as JSON, read `message` as it is).
 impl fmt::Display for Diag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&shown(&self.message))
     }
+}
+
+fn shown(text: &str) -> String {
+    crate::text::escape_lines(&crate::text::clip(text, crate::text::MAX_QUOTED_CHARS)).into_owned()
 }
 
 impl std::error::Error for Diag {}
@@ -140,7 +147,7 @@ impl Diagnostic for Diag {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.help
             .as_deref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+            .map(|h| Box::new(shown(h)) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -153,10 +160,13 @@ impl Diagnostic for Diag {
         }
         Some(Box::new(self.labels.iter().enumerate().map(
             |(i, (span, label))| {
+                let label = label
+                    .as_deref()
+                    .map(|l| crate::text::escape(&crate::text::clip(l, 200)).into_owned());
                 if i == 0 {
-                    LabeledSpan::new_primary_with_span(label.clone(), *span)
+                    LabeledSpan::new_primary_with_span(label, *span)
                 } else {
-                    LabeledSpan::new_with_span(label.clone(), *span)
+                    LabeledSpan::new_with_span(label, *span)
                 }
             },
         )))

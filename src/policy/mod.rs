@@ -151,10 +151,14 @@ pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>
 /// Load and compile policy files from disk. The error holds every problem
 /// found (errors first, then the warnings found beside them).
 pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
-    let files = discover(paths)?;
+    load_files(&discover(paths)?, options)
+}
+
+/// [`load`] for files already found by [`discover`].
+pub fn load_files(files: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
     let mut sources = Vec::with_capacity(files.len());
     let mut diags = Vec::new();
-    for path in &files {
+    for path in files {
         match read_source(path) {
             Ok(source) => sources.push(source),
             Err(diag) => diags.push(diag),

@@ -15,6 +15,7 @@ use crate::diag::Diag;
 use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::Severity;
 use crate::report::Report;
+use crate::text::escape;
 
 /// How to draw: the binary decides from the terminal and `NO_COLOR`.
 #[derive(Debug, Clone, Copy)]
@@ -102,11 +103,12 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
             report.evaluation.baseline_fixed.len()
         )?;
         for entry in &report.evaluation.baseline_fixed {
+            // Baseline entries come from a file: escaped like any outside text.
             writeln!(
                 out,
                 "  {} {}",
-                entry.rule,
-                entry.image.as_deref().unwrap_or("(set-level)")
+                escape(&entry.rule),
+                escape(entry.image.as_deref().unwrap_or("(set-level)"))
             )?;
         }
         writeln!(out)?;
@@ -128,9 +130,11 @@ fn group_diagnostic(
         (_, 1) => "1 indeterminate finding".to_owned(),
         (_, n) => format!("{n} indeterminate findings"),
     };
-    let mut message = format!("{}: {noun}", rule.title);
+    // Titles, image names and messages come from outside: each line is
+    // escaped on its own, and only our line breaks separate them.
+    let mut message = format!("{}: {noun}", escape(&rule.title));
     for finding in group.iter().take(style.max_images) {
-        let _ = write!(message, "\n  • {}", finding_line(report, finding));
+        let _ = write!(message, "\n  • {}", escape(&finding_line(report, finding)));
     }
     if group.len() > style.max_images {
         let _ = write!(message, "\n  … and {} more", group.len() - style.max_images);
@@ -156,12 +160,16 @@ fn group_diagnostic(
             LabeledSpan::new_primary_with_span(Some("rule defined here".into()), rule.origin.span),
             LabeledSpan::new_with_span(Some(check_label), rule.check_origin.span),
         ]);
-    let mut help = rule.remediation.clone().unwrap_or_default();
+    let mut help = rule
+        .remediation
+        .as_deref()
+        .map(|r| escape(r).into_owned())
+        .unwrap_or_default();
     if let Some(url) = &rule.url {
         if !help.is_empty() {
             help.push(' ');
         }
-        let _ = write!(help, "({url})");
+        let _ = write!(help, "({})", escape(url));
     }
     if !help.is_empty() {
         diagnostic = diagnostic.with_help(help);
@@ -206,7 +214,7 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> s
     if !narrowed.is_empty() {
         writeln!(out, "skipped ({}), not failing:", narrowed.len())?;
         for (id, reason) in narrowed {
-            writeln!(out, "  [{id}] not evaluated: {reason}")?;
+            writeln!(out, "  [{id}] not evaluated: {}", escape(&reason))?;
         }
         writeln!(out)?;
     }
@@ -218,10 +226,10 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> s
         writeln!(out, "{} ({}), not failing:", status.as_str(), set.len())?;
         for finding in set.iter().take(style.max_images) {
             let rule = report.rule(finding);
-            let mut line = format!("  [{}] {}", rule.id, finding_line(report, finding));
+            let mut line = format!("  [{}] {}", rule.id, escape(&finding_line(report, finding)));
             if let Some(index) = finding.waiver {
                 let waiver = &report.policy.waivers[index];
-                let _ = write!(line, "\n      waived: {}", waiver.reason);
+                let _ = write!(line, "\n      waived: {}", escape(&waiver.reason));
                 if let Some((date, _)) = &waiver.expires {
                     let _ = write!(line, " (until {date})");
                 }

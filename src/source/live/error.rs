@@ -9,7 +9,11 @@
 use std::fmt;
 use std::time::Duration;
 
+use std::borrow::Cow;
+
 use thiserror::Error;
+
+use crate::text::escape;
 
 use super::credentials::CredentialsError;
 use super::filters::FilterError;
@@ -69,7 +73,7 @@ pub enum FetchError {
     Api(Box<ApiError>),
 
     /// Could not connect, or the connection broke, on every attempt.
-    #[error("network error on the page at Offset {offset}: {detail}{}", gave_up(*.attempts, *.elapsed))]
+    #[error("network error on the page at Offset {offset}: {}{}", escape(detail), gave_up(*.attempts, *.elapsed))]
     Transport {
         /// Offset of the page being fetched.
         offset: u64,
@@ -278,7 +282,7 @@ fn body_note(body: &str) -> String {
     if body.is_empty() {
         String::new()
     } else {
-        format!(": {body}")
+        format!(": {}", escape(body))
     }
 }
 
@@ -401,12 +405,12 @@ impl fmt::Display for ApiError {
         write!(
             f,
             "DescribeImage failed with {}: {} (RequestId {}, page at Offset {}){}",
-            self.code,
-            self.message,
+            escape(&self.code),
+            escape(&self.message),
             if self.request_id.is_empty() {
-                "not given"
+                Cow::Borrowed("not given")
             } else {
-                &self.request_id
+                escape(&self.request_id)
             },
             self.offset,
             gave_up(self.attempts, self.elapsed)
