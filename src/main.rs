@@ -137,7 +137,7 @@ impl<W: Write> StopCommands<W> {
     fn close(&mut self) -> std::io::Result<()> {
         if let (Some(token), true) = (&self.token, self.started) {
             let newline = if self.at_line_start { "" } else { "\n" };
-            write!(self.inner, "{newline}::{token}::\n")?;
+            writeln!(self.inner, "{newline}::{token}::")?;
         }
         self.inner.flush()
     }
