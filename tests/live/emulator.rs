@@ -97,3 +97,57 @@ async fn enforces_twenty_requests_per_second() {
     // while they arrived), and refuses some.
     assert!((1..=10).contains(&throttled), "{throttled}");
 }
+
+/// The two readings of "20 requests/s". 20 requests at once, then one half a second later:
+/// the token bucket has refilled ten tokens by then and takes it; the sliding window still
+/// holds the 20 and refuses it — and counts the refusal, so of 20 more sent 1.2 s after the
+/// first burst (which has left the window), one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_strict_limiter_counts_over_a_sliding_window_refusals_included() {
+    for strict in [false, true] {
+        let mut config = Config::new(ecm_emulator::generate_images(1));
+        if strict {
+            config = config.with_strict_limiter(std::time::Duration::ZERO, 0);
+        }
+        let em = Emulator::start(config).await.unwrap();
+        let client = reqwest::Client::new();
+        let start = tokio::time::Instant::now();
+        let burst =
+            || futures_util::future::join_all((0..20).map(|_| post_with(&client, &em, "{}", true)));
+        let throttled = |answers: &[(u16, Value)]| {
+            answers
+                .iter()
+                .filter(|(_, v)| v["Response"]["Error"]["Code"] == "RequestLimitExceeded")
+                .count()
+        };
+        assert_eq!(throttled(&burst().await), 0, "strict {strict}");
+        tokio::time::sleep_until(start + std::time::Duration::from_millis(500)).await;
+        let (_, v) = post_with(&client, &em, "{}", true).await;
+        let refused = v["Response"]["Error"]["Code"] == "RequestLimitExceeded";
+        assert_eq!(refused, strict, "strict {strict}: {v}");
+        tokio::time::sleep_until(start + std::time::Duration::from_millis(1200)).await;
+        let second = throttled(&burst().await);
+        if strict {
+            assert_eq!(second, 1, "the refusal at 0.5 s still counts");
+        }
+        assert_eq!(em.summary().requests, 41);
+    }
+}
+
+/// Arrival jitter is drawn from a seeded sequence: the same seed gives the same delays.
+#[tokio::test]
+async fn arrival_jitter_is_seeded() {
+    let jitter = std::time::Duration::from_millis(20);
+    let config = Config::new(ecm_emulator::generate_images(1)).with_strict_limiter(jitter, 42);
+    let em = Emulator::start(config).await.unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..10 {
+        post_with(&client, &em, "{}", true).await;
+    }
+    let got: Vec<_> = em.log().iter().map(|e| e.jitter).collect();
+    let want: Vec<_> = (0..10)
+        .map(|n| ecm_emulator::Jitter::new(jitter, 42).delay(n))
+        .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|d| *d <= jitter * 2) && got.iter().any(|d| !d.is_zero()));
+}
