@@ -62,10 +62,15 @@ const KNEE: f64 = 0.9;
 /// The unit of the documented limit ("requests per second"): how far back accepted requests
 /// are counted for the knee.
 const WINDOW: Duration = Duration::from_secs(1);
-/// A slot granted at most this late keeps to the schedule (the next one is due a period after
-/// it was due, not after it was granted): tokio's timers round up to the millisecond, and
-/// without this every slot would lose the rounding. Tokio's own `Interval` allows 5 ms too.
-const ON_TIME: Duration = Duration::from_millis(5);
+/// A slot granted at most `margin / 5` late (within these bounds) keeps to the schedule: the
+/// next one is due a period after this one was due, not after it was granted. Tokio's timers
+/// round up to the millisecond, and a busy machine wakes the pacer late; without this every
+/// slot would lose its lateness and the pace would sag under load. The price is that two
+/// sends can come closer than a period, by up to this much, which the margin pays for: with
+/// the default 75 ms, any `rate + 1` consecutive sends still span a second and 60 ms.
+/// (Tokio's own `Interval` keeps to its schedule when up to 5 ms late.)
+const ON_TIME_MIN: Duration = Duration::from_millis(5);
+const ON_TIME_MAX: Duration = Duration::from_millis(15);
 
 /// Hands out request slots at most `rate` per second, evenly spaced, no bursts, slower after
 /// throttling.
@@ -189,8 +194,9 @@ impl Pacer {
         let now = Instant::now();
         let mut s = self.state();
         s.first.get_or_insert(now);
+        let on_time = (s.margin / 5).clamp(ON_TIME_MIN, ON_TIME_MAX);
         s.last = Some(match due {
-            Some(due) if now <= due + ON_TIME => due,
+            Some(due) if now <= due + on_time => due,
             // Late (an idle spell, a busy machine): space the next one from now, no catching up.
             _ => now,
         });
