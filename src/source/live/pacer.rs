@@ -18,21 +18,24 @@
 //! for the page again at the next slot, and the pacer slows down for everyone:
 //! - multiplicative decrease: the pace is halved (down to 1/32 of the fastest), once per
 //!   "epoch": a throttle of a request sent before the last slowdown says nothing about the
-//!   slower pace and does not halve it again;
+//!   slower pace and does not halve it again. Nor does one sent while the limiter may still
+//!   hold the faster past (its echo: a strict limiter remembers a second of arrivals, refused
+//!   ones too), which is the longer the less of our pace the service had accepted;
 //! - the margin grows by 25 ms (up to 250 ms): a throttle means the jitter was larger than
 //!   the margin allowed for, so the fastest pace for the rest of the fetch is a little slower;
 //! - the knee: nine tenths of the rate the service accepted from us in the second before the
-//!   throttled request (but at least half the fastest pace). It is what the limiter let
-//!   through, so it is a pace to come back to quickly; beyond it we only probe;
+//!   throttled request (at least an eighth of the fastest pace). It is what the limiter let
+//!   through, so it is a pace to come back to quickly; beyond it we probe;
 //! - additive increase: each request sent at the current pace that gets through
 //!   ([`Pacer::succeeded`]) adds an eighth of the fastest pace below the knee (from half to
 //!   the knee in about four successes: a jitter accident costs a few slots, not seconds) and
-//!   a sixty-fourth above it (so a quota shared with another client is approached, not
-//!   overrun: a strict limiter remembers a second of requests, refused ones too, and a pace
-//!   that overshoots is refused for a while).
+//!   a sixty-fourth above it, doubling every eight successes in a row (so a quota shared with
+//!   another client is approached rather than overrun, where an overshooting pace is refused
+//!   for a while; and a quota that was only taken by a burst is soon used in full again).
 //!
-//! A server that throttles every request therefore sees each retry further apart (the pace
-//! keeps halving), and the retry budget ends the page with exit 3.
+//! A server that throttles every request therefore gets each retry later than the one before
+//! (the pace keeps halving, and the retry layer backs off a page refused twice in a row), and
+//! the retry budget ends the page with exit 3.
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -7,9 +7,9 @@
 //! whole fetch is too fast, not that this request met an accident, so the pacer is told (it
 //! slows every request down, see `pacer`) and the page is asked for again at the next free
 //! slot. Sleeping a backoff instead would leave the quota unused for a second per throttle
-//! and keep nothing else from running into it. The budget still bounds the page: a server
-//! that throttles every request ends it with exit 3, each retry further apart than the one
-//! before as the pace keeps halving.
+//! and keep nothing else from running into it. A page refused again right after that retry
+//! backs off as well: the quota is taken, not just tight. The budget still bounds the page: a
+//! server that throttles every request ends it with exit 3.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
