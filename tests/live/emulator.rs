@@ -98,39 +98,48 @@ async fn enforces_twenty_requests_per_second() {
     assert!((1..=10).contains(&throttled), "{throttled}");
 }
 
-/// The two readings of "20 requests/s". 20 requests at once, then one half a second later:
-/// the token bucket has refilled ten tokens by then and takes it; the sliding window still
-/// holds the 20 and refuses it — and counts the refusal, so of 20 more sent 1.2 s after the
-/// first burst (which has left the window), one is refused.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// The two readings of "3 requests/s", with requests sent one after another (so that their
+/// arrival times are what the test says, give or take a few milliseconds, even on a loaded
+/// machine: every step has 200 ms of slack). Three at 0 s, two at 0.5 s, three at 1.25 s:
+/// - the token bucket has refilled 1.5 tokens by 0.5 s and takes the first of the two;
+/// - the sliding window still holds the three of 0 s at 0.5 s and refuses both, and it counts
+///   them: at 1.25 s the three of 0 s have left it but the two refused ones have not, so it
+///   takes one more request and refuses the next two.
+#[tokio::test]
 async fn the_strict_limiter_counts_over_a_sliding_window_refusals_included() {
     for strict in [false, true] {
         let mut config = Config::new(ecm_emulator::generate_images(1));
         if strict {
             config = config.with_strict_limiter(std::time::Duration::ZERO, 0);
         }
+        config.rate_limit = Some(3);
         let em = Emulator::start(config).await.unwrap();
         let client = reqwest::Client::new();
         let start = tokio::time::Instant::now();
-        let burst =
-            || futures_util::future::join_all((0..20).map(|_| post_with(&client, &em, "{}", true)));
-        let throttled = |answers: &[(u16, Value)]| {
-            answers
-                .iter()
-                .filter(|(_, v)| v["Response"]["Error"]["Code"] == "RequestLimitExceeded")
-                .count()
-        };
-        assert_eq!(throttled(&burst().await), 0, "strict {strict}");
-        tokio::time::sleep_until(start + std::time::Duration::from_millis(500)).await;
-        let (_, v) = post_with(&client, &em, "{}", true).await;
-        let refused = v["Response"]["Error"]["Code"] == "RequestLimitExceeded";
-        assert_eq!(refused, strict, "strict {strict}: {v}");
-        tokio::time::sleep_until(start + std::time::Duration::from_millis(1200)).await;
-        let second = throttled(&burst().await);
-        if strict {
-            assert_eq!(second, 1, "the refusal at 0.5 s still counts");
+        let mut admitted = Vec::new();
+        for (at_ms, count) in [(0, 3), (500, 2), (1250, 3)] {
+            tokio::time::sleep_until(start + std::time::Duration::from_millis(at_ms)).await;
+            let mut step = Vec::new();
+            for _ in 0..count {
+                let (_, v) = post_with(&client, &em, "{}", true).await;
+                step.push(v["Response"]["Error"]["Code"] != "RequestLimitExceeded");
+            }
+            admitted.push(step);
         }
-        assert_eq!(em.summary().requests, 41);
+        if strict {
+            assert_eq!(
+                admitted,
+                [
+                    vec![true, true, true],
+                    vec![false, false],
+                    vec![true, false, false]
+                ]
+            );
+        } else {
+            assert_eq!(admitted[0], [true, true, true]);
+            assert!(admitted[1][0], "the bucket refilled: {admitted:?}");
+        }
+        assert_eq!(em.summary().requests, 8);
     }
 }
 
