@@ -4,20 +4,32 @@
 //! ```text
 //! cargo run --example ecm_emulator -- --images tests/fixtures/tencent/sample_images.json --port 8080
 //! cargo run --example ecm_emulator -- --generate 25000 --latency-ms 100 --fault-script faults.yaml
+//! cargo run --example ecm_emulator -- --generate 25000 --limiter sliding-window --jitter-ms 20
 //! ```
 //!
 //! The first line on stdout is the base URL (for scripts); notes go to stderr. Stops on
-//! Ctrl-C.
+//! Ctrl-C or SIGTERM, printing what the rate limit saw (requests, throttled, busiest second)
+//! to stderr.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use ecm_emulator::{
-    Clock, Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, Emulator, FaultScript, Key,
+    Clock, Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, Emulator, FaultScript, Jitter, Key,
+    LimiterKind,
 };
+
+/// How the rate limit counts (see `ecm_emulator::limiter`).
+#[derive(Clone, Copy, ValueEnum)]
+enum Limiter {
+    /// Lenient: a bucket of N tokens refilled at N per second.
+    TokenBucket,
+    /// Strict: a sliding 1-second window over arrival times; throttled requests count too.
+    SlidingWindow,
+}
 
 #[derive(Parser)]
 #[command(about = "Local emulator of Tencent Cloud ECM DescribeImage (127.0.0.1 only)")]
@@ -41,6 +53,15 @@ struct Args {
     /// Requests per second before RequestLimitExceeded (0: unlimited).
     #[arg(long, default_value_t = 20)]
     rate_limit: u32,
+    /// How the rate limit counts.
+    #[arg(long, value_enum, default_value_t = Limiter::TokenBucket)]
+    limiter: Limiter,
+    /// Arrival jitter: each request reaches the limiter 0 to 2×N ms late (±N ms).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Seed of the jitter sequence (the same seed gives the same delays).
+    #[arg(long, default_value_t = 1)]
+    jitter_seed: u64,
     /// Accepted secret id (default: $TENCENTCLOUD_SECRET_ID, else the documentation's dummy).
     #[arg(long)]
     secret_id: Option<String>,
@@ -96,6 +117,11 @@ async fn main() {
     }
     config.keys = vec![key];
     config.rate_limit = (args.rate_limit > 0).then_some(args.rate_limit);
+    config.limiter = match args.limiter {
+        Limiter::TokenBucket => LimiterKind::TokenBucket,
+        Limiter::SlidingWindow => LimiterKind::SlidingWindow,
+    };
+    config.jitter = Jitter::new(Duration::from_millis(args.jitter_ms), args.jitter_seed);
     config.latency = Duration::from_millis(args.latency_ms);
     config.clock = Clock::offset(args.clock_offset);
     let count = config.images.len();
@@ -106,13 +132,15 @@ async fn main() {
     println!("{}", emulator.url());
     let _ = std::io::stdout().flush();
     eprintln!(
-        "ecm_emulator: serving {count} images at {} (rate limit {}, latency {} ms); Ctrl-C stops",
+        "ecm_emulator: serving {count} images at {} (rate limit {}, latency {} ms, jitter ±{} ms); Ctrl-C stops",
         emulator.url(),
-        match args.rate_limit {
-            0 => "none".to_owned(),
-            n => format!("{n}/s"),
+        match (args.rate_limit, args.limiter) {
+            (0, _) => "none".to_owned(),
+            (n, Limiter::TokenBucket) => format!("{n}/s, token bucket"),
+            (n, Limiter::SlidingWindow) => format!("{n}/s, sliding window"),
         },
-        args.latency_ms
+        args.latency_ms,
+        args.jitter_ms
     );
     if using_dummy {
         eprintln!(
@@ -122,6 +150,27 @@ async fn main() {
     } else {
         eprintln!("ecm_emulator: it accepts secret id {secret_id} and its key");
     }
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
+    let s = emulator.summary();
+    eprintln!(
+        "ecm_emulator: {} requests, {} throttled (RequestLimitExceeded), at most {} in any 1 s",
+        s.requests, s.throttled, s.busiest_second
+    );
     emulator.shutdown().await;
+}
+
+/// Ctrl-C, or SIGTERM (what scripts send to a background job, which ignores SIGINT).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -60,6 +60,7 @@ async fn main() -> std::process::ExitCode {
                     "pages": s.pages,
                     "requests": s.requests,
                     "retries": s.retries,
+                    "throttled": s.throttled,
                     "restarts": s.restarts,
                     "rate": args.rate,
                     "duration_s": s.duration.as_secs_f64(),

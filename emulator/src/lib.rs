@@ -4,22 +4,31 @@
 //! It listens on 127.0.0.1 only, verifies TC3-HMAC-SHA256 signatures as the service does
 //! (`verify`, an implementation independent of ecmguard's signer), pages a configurable image
 //! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`),
-//! enforces a requests-per-second limit with `RequestLimitExceeded`, misbehaves on demand
-//! (`fault`), and logs every request so tests can check rates, retries and pages.
+//! enforces a requests-per-second limit with `RequestLimitExceeded` (leniently or strictly,
+//! with seeded arrival jitter: `limiter`), misbehaves on demand (`fault`), and logs every
+//! request so tests can check rates, retries and pages.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ecm_emulator::{Config, Emulator, generate_images};
 //! let emulator = Emulator::start(Config::new(generate_images(250))).await?;
 //! println!("{}", emulator.url()); // http://127.0.0.1:PORT
+//!
+//! // The strict reading of "20 requests/s": a sliding window in which refused requests
+//! // count, with every request reaching the limiter 0–40 ms late (±20 ms, seed 1).
+//! let strict = Config::new(generate_images(250))
+//!     .with_strict_limiter(std::time::Duration::from_millis(20), 1);
+//! let emulator = Emulator::start(strict).await?;
 //! # Ok(()) }
 //! ```
 
 mod data;
 pub mod fault;
+pub mod limiter;
 mod verify;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -35,6 +44,7 @@ pub use data::{
     synthetic_image,
 };
 pub use fault::{Fault, FaultRule, FaultScript};
+pub use limiter::{Jitter, Limiter, LimiterKind};
 
 /// The secret id the emulator accepts by default (the dummy of Tencent's documentation).
 pub const DEFAULT_SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
@@ -131,6 +141,10 @@ pub struct Config {
     /// Requests per second before `RequestLimitExceeded` (`None`: unlimited). Default 20,
     /// the documented limit.
     pub rate_limit: Option<u32>,
+    /// How `rate_limit` counts. Default [`LimiterKind::TokenBucket`] (lenient).
+    pub limiter: LimiterKind,
+    /// How late each request reaches the limiter (and the rest of the server). Default none.
+    pub jitter: Jitter,
     /// Allowed difference between `X-TC-Timestamp` and [`Config::clock`]. Default 5 minutes.
     pub max_skew: Duration,
     /// The server's clock.
@@ -151,12 +165,23 @@ impl Config {
             images,
             keys: vec![Key::new(DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY)],
             rate_limit: Some(20),
+            limiter: LimiterKind::TokenBucket,
+            jitter: Jitter::none(),
             max_skew: Duration::from_secs(300),
             clock: Clock::system(),
             latency: Duration::ZERO,
             faults: FaultScript::none(),
             page_cap: None,
         }
+    }
+
+    /// The strict limiter: `rate_limit` counted over a sliding one-second window of arrival
+    /// times in which refused requests count too, each request arriving late by `0..=2 ×
+    /// jitter` (`± jitter`), drawn from a sequence chosen by `seed`.
+    pub fn with_strict_limiter(mut self, jitter: Duration, seed: u64) -> Self {
+        self.limiter = LimiterKind::SlidingWindow;
+        self.jitter = Jitter::new(jitter, seed);
+        self
     }
 }
 
@@ -191,8 +216,11 @@ pub enum Outcome {
 pub struct LogEntry {
     /// 1-based sequence number (every request counted).
     pub seq: u64,
-    /// Arrival, since the emulator started (monotonic clock).
+    /// Arrival at the limiter, since the emulator started (monotonic clock); includes
+    /// [`LogEntry::jitter`].
     pub at: Duration,
+    /// The arrival jitter this request was held for before it was counted.
+    pub jitter: Duration,
     /// HTTP method.
     pub method: String,
     /// `Offset` as requested, when it could be read.
@@ -237,38 +265,12 @@ impl ApiErr {
     }
 }
 
-/// A token bucket: `limit` requests of burst, refilled at `limit` per second.
-///
-/// Why a bucket and not a sliding log: it is how request-per-second quotas are usually
-/// enforced, and it tolerates the arrival jitter of a client that paces itself exactly at the
-/// limit, which a strict sliding window would punish at random.
-#[derive(Debug)]
-struct Bucket {
-    limit: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn take(&mut self, now: Instant) -> bool {
-        let refill = now.duration_since(self.last).as_secs_f64() * self.limit;
-        self.tokens = (self.tokens + refill).min(self.limit);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Inner {
     images: Vec<Value>,
     rules: Vec<fault::RuleState>,
     log: Vec<LogEntry>,
-    bucket: Option<Bucket>,
+    limiter: Option<Limiter>,
     seq: u64,
     inserted: usize,
     clock: Clock,
@@ -280,6 +282,9 @@ struct Shared {
     page_cap: Option<usize>,
     max_skew: Duration,
     latency: Duration,
+    jitter: Jitter,
+    // Requests that reached the server so far, numbering the jitter draws.
+    arrivals: AtomicU64,
     started: Instant,
     inner: Mutex<Inner>,
 }
@@ -323,6 +328,8 @@ impl Emulator {
             page_cap: config.page_cap,
             max_skew: config.max_skew,
             latency: config.latency,
+            jitter: config.jitter,
+            arrivals: AtomicU64::new(0),
             started: now,
             inner: Mutex::new(Inner {
                 images: config.images,
@@ -333,11 +340,9 @@ impl Emulator {
                     .map(|rule| fault::RuleState { rule, matched: 0 })
                     .collect(),
                 log: Vec::new(),
-                bucket: config.rate_limit.map(|limit| Bucket {
-                    limit: f64::from(limit.max(1)),
-                    tokens: f64::from(limit.max(1)),
-                    last: now,
-                }),
+                limiter: config
+                    .rate_limit
+                    .map(|limit| Limiter::new(config.limiter, limit, now)),
                 seq: 0,
                 inserted: 0,
                 clock: config.clock,
@@ -382,6 +387,22 @@ impl Emulator {
         self.shared.lock().seq
     }
 
+    /// Requests, refusals for the rate and the busiest second so far.
+    pub fn summary(&self) -> Summary {
+        let inner = self.shared.lock();
+        let throttled = inner
+            .log
+            .iter()
+            .filter(|e| matches!(&e.outcome, Outcome::ApiError { code } if code == "RequestLimitExceeded"))
+            .count();
+        let times: Vec<Duration> = inner.log.iter().map(|e| e.at).collect();
+        Summary {
+            requests: inner.seq,
+            throttled: throttled as u64,
+            busiest_second: limiter::busiest(&times, Duration::from_secs(1)),
+        }
+    }
+
     /// The current data set (after any inserts and deletes).
     pub fn images(&self) -> Vec<Value> {
         self.shared.lock().images.clone()
@@ -423,6 +444,17 @@ impl Drop for Emulator {
     }
 }
 
+/// What the rate limit saw: [`Emulator::summary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    /// Requests received.
+    pub requests: u64,
+    /// Requests answered `RequestLimitExceeded` (by the limiter or the fault script).
+    pub throttled: u64,
+    /// Most requests (refused ones included) that arrived within any one second.
+    pub busiest_second: usize,
+}
+
 /// What to send, decided under the lock; the answer itself is sent after the sleeps.
 enum Reply {
     Json(Value),
@@ -437,10 +469,16 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let arrived = Instant::now();
+    // Jitter is drawn in order of reaching the server, so a seed repeats a run's delays.
+    let jitter = shared
+        .jitter
+        .delay(shared.arrivals.fetch_add(1, Ordering::Relaxed));
+    if !jitter.is_zero() {
+        tokio::time::sleep(jitter).await;
+    }
     let (reply, delay) = decide(
         &shared,
-        arrived,
+        jitter,
         &method,
         query.as_deref().unwrap_or(""),
         &headers,
@@ -486,18 +524,21 @@ fn error_body(err: &ApiErr, seq: u64) -> Value {
 
 fn decide(
     shared: &Shared,
-    arrived: Instant,
+    jitter: Duration,
     method: &Method,
     query: &str,
     headers: &HeaderMap,
     body: &[u8],
 ) -> (Reply, Option<Duration>) {
     let mut inner = shared.lock();
+    // Read under the lock, so the limiter and the log see arrivals in order.
+    let arrived = Instant::now();
     inner.seq += 1;
     let seq = inner.seq;
     let mut entry = LogEntry {
         seq,
         at: arrived.duration_since(shared.started),
+        jitter,
         method: method.to_string(),
         offset: None,
         limit: None,
@@ -563,10 +604,10 @@ fn answer(
 
     // Every request counts against the quota, before its signature or
     // parameters are judged.
-    if let Some(bucket) = inner.bucket.as_mut()
-        && !bucket.take(arrived)
+    if let Some(limiter) = inner.limiter.as_mut()
+        && !limiter.admit(arrived)
     {
-        let limit = bucket.limit;
+        let limit = limiter.limit();
         return fail(ApiErr::new(
             "RequestLimitExceeded",
             &format!(

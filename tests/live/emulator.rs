@@ -97,3 +97,66 @@ async fn enforces_twenty_requests_per_second() {
     // while they arrived), and refuses some.
     assert!((1..=10).contains(&throttled), "{throttled}");
 }
+
+/// The two readings of "3 requests/s", with requests sent one after another (so that their
+/// arrival times are what the test says, give or take a few milliseconds, even on a loaded
+/// machine: every step has 200 ms of slack). Three at 0 s, two at 0.5 s, three at 1.25 s:
+/// - the token bucket has refilled 1.5 tokens by 0.5 s and takes the first of the two;
+/// - the sliding window still holds the three of 0 s at 0.5 s and refuses both, and it counts
+///   them: at 1.25 s the three of 0 s have left it but the two refused ones have not, so it
+///   takes one more request and refuses the next two.
+#[tokio::test]
+async fn the_strict_limiter_counts_over_a_sliding_window_refusals_included() {
+    for strict in [false, true] {
+        let mut config = Config::new(ecm_emulator::generate_images(1));
+        if strict {
+            config = config.with_strict_limiter(std::time::Duration::ZERO, 0);
+        }
+        config.rate_limit = Some(3);
+        let em = Emulator::start(config).await.unwrap();
+        let client = reqwest::Client::new();
+        let start = tokio::time::Instant::now();
+        let mut admitted = Vec::new();
+        for (at_ms, count) in [(0, 3), (500, 2), (1250, 3)] {
+            tokio::time::sleep_until(start + std::time::Duration::from_millis(at_ms)).await;
+            let mut step = Vec::new();
+            for _ in 0..count {
+                let (_, v) = post_with(&client, &em, "{}", true).await;
+                step.push(v["Response"]["Error"]["Code"] != "RequestLimitExceeded");
+            }
+            admitted.push(step);
+        }
+        if strict {
+            assert_eq!(
+                admitted,
+                [
+                    vec![true, true, true],
+                    vec![false, false],
+                    vec![true, false, false]
+                ]
+            );
+        } else {
+            assert_eq!(admitted[0], [true, true, true]);
+            assert!(admitted[1][0], "the bucket refilled: {admitted:?}");
+        }
+        assert_eq!(em.summary().requests, 8);
+    }
+}
+
+/// Arrival jitter is drawn from a seeded sequence: the same seed gives the same delays.
+#[tokio::test]
+async fn arrival_jitter_is_seeded() {
+    let jitter = std::time::Duration::from_millis(20);
+    let config = Config::new(ecm_emulator::generate_images(1)).with_strict_limiter(jitter, 42);
+    let em = Emulator::start(config).await.unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..10 {
+        post_with(&client, &em, "{}", true).await;
+    }
+    let got: Vec<_> = em.log().iter().map(|e| e.jitter).collect();
+    let want: Vec<_> = (0..10)
+        .map(|n| ecm_emulator::Jitter::new(jitter, 42).delay(n))
+        .collect();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|d| *d <= jitter * 2) && got.iter().any(|d| !d.is_zero()));
+}

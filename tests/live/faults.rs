@@ -248,6 +248,20 @@ async fn persistent_transient_faults_exhaust_the_budget_with_exit_3() {
     );
 }
 
+/// Throttling that never ends, on every request: exit 3 within the budget, every attempt of
+/// the page made (the pacer slows down, the budget bounds it).
+#[tokio::test]
+async fn throttling_forever_everywhere_is_exit_3_within_the_budget() {
+    let (err, em) = fails(vec![FaultRule::once(Fault::Throttle).forever()]).await;
+    let api = err.api_error().expect("an API error");
+    assert_eq!(api.kind, ApiErrorKind::Throttled);
+    assert_eq!(api.attempts, 4);
+    let cfg = fast_config(&em);
+    assert!(api.elapsed <= cfg.retry.max_elapsed + Duration::from_millis(600));
+    // Page 0 first, alone: its four attempts are all that is sent.
+    assert_eq!(em.request_count(), 4);
+}
+
 #[tokio::test]
 async fn pagination_that_never_settles_is_exit_3() {
     for fault in [

@@ -3,11 +3,14 @@
 //! deletes while paging, duplicates, overlaps — once, a few times or forever), a fetch either
 //! returns exactly the emulator's data set or fails with exit 3. Never a verdict on wrong data.
 //!
-//! The scripts come from a fixed seed, so every run checks the same cases.
+//! The scripts come from a fixed seed, so every run checks the same cases. They run twice:
+//! without a rate limit, and behind the emulator's strict limiter (a sliding window over
+//! jittered arrivals, refused requests counted) set below the client's rate, so that the
+//! limiter's throttling and the pacer's slowdowns mix with the scripted faults.
 
 use std::time::Duration;
 
-use ecm_emulator::{Fault, FaultRule, FaultScript};
+use ecm_emulator::{Config, Emulator, Fault, FaultRule, FaultScript};
 use ecmguard::exit::ExitCode;
 use ecmguard::source::live::fetch_all;
 
@@ -95,23 +98,79 @@ fn random_script(rng: &mut Rng, images: u64) -> FaultScript {
     FaultScript::new(rules)
 }
 
+/// Where the cases run.
+#[derive(Clone, Copy, Debug)]
+enum Limit {
+    /// No rate limit; the client at 500 requests/s.
+    None,
+    /// The strict limiter at 12 requests/s with ±10 ms of jitter; the client at 30/s, so it
+    /// is refused once a case makes more than a dozen requests in a second.
+    Strict,
+}
+
+async fn start(limit: Limit, images: u64, script: FaultScript, seed: u64) -> Emulator {
+    match limit {
+        Limit::None => emulator(images as usize, script).await,
+        Limit::Strict => {
+            let mut config = Config::new(ecm_emulator::generate_images(images as usize))
+                .with_strict_limiter(Duration::from_millis(10), seed);
+            config.rate_limit = Some(12);
+            config.faults = script;
+            Emulator::start(config).await.expect("emulator starts")
+        }
+    }
+}
+
 #[tokio::test]
 async fn every_fault_script_gives_the_exact_set_or_exit_3() {
-    let mut rng = Rng(0x5EED_2026_1127);
-    let (mut complete, mut refused) = (0, 0);
-    for case in 0..48 {
+    let (complete, refused, _) = run_cases(Limit::None, 0x5EED_2026_1127, 48).await;
+    // Both outcomes must actually occur, or the property says little.
+    assert!(
+        complete > 10 && refused > 2,
+        "complete {complete}, refused {refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_script_gives_the_exact_set_or_exit_3_under_a_strict_limiter() {
+    let (complete, refused, throttled) = run_cases(Limit::Strict, 0x5EED_2026_1215, 32).await;
+    assert!(
+        complete > 8 && refused > 2,
+        "complete {complete}, refused {refused}"
+    );
+    // The limiter itself refused requests in some cases, or it was not exercised.
+    assert!(throttled > 0);
+}
+
+/// Runs `cases` seeded cases; returns how many completed, how many failed (always with exit
+/// 3), and how many requests the rate limiter (not the script) refused.
+async fn run_cases(limit: Limit, seed: u64, cases: u32) -> (u32, u32, u64) {
+    let mut rng = Rng(seed);
+    let (mut complete, mut refused, mut limited) = (0, 0, 0);
+    for case in 0..cases {
         let images = rng.below(460);
         let script = random_script(&mut rng, images);
-        let em = emulator(images as usize, script.clone()).await;
+        let em = start(limit, images, script.clone(), seed + u64::from(case)).await;
         let mut cfg = fast_config(&em);
         cfg.timeout = Duration::from_millis(200);
-        match fetch_all(&cfg, &|_| {}).await {
+        if let Limit::Strict = limit {
+            cfg.rate = 30.0;
+        }
+        let result = fetch_all(&cfg, &|_| {}).await;
+        let scripted = script
+            .faults
+            .iter()
+            .any(|rule| matches!(rule.fault, Fault::Throttle));
+        if !scripted {
+            limited += em.summary().throttled;
+        }
+        match result {
             Ok(fetched) => {
                 complete += 1;
                 assert_eq!(
                     ids(&fetched.images),
                     emulator_ids(&em),
-                    "case {case}: wrong data for {script:?}"
+                    "{limit:?} case {case}: wrong data for {script:?}"
                 );
                 assert_eq!(
                     fetched.total_count,
@@ -124,15 +183,11 @@ async fn every_fault_script_gives_the_exact_set_or_exit_3() {
                 assert_eq!(
                     ecmguard::exit::ExitCode::of_fetch_error(&error),
                     ExitCode::Incomplete,
-                    "case {case}: {error} for {script:?}"
+                    "{limit:?} case {case}: {error} for {script:?}"
                 );
             }
         }
         em.shutdown().await;
     }
-    // Both outcomes must actually occur, or the property says little.
-    assert!(
-        complete > 10 && refused > 2,
-        "complete {complete}, refused {refused}"
-    );
+    (complete, refused, limited)
 }

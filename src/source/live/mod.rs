@@ -17,6 +17,8 @@ pub mod pacer;
 mod paginate;
 mod retry;
 pub mod sign;
+#[cfg(test)]
+mod simulated;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -94,8 +96,13 @@ pub struct LiveConfig {
     pub region: Option<String>,
     /// Pushed down as the request's `Filters`; validated before any request.
     pub filters: Vec<ApiFilter>,
-    /// Requests per second, every request counted (retries too). Default 20.
+    /// Requests per second, every request counted (retries too). Default 20. An upper
+    /// bound: see `pacing_margin`, and the pacer slows down when the API throttles.
     pub rate: f64,
+    /// `rate` requests are spread over one second plus this, so that arrival jitter does
+    /// not put `rate + 1` of them inside one second of a strict limiter. Grows by itself
+    /// (up to 250 ms) when the API throttles. Default [`pacer::DEFAULT_MARGIN`] (75 ms).
+    pub pacing_margin: Duration,
     /// Time limit of one HTTP request, connect to last body byte. Default [`DEFAULT_TIMEOUT`].
     pub timeout: Duration,
     /// Time limit of connecting (capped by `timeout`). Default 10 s.
@@ -126,6 +133,7 @@ impl LiveConfig {
             region: None,
             filters: Vec::new(),
             rate: DEFAULT_RATE,
+            pacing_margin: pacer::DEFAULT_MARGIN,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: Duration::from_secs(10),
             credentials,
@@ -189,6 +197,8 @@ pub struct FetchStats {
     pub requests: u64,
     /// Requests that were retries.
     pub retries: u64,
+    /// Requests the API answered with throttling (`RequestLimitExceeded*`, HTTP 429).
+    pub throttled: u64,
     /// Listing restarts.
     pub restarts: u64,
     /// Wall time of the fetch.
@@ -216,7 +226,8 @@ pub enum FetchProgress {
         /// 1 for the first attempt, 2 for the first retry…
         attempt: u32,
     },
-    /// A request failed transiently and will be made again after `delay`.
+    /// A request failed transiently and will be made again after `delay` (zero after
+    /// throttling: it is made at the next slot of the slowed-down pacer).
     Retry {
         /// Offset of the page.
         offset: u64,
@@ -226,6 +237,12 @@ pub enum FetchProgress {
         delay: Duration,
         /// Short cause: an API error code, `timeout`, `HTTP 502`…
         reason: String,
+    },
+    /// The pacer changed pace: slowed down because the API throttled a request, or back at
+    /// its fastest after requests got through at the slower pace.
+    Pace {
+        /// The new pace, requests per second.
+        rate: f64,
     },
     /// The pages did not add up; the listing starts again from Offset 0.
     Restart {
@@ -307,7 +324,7 @@ pub async fn fetch_all(
     cfg.validate()?;
     let endpoint = client::parse_endpoint(&cfg.endpoint)?;
     let client = client::Client::new(cfg, endpoint)?;
-    let pacer = pacer::Pacer::new(cfg.rate);
+    let pacer = pacer::Pacer::with_margin(cfg.rate, cfg.pacing_margin);
     let counters = retry::Counters::default();
     let started = tokio::time::Instant::now();
     let caller = retry::Caller {
@@ -330,6 +347,7 @@ pub async fn fetch_all(
             pages: listing.pages,
             requests: counters.requests.load(Ordering::Relaxed),
             retries: counters.retries.load(Ordering::Relaxed),
+            throttled: counters.throttled.load(Ordering::Relaxed),
             restarts: u64::from(listing.restarts),
             duration: started.elapsed(),
         },

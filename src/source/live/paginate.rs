@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use super::FetchProgress;
 use super::client::Page;
 use super::error::FetchError;
-use super::retry::Caller;
+use super::retry::{Caller, Transport};
 
 /// A consistent listing.
 pub(crate) struct Listing {
@@ -38,7 +38,10 @@ enum Attempt {
 }
 
 /// Lists every image, restarting when the pages are inconsistent.
-pub(crate) async fn list(caller: &Caller<'_>, plan: &Plan) -> Result<Listing, FetchError> {
+pub(crate) async fn list<T: Transport>(
+    caller: &Caller<'_, T>,
+    plan: &Plan,
+) -> Result<Listing, FetchError> {
     let mut restarts = 0;
     let mut pages = 0;
     loop {
@@ -68,7 +71,11 @@ pub(crate) async fn list(caller: &Caller<'_>, plan: &Plan) -> Result<Listing, Fe
     }
 }
 
-async fn attempt(caller: &Caller<'_>, plan: &Plan, pages: &mut u64) -> Result<Attempt, FetchError> {
+async fn attempt<T: Transport>(
+    caller: &Caller<'_, T>,
+    plan: &Plan,
+    pages: &mut u64,
+) -> Result<Attempt, FetchError> {
     let first = caller.page(0).await?;
     *pages += 1;
     let total = first.total_count;

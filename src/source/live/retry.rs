@@ -2,7 +2,16 @@
 //! the exponential backoff with jitter (`backon`'s delay iterator, slept on tokio's clock),
 //! and the bounds on attempts and time. Every attempt, retries included, takes a slot from
 //! the pacer, so retries never push the request rate above `--rate`.
+//!
+//! Throttling (`RequestLimitExceeded*`, HTTP 429) is the exception to backing off: it says the
+//! whole fetch is too fast, not that this request met an accident, so the pacer is told (it
+//! slows every request down, see `pacer`) and the page is asked for again at the next free
+//! slot. Sleeping a backoff instead would leave the quota unused for a second per throttle
+//! and keep nothing else from running into it. A page refused again right after that retry
+//! backs off as well: the quota is taken, not just tight. The budget still bounds the page: a
+//! server that throttles every request ends it with exit 3.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -10,46 +19,77 @@ use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 
 use super::client::{CallError, Client, Page};
+use super::credentials::Credentials;
 use super::error::{ApiError, ApiErrorKind, FetchError};
 use super::pacer::Pacer;
 use super::{FetchProgress, RetryBudget};
+
+/// What the retry layer needs from a `DescribeImage` client: the HTTP [`Client`], or in
+/// tests a simulated service on tokio's clock, so that pacing and throttling can be checked
+/// under paused time.
+pub(crate) trait Transport: Sync {
+    /// One call for the page at `offset`.
+    fn describe_image(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send;
+    /// `Limit` of each request.
+    fn page_size(&self) -> u32;
+    /// Time limit of one request (for the error).
+    fn timeout(&self) -> Duration;
+    /// Largest accepted body (for the error).
+    fn max_response_bytes(&self) -> usize;
+    /// Who signs (the error names the SecretId, never the key).
+    fn credentials(&self) -> &Credentials;
+}
+
+impl Transport for Client {
+    fn describe_image(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send {
+        Client::describe_image(self, offset)
+    }
+    fn page_size(&self) -> u32 {
+        Client::page_size(self)
+    }
+    fn timeout(&self) -> Duration {
+        Client::timeout(self)
+    }
+    fn max_response_bytes(&self) -> usize {
+        Client::max_response_bytes(self)
+    }
+    fn credentials(&self) -> &Credentials {
+        Client::credentials(self)
+    }
+}
 
 /// What to do after a failed call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Transient: back off and try again while the budget lasts.
     Backoff,
+    /// Throttled: slow the pacer down and try again at the next slot while the budget lasts.
+    Slowdown,
     /// `AuthFailure.SignatureExpire`: sign again with a fresh timestamp, once, at once.
     Resign,
     /// Retrying cannot help.
     Fail,
 }
 
-/// Classifies a failure. Transport errors, timeouts, HTTP 5xx/429, unreadable bodies and the
-/// transient API codes are retried; everything else fails fast.
+/// Classifies a failure. Throttling slows down; transport errors, timeouts, HTTP 5xx,
+/// unreadable bodies and the transient API codes are retried after a backoff; everything else
+/// fails fast.
 pub(crate) fn decide(err: &CallError) -> Decision {
     match err {
         CallError::Transport(_) | CallError::Timeout => Decision::Backoff,
-        CallError::Http { status, .. } if *status >= 500 || *status == 429 => Decision::Backoff,
+        CallError::Http { status: 429, .. } => Decision::Slowdown,
+        CallError::Http { status, .. } if *status >= 500 => Decision::Backoff,
         CallError::Http { .. } => Decision::Fail,
         // A truncated or garbled body is a transport accident on an idempotent read.
         CallError::Malformed(_) => Decision::Backoff,
         // Retrying an oversized answer, or one the API means as sent, gets the same answer.
         CallError::TooLarge | CallError::ImageWithoutId { .. } => Decision::Fail,
         CallError::Api { code, .. } => match ApiErrorKind::of(code) {
-            ApiErrorKind::Throttled | ApiErrorKind::ServerError => Decision::Backoff,
+            ApiErrorKind::Throttled => Decision::Slowdown,
+            ApiErrorKind::ServerError => Decision::Backoff,
             ApiErrorKind::SignatureExpire => Decision::Resign,
             _ => Decision::Fail,
         },
-    }
-}
-
-/// `RequestLimitExceeded*` or HTTP 429.
-fn is_throttling(err: &CallError) -> bool {
-    match err {
-        CallError::Api { code, .. } => ApiErrorKind::of(code) == ApiErrorKind::Throttled,
-        CallError::Http { status, .. } => *status == 429,
-        _ => false,
     }
 }
 
@@ -71,18 +111,20 @@ fn reason(err: &CallError) -> String {
 pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
     pub(crate) retries: AtomicU64,
+    /// Requests answered with throttling.
+    pub(crate) throttled: AtomicU64,
 }
 
 /// Makes page requests: pacing, retrying, and turning the last failure into a [`FetchError`].
-pub(crate) struct Caller<'a> {
-    pub(crate) client: &'a Client,
+pub(crate) struct Caller<'a, T = Client> {
+    pub(crate) client: &'a T,
     pub(crate) pacer: &'a Pacer,
     pub(crate) budget: &'a RetryBudget,
     pub(crate) counters: &'a Counters,
     pub(crate) progress: &'a (dyn Fn(FetchProgress) + Send + Sync),
 }
 
-impl Caller<'_> {
+impl<T: Transport> Caller<'_, T> {
     /// Fetches the page at `offset`, retrying within the budget.
     pub(crate) async fn page(&self, offset: u64) -> Result<Page, FetchError> {
         let started = Instant::now();
@@ -96,8 +138,19 @@ impl Caller<'_> {
             .build();
         let mut attempts: u32 = 0;
         let mut resigned = false;
+        let mut throttled_in_a_row = 0;
+        // The failure a coming retry answers.
+        let mut retrying: Option<CallError> = None;
         loop {
-            self.pacer.acquire().await;
+            let slot = self.pacer.acquire().await;
+            if let Some(err) = retrying.take() {
+                // Waiting for the slot counts too: a slowed-down pacer must not start a retry
+                // past the budget.
+                if started.elapsed() > self.budget.max_elapsed {
+                    return Err(self.give_up(err, offset, attempts, started.elapsed()));
+                }
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
             attempts += 1;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             (self.progress)(FetchProgress::Request {
@@ -105,9 +158,17 @@ impl Caller<'_> {
                 attempt: attempts,
             });
             let err = match self.client.describe_image(offset).await {
-                Ok(page) => return Ok(page),
+                Ok(page) => {
+                    if let Some(rate) = self.pacer.succeeded(slot) {
+                        (self.progress)(FetchProgress::Pace { rate });
+                    }
+                    return Ok(page);
+                }
                 Err(e) => e,
             };
+            if decide(&err) != Decision::Slowdown {
+                throttled_in_a_row = 0;
+            }
             let delay = match decide(&err) {
                 Decision::Fail => None,
                 // The client signs every attempt with the current time, so trying again *is*
@@ -117,21 +178,29 @@ impl Caller<'_> {
                     Some(Duration::ZERO)
                 }
                 Decision::Resign => None,
+                Decision::Slowdown => {
+                    self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                    if let Some(rate) = self.pacer.throttled(slot) {
+                        (self.progress)(FetchProgress::Pace { rate });
+                    }
+                    throttled_in_a_row += 1;
+                    if throttled_in_a_row == 1 {
+                        // The pacer's slower pace is the wait: the next free slot.
+                        Some(Duration::ZERO)
+                    } else {
+                        // Refused again at the slower pace: the quota is taken, not just
+                        // tight. Back off too, so a page keeps trying for a while.
+                        delays.next()
+                    }
+                }
                 Decision::Backoff => delays.next(),
             };
             let within_budget = |d: Duration| {
                 attempts < self.budget.max_attempts.max(1)
                     && started.elapsed() + d <= self.budget.max_elapsed
             };
-            if let Some(d) = delay
-                && is_throttling(&err)
-            {
-                // The service says we are too fast for the quota: everyone waits.
-                self.pacer.hold_off(d);
-            }
             match delay {
                 Some(d) if within_budget(d) => {
-                    self.counters.retries.fetch_add(1, Ordering::Relaxed);
                     (self.progress)(FetchProgress::Retry {
                         offset,
                         attempt: attempts + 1,
@@ -141,6 +210,7 @@ impl Caller<'_> {
                     if !d.is_zero() {
                         tokio::time::sleep(d).await;
                     }
+                    retrying = Some(err);
                 }
                 _ => return Err(self.give_up(err, offset, attempts, started.elapsed())),
             }
@@ -242,8 +312,15 @@ mod tests {
             ),
             (CallError::Malformed("x".into()), Backoff),
             (CallError::TooLarge, Fail),
-            (api("RequestLimitExceeded"), Backoff),
-            (api("RequestLimitExceeded.IPLimitExceeded"), Backoff),
+            (
+                CallError::Http {
+                    status: 429,
+                    body: String::new(),
+                },
+                Slowdown,
+            ),
+            (api("RequestLimitExceeded"), Slowdown),
+            (api("RequestLimitExceeded.IPLimitExceeded"), Slowdown),
             (api("InternalError"), Backoff),
             (api("ServiceUnavailable"), Backoff),
             (api("FailedOperation.InternalOperationFailure"), Backoff),
