@@ -152,7 +152,8 @@ pub enum Fault {
     Http {
         /// The status, e.g. 502.
         status: u16,
-        /// The body (default: a small HTML page).
+        /// The body (default: a small HTML page); `{header:NAME}` in it echoes that request
+        /// header, as a gateway that reflects what it was sent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
     },

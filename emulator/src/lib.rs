@@ -683,6 +683,7 @@ fn answer(
             ));
         }
         Some(Fault::Http { status, body }) => {
+            let body = body.map(|text| echo_headers(&text, headers));
             return (Reply::Http(status, body), None, Outcome::Http { status });
         }
         Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(ms)),
@@ -755,4 +756,26 @@ fn answer(
             null_image_set: null_set,
         },
     )
+}
+
+/// `{header:X-TC-Token}` in a fault's body becomes that request header's
+/// value: a gateway that echoes what it was sent, for redaction tests.
+fn echo_headers(text: &str, headers: &HeaderMap) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{header:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{header:".len()..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let name = &after[..end];
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            out.push_str(value);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -17,6 +17,9 @@ const TOKEN: &str = "LeakCheckSessionToken-abcdefghijkl";
 fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(KEY), "{what} leaks the secret key:\n{text}");
     assert!(!text.contains(TOKEN), "{what} leaks the token:\n{text}");
+    // Not even in part: a secret cut by truncation still leaks its start.
+    assert!(!text.contains(&KEY[..12]), "{what} leaks part of the secret key:\n{text}");
+    assert!(!text.contains(&TOKEN[..12]), "{what} leaks part of the token:\n{text}");
 }
 
 async fn run(
@@ -84,6 +87,18 @@ async fn no_secret_in_errors_or_progress() {
             ],
             true,
         ),
+        // A gateway that echoes the token header where the 200-character
+        // excerpt of its body ends: redacted before the cut.
+        (
+            vec![
+                FaultRule::once(Fault::Http {
+                    status: 502,
+                    body: Some(format!("{} {{header:X-TC-Token}} after", "x".repeat(180))),
+                })
+                .forever(),
+            ],
+            true,
+        ),
         (vec![FaultRule::once(Fault::Truncate).forever()], true),
         (
             vec![FaultRule::once(Fault::Delay { ms: 1000 }).forever()],
@@ -130,7 +145,7 @@ async fn no_secret_in_errors_or_progress() {
         .await
         .unwrap(),
     );
-    assert_eq!(errors.len(), 12);
+    assert_eq!(errors.len(), 13);
     for err in &errors {
         assert_clean("Display", &err.to_string());
         assert_clean("Debug", &format!("{err:?}"));

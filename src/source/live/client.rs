@@ -358,7 +358,9 @@ impl Client {
         if status != reqwest::StatusCode::OK {
             return Err(CallError::Http {
                 status: status.as_u16(),
-                body: self.redact(&excerpt(&bytes)),
+                // Redacted before it is cut: a secret at the cut would
+                // otherwise survive in part.
+                body: excerpt(&self.redact(&String::from_utf8_lossy(&bytes))),
             });
         }
         parse_response(&bytes).map_err(|e| match e {
@@ -470,9 +472,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The first 200 characters of a body, on one line, for an error message.
-fn excerpt(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
+/// The first 200 characters of a (redacted) body, on one line, for an error message.
+fn excerpt(text: &str) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut cut: String = one_line.chars().take(200).collect();
     if cut.len() < one_line.len() {
