@@ -88,6 +88,8 @@ impl ExitCode {
             | FetchError::ResponseTooLarge { .. }
             | FetchError::ImageModel { .. }
             | FetchError::ImageWithoutId { .. }
+            | FetchError::TotalTooLarge { .. }
+            | FetchError::PageMismatch { .. }
             | FetchError::Unsettled { .. } => ExitCode::Incomplete,
         }
     }

@@ -374,3 +374,27 @@ async fn the_retry_time_budget_bounds_a_page() {
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
 }
+
+/// A `TotalCount` of 10^15 once made the paginator plan every offset (12.8 GB
+/// resident after one request): now it is exit 3 after that one request,
+/// with nothing planned for it.
+#[tokio::test]
+async fn an_absurd_total_count_is_refused_before_anything_is_planned() {
+    let (err, em) = tokio::time::timeout(
+        Duration::from_secs(20),
+        fails(vec![
+            FaultRule::once(Fault::TotalCountDelta {
+                delta: 1_000_000_000_000_000,
+            })
+            .forever(),
+        ]),
+    )
+    .await
+    .expect("refused at once, not planned");
+    assert!(
+        matches!(err, FetchError::TotalTooLarge { total, limit: 10_000_000 } if total > 1_000_000_000_000_000),
+        "{err:?}"
+    );
+    assert_eq!(em.request_count(), 1);
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
+}

@@ -163,6 +163,24 @@ pub enum FetchError {
         request_id: String,
     },
 
+    /// `TotalCount` beyond what any account holds: refused before anything is planned for it.
+    #[error("the API reports a TotalCount of {total}, beyond the {limit} images ecmguard accepts")]
+    TotalTooLarge {
+        /// `TotalCount` as sent.
+        total: u64,
+        /// [`super::MAX_TOTAL_COUNT`].
+        limit: u64,
+    },
+
+    /// A page that does not match its request (more images than `Limit`).
+    #[error("the page at Offset {offset} does not match its request: {detail}")]
+    PageMismatch {
+        /// Offset of the page.
+        offset: u64,
+        /// What did not match.
+        detail: String,
+    },
+
     /// The listing never produced a consistent result set within the restart budget.
     #[error("the image list did not settle after {restarts} restarts: {reason}")]
     Unsettled {
@@ -192,6 +210,8 @@ impl FetchError {
             FetchError::ResponseTooLarge { .. } => Code::ApiResponseTooLarge,
             FetchError::ImageModel { .. } => Code::ApiImageModel,
             FetchError::ImageWithoutId { .. } => Code::ApiImageWithoutId,
+            FetchError::TotalTooLarge { .. } => Code::ApiTotalTooLarge,
+            FetchError::PageMismatch { .. } => Code::ApiPageMismatch,
             FetchError::Unsettled { .. } => Code::PaginationUnsettled,
         }
     }
@@ -240,6 +260,11 @@ impl FetchError {
                  --endpoint (this is not the DescribeImage API, or it is broken). No verdict is \
                  given on a set whose images cannot be told apart."
                 .to_owned(),
+            FetchError::TotalTooLarge { .. } | FetchError::PageMismatch { .. } => {
+                "the endpoint does not answer like the DescribeImage API; check --endpoint. \
+                 No verdict is given on an answer that cannot be right."
+                    .to_owned()
+            }
             FetchError::Unsettled { .. } => "images were being created or deleted while the \
                  pages were read (or the API paged inconsistently); run again when the account \
                  is quiet. No partial result is used."

@@ -38,6 +38,9 @@ pub const DEFAULT_RATE: f64 = 20.0;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`DEFAULT_TIMEOUT`] as `--timeout` writes it (a test checks they agree).
 pub const DEFAULT_TIMEOUT_TEXT: &str = "30s";
+/// The largest `TotalCount` a fetch accepts: ten times any real account, far below what
+/// would exhaust memory. A larger one is exit 3 before anything is planned for it.
+pub const MAX_TOTAL_COUNT: u64 = 10_000_000;
 /// The page size: the documented maximum `Limit`.
 pub const PAGE_SIZE: u32 = 100;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
-use super::FetchProgress;
+use super::{FetchProgress, MAX_TOTAL_COUNT};
 use super::client::Page;
 use super::error::FetchError;
 use super::retry::{Caller, Transport};
@@ -79,20 +79,34 @@ async fn attempt<T: Transport>(
     let first = caller.page(0).await?;
     *pages += 1;
     let total = first.total_count;
+    // Bounded by the tool, not the server: nothing proportional to the
+    // total is planned or allocated before the total is known to be sane.
+    if total > MAX_TOTAL_COUNT {
+        return Err(FetchError::TotalTooLarge {
+            total,
+            limit: MAX_TOTAL_COUNT,
+        });
+    }
     // A server may hand out fewer images per page than `Limit` asks for while the
     // listing is stable (a lower page cap): page by what the first page held.
     let asked = u64::from(caller.client.page_size().max(1));
     let held = first.images.len() as u64;
+    if held > asked {
+        return Err(FetchError::PageMismatch {
+            offset: 0,
+            detail: format!("{held} images for Limit={asked}"),
+        });
+    }
     let page_size = if held > 0 && held < asked && held < total {
         held
     } else {
         asked
     };
-    let offsets: Vec<u64> = (1..)
-        .map(|i| i * page_size)
-        .take_while(|offset| *offset < total)
-        .collect();
-    let total_pages = offsets.len() as u64 + 1;
+    // Planned lazily: one offset at a time, as the stream asks for it.
+    let offsets = (1..)
+        .map(move |i: u64| i * page_size)
+        .take_while(move |offset| *offset < total);
+    let total_pages = total.saturating_sub(1) / page_size + 1;
     let mut images_seen = held;
     (caller.progress)(FetchProgress::Page {
         done: 1,
@@ -102,7 +116,7 @@ async fn attempt<T: Transport>(
 
     let mut by_offset: BTreeMap<u64, Page> = BTreeMap::new();
     by_offset.insert(0, first);
-    let mut stream = futures_util::stream::iter(offsets.iter().copied())
+    let mut stream = futures_util::stream::iter(offsets)
         .map(|offset| async move { (offset, caller.page(offset).await) })
         .buffer_unordered(plan.max_in_flight.max(1));
     let mut done = 1;
@@ -111,6 +125,15 @@ async fn attempt<T: Transport>(
         // the requests still in flight.
         let page = result?;
         *pages += 1;
+        if page.images.len() as u64 > asked {
+            return Err(FetchError::PageMismatch {
+                offset,
+                detail: format!(
+                    "{} images for Limit={asked}",
+                    page.images.len()
+                ),
+            });
+        }
         if page.total_count != total {
             return Ok(Attempt::Inconsistent(changed(total, &page, offset)));
         }
