@@ -89,6 +89,9 @@ pub struct LiveArgs {
     /// Per-request timeout, e.g. 30s, 2min.
     #[arg(long, value_name = "DURATION", default_value = live::DEFAULT_TIMEOUT_TEXT)]
     pub timeout: String,
+    /// Time limit of the whole fetch, retries and restarts included.
+    #[arg(long, value_name = "DURATION", default_value = live::DEFAULT_DEADLINE_TEXT)]
+    pub deadline: String,
     /// Credentials profile (tccli ~/.tccli/NAME.credential, else [NAME] of the SDK credentials file).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -102,7 +105,7 @@ pub struct CheckArgs {
     #[arg(
         long,
         value_name = "FILE",
-        conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "profile"]
+        conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "deadline", "profile"]
     )]
     pub snapshot: Option<String>,
     /// Check only this image (repeatable; shorthand for --filter image-id=ID).

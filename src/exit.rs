@@ -90,6 +90,7 @@ impl ExitCode {
             | FetchError::ImageWithoutId { .. }
             | FetchError::TotalTooLarge { .. }
             | FetchError::PageMismatch { .. }
+            | FetchError::Deadline { .. }
             | FetchError::Unsettled { .. } => ExitCode::Incomplete,
         }
     }

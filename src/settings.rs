@@ -50,6 +50,8 @@ pub struct LiveSettings {
     /// Everything but `credentials`, validated.
     pub config: LiveConfig,
     pub profile: Option<String>,
+    /// Printed when the fetch starts (a `--rate` above the API's limit).
+    pub warnings: Vec<Diag>,
 }
 
 /// One report to write: a format, and a file (`None`: stdout).
@@ -273,22 +275,18 @@ fn live_settings(
     if !images.is_empty() {
         filters.push(live::image_id_filter(images.iter().cloned()));
     }
-    let timeout = match Duration::parse(&args.timeout) {
-        Ok(d) if d.months == 0 && d.seconds > 0 => {
-            Some(std::time::Duration::from_secs(d.seconds.unsigned_abs()))
-        }
-        Ok(_) => {
-            problems.flag(
-                format!("--timeout `{}` is not a positive time", args.timeout),
-                "for example --timeout 30s or --timeout 2min (months and years are not timeouts)",
-            );
-            None
-        }
-        Err(e) => {
-            problems.flag(format!("--timeout: {}", e.message), e.help);
-            None
-        }
-    };
+    let timeout = positive_time(
+        "--timeout",
+        &args.timeout,
+        "30s or --timeout 2min",
+        problems,
+    );
+    let deadline = positive_time(
+        "--deadline",
+        &args.deadline,
+        "15min or --deadline 1h",
+        problems,
+    );
     let mut config = LiveConfig::new(Credentials::new("", "", None));
     config.endpoint = args.endpoint.clone();
     config.region = args.region.clone();
@@ -297,14 +295,57 @@ fn live_settings(
     if let Some(timeout) = timeout {
         config.timeout = timeout;
     }
+    if let Some(deadline) = deadline {
+        config.deadline = deadline;
+    }
+    let mut warnings = Vec::new();
+    if args.rate > live::DEFAULT_RATE {
+        warnings.push(
+            Diag::warning(
+                Code::RateAboveLimit,
+                format!(
+                    "--rate {} is above the {} requests per second DescribeImage allows",
+                    args.rate,
+                    live::DEFAULT_RATE
+                ),
+            )
+            .with_help("the API will throttle, and the fetch will slow itself down to what it accepts; leave --rate at 20 or lower"),
+        );
+    }
     if ok && let Err(e) = config.validate() {
         problems.0.push(e.diag());
         ok = false;
     }
-    (ok && timeout.is_some()).then(|| LiveSettings {
+    (ok && timeout.is_some() && deadline.is_some()).then(|| LiveSettings {
         config,
         profile: args.profile.clone(),
+        warnings,
     })
+}
+
+/// A positive time without calendar units (`30s`, `2min`, `1h`).
+fn positive_time(
+    flag: &str,
+    text: &str,
+    example: &str,
+    problems: &mut Problems,
+) -> Option<std::time::Duration> {
+    match Duration::parse(text) {
+        Ok(d) if d.months == 0 && d.seconds > 0 => {
+            Some(std::time::Duration::from_secs(d.seconds.unsigned_abs()))
+        }
+        Ok(_) => {
+            problems.flag(
+                format!("{flag} `{text}` is not a positive time"),
+                format!("for example {flag} {example} (months and years are not timeouts)"),
+            );
+            None
+        }
+        Err(e) => {
+            problems.flag(format!("{flag}: {}", e.message), e.help);
+            None
+        }
+    }
 }
 
 /// `--report FORMAT=FILE`.

@@ -157,6 +157,13 @@ pub enum Fault {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<String>,
     },
+    /// A non-200 HTTP answer with a `Retry-After: seconds` header (429 or 503, say).
+    RetryAfter {
+        /// The status.
+        status: u16,
+        /// The `Retry-After` value.
+        seconds: u64,
+    },
     /// Wait this long, then answer normally (past the client's timeout, it never sees it).
     Delay {
         /// Milliseconds.

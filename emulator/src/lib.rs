@@ -459,7 +459,8 @@ pub struct Summary {
 enum Reply {
     Json(Value),
     Truncated(Vec<u8>),
-    Http(u16, Option<String>),
+    /// A status, a body (default: a small HTML page), and `Retry-After` seconds.
+    Http(u16, Option<String>, Option<u64>),
 }
 
 async fn handle(
@@ -495,17 +496,23 @@ async fn handle(
     match reply {
         Reply::Json(v) => (json_header, v.to_string()).into_response(),
         Reply::Truncated(bytes) => (json_header, bytes).into_response(),
-        Reply::Http(status, body) => {
+        Reply::Http(status, body, retry_after) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             let body = body.unwrap_or_else(|| {
                 format!("<html><body><h1>{status}</h1><p>ecm-emulator gateway</p></body></html>")
             });
-            (
+            let mut response = (
                 status,
                 [(header::CONTENT_TYPE, HeaderValue::from_static("text/html"))],
                 body,
             )
-                .into_response()
+                .into_response();
+            if let Some(seconds) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            response
         }
     }
 }
@@ -684,7 +691,18 @@ fn answer(
         }
         Some(Fault::Http { status, body }) => {
             let body = body.map(|text| echo_headers(&text, headers));
-            return (Reply::Http(status, body), None, Outcome::Http { status });
+            return (
+                Reply::Http(status, body, None),
+                None,
+                Outcome::Http { status },
+            );
+        }
+        Some(Fault::RetryAfter { status, seconds }) => {
+            return (
+                Reply::Http(status, None, Some(seconds)),
+                None,
+                Outcome::Http { status },
+            );
         }
         Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(ms)),
         Some(Fault::Truncate) => truncate = true,

@@ -254,7 +254,7 @@ fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Proven
             Ok((images, loaded.provenance))
         }
         SourceSettings::Live(live) => {
-            let (config, fetched) = super::fetch::fetch_live(live, io.progress)?;
+            let (config, fetched) = super::fetch::fetch_live(live, io)?;
             let images = fetched.image_set(zone)?;
             require_images(&images, &settings.images)?;
             Ok((images, fetched.provenance(&config)))

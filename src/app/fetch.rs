@@ -10,7 +10,7 @@ use crate::cli::FetchArgs;
 use crate::outcome::{Error, Outcome};
 use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
-use crate::source::live::{self, Fetched, LiveConfig, Progress};
+use crate::source::live::{self, Fetched, LiveConfig};
 use crate::source::snapshot;
 use crate::text::escape;
 
@@ -24,7 +24,7 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             AtomicFile::create(Path::new(path)).map_err(|e| file_failed(Path::new(path), &e))?,
         ),
     };
-    let (config, fetched) = fetch_live(&settings.live, io.progress)?;
+    let (config, fetched) = fetch_live(&settings.live, io)?;
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
         fetched_at: settings.zone.rfc3339((io.clock)()),
@@ -82,14 +82,15 @@ fn write_snapshot(document: &SnapshotOut<'_>, out: &mut dyn Write) -> std::io::R
 /// Resolve credentials (after everything else was validated) and fetch.
 pub(super) fn fetch_live(
     settings: &LiveSettings,
-    progress: &dyn Progress,
+    io: &mut Io<'_>,
 ) -> Result<(LiveConfig, Fetched), Error> {
+    super::print_diagnostics(&settings.warnings, io);
     let mut config = settings.config.clone();
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let env = |key: &str| std::env::var(key).ok();
     config.credentials =
         live::resolve_credentials(settings.profile.as_deref(), &env, home.as_deref())
             .map_err(|e| Error::Fetch(e.into()))?;
-    let fetched = live::fetch_blocking(&config, progress)?;
+    let fetched = live::fetch_blocking(&config, io.progress)?;
     Ok((config, fetched))
 }

@@ -142,6 +142,8 @@ codes! {
         ApiImageWithoutId => "api-image-without-id", "A page of the API's answer holds an image without an `ImageId`: it cannot be de-duplicated, so no verdict is given (exit 3).";
         ApiTotalTooLarge => "api-total-too-large", "The API reports a TotalCount beyond 10,000,000: refused (exit 3) before anything is planned or allocated for it.";
         ApiPageMismatch => "api-page-mismatch", "A page does not match its request (more images than `Limit`): exit 3.";
+        FetchDeadline => "fetch-deadline", "The whole fetch took longer than --deadline (default 15 min): exit 3, no verdict.";
+        RateAboveLimit => "rate-above-limit", "Warning: --rate is above the 20 requests per second DescribeImage allows; the API will throttle.";
         PaginationUnsettled => "pagination-unsettled", "The image list kept changing (or paged inconsistently) past the restart budget.";
         ApiSignatureExpire => "api-signature-expire", "AuthFailure.SignatureExpire after re-signing: this machine's clock is more than 5 minutes off.";
         ApiSecretIdNotFound => "api-secret-id-not-found", "AuthFailure.SecretIdNotFound / InvalidSecretId: the secret id is unknown to Tencent Cloud.";

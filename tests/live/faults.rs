@@ -398,3 +398,80 @@ async fn an_absurd_total_count_is_refused_before_anything_is_planned() {
     assert_eq!(em.request_count(), 1);
     assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
 }
+
+/// `Retry-After` is heard: the retry comes no sooner than the server asked,
+/// although the configured backoff is a few milliseconds.
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let em = emulator(
+        N,
+        script(vec![
+            FaultRule::once(Fault::RetryAfter {
+                status: 503,
+                seconds: 2,
+            })
+            .at_offset(300),
+        ]),
+    )
+    .await;
+    let fetched = fetch_all(&fast_config(&em), &|_| {}).await.unwrap();
+    assert_eq!(ids(&fetched.images), emulator_ids(&em));
+    let at: Vec<Duration> = em
+        .log()
+        .iter()
+        .filter(|e| e.offset == Some(300))
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(at.len(), 2, "refused once, then answered");
+    assert!(
+        at[1] - at[0] >= Duration::from_millis(1900),
+        "retried after {:?}, not the 2 s asked for",
+        at[1] - at[0]
+    );
+}
+
+/// A `Retry-After` beyond the page's budget ends the fetch at once rather
+/// than waiting past it.
+#[tokio::test]
+async fn a_retry_after_beyond_the_budget_gives_up_at_once() {
+    let started = std::time::Instant::now();
+    let (err, em) = fails(vec![
+        FaultRule::once(Fault::RetryAfter {
+            status: 503,
+            seconds: 120,
+        })
+        .forever(),
+    ])
+    .await;
+    assert!(
+        matches!(err, FetchError::HttpStatus { status: 503, .. }),
+        "{err:?}"
+    );
+    assert_eq!(em.request_count(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// `--deadline` bounds the whole fetch, whatever each page's budget.
+#[tokio::test]
+async fn the_deadline_bounds_the_whole_fetch() {
+    let em = emulator(
+        N,
+        script(vec![FaultRule::once(Fault::Delay { ms: 2000 }).forever()]),
+    )
+    .await;
+    let mut cfg = fast_config(&em);
+    // Each request would finish within its own 5 s timeout.
+    cfg.deadline = Duration::from_millis(900);
+    let started = std::time::Instant::now();
+    let err = fetch_all(&cfg, &|_| {})
+        .await
+        .err()
+        .expect("stopped by the deadline");
+    assert!(matches!(err, FetchError::Deadline { .. }), "{err:?}");
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

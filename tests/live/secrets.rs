@@ -18,8 +18,14 @@ fn assert_clean(what: &str, text: &str) {
     assert!(!text.contains(KEY), "{what} leaks the secret key:\n{text}");
     assert!(!text.contains(TOKEN), "{what} leaks the token:\n{text}");
     // Not even in part: a secret cut by truncation still leaks its start.
-    assert!(!text.contains(&KEY[..12]), "{what} leaks part of the secret key:\n{text}");
-    assert!(!text.contains(&TOKEN[..12]), "{what} leaks part of the token:\n{text}");
+    assert!(
+        !text.contains(&KEY[..12]),
+        "{what} leaks part of the secret key:\n{text}"
+    );
+    assert!(
+        !text.contains(&TOKEN[..12]),
+        "{what} leaks part of the token:\n{text}"
+    );
 }
 
 async fn run(

@@ -74,3 +74,64 @@ async fn an_https_endpoint_gets_a_tls_client_hello() {
         );
     }
 }
+
+/// A certificate the client does not trust fails the same way every time:
+/// one connection, no retries, a help that says so (six attempts used to
+/// take 25 s).
+#[tokio::test]
+async fn an_untrusted_certificate_is_not_retried() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
+    let cert = CertificateDer::from_pem_file(format!("{fixtures}/cert.pem")).expect("cert");
+    let key = PrivateKeyDer::from_pem_file(format!("{fixtures}/key.pem")).expect("key");
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config"),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(Mutex::new(0u32));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            *counted.lock().unwrap() += 1;
+            let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            // Handshake until the client gives up on the certificate.
+            let _ = conn.complete_io(&mut stream);
+        }
+    });
+    let mut cfg = LiveConfig::new(Credentials::new("AKIDtls", "tls-test-key", None));
+    cfg.endpoint = format!("https://127.0.0.1:{port}");
+    cfg.retry = RetryBudget {
+        max_attempts: 6,
+        max_elapsed: std::time::Duration::from_secs(20),
+        min_delay: std::time::Duration::from_millis(200),
+        max_delay: std::time::Duration::from_millis(400),
+    };
+    let started = std::time::Instant::now();
+    let err = fetch_all(&cfg, &|_| {})
+        .await
+        .err()
+        .expect("an untrusted certificate");
+    let shown = render(&err);
+    assert!(
+        matches!(
+            err,
+            ecmguard::source::live::FetchError::Transport {
+                permanent: true,
+                ..
+            }
+        ),
+        "{shown}"
+    );
+    assert!(shown.contains("not retried"), "{shown}");
+    assert_eq!(*connections.lock().unwrap(), 1, "{shown}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -116,12 +116,19 @@ pub(crate) struct PageImage {
 /// What went wrong with one call. Every string in here has been redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CallError {
-    /// Connect, TLS, reset: no usable HTTP response.
-    Transport(String),
+    /// Connect, TLS, reset: no usable HTTP response. `permanent` when retrying cannot help
+    /// (a certificate the client does not trust, a TLS handshake that failed, a host name
+    /// that does not exist).
+    Transport { detail: String, permanent: bool },
     /// No complete response within the timeout.
     Timeout,
-    /// A non-200 status (API errors use 200, so this is a gateway or a wrong endpoint).
-    Http { status: u16, body: String },
+    /// A non-200 status (API errors use 200, so this is a gateway or a wrong endpoint), and
+    /// how long the server asked to be left alone (`Retry-After`).
+    Http {
+        status: u16,
+        body: String,
+        retry_after: Option<Duration>,
+    },
     /// The body was not a DescribeImage envelope.
     Malformed(String),
     /// The body exceeded the size limit.
@@ -323,8 +330,11 @@ impl Client {
         if let Some(token) = &self.token {
             headers.insert(HeaderName::from_static("x-tc-token"), token.clone());
         }
-        let mut auth = HeaderValue::from_str(&signed.authorization)
-            .map_err(|_| CallError::Transport("unencodable Authorization header".into()))?;
+        let mut auth =
+            HeaderValue::from_str(&signed.authorization).map_err(|_| CallError::Transport {
+                detail: "unencodable Authorization header".into(),
+                permanent: true,
+            })?;
         auth.set_sensitive(true);
         headers.insert(header::AUTHORIZATION, auth);
 
@@ -343,6 +353,11 @@ impl Client {
     async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Page, CallError> {
         let mut response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
         if let Some(len) = response.content_length()
             && len > self.max_response_bytes as u64
         {
@@ -358,6 +373,7 @@ impl Client {
         if status != reqwest::StatusCode::OK {
             return Err(CallError::Http {
                 status: status.as_u16(),
+                retry_after,
                 // Redacted before it is cut: a secret at the cut would
                 // otherwise survive in part.
                 body: excerpt(&self.redact(&String::from_utf8_lossy(&bytes))),
@@ -382,7 +398,10 @@ impl Client {
         if e.is_timeout() {
             CallError::Timeout
         } else {
-            CallError::Transport(self.redact(&error_chain(e)))
+            CallError::Transport {
+                detail: self.redact(&error_chain(e)),
+                permanent: is_permanent(e),
+            }
         }
     }
 }
@@ -455,6 +474,64 @@ pub(crate) fn redact(credentials: &Credentials, text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether a transport failure will be the same on every attempt: the TLS handshake failed
+/// (an untrusted or wrong certificate, a server that does not speak TLS), or the host name
+/// does not exist. Retrying these only delays the answer (six attempts took 25 s).
+fn is_permanent(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // An io::Error hides the error it wraps from `source()`.
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+        {
+            return true;
+        }
+        let text = err.to_string();
+        // rustls's own words, when a boxed link in the chain hides its type.
+        if [
+            "invalid peer certificate",
+            "peer sent no certificates",
+            "peer is incompatible",
+            "peer misbehaved",
+            "received fatal alert",
+            "received corrupt message",
+        ]
+        .iter()
+        .any(|words| text.contains(words))
+        {
+            return true;
+        }
+        // getaddrinfo's EAI_NONAME / EAI_NODATA (a temporary failure, EAI_AGAIN, is retried).
+        if text.contains("Name or service not known")
+            || text.contains("No address associated with hostname")
+            || text.contains("nodename nor servname provided")
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+/// `Retry-After`: delay-seconds or an HTTP date, capped at five minutes.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    const CAP: u64 = 300;
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds.min(CAP)));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = at.as_second() - jiff::Timestamp::now().as_second();
+    Some(Duration::from_secs(
+        u64::try_from(wait).unwrap_or(0).min(CAP),
+    ))
 }
 
 /// The error and its causes on one line (reqwest's top-level message alone says little).
@@ -604,6 +681,18 @@ mod tests {
             parse_response(br#"{"Response":{"TotalCount":1,"ImageSet":["img-1"]}}"#),
             Err(CallError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_a_date_and_capped() {
+        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 120 "), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("99999"), Some(Duration::from_secs(300)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub enum FetchError {
         offset: u64,
         /// What failed.
         detail: String,
+        /// Not retried: it would fail the same way (TLS, certificate, unknown host).
+        permanent: bool,
         /// Requests made for this page.
         attempts: u32,
         /// Time spent on this page.
@@ -181,6 +183,13 @@ pub enum FetchError {
         detail: String,
     },
 
+    /// The whole fetch took longer than `--deadline`.
+    #[error("the fetch did not finish within --deadline {}", fmt_duration(*.deadline))]
+    Deadline {
+        /// The deadline.
+        deadline: Duration,
+    },
+
     /// The listing never produced a consistent result set within the restart budget.
     #[error("the image list did not settle after {restarts} restarts: {reason}")]
     Unsettled {
@@ -212,6 +221,7 @@ impl FetchError {
             FetchError::ImageWithoutId { .. } => Code::ApiImageWithoutId,
             FetchError::TotalTooLarge { .. } => Code::ApiTotalTooLarge,
             FetchError::PageMismatch { .. } => Code::ApiPageMismatch,
+            FetchError::Deadline { .. } => Code::FetchDeadline,
             FetchError::Unsettled { .. } => Code::PaginationUnsettled,
         }
     }
@@ -240,6 +250,12 @@ impl FetchError {
                     .to_owned()
             }
             FetchError::Api(e) => e.hint(),
+            FetchError::Transport {
+                permanent: true, ..
+            } => "not retried: a TLS or certificate failure, or a host name that does not \
+                  exist, is the same on every attempt. Check --endpoint (the host, and that \
+                  it serves HTTPS with a certificate this machine trusts) and proxies"
+                .to_owned(),
             FetchError::Transport { .. } => "check the network, proxy settings (HTTPS_PROXY) and \
                  --endpoint; the fetch can be run again safely"
                 .to_owned(),
@@ -259,6 +275,9 @@ impl FetchError {
             FetchError::ImageWithoutId { .. } => "every DescribeImage image has an ImageId; check \
                  --endpoint (this is not the DescribeImage API, or it is broken). No verdict is \
                  given on a set whose images cannot be told apart."
+                .to_owned(),
+            FetchError::Deadline { .. } => "the endpoint answers too slowly (or throttles too \
+                 much) to list the account in time; run again later, or raise --deadline"
                 .to_owned(),
             FetchError::TotalTooLarge { .. } | FetchError::PageMismatch { .. } => {
                 "the endpoint does not answer like the DescribeImage API; check --endpoint. \

@@ -38,6 +38,10 @@ pub const DEFAULT_RATE: f64 = 20.0;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`DEFAULT_TIMEOUT`] as `--timeout` writes it (a test checks they agree).
 pub const DEFAULT_TIMEOUT_TEXT: &str = "30s";
+/// The default time limit of a whole fetch (`--deadline`).
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// [`DEFAULT_DEADLINE`] as `--deadline` writes it (a test checks they agree).
+pub const DEFAULT_DEADLINE_TEXT: &str = "15min";
 /// The largest `TotalCount` a fetch accepts: ten times any real account, far below what
 /// would exhaust memory. A larger one is exit 3 before anything is planned for it.
 pub const MAX_TOTAL_COUNT: u64 = 10_000_000;
@@ -124,6 +128,8 @@ pub struct LiveConfig {
     pub max_in_flight: usize,
     /// Largest accepted response body. Default 16 MiB (a full page is ~200 KiB).
     pub max_response_bytes: usize,
+    /// Time limit of the whole fetch (`--deadline`). Default [`DEFAULT_DEADLINE`].
+    pub deadline: Duration,
     /// `Limit` of each request. Default and maximum [`PAGE_SIZE`].
     pub page_size: u32,
 }
@@ -146,6 +152,7 @@ impl LiveConfig {
             restart_delay: Duration::from_secs(1),
             max_in_flight: 32,
             max_response_bytes: 16 * 1024 * 1024,
+            deadline: DEFAULT_DEADLINE,
             page_size: PAGE_SIZE,
         }
     }
@@ -166,6 +173,9 @@ impl LiveConfig {
         }
         if self.timeout.is_zero() {
             return invalid("timeout is zero".to_owned());
+        }
+        if self.deadline.is_zero() {
+            return invalid("deadline is zero".to_owned());
         }
         if self.page_size == 0 || self.page_size > PAGE_SIZE {
             return invalid(format!(
@@ -342,7 +352,13 @@ pub async fn fetch_all(
         restart_delay: cfg.restart_delay,
         max_in_flight: cfg.max_in_flight,
     };
-    let listing = paginate::list(&caller, &plan).await?;
+    // The whole fetch is bounded too: retries and restarts are each bounded,
+    // but a slow server could still stretch a listing for hours.
+    let listing = tokio::time::timeout(cfg.deadline, paginate::list(&caller, &plan))
+        .await
+        .map_err(|_| FetchError::Deadline {
+            deadline: cfg.deadline,
+        })??;
     Ok(Fetched {
         images: listing.images,
         total_count: listing.total_count,
@@ -386,10 +402,15 @@ mod tests {
     }
 
     #[test]
-    fn the_default_timeout_is_written_as_it_is() {
-        let parsed = crate::policy::duration::Duration::parse(DEFAULT_TIMEOUT_TEXT).unwrap();
-        assert_eq!(parsed.seconds, DEFAULT_TIMEOUT.as_secs() as i64);
-        assert_eq!(parsed.months, 0);
+    fn the_default_timeouts_are_written_as_they_are() {
+        for (text, value) in [
+            (DEFAULT_TIMEOUT_TEXT, DEFAULT_TIMEOUT),
+            (DEFAULT_DEADLINE_TEXT, DEFAULT_DEADLINE),
+        ] {
+            let parsed = crate::policy::duration::Duration::parse(text).unwrap();
+            assert_eq!(parsed.seconds, value.as_secs() as i64);
+            assert_eq!(parsed.months, 0);
+        }
     }
 
     #[test]

@@ -12,10 +12,10 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use serde_json::value::RawValue;
 
-use super::{FetchProgress, MAX_TOTAL_COUNT};
 use super::client::Page;
 use super::error::FetchError;
 use super::retry::{Caller, Transport};
+use super::{FetchProgress, MAX_TOTAL_COUNT};
 
 /// A consistent listing.
 pub(crate) struct Listing {
@@ -128,10 +128,7 @@ async fn attempt<T: Transport>(
         if page.images.len() as u64 > asked {
             return Err(FetchError::PageMismatch {
                 offset,
-                detail: format!(
-                    "{} images for Limit={asked}",
-                    page.images.len()
-                ),
+                detail: format!("{} images for Limit={asked}", page.images.len()),
             });
         }
         if page.total_count != total {

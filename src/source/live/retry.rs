@@ -76,7 +76,10 @@ pub(crate) enum Decision {
 /// fails fast.
 pub(crate) fn decide(err: &CallError) -> Decision {
     match err {
-        CallError::Transport(_) | CallError::Timeout => Decision::Backoff,
+        CallError::Transport {
+            permanent: true, ..
+        } => Decision::Fail,
+        CallError::Transport { .. } | CallError::Timeout => Decision::Backoff,
         CallError::Http { status: 429, .. } => Decision::Slowdown,
         CallError::Http { status, .. } if *status >= 500 => Decision::Backoff,
         CallError::Http { .. } => Decision::Fail,
@@ -96,7 +99,7 @@ pub(crate) fn decide(err: &CallError) -> Decision {
 /// A short, secret-free name for a failure, for progress events.
 fn reason(err: &CallError) -> String {
     match err {
-        CallError::Transport(_) => "network error".to_owned(),
+        CallError::Transport { .. } => "network error".to_owned(),
         CallError::Timeout => "timeout".to_owned(),
         CallError::Http { status, .. } => format!("HTTP {status}"),
         CallError::Malformed(_) => "unreadable response".to_owned(),
@@ -195,6 +198,17 @@ impl<T: Transport> Caller<'_, T> {
                 }
                 Decision::Backoff => delays.next(),
             };
+            // A server that says how long to wait is heard: never sooner than that.
+            let delay = match (&err, delay) {
+                (
+                    CallError::Http {
+                        retry_after: Some(wait),
+                        ..
+                    },
+                    Some(d),
+                ) => Some(d.max(*wait)),
+                (_, delay) => delay,
+            };
             let within_budget = |d: Duration| {
                 attempts < self.budget.max_attempts.max(1)
                     && started.elapsed() + d <= self.budget.max_elapsed
@@ -219,9 +233,10 @@ impl<T: Transport> Caller<'_, T> {
 
     fn give_up(&self, err: CallError, offset: u64, attempts: u32, elapsed: Duration) -> FetchError {
         match err {
-            CallError::Transport(detail) => FetchError::Transport {
+            CallError::Transport { detail, permanent } => FetchError::Transport {
                 offset,
                 detail,
+                permanent,
                 attempts,
                 elapsed,
             },
@@ -231,7 +246,7 @@ impl<T: Transport> Caller<'_, T> {
                 attempts,
                 elapsed,
             },
-            CallError::Http { status, body } => FetchError::HttpStatus {
+            CallError::Http { status, body, .. } => FetchError::HttpStatus {
                 offset,
                 status,
                 body,
@@ -294,12 +309,26 @@ mod tests {
     fn decisions_follow_the_spec() {
         use Decision::*;
         for (err, want) in [
-            (CallError::Transport("x".into()), Backoff),
+            (
+                CallError::Transport {
+                    detail: "x".into(),
+                    permanent: false,
+                },
+                Backoff,
+            ),
+            (
+                CallError::Transport {
+                    detail: "invalid peer certificate: UnknownIssuer".into(),
+                    permanent: true,
+                },
+                Fail,
+            ),
             (CallError::Timeout, Backoff),
             (
                 CallError::Http {
                     status: 502,
                     body: String::new(),
+                    retry_after: None,
                 },
                 Backoff,
             ),
@@ -307,6 +336,7 @@ mod tests {
                 CallError::Http {
                     status: 404,
                     body: String::new(),
+                    retry_after: None,
                 },
                 Fail,
             ),
@@ -316,6 +346,7 @@ mod tests {
                 CallError::Http {
                     status: 429,
                     body: String::new(),
+                    retry_after: None,
                 },
                 Slowdown,
             ),
