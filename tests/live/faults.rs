@@ -463,10 +463,9 @@ async fn the_deadline_bounds_the_whole_fetch() {
     // Each request would finish within its own 5 s timeout.
     cfg.deadline = Duration::from_millis(900);
     let started = std::time::Instant::now();
-    let err = fetch_all(&cfg, &|_| {})
-        .await
-        .err()
-        .expect("stopped by the deadline");
+    let Err(err) = fetch_all(&cfg, &|_| {}).await else {
+        panic!("stopped by the deadline");
+    };
     assert!(matches!(err, FetchError::Deadline { .. }), "{err:?}");
     assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
     assert!(

@@ -116,10 +116,9 @@ async fn an_untrusted_certificate_is_not_retried() {
         max_delay: std::time::Duration::from_millis(400),
     };
     let started = std::time::Instant::now();
-    let err = fetch_all(&cfg, &|_| {})
-        .await
-        .err()
-        .expect("an untrusted certificate");
+    let Err(err) = fetch_all(&cfg, &|_| {}).await else {
+        panic!("an untrusted certificate");
+    };
     let shown = render(&err);
     assert!(
         matches!(
