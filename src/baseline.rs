@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::{Baseline, Entry};
 
+/// The largest baseline file read (about a million entries).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
 /// The schema tag of baseline files.
 pub const BASELINE_SCHEMA: &str = "ecmguard/baseline/v1";
 

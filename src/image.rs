@@ -484,6 +484,7 @@ pub(crate) fn read_image<'de, A: MapAccess<'de>>(
             }
             ImageKey::Other(name) => {
                 let raw = map.next_value::<Box<RawValue>>()?;
+                check_depth(&name, &raw)?;
                 builder.image.extra_mut().top.push((name, raw));
             }
         }
@@ -575,6 +576,7 @@ impl<'de> Visitor<'de> for SrcImageSeed<'_> {
                 Ok(field) => read_field(self.0, field, &mut map)?,
                 Err(name) => {
                     let raw = map.next_value::<Box<RawValue>>()?;
+                    check_depth(&name, &raw)?;
                     self.0.image.extra_mut().src.push((name, raw));
                 }
             }
@@ -615,6 +617,45 @@ impl<'de> Deserialize<'de> for Image {
         }
         d.deserialize_map(ImageVisitor)
     }
+}
+
+/// How deep an unknown field may nest. Unknown fields are kept and written
+/// back into reports, where a million-deep value would make the report
+/// unreadable to jq or Python; no real field nests a tenth of this.
+pub const MAX_UNKNOWN_DEPTH: usize = 64;
+
+/// Refuse an unknown field that nests deeper than [`MAX_UNKNOWN_DEPTH`]: a
+/// linear scan of its raw text, counting brackets outside strings.
+fn check_depth<E: serde::de::Error>(name: &str, raw: &RawValue) -> Result<(), E> {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in raw.get().bytes() {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if deepest > MAX_UNKNOWN_DEPTH {
+        return Err(E::custom(format!(
+            "the unknown field `{}` nests {deepest} levels deep; at most {MAX_UNKNOWN_DEPTH} are kept",
+            crate::text::clip(name, 100)
+        )));
+    }
+    Ok(())
 }
 
 /// Writes the fields that are present (absent and null are both omitted),

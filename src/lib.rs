@@ -51,6 +51,7 @@ pub mod eval;
 pub mod exit;
 pub mod generate;
 pub mod image;
+pub mod input;
 pub mod listing;
 pub mod outcome;
 pub mod output;

@@ -141,8 +141,8 @@ fn the_size_limit_is_exact_and_checked_before_parsing() {
 /// Deep nesting never overflows the stack. Where the snapshot reads values
 /// (the document, `filters`), serde_json's limit of 128 levels makes it exit
 /// 2; a `Response`'s `Error` is an API error whatever its shape (exit 3);
-/// unknown fields are kept verbatim, skipped without recursion, so any depth
-/// there is data like any other.
+/// unknown fields are kept verbatim (skipped without recursion) up to 64
+/// levels, and refused deeper (exit 2).
 #[test]
 fn deeply_nested_snapshot_json_never_overflows_the_stack() {
     let depth = 100_000;
@@ -161,15 +161,26 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
             format!(r#"[{{"ImageId": "img-a", "ImageName": {deep}}}]"#),
             2,
         ),
+        // Unknown fields are kept and written back into reports: deeper than
+        // 64 levels they would make a JSON report unreadable to jq or Python.
         (
             "an unknown image field",
             format!(r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "Labels": {deep}}}]"#),
-            0,
+            2,
         ),
         (
             "an unknown SrcImage field",
             format!(
                 r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "SrcImage": {{"Zone": {deep}}}}}]"#
+            ),
+            2,
+        ),
+        (
+            "an unknown field 64 levels deep",
+            format!(
+                r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "Labels": {}{}}}]"#,
+                "[".repeat(64),
+                "]".repeat(64)
             ),
             0,
         ),

@@ -122,7 +122,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
 
 fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = crate::input::read_capped(path, crate::baseline::MAX_FILE_BYTES).map_err(|e| {
         Error::Baseline(
             Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
                 .with_help("write one with `ecmguard check --write-baseline FILE`"),

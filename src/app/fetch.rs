@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::{Io, done, file_failed, stdout_failed};
 use crate::cli::FetchArgs;
+use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
 use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
@@ -91,6 +92,20 @@ pub(super) fn fetch_live(
     config.credentials =
         live::resolve_credentials(settings.profile.as_deref(), &env, home.as_deref())
             .map_err(|e| Error::Fetch(e.into()))?;
+    if let Some(path) = config.credentials.exposed_file() {
+        let warning = Diag::warning(
+            Code::CredentialsExposed,
+            format!(
+                "the credentials file {} can be read by other users of this machine",
+                path.display()
+            ),
+        )
+        .with_help(format!(
+            "it holds a secret key: chmod 600 {}",
+            path.display()
+        ));
+        super::print_diagnostics(&[warning], io);
+    }
     let fetched = live::fetch_blocking(&config, io.progress)?;
     Ok((config, fetched))
 }

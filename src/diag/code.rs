@@ -75,6 +75,7 @@ codes! {
         EmptyCondition => "empty-condition", "A condition, matcher or list is empty and would be vacuous.";
         IgnoreCaseAlone => "ignore-case-alone", "`ignore_case` is given without a string operator to modify.";
         InvalidRegex => "invalid-regex", "A regular expression does not compile (Rust `regex` syntax) or is too large.";
+        PatternBudget => "pattern-budget", "The regular expressions and globs of the policy set together compile to more than the budget (64 MiB); the one that crosses it is pointed at.";
         InvalidGlob => "invalid-glob", "A glob pattern is malformed (for example an unclosed `[`).";
         InvalidDuration => "invalid-duration", "A duration is not one or more <integer><unit> groups with units s, min, h, d, w, mo, y.";
         InvalidTime => "invalid-time", "A time operand is not a date, a `YYYY-MM-DD hh:mm:ss` time, or RFC 3339 with an offset.";
@@ -129,6 +130,7 @@ codes! {
         CredentialsIncomplete => "credentials-incomplete", "A place holds half a key pair (a secret id without a key, or the reverse).";
         CredentialsUnreadable => "credentials-unreadable", "A credentials file exists but cannot be read or parsed.";
         CredentialsInvalid => "credentials-invalid", "A credential holds characters that cannot travel in an HTTP header.";
+        CredentialsExposed => "credentials-exposed", "Warning: the credentials file used can be read by its group or by other users (it holds a secret key).";
         InvalidProfileName => "invalid-profile-name", "A --profile name could not be a file name.";
     }
     area "Live fetch: network and API" {

@@ -47,6 +47,9 @@ pub(crate) struct Cx<'o> {
     /// Rule id value nodes that repeat an earlier id, as (file, offset):
     /// found in the raw documents and reported once, before compiling.
     pub duplicate_ids: std::collections::HashSet<(usize, usize)>,
+    /// Memory of every pattern compiled so far, against the set's budget.
+    pub pattern_bytes: usize,
+    pub pattern_budget_reported: bool,
 }
 
 impl<'o> Cx<'o> {
@@ -57,6 +60,8 @@ impl<'o> Cx<'o> {
             diags: Vec::new(),
             params: HashMap::new(),
             duplicate_ids: std::collections::HashSet::new(),
+            pattern_bytes: 0,
+            pattern_budget_reported: false,
         }
     }
 

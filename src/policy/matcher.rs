@@ -2,8 +2,6 @@
 //! resolved, every operator checked against the field's type, operands
 //! compiled (regexes, globs, times, durations) once, at load.
 
-use regex::{Regex, RegexBuilder};
-
 use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::{Field, FieldType};
@@ -12,6 +10,7 @@ use crate::policy::duration::Duration;
 use crate::policy::model::{CmpOp, Condition, FieldTest, Op, OpKind, Text};
 use crate::policy::operator::Operator;
 use crate::policy::params::{self, Operand, Want};
+use crate::policy::pattern::{self, Pattern};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::time::parse_time_operand;
 
@@ -840,23 +839,29 @@ fn build_regex(
     ignore_case: bool,
     operand: &Operand,
     code: Code,
-) -> Option<Regex> {
-    match RegexBuilder::new(pattern)
-        .case_insensitive(ignore_case)
-        .size_limit(1 << 20)
-        .dfa_size_limit(1 << 22)
-        .nest_limit(64)
-        .build()
-    {
-        Ok(regex) => Some(regex),
-        Err(err) => {
-            let detail = match &err {
-                regex::Error::Syntax(text) => text.lines().last().unwrap_or(text).trim().to_owned(),
-                regex::Error::CompiledTooBig(limit) => {
-                    format!("the compiled pattern exceeds the {limit}-byte limit")
-                }
-                other => other.to_string(),
-            };
+) -> Option<Pattern> {
+    match pattern::compile(pattern, ignore_case) {
+        Ok(compiled) => {
+            cx.pattern_bytes += compiled.memory();
+            if cx.pattern_bytes > pattern::MAX_TOTAL_PATTERN_BYTES && !cx.pattern_budget_reported {
+                cx.pattern_budget_reported = true;
+                let diag = cx
+                    .err(
+                        Code::PatternBudget,
+                        operand.node.span,
+                        format!(
+                            "the patterns of this policy set need more than {} MiB compiled; this one crosses the budget",
+                            pattern::MAX_TOTAL_PATTERN_BYTES >> 20
+                        ),
+                        "over the budget",
+                    )
+                    .with_help("a Unicode class such as \\w repeated many times compiles to a large program: use [a-z0-9_] (ASCII) or fewer repetitions, or fewer patterns");
+                cx.push(diag);
+                return None;
+            }
+            Some(compiled)
+        }
+        Err(pattern::PatternError(detail)) => {
             let diag = cx.err(code, operand.node.span, format!("invalid regular expression{}: {detail}", operand.origin_note()), "does not compile")
                 .with_help("patterns use Rust `regex` syntax (no look-around or back-references); anchor with ^…$");
             cx.push(diag);
@@ -915,7 +920,7 @@ mod tests {
     use super::*;
 
     fn glob(pattern: &str, text: &str) -> bool {
-        Regex::new(&glob_to_regex(pattern).unwrap())
+        regex::Regex::new(&glob_to_regex(pattern).unwrap())
             .unwrap()
             .is_match(text)
     }

@@ -10,6 +10,7 @@ pub mod matcher;
 pub mod model;
 pub mod operator;
 pub(crate) mod params;
+pub mod pattern;
 pub(crate) mod template;
 pub(crate) mod validate;
 pub mod yaml;
@@ -107,24 +108,21 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
     Ok(())
 }
 
-/// Read a policy or test file: size limit first, then UTF-8.
+/// Read a policy or test file: a regular file (a FIFO or device is refused,
+/// never waited on), within the size limit, then UTF-8.
 pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
-    if meta.len() > yaml::MAX_FILE_BYTES as u64 {
-        return Err(Diag::error(
+    let limit = yaml::MAX_FILE_BYTES as u64;
+    let bytes = crate::input::read_capped(path, limit).map_err(|e| match e {
+        crate::input::ReadError::TooLarge { size, limit } => Diag::error(
             Code::FileTooLarge,
-            format!(
-                "{name} is {} bytes; policy and test files are limited to {} bytes",
-                meta.len(),
-                yaml::MAX_FILE_BYTES
-            ),
+            format!("{name} is {size} bytes; policy and test files are limited to {limit} bytes"),
         )
-        .with_help("split the policies into several files in a --policy directory"));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+        .with_help("split the policies into several files in a --policy directory"),
+        other => Diag::error(Code::FileRead, format!("cannot read {name}: {other}")).with_help(
+            "policy and test files are regular files: not directories, FIFOs or devices",
+        ),
+    })?;
     source_from_bytes(name, bytes)
 }
 

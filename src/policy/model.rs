@@ -6,7 +6,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use regex::Regex;
 use serde::Serialize;
 
 use crate::image::Field;
@@ -230,9 +229,9 @@ pub enum OpKind {
     StrNe(Text),
     StrIn(Vec<Text>),
     StrNotIn(Vec<Text>),
-    Matches(Regex),
-    NotMatches(Regex),
-    Glob(Regex),
+    Matches(crate::policy::pattern::Pattern),
+    NotMatches(crate::policy::pattern::Pattern),
+    Glob(crate::policy::pattern::Pattern),
     StartsWith(Text),
     EndsWith(Text),
     Contains(Text),

@@ -391,7 +391,9 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
         .map(str::trim)
         .filter(|r| !r.is_empty());
     let url = rule.url.as_deref().filter(|u| is_absolute_uri(u));
-    let help = match (remediation, rule.url.as_deref()) {
+    // Only a URL that passed validation (absolute http(s), no spaces, quotes
+    // or angle brackets) becomes a Markdown autolink.
+    let help = match (remediation, url) {
         (None, None) => None,
         (Some(text), None) => Some(Help {
             text: text.to_owned(),
@@ -401,11 +403,7 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
             let text = remediation.unwrap_or("See the policy documentation.");
             Some(Help {
                 text: format!("{text} ({link})"),
-                markdown: format!(
-                    "{}\n\n<{}>",
-                    markdown_text(text),
-                    link.replace(['<', '>', ' '], "")
-                ),
+                markdown: format!("{}\n\n<{link}>", markdown_text(text)),
             })
         }
     };

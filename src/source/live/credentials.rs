@@ -63,6 +63,8 @@ pub struct Credentials {
     secret_key: Secret,
     token: Option<Secret>,
     origin: String,
+    /// The file they came from, when its group or others may read it.
+    exposed_file: Option<PathBuf>,
 }
 
 impl Credentials {
@@ -78,7 +80,21 @@ impl Credentials {
             secret_key: Secret::new(secret_key),
             token: token.map(Secret::new),
             origin: "given directly".to_owned(),
+            exposed_file: None,
         }
+    }
+
+    /// The credentials file they were read from, when its permissions let its group or
+    /// other users read it (the CLI warns: the secret key is in it).
+    pub fn exposed_file(&self) -> Option<&Path> {
+        self.exposed_file.as_deref()
+    }
+
+    fn read_from(mut self, path: &Path) -> Self {
+        if readable_by_others(path) {
+            self.exposed_file = Some(path.to_owned());
+        }
+        self
     }
 
     /// The secret id (shown in errors: it identifies the key, it does not unlock it).
@@ -279,26 +295,32 @@ fn valid_profile_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// Reads a small file; `Ok(None)` when it does not exist.
+/// Reads a small regular file; `Ok(None)` when it does not exist.
 fn read_small(path: &Path) -> Result<Option<String>, CredentialsError> {
     let unreadable = |reason: String| CredentialsError::Unreadable {
         path: path.to_owned(),
         reason,
     };
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let bytes = match crate::input::read_capped(path, MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
+        Err(crate::input::ReadError::NotFound) => return Ok(None),
         Err(e) => return Err(unreadable(e.to_string())),
     };
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(unreadable(format!(
-            "file is {} bytes, more than {MAX_FILE_BYTES}",
-            meta.len()
-        )));
-    }
-    std::fs::read_to_string(path)
+    String::from_utf8(bytes)
         .map(Some)
-        .map_err(|e| unreadable(e.to_string()))
+        .map_err(|_| unreadable("not UTF-8".to_owned()))
+}
+
+/// Whether a credentials file can be read by its group or by others.
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
 }
 
 fn from_tccli(
@@ -328,7 +350,9 @@ fn from_tccli(
     let place = path.display().to_string();
     match (clean(parsed.secret_id), clean(parsed.secret_key)) {
         (Some(id), Some(key)) => Ok(Some(
-            Credentials::new(id, key, clean(parsed.token)).with_origin(place),
+            Credentials::new(id, key, clean(parsed.token))
+                .with_origin(place)
+                .read_from(path),
         )),
         (None, None) => {
             looked_at.push(format!("{place}: has no secretId/secretKey"));
@@ -383,7 +407,11 @@ fn from_ini(
             .filter(|v| !v.is_empty())
     };
     match (find("secret_id"), find("secret_key")) {
-        (Some(id), Some(key)) => Ok(Some(Credentials::new(id, key, None).with_origin(place))),
+        (Some(id), Some(key)) => Ok(Some(
+            Credentials::new(id, key, None)
+                .with_origin(place)
+                .read_from(&path),
+        )),
         (None, None) => {
             looked_at.push(format!("{place}: has no secret_id/secret_key"));
             Ok(None)

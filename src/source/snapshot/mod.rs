@@ -205,7 +205,7 @@ fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Snap
 /// path handles, or anything it is unsure of; read the input the exact way.
 /// Public so that tests and the fuzz target can check it agrees with [`read`].
 pub fn read_fast(name: &str, reader: impl Read) -> std::io::Result<Option<Snapshot>> {
-    let Some(parts) = split::split_top_object(reader)? else {
+    let Some(parts) = split::split_top_object(SkipBom::new(reader))? else {
         return Ok(None);
     };
     let Ok(mut snapshot) = read(name, &parts.envelope) else {
@@ -220,6 +220,7 @@ pub fn read_fast(name: &str, reader: impl Read) -> std::io::Result<Option<Snapsh
 
 /// Parse a snapshot held in memory. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let top = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
     top.into_snapshot(name)
@@ -258,7 +259,7 @@ fn stream(name: &str, reader: impl Read, record: bool) -> Result<Snapshot, Strea
         overflowed: !record,
     }));
     let recorder = Recorder {
-        inner: reader,
+        inner: SkipBom::new(reader),
         recording: Rc::clone(&recording),
     };
     // BufReader outside the recorder: the parser pulls bytes from the
@@ -282,6 +283,53 @@ fn parse<'de, R: serde_json::de::Read<'de>>(
     let top = TopSeed.deserialize(&mut *de)?;
     de.end()?;
     Ok(top)
+}
+
+/// A UTF-8 byte-order mark: not JSON, but some editors start a file with one.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Passes a reader through, without a byte-order mark at its start.
+struct SkipBom<R> {
+    inner: R,
+    /// The first bytes, read to look for a mark, not yet handed on.
+    head: Vec<u8>,
+    checked: bool,
+}
+
+impl<R: Read> SkipBom<R> {
+    fn new(inner: R) -> Self {
+        SkipBom {
+            inner,
+            head: Vec::new(),
+            checked: false,
+        }
+    }
+}
+
+impl<R: Read> Read for SkipBom<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.checked {
+            self.checked = true;
+            let mut head = [0u8; 3];
+            let mut filled = 0;
+            while filled < head.len() {
+                match self.inner.read(&mut head[filled..])? {
+                    0 => break,
+                    n => filled += n,
+                }
+            }
+            if &head[..filled] != BOM {
+                self.head = head[..filled].to_vec();
+            }
+        }
+        if !self.head.is_empty() {
+            let n = self.head.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.head[..n]);
+            self.head.drain(..n);
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// How much the streaming reader asks the OS for at a time.
@@ -356,6 +404,7 @@ fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Snap
     if let Some(bytes) = bytes
         && bytes.len() <= SNIPPET_LIMIT
     {
+        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
         // A recording can end inside a character; show the valid prefix.
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
@@ -839,6 +888,33 @@ mod tests {
 
     fn shape_of(json: &str) -> Snapshot {
         read("t.json", json.as_bytes()).expect("reads")
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_by_every_reader() {
+        let text = "\u{feff}[{\"ImageId\":\"img-a\"}]";
+        assert_eq!(
+            read("t.json", text.as_bytes()).expect("reads").images.len(),
+            1
+        );
+        assert_eq!(
+            read_from("t.json", text.as_bytes())
+                .expect("streams")
+                .images
+                .len(),
+            1
+        );
+        let ours = format!(
+            "\u{feff}{{\"schema\":\"{SNAPSHOT_SCHEMA}\",\"total_count\":1,\"ImageSet\":[{{\"ImageId\":\"a\"}}]}}"
+        );
+        let fast = read_fast("t.json", ours.as_bytes())
+            .unwrap()
+            .expect("fast path");
+        assert_eq!(fast.images.len(), 1);
+        // A mark anywhere else is still not JSON.
+        assert!(read("t.json", "[\u{feff}]".as_bytes()).is_err());
+        // Short inputs pass through whole.
+        assert!(read_from("t.json", "[]".as_bytes()).is_ok());
     }
 
     #[test]
