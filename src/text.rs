@@ -90,6 +90,101 @@ pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// A writer for JSON documents that also escapes, as `\u00XX`, what
+/// serde_json leaves raw inside strings although a terminal acts on it: DEL,
+/// the C1 controls (U+0080–U+009F, `\u{9b}` is CSI), the line and
+/// paragraph separators and the bidirectional controls; and the second `#`
+/// of `##[` (GitHub's legacy command form). The document means the same;
+/// printed, it is inert. (These only ever occur inside strings:
+/// JSON's own syntax is ASCII.)
+pub struct JsonControls<W: std::io::Write> {
+    inner: W,
+    /// The start of a multi-byte character not yet seen whole.
+    pending: Vec<u8>,
+}
+
+impl<W: std::io::Write> JsonControls<W> {
+    pub fn new(inner: W) -> Self {
+        JsonControls {
+            inner,
+            pending: Vec::with_capacity(3),
+        }
+    }
+
+    /// How much of `bytes` (from its start) is one character that needs
+    /// escaping (`Some(len)`), or `None` if it does not; `Err` if more bytes
+    /// are needed to tell.
+    fn control_at(bytes: &[u8]) -> Result<Option<usize>, ()> {
+        match bytes {
+            // `##[`: the second `#` is escaped (see below).
+            [b'#'] | [b'#', b'#'] => Err(()),
+            [b'#', b'#', b'[', ..] => Ok(Some(0)),
+            [0x7f, ..] => Ok(Some(1)),
+            [0xc2] => Err(()),
+            [0xc2, 0x80..=0x9f, ..] => Ok(Some(2)),
+            [0xe2] | [0xe2, 0x80 | 0x81] => Err(()),
+            [0xe2, 0x80, 0xa8..=0xae, ..] | [0xe2, 0x81, 0xa6..=0xa9, ..] => Ok(Some(3)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonControls<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut data = std::mem::take(&mut self.pending);
+        data.extend_from_slice(buf);
+        let mut start = 0;
+        let mut i = 0;
+        while i < data.len() {
+            // Skip to the next byte that can start one (a fast scan: JSON is
+            // mostly ASCII, and these bytes are rare).
+            match data[i..]
+                .iter()
+                .position(|&b| matches!(b, 0x7f | 0xc2 | 0xe2 | b'#'))
+            {
+                Some(skip) => i += skip,
+                None => break,
+            }
+            match Self::control_at(&data[i..]) {
+                Ok(None) => i += 1,
+                // `##[`, which GitHub's runner reads as a command anywhere in
+                // a line: the second `#` written as `\u0023`.
+                Ok(Some(0)) => {
+                    self.inner.write_all(&data[start..=i])?;
+                    self.inner.write_all(b"\\u0023")?;
+                    i += 2;
+                    start = i;
+                }
+                Ok(Some(len)) => {
+                    self.inner.write_all(&data[start..i])?;
+                    let c = std::str::from_utf8(&data[i..i + len])
+                        .ok()
+                        .and_then(|s| s.chars().next())
+                        .map_or(0xfffd, |c| c as u32);
+                    write!(self.inner, "\\u{c:04x}")?;
+                    i += len;
+                    start = i;
+                }
+                Err(()) => {
+                    self.inner.write_all(&data[start..i])?;
+                    self.pending = data[i..].to_vec();
+                    return Ok(buf.len());
+                }
+            }
+        }
+        self.inner.write_all(&data[start..])?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.inner.write_all(&pending)?;
+        }
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +224,25 @@ mod tests {
                     .chars()
                     .any(|c| is_control(c) && !matches!(c, '\n' | '\t'))
             );
+        }
+    }
+
+    #[test]
+    fn json_controls_are_escaped_whole_even_across_writes() {
+        use std::io::Write;
+        let value =
+            serde_json::json!({ "name": "a\u{9b}b\u{7f}c\u{202e}d\u{2028}é镜 ##[x] ###[y] #" });
+        let text = serde_json::to_string(&value).unwrap();
+        for split in 0..text.len() {
+            let mut out = JsonControls::new(Vec::new());
+            out.write_all(&text.as_bytes()[..split]).unwrap();
+            out.write_all(&text.as_bytes()[split..]).unwrap();
+            out.flush().unwrap();
+            let written = String::from_utf8(out.inner).unwrap();
+            assert!(!written.chars().any(is_control), "{written:?}");
+            assert!(!written.contains("##["), "{written:?}");
+            let back: serde_json::Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(back, value, "split at {split}");
         }
     }
 

@@ -169,31 +169,32 @@ fn command<K: AsRef<str>, V: AsRef<str>>(
 }
 
 /// Escape a workflow command's message as GitHub's runner expects
-/// (`%`, CR, LF); a raw newline would end the command.
+/// (`%`, CR, LF: a raw newline would end the command), and beyond that what
+/// the runner or its log would still act on: other control characters
+/// (shown as `\u{1b}`) and the legacy `##[` command form, honoured
+/// anywhere in a line (shown as `#%23[`).
 pub fn escape_data(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '%' => out.push_str("%25"),
-            '\r' => out.push_str("%0D"),
-            '\n' => out.push_str("%0A"),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(text, false)
 }
 
 /// Escape a property value: as data, plus `:` and `,`, which would end the
 /// value or the property list.
 pub fn escape_property(text: &str) -> String {
+    escape(text, true)
+}
+
+fn escape(text: &str, property: bool) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '%' => out.push_str("%25"),
             '\r' => out.push_str("%0D"),
             '\n' => out.push_str("%0A"),
-            ':' => out.push_str("%3A"),
-            ',' => out.push_str("%2C"),
+            ':' if property => out.push_str("%3A"),
+            ',' if property => out.push_str("%2C"),
+            '#' if out.ends_with('#') && chars.peek() == Some(&'[') => out.push_str("%23"),
+            c if crate::text::is_control(c) => out.push_str(&crate::text::escape(&c.to_string())),
             c => out.push(c),
         }
     }

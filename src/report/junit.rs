@@ -12,6 +12,7 @@ use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite}
 use crate::diag::Code;
 use crate::eval::{Finding, RuleStatus, Status};
 use crate::report::Report;
+use crate::text::escape;
 
 /// Findings listed in one failure's text before "… and N more".
 pub const MAX_LISTED: usize = 100;
@@ -63,7 +64,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         case.extra
             .insert("line".into(), location.line.to_string().into());
         case.add_properties([
-            Property::new("title", rule.title.as_str()),
+            Property::new("title", escape(&rule.title).as_ref()),
             Property::new("severity", rule.severity.as_str()),
         ]);
         let notes = system_out(report, &findings);
@@ -117,14 +118,17 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
     if indeterminate > 0 {
         parts.push(format!("{indeterminate} indeterminate"));
     }
-    format!("{}: {title}", parts.join(", "))
+    format!("{}: {}", parts.join(", "), escape(title))
 }
 
+/// One finding on one line. Names and messages are escaped: XML 1.0 cannot
+/// hold most control characters at all, and CI logs print what test views show.
 fn line(report: &Report<'_>, finding: &Finding) -> String {
-    match report.image_label(finding) {
+    let text = match report.image_label(finding) {
         Some(label) => format!("{} {label}: {}", finding.status.as_str(), finding.message),
         None => format!("{} {}", finding.status.as_str(), finding.message),
-    }
+    };
+    escape(&text).into_owned()
 }
 
 fn listing(report: &Report<'_>, findings: &[&Finding]) -> String {
@@ -151,9 +155,9 @@ fn system_out(report: &Report<'_>, findings: &[&Finding]) -> String {
         match finding.status {
             Status::Waived => {
                 if let Some(waiver) = finding.waiver.and_then(|i| report.policy.waivers.get(i)) {
-                    let _ = write!(text, "\n  waiver: {}", waiver.reason);
+                    let _ = write!(text, "\n  waiver: {}", escape(&waiver.reason));
                     if let Some(owner) = &waiver.owner {
-                        let _ = write!(text, " (owner {owner})");
+                        let _ = write!(text, " (owner {})", escape(owner));
                     }
                     if let Some((date, _)) = &waiver.expires {
                         let _ = write!(text, " (until {date})");

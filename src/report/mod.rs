@@ -80,8 +80,9 @@ pub fn render(
 ) -> std::io::Result<()> {
     match format {
         Format::Human => human::render(report, out, style),
-        Format::Json => json::render(report, out),
-        Format::Sarif => sarif::render(report, out),
+        // JSON escapes the C0 controls itself; the rest are escaped on the way out.
+        Format::Json => json::render(report, &mut crate::text::JsonControls::new(&mut *out)),
+        Format::Sarif => sarif::render(report, &mut crate::text::JsonControls::new(&mut *out)),
         Format::Junit => junit::render(report, out),
         Format::Markdown => markdown::render(report, out),
         Format::Html => html::render(report, out),

@@ -54,6 +54,11 @@ impl Test {
         }
     }
 
+    /// The directory the run will happen in (to plant files before it).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// Write a file relative to the test directory.
     pub fn file(self, path: &str, contents: impl AsRef<[u8]>) -> Self {
         let full = self.dir.path().join(path);
@@ -107,7 +112,9 @@ impl Test {
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
             .env_remove("TENCENTCLOUD_SECRET_ID")
-            .env_remove("TENCENTCLOUD_SECRET_KEY");
+            .env_remove("TENCENTCLOUD_SECRET_KEY")
+            // Tests that want GitHub Actions' behaviour ask for it with `.env`.
+            .env_remove("GITHUB_ACTIONS");
         for (k, v) in &self.env {
             command.env(k, v);
         }

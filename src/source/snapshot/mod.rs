@@ -650,7 +650,10 @@ fn unknown_completeness(name: &str, page: &Page, which: &str) -> Result<(), Snap
 }
 
 fn api_error(name: &str, error: &ApiError) -> SnapshotError {
-    let detail = match (error.code.as_str(), error.message.as_str()) {
+    // The API's words, escaped: they are printed, and could hold anything.
+    let code = crate::text::escape(&error.code);
+    let message = crate::text::escape(&error.message);
+    let detail = match (code.as_ref(), message.as_ref()) {
         ("", "") => "an `Error` with no code or message".to_owned(),
         ("", message) => format!("an `Error` without a code: {message}"),
         (code, message) => format!("{code}: {message}"),
