@@ -8,7 +8,14 @@
 #   - peak RSS (ru_maxrss of the child) next to the snapshot file size;
 #   - the 10k/100k/1M series with the time per image, to show growth.
 # Times are wall clock and CPU (user + system, steadier on a shared machine).
-# Targets: check <= 1.5x parse-only; peak RSS <= 2x the file; linear growth.
+#   - heavy findings: 100k images all violating, plus a rule every image
+#     breaks (~215k findings, a ~220 MB JSON report): check --format json
+#     --output FILE and --format human, wall vs parse-only and RSS vs file;
+#   - fetch -o FILE of the same 100k images from the bundled emulator on
+#     127.0.0.1 (no rate limit): peak RSS vs the snapshot it writes.
+# Targets: check <= 1.5x parse-only; peak RSS <= 2x the file (also with
+# heavy findings: reports stream to their file); fetch -o RSS <= 1.5x the
+# snapshot it writes; linear growth.
 #
 # usage: scripts/bench_check.sh [--runs N] [--no-1m] [--keep DIR]
 set -euo pipefail
@@ -35,7 +42,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 echo "== building (release)" >&2
-cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only
+cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator
 
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
@@ -54,6 +61,24 @@ for n in $sizes; do
       > "$dir/images-$n.json" 2>/dev/null
   fi
 done
+
+if [ ! -s "$dir/heavy-100000.json" ]; then
+  echo "== generating 100000 images, all violating" >&2
+  target/release/examples/gen_images --count 100000 --seed 1 --violating 1.0 \
+    > "$dir/heavy-100000.json" 2>/dev/null
+fi
+# The shipped pack and one rule every generated image breaks.
+mkdir -p "$dir/heavy-policies"
+for f in policies/*.yaml; do
+  case "$f" in *.test.yaml) ;; *) cp "$f" "$dir/heavy-policies/" ;; esac
+done
+cat > "$dir/heavy-policies/heavy.yaml" <<'YAML'
+rules:
+  - id: bench-large-disks
+    title: Disks are at least 1000 GB (every generated image breaks this)
+    severity: warning
+    assert: { ImageSize: { gte: 1000 } }
+YAML
 
 RUNS="$runs" DIR="$dir" SIZES="$sizes" python3 - <<'PY'
 import os, statistics, subprocess, time
@@ -140,4 +165,62 @@ steady = [(n, p) for n, p in zip(sizes, per) if p * n >= 0.1] or list(zip(sizes,
 growth = steady[-1][1] / steady[0][1]
 print(f"cpu time per image, {steady[-1][0]} vs {steady[0][0]} images: {growth:.2f}x (linear growth: about 1x)")
 print("(small files: the process's fixed ~6 MiB dominates RSS/file)")
+
+# Heavy findings: the report is several times the snapshot, and is streamed
+# into its file, never held whole.
+path = f"{d}/heavy-100000.json"
+size = os.path.getsize(path)
+pol = f"{d}/heavy-policies"
+print(f"\nheavy findings: 100k images all violating + a rule all break, snapshot {mib(size)}")
+parse_t, parse_rss, _, parse_cpu = median([parse_only, path], runs)
+report = f"{d}/heavy-report.json"
+heavy = [
+    ("parse-only", [parse_only, path]),
+    ("check --format human", [ecmguard, "check", "--snapshot", path, "--policy", pol, "--now", now]),
+    ("check json --output FILE", [ecmguard, "check", "--snapshot", path, "--policy", pol, "--now", now,
+                                  "--format", "json", "--output", report]),
+]
+print(f"{'':26} {'wall':>8} {'vs parse':>9} {'peak RSS':>11} {'RSS/file':>9}  exit")
+worst = 0
+for name, cmd in heavy:
+    t, rss, codes, cpu = median(cmd, runs)
+    worst = max(worst, rss / size)
+    print(f"{name:26} {t:7.3f}s {t / parse_t:8.2f}x {mib(rss):>11} {rss / size:8.2f}x  {sorted(codes)}")
+findings = None
+try:
+    import json
+    with open(report) as f:
+        findings = len(json.load(f)["findings"])
+except Exception:
+    pass
+print(f"report: {mib(os.path.getsize(report))}, {findings} findings")
+print(f"target peak RSS <= 2x file with heavy findings: {'met' if worst <= 2 else 'MISSED'} ({worst:.2f}x)")
+
+# fetch -o FILE from the emulator: the snapshot is streamed to its file.
+import socket, signal
+s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
+emulator = subprocess.Popen(["target/release/examples/ecm_emulator", "--images", path,
+                             "--port", str(port), "--rate-limit", "1000000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    env = dict(os.environ,
+               TENCENTCLOUD_SECRET_ID="AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+               TENCENTCLOUD_SECRET_KEY="Gu5t9xGARNpq86cd98joQYCN3EXAMPLE")
+    fetched = f"{d}/fetched.json"
+    os.environ.update(env)
+    t, rss, codes, cpu = median([ecmguard, "fetch", "--endpoint", f"http://127.0.0.1:{port}",
+                                 "--rate", "1000", "-o", fetched], runs)
+    out = os.path.getsize(fetched)
+    print(f"\nfetch -o FILE, 100k images from the emulator (no rate limit): {t:.2f}s, "
+          f"peak RSS {mib(rss)} for a {mib(out)} snapshot = {rss / out:.2f}x  {sorted(codes)}")
+    print(f"target fetch -o RSS <= 1.5x the snapshot: {'met' if rss / out <= 1.5 else 'MISSED'} ({rss / out:.2f}x)")
+finally:
+    emulator.send_signal(signal.SIGTERM)
+    emulator.wait()
 PY

@@ -129,10 +129,9 @@ impl<W: std::io::Write> JsonControls<W> {
     }
 }
 
-impl<W: std::io::Write> std::io::Write for JsonControls<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut data = std::mem::take(&mut self.pending);
-        data.extend_from_slice(buf);
+impl<W: std::io::Write> JsonControls<W> {
+    /// Write `data`, escaped; a character cut at its end waits in `pending`.
+    fn escape(&mut self, data: &[u8]) -> std::io::Result<()> {
         let mut start = 0;
         let mut i = 0;
         while i < data.len() {
@@ -168,11 +167,25 @@ impl<W: std::io::Write> std::io::Write for JsonControls<W> {
                 Err(()) => {
                     self.inner.write_all(&data[start..i])?;
                     self.pending = data[i..].to_vec();
-                    return Ok(buf.len());
+                    return Ok(());
                 }
             }
         }
-        self.inner.write_all(&data[start..])?;
+        self.inner.write_all(&data[start..])
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for JsonControls<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The common case copies nothing: no partial character is pending,
+        // and `buf` is scanned where it lies.
+        if self.pending.is_empty() {
+            self.escape(buf)?;
+        } else {
+            let mut data = std::mem::take(&mut self.pending);
+            data.extend_from_slice(buf);
+            self.escape(&data)?;
+        }
         Ok(buf.len())
     }
 
