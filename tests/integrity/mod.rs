@@ -2,5 +2,6 @@
 //! data they show, lost, left half-written, or written over what the run
 //! reads (docs/reports.md, "Integrity").
 
+mod bounds;
 mod files;
 mod hostile;
