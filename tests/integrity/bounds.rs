@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::live_cli::{Server, with_credentials};
+use crate::live_cli::Server;
 use crate::support::{NOW, Test};
 
 const POLICY: &str =
@@ -166,5 +166,4 @@ fn loose_credentials_and_a_rate_above_the_limit_are_warned_about() {
         "{}",
         out.stderr
     );
-    drop(with_credentials);
 }
