@@ -138,6 +138,7 @@ fn bench_evaluate(c: &mut Criterion) {
                     EvalOptions {
                         now,
                         baseline: None,
+                        history: None,
                     },
                 );
                 black_box(evaluation.findings.len())
@@ -157,6 +158,7 @@ fn bench_render(c: &mut Criterion) {
         EvalOptions {
             now,
             baseline: None,
+            history: None,
         },
     );
     let report = Report {

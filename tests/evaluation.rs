@@ -419,6 +419,7 @@ fn default_messages_state_value_and_expectation() {
         ecmguard::eval::EvalOptions {
             now: crate::support::now(),
             baseline: None,
+            history: None,
         },
     );
     let messages: Vec<&str> = evaluation
@@ -449,6 +450,7 @@ fn templates_fill_placeholders() {
         ecmguard::eval::EvalOptions {
             now: crate::support::now(),
             baseline: None,
+            history: None,
         },
     );
     assert_eq!(

@@ -38,6 +38,7 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
         EvalOptions {
             now: options.now,
             baseline: None,
+            history: None,
         },
     );
     let failing: HashSet<usize> = evaluation.findings.iter().filter_map(|f| f.image).collect();

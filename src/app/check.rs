@@ -2,12 +2,13 @@
 
 use std::time::Instant;
 
-use super::{Io, file_failed, plural, stdout_failed, write_file};
+use super::{Io, file_failed, history, plural, stdout_failed, write_file};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, Evaluation, Verdict, evaluate};
 use crate::exit::ExitCode;
+use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
 use crate::policy::{self, PolicySet};
@@ -27,13 +28,18 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
+    // Opened before any image is fetched: a history that cannot be used
+    // stops the run before the API is asked for anything.
+    let mut history = history::open_for_check(settings.history.as_ref(), options.now)?;
     let (images, provenance) = images(&settings, io)?;
+    let checked = checked_by_run(&settings, &provenance, &images);
     let mut evaluation = evaluate(
         &loaded.policy,
         &images,
         EvalOptions {
             now: options.now,
             baseline: baseline.as_ref(),
+            history: history.as_ref().map(|h| &h.open),
         },
     );
     let mut warnings = loaded.warnings;
@@ -56,6 +62,11 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         },
         evaluation,
     };
+    if let Some(history) = &mut history {
+        // Before any report is written: a run that cannot be recorded ends
+        // with exit 2 and no report that could pass for a result.
+        history::record(history, &report, checked)?;
+    }
     if let Some(path) = &settings.write_baseline {
         write_baseline(path, &loaded.policy, &images, &report.evaluation)?;
     }
@@ -142,6 +153,32 @@ fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Proven
             Ok((images, fetched.provenance(&config)))
         }
     }
+}
+
+/// What this run checked, for the history's streaks: the whole account, or
+/// a selection — `--image`, a live `--filter`, or a snapshot whose recorded
+/// filters are not empty — with the ImageIds it held. A selection's run
+/// never ends a streak of an image it did not check (docs/history.md,
+/// "Narrowed runs"; to be unified with the selection concept when it lands).
+fn checked_by_run(settings: &CheckSettings, provenance: &Provenance, images: &ImageSet) -> Checked {
+    let narrowed = !settings.images.is_empty()
+        || match &settings.source {
+            SourceSettings::Live(live) => !live.config.filters.is_empty(),
+            SourceSettings::Snapshot(_) => provenance
+                .filters()
+                .as_array()
+                .is_some_and(|filters| !filters.is_empty()),
+        };
+    if !narrowed {
+        return Checked::WholeAccount;
+    }
+    Checked::Selection(
+        images
+            .images()
+            .iter()
+            .filter_map(|image| image.id().map(str::to_owned))
+            .collect(),
+    )
 }
 
 /// A pre-deployment check names images that must exist: judging an image

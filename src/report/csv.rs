@@ -23,8 +23,18 @@ pub const HEADER: [&str; 11] = [
     "waiver_reason",
 ];
 
+/// Appended to [`HEADER`] when the run had a history (`check --history`);
+/// without one the columns are absent, so existing consumers see no change.
+pub const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
+
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    write_record(out, &HEADER)?;
+    let history = report.has_history();
+    if history {
+        let header: Vec<&str> = HEADER.iter().chain(&HISTORY_HEADER).copied().collect();
+        write_record(out, &header)?;
+    } else {
+        write_record(out, &HEADER)?;
+    }
     for finding in &report.evaluation.findings {
         let rule = report.rule(finding);
         let image = finding.image.map(|i| report.image(i));
@@ -49,6 +59,17 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             column.as_str(),
             waiver.map_or("", |w| w.reason.as_str()),
         ];
+        if history {
+            let first_seen = report.first_seen_rfc3339(finding).unwrap_or_default();
+            let open_for = report
+                .open_for_seconds(finding)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let mut full = record.to_vec();
+            full.extend([first_seen.as_str(), open_for.as_str()]);
+            write_record(out, &full)?;
+            continue;
+        }
         write_record(out, &record)?;
     }
     Ok(())

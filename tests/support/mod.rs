@@ -219,6 +219,7 @@ pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<St
         EvalOptions {
             now: now(),
             baseline: None,
+            history: None,
         },
     );
     evaluation
