@@ -8,6 +8,7 @@ mod evaluation;
 mod generated;
 mod governance;
 mod hardening;
+mod history;
 mod live;
 mod live_cli;
 mod output;

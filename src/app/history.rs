@@ -22,8 +22,9 @@ use crate::settings::{HistoryCommandSettings, HistorySettings, PruneSettings};
 
 /// Test-only: a file path. When set, `check --history` creates that file
 /// inside its write transaction, just before the commit, and waits there
-/// (at most a minute), so a test can kill the process mid-write and show
-/// that nothing of the run was kept.
+/// until the file is removed (at most a minute): a test can then start a
+/// second writer against the held lock, or kill the process mid-write and
+/// show that nothing of the run was kept.
 pub const PAUSE_BEFORE_COMMIT: &str = "ECMGUARD_TEST_HISTORY_PAUSE";
 
 /// A check's history: the open database, its account, and since when each
@@ -68,9 +69,13 @@ pub(super) fn record(
     let run = record::run_record(report, &history.account, checked);
     let pause = std::env::var_os(PAUSE_BEFORE_COMMIT);
     let mut before_commit = || {
-        if let Some(path) = &pause {
-            let _ = std::fs::write(path, b"in the transaction\n");
-            std::thread::sleep(Duration::from_secs(60));
+        if let Some(path) = &pause
+            && std::fs::write(path, b"in the transaction\n").is_ok()
+        {
+            let until = std::time::Instant::now() + Duration::from_secs(60);
+            while std::path::Path::new(path).exists() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
     };
     history

@@ -171,7 +171,7 @@ fn trend_line(trend: &RuleTrend) -> Markup {
     let points = &trend.points;
     let max = points
         .iter()
-        .map(|(_, c)| c.violations)
+        .map(|(_, c)| c.violating())
         .max()
         .unwrap_or(0)
         .max(1);
@@ -185,7 +185,7 @@ fn trend_line(trend: &RuleTrend) -> Markup {
         .enumerate()
         .map(|(i, (_, c))| {
             let x = 2.0 + step * i as f64;
-            let y = h - 2.0 - (h - 4.0) * c.violations as f64 / max as f64;
+            let y = h - 2.0 - (h - 4.0) * c.violating() as f64 / max as f64;
             format!("{},{}", num(x), num(y))
         })
         .collect();
@@ -212,7 +212,7 @@ fn rules_table(view: &HistoryView<'_>) -> Markup {
             } @else {
                 table {
                     thead { tr {
-                        th { "Rule" } th { "Severity" } th { "Violations per run" } th class="n" { "Latest" }
+                        th { "Rule" } th { "Severity" } th { "Violations per run (grace included)" } th class="n" { "Latest" }
                         th class="n" { "Open now" } th class="n" { "Fixed" } th class="n" { "Mean time to fix" } th class="n" { "Worst" }
                     } }
                     tbody {
@@ -221,7 +221,7 @@ fn rules_table(view: &HistoryView<'_>) -> Markup {
                                 td { code { (trend.rule) } }
                                 td { span class=(format!("sev sev-{}", trend.severity)) { (trend.severity) } }
                                 td { (trend_line(trend)) }
-                                td class="n" { (trend.points.last().map_or(0, |(_, c)| c.violations)) }
+                                td class="n" { (trend.points.last().map_or(0, |(_, c)| c.violating())) }
                                 td class="n" { (trend.open) }
                                 (fix_cells(&trend.time_to_fix))
                             }

@@ -30,7 +30,7 @@ use jiff::Timestamp;
 use crate::diag::{Code, Diag};
 use crate::eval::OpenSince;
 use schema::{Dialect, OpenError};
-use store::{Pruned, RunRecord, Store, StoreError};
+use store::{FindingRecord, Pruned, RunRecord, Store, StoreError};
 use streak::OpenState;
 
 /// Where the history lives: `--history DB`.
@@ -212,8 +212,19 @@ fn write(
     // concurrent runs of one account each see the other's fixes or not at all.
     let state = OpenState::load(store, &run.account, run.time)?;
     let fixes = state.fixes(run);
+    // The streaks as they stand now: a run of the same account that
+    // committed after this one read the history (while it was evaluating)
+    // is taken into account, so concurrent runs never split a streak.
+    let findings: Vec<FindingRecord> = run
+        .findings
+        .iter()
+        .map(|f| FindingRecord {
+            first_seen: state.first_seen(&f.rule, f.image.as_deref(), run.time),
+            ..f.clone()
+        })
+        .collect();
     let id = store.insert_run(run)?;
-    store.insert_findings(id, &run.findings)?;
+    store.insert_findings(id, &findings)?;
     store.insert_rule_counts(id, &run.rule_counts)?;
     store.insert_fixes(id, &fixes)?;
     before_commit();

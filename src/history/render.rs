@@ -258,7 +258,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     let rules = &view.summary.rules;
     writeln!(
         out,
-        "Rules: violations per run, oldest → newest ({})",
+        "Rules: violations (grace included) per run, oldest → newest ({})",
         rules.len()
     )?;
     let width = rules
@@ -286,19 +286,19 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
 pub fn sparkline(trend: &RuleTrend, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let points = &trend.points[trend.points.len().saturating_sub(width)..];
-    let max = points.iter().map(|(_, c)| c.violations).max().unwrap_or(0);
+    let max = points.iter().map(|(_, c)| c.violating()).max().unwrap_or(0);
     let bars: String = points
         .iter()
         .map(|(_, c)| {
             if max == 0 {
                 BARS[0]
             } else {
-                let level = (c.violations * 7 + max - 1) / max;
+                let level = (c.violating() * 7 + max - 1) / max;
                 BARS[usize::try_from(level).unwrap_or(0).min(7)]
             }
         })
         .collect();
-    let last = points.last().map_or(0, |(_, c)| c.violations);
+    let last = points.last().map_or(0, |(_, c)| c.violating());
     format!("{bars} {last}")
 }
 

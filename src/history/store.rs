@@ -119,6 +119,14 @@ pub struct RuleCountRecord {
     pub baselined: i64,
 }
 
+impl RuleCountRecord {
+    /// Violations, in grace or not: what a rule's trend shows (indeterminate,
+    /// waived and baselined findings are counted apart).
+    pub fn violating(&self) -> i64 {
+        self.violations + self.grace
+    }
+}
+
 /// A streak that ended: the run that no longer had the finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixRecord {

@@ -68,6 +68,15 @@ impl OpenState {
         }
     }
 
+    /// The start of the streak a finding of a run at `now` belongs to: the
+    /// open streak's, or `now` for a new one. What evaluation computes from
+    /// [`OpenState::open_since`], recomputed under the write lock.
+    pub fn first_seen(&self, rule: &str, image: Option<&str>, now: i64) -> i64 {
+        self.entries
+            .get(&(rule.to_owned(), image.map(str::to_owned)))
+            .map_or(now, |f| f.first_seen.min(now))
+    }
+
     /// The facts evaluation needs: since when each finding has been open.
     pub fn open_since(&self) -> OpenSince {
         let mut open = OpenSince::new();

@@ -317,6 +317,8 @@ fn grace(cx: &mut Cx<'_>, node: &Node) -> Option<Grace> {
     let value = &operand.node;
     let text = match &value.kind {
         NodeKind::Str(s) => s.clone(),
+        // A bare number gets the parser's "no unit" error and its hint.
+        NodeKind::Int(i) => i.to_string(),
         _ => {
             let diag = cx
                 .err(
