@@ -28,9 +28,7 @@ impl Baseline {
     pub fn of_findings(policy: &PolicySet, images: &ImageSet, findings: &[Finding]) -> Baseline {
         let mut entries: Vec<Entry> = findings
             .iter()
-            .filter(|f| {
-                f.status.is_open() || matches!(f.status, Status::Baselined | Status::Grace)
-            })
+            .filter(|f| f.status.is_open() || matches!(f.status, Status::Baselined | Status::Grace))
             .filter_map(|f| entry(policy, images, f))
             .collect();
         entries.sort();

@@ -132,3 +132,44 @@ cases:
         .code(2)
         .stderr_has("did you mean `grace`");
 }
+
+#[test]
+fn the_example_with_grace_passes_its_tests() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+        .current_dir(root)
+        .args([
+            "test",
+            "--policy",
+            "policies",
+            "--policy",
+            "examples/policies",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run ecmguard test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("examples/policies/remediation.test.yaml"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("a failed import seen three days ago is in grace"));
+}
+
+#[test]
+fn a_written_baseline_includes_findings_in_grace() {
+    let out = Test::new()
+        .policy(GRACE)
+        .images(json!([{ "ImageId": "img-a", "ImageState": "CREATING" }]))
+        .check(&["--history", "h.db", "--write-baseline", "baseline.json"])
+        .run()
+        .code(0);
+    let baseline: serde_json::Value =
+        serde_json::from_str(&out.read("baseline.json")).expect("baseline JSON");
+    assert_eq!(
+        baseline["entries"],
+        json!([{ "rule": "state", "image": "img-a" }]),
+        "a violation in grace today fails later: adopting records it"
+    );
+}
