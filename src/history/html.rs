@@ -250,7 +250,7 @@ fn open_table(view: &HistoryView<'_>) -> Markup {
                                 td class="n" { (describe_seconds(o.open_for_seconds)) }
                                 td { (o.account) }
                                 td { code { (o.finding.rule) } }
-                                td { (o.finding.image.as_deref().unwrap_or("(set-level)")) }
+                                td class="date" { (o.finding.image.as_deref().unwrap_or("(set-level)")) }
                                 td { (o.finding.status) }
                                 td class="msg" { (o.finding.message) }
                             }
