@@ -50,7 +50,10 @@ fn parse() -> Result<Args, String> {
         }
     }
     if args.history.is_empty() {
-        return Err("usage: gen_history --history DB [--runs N] [--findings N] [--rules N] [--churn F]".into());
+        return Err(
+            "usage: gen_history --history DB [--runs N] [--findings N] [--rules N] [--churn F]"
+                .into(),
+        );
     }
     if args.rules == 0 {
         return Err("--rules must be at least 1".into());
@@ -140,7 +143,9 @@ fn main() -> ExitCode {
                 image: Some(format!("img-{image:08x}")),
                 status: "violation".into(),
                 severity: if rule % 3 == 0 { "error" } else { "warning" }.into(),
-                message: format!("ImageState is \"CREATING\", expected equal to \"NORMAL\" ({rule})"),
+                message: format!(
+                    "ImageState is \"CREATING\", expected equal to \"NORMAL\" ({rule})"
+                ),
                 // Recomputed from the stored streaks when the run is recorded.
                 first_seen: time,
             })
@@ -182,7 +187,7 @@ fn main() -> ExitCode {
             findings,
             rule_counts,
         };
-        if let Err(d) = history.record(&run, &mut || {}) {
+        if let Err(d) = history.record(&run, None, &mut || {}) {
             eprintln!("{}", d.message);
             return ExitCode::from(2);
         }

@@ -39,7 +39,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         EvalOptions {
             now: options.now,
             baseline: baseline.as_ref(),
-            history: history.as_ref().map(|h| &h.open),
+            history: history.as_ref().map(|h| &h.facts.open),
         },
     );
     let mut warnings = loaded.warnings;

@@ -10,11 +10,10 @@ use jiff::Timestamp;
 
 use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
-use crate::eval::OpenSince;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
 use crate::history::summary::{self, Query};
-use crate::history::{History, OpenOptions, Target, html};
+use crate::history::{Facts, History, OpenOptions, Target, html};
 use crate::outcome::{Error, Outcome};
 use crate::policy;
 use crate::report::Report;
@@ -32,7 +31,7 @@ pub const PAUSE_BEFORE_COMMIT: &str = "ECMGUARD_TEST_HISTORY_PAUSE";
 pub(super) struct CheckHistory {
     history: History,
     account: String,
-    pub open: OpenSince,
+    pub facts: Facts,
 }
 
 fn options(create: bool) -> OpenOptions {
@@ -50,13 +49,13 @@ pub(super) fn open_for_check(
         return Ok(None);
     };
     let mut history = History::open(&settings.target, &options(true)).map_err(Error::History)?;
-    let open = history
+    let facts = history
         .open_since(&settings.account, now)
         .map_err(Error::History)?;
     Ok(Some(CheckHistory {
         history,
         account: settings.account.clone(),
-        open,
+        facts,
     }))
 }
 
@@ -80,7 +79,7 @@ pub(super) fn record(
     };
     history
         .history
-        .record(&run, &mut before_commit)
+        .record(&run, Some(&history.facts), &mut before_commit)
         .map(|_| ())
         .map_err(Error::History)
 }

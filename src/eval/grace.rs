@@ -35,7 +35,14 @@ impl OpenSince {
 
     /// Record that `rule` has failed for `image` (`None`: set-level) since `at`.
     pub fn insert(&mut self, rule: &str, image: Option<&str>, at: Timestamp) {
-        let streaks = self.rules.entry(rule.to_owned()).or_default();
+        // Look up before allocating: a history inserts thousands of
+        // findings of a few rules.
+        if !self.rules.contains_key(rule) {
+            self.rules.insert(rule.to_owned(), RuleStreaks::default());
+        }
+        let Some(streaks) = self.rules.get_mut(rule) else {
+            return;
+        };
         match image {
             Some(id) => {
                 streaks.images.insert(id.to_owned(), at);
@@ -59,6 +66,19 @@ impl OpenSince {
         for streaks in self.rules.values_mut() {
             streaks.images.remove(image);
         }
+    }
+
+    /// Keep only the per-image streaks whose ImageId `keep` accepts
+    /// (set-level streaks are kept).
+    pub fn retain_images(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        for streaks in self.rules.values_mut() {
+            streaks.images.retain(|image, _| keep(image));
+        }
+    }
+
+    /// Forget everything.
+    pub fn clear(&mut self) {
+        self.rules.clear();
     }
 
     pub fn get(&self, rule: &str, image: Option<&str>) -> Option<Timestamp> {

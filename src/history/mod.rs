@@ -23,6 +23,7 @@ pub mod store;
 pub mod streak;
 pub mod summary;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -31,7 +32,6 @@ use crate::diag::{Code, Diag};
 use crate::eval::OpenSince;
 use schema::{Dialect, OpenError};
 use store::{FindingRecord, Pruned, RunRecord, Store, StoreError};
-use streak::OpenState;
 
 /// Where the history lives: `--history DB`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,17 @@ pub struct OpenOptions {
     pub create: bool,
     /// `PGPASSWORD`, used when a PostgreSQL URL has no password.
     pub pg_password: Option<String>,
+}
+
+/// What a check read from the history before it evaluated: since when each
+/// finding of its account has been open, and the marker that tells, at
+/// write time, whether another run of the account has landed since.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub open: OpenSince,
+    account: String,
+    until: i64,
+    marker: Option<i64>,
 }
 
 /// An open history database at the current schema version.
@@ -141,28 +152,39 @@ impl History {
     }
 
     /// Since when each finding of `account` has been open, as of `now`.
-    pub fn open_since(&mut self, account: &str, now: Timestamp) -> Result<OpenSince, Diag> {
+    pub fn open_since(&mut self, account: &str, now: Timestamp) -> Result<Facts, Diag> {
         let store = self.store.as_mut();
         store.begin_read().map_err(|e| read_error(store, &e))?;
-        let state = OpenState::load(store, account, now.as_second());
+        let until = now.as_second();
+        let read = |store: &mut dyn Store| -> Result<Facts, StoreError> {
+            Ok(Facts {
+                marker: store.latest_run_id(account)?,
+                open: streak::open_since(store, account, until)?,
+                account: account.to_owned(),
+                until,
+            })
+        };
+        let facts = read(store);
         store.rollback();
-        Ok(state.map_err(|e| read_error(store, &e))?.open_since())
+        facts.map_err(|e| read_error(store, &e))
     }
 
     /// Record one run in one transaction: the run, its findings, its
-    /// per-rule counts and the streaks it ends. `before_commit` runs inside
-    /// the transaction just before it commits (tests use it to kill a run
-    /// mid-write). Returns the new run's id.
+    /// per-rule counts and the streaks it ends. `facts` is what the run read
+    /// before evaluating (reused when no run of the account landed since).
+    /// `before_commit` runs inside the transaction just before it commits
+    /// (tests use it to kill a run mid-write). Returns the new run's id.
     pub fn record(
         &mut self,
         run: &RunRecord,
+        facts: Option<&Facts>,
         before_commit: &mut dyn FnMut(),
     ) -> Result<i64, Diag> {
         let store = self.store.as_mut();
         store
             .begin_write(&run.account)
             .map_err(|e| write_error(store, &e))?;
-        match write(store, run, before_commit) {
+        match write(store, run, facts, before_commit) {
             Ok(id) => {
                 store.commit().map_err(|e| write_error(store, &e))?;
                 Ok(id)
@@ -206,23 +228,37 @@ impl History {
 fn write(
     store: &mut dyn Store,
     run: &RunRecord,
+    facts: Option<&Facts>,
     before_commit: &mut dyn FnMut(),
 ) -> Result<i64, StoreError> {
-    // The state this run is added to, read under the write lock, so two
-    // concurrent runs of one account each see the other's fixes or not at all.
-    let state = OpenState::load(store, &run.account, run.time)?;
-    let fixes = state.fixes(run);
-    // The streaks as they stand now: a run of the same account that
-    // committed after this one read the history (while it was evaluating)
-    // is taken into account, so concurrent runs never split a streak.
-    let findings: Vec<FindingRecord> = run
-        .findings
-        .iter()
-        .map(|f| FindingRecord {
-            first_seen: state.first_seen(&f.rule, f.image.as_deref(), run.time),
-            ..f.clone()
-        })
-        .collect();
+    // The state this run is added to, as it stands under the write lock.
+    // What the run read before evaluating is still it unless another run of
+    // the account landed since (its id would be the latest now).
+    let marker = store.latest_run_id(&run.account)?;
+    let unchanged =
+        facts.filter(|f| f.account == run.account && f.until == run.time && f.marker == marker);
+    let reread;
+    let (open, findings) = match unchanged {
+        // The findings' first-seen times were computed from this state.
+        Some(facts) => (&facts.open, Cow::Borrowed(&run.findings)),
+        None => {
+            // A run that landed meanwhile is taken into account, so
+            // concurrent runs of one account never split a streak.
+            reread = streak::open_since(store, &run.account, run.time)?;
+            let findings: Vec<FindingRecord> = run
+                .findings
+                .iter()
+                .map(|f| FindingRecord {
+                    first_seen: reread
+                        .get(&f.rule, f.image.as_deref())
+                        .map_or(run.time, |at| at.as_second().min(run.time)),
+                    ..f.clone()
+                })
+                .collect();
+            (&reread, Cow::Owned(findings))
+        }
+    };
+    let fixes = streak::fixes(open, run);
     let id = store.insert_run(run)?;
     store.insert_findings(id, &findings)?;
     store.insert_rule_counts(id, &run.rule_counts)?;

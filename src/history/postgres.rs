@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::sql;
 use super::store::{
-    Counts, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord, RunRecord,
-    RunRef, RunRow, Store, StoreError, StoreResult,
+    Counts, EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
+    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
 };
 
 /// How long to wait for the server when the URL does not say.
@@ -270,6 +270,31 @@ impl Store for Postgres {
             })
             .collect::<Result<_, postgres::Error>>()
             .map_err(|e| self.error(&e))
+    }
+
+    fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {
+        let rows = self.query(sql::STREAKS_OF, &[&run])?;
+        for row in &rows {
+            let read = || -> Result<(&str, Option<&str>, &str, i64), postgres::Error> {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ))
+            };
+            let (rule, image, status, first_seen) = read().map_err(|e| self.error(&e))?;
+            each(rule, image, status, first_seen);
+        }
+        Ok(())
+    }
+
+    fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>> {
+        let rows = self.query(sql::LATEST_RUN_ID, &[&account])?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => row.try_get(0).map_err(|e| self.error(&e)),
+        }
     }
 
     fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64> {

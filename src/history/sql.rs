@@ -16,6 +16,11 @@ pub const NARROWED_RUNS: &str = "SELECT time, id, checked_images FROM ecmguard_r
      WHERE account = $1 AND narrowed = 1 AND time <= $2 AND (time > $3 OR (time = $3 AND id > $4)) \
      ORDER BY time, id";
 
+pub const STREAKS_OF: &str =
+    "SELECT rule_id, image_id, status, first_seen FROM ecmguard_findings WHERE run_id = $1";
+
+pub const LATEST_RUN_ID: &str = "SELECT MAX(id) FROM ecmguard_runs WHERE account = $1";
+
 pub const FINDINGS_OF: &str = "SELECT rule_id, image_id, status, severity, message, first_seen \
      FROM ecmguard_findings WHERE run_id = $1";
 

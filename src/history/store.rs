@@ -42,6 +42,9 @@ impl fmt::Display for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Called with each finding's `(rule id, ImageId, status, first seen)`.
+pub type EachStreak<'a> = dyn FnMut(&str, Option<&str>, &str, i64) + 'a;
+
 /// Findings by status and violations by severity, for a run or a rule.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -233,6 +236,13 @@ pub trait Store {
     ) -> StoreResult<Vec<NarrowedRun>>;
     /// Every finding of one run.
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
+    /// The streak of every finding of one run — `(rule id, ImageId, status,
+    /// first seen)` — handed to `each` as borrowed text: what a check reads
+    /// before it evaluates, so it copies nothing it does not keep.
+    fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()>;
+    /// The id of the latest run of `account` recorded, whatever its time:
+    /// it changes when a run of the account lands (ids only grow).
+    fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>>;
 
     /// Insert the run row and return its id.
     fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64>;

@@ -13,118 +13,99 @@ use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
-use super::store::{FindingRecord, FixRecord, NarrowedRun, RunRecord, Store, StoreResult};
+use super::store::{FindingRecord, FixRecord, RunRecord, Store, StoreResult};
 use crate::eval::{OpenSince, Status};
 
-type Key = (String, Option<String>);
+/// A state that runs are replayed into: what a check needs
+/// ([`OpenSince`]: since when), or what `history` lists ([`OpenState`]:
+/// the findings themselves).
+trait Streaks {
+    /// A whole-account run: its findings are the whole state.
+    fn reset(&mut self);
+    /// A narrowed run replaces what is known of the images it checked.
+    fn forget(&mut self, checked: &HashSet<&str>);
+    /// Read one run's findings in; with `only`, just those of these images
+    /// (a narrowed run says nothing about other images, nor about the set).
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        only: Option<&HashSet<&str>>,
+    ) -> StoreResult<()>;
+}
+
+/// The state of `account` as of `until`: its latest whole-account run, then
+/// the narrowed runs after it, in order.
+fn replay(
+    store: &mut dyn Store,
+    account: &str,
+    until: i64,
+    state: &mut dyn Streaks,
+) -> StoreResult<()> {
+    let latest = store.latest_full_run(account, until)?;
+    if let Some(run) = latest {
+        state.reset();
+        state.read(store, run.id, None)?;
+    }
+    for run in store.narrowed_runs(account, latest, until)? {
+        let checked: HashSet<&str> = run.checked.iter().map(String::as_str).collect();
+        state.forget(&checked);
+        state.read(store, run.at.id, Some(&checked))?;
+    }
+    Ok(())
+}
+
+/// Since when each finding of `account` has been open, as of `until`: what
+/// evaluation is given, and what a run's fixes are computed from.
+pub fn open_since(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenSince> {
+    let mut open = OpenSince::new();
+    replay(store, account, until, &mut open)?;
+    Ok(open)
+}
+
+impl Streaks for OpenSince {
+    fn reset(&mut self) {
+        self.clear();
+    }
+
+    fn forget(&mut self, checked: &HashSet<&str>) {
+        self.retain_images(|image| !checked.contains(image));
+    }
+
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        only: Option<&HashSet<&str>>,
+    ) -> StoreResult<()> {
+        store.streaks_of(run, &mut |rule, image, status, first_seen| {
+            let wanted = match only {
+                None => true,
+                Some(ids) => image.is_some_and(|id| ids.contains(id)),
+            };
+            if wanted
+                && continues(status)
+                && let Ok(at) = Timestamp::from_second(first_seen)
+            {
+                self.insert(rule, image, at);
+            }
+        })
+    }
+}
 
 /// The open findings of one account, each as recorded by the run that
-/// last saw it.
+/// last saw it: what `history` lists.
 #[derive(Debug, Default)]
 pub struct OpenState {
-    entries: HashMap<Key, FindingRecord>,
+    entries: HashMap<(String, Option<String>), FindingRecord>,
 }
 
 impl OpenState {
     /// Read the state of `account` as of `until` (Unix seconds).
     pub fn load(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenState> {
         let mut state = OpenState::default();
-        let latest = store.latest_full_run(account, until)?;
-        if let Some(run) = latest {
-            state.set_whole(store.findings_of(run.id)?);
-        }
-        for run in store.narrowed_runs(account, latest, until)? {
-            let findings = store.findings_of(run.at.id)?;
-            state.apply_narrowed(&run, findings);
-        }
+        replay(store, account, until, &mut state)?;
         Ok(state)
-    }
-
-    /// A whole-account run: its findings are the whole state.
-    fn set_whole(&mut self, findings: Vec<FindingRecord>) {
-        self.entries = findings
-            .into_iter()
-            .filter(|f| continues(&f.status))
-            .map(|f| ((f.rule.clone(), f.image.clone()), f))
-            .collect();
-    }
-
-    /// A narrowed run replaces what is known of the images it checked, and
-    /// nothing else: streaks of other images and set-level streaks go on.
-    fn apply_narrowed(&mut self, run: &NarrowedRun, findings: Vec<FindingRecord>) {
-        let checked: HashSet<&str> = run.checked.iter().map(String::as_str).collect();
-        self.entries
-            .retain(|(_, image), _| !image.as_deref().is_some_and(|i| checked.contains(i)));
-        for finding in findings {
-            if continues(&finding.status)
-                && finding
-                    .image
-                    .as_deref()
-                    .is_some_and(|i| checked.contains(i))
-            {
-                self.entries
-                    .insert((finding.rule.clone(), finding.image.clone()), finding);
-            }
-        }
-    }
-
-    /// The start of the streak a finding of a run at `now` belongs to: the
-    /// open streak's, or `now` for a new one. What evaluation computes from
-    /// [`OpenState::open_since`], recomputed under the write lock.
-    pub fn first_seen(&self, rule: &str, image: Option<&str>, now: i64) -> i64 {
-        self.entries
-            .get(&(rule.to_owned(), image.map(str::to_owned)))
-            .map_or(now, |f| f.first_seen.min(now))
-    }
-
-    /// The facts evaluation needs: since when each finding has been open.
-    pub fn open_since(&self) -> OpenSince {
-        let mut open = OpenSince::new();
-        for ((rule, image), finding) in &self.entries {
-            if let Ok(at) = Timestamp::from_second(finding.first_seen) {
-                open.insert(rule, image.as_deref(), at);
-            }
-        }
-        open
-    }
-
-    /// The streaks `run` ends: open here, checked by the run, its rule still
-    /// in the run's policy, and no longer among its findings. (A rule that
-    /// left the policy does not make its findings "fixed".)
-    pub fn fixes(&self, run: &RunRecord) -> Vec<FixRecord> {
-        let present: HashSet<(&str, Option<&str>)> = run
-            .findings
-            .iter()
-            .map(|f| (f.rule.as_str(), f.image.as_deref()))
-            .collect();
-        let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
-        let checked: Option<HashSet<&str>> = run
-            .checked_images
-            .as_ref()
-            .map(|ids| ids.iter().map(String::as_str).collect());
-        let mut fixes: Vec<FixRecord> = self
-            .entries
-            .iter()
-            .filter(|((rule, image), _)| {
-                let covered = match (&checked, image) {
-                    (None, _) => !run.narrowed,
-                    (Some(ids), Some(id)) => run.narrowed && ids.contains(id.as_str()),
-                    (Some(_), None) => false,
-                };
-                covered
-                    && rules.contains(rule.as_str())
-                    && !present.contains(&(rule.as_str(), image.as_deref()))
-            })
-            .map(|((rule, image), finding)| FixRecord {
-                account: run.account.clone(),
-                rule: rule.clone(),
-                image: image.clone(),
-                first_seen: finding.first_seen,
-                fixed_at: run.time,
-            })
-            .collect();
-        fixes.sort_by(|a, b| (&a.rule, &a.image).cmp(&(&b.rule, &b.image)));
-        fixes
     }
 
     /// The open findings, oldest streak first.
@@ -135,14 +116,72 @@ impl OpenState {
         });
         open
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
+impl Streaks for OpenState {
+    fn reset(&mut self) {
+        self.entries.clear();
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    fn forget(&mut self, checked: &HashSet<&str>) {
+        self.entries
+            .retain(|(_, image), _| !image.as_deref().is_some_and(|i| checked.contains(i)));
     }
+
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        only: Option<&HashSet<&str>>,
+    ) -> StoreResult<()> {
+        for finding in store.findings_of(run)? {
+            let wanted = match only {
+                None => true,
+                Some(ids) => finding.image.as_deref().is_some_and(|id| ids.contains(id)),
+            };
+            if wanted && continues(&finding.status) {
+                self.entries
+                    .insert((finding.rule.clone(), finding.image.clone()), finding);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The streaks `run` ends: open before it, checked by it, its rule still in
+/// the run's policy, and no longer among its findings. (A rule that left
+/// the policy does not make its findings "fixed".)
+pub fn fixes(open: &OpenSince, run: &RunRecord) -> Vec<FixRecord> {
+    let present: HashSet<(&str, Option<&str>)> = run
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.image.as_deref()))
+        .collect();
+    let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
+    let checked: Option<HashSet<&str>> = run
+        .checked_images
+        .as_ref()
+        .map(|ids| ids.iter().map(String::as_str).collect());
+    let mut fixes: Vec<FixRecord> = open
+        .iter()
+        .filter(|(rule, image, _)| {
+            let covered = match (&checked, image) {
+                (None, _) => !run.narrowed,
+                (Some(ids), Some(id)) => run.narrowed && ids.contains(id),
+                (Some(_), None) => false,
+            };
+            covered && rules.contains(rule) && !present.contains(&(*rule, *image))
+        })
+        .map(|(rule, image, at)| FixRecord {
+            account: run.account.clone(),
+            rule: rule.to_owned(),
+            image: image.map(str::to_owned),
+            first_seen: at.as_second(),
+            fixed_at: run.time,
+        })
+        .collect();
+    fixes.sort_by(|a, b| (&a.rule, &a.image).cmp(&(&b.rule, &b.image)));
+    fixes
 }
 
 /// Whether a status keeps a streak going: every status does. A waiver or a
@@ -163,7 +202,7 @@ fn continues(status: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::store::{Counts, RuleCountRecord, RunRef};
+    use crate::history::store::{Counts, RuleCountRecord};
 
     fn finding(rule: &str, image: Option<&str>, first_seen: i64) -> FindingRecord {
         FindingRecord {
@@ -210,19 +249,22 @@ mod tests {
         }
     }
 
-    fn state(findings: Vec<FindingRecord>) -> OpenState {
-        let mut state = OpenState::default();
-        state.set_whole(findings);
-        state
+    fn at(s: i64) -> Timestamp {
+        Timestamp::from_second(s).unwrap()
+    }
+
+    fn open(findings: &[(&str, Option<&str>, i64)]) -> OpenSince {
+        let mut open = OpenSince::new();
+        for (rule, image, first_seen) in findings {
+            open.insert(rule, *image, at(*first_seen));
+        }
+        open
     }
 
     #[test]
     fn a_whole_run_without_the_finding_fixes_it() {
-        let state = state(vec![
-            finding("r", Some("i1"), 10),
-            finding("r", Some("i2"), 20),
-        ]);
-        let fixes = state.fixes(&run(100, vec![finding("r", Some("i2"), 20)], None));
+        let open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
+        let fixes = fixes(&open, &run(100, vec![finding("r", Some("i2"), 20)], None));
         assert_eq!(fixes.len(), 1);
         assert_eq!(fixes[0].image.as_deref(), Some("i1"));
         assert_eq!((fixes[0].first_seen, fixes[0].fixed_at), (10, 100));
@@ -230,43 +272,41 @@ mod tests {
 
     #[test]
     fn a_narrowed_run_fixes_only_what_it_checked() {
-        let state = state(vec![
-            finding("r", Some("i1"), 10),
-            finding("r", Some("i2"), 20),
-            finding("set", None, 5),
+        let open = open(&[
+            ("r", Some("i1"), 10),
+            ("r", Some("i2"), 20),
+            ("set", None, 5),
         ]);
-        let fixes = state.fixes(&run(100, Vec::new(), Some(vec!["i1"])));
+        let fixes = fixes(&open, &run(100, Vec::new(), Some(vec!["i1"])));
         let fixed: Vec<_> = fixes.iter().map(|f| f.image.as_deref()).collect();
         assert_eq!(fixed, vec![Some("i1")]);
     }
 
     #[test]
     fn a_rule_that_left_the_policy_is_not_fixed() {
-        let state = state(vec![finding("gone", Some("i1"), 10)]);
-        assert!(state.fixes(&run(100, Vec::new(), None)).is_empty());
+        let open = open(&[("gone", Some("i1"), 10)]);
+        assert!(fixes(&open, &run(100, Vec::new(), None)).is_empty());
     }
 
     #[test]
-    fn narrowed_runs_update_their_images_only() {
-        let mut state = state(vec![
-            finding("r", Some("i1"), 10),
-            finding("r", Some("i2"), 20),
-            finding("set", None, 5),
+    fn narrowed_runs_forget_only_their_images() {
+        let mut state = open(&[
+            ("r", Some("i1"), 10),
+            ("r", Some("i2"), 20),
+            ("set", None, 5),
         ]);
-        let narrowed = NarrowedRun {
-            at: RunRef { time: 50, id: 9 },
-            checked: vec!["i1".into(), "i3".into()],
-        };
-        // i1 passes now, i3 fails from 50; a set-level row of a narrowed run is ignored.
-        state.apply_narrowed(
-            &narrowed,
-            vec![finding("r", Some("i3"), 50), finding("set", None, 50)],
-        );
-        let open = state.open_since();
-        let at = |s| Timestamp::from_second(s).unwrap();
-        assert_eq!(open.get("r", Some("i1")), None);
-        assert_eq!(open.get("r", Some("i2")), Some(at(20)));
-        assert_eq!(open.get("r", Some("i3")), Some(at(50)));
-        assert_eq!(open.get("set", None), Some(at(5)));
+        let checked: HashSet<&str> = ["i1", "i3"].into_iter().collect();
+        Streaks::forget(&mut state, &checked);
+        assert_eq!(state.get("r", Some("i1")), None);
+        assert_eq!(state.get("r", Some("i2")), Some(at(20)));
+        assert_eq!(state.get("set", None), Some(at(5)));
+    }
+
+    #[test]
+    fn every_status_continues_a_streak() {
+        for status in Status::ALL {
+            assert!(continues(status.as_str()), "{status:?}");
+        }
+        assert!(continues("a status of a newer version"));
     }
 }
