@@ -101,10 +101,13 @@ fn version_1(dialect: Dialect) -> Vec<String> {
             first_seen BIGINT NOT NULL
         )"
         .to_owned(),
-        // "Findings of rule R for image I across runs".
-        "CREATE INDEX IF NOT EXISTS ecmguard_findings_rule_image ON ecmguard_findings (rule_id, image_id, run_id)"
+        // The findings of a run, and "findings of rule R for image I across
+        // runs" (one probe per run of the account: `run_id IN (…) AND
+        // rule_id = R AND image_id = I`). Run first, so a run's rows are
+        // appended at the end of the index: with (rule, image, run) every
+        // run would touch a page per finding once the history is long.
+        "CREATE INDEX IF NOT EXISTS ecmguard_findings_run_rule_image ON ecmguard_findings (run_id, rule_id, image_id)"
             .to_owned(),
-        "CREATE INDEX IF NOT EXISTS ecmguard_findings_run ON ecmguard_findings (run_id)".to_owned(),
         "CREATE TABLE IF NOT EXISTS ecmguard_rule_counts (
             run_id BIGINT NOT NULL REFERENCES ecmguard_runs (id) ON DELETE CASCADE,
             rule_id TEXT NOT NULL,

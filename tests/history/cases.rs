@@ -645,3 +645,41 @@ fn a_foreign_file_is_refused_untouched() {
         .stderr_has("(tables notes)");
     assert_eq!(std::fs::read(&other).expect("read"), before);
 }
+
+/// The two questions the schema is indexed for are answered by index
+/// searches, not by reading every finding (SQLite's plan; the documented
+/// SQL of docs/history.md).
+#[test]
+fn the_documented_questions_use_the_indexes() {
+    let db = Db::sqlite();
+    check(&db, 1, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
+    let Db::Sqlite { path, .. } = &db else {
+        unreachable!("a SQLite database")
+    };
+    let conn = rusqlite::Connection::open(path).expect("open");
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("plan");
+        let rows = stmt
+            .query_map([], |row| row.get::<_, String>(3))
+            .expect("rows");
+        rows.map(|r| r.expect("row")).collect::<Vec<_>>().join("\n")
+    };
+    let runs = plan("SELECT * FROM ecmguard_runs WHERE account = 'prod' ORDER BY time, id");
+    assert!(
+        runs.contains("USING INDEX ecmguard_runs_account_time"),
+        "{runs}"
+    );
+    let findings = plan(
+        "SELECT r.time, f.status FROM ecmguard_runs r JOIN ecmguard_findings f ON f.run_id = r.id \
+         WHERE r.account = 'prod' AND f.rule_id = 'state' AND f.image_id = 'img-a' ORDER BY r.time",
+    );
+    assert!(
+        findings.contains(
+            "USING INDEX ecmguard_findings_run_rule_image (run_id=? AND rule_id=? AND image_id=?)"
+        ),
+        "{findings}"
+    );
+    assert!(!findings.contains("SCAN f"), "{findings}");
+}
