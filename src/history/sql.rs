@@ -30,10 +30,6 @@ pub const INSERT_RUN: &str = "INSERT INTO ecmguard_runs (time, tool_version, acc
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
      RETURNING id";
 
-pub const INSERT_FINDING: &str = "INSERT INTO ecmguard_findings \
-     (run_id, rule_id, image_id, status, severity, message, first_seen) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
 pub const INSERT_RULE_COUNT: &str = "INSERT INTO ecmguard_rule_counts \
      (run_id, rule_id, severity, violations, indeterminate, grace, waived, baselined) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
