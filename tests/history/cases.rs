@@ -613,6 +613,20 @@ fn postgres_errors_never_show_the_password() {
         out.stdout.is_empty(),
         "no report when the history cannot be used"
     );
+    // TLS is not supported yet, and says so instead of failing obscurely.
+    let tls = format!("{url}?sslmode=require");
+    let out = Test::new()
+        .policy(STATE)
+        .images(json!([image("img-a", "CREATING")]))
+        .check(&["--history", &tls])
+        .run()
+        .code(2)
+        .stderr_has("TLS is not supported yet");
+    assert!(
+        !out.stderr.contains(super::server::PASSWORD),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A file that is not an ecmguard history is refused and left as it was.
