@@ -20,5 +20,10 @@ if [ ! -d "$db/.git" ]; then
   git clone -q "$bundle" "$db"
 fi
 
+# cargo-deny reads the crates of every target (wasm and redox ones too, which
+# a host build never downloads); `--offline` would fail on those.
+echo "== cargo fetch (every target's crates, for cargo-deny)"
+cargo fetch --locked
+
 echo "== cargo deny --offline check"
 cargo deny --offline check
