@@ -139,6 +139,7 @@ fn bench_evaluate(c: &mut Criterion) {
                         now,
                         baseline: None,
                         selection: None,
+                        history: None,
                     },
                 );
                 black_box(evaluation.findings.len())
@@ -159,6 +160,7 @@ fn bench_render(c: &mut Criterion) {
             now,
             baseline: None,
             selection: None,
+            history: None,
         },
     );
     let report = Report {

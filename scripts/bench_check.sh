@@ -6,7 +6,11 @@
 #   - 100k: check --format human and --format json (stdout to /dev/null)
 #     against parse-only (read + parse + build the ImageSet), and their ratio;
 #   - peak RSS (ru_maxrss of the child) next to the snapshot file size;
-#   - the 10k/100k/1M series with the time per image, to show growth.
+#   - the 10k/100k/1M series with the time per image, to show growth;
+#   - compliance history: the 100k check with --history (SQLite, a history
+#     already holding 30 daily runs, every run one more day) against the same
+#     check without, interleaved, and `ecmguard history` over 365 daily runs
+#     of 10k findings (written by examples/gen_history.rs).
 # Times are wall clock and CPU (user + system, steadier on a shared machine).
 #   - heavy findings: 100k images all violating, plus a rule every image
 #     breaks (~215k findings, a ~220 MB JSON report): check --format json
@@ -15,21 +19,24 @@
 #     127.0.0.1 (no rate limit): peak RSS vs the snapshot it writes.
 # Targets: check <= 1.5x parse-only; peak RSS <= 2x the file (also with
 # heavy findings: reports stream to their file); fetch -o RSS <= 1.5x the
-# snapshot it writes; linear growth.
+# snapshot it writes; linear growth;
+# recording the run adds <= 25% (1.25x); history over a year <= 2 s.
 #
-# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--keep DIR]
+# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--no-history] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3
 with_1m=1
+with_history=1
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --no-1m) with_1m=0; shift ;;
+    --no-history) with_history=0; shift ;;
     --keep) keep="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--no-1m] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--runs N] [--no-1m] [--no-history] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -42,7 +49,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 echo "== building (release)" >&2
-cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator
+cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator --example gen_history
 
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
@@ -80,7 +87,7 @@ rules:
     assert: { ImageSize: { gte: 1000 } }
 YAML
 
-RUNS="$runs" DIR="$dir" SIZES="$sizes" python3 - <<'PY'
+RUNS="$runs" DIR="$dir" SIZES="$sizes" HISTORY="$with_history" python3 - <<'PY'
 import os, statistics, subprocess, time
 
 runs = int(os.environ["RUNS"])
@@ -223,4 +230,53 @@ try:
 finally:
     emulator.send_signal(signal.SIGTERM)
     emulator.wait()
+if os.environ["HISTORY"] != "1":
+    raise SystemExit(0)
+
+# Compliance history. Recording: a history that already holds 30 runs of the
+# same account (the steady state of a daily job), then the measured runs;
+# the plain check runs interleaved with it, so both see the same machine
+# load. Ratios are of medians. Every run is at the same --now: the generated
+# images' ages are relative to it, and a later --now would make more of them
+# too old (more findings), so runs would not be comparable.
+path = f"{d}/images-100000.json"
+db = f"{d}/history.db"
+for suffix in ["", "-wal", "-shm"]:
+    if os.path.exists(db + suffix):
+        os.remove(db + suffix)
+def day(n):
+    return now
+for n in range(30):
+    subprocess.call([ecmguard, "check", "--snapshot", path, "--now", day(n), "--format", "json",
+                     "--history", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+plain, recorded = [], []
+for n in range(30, 30 + max(runs, 5)):
+    plain.append(once([ecmguard, "check", "--snapshot", path, "--now", day(n), "--format", "json"]))
+    recorded.append(once([ecmguard, "check", "--snapshot", path, "--now", day(n), "--format", "json",
+                          "--history", db]))
+def med(rows, i):
+    return statistics.median(r[i] for r in rows)
+pt, ht = med(plain, 0), med(recorded, 0)
+pc, hc = med(plain, 3), med(recorded, 3)
+codes = sorted({r[2] for r in plain + recorded})
+print(f"\ncompliance history: recording a 100k-image run (SQLite, after 30 runs; {len(plain)} interleaved runs, medians)")
+print(f"{'':32} {'wall':>8} {'cpu':>8}  exit")
+print(f"{'check --format json':32} {pt:7.3f}s {pc:7.3f}s  {codes}")
+print(f"{'  … --history DB':32} {ht:7.3f}s {hc:7.3f}s")
+print(f"recording adds: wall {ht / pt:.2f}x, cpu {hc / pc:.2f}x; target <= 1.25x: "
+      f"wall {'met' if ht / pt <= 1.25 else 'MISSED'}, cpu {'met' if hc / pc <= 1.25 else 'MISSED'}")
+print(f"history file after {30 + len(recorded)} runs: {mib(os.path.getsize(db))}")
+
+year = f"{d}/year.db"
+if not os.path.exists(year):
+    start = time.perf_counter()
+    subprocess.check_call(["target/release/examples/gen_history", "--history", year,
+                           "--runs", "365", "--findings", "10000"], stderr=subprocess.DEVNULL)
+    print(f"\nwrote 365 daily runs of 10k findings in {time.perf_counter() - start:.1f}s ({mib(os.path.getsize(year))})")
+print(f"\necmguard history over 365 daily runs of 10k findings ({runs} runs, medians)")
+for fmt in ["human", "json", "html"]:
+    t, rss, codes, cpu = median([ecmguard, "history", "--history", year, "--now", "2027-01-01T00:00:00+08:00",
+                                  "--format", fmt], runs)
+    print(f"  history --format {fmt:6} {t:7.3f}s wall {cpu:7.3f}s cpu {mib(rss):>11}  "
+          f"{t / pt:5.2f}x the 100k check  target <= 2 s: {'met' if t <= 2 else 'MISSED'}  {sorted(codes)}")
 PY

@@ -4,7 +4,9 @@
 #   sarif  the official SARIF validator (npm @microsoft/sarif-multitool)
 #   junit  Python's junitparser, which reads the file and checks the counts
 #   html   headless Chromium renders the page to a PNG; Pillow checks that
-#          something was drawn (size, many colours, the verdict banner)
+#          something was drawn (size, many colours, the verdict banner);
+#          the same for `ecmguard history --format html` over a recorded
+#          history of ten runs (charts drawn, nothing loaded from the network)
 # Called by .ci/run after `cargo test`; runnable by hand from the repository
 # root. Needs npm, python3 and (for Chromium, if missing) apt-get as root.
 # REPORTS_KEEP=DIR keeps the generated reports and the screenshot there.
@@ -41,7 +43,32 @@ code=$?
 "$bin" check --snapshot examples/snapshots/account.json --now 2026-11-27T00:00:00+08:00 \
   --format sarif --output "$out/account.sarif" 2>> "$work/check.log"
 account_code=$?
+# A compliance history of ten daily runs of the example account, with the
+# failed import fixed half-way, for `history --format html`.
+history_db="$work/history.db"
+python3 - examples/snapshots/account.json "$work/fixed.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+for image in doc["ImageSet"] if isinstance(doc, dict) else doc:
+    if image.get("ImageState") == "IMPORTFAILED":
+        image["ImageState"] = "NORMAL"
+json.dump(doc, open(sys.argv[2], "w", encoding="utf-8"))
+EOF
+for day in 01 02 03 04 05 06 07 08 09 10; do
+  snapshot=examples/snapshots/account.json
+  if [ "$day" -gt 5 ]; then snapshot="$work/fixed.json"; fi
+  "$bin" check --snapshot "$snapshot" --policy policies --policy examples/policies \
+    --history "$history_db" --now "2026-11-${day}T00:00:00+08:00" --format json > /dev/null 2>> "$work/check.log"
+done
+"$bin" history --history "$history_db" --policy policies --policy examples/policies \
+  --now 2026-11-10T12:00:00+08:00 --format html > "$out/history.html" 2>> "$work/check.log"
+history_code=$?
 set -e
+if [ "$history_code" -ne 0 ]; then
+  cat "$work/check.log"
+  echo "ecmguard history --format html failed ($history_code)"
+  exit 1
+fi
 if [ "$code" -ne 1 ] || [ "$account_code" -ne 1 ]; then
   cat "$work/check.log"
   echo "expected exit 1 (violations) from both runs, got $code and $account_code"
@@ -163,4 +190,40 @@ assert r > 140 and g < 90 and b < 90, f"banner pixel {(r, g, b)} is not red"
 print(f"chromium: 1280x2000 screenshot with {distinct} colours, the largest covering {top:.0%}, red FAIL banner")
 EOF
 
-echo "check-reports: SARIF validator, junitparser and Chromium checks all passed"
+echo "== history HTML: rendered by headless Chromium"
+grep -q "<svg" "$out/history.html" || { echo "history.html has no chart"; exit 1; }
+if grep -qiE '(src|href)="(https?:)?//' "$out/history.html"; then
+  echo "history.html loads something from the network"
+  exit 1
+fi
+png="$out/history.png"
+timeout 180 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+  --disable-background-networking --disable-component-update --disable-sync \
+  --user-data-dir="$(mktemp -d -p "$work")" --screenshot="$png" --window-size=1280,1600 \
+  "file://$out/history.html" > "$work/chromium.log" 2>&1 || {
+  cat "$work/chromium.log"
+  echo "chromium failed on the history page"
+  exit 1
+}
+"$work/venv/bin/python" - "$png" <<'EOF'
+import sys
+from PIL import Image
+
+image = Image.open(sys.argv[1]).convert("RGB")
+assert image.size == (1280, 1600), image.size
+colours = image.getcolors(maxcolors=1 << 20) or []
+distinct = len(colours)
+top = max(colours)[0] / (1280 * 1600) if colours else 1.0
+assert distinct >= 300, f"only {distinct} distinct colours: the history page did not render"
+assert top < 0.92, f"{top:.0%} of the page is one colour: nearly blank"
+# The latest run fails (the example account has violations): a red banner.
+r, g, b = image.getpixel((8, 8))
+assert r > 140 and g < 90 and b < 90, f"banner pixel {(r, g, b)} is not red"
+# The chart of violations per run draws red (error) bars below the banner.
+red = sum(1 for x in range(0, 1280, 2) for y in range(200, 900, 2)
+          if (lambda p: p[0] > 150 and p[1] < 80 and p[2] < 80)(image.getpixel((x, y))))
+assert red > 200, f"only {red} red pixels in the chart area: no bars were drawn"
+print(f"chromium: history page 1280x1600 with {distinct} colours, red banner, {red} red chart pixels")
+EOF
+
+echo "check-reports: SARIF validator, junitparser and Chromium checks (report and history) all passed"

@@ -51,5 +51,10 @@ echo "== advisory database: $(git -C "$db" log -1 --format='%h of %cs')"
 echo "== cargo fetch --locked"
 cargo fetch --locked
 
+# cargo-deny reads the crates of every target (wasm and redox ones too, which
+# a host build never downloads); `--offline` would fail on those.
+echo "== cargo fetch (every target's crates, for cargo-deny)"
+cargo fetch --locked
+
 echo "== cargo deny --offline check"
 cargo deny --offline check

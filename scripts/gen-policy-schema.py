@@ -112,6 +112,8 @@ schema = {
                 },
                 "message": {"type": "string"},
                 "unknown": {"enum": ["fail", "pass"], "default": "fail"},
+                "grace": {**DURATION, "description": "How long a new violation may stay open before it fails the gate "
+                          "(status grace until then); needs `check --history`, without it violations fail at once"},
             },
         },
         "condition": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": condition_properties},

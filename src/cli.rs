@@ -37,6 +37,8 @@ pub enum Command {
     Test(TestArgs),
     /// List the loaded rules with their metadata.
     Rules(RulesArgs),
+    /// Runs, trends and time to fix from a compliance history (check --history).
+    History(HistoryArgs),
 }
 
 /// Flags every command that loads policies takes.
@@ -134,6 +136,95 @@ pub struct CheckArgs {
     /// Accept a check of zero images (by default nothing checked fails the gate).
     #[arg(long = "allow-empty")]
     pub allow_empty: bool,
+    /// Record the run in a compliance history: a SQLite file (created on first use) or a postgres:// URL.
+    #[command(flatten)]
+    pub history: HistoryDbArgs,
+}
+
+/// `--history DB` and `--account NAME`, as `check` and `history` take them.
+#[derive(Debug, Args, Clone)]
+pub struct HistoryDbArgs {
+    /// Compliance history: a SQLite file path, or a postgres:// URL (the password may come from PGPASSWORD).
+    #[arg(
+        long = "history",
+        value_name = "DB",
+        env = "ECMGUARD_HISTORY",
+        hide_env_values = true
+    )]
+    pub history: Option<String>,
+    /// Account label in the history (check: default the --profile name, else `default`).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Human,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    #[command(flatten)]
+    pub db: HistoryDbArgs,
+    /// Only runs (and fixes) of this long ago and later, e.g. 90d.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: HistoryFormat,
+    /// Policies whose waivers expiring within 30 days are listed (default: none).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// The time of the report, RFC 3339 (default: the system clock).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Zone the report shows times in (and of the policies' dates).
+    #[arg(
+        long = "api-time-zone",
+        value_name = "TZ",
+        default_value = crate::time::DEFAULT_API_ZONE,
+        allow_hyphen_values = true
+    )]
+    pub api_time_zone: String,
+    /// Set a param of the --policy files (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryAction {
+    /// Delete runs older than a duration (each account's open streaks are kept).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Compliance history: a SQLite file path, or a postgres:// URL.
+    #[arg(
+        long = "history",
+        value_name = "DB",
+        env = "ECMGUARD_HISTORY",
+        hide_env_values = true
+    )]
+    pub history: Option<String>,
+    /// Delete runs recorded more than this long ago, e.g. 400d or 1y.
+    #[arg(long = "older-than", value_name = "DURATION")]
+    pub older_than: String,
+    /// The time to count back from, RFC 3339 (default: the system clock).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Zone of calendar units (mo, y).
+    #[arg(
+        long = "api-time-zone",
+        value_name = "TZ",
+        default_value = crate::time::DEFAULT_API_ZONE,
+        allow_hyphen_values = true
+    )]
+    pub api_time_zone: String,
 }
 
 #[derive(Debug, Args)]

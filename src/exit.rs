@@ -61,6 +61,11 @@ impl ExitCode {
             | Error::TestFile(_)
             | Error::Baseline(_)
             | Error::Output(_) => ExitCode::Invalid,
+            // A history that cannot be used or written is invalid output, as
+            // a report that cannot be written is: exit 2 whatever the verdict
+            // was, so a run whose record was lost never passes for green, and
+            // a failing gate is never turned into a pass.
+            Error::History(_) => ExitCode::Invalid,
             Error::Snapshot(error) => match error {
                 SnapshotError::Unreadable(_) | SnapshotError::Malformed(_) => ExitCode::Invalid,
                 SnapshotError::Incomplete(_) | SnapshotError::ApiError(_) => ExitCode::Incomplete,
@@ -121,6 +126,7 @@ mod tests {
         let of = |error: Error| ExitCode::of(&Err(error));
         assert_eq!(of(Error::usage(diag())), ExitCode::Invalid);
         assert_eq!(of(Error::Output(diag())), ExitCode::Invalid);
+        assert_eq!(of(Error::History(diag())), ExitCode::Invalid);
         assert_eq!(
             of(Error::Snapshot(SnapshotError::Malformed(diag()))),
             ExitCode::Invalid

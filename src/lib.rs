@@ -34,7 +34,7 @@
 //! )
 //! .unwrap();
 //! let images = ImageSet::new(images, &options.zone);
-//! let evaluation = evaluate(&loaded.policy, &images, EvalOptions { now: options.now, baseline: None, selection: None });
+//! let evaluation = evaluate(&loaded.policy, &images, EvalOptions { now: options.now, baseline: None, selection: None, history: None });
 //! assert_eq!(evaluation.findings.len(), 1);
 //! assert_eq!(evaluation.findings[0].status, Status::Violation);
 //! ```
@@ -50,6 +50,7 @@ pub mod diag;
 pub mod eval;
 pub mod exit;
 pub mod generate;
+pub mod history;
 pub mod image;
 pub mod input;
 pub mod listing;

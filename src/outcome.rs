@@ -37,6 +37,9 @@ pub enum Error {
     Fetch(FetchError),
     /// Output that could not be written (a report, snapshot or baseline).
     Output(Diag),
+    /// The `--history` database: cannot be opened, is not ours, was written
+    /// by a newer version, or the run could not be recorded in it.
+    History(Diag),
 }
 
 impl Error {
@@ -55,7 +58,7 @@ impl Error {
     pub fn into_diagnostics(self) -> Vec<Diag> {
         match self {
             Error::Usage(diags) | Error::Policy(diags) | Error::TestFile(diags) => diags,
-            Error::Baseline(diag) | Error::Output(diag) => vec![diag],
+            Error::Baseline(diag) | Error::Output(diag) | Error::History(diag) => vec![diag],
             Error::Snapshot(error) => vec![error.into_diag()],
             Error::Fetch(error) => vec![error.diag()],
         }

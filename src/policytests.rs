@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
-use crate::eval::{EvalOptions, evaluate};
+use crate::eval::{EvalOptions, OpenSince, evaluate};
 use crate::image::{Field, FieldType, Image, ImageSet};
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
@@ -23,8 +23,9 @@ use crate::source_text::{SourceFile, Span};
 use crate::time::parse_now;
 
 const FILE_KEYS: &[&str] = &["now", "rules", "cases"];
-const CASE_KEYS: &[&str] = &["name", "images", "params", "expect", "now"];
+const CASE_KEYS: &[&str] = &["name", "images", "params", "expect", "now", "history"];
 const EXPECT_KEYS: &[&str] = &["rule", "image", "status"];
+const HISTORY_KEYS: &[&str] = &["rule", "image", "first_seen"];
 
 /// One expected or actual finding, as a test compares them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,6 +64,10 @@ pub struct Case {
     pub expect: Vec<Expected>,
     /// Where each `expect` entry names its rule, in `expect` order.
     pub expect_spans: Vec<Span>,
+    /// `history:` — the open streaks a `check --history` would know, as
+    /// `{ rule, image, first_seen }` entries: the case is evaluated as with
+    /// a history (first seen, grace). Absent: evaluated without one.
+    pub history: Option<OpenSince>,
 }
 
 /// A parsed test file.
@@ -251,6 +256,16 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         }
         None => ok = false,
     }
+    let history = match mapping.get("history") {
+        None => None,
+        Some(node) => match history(cx, node) {
+            Some(history) => Some(history),
+            None => {
+                ok = false;
+                None
+            }
+        },
+    };
     if !ok {
         return None;
     }
@@ -261,7 +276,41 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         params,
         expect,
         expect_spans,
+        history,
     })
+}
+
+/// `history: [{ rule, image, first_seen }]`: since when each finding has
+/// been open (omit `image` for a set-level finding).
+fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
+    let Some(items) = node.as_seq() else {
+        cx.wrong_type(
+            node,
+            "`history`",
+            "a list of { rule, image, first_seen } (empty: a history with no open finding)",
+        );
+        return None;
+    };
+    let mut open = OpenSince::new();
+    let mut ok = true;
+    for item in items {
+        let Some(mapping) = cx.mapping(item, "a history entry", HISTORY_KEYS) else {
+            ok = false;
+            continue;
+        };
+        let rule = mapping
+            .require(cx, "rule", "this history entry")
+            .and_then(|n| cx.string(n, "`rule`"));
+        let image = mapping.get("image").and_then(|n| cx.string(n, "`image`"));
+        let at = mapping
+            .require(cx, "first_seen", "this history entry")
+            .and_then(|n| now_of(cx, n));
+        match (rule, at) {
+            (Some(rule), Some(at)) => open.insert(&rule, image.as_deref(), at),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(open)
 }
 
 /// A test image is written by a person: every key must be an Image field
@@ -382,15 +431,9 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<(Expected, Span)> {
     let status_node = mapping.require(cx, "status", "this expected finding");
     let status = status_node.and_then(|node| {
         let text = node.as_str().unwrap_or("");
-        let status = match text {
-            "violation" => Some(Status::Violation),
-            "indeterminate" => Some(Status::Indeterminate),
-            "waived" => Some(Status::Waived),
-            "baselined" => Some(Status::Baselined),
-            _ => None,
-        };
+        let status = Status::parse(text);
         if status.is_none() {
-            let names = ["violation", "indeterminate", "waived", "baselined"];
+            let names = Status::ALL.map(Status::as_str);
             let diag = cx
                 .err(
                     Code::InvalidTestFile,
@@ -398,7 +441,7 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<(Expected, Span)> {
                     format!("unknown status {}", node.display()),
                     "not a status",
                 )
-                .with_help("status is one of violation, indeterminate, waived, baselined")
+                .with_help(format!("status is one of {}", names.join(", ")))
                 .suggest(did_you_mean(text, names));
             cx.push(diag);
         }
@@ -461,6 +504,7 @@ pub fn run_file(
                 now: case.now,
                 baseline: None,
                 selection: None,
+                history: case.history.as_ref(),
             },
         );
         let mut actual: Vec<Expected> = evaluation

@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use crate::cli::{
-    self, CheckArgs, FetchArgs, LiveArgs, PolicyArgs, RulesArgs, RulesFormat, TestArgs,
+    self, CheckArgs, FetchArgs, HistoryArgs, HistoryDbArgs, HistoryFormat, LiveArgs, PolicyArgs,
+    PruneArgs, RulesArgs, RulesFormat, TestArgs,
 };
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::eval::FailOn;
+use crate::history::Target;
 use crate::policy::CompileOptions;
 use crate::policy::duration::Duration;
 use crate::report::Format;
@@ -74,6 +76,39 @@ pub struct CheckSettings {
     pub write_baseline: Option<PathBuf>,
     /// `--allow-empty`: a check of zero images may pass.
     pub allow_empty: bool,
+    /// `--history DB`: record the run, with first-seen times and grace.
+    pub history: Option<HistorySettings>,
+}
+
+/// Where a check records its run, and under which account.
+#[derive(Debug, Clone)]
+pub struct HistorySettings {
+    pub target: Target,
+    /// `--account`, else the `--profile` name, else `default`.
+    pub account: String,
+}
+
+/// `ecmguard history`.
+#[derive(Debug, Clone)]
+pub struct HistoryCommandSettings {
+    pub target: Target,
+    /// One account, or all.
+    pub account: Option<String>,
+    pub since: Option<Timestamp>,
+    pub now: Timestamp,
+    pub zone: ApiZone,
+    pub format: HistoryFormat,
+    /// `--policy`: whose waivers are listed when due; none when not given.
+    pub policy: Option<PolicySettings>,
+}
+
+/// `ecmguard history prune`.
+#[derive(Debug, Clone)]
+pub struct PruneSettings {
+    pub target: Target,
+    /// Runs before this instant are deleted.
+    pub before: Timestamp,
+    pub older_than: String,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +237,11 @@ impl CheckSettings {
             None => live_settings(&args.live, &args.images, &mut problems)
                 .map(|live| SourceSettings::Live(Box::new(live))),
         };
+        let profile = match &source {
+            Some(SourceSettings::Live(live)) => live.profile.as_deref(),
+            _ => None,
+        };
+        let history = check_history(&args.history, profile, &mut problems);
         let (policy, source) = match (policy, source) {
             (Some(policy), Some(source)) => (policy, source),
             _ => return Err(problems.0),
@@ -215,7 +255,188 @@ impl CheckSettings {
             baseline: args.baseline.clone(),
             write_baseline: args.write_baseline.clone(),
             allow_empty: args.allow_empty,
+            history,
         })
+    }
+}
+
+/// `--history` and `--account` of a check.
+fn check_history(
+    args: &HistoryDbArgs,
+    profile: Option<&str>,
+    problems: &mut Problems,
+) -> Option<HistorySettings> {
+    let account = args.account.as_deref().map(|a| account(a, problems));
+    let Some(text) = &args.history else {
+        if args.account.is_some() {
+            problems.flag(
+                "--account names the account of a history, but no --history is given",
+                "add --history FILE (a SQLite file) or --history postgres://…",
+            );
+        }
+        return None;
+    };
+    let target = history_target(text, problems)?;
+    let account = match account {
+        Some(account) => account?,
+        None => profile.unwrap_or("default").to_owned(),
+    };
+    Some(HistorySettings { target, account })
+}
+
+fn history_target(text: &str, problems: &mut Problems) -> Option<Target> {
+    Target::parse(text)
+        .map_err(|m| {
+            problems.flag(
+                m,
+                "for example --history ecmguard-history.db or --history postgres://user@host/db",
+            )
+        })
+        .ok()
+}
+
+/// An account label: printable text, not empty, at most 128 characters.
+fn account(text: &str, problems: &mut Problems) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
+    {
+        problems.flag(
+            "--account must be 1 to 128 printable characters",
+            "for example --account prod-guangzhou",
+        );
+        return None;
+    }
+    Some(trimmed.to_owned())
+}
+
+fn now_flag(
+    text: Option<&str>,
+    clock: fn() -> Timestamp,
+    problems: &mut Problems,
+) -> Option<Timestamp> {
+    match text {
+        Some(text) => parse_now(text)
+            .map_err(|m| {
+                problems.flag(
+                    format!("--now: {m}"),
+                    "for example --now 2026-01-01T00:00:00+08:00",
+                )
+            })
+            .ok(),
+        None => Some(clock()),
+    }
+}
+
+/// A duration flag counted back from `now` (`--since`, `--older-than`).
+fn back_from(
+    flag: &str,
+    text: &str,
+    now: Timestamp,
+    zone: &ApiZone,
+    problems: &mut Problems,
+) -> Option<Timestamp> {
+    match Duration::parse(text) {
+        Ok(duration) => duration.before(now, zone).or_else(|| {
+            problems.flag(
+                format!("{flag} `{text}` reaches outside the supported calendar"),
+                "for example 90d or 1y",
+            );
+            None
+        }),
+        Err(e) => {
+            problems.flag(format!("{flag}: {}", e.message), e.help);
+            None
+        }
+    }
+}
+
+impl HistoryCommandSettings {
+    pub fn from_args(args: &HistoryArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        let zone = api_zone(&args.api_time_zone, &mut problems);
+        let now = now_flag(args.now.as_deref(), clock, &mut problems);
+        let target = match &args.db.history {
+            Some(text) => history_target(text, &mut problems),
+            None => {
+                problems.flag(
+                    "ecmguard history needs --history DB",
+                    "the SQLite file or postgres:// URL that `check --history` records into (or ECMGUARD_HISTORY)",
+                );
+                None
+            }
+        };
+        let account = args
+            .db
+            .account
+            .as_deref()
+            .map(|a| account(a, &mut problems));
+        let since = match (&args.since, now, &zone) {
+            (Some(text), Some(now), Some(zone)) => {
+                back_from("--since", text, now, zone, &mut problems)
+            }
+            _ => None,
+        };
+        let policy = if args.policies.is_empty() {
+            None
+        } else {
+            let policy_args = PolicyArgs {
+                policies: args.policies.clone(),
+                now: args.now.clone(),
+                api_time_zone: args.api_time_zone.clone(),
+                params: args.params.clone(),
+            };
+            policy_settings(&policy_args, clock, &mut problems)
+        };
+        match (target, now, zone) {
+            (Some(target), Some(now), Some(zone)) if problems.0.is_empty() => {
+                let account = match account {
+                    Some(Some(account)) => Some(account),
+                    _ => None,
+                };
+                Ok(HistoryCommandSettings {
+                    target,
+                    account,
+                    since,
+                    now,
+                    zone,
+                    format: args.format,
+                    policy,
+                })
+            }
+            _ => Err(problems.0),
+        }
+    }
+}
+
+impl PruneSettings {
+    pub fn from_args(args: &PruneArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        let zone = api_zone(&args.api_time_zone, &mut problems);
+        let now = now_flag(args.now.as_deref(), clock, &mut problems);
+        let target = match &args.history {
+            Some(text) => history_target(text, &mut problems),
+            None => {
+                problems.flag(
+                    "ecmguard history prune needs --history DB",
+                    "the SQLite file or postgres:// URL to prune (or ECMGUARD_HISTORY)",
+                );
+                None
+            }
+        };
+        let before = match (now, &zone) {
+            (Some(now), Some(zone)) => {
+                back_from("--older-than", &args.older_than, now, zone, &mut problems)
+            }
+            _ => None,
+        };
+        match (target, before) {
+            (Some(target), Some(before)) if problems.0.is_empty() => Ok(PruneSettings {
+                target,
+                before,
+                older_than: args.older_than.clone(),
+            }),
+            _ => Err(problems.0),
+        }
     }
 }
 

@@ -421,6 +421,7 @@ fn default_messages_state_value_and_expectation() {
             now: crate::support::now(),
             baseline: None,
             selection: None,
+            history: None,
         },
     );
     let messages: Vec<&str> = evaluation
@@ -452,6 +453,7 @@ fn templates_fill_placeholders() {
             now: crate::support::now(),
             baseline: None,
             selection: None,
+            history: None,
         },
     );
     assert_eq!(

@@ -39,6 +39,7 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
             now: options.now,
             baseline: None,
             selection: None,
+            history: None,
         },
     );
     let failing: HashSet<usize> = evaluation.findings.iter().filter_map(|f| f.image).collect();

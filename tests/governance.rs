@@ -6,11 +6,16 @@ use serde_json::json;
 
 use crate::support::Test;
 
-/// A policy with one rule of `severity`, and the waiver/baseline that give
-/// the wanted `status` on image `img-x`.
+/// A policy with one rule of `severity`, and the waiver/baseline/grace (with
+/// a fresh history) that give the wanted `status` on image `img-x`.
 fn matrix_case(severity: &str, status: &str, fail_on: &str, format: &str) -> i32 {
+    let grace = if status == "grace" {
+        "    grace: 14d\n"
+    } else {
+        ""
+    };
     let mut policy = format!(
-        "rules:\n  - id: r\n    title: R\n    severity: {severity}\n    assert: {{ ImageState: NORMAL }}\n"
+        "rules:\n  - id: r\n    title: R\n    severity: {severity}\n{grace}    assert: {{ ImageState: NORMAL }}\n"
     );
     let image = if status == "indeterminate" {
         json!({ "ImageId": "img-x" })
@@ -26,6 +31,10 @@ fn matrix_case(severity: &str, status: &str, fail_on: &str, format: &str) -> i32
         test = test.file("baseline.json", json!({ "schema": "ecmguard/baseline/v1", "entries": [{ "rule": "r", "image": "img-x" }] }).to_string());
         args.extend(["--baseline", "baseline.json"]);
     }
+    if status == "grace" {
+        // A new violation of a rule with grace: SPEC 2, grace never fails.
+        args.extend(["--history", "history.db"]);
+    }
     test.check(&args).run().code
 }
 
@@ -37,7 +46,7 @@ fn exit_code_matrix() {
     let mut wrong = Vec::new();
     let mut runs = 0;
     for severity in ["error", "warning", "info"] {
-        for status in ["violation", "indeterminate", "waived", "baselined"] {
+        for status in ["violation", "indeterminate", "waived", "baselined", "grace"] {
             for fail_on in ["error", "warning", "info", "never"] {
                 let rank = |s: &str| match s {
                     "error" => 3,

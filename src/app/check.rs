@@ -4,12 +4,13 @@ use std::time::Instant;
 
 use std::path::{Path, PathBuf};
 
-use super::{Io, file_failed, plural};
+use super::{Io, file_failed, history, plural};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
+use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
 use crate::output::{AtomicFile, file_identity};
@@ -34,8 +35,12 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
+    // Opened before any image is fetched: a history that cannot be used
+    // stops the run before the API is asked for anything.
+    let mut history = history::open_for_check(settings.history.as_ref(), options.now)?;
     let (images, provenance) = images(&settings, io)?;
     let selection = selection(&settings, &provenance);
+    let checked = checked_by_run(selection.as_ref(), &images);
     let mut evaluation = evaluate(
         &loaded.policy,
         &images,
@@ -43,6 +48,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             now: options.now,
             baseline: baseline.as_ref(),
             selection: selection.as_ref(),
+            history: history.as_ref().map(|h| &h.facts.open),
         },
     );
     let mut warnings = loaded.warnings;
@@ -71,6 +77,11 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         },
         evaluation,
     };
+    if let Some(history) = &mut history {
+        // Before any report is written: a run that cannot be recorded ends
+        // with exit 2 and no report that could pass for a result.
+        history::record(history, &report, checked)?;
+    }
     if let Some(file) = &mut outputs.baseline {
         let baseline = Baseline::of_findings(&loaded.policy, &images, &report.evaluation.findings);
         crate::baseline::write(&baseline, file).map_err(|e| file_failed(file.path(), &e))?;
@@ -357,6 +368,22 @@ fn nothing_checked(
     } else {
         diag.into_error()
     }
+}
+
+/// What this run checked, for the history's streaks: the whole account, or
+/// a selection with the ImageIds it held. A selection's run never ends a
+/// streak of an image it did not check (docs/history.md, "Narrowed runs").
+fn checked_by_run(selection: Option<&Selection>, images: &ImageSet) -> Checked {
+    if selection.is_none() {
+        return Checked::WholeAccount;
+    }
+    Checked::Selection(
+        images
+            .images()
+            .iter()
+            .filter_map(|image| image.id().map(str::to_owned))
+            .collect(),
+    )
 }
 
 /// A pre-deployment check names images that must exist: judging an image

@@ -6,6 +6,7 @@
 
 mod check;
 mod fetch;
+mod history;
 mod policies;
 
 use std::io::{Read, Write};
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Test(args) => policies::test(&args, io),
         Command::Rules(args) => policies::rules(&args, io),
         Command::Fetch(args) => fetch::run(&args, io),
+        Command::History(args) => history::run(&args, io),
     };
     let code = ExitCode::of(&result);
     if let Err(error) = result {

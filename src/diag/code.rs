@@ -99,6 +99,14 @@ codes! {
         WaiverUnused => "waiver-unused", "Warning: a waiver matched no finding.";
         GateFailed => "gate-failed", "The check found violations or indeterminate findings at or above --fail-on (exit 1).";
         NothingChecked => "nothing-checked", "No image was evaluated (an empty account, a filter that matched nothing, an empty snapshot): a warning in every report, and exit 1 unless --allow-empty.";
+        GraceWithoutHistory => "grace-without-history", "Warning: a rule has `grace`, but the check has no --history, so no violation's age is known: its violations fail at once (fail-closed).";
+    }
+    area "Compliance history" {
+        HistoryOpen => "history-open", "The --history database cannot be opened or created: a path that is not a writable SQLite file, or a PostgreSQL server that cannot be reached or refuses the login (exit 2).";
+        HistoryForeign => "history-foreign", "The --history file is not an ecmguard history: not a SQLite database, or a SQLite database of another program (left untouched; exit 2).";
+        HistoryNewerSchema => "history-newer-schema", "The history database was written by a newer ecmguard (a higher schema version): it is refused and left untouched (exit 2).";
+        HistoryRead => "history-read", "Reading the history database failed (exit 2).";
+        HistoryWrite => "history-write", "The run could not be recorded in the history database: nothing of it was kept, and the check exits 2 whatever its verdict, so a lost record never passes for a green gate.";
     }
     area "Baselines" {
         InvalidBaseline => "invalid-baseline", "A --baseline file is not a baseline written by `ecmguard check --write-baseline` (invalid JSON, a wrong field, or another schema).";

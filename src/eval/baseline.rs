@@ -23,11 +23,12 @@ pub struct Baseline {
 
 impl Baseline {
     /// The entries of every finding that fails or would fail (violations,
-    /// indeterminate, and ones already baselined), sorted and de-duplicated.
+    /// indeterminate, violations still in grace, and ones already
+    /// baselined), sorted and de-duplicated.
     pub fn of_findings(policy: &PolicySet, images: &ImageSet, findings: &[Finding]) -> Baseline {
         let mut entries: Vec<Entry> = findings
             .iter()
-            .filter(|f| f.status.is_open() || f.status == Status::Baselined)
+            .filter(|f| f.status.is_open() || matches!(f.status, Status::Baselined | Status::Grace))
             .filter_map(|f| entry(policy, images, f))
             .collect();
         entries.sort();

@@ -1,11 +1,13 @@
 //! Evaluation: `(PolicySet, ImageSet, now) -> Evaluation`. Pure: no I/O, no
 //! clock. Per-image `assert` rules and set-level `expect` rules produce
-//! findings; waivers and the baseline then change their status. Its output
+//! findings; waivers and the baseline then change their status, and a
+//! history's facts (given as data) set first-seen times and grace. Its output
 //! types (`model`) are what reports read; nothing here knows about reports,
 //! sources or the command line.
 
 pub mod baseline;
 pub mod condition;
+pub mod grace;
 mod message;
 pub mod model;
 mod setlevel;
@@ -23,6 +25,7 @@ use crate::policy::PolicySet;
 use crate::policy::model::{Check, Rule, UnknownPolicy};
 use baseline::Baseline;
 use condition::{Truth, eval};
+pub use grace::OpenSince;
 
 /// What evaluation needs besides the policy and the images.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +37,9 @@ pub struct EvalOptions<'b> {
     /// all of it: set-level rules are skipped, and waivers and baseline
     /// entries about images outside it are not in play.
     pub selection: Option<&'b Selection>,
+    /// What `check --history` knows of earlier runs: since when each finding
+    /// has been open. `None`: no history (no `first_seen`, grace unknown).
+    pub history: Option<&'b OpenSince>,
 }
 
 /// Evaluate every rule on every image.
@@ -78,6 +84,14 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
         Some(baseline) => baseline.apply(policy, images, &mut findings, narrowed),
         None => Vec::new(),
     };
+    let mut warnings = warnings;
+    warnings.extend(grace::apply(
+        policy,
+        images,
+        options.now,
+        options.history,
+        &mut findings,
+    ));
     for finding in &findings {
         let counts = &mut results[finding.rule].counts;
         match finding.status {
@@ -85,6 +99,7 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
             Status::Indeterminate => counts.indeterminate += 1,
             Status::Waived => counts.waived += 1,
             Status::Baselined => counts.baselined += 1,
+            Status::Grace => counts.grace += 1,
         }
     }
     Evaluation {
@@ -93,6 +108,7 @@ pub fn evaluate(policy: &PolicySet, images: &ImageSet, options: EvalOptions<'_>)
         rules: results,
         warnings,
         baseline_fixed,
+        history: options.history.is_some(),
     }
 }
 
@@ -133,6 +149,7 @@ fn assert_rule(
             waiver: None,
             related_images: Vec::new(),
             value: None,
+            first_seen: None,
         });
     }
     counts

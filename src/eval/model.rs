@@ -2,6 +2,7 @@
 //! and counts, fixed baseline entries, and the gate's verdict under
 //! `--fail-on`. Reports read these; nothing here knows about output.
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::diag::Diag;
@@ -16,15 +17,19 @@ pub enum Status {
     Indeterminate,
     Waived,
     Baselined,
+    /// A violation of a rule with `grace`, first seen less than that long
+    /// ago (by `check --history`): reported, not failing yet.
+    Grace,
 }
 
 impl Status {
     /// Every status, in the order reports list them.
-    pub const ALL: [Status; 4] = [
+    pub const ALL: [Status; 5] = [
         Status::Violation,
         Status::Indeterminate,
         Status::Waived,
         Status::Baselined,
+        Status::Grace,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +38,7 @@ impl Status {
             Status::Indeterminate => "indeterminate",
             Status::Waived => "waived",
             Status::Baselined => "baselined",
+            Status::Grace => "grace",
         }
     }
 
@@ -114,6 +120,10 @@ pub struct Finding {
     pub related_images: Vec<usize>,
     /// Set-level `unique` findings: the duplicated value.
     pub value: Option<String>,
+    /// With `check --history`: the first run of the current streak in which
+    /// this rule failed for this image (this run's time for a new finding).
+    /// `None` without history.
+    pub first_seen: Option<Timestamp>,
 }
 
 /// Per-rule counts.
@@ -125,6 +135,7 @@ pub struct RuleCounts {
     pub indeterminate: usize,
     pub waived: usize,
     pub baselined: usize,
+    pub grace: usize,
 }
 
 /// A rule's outcome: `fail` when it has a violation or indeterminate
@@ -193,6 +204,9 @@ pub struct Evaluation {
     pub rules: Vec<RuleResult>,
     pub warnings: Vec<Diag>,
     pub baseline_fixed: Vec<FixedEntry>,
+    /// Whether a history was given (`check --history`): every finding then
+    /// has `first_seen`, and reports show it.
+    pub history: bool,
 }
 
 impl Evaluation {

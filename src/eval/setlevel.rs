@@ -71,6 +71,7 @@ pub(crate) fn evaluate(
             waiver: None,
             related_images: Vec::new(),
             value: None,
+            first_seen: None,
         });
     }
 
@@ -115,6 +116,7 @@ pub(crate) fn evaluate(
                 waiver: None,
                 related_images: members,
                 value: Some(value),
+                first_seen: None,
             });
         }
     }

@@ -156,6 +156,20 @@ impl Duration {
         back.timestamp().checked_sub(self.seconds.seconds()).ok()
     }
 
+    /// The instant `from + self`, the mirror of [`Duration::before`]: when a
+    /// grace period that started at `from` ends. `None` outside the range.
+    pub fn after(&self, from: Timestamp, zone: &ApiZone) -> Option<Timestamp> {
+        let zoned = from.to_zoned_datetime(zone.tz().clone());
+        let forward = if self.months != 0 {
+            zoned
+                .checked_add(Span::new().try_months(self.months).ok()?)
+                .ok()?
+        } else {
+            zoned
+        };
+        forward.timestamp().checked_add(self.seconds.seconds()).ok()
+    }
+
     /// The text as written (`1y6mo`).
     pub fn as_str(&self) -> &str {
         &self.text
@@ -214,5 +228,12 @@ mod tests {
         assert_eq!(back.to_string(), "2024-02-28T16:30:00Z");
         let back = Duration::parse("180d").unwrap().before(now, &zone).unwrap();
         assert_eq!(now.duration_since(back).as_secs(), 180 * 86_400);
+        // `after` is the mirror: one month on from 2024-01-31 00:30 +08:00 is
+        // 2024-02-29 00:30 +08:00 (clamped).
+        let from: Timestamp = "2024-01-30T16:30:00Z".parse().unwrap();
+        let on = Duration::parse("1mo").unwrap().after(from, &zone).unwrap();
+        assert_eq!(on.to_string(), "2024-02-28T16:30:00Z");
+        let on = Duration::parse("14d").unwrap().after(from, &zone).unwrap();
+        assert_eq!(on.duration_since(from).as_secs(), 14 * 86_400);
     }
 }

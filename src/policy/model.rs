@@ -109,6 +109,9 @@ pub struct Rule {
     pub check: Check,
     pub message: Option<Template>,
     pub unknown: UnknownPolicy,
+    /// `grace`: how long a violation may stay open before it fails the gate
+    /// (docs/history.md). Needs `check --history` to know how long it has been open.
+    pub grace: Option<Grace>,
     /// The rule's `id` entry.
     pub origin: Origin,
     /// The `assert` or `expect` entry.
@@ -118,6 +121,24 @@ pub struct Rule {
 impl Rule {
     pub fn is_set_level(&self) -> bool {
         matches!(self.check, Check::Expect(_))
+    }
+}
+
+/// A rule's grace period, resolved against `now` at load like every duration.
+#[derive(Debug, Clone)]
+pub struct Grace {
+    /// The duration as written (`14d`).
+    pub duration: crate::policy::duration::Duration,
+    /// `now - duration`: a violation first seen after this instant is in grace.
+    pub threshold: Timestamp,
+    /// The `grace` value in the policy file.
+    pub origin: Origin,
+}
+
+impl Grace {
+    /// Is a violation first seen at `first_seen` still within the grace period?
+    pub fn covers(&self, first_seen: Timestamp) -> bool {
+        first_seen > self.threshold
     }
 }
 

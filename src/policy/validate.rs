@@ -7,9 +7,11 @@ use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::Field;
 use crate::policy::context::Cx;
+use crate::policy::duration::Duration;
 use crate::policy::matcher;
 use crate::policy::model::{
-    Check, CmpOp, CountTest, Expectation, Origin, Param, Rule, Severity, UnknownPolicy, Waiver,
+    Check, CmpOp, CountTest, Expectation, Grace, Origin, Param, Rule, Severity, UnknownPolicy,
+    Waiver,
 };
 use crate::policy::params;
 use crate::policy::template;
@@ -30,6 +32,7 @@ pub(crate) const RULE_KEYS: &[&str] = &[
     "expect",
     "message",
     "unknown",
+    "grace",
 ];
 pub(crate) const WAIVER_KEYS: &[&str] = &["rules", "images", "where", "reason", "expires", "owner"];
 
@@ -211,6 +214,11 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
         },
     };
 
+    let grace = match mapping.get("grace") {
+        None => Some(None),
+        Some(node) => grace(cx, node).map(Some),
+    };
+
     let scope_ok;
     let scope = match mapping.get("where") {
         None => {
@@ -274,6 +282,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
         check: check?,
         message: message?,
         unknown: unknown?,
+        grace: grace?,
         origin: Origin {
             file: cx.file.clone(),
             span: origin_span,
@@ -281,6 +290,68 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
         check_origin: Origin {
             file: cx.file.clone(),
             span: check_span,
+        },
+    })
+}
+
+/// `grace: DURATION` (a param reference allowed), validated like every
+/// duration and resolved against `now` once.
+fn grace(cx: &mut Cx<'_>, node: &Node) -> Option<Grace> {
+    let operand = params::resolve(
+        cx,
+        node,
+        params::Want::Scalar(crate::image::FieldType::String),
+    )?;
+    let note = operand.origin_note();
+    let value = &operand.node;
+    let text = match &value.kind {
+        NodeKind::Str(s) => s.clone(),
+        // A bare number gets the parser's "no unit" error and its hint.
+        NodeKind::Int(i) => i.to_string(),
+        _ => {
+            let diag = cx
+                .err(
+                    Code::InvalidDuration,
+                    value.span,
+                    format!("`grace` must be a duration, found {}{note}", value.display()),
+                    "not a duration",
+                )
+                .with_help("for example grace: 14d (how long a new violation may stay open before it fails the gate)");
+            cx.push(diag);
+            return None;
+        }
+    };
+    let duration = match Duration::parse(&text) {
+        Ok(duration) => duration,
+        Err(e) => {
+            let diag = cx
+                .err(
+                    Code::InvalidDuration,
+                    value.span,
+                    format!("invalid `grace`: {}{note}", e.message),
+                    "invalid duration",
+                )
+                .with_help(e.help);
+            cx.push(diag);
+            return None;
+        }
+    };
+    let Some(threshold) = duration.before(cx.options.now, &cx.options.zone) else {
+        let diag = cx.err(
+            Code::InvalidDuration,
+            value.span,
+            format!("`grace: {text}` reaches outside the supported calendar{note}"),
+            "too long",
+        );
+        cx.push(diag);
+        return None;
+    };
+    Some(Grace {
+        duration,
+        threshold,
+        origin: Origin {
+            file: cx.file.clone(),
+            span: value.span,
         },
     })
 }

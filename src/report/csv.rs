@@ -27,8 +27,18 @@ pub const HEADER: [&str; 11] = [
     "waiver_reason",
 ];
 
+/// Appended to [`HEADER`] when the run had a history (`check --history`);
+/// without one the columns are absent, so existing consumers see no change.
+pub const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
+
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    write_record(out, &HEADER)?;
+    let history = report.has_history();
+    if history {
+        let header: Vec<&str> = HEADER.iter().chain(&HISTORY_HEADER).copied().collect();
+        write_record(out, &header)?;
+    } else {
+        write_record(out, &HEADER)?;
+    }
     // What was not judged comes first, told apart by its status: nothing
     // checked at all, and set-level rules skipped on a narrowed selection.
     if let Some(nothing) = report
@@ -45,19 +55,22 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         };
         write_record(
             out,
-            &[
-                "",
-                "nothing-checked",
-                severity,
-                failing,
-                "",
-                "",
-                nothing.message.as_str(),
-                "",
-                "",
-                "",
-                "",
-            ],
+            &padded(
+                &[
+                    "",
+                    "nothing-checked",
+                    severity,
+                    failing,
+                    "",
+                    "",
+                    nothing.message.as_str(),
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+                history,
+            ),
         )?;
     }
     for (rule, result) in report.policy.rules.iter().zip(&report.evaluation.rules) {
@@ -67,19 +80,22 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             let (line, column) = (location.line.to_string(), location.column.to_string());
             write_record(
                 out,
-                &[
-                    rule.id.as_str(),
-                    "skip",
-                    rule.severity.as_str(),
-                    "false",
-                    "",
-                    "",
-                    reason.as_str(),
-                    location.file.as_str(),
-                    line.as_str(),
-                    column.as_str(),
-                    "",
-                ],
+                &padded(
+                    &[
+                        rule.id.as_str(),
+                        "skip",
+                        rule.severity.as_str(),
+                        "false",
+                        "",
+                        "",
+                        reason.as_str(),
+                        location.file.as_str(),
+                        line.as_str(),
+                        column.as_str(),
+                        "",
+                    ],
+                    history,
+                ),
             )?;
         }
     }
@@ -107,9 +123,29 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             column.as_str(),
             waiver.map_or("", |w| w.reason.as_str()),
         ];
+        if history {
+            let first_seen = report.first_seen_rfc3339(finding).unwrap_or_default();
+            let open_for = report
+                .open_for_seconds(finding)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            let mut full = record.to_vec();
+            full.extend([first_seen.as_str(), open_for.as_str()]);
+            write_record(out, &full)?;
+            continue;
+        }
         write_record(out, &record)?;
     }
     Ok(())
+}
+
+/// A row that is not a finding, with empty history columns when the run had a history.
+fn padded<'a>(row: &[&'a str], history: bool) -> Vec<&'a str> {
+    let mut row = row.to_vec();
+    if history {
+        row.extend(std::iter::repeat_n("", HISTORY_HEADER.len()));
+    }
+    row
 }
 
 fn write_record(out: &mut dyn Write, fields: &[&str]) -> std::io::Result<()> {

@@ -1,7 +1,7 @@
 //! The `github` report: GitHub Actions workflow commands that annotate the
 //! rule in its policy file, one per failing finding (violation or
 //! indeterminate), capped per rule, then notices for what was left out,
-//! for waived and baselined findings, and the verdict.
+//! for waived and baselined findings, for violations in grace, and the verdict.
 
 use std::io::Write;
 
@@ -114,6 +114,32 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 "{} waived and {} baselined findings do not fail the gate and are not annotated: {}",
                 summary.waived,
                 summary.baselined,
+                parts.join(", ")
+            ),
+        )?;
+    }
+    if summary.grace > 0 {
+        // A separate notice, so runs without grace print what they always did.
+        let parts: Vec<String> = report
+            .policy
+            .rules
+            .iter()
+            .enumerate()
+            .filter_map(|(index, rule)| {
+                let n = report
+                    .findings_of(index)
+                    .filter(|f| f.status == Status::Grace)
+                    .count();
+                (n > 0).then(|| format!("{} ({n})", rule.id))
+            })
+            .collect();
+        command(
+            out,
+            "notice",
+            &[("title", "ecmguard: violations in their grace period")],
+            &format!(
+                "{} violations are younger than their rule's grace period and do not fail the gate yet: {}",
+                summary.grace,
                 parts.join(", ")
             ),
         )?;

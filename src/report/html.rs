@@ -2,8 +2,9 @@
 //! script, nothing loaded from the network) built with `maud`, which escapes
 //! every piece of data. Summary figures, two charts (the age distribution
 //! of private images with the age limits of the policy marked, and findings
-//! per rule by severity and status), per-rule results, the failing images,
-//! waivers, the baseline and warnings.
+//! per rule by severity and status), per-rule results, the failing images
+//! (with the first-seen time under `--history`), waivers, the baseline,
+//! violations in grace and warnings.
 
 use std::io::Write;
 
@@ -36,7 +37,11 @@ fn page(report: &Report<'_>) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="generator" content=(format!("ecmguard {}", env!("CARGO_PKG_VERSION")));
                 title { "ecmguard report: " (verdict) }
-                style { (PreEscaped(CSS)) }
+                style {
+                    (PreEscaped(CSS))
+                    // Only for runs with history or grace, so other pages stay byte for byte as they were.
+                    @if report.has_history() || summary.grace > 0 { (PreEscaped(HISTORY_CSS)) }
+                }
             }
             body {
                 header class=(format!("verdict {verdict_class}")) {
@@ -68,6 +73,7 @@ fn page(report: &Report<'_>) -> Markup {
                     (failing_section(report))
                     (waivers_section(report))
                     (baseline_section(report))
+                    (grace_section(report))
                     (warnings_section(report))
                 }
                 footer {
@@ -110,6 +116,9 @@ fn cards(report: &Report<'_>) -> Markup {
             div class="card" { span class="figure" { (s.indeterminate) } span class="label" { "indeterminate" } }
             div class="card" { span class="figure" { (s.waived) } span class="label" { "waived" } }
             div class="card" { span class="figure" { (s.baselined) } span class="label" { "baselined" } }
+            @if s.grace > 0 {
+                div class="card" { span class="figure" { (s.grace) } span class="label" { "in grace (not failing yet)" } }
+            }
             div class="card" {
                 span class="figure" { (passing) " / " (report.policy.rules.len()) }
                 span class="label" { "rules pass (" (failing_rules) " with findings, " (skipped) " skipped)" }
@@ -315,6 +324,12 @@ fn findings_chart(report: &Report<'_>) -> Markup {
         indeterminate: usize,
         waived: usize,
         baselined: usize,
+        grace: usize,
+    }
+    impl Row<'_> {
+        fn total(&self) -> usize {
+            self.violations + self.indeterminate + self.waived + self.baselined + self.grace
+        }
     }
     let rows: Vec<Row<'_>> = report
         .policy
@@ -334,9 +349,10 @@ fn findings_chart(report: &Report<'_>) -> Markup {
                 indeterminate: of(Status::Indeterminate),
                 waived: of(Status::Waived),
                 baselined: of(Status::Baselined),
+                grace: of(Status::Grace),
             }
         })
-        .filter(|r| r.violations + r.indeterminate + r.waived + r.baselined > 0)
+        .filter(|r| r.total() > 0)
         .collect();
     if rows.is_empty() {
         return html! { p class="empty" { "No findings: every rule passed." } };
@@ -344,12 +360,7 @@ fn findings_chart(report: &Report<'_>) -> Markup {
     let (label_w, right, top, row_h) = (190.0, 40.0, 8.0, 24.0);
     let height = top + row_h * rows.len() as f64 + 8.0;
     let plot_w = SVG_WIDTH - label_w - right;
-    let max = rows
-        .iter()
-        .map(|r| r.violations + r.indeterminate + r.waived + r.baselined)
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let max = rows.iter().map(Row::total).max().unwrap_or(1).max(1);
     let scale = plot_w / max as f64;
     html! {
         svg class="chart" viewBox=(format!("0 0 {SVG_WIDTH} {height}")) role="img"
@@ -357,12 +368,12 @@ fn findings_chart(report: &Report<'_>) -> Markup {
             @for (n, row) in rows.iter().enumerate() {
                 @let y = top + row_h * n as f64;
                 @let sev = row.rule.severity.as_str();
-                @let total = row.violations + row.indeterminate + row.waived + row.baselined;
+                @let total = row.total();
                 text class="rule-label" x=(num(label_w - 8.0)) y=(num(y + row_h / 2.0 + 4.0)) text-anchor="end" {
                     title { (row.rule.id) ": " (row.rule.title) }
                     (truncate(&row.rule.id, 28))
                 }
-                @for (x, width, class, value, what) in segments(row.violations, row.indeterminate, row.waived, row.baselined, sev, label_w, scale) {
+                @for (x, width, class, value, what) in segments([row.violations, row.indeterminate, row.waived, row.baselined, row.grace], sev, label_w, scale) {
                     rect class=(class) x=(num(x)) y=(num(y + 4.0)) width=(num(width)) height=(num(row_h - 8.0)) {
                         title { (row.rule.id) ": " (value) " " (what) " (" (sev) ")" }
                     }
@@ -377,6 +388,7 @@ fn findings_chart(report: &Report<'_>) -> Markup {
             span class="swatch sev-error indeterminate" {} "indeterminate (lighter) "
             span class="swatch waived" {} "waived "
             span class="swatch baselined" {} "baselined"
+            @if rows.iter().any(|r| r.grace > 0) { " " span class="swatch grace" {} "grace" }
         }
     }
 }
@@ -477,10 +489,12 @@ fn failing_section(report: &Report<'_>) -> Markup {
 }
 
 fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
+    // With --history, a "First seen" column; without it the table is as it was.
+    let history = report.has_history();
     html! {
         table class="findings" {
-            colgroup { col class="c-id"; col class="c-name"; col class="c-status"; col; }
-            thead { tr { th { "Image" } th { "Name" } th { "Status" } th { "Message" } } }
+            colgroup { col class="c-id"; col class="c-name"; col class="c-status"; @if history { col class="c-seen"; } col; }
+            thead { tr { th { "Image" } th { "Name" } th { "Status" } @if history { th { "First seen" } } th { "Message" } } }
             tbody {
                 @for finding in findings.iter().take(MAX_LISTED) {
                     tr {
@@ -495,6 +509,7 @@ fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
                             }
                         }
                         td { span class=(format!("status {}", finding.status.as_str())) { (finding.status.as_str()) } }
+                        @if history { td class="date" { (report.first_seen_label(finding).unwrap_or_default()) } }
                         td class="msg" { (finding.message) }
                     }
                 }
@@ -609,6 +624,36 @@ fn baseline_section(report: &Report<'_>) -> Markup {
     }
 }
 
+/// Violations younger than their rule's `grace`: when they were first seen
+/// and when they start to fail.
+fn grace_section(report: &Report<'_>) -> Markup {
+    let grace: Vec<&Finding> = report.findings_with(Status::Grace).collect();
+    if grace.is_empty() {
+        return html! {};
+    }
+    html! {
+        section {
+            h2 { "In grace" }
+            p class="help" { (count(grace.len(), "violation")) " younger than their rule's grace period: reported, not failing yet." }
+            table {
+                thead { tr { th { "Rule" } th { "Image" } th { "First seen" } th { "Fails from" } th { "Message" } } }
+                tbody {
+                    @for finding in grace.iter().take(MAX_LISTED) {
+                        tr {
+                            td { code { (report.rule(finding).id) } }
+                            td { (report.image_label(finding).unwrap_or_else(|| "(set-level)".to_owned())) }
+                            td class="date" { (report.first_seen_label(finding).unwrap_or_default()) }
+                            td class="date" { (report.grace_ends(finding).map(|at| report.run.zone.format(at)).unwrap_or_default()) }
+                            td class="msg" { (finding.message) }
+                        }
+                    }
+                }
+            }
+            @if grace.len() > MAX_LISTED { p class="more" { "… and " (grace.len() - MAX_LISTED) " more" } }
+        }
+    }
+}
+
 fn warnings_section(report: &Report<'_>) -> Markup {
     let warnings = &report.evaluation.warnings;
     if warnings.is_empty() {
@@ -671,12 +716,10 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// The stacked segments of one bar: `(x, width, class, count, what)`.
+/// The stacked segments of one bar: `(x, width, class, count, what)`, from
+/// the counts of violations, indeterminate, waived, baselined and grace.
 fn segments(
-    violations: usize,
-    indeterminate: usize,
-    waived: usize,
-    baselined: usize,
+    [violations, indeterminate, waived, baselined, grace]: [usize; 5],
     severity: &str,
     start: f64,
     scale: f64,
@@ -690,6 +733,7 @@ fn segments(
         ),
         (waived, "seg waived".to_owned(), "waived"),
         (baselined, "seg baselined".to_owned(), "baselined"),
+        (grace, "seg grace".to_owned(), "in grace"),
     ];
     let mut x = start;
     let mut out = Vec::new();
@@ -780,4 +824,13 @@ summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
 .more, .empty { color: var(--muted); font-style: italic; }
 ul.warnings li { margin-bottom: 6px; }
 footer { max-width: 1240px; margin: 0 auto; padding: 12px 32px 32px; color: var(--muted); font-size: 12px; }
+"#;
+
+/// Styles for first-seen columns and the `grace` status.
+const HISTORY_CSS: &str = r#"
+:root { --grace: #bc8cff; }
+@media (prefers-color-scheme: dark) { :root { --grace: #8957e5; } }
+.seg.grace, .swatch.grace { fill: var(--grace); background: var(--grace); }
+.status.grace { border-color: var(--grace); }
+col.c-seen { width: 200px; }
 "#;

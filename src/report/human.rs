@@ -74,7 +74,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::io
         let slot = match finding.status {
             Status::Violation => 0,
             Status::Indeterminate => 1,
-            Status::Waived | Status::Baselined => continue,
+            Status::Waived | Status::Baselined | Status::Grace => continue,
         };
         if let Some(group) = groups.get_mut(finding.rule) {
             group[slot].push(finding);
@@ -218,7 +218,7 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> s
         }
         writeln!(out)?;
     }
-    for status in [Status::Waived, Status::Baselined] {
+    for status in [Status::Waived, Status::Baselined, Status::Grace] {
         let set: Vec<&Finding> = report.findings_with(status).collect();
         if set.is_empty() {
             continue;
@@ -233,6 +233,16 @@ fn render_set_aside(report: &Report<'_>, out: &mut dyn Write, style: Style) -> s
                 if let Some((date, _)) = &waiver.expires {
                     let _ = write!(line, " (until {date})");
                 }
+            }
+            if status == Status::Grace
+                && let (Some(seen), Some(ends)) =
+                    (report.first_seen_label(finding), report.grace_ends(finding))
+            {
+                let _ = write!(
+                    line,
+                    "\n      first seen {seen}; fails from {}",
+                    report.run.zone.format(ends)
+                );
             }
             writeln!(out, "{line}")?;
         }
@@ -254,7 +264,7 @@ pub fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary();
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
-        "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}",
+        "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
         plural(s.images, "image"),
         plural(s.rules, "rule"),
         s.violations.error,
@@ -263,6 +273,12 @@ pub fn summary_line(report: &Report<'_>) -> String {
         s.indeterminate,
         s.waived,
         s.baselined,
+        // Shown only when a rule has `grace` in force, so runs without it read as before.
+        if s.grace > 0 {
+            format!("; {} in grace", s.grace)
+        } else {
+            String::new()
+        },
         if s.warnings > 0 {
             format!("; {}", plural(s.warnings, "warning"))
         } else {

@@ -175,6 +175,20 @@ impl Serialize for FindingView<'_, '_> {
         map.serialize_entry("image", &finding.image.map(|i| report.image(i)))?;
         map.serialize_entry("message", &finding.message)?;
         map.serialize_entry("location", self.location)?;
+        // Only with --history: without it the keys are absent, not null.
+        if let (Some(first_seen), Some(open_for)) = (
+            report.first_seen_rfc3339(finding),
+            report.open_for_seconds(finding),
+        ) {
+            map.serialize_entry("first_seen", &first_seen)?;
+            map.serialize_entry("open_for_seconds", &open_for)?;
+        }
+        if let Some(ends) = (finding.status == crate::eval::Status::Grace)
+            .then(|| report.grace_ends(finding))
+            .flatten()
+        {
+            map.serialize_entry("grace_ends", &report.run.zone.rfc3339(ends))?;
+        }
         if let Some(index) = finding.waiver {
             let waiver = &report.policy.waivers[index];
             map.serialize_entry(

@@ -1,7 +1,7 @@
 //! The JUnit XML report (with `quick-junit`): one test suite, one test case
 //! per rule. A rule with failing findings fails, listing them; a per-image
 //! rule with no image in scope is skipped; every other rule passes. Waived,
-//! baselined and non-failing findings are noted in the test case's
+//! baselined, grace and non-failing findings are noted in the test case's
 //! `system-out`, so CI test views show them without failing.
 
 use std::fmt::Write as _;
@@ -165,6 +165,12 @@ fn system_out(report: &Report<'_>, findings: &[&Finding]) -> String {
                 }
             }
             Status::Baselined => text.push_str("\n  recorded in the baseline: not failing"),
+            Status::Grace => {
+                let _ = write!(text, "\n  in grace: not failing yet");
+                if let Some(ends) = report.grace_ends(finding) {
+                    let _ = write!(text, " (fails from {})", report.run.zone.format(ends));
+                }
+            }
             _ => {
                 let _ = write!(
                     text,

@@ -1,7 +1,8 @@
 //! The Markdown report: a compliance summary for a pull-request comment or
 //! `$GITHUB_STEP_SUMMARY` (GitHub-flavoured Markdown). Verdict and totals,
 //! one table row per rule, the failing images per rule in collapsible
-//! `<details>` (capped), waivers, baselined findings and warnings. Every
+//! `<details>` (capped, with the first-seen time under `--history`), waivers,
+//! baselined findings, violations in grace and warnings. Every
 //! piece of data goes through `cell`/`text`, so names from the API or the
 //! policy cannot break a table, start markup or inject HTML.
 
@@ -60,6 +61,7 @@ fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
     write_failing(report, md)?;
     write_waived(report, md)?;
     write_baselined(report, md)?;
+    write_grace(report, md)?;
     write_warnings(report, md)?;
     writeln!(
         md,
@@ -150,13 +152,30 @@ fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             html(&rule.title),
             count(open.len(), "finding")
         )?;
-        writeln!(md, "| Image | Name | Status | Message |")?;
-        writeln!(md, "|---|---|---|---|")?;
+        // With --history, a "First seen" column; without it the table is as it was.
+        let history = report.has_history();
+        if history {
+            writeln!(md, "| Image | Name | Status | First seen | Message |")?;
+            writeln!(md, "|---|---|---|---|---|")?;
+        } else {
+            writeln!(md, "| Image | Name | Status | Message |")?;
+            writeln!(md, "|---|---|---|---|")?;
+        }
         for finding in open.iter().take(MAX_LISTED) {
             let (id, name) = image_cells(report, finding);
+            let seen = if history {
+                format!(
+                    " {} |",
+                    report
+                        .first_seen_label(finding)
+                        .map_or(String::new(), |l| cell(&l))
+                )
+            } else {
+                String::new()
+            };
             writeln!(
                 md,
-                "| {id} | {name} | {} | {} |",
+                "| {id} | {name} | {} |{seen} {} |",
                 finding.status.as_str(),
                 cell(&finding.message)
             )?;
@@ -252,6 +271,41 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         writeln!(md)?;
     }
     Ok(())
+}
+
+/// Violations younger than their rule's `grace`: not failing yet, and when
+/// they will.
+fn write_grace(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+    let grace: Vec<&Finding> = report.findings_with(Status::Grace).collect();
+    if grace.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "### In grace ({})\n", grace.len())?;
+    writeln!(
+        md,
+        "Violations younger than their rule's `grace` period: reported, not failing yet.\n"
+    )?;
+    writeln!(md, "| Rule | Finding | First seen | Fails from | Message |")?;
+    writeln!(md, "|---|---|---|---|---|")?;
+    for finding in grace.iter().take(MAX_LISTED) {
+        let image = report
+            .image_label(finding)
+            .map_or("(set-level)".to_owned(), |l| cell(&l));
+        writeln!(
+            md,
+            "| {} | {image} | {} | {} | {} |",
+            code(&report.rule(finding).id),
+            report
+                .first_seen_label(finding)
+                .map_or(String::new(), |l| cell(&l)),
+            report
+                .grace_ends(finding)
+                .map_or(String::new(), |at| cell(&report.run.zone.format(at))),
+            cell(&finding.message)
+        )?;
+    }
+    more(md, grace.len())?;
+    writeln!(md)
 }
 
 fn write_warnings(report: &Report<'_>, md: &mut String) -> std::fmt::Result {

@@ -132,6 +132,8 @@ pub struct Summary {
     pub indeterminate: usize,
     pub waived: usize,
     pub baselined: usize,
+    /// Violations within their rule's grace period (`check --history`).
+    pub grace: usize,
     pub failing: usize,
     pub warnings: usize,
     pub passed: bool,
@@ -180,6 +182,7 @@ impl Report<'_> {
                 Status::Indeterminate => summary.indeterminate += 1,
                 Status::Waived => summary.waived += 1,
                 Status::Baselined => summary.baselined += 1,
+                Status::Grace => summary.grace += 1,
             }
             if self.is_failing(finding) {
                 summary.failing += 1;
@@ -223,6 +226,41 @@ impl Report<'_> {
             self.run.zone.format(self.run.now),
             self.run.zone.label()
         )
+    }
+
+    /// Whether the run had a history (`check --history`): findings then
+    /// carry `first_seen`, and the formats that show it add it.
+    pub fn has_history(&self) -> bool {
+        self.evaluation.history
+    }
+
+    /// How long the finding has been open at `now`, in seconds (with history).
+    pub fn open_for_seconds(&self, finding: &Finding) -> Option<i64> {
+        finding
+            .first_seen
+            .map(|at| (self.run.now.as_second() - at.as_second()).max(0))
+    }
+
+    /// `first_seen` as RFC 3339 in the API zone (with history).
+    pub fn first_seen_rfc3339(&self, finding: &Finding) -> Option<String> {
+        finding.first_seen.map(|at| self.run.zone.rfc3339(at))
+    }
+
+    /// `2025-12-20 08:00:00 (open 12d)`, for the formats people read.
+    pub fn first_seen_label(&self, finding: &Finding) -> Option<String> {
+        let at = finding.first_seen?;
+        let open = self.open_for_seconds(finding).unwrap_or(0);
+        Some(format!(
+            "{} (open {})",
+            self.run.zone.format(at),
+            crate::time::describe_seconds(open)
+        ))
+    }
+
+    /// When a finding in `grace` starts to fail: first seen + the rule's grace.
+    pub fn grace_ends(&self, finding: &Finding) -> Option<Timestamp> {
+        let grace = self.rule(finding).grace.as_ref()?;
+        grace.duration.after(finding.first_seen?, &self.run.zone)
     }
 
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.

@@ -248,8 +248,8 @@ struct SuppressionProperties<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProperties<'a> {
-    /// Our status: violation, indeterminate, waived or baselined (`skip`
-    /// for a rule that was not evaluated).
+    /// Our status: violation, indeterminate, waived, baselined or grace
+    /// (`skip` for a rule that was not evaluated).
     status: &'static str,
     severity: &'static str,
     /// Whether this finding fails the gate under `--fail-on`.
@@ -261,6 +261,12 @@ struct ResultProperties<'a> {
     /// Set-level `unique` findings: the duplicated value.
     #[serde(skip_serializing_if = "Option::is_none")]
     value: Option<&'a str>,
+    /// With `check --history`: the start of the finding's streak (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_seen: Option<String>,
+    /// With `check --history`: seconds since `firstSeen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open_for_seconds: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -324,6 +330,8 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     image_id: None,
                     image_name: None,
                     value: None,
+                    first_seen: None,
+                    open_for_seconds: None,
                 },
             });
         }
@@ -551,6 +559,8 @@ fn result<'a>(
             image_id: image.and_then(|i| i.id()),
             image_name: image.and_then(|i| i.name()),
             value: finding.value.as_deref(),
+            first_seen: report.first_seen_rfc3339(finding),
+            open_for_seconds: report.open_for_seconds(finding),
         },
     }
 }

@@ -149,8 +149,8 @@ proptest! {
             &zone,
         );
         let selection = Selection { narrowed_by: "--image".into() };
-        let whole = evaluate(&policy, &full, EvalOptions { now: now(), baseline: None, selection: None });
-        let part = evaluate(&policy, &subset, EvalOptions { now: now(), baseline: None, selection: Some(&selection) });
+        let whole = evaluate(&policy, &full, EvalOptions { now: now(), baseline: None, selection: None, history: None });
+        let part = evaluate(&policy, &subset, EvalOptions { now: now(), baseline: None, selection: Some(&selection), history: None });
         let restricted: Vec<_> = per_image(&policy, &full, &whole)
             .into_iter()
             .filter(|f| selected_ids.contains(&f.1))

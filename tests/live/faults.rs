@@ -181,8 +181,10 @@ async fn images_inserted_or_deleted_while_paging() {
 
 #[tokio::test]
 async fn duplicates_across_pages_are_removed() {
+    // The last page holds 50 images: with 5 repeats of the page before it,
+    // it is still within `Limit`.
     let (fetched, _) = recovers(vec![
-        FaultRule::once(Fault::Duplicate { count: 5 }).at_offset(300),
+        FaultRule::once(Fault::Duplicate { count: 5 }).at_offset(900),
     ])
     .await;
     assert_eq!(
@@ -190,6 +192,23 @@ async fn duplicates_across_pages_are_removed() {
         "duplicates alone need no restart"
     );
     assert_eq!(fetched.images.len(), N);
+}
+
+/// A page with more images than `Limit` does not match its request: exit 3
+/// (the API never sends one; a server that does is not to be believed).
+#[tokio::test]
+async fn a_page_larger_than_its_limit_is_refused() {
+    let (err, _) = fails(vec![
+        FaultRule::once(Fault::Duplicate { count: 5 })
+            .at_offset(300)
+            .forever(),
+    ])
+    .await;
+    assert!(
+        matches!(err, FetchError::PageMismatch { offset: 300, .. }),
+        "{err:?}"
+    );
+    assert_eq!(ecmguard::exit::ExitCode::of_fetch_error(&err).code(), 3);
 }
 
 #[tokio::test]

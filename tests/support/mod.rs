@@ -228,6 +228,7 @@ pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<St
             now: now(),
             baseline: None,
             selection: None,
+            history: None,
         },
     );
     evaluation

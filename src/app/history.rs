@@ -1,0 +1,146 @@
+//! The history in the commands: `check --history` (open before fetching,
+//! the open streaks for evaluation, the record after it) and `ecmguard
+//! history` / `history prune`. The database work is `crate::history`'s; this
+//! module decides what to open, reads the environment (`PGPASSWORD`, the
+//! test hook) and where output goes.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::{Io, done, stdout_failed};
+use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
+use crate::history::record::{self, Checked};
+use crate::history::render::{self, HistoryView};
+use crate::history::summary::{self, Query};
+use crate::history::{Facts, History, OpenOptions, Target, html};
+use crate::outcome::{Error, Outcome};
+use crate::policy;
+use crate::report::Report;
+use crate::settings::{HistoryCommandSettings, HistorySettings, PruneSettings};
+
+/// Test-only: a file path. When set, `check --history` creates that file
+/// inside its write transaction, just before the commit, and waits there
+/// until the file is removed (at most a minute): a test can then start a
+/// second writer against the held lock, or kill the process mid-write and
+/// show that nothing of the run was kept.
+pub const PAUSE_BEFORE_COMMIT: &str = "ECMGUARD_TEST_HISTORY_PAUSE";
+
+/// A check's history: the open database, its account, and since when each
+/// finding has been open (what evaluation is given).
+pub(super) struct CheckHistory {
+    history: History,
+    account: String,
+    pub facts: Facts,
+}
+
+fn options(create: bool) -> OpenOptions {
+    OpenOptions {
+        create,
+        pg_password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
+    }
+}
+
+pub(super) fn open_for_check(
+    settings: Option<&HistorySettings>,
+    now: Timestamp,
+) -> Result<Option<CheckHistory>, Error> {
+    let Some(settings) = settings else {
+        return Ok(None);
+    };
+    let mut history = History::open(&settings.target, &options(true)).map_err(Error::History)?;
+    let facts = history
+        .open_since(&settings.account, now)
+        .map_err(Error::History)?;
+    Ok(Some(CheckHistory {
+        history,
+        account: settings.account.clone(),
+        facts,
+    }))
+}
+
+/// Record the finished check; an error here is exit 2 (`exit.rs`).
+pub(super) fn record(
+    history: &mut CheckHistory,
+    report: &Report<'_>,
+    checked: Checked,
+) -> Result<(), Error> {
+    let run = record::run_record(report, &history.account, checked);
+    let pause = std::env::var_os(PAUSE_BEFORE_COMMIT);
+    let mut before_commit = || {
+        if let Some(path) = &pause
+            && std::fs::write(path, b"in the transaction\n").is_ok()
+        {
+            let until = std::time::Instant::now() + Duration::from_secs(60);
+            while std::path::Path::new(path).exists() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    };
+    history
+        .history
+        .record(&run, Some(&history.facts), &mut before_commit)
+        .map(|_| ())
+        .map_err(Error::History)
+}
+
+/// `ecmguard history` and `ecmguard history prune`.
+pub(super) fn run(args: &HistoryArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
+    if let Some(HistoryAction::Prune(prune_args)) = &args.action {
+        return prune(prune_args, io);
+    }
+    let settings = HistoryCommandSettings::from_args(args, io.clock).map_err(Error::Usage)?;
+    // Waivers first: a broken policy is reported before the database is touched.
+    let waivers = match &settings.policy {
+        Some(policy_settings) => {
+            let loaded = policy::load(&policy_settings.paths, &policy_settings.compile)
+                .map_err(Error::Policy)?;
+            Some(summary::waivers_due(&loaded.policy, settings.now))
+        }
+        None => None,
+    };
+    let mut history = open_existing(&settings.target)?;
+    let summary = history
+        .summary(&Query {
+            account: settings.account.clone(),
+            since: settings.since,
+            now: settings.now,
+        })
+        .map_err(Error::History)?;
+    let database = history.describe();
+    let view = HistoryView {
+        summary: &summary,
+        waivers: waivers.as_deref(),
+        zone: &settings.zone,
+        database: &database,
+    };
+    let written = match settings.format {
+        HistoryFormat::Human => render::render_human(&view, io.stdout),
+        HistoryFormat::Json => render::render_json(&view, io.stdout),
+        HistoryFormat::Html => html::render(&view, io.stdout),
+    };
+    written.map_err(stdout_failed)?;
+    done()
+}
+
+fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
+    let settings = PruneSettings::from_args(args, io.clock).map_err(Error::Usage)?;
+    let mut history = open_existing(&settings.target)?;
+    let pruned = history.prune(settings.before).map_err(Error::History)?;
+    let line = format!(
+        "pruned {} runs ({} findings) recorded more than {} ago from {}; each account's latest whole-account run and the runs after it are kept\n",
+        pruned.runs,
+        pruned.findings,
+        settings.older_than,
+        history.describe()
+    );
+    io.stdout
+        .write_all(line.as_bytes())
+        .map_err(stdout_failed)?;
+    done()
+}
+
+/// `history` and `prune` read a history that exists; they never create one.
+fn open_existing(target: &Target) -> Result<History, Error> {
+    History::open(target, &options(false)).map_err(Error::History)
+}

@@ -1,0 +1,535 @@
+//! The shared backend: a PostgreSQL database that many CI runners and
+//! accounts write to (the `postgres` crate, over plain TCP: TLS is not
+//! supported yet, see docs/history.md). Writers of one account are
+//! serialised with a transaction-scoped advisory lock; schema migrations take
+//! one lock of their own. Findings go in one round trip per few thousand rows
+//! (`UNNEST` of arrays) instead of one per row.
+//!
+//! The URL may hold a password: it is used to connect and never kept in a
+//! message, the database or a report ([`redact`]).
+
+use std::time::Duration;
+
+use postgres::{Client, NoTls, Row};
+use sha2::{Digest, Sha256};
+
+use super::sql;
+use super::store::{
+    Counts, EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
+    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
+};
+
+/// How long to wait for the server when the URL does not say.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Findings per `INSERT … SELECT FROM UNNEST(…)` statement.
+const BATCH: usize = 5000;
+
+pub struct Postgres {
+    client: Client,
+    /// The URL without its password, for messages.
+    shown: String,
+    /// Scrubbed from every message, in case a server echoes it.
+    password: Option<String>,
+}
+
+impl Postgres {
+    /// Connect. `password` (from `PGPASSWORD`) is used when the URL has none.
+    pub fn connect(url: &str, password: Option<&str>) -> StoreResult<Postgres> {
+        let shown = redact(url);
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::new(format!("{shown} is not a PostgreSQL connection URL: {e}"))
+        })?;
+        if config.get_password().is_none()
+            && let Some(password) = password
+        {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let secret = config
+            .get_password()
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .filter(|p| !p.is_empty());
+        let scrub = |message: String| match &secret {
+            Some(p) => message.replace(p.as_str(), "***"),
+            None => message,
+        };
+        let client = config.connect(NoTls).map_err(|e| {
+            let mut message = scrub(format!("cannot connect to {shown}: {e}"));
+            if message.to_ascii_lowercase().contains("tls") {
+                message.push_str(
+                    " (ecmguard connects to PostgreSQL over plain TCP: TLS is not supported yet; use sslmode=disable or prefer on a trusted network, or an SSH tunnel)",
+                );
+            }
+            StoreError::new(message)
+        })?;
+        Ok(Postgres {
+            client,
+            shown,
+            password: secret,
+        })
+    }
+
+    fn error(&self, e: &postgres::Error) -> StoreError {
+        let message = e.to_string();
+        StoreError::new(match &self.password {
+            Some(p) => message.replace(p.as_str(), "***"),
+            None => message,
+        })
+    }
+
+    fn exec(&mut self, sql: &str) -> StoreResult<()> {
+        self.client.batch_execute(sql).map_err(|e| self.error(&e))
+    }
+
+    fn lock(&mut self, key: &str) -> StoreResult<()> {
+        let key = lock_key(key);
+        self.client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+            .map(|_| ())
+            .map_err(|e| self.error(&e))
+    }
+
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> StoreResult<Vec<Row>> {
+        match self.client.query(sql, params) {
+            Ok(rows) => Ok(rows),
+            Err(e) => Err(self.error(&e)),
+        }
+    }
+}
+
+/// The URL with its password replaced by `***` (or a placeholder when it
+/// does not parse as a URL: then nothing of it is shown).
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            // Query parameters may carry a password too (`?password=…`).
+            if parsed.query().is_some() {
+                let pairs: Vec<(String, String)> = parsed
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k.eq_ignore_ascii_case("password") {
+                            "***".to_owned()
+                        } else {
+                            v.into_owned()
+                        };
+                        (k.into_owned(), v)
+                    })
+                    .collect();
+                parsed.query_pairs_mut().clear().extend_pairs(pairs);
+            }
+            parsed.to_string()
+        }
+        Err(_) => "the PostgreSQL URL given".to_owned(),
+    }
+}
+
+/// A 64-bit advisory-lock key for a name, stable across processes.
+fn lock_key(name: &str) -> i64 {
+    let digest = Sha256::digest(format!("ecmguard-history:{name}").as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
+}
+
+fn counts(row: &Row, first: usize) -> Result<Counts, postgres::Error> {
+    Ok(Counts {
+        violations_error: row.try_get(first)?,
+        violations_warning: row.try_get(first + 1)?,
+        violations_info: row.try_get(first + 2)?,
+        indeterminate: row.try_get(first + 3)?,
+        grace: row.try_get(first + 4)?,
+        waived: row.try_get(first + 5)?,
+        baselined: row.try_get(first + 6)?,
+        failing: row.try_get(first + 7)?,
+    })
+}
+
+impl Store for Postgres {
+    fn describe(&self) -> String {
+        format!("PostgreSQL {}", self.shown)
+    }
+
+    fn begin_read(&mut self) -> StoreResult<()> {
+        self.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    }
+
+    fn begin_write(&mut self, account: &str) -> StoreResult<()> {
+        self.exec("BEGIN")?;
+        self.lock(&format!("account:{account}"))
+    }
+
+    fn begin_schema(&mut self) -> StoreResult<()> {
+        self.exec("BEGIN")?;
+        self.lock("schema")
+    }
+
+    fn commit(&mut self) -> StoreResult<()> {
+        self.exec("COMMIT")
+    }
+
+    fn rollback(&mut self) {
+        let _ = self.client.batch_execute("ROLLBACK");
+    }
+
+    fn schema_version(&mut self) -> StoreResult<Option<i64>> {
+        let rows = self.query("SELECT to_regclass('ecmguard_meta') IS NOT NULL", &[])?;
+        let exists: bool = rows
+            .first()
+            .map(|r| r.try_get(0))
+            .transpose()
+            .map_err(|e| self.error(&e))?
+            .unwrap_or(false);
+        if !exists {
+            return Ok(None);
+        }
+        let rows = self.query(sql::SCHEMA_VERSION, &[])?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0).map_err(|e| self.error(&e))?;
+        text.trim().parse().map(Some).map_err(|_| {
+            StoreError::foreign(format!("its schema version `{text}` is not a number"))
+        })
+    }
+
+    fn migrate(&mut self, statements: &[String], version: i64) -> StoreResult<()> {
+        for statement in statements {
+            self.exec(statement)?;
+        }
+        self.query(sql::SET_SCHEMA_VERSION, &[&version.to_string()])?;
+        Ok(())
+    }
+
+    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>> {
+        let rows = self.query(sql::LATEST_FULL_RUN, &[&account, &until])?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => Ok(Some(RunRef {
+                time: row.try_get(0).map_err(|e| self.error(&e))?,
+                id: row.try_get(1).map_err(|e| self.error(&e))?,
+            })),
+        }
+    }
+
+    fn narrowed_runs(
+        &mut self,
+        account: &str,
+        after: Option<RunRef>,
+        until: i64,
+    ) -> StoreResult<Vec<NarrowedRun>> {
+        let after = after.unwrap_or(RunRef {
+            time: i64::MIN,
+            id: i64::MIN,
+        });
+        let rows = self.query(
+            sql::NARROWED_RUNS,
+            &[&account, &until, &after.time, &after.id],
+        )?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let read = || -> Result<(RunRef, Option<String>), postgres::Error> {
+                Ok((
+                    RunRef {
+                        time: row.try_get(0)?,
+                        id: row.try_get(1)?,
+                    },
+                    row.try_get(2)?,
+                ))
+            };
+            let (at, checked) = read().map_err(|e| self.error(&e))?;
+            runs.push(NarrowedRun {
+                at,
+                checked: super::checked_from_json(checked.as_deref())?,
+            });
+        }
+        Ok(runs)
+    }
+
+    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
+        let rows = self.query(sql::FINDINGS_OF, &[&run])?;
+        rows.iter()
+            .map(|row| {
+                Ok(FindingRecord {
+                    rule: row.try_get(0)?,
+                    image: row.try_get(1)?,
+                    status: row.try_get(2)?,
+                    severity: row.try_get(3)?,
+                    message: row.try_get(4)?,
+                    first_seen: row.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {
+        let rows = self.query(sql::STREAKS_OF, &[&run])?;
+        for row in &rows {
+            let read = || -> Result<(&str, Option<&str>, &str, i64), postgres::Error> {
+                Ok((
+                    row.try_get(0)?,
+                    row.try_get(1)?,
+                    row.try_get(2)?,
+                    row.try_get(3)?,
+                ))
+            };
+            let (rule, image, status, first_seen) = read().map_err(|e| self.error(&e))?;
+            each(rule, image, status, first_seen);
+        }
+        Ok(())
+    }
+
+    fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>> {
+        let rows = self.query(sql::LATEST_RUN_ID, &[&account])?;
+        match rows.first() {
+            None => Ok(None),
+            Some(row) => row.try_get(0).map_err(|e| self.error(&e)),
+        }
+    }
+
+    fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64> {
+        let checked = super::checked_to_json(run.checked_images.as_deref());
+        let c = &run.counts;
+        let narrowed = i64::from(run.narrowed);
+        let rows = self.query(
+            sql::INSERT_RUN,
+            &[
+                &run.time,
+                &run.tool_version,
+                &run.account,
+                &run.source,
+                &run.source_path,
+                &run.endpoint,
+                &run.filters,
+                &run.policy_digest,
+                &run.fail_on,
+                &run.images,
+                &run.rules,
+                &c.violations_error,
+                &c.violations_warning,
+                &c.violations_info,
+                &c.indeterminate,
+                &c.grace,
+                &c.waived,
+                &c.baselined,
+                &c.failing,
+                &run.verdict,
+                &run.exit_code,
+                &narrowed,
+                &checked,
+            ],
+        )?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::new("the database returned no id for the new run"))?;
+        row.try_get(0).map_err(|e| self.error(&e))
+    }
+
+    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO ecmguard_findings \
+             (run_id, rule_id, image_id, status, severity, message, first_seen) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])";
+        for chunk in findings.chunks(BATCH) {
+            let rules: Vec<&str> = chunk.iter().map(|f| f.rule.as_str()).collect();
+            let images: Vec<Option<&str>> = chunk.iter().map(|f| f.image.as_deref()).collect();
+            let statuses: Vec<&str> = chunk.iter().map(|f| f.status.as_str()).collect();
+            let severities: Vec<&str> = chunk.iter().map(|f| f.severity.as_str()).collect();
+            let messages: Vec<&str> = chunk.iter().map(|f| f.message.as_str()).collect();
+            let seen: Vec<i64> = chunk.iter().map(|f| f.first_seen).collect();
+            self.query(
+                SQL,
+                &[
+                    &run,
+                    &rules,
+                    &images,
+                    &statuses,
+                    &severities,
+                    &messages,
+                    &seen,
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()> {
+        let statement = self
+            .client
+            .prepare(sql::INSERT_RULE_COUNT)
+            .map_err(|e| self.error(&e))?;
+        for c in counts {
+            self.client
+                .execute(
+                    &statement,
+                    &[
+                        &run,
+                        &c.rule,
+                        &c.severity,
+                        &c.violations,
+                        &c.indeterminate,
+                        &c.grace,
+                        &c.waived,
+                        &c.baselined,
+                    ],
+                )
+                .map_err(|e| self.error(&e))?;
+        }
+        Ok(())
+    }
+
+    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()> {
+        let statement = self
+            .client
+            .prepare(sql::INSERT_FIX)
+            .map_err(|e| self.error(&e))?;
+        for f in fixes {
+            self.client
+                .execute(
+                    &statement,
+                    &[
+                        &run,
+                        &f.account,
+                        &f.rule,
+                        &f.image,
+                        &f.first_seen,
+                        &f.fixed_at,
+                    ],
+                )
+                .map_err(|e| self.error(&e))?;
+        }
+        Ok(())
+    }
+
+    fn accounts(&mut self) -> StoreResult<Vec<String>> {
+        let rows = self.query(sql::ACCOUNTS, &[])?;
+        rows.iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn runs(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<RunRow>> {
+        let rows = self.query(sql::RUNS, &[&account, &since, &until])?;
+        rows.iter()
+            .map(|row| {
+                Ok(RunRow {
+                    id: row.try_get(0)?,
+                    time: row.try_get(1)?,
+                    tool_version: row.try_get(2)?,
+                    account: row.try_get(3)?,
+                    source: row.try_get(4)?,
+                    endpoint: row.try_get(5)?,
+                    policy_digest: row.try_get(6)?,
+                    images: row.try_get(7)?,
+                    counts: counts(row, 8)?,
+                    verdict: row.try_get(16)?,
+                    exit_code: row.try_get(17)?,
+                    narrowed: row.try_get::<_, i64>(18)? != 0,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn rule_counts(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<(i64, RuleCountRecord)>> {
+        let rows = self.query(sql::RULE_COUNTS, &[&account, &since, &until])?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    RuleCountRecord {
+                        rule: row.try_get(1)?,
+                        severity: row.try_get(2)?,
+                        violations: row.try_get(3)?,
+                        indeterminate: row.try_get(4)?,
+                        grace: row.try_get(5)?,
+                        waived: row.try_get(6)?,
+                        baselined: row.try_get(7)?,
+                    },
+                ))
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn fix_stats(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<FixStats>> {
+        let rows = self.query(sql::FIX_STATS, &[&account, &since, &until])?;
+        rows.iter()
+            .map(|row| {
+                Ok(FixStats {
+                    rule: row.try_get(0)?,
+                    fixed: row.try_get(1)?,
+                    total_seconds: row.try_get(2)?,
+                    worst_seconds: row.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn prune(&mut self, before: i64) -> StoreResult<Pruned> {
+        let [findings, counts, fixes, runs] = sql::prune_statements();
+        let mut deleted = [0u64; 4];
+        for (n, statement) in [findings, counts, fixes, runs].iter().enumerate() {
+            deleted[n] = self
+                .client
+                .execute(statement.as_str(), &[&before])
+                .map_err(|e| self.error(&e))?;
+        }
+        Ok(Pruned {
+            runs: i64::try_from(deleted[3]).unwrap_or(i64::MAX),
+            findings: i64::try_from(deleted[0]).unwrap_or(i64::MAX),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://ci:s3cret@db.example:5432/history"),
+            "postgres://ci:***@db.example:5432/history"
+        );
+        assert_eq!(
+            redact("postgresql://db/history?user=ci&password=s3cret&sslmode=disable"),
+            "postgresql://db/history?user=ci&password=***&sslmode=disable"
+        );
+        assert_eq!(redact("postgres://db/h"), "postgres://db/h");
+        assert!(!redact("postgres://a:b@[bad").contains('b'));
+    }
+
+    #[test]
+    fn lock_keys_are_stable_and_distinct() {
+        assert_eq!(lock_key("account:a"), lock_key("account:a"));
+        assert_ne!(lock_key("account:a"), lock_key("account:b"));
+        assert_ne!(lock_key("schema"), lock_key("account:schema"));
+    }
+}

@@ -1,0 +1,116 @@
+//! What a check records: its report turned into a [`RunRecord`] — run
+//! metadata, counts, one row per finding, one per rule. Only what the report
+//! already shows goes in: no credential, token or connection string can reach
+//! the database through here (the endpoint and filters come from the
+//! provenance, which holds none).
+
+use sha2::{Digest, Sha256};
+
+use super::store::{Counts, FindingRecord, RuleCountRecord, RunRecord};
+use crate::policy::PolicySet;
+use crate::report::Report;
+use crate::source::Provenance;
+
+/// What a run checked, for streaks: the whole account, or a selection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    WholeAccount,
+    /// `--image`, `--filter`, or a snapshot fetched with filters: the
+    /// ImageIds that were checked.
+    Selection(Vec<String>),
+}
+
+/// The record of a finished check.
+pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRecord {
+    let summary = report.summary();
+    let policy = report.policy;
+    let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let now = report.run.now.as_second();
+    let findings = report
+        .evaluation
+        .findings
+        .iter()
+        .map(|finding| {
+            let rule = report.rule(finding);
+            FindingRecord {
+                rule: rule.id.clone(),
+                image: finding
+                    .image
+                    .and_then(|i| report.image(i).id())
+                    .map(str::to_owned),
+                status: finding.status.as_str().to_owned(),
+                severity: rule.severity.as_str().to_owned(),
+                message: finding.message.clone(),
+                first_seen: finding.first_seen.map_or(now, |at| at.as_second()),
+            }
+        })
+        .collect();
+    let rule_counts = policy
+        .rules
+        .iter()
+        .zip(&report.evaluation.rules)
+        .map(|(rule, result)| {
+            let c = &result.counts;
+            RuleCountRecord {
+                rule: rule.id.clone(),
+                severity: rule.severity.as_str().to_owned(),
+                violations: to_i64(c.violations),
+                indeterminate: to_i64(c.indeterminate),
+                grace: to_i64(c.grace),
+                waived: to_i64(c.waived),
+                baselined: to_i64(c.baselined),
+            }
+        })
+        .collect();
+    let (source, source_path) = match &report.run.source {
+        Provenance::Snapshot { path, .. } => ("snapshot", Some(path.clone())),
+        Provenance::Api { .. } => ("api", None),
+    };
+    let (narrowed, checked_images) = match checked {
+        Checked::WholeAccount => (false, None),
+        Checked::Selection(ids) => (true, Some(ids)),
+    };
+    RunRecord {
+        time: now,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        account: account.to_owned(),
+        source: source.to_owned(),
+        source_path,
+        endpoint: report.run.source.endpoint().map(str::to_owned),
+        filters: report.run.source.filters().to_string(),
+        policy_digest: policy_digest(policy),
+        fail_on: report.run.fail_on.as_str().to_owned(),
+        images: to_i64(summary.images),
+        rules: to_i64(summary.rules),
+        counts: Counts {
+            violations_error: to_i64(summary.violations.error),
+            violations_warning: to_i64(summary.violations.warning),
+            violations_info: to_i64(summary.violations.info),
+            indeterminate: to_i64(summary.indeterminate),
+            grace: to_i64(summary.grace),
+            waived: to_i64(summary.waived),
+            baselined: to_i64(summary.baselined),
+            failing: to_i64(summary.failing),
+        },
+        verdict: if summary.passed { "pass" } else { "fail" }.to_owned(),
+        exit_code: i64::from(report.exit_code()),
+        narrowed,
+        checked_images,
+        findings,
+        rule_counts,
+    }
+}
+
+/// sha256 over the policy files' names and contents, in load order: two
+/// runs with the same digest judged by the same rules.
+pub fn policy_digest(policy: &PolicySet) -> String {
+    let mut hasher = Sha256::new();
+    for file in &policy.files {
+        for part in [file.name().as_bytes(), file.text().as_bytes()] {
+            // Length-prefixed, so no two different sets hash alike.
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,436 @@
+//! `ecmguard history --format human|json`: the runs, per-rule trends, time to
+//! fix, the oldest open findings and the waivers due. JSON is the stable
+//! schema `ecmguard/history/v1` (docs/history.md); human text escapes every
+//! control character of data that came from images or policies.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::store::{Counts, RunRow};
+use super::summary::{OpenFinding, RuleTrend, Summary, TimeToFix, WAIVER_WINDOW_DAYS, WaiverDue};
+use crate::time::{ApiZone, describe_seconds};
+
+pub const HISTORY_SCHEMA: &str = "ecmguard/history/v1";
+
+/// Runs listed by the human format before "… N earlier runs".
+pub const MAX_RUNS: usize = 30;
+/// Open findings listed by the human format.
+pub const MAX_OPEN: usize = 20;
+
+/// Everything a history renderer reads.
+pub struct HistoryView<'a> {
+    pub summary: &'a Summary,
+    /// `None` when no `--policy` was given: waivers were not looked at.
+    pub waivers: Option<&'a [WaiverDue]>,
+    pub zone: &'a ApiZone,
+    /// `SQLite file PATH` or `PostgreSQL URL` without its password.
+    pub database: &'a str,
+}
+
+impl HistoryView<'_> {
+    pub fn time(&self, seconds: i64) -> String {
+        jiff::Timestamp::from_second(seconds)
+            .map(|t| self.zone.format(t))
+            .unwrap_or_else(|_| seconds.to_string())
+    }
+
+    pub fn rfc3339(&self, seconds: i64) -> Option<String> {
+        jiff::Timestamp::from_second(seconds)
+            .ok()
+            .map(|t| self.zone.rfc3339(t))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+
+pub fn render_json(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let value = json_value(view);
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+fn counts_json(c: &Counts) -> Value {
+    json!({
+        "violations": {
+            "error": c.violations_error,
+            "warning": c.violations_warning,
+            "info": c.violations_info,
+        },
+        "indeterminate": c.indeterminate,
+        "grace": c.grace,
+        "waived": c.waived,
+        "baselined": c.baselined,
+        "failing": c.failing,
+    })
+}
+
+fn fix_json(t: &TimeToFix) -> Value {
+    json!({
+        "fixed": t.fixed,
+        "mean_seconds": t.mean_seconds,
+        "worst_seconds": t.worst_seconds,
+    })
+}
+
+pub fn json_value(view: &HistoryView<'_>) -> Value {
+    let s = view.summary;
+    let runs: Vec<Value> = s
+        .runs
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "time": view.rfc3339(r.time),
+                "account": r.account,
+                "images": r.images,
+                "verdict": r.verdict,
+                "exit_code": r.exit_code,
+                "counts": counts_json(&r.counts),
+                "narrowed": r.narrowed,
+                "source": r.source,
+                "endpoint": r.endpoint,
+                "policy_digest": r.policy_digest,
+                "tool_version": r.tool_version,
+            })
+        })
+        .collect();
+    let rules: Vec<Value> = s
+        .rules
+        .iter()
+        .map(|t| {
+            let trend: Vec<Value> = t
+                .points
+                .iter()
+                .map(|(run, c)| {
+                    json!({
+                        "run": run,
+                        "violations": c.violations,
+                        "indeterminate": c.indeterminate,
+                        "grace": c.grace,
+                        "waived": c.waived,
+                        "baselined": c.baselined,
+                    })
+                })
+                .collect();
+            json!({
+                "id": t.rule,
+                "severity": t.severity,
+                "open": t.open,
+                "trend": trend,
+                "time_to_fix": fix_json(&t.time_to_fix),
+            })
+        })
+        .collect();
+    let open: Vec<Value> = s
+        .open
+        .iter()
+        .map(|o| {
+            json!({
+                "account": o.account,
+                "rule": o.finding.rule,
+                "image": o.finding.image,
+                "status": o.finding.status,
+                "severity": o.finding.severity,
+                "message": o.finding.message,
+                "first_seen": view.rfc3339(o.finding.first_seen),
+                "open_for_seconds": o.open_for_seconds,
+            })
+        })
+        .collect();
+    let waivers = view.waivers.map(|due| {
+        due.iter()
+            .map(|w| {
+                json!({
+                    "rules": w.rules,
+                    "images": w.images,
+                    "reason": w.reason,
+                    "owner": w.owner,
+                    "expires": w.expires,
+                    "expired": w.expired,
+                    "location": w.location,
+                })
+            })
+            .collect::<Vec<Value>>()
+    });
+    json!({
+        "schema": HISTORY_SCHEMA,
+        "tool": { "name": "ecmguard", "version": env!("CARGO_PKG_VERSION") },
+        "database": view.database,
+        "now": view.rfc3339(s.now),
+        "time_zone": view.zone.label(),
+        "account": s.account,
+        "since": s.since.and_then(|t| view.rfc3339(t)),
+        "runs": runs,
+        "rules": rules,
+        "time_to_fix": fix_json(&s.time_to_fix),
+        "open": open,
+        "waivers_due": waivers,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Human
+
+pub fn render_human(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = human(view, &mut text);
+    out.write_all(text.as_bytes())
+}
+
+fn human(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
+    let s = view.summary;
+    let scope = match &s.account {
+        Some(account) => format!("account {}", plain(account)),
+        None => "every account".to_owned(),
+    };
+    let window = match s.since {
+        Some(since) => format!(" since {}", view.time(since)),
+        None => String::new(),
+    };
+    writeln!(
+        out,
+        "History of {scope}{window} in {} (times in {})",
+        view.database,
+        view.zone.label()
+    )?;
+    writeln!(out)?;
+    runs(view, out)?;
+    rules(view, out)?;
+    writeln!(
+        out,
+        "Time to fix (first seen → first run without the finding): {}",
+        fix_text(&s.time_to_fix)
+    )?;
+    writeln!(out)?;
+    open(view, &s.open, out)?;
+    waivers(view, out)
+}
+
+fn runs(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
+    let runs = &view.summary.runs;
+    writeln!(out, "Runs ({})", runs.len())?;
+    if runs.is_empty() {
+        writeln!(out, "  no run recorded in this window\n")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  {:<19}  {:<16} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  verdict",
+        "time", "account", "images", "error", "warning", "info", "indet.", "grace", "waived"
+    )?;
+    let skipped = runs.len().saturating_sub(MAX_RUNS);
+    if skipped > 0 {
+        writeln!(
+            out,
+            "  … {skipped} earlier runs (--format json lists them all)"
+        )?;
+    }
+    for run in &runs[skipped..] {
+        run_line(view, run, out)?;
+    }
+    writeln!(out)
+}
+
+fn run_line(view: &HistoryView<'_>, run: &RunRow, out: &mut String) -> std::fmt::Result {
+    let c = &run.counts;
+    writeln!(
+        out,
+        "  {:<19}  {:<16} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  {}{}",
+        view.time(run.time),
+        truncate(&plain(&run.account), 16),
+        run.images,
+        c.violations_error,
+        c.violations_warning,
+        c.violations_info,
+        c.indeterminate,
+        c.grace,
+        c.waived,
+        run.verdict.to_uppercase(),
+        if run.narrowed { " (narrowed)" } else { "" }
+    )
+}
+
+fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
+    let rules = &view.summary.rules;
+    writeln!(
+        out,
+        "Rules: violations (grace included) per run, oldest → newest ({})",
+        rules.len()
+    )?;
+    let width = rules
+        .iter()
+        .map(|r| r.rule.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(40);
+    for trend in rules {
+        writeln!(
+            out,
+            "  {:<width$}  {:<7}  {}  {} open now; {}",
+            truncate(&trend.rule, 40),
+            trend.severity,
+            sparkline(trend, 40),
+            trend.open,
+            fix_text(&trend.time_to_fix)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Violations per run as block characters, scaled to the rule's maximum,
+/// the last `width` runs.
+pub fn sparkline(trend: &RuleTrend, width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let points = &trend.points[trend.points.len().saturating_sub(width)..];
+    let max = points.iter().map(|(_, c)| c.violating()).max().unwrap_or(0);
+    let bars: String = points
+        .iter()
+        .map(|(_, c)| {
+            if max == 0 {
+                BARS[0]
+            } else {
+                let level = (c.violating() * 7 + max - 1) / max;
+                BARS[usize::try_from(level).unwrap_or(0).min(7)]
+            }
+        })
+        .collect();
+    let last = points.last().map_or(0, |(_, c)| c.violating());
+    format!("{bars} {last}")
+}
+
+fn fix_text(t: &TimeToFix) -> String {
+    match (t.mean_seconds, t.worst_seconds) {
+        (Some(mean), Some(worst)) => format!(
+            "{} fixed, mean {}, worst {}",
+            t.fixed,
+            describe_seconds(mean),
+            describe_seconds(worst)
+        ),
+        _ => "none fixed yet".to_owned(),
+    }
+}
+
+fn open(view: &HistoryView<'_>, open: &[OpenFinding], out: &mut String) -> std::fmt::Result {
+    writeln!(out, "Oldest open findings ({} open)", open.len())?;
+    for o in open.iter().take(MAX_OPEN) {
+        writeln!(
+            out,
+            "  {} (open {})  {}  {}  {}  [{}] {}",
+            view.time(o.finding.first_seen),
+            describe_seconds(o.open_for_seconds),
+            plain(&o.account),
+            o.finding.rule,
+            o.finding
+                .image
+                .as_deref()
+                .map_or("(set-level)".to_owned(), plain),
+            o.finding.status,
+            plain(&o.finding.message)
+        )?;
+    }
+    if open.len() > MAX_OPEN {
+        writeln!(
+            out,
+            "  … and {} more (--format json lists them all)",
+            open.len() - MAX_OPEN
+        )?;
+    }
+    writeln!(out)
+}
+
+fn waivers(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
+    let Some(due) = view.waivers else {
+        writeln!(
+            out,
+            "Waivers: give --policy to list the ones expiring within {WAIVER_WINDOW_DAYS} days"
+        )?;
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "Waivers expired or expiring within {WAIVER_WINDOW_DAYS} days ({})",
+        due.len()
+    )?;
+    for w in due {
+        let mut line = format!(
+            "  {} {}  {}",
+            w.expires,
+            if w.expired { "EXPIRED " } else { "" },
+            w.rules.join(", ")
+        );
+        if let Some(images) = &w.images {
+            let _ = write!(line, " on {}", plain(&images.join(", ")));
+        }
+        let _ = write!(line, "  {}", plain(&w.reason));
+        if let Some(owner) = &w.owner {
+            let _ = write!(line, " (owner {})", plain(owner));
+        }
+        let _ = write!(line, "  {}", plain(&w.location));
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Control characters escaped (`\u{1b}`), so text from images or policies
+/// cannot move the cursor, recolour the terminal or forge lines.
+pub fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::store::RuleCountRecord;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(plain("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\\u{a}c");
+    }
+
+    #[test]
+    fn sparklines_scale_to_the_rules_maximum() {
+        let point = |n| {
+            (
+                0,
+                RuleCountRecord {
+                    rule: "r".into(),
+                    severity: "error".into(),
+                    violations: n,
+                    indeterminate: 0,
+                    grace: 0,
+                    waived: 0,
+                    baselined: 0,
+                },
+            )
+        };
+        let trend = RuleTrend {
+            rule: "r".into(),
+            severity: "error".into(),
+            points: vec![point(0), point(4), point(8)],
+            open: 0,
+            time_to_fix: TimeToFix::default(),
+        };
+        assert_eq!(sparkline(&trend, 40), "▁▅█ 8");
+    }
+}

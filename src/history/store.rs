@@ -1,0 +1,284 @@
+//! The one storage trait both backends implement, and the rows that cross
+//! it. A backend runs SQL and nothing else: which runs make a streak, what
+//! counts as a fix and how the schema is migrated is decided once, above it
+//! (`streak`, `schema`, `mod`), so SQLite and PostgreSQL cannot disagree.
+//!
+//! Times are Unix seconds (`i64`) everywhere in the database: ordered and
+//! indexed as numbers, independent of any time zone.
+
+use std::fmt;
+
+/// A failure of the database, with a message that never holds a secret
+/// (backends scrub passwords before they build one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub message: String,
+    /// The database is not ours (not a SQLite database, or another
+    /// program's): refused without touching it.
+    pub foreign: bool,
+}
+
+impl StoreError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            foreign: false,
+        }
+    }
+
+    pub fn foreign(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            foreign: true,
+        }
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Called with each finding's `(rule id, ImageId, status, first seen)`.
+pub type EachStreak<'a> = dyn FnMut(&str, Option<&str>, &str, i64) + 'a;
+
+/// Findings by status and violations by severity, for a run or a rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub violations_error: i64,
+    pub violations_warning: i64,
+    pub violations_info: i64,
+    pub indeterminate: i64,
+    pub grace: i64,
+    pub waived: i64,
+    pub baselined: i64,
+    /// Findings that failed the gate under the run's `--fail-on`.
+    pub failing: i64,
+}
+
+impl Counts {
+    pub fn violations(&self) -> i64 {
+        self.violations_error + self.violations_warning + self.violations_info
+    }
+}
+
+/// One run to record, with everything that goes into its transaction.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub time: i64,
+    pub tool_version: String,
+    pub account: String,
+    /// `snapshot` or `api`.
+    pub source: String,
+    /// The snapshot path as given (`-` for stdin); none for the API.
+    pub source_path: Option<String>,
+    pub endpoint: Option<String>,
+    /// The API filters as JSON (`[]` when none).
+    pub filters: String,
+    /// sha256 over the policy files' names and contents.
+    pub policy_digest: String,
+    pub fail_on: String,
+    pub images: i64,
+    pub rules: i64,
+    pub counts: Counts,
+    /// `pass` or `fail`.
+    pub verdict: String,
+    pub exit_code: i64,
+    /// The run checked a selection (`--image`, `--filter`, a filtered
+    /// snapshot), not the whole account.
+    pub narrowed: bool,
+    /// The ImageIds a narrowed run checked; `None` for a whole account.
+    pub checked_images: Option<Vec<String>>,
+    pub findings: Vec<FindingRecord>,
+    /// One row per rule of the policy, zeros included.
+    pub rule_counts: Vec<RuleCountRecord>,
+}
+
+/// One finding of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingRecord {
+    pub rule: String,
+    /// `None` for a set-level finding.
+    pub image: Option<String>,
+    pub status: String,
+    pub severity: String,
+    pub message: String,
+    /// The start of the finding's streak (this run's time when new).
+    pub first_seen: i64,
+}
+
+/// A rule's findings in one run, for trends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCountRecord {
+    pub rule: String,
+    pub severity: String,
+    pub violations: i64,
+    pub indeterminate: i64,
+    pub grace: i64,
+    pub waived: i64,
+    pub baselined: i64,
+}
+
+impl RuleCountRecord {
+    /// Violations, in grace or not: what a rule's trend shows (indeterminate,
+    /// waived and baselined findings are counted apart).
+    pub fn violating(&self) -> i64 {
+        self.violations + self.grace
+    }
+}
+
+/// A streak that ended: the run that no longer had the finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixRecord {
+    pub account: String,
+    pub rule: String,
+    pub image: Option<String>,
+    pub first_seen: i64,
+    pub fixed_at: i64,
+}
+
+/// Where a run sits in its account's order: by time, then by id (two runs
+/// with the same `--now` keep the order they were recorded in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RunRef {
+    pub time: i64,
+    pub id: i64,
+}
+
+/// A recorded run that checked a selection, with the images it checked.
+#[derive(Debug, Clone)]
+pub struct NarrowedRun {
+    pub at: RunRef,
+    pub checked: Vec<String>,
+}
+
+/// A recorded run as `history` lists it.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: i64,
+    pub time: i64,
+    pub tool_version: String,
+    pub account: String,
+    pub source: String,
+    pub endpoint: Option<String>,
+    pub policy_digest: String,
+    pub images: i64,
+    pub counts: Counts,
+    pub verdict: String,
+    pub exit_code: i64,
+    pub narrowed: bool,
+}
+
+/// Time to fix of one rule: how many streaks ended, their total and worst
+/// length in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixStats {
+    pub rule: String,
+    pub fixed: i64,
+    pub total_seconds: i64,
+    pub worst_seconds: i64,
+}
+
+/// What a prune deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub runs: i64,
+    pub findings: i64,
+}
+
+/// A history database. Every method runs inside the transaction opened by
+/// `begin_read`/`begin_write` (and ended by `commit`/`rollback`), except
+/// the schema methods, which `schema::open` calls in its own.
+pub trait Store {
+    /// `SQLite file PATH` or `PostgreSQL postgres://user@host/db` (never a
+    /// password), for messages.
+    fn describe(&self) -> String;
+
+    /// A consistent snapshot for reading.
+    fn begin_read(&mut self) -> StoreResult<()>;
+    /// A write transaction; writers of one account (SQLite: of the whole
+    /// file) are serialised, so streaks and fixes are computed on the state
+    /// the run is added to.
+    fn begin_write(&mut self, account: &str) -> StoreResult<()>;
+    /// The schema transaction: one migrator at a time.
+    fn begin_schema(&mut self) -> StoreResult<()>;
+    fn commit(&mut self) -> StoreResult<()>;
+    /// Undo the open transaction; failures are ignored (the connection
+    /// closes, and the database discards what was not committed).
+    fn rollback(&mut self);
+
+    /// Settings a database this version may write needs on every open
+    /// (SQLite: WAL mode); called only after its schema version was read and
+    /// found not newer.
+    fn configure(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// The schema version recorded in the database; `None` when it holds
+    /// no ecmguard history yet. Errors with `foreign` when it is not ours.
+    fn schema_version(&mut self) -> StoreResult<Option<i64>>;
+    /// Run DDL statements and record `version`.
+    fn migrate(&mut self, statements: &[String], version: i64) -> StoreResult<()>;
+
+    /// The latest run of `account` that checked the whole account, at or
+    /// before `until`.
+    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>>;
+    /// Narrowed runs of `account` after `after` (all, when `None`) and at or
+    /// before `until`, oldest first.
+    fn narrowed_runs(
+        &mut self,
+        account: &str,
+        after: Option<RunRef>,
+        until: i64,
+    ) -> StoreResult<Vec<NarrowedRun>>;
+    /// Every finding of one run.
+    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
+    /// The streak of every finding of one run — `(rule id, ImageId, status,
+    /// first seen)` — handed to `each` as borrowed text: what a check reads
+    /// before it evaluates, so it copies nothing it does not keep.
+    fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()>;
+    /// The id of the latest run of `account` recorded, whatever its time:
+    /// it changes when a run of the account lands (ids only grow).
+    fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>>;
+
+    /// Insert the run row and return its id.
+    fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64>;
+    /// Insert the run's findings (batched: one prepared statement, or one
+    /// round trip of arrays).
+    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()>;
+    fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()>;
+    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()>;
+
+    /// The accounts with at least one run.
+    fn accounts(&mut self) -> StoreResult<Vec<String>>;
+    /// Runs at or after `since` (all when `None`) and at or before `until`,
+    /// of one account or all, oldest first.
+    fn runs(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<RunRow>>;
+    /// The per-rule counts of those runs: `(run id, counts)`.
+    fn rule_counts(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<(i64, RuleCountRecord)>>;
+    /// Time to fix per rule, over streaks that ended in the window.
+    fn fix_stats(
+        &mut self,
+        account: Option<&str>,
+        since: Option<i64>,
+        until: i64,
+    ) -> StoreResult<Vec<FixStats>>;
+
+    /// Delete runs before `before` (with their findings, counts and fixes),
+    /// keeping each account's latest whole-account run and everything
+    /// after it: the open streaks live there.
+    fn prune(&mut self, before: i64) -> StoreResult<Pruned>;
+}

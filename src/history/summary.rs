@@ -1,0 +1,215 @@
+//! What `ecmguard history` reports, computed from the database: the runs
+//! (oldest first), per-rule trends and time to fix, the open findings
+//! (oldest first), and — from loaded policies — the waivers that expire
+//! soon. Everything is read from small tables (runs, per-rule counts, fixes)
+//! plus the open state, so a year of daily runs answers in well under a
+//! second; the findings of old runs are never scanned.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+
+use super::store::{FindingRecord, RuleCountRecord, RunRow, Store, StoreResult};
+use super::streak::OpenState;
+use crate::policy::PolicySet;
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// One account, or every account.
+    pub account: Option<String>,
+    /// Runs (and fixes) from this time on; all when `None`.
+    pub since: Option<Timestamp>,
+    /// The time of the report (`--now`): runs after it are ignored.
+    pub now: Timestamp,
+}
+
+/// The `history` report.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub account: Option<String>,
+    pub since: Option<i64>,
+    pub now: i64,
+    /// Oldest first.
+    pub runs: Vec<RunRow>,
+    /// By rule id.
+    pub rules: Vec<RuleTrend>,
+    /// Over every rule.
+    pub time_to_fix: TimeToFix,
+    /// Open now, oldest first.
+    pub open: Vec<OpenFinding>,
+}
+
+/// One rule over the runs of the window.
+#[derive(Debug, Clone)]
+pub struct RuleTrend {
+    pub rule: String,
+    /// As of the latest run that had the rule.
+    pub severity: String,
+    /// `(run id, counts)` for each run whose policy had the rule, oldest first.
+    pub points: Vec<(i64, RuleCountRecord)>,
+    /// Findings of the rule open now.
+    pub open: usize,
+    pub time_to_fix: TimeToFix,
+}
+
+/// Streaks that ended (first seen → the first run without the finding).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeToFix {
+    pub fixed: i64,
+    pub mean_seconds: Option<i64>,
+    pub worst_seconds: Option<i64>,
+}
+
+/// A finding open now, with its account.
+#[derive(Debug, Clone)]
+pub struct OpenFinding {
+    pub account: String,
+    pub finding: FindingRecord,
+    pub open_for_seconds: i64,
+}
+
+/// A waiver that expires within the window (or already has).
+#[derive(Debug, Clone)]
+pub struct WaiverDue {
+    pub rules: Vec<String>,
+    pub images: Option<Vec<String>>,
+    pub reason: String,
+    pub owner: Option<String>,
+    /// As written (`2026-03-31`).
+    pub expires: String,
+    pub expires_at: i64,
+    pub expired: bool,
+    /// `file:line:column` of the waiver.
+    pub location: String,
+}
+
+/// How far ahead `history` looks for expiring waivers.
+pub const WAIVER_WINDOW_DAYS: i64 = 30;
+
+impl Summary {
+    pub(crate) fn load(store: &mut dyn Store, query: &Query) -> StoreResult<Summary> {
+        let now = query.now.as_second();
+        let since = query.since.map(|t| t.as_second());
+        let account = query.account.as_deref();
+        let runs = store.runs(account, since, now)?;
+        let counts = store.rule_counts(account, since, now)?;
+        let fixes = store.fix_stats(account, since, now)?;
+
+        let accounts = match account {
+            Some(a) => vec![a.to_owned()],
+            None => store.accounts()?,
+        };
+        let mut open = Vec::new();
+        for account in accounts {
+            for finding in OpenState::load(store, &account, now)?.into_oldest_first() {
+                open.push(OpenFinding {
+                    account: account.clone(),
+                    open_for_seconds: (now - finding.first_seen).max(0),
+                    finding,
+                });
+            }
+        }
+        open.sort_by(|a, b| {
+            (
+                a.finding.first_seen,
+                &a.account,
+                &a.finding.rule,
+                &a.finding.image,
+            )
+                .cmp(&(
+                    b.finding.first_seen,
+                    &b.account,
+                    &b.finding.rule,
+                    &b.finding.image,
+                ))
+        });
+
+        let mut rules: BTreeMap<String, RuleTrend> = BTreeMap::new();
+        for (run, record) in counts {
+            let trend = rules
+                .entry(record.rule.clone())
+                .or_insert_with(|| RuleTrend {
+                    rule: record.rule.clone(),
+                    severity: record.severity.clone(),
+                    points: Vec::new(),
+                    open: 0,
+                    time_to_fix: TimeToFix::default(),
+                });
+            trend.severity.clone_from(&record.severity);
+            trend.points.push((run, record));
+        }
+        for finding in &open {
+            let trend = rules
+                .entry(finding.finding.rule.clone())
+                .or_insert_with(|| RuleTrend {
+                    rule: finding.finding.rule.clone(),
+                    severity: finding.finding.severity.clone(),
+                    points: Vec::new(),
+                    open: 0,
+                    time_to_fix: TimeToFix::default(),
+                });
+            trend.open += 1;
+        }
+        let mut total = TimeToFix::default();
+        let (mut sum, mut worst) = (0i64, None::<i64>);
+        for stats in fixes {
+            total.fixed += stats.fixed;
+            sum = sum.saturating_add(stats.total_seconds);
+            worst = Some(worst.map_or(stats.worst_seconds, |w| w.max(stats.worst_seconds)));
+            if let Some(trend) = rules.get_mut(&stats.rule) {
+                trend.time_to_fix = TimeToFix {
+                    fixed: stats.fixed,
+                    mean_seconds: (stats.fixed > 0).then(|| stats.total_seconds / stats.fixed),
+                    worst_seconds: Some(stats.worst_seconds),
+                };
+            }
+        }
+        if total.fixed > 0 {
+            total.mean_seconds = Some(sum / total.fixed);
+            total.worst_seconds = worst;
+        }
+        Ok(Summary {
+            account: query.account.clone(),
+            since,
+            now,
+            runs,
+            rules: rules.into_values().collect(),
+            time_to_fix: total,
+            open,
+        })
+    }
+}
+
+/// Waivers of `policy` that expire within [`WAIVER_WINDOW_DAYS`] of `now`,
+/// or have expired: the exceptions that are due. Soonest first.
+pub fn waivers_due(policy: &PolicySet, now: Timestamp) -> Vec<WaiverDue> {
+    let horizon = now.as_second() + WAIVER_WINDOW_DAYS * 86_400;
+    let mut due: Vec<WaiverDue> = policy
+        .waivers
+        .iter()
+        .filter_map(|waiver| {
+            let (date, at) = waiver.expires.as_ref()?;
+            let at = at.as_second();
+            (at <= horizon).then(|| {
+                let location = waiver.origin.location();
+                WaiverDue {
+                    rules: waiver
+                        .rules
+                        .iter()
+                        .filter_map(|&i| policy.rules.get(i).map(|r| r.id.clone()))
+                        .collect(),
+                    images: waiver.images.clone(),
+                    reason: waiver.reason.clone(),
+                    owner: waiver.owner.clone(),
+                    expires: date.clone(),
+                    expires_at: at,
+                    expired: waiver.expired,
+                    location: format!("{}:{}:{}", location.file, location.line, location.column),
+                }
+            })
+        })
+        .collect();
+    due.sort_by(|a, b| (a.expires_at, &a.location).cmp(&(b.expires_at, &b.location)));
+    due
+}
