@@ -6,6 +6,7 @@
 
 pub(crate) mod context;
 pub mod duration;
+pub mod inputs;
 pub mod matcher;
 pub mod model;
 pub mod operator;
@@ -23,6 +24,10 @@ pub use model::PolicySet;
 use crate::diag::{Code, Diag};
 use crate::source_text::SourceFile;
 use context::Cx;
+
+/// The policy directory read when no `--policy` (and no `policy:` in the
+/// config file) is given.
+pub const DEFAULT_POLICY_DIR: &str = "policies";
 
 /// A compiled policy set and the warnings found while loading it.
 #[derive(Debug)]
@@ -107,24 +112,51 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
     Ok(())
 }
 
-/// Read a policy or test file: size limit first, then UTF-8.
+/// Read a policy, test, param or config file: a regular file only (a FIFO
+/// or a device could block or never end), size limit first, then UTF-8.
 pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
-    if meta.len() > yaml::MAX_FILE_BYTES as u64 {
-        return Err(Diag::error(
+    let unreadable =
+        |e: std::io::Error| Diag::error(Code::FileRead, format!("cannot read {name}: {e}"));
+    let not_regular = || {
+        Diag::error(
+            Code::FileRead,
+            format!("cannot read {name}: not a regular file"),
+        )
+        .with_help("policy, test, param and config files are read from regular files (not FIFOs or devices)")
+    };
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // And again on the open file, in case the path was swapped in between.
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    let too_large = |size: u64| {
+        Diag::error(
             Code::FileTooLarge,
             format!(
-                "{name} is {} bytes; policy and test files are limited to {} bytes",
-                meta.len(),
+                "{name} is {size} bytes; policy, test, param and config files are limited to {} bytes",
                 yaml::MAX_FILE_BYTES
             ),
         )
-        .with_help("split the policies into several files in a --policy directory"));
+        .with_help("split the policies into several files in a --policy directory")
+    };
+    if meta.len() > yaml::MAX_FILE_BYTES as u64 {
+        return Err(too_large(meta.len()));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| Diag::error(Code::FileRead, format!("cannot read {name}: {e}")))?;
+    // Capped while reading too: the file may grow after the check.
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(yaml::MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() > yaml::MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
     source_from_bytes(name, bytes)
 }
 
