@@ -59,6 +59,10 @@ credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TE
 from ~/.tencentcloud/credentials, or from --profile NAME; remove it from the file, and rotate the \
 secret if the file was ever committed";
 
+/// Where a database password comes from instead, for the refusal's help.
+const URL_PASSWORD: &str = "write the URL without its password (postgres://user@host/db): the password \
+comes from PGPASSWORD or ~/.pgpass; the config file is committed with the project and never holds secrets";
+
 /// A validated config file. Every field is a default for a flag; `None`
 /// where the file does not set it.
 #[derive(Debug, Clone, Default)]
@@ -137,16 +141,17 @@ pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<D
     let mut credentials = Vec::new();
     find_credentials(&root, &mut secrets, &mut credentials);
     reader.file = masked(file, &secrets);
-    for (key_span, what) in credentials {
+    for found in credentials {
         let diag = Diag::error(
             Code::ConfigCredential,
             format!(
-                "{what} in {}: the config file never holds credentials",
+                "{} in {}: the config file never holds credentials",
+                found.what,
                 file.name()
             ),
         )
-        .at(&reader.file, key_span, "looks like a credential")
-        .with_help(CREDENTIAL_SOURCES);
+        .at(&reader.file, found.span, "looks like a credential")
+        .with_help(found.help);
         reader.problems.push(diag);
     }
     let mut config = ProjectConfig {
@@ -609,10 +614,17 @@ fn looks_like_secret_id(text: &str) -> bool {
         .is_some_and(|rest| rest.len() >= 16 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// A credential found in the file: where, what it is, where it belongs.
+struct Credential {
+    span: Span,
+    what: String,
+    help: &'static str,
+}
+
 /// Credentials in the tree: every credential-looking key, at any depth
 /// (reported at the key, its whole value masked), every SecretId-shaped
-/// string, and the password of a URL.
-fn find_credentials(node: &Node, secrets: &mut Vec<Span>, found: &mut Vec<(Span, String)>) {
+/// string, and a URL with a password.
+fn find_credentials(node: &Node, secrets: &mut Vec<Span>, found: &mut Vec<Credential>) {
     match &node.kind {
         NodeKind::Map(entries) => {
             for (key, value) in entries {
@@ -622,7 +634,11 @@ fn find_credentials(node: &Node, secrets: &mut Vec<Span>, found: &mut Vec<(Span,
                     .unwrap_or_else(|| key.display());
                 if looks_like_credential(&name) {
                     secrets.push(value.span);
-                    found.push((key.span, format!("`{name}`")));
+                    found.push(Credential {
+                        span: key.span,
+                        what: format!("`{name}` looks like a credential"),
+                        help: CREDENTIAL_SOURCES,
+                    });
                     continue;
                 }
                 find_credentials(value, secrets, found);
@@ -634,19 +650,20 @@ fn find_credentials(node: &Node, secrets: &mut Vec<Span>, found: &mut Vec<(Span,
         NodeKind::Str(text) => {
             if looks_like_secret_id(text.trim()) {
                 secrets.push(node.span);
-                found.push((
-                    node.span,
-                    "a value shaped like a Tencent Cloud SecretId".to_owned(),
-                ));
+                found.push(Credential {
+                    span: node.span,
+                    what: "a value shaped like a Tencent Cloud SecretId (AKID…)".to_owned(),
+                    help: CREDENTIAL_SOURCES,
+                });
             } else if has_url_password(text) {
                 // The whole URL is masked: its host is no secret, but
                 // masking less would depend on how the value was quoted.
                 secrets.push(node.span);
-                found.push((
-                    node.span,
-                    "a URL with a password (the password comes from PGPASSWORD or ~/.pgpass)"
-                        .to_owned(),
-                ));
+                found.push(Credential {
+                    span: node.span,
+                    what: "a URL with a password".to_owned(),
+                    help: URL_PASSWORD,
+                });
             }
         }
         _ => {}
@@ -674,7 +691,9 @@ fn line_secrets(text: &str) -> Vec<Span> {
                 let end = body[colon..]
                     .find([',', '}'])
                     .map_or(body.len(), |i| colon + i);
-                spans.push(Span::new(line_start + colon + 1, end - colon - 1));
+                let value = &body[colon + 1..end];
+                let start = colon + 1 + (value.len() - value.trim_start().len());
+                spans.push(Span::new(line_start + start, end - start));
             }
             search = colon + 1;
         }

@@ -9,6 +9,7 @@ mod fail_closed;
 mod generated;
 mod governance;
 mod hardening;
+mod inputs;
 mod live;
 mod live_cli;
 mod output;

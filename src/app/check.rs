@@ -140,7 +140,7 @@ struct Outputs {
 
 impl Outputs {
     /// Refuse an output that is an input (the snapshot, a policy, the
-    /// baseline) or another output, by file identity, so a different path
+    /// baseline, the config file, a param file) or another output, by file identity, so a different path
     /// to the same file is caught; then open every output.
     fn open(settings: &CheckSettings, policy_files: &[PathBuf]) -> Result<Outputs, Error> {
         let mut inputs: Vec<(PathBuf, &str)> = policy_files
@@ -155,6 +155,8 @@ impl Outputs {
         if let Some(path) = &settings.baseline {
             inputs.push((path.clone(), "the baseline"));
         }
+        // The config file and the param files are read too.
+        inputs.extend(settings.policy.inputs.iter().cloned());
         let mut targets: Vec<(&Path, &str)> = settings
             .reports
             .iter()

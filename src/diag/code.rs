@@ -48,7 +48,7 @@ codes! {
         InvalidArgument => "invalid-argument", "A command-line flag has an invalid value, or flags that cannot be combined were given together.";
         FileRead => "file-read", "A policy, snapshot, baseline, test, param or config file could not be read (or is not a regular file).";
         FileWrite => "file-write", "A report, snapshot or baseline could not be written (to a file or to stdout); nothing written is ever a success.";
-        OutputIsInput => "output-is-input", "An output path (--output, --report, --write-baseline, fetch -o) is the same file as an input (the snapshot, a policy, the baseline) or as another output; refused before any work.";
+        OutputIsInput => "output-is-input", "An output path (--output, --report, --write-baseline, fetch -o) is the same file as an input (the snapshot, a policy, the baseline, the config file, a param file) or as another output; refused before any work.";
         Internal => "internal", "ecmguard could not do something that does not depend on the input (start its async runtime, serialise its own output).";
     }
     area "Policy files" {

@@ -108,6 +108,13 @@ impl Test {
             .env("COLUMNS", "100")
             .env_remove("TENCENTCLOUD_SECRET_ID")
             .env_remove("TENCENTCLOUD_SECRET_KEY");
+        // Params from the test process's own environment would leak into
+        // every run; a test sets the ones it means with `.env`.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ECMGUARD_PARAM_") {
+                command.env_remove(key);
+            }
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }
