@@ -169,7 +169,7 @@ fn the_endpoint_comes_from_the_config_unless_the_flag_is_given() {
             )
             .file(
                 "ecmguard.yaml",
-                &format!("endpoint: {}\nrate: 5\ntimeout: 10s\n", configured.url()),
+                format!("endpoint: {}\nrate: 5\ntimeout: 10s\n", configured.url()),
             )
     };
     test().args(&["check", "--now", NOW]).run().code(0);
