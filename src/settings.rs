@@ -464,6 +464,80 @@ fn parse_report_target(text: &str) -> Result<ReportTarget, Diag> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    fn check_settings(args: &[&str]) -> Result<CheckSettings, Vec<Diag>> {
+        let mut argv = vec!["ecmguard", "check"];
+        argv.extend_from_slice(args);
+        let cli = cli::Cli::try_parse_from(argv).expect("flags parse");
+        let cli::Command::Check(args) = cli.command else {
+            unreachable!("a check")
+        };
+        CheckSettings::from_args(&args, jiff::Timestamp::now)
+    }
+
+    fn live(settings: &CheckSettings) -> &LiveConfig {
+        match &settings.source {
+            SourceSettings::Live(live) => &live.config,
+            SourceSettings::Snapshot(_) => unreachable!("a live check"),
+        }
+    }
+
+    /// Each live setting: the flag, else the config file, else the constant.
+    #[test]
+    fn live_settings_take_the_flag_then_the_config_then_the_default() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let path = dir.path().join("ecmguard.yaml");
+        std::fs::write(
+            &path,
+            "rate: 5
+timeout: 2min
+endpoint: http://127.0.0.1:9
+history: db/history.sqlite
+account: production
+",
+        )
+        .expect("write");
+        let config = path.to_str().expect("utf-8 path");
+        let from_config = check_settings(&["--config", config]).expect("valid");
+        assert_eq!(live(&from_config).rate, 5.0);
+        assert_eq!(
+            live(&from_config).timeout,
+            std::time::Duration::from_secs(120)
+        );
+        assert_eq!(live(&from_config).endpoint, "http://127.0.0.1:9");
+        assert_eq!(
+            from_config.history.as_deref(),
+            Some(
+                dir.path()
+                    .join("db/history.sqlite")
+                    .to_str()
+                    .expect("utf-8")
+            )
+        );
+        assert_eq!(from_config.account.as_deref(), Some("production"));
+        let flags = check_settings(&[
+            "--config",
+            config,
+            "--rate",
+            "7",
+            "--timeout",
+            "3s",
+            "--endpoint",
+            "http://127.0.0.1:10",
+        ])
+        .expect("valid");
+        assert_eq!(live(&flags).rate, 7.0);
+        assert_eq!(live(&flags).timeout, std::time::Duration::from_secs(3));
+        assert_eq!(live(&flags).endpoint, "http://127.0.0.1:10");
+        let defaults = check_settings(&["--config", "none"]).expect("valid");
+        assert_eq!(live(&defaults).rate, live::DEFAULT_RATE);
+        assert_eq!(live(&defaults).timeout, live::DEFAULT_TIMEOUT);
+        assert_eq!(live(&defaults).endpoint, live::DEFAULT_ENDPOINT);
+        assert_eq!(defaults.fail_on, FailOn::default());
+        assert_eq!(defaults.policy.paths, [PathBuf::from(DEFAULT_POLICY_DIR)]);
+        assert!(defaults.history.is_none() && defaults.account.is_none());
+    }
 
     #[test]
     fn report_targets_say_what_is_wrong() {

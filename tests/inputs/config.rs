@@ -259,24 +259,37 @@ const SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
 
 #[test]
 fn credentials_are_refused_with_a_pointer_and_never_printed() {
-    for (text, at) in [
+    let sources = [
+        "TENCENTCLOUD_SECRET_ID",
+        "~/.tencentcloud/credentials",
+        "--profile",
+    ];
+    for (text, at, pointers) in [
         (
             format!("fail_on: error\nsecret_key: {SECRET_KEY}\n"),
             "[ecmguard.yaml:2:1]",
+            &sources[..],
         ),
         (
             format!("tencentcloud:\n  SecretId: \"{SECRET_ID}\"\n  token: x{SECRET_KEY}\n"),
             "[ecmguard.yaml:2:3]",
+            &sources[..],
         ),
-        (format!("account: {SECRET_ID}\n"), "[ecmguard.yaml:1:10]"),
+        (
+            format!("account: {SECRET_ID}\n"),
+            "[ecmguard.yaml:1:10]",
+            &sources[..],
+        ),
         (
             format!("history: postgres://ecm:{SECRET_KEY}@db.example.com/ecm\n"),
             "[ecmguard.yaml:1:10]",
+            &["PGPASSWORD", "~/.pgpass"][..],
         ),
         // A file that does not parse is masked too.
         (
             format!("Password: {SECRET_KEY}\npolicy: [\n"),
             "[ecmguard.yaml:",
+            &["ecmguard::yaml-syntax"][..],
         ),
     ] {
         let out = project()
@@ -289,18 +302,19 @@ fn credentials_are_refused_with_a_pointer_and_never_printed() {
             "{text}: stderr lacks {at}\n{}",
             out.stderr
         );
+        for pointer in pointers {
+            assert!(
+                out.stderr.contains(pointer),
+                "{text}: stderr lacks {pointer}\n{}",
+                out.stderr
+            );
+        }
         if !text.contains("policy: [") {
             assert!(
                 out.stderr.contains("ecmguard::config-credential"),
                 "{}",
                 out.stderr
             );
-            assert!(
-                out.stderr.contains("TENCENTCLOUD_SECRET_ID"),
-                "{}",
-                out.stderr
-            );
-            assert!(out.stderr.contains("--profile"), "{}", out.stderr);
         }
         for secret in [SECRET_KEY, SECRET_ID, "Gu5t9x", "AKIDz8"] {
             assert!(

@@ -8,6 +8,7 @@ mod env;
 mod help;
 mod param_files;
 mod precedence;
+mod schema;
 
 use serde_json::json;
 
