@@ -1,5 +1,5 @@
 //! The project config file, `ecmguard.yaml`: defaults for the flags a team
-//! repeats on every command line (docs/configuration.md). Found in the
+//! repeats on every command line (README, "Configuration"). Found in the
 //! working directory, or named with `--config FILE`; `--config none` reads
 //! none. Read like a policy file (regular file, size cap, the spanned YAML
 //! reader), and checked whole: every unknown key, wrong type and invalid

@@ -62,6 +62,33 @@ fn the_shipped_config_files_validate_and_load() {
     );
 }
 
+/// The example in README's "Configuration" section is a valid config file.
+#[test]
+fn the_readme_example_is_valid() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let start = readme
+        .find("```yaml\n# ecmguard.yaml\n")
+        .expect("the example")
+        + "```yaml\n".len();
+    let end = start + readme[start..].find("```").expect("its end");
+    let text = &readme[start..end];
+    let config = config::parse(
+        &SourceFile::new("ecmguard.yaml", text),
+        Path::new("ecmguard.yaml"),
+    )
+    .unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(
+        KEYS.iter()
+            .filter(|k| text.contains(&format!("\n{k}:")))
+            .count(),
+        KEYS.len(),
+        "the example shows every key"
+    );
+    assert!(config.history.is_some());
+    let validator = jsonschema::draft7::new(&schema()).expect("schema compiles");
+    assert!(validator.is_valid(&as_json(text)));
+}
+
 #[test]
 fn the_schema_rejects_what_ecmguard_rejects() {
     let validator = jsonschema::draft7::new(&schema()).expect("schema compiles");
