@@ -100,6 +100,8 @@ pub struct FetchSettings {
     /// A path, or `-` for stdout.
     pub output: String,
     pub zone: ApiZone,
+    /// The config file read, if any: an input `-o` must not overwrite.
+    pub config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -333,6 +335,7 @@ impl FetchSettings {
                 live,
                 output: args.output.clone(),
                 zone,
+                config_file: config.map(|c| c.path.clone()),
             }),
             _ => Err(problems.0),
         }

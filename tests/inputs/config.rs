@@ -181,6 +181,20 @@ fn the_endpoint_comes_from_the_config_unless_the_flag_is_given() {
         .code(0);
     assert_eq!(flagged.requests(), 1);
     assert_eq!(configured.requests(), 1);
+    // fetch reads the same keys; and -o must not overwrite the config file.
+    let out = test().args(&["fetch", "-o", "snapshot.json"]).run().code(0);
+    assert_eq!(configured.requests(), 2);
+    let snapshot: serde_json::Value =
+        serde_json::from_str(&out.read("snapshot.json")).expect("snapshot");
+    assert_eq!(snapshot["endpoint"], configured.url());
+    let out = test()
+        .args(&["fetch", "-o", "ecmguard.yaml"])
+        .run()
+        .code(2)
+        .stderr_has("ecmguard::output-is-input")
+        .stderr_has("the same file as the config file ecmguard.yaml");
+    assert!(out.read("ecmguard.yaml").starts_with("endpoint: "));
+    assert_eq!(configured.requests(), 2);
     // With --snapshot the live keys are simply not used.
     project()
         .file(

@@ -54,11 +54,7 @@ fn help_shows_the_defaults_settings_apply() {
             "{command}"
         );
     }
-}
-
-/// What `--help` promises is what a run without flags or config uses.
-#[test]
-fn the_defaults_are_applied_without_flags_or_config() {
+    // And what --help promises is what a run without flags or config uses.
     let out = Test::new()
         .policy("rules:\n  - id: r\n    title: T\n    severity: warning\n    assert: { ImageState: NORMAL }\n")
         .images(serde_json::json!([{ "ImageId": "img-a", "ImageState": "BROKEN" }]))
