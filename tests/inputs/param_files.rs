@@ -155,7 +155,8 @@ fn param_files_are_read_like_policy_files() {
         .args(&["validate", "--param-file", "vars"])
         .run()
         .code(2)
-        .stderr_has("cannot read vars: not a regular file");
+        .stderr_has("cannot read vars")
+        .stderr_has("not a regular file");
 }
 
 /// A FIFO would block the run until something writes to it.
