@@ -23,6 +23,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod secrets;
+mod starter;
+
+pub use secrets::looks_like_credential;
+use secrets::{find_credentials, line_secrets, masked};
+pub use starter::starter_yaml;
+
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::eval::FailOn;
 use crate::policy::duration::Duration;
@@ -52,16 +59,6 @@ pub const KEYS: &[&str] = &[
     "timeout",
     "endpoint",
 ];
-
-/// Where credentials do come from, for the refusal's help.
-const CREDENTIAL_SOURCES: &str = "the config file is committed with the project and never holds secrets: \
-credentials come from TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_TOKEN), \
-from ~/.tencentcloud/credentials, or from --profile NAME; remove it from the file, and rotate the \
-secret if the file was ever committed";
-
-/// Where a database password comes from instead, for the refusal's help.
-const URL_PASSWORD: &str = "write the URL without its password (postgres://user@host/db): the password \
-comes from PGPASSWORD or ~/.pgpass; the config file is committed with the project and never holds secrets";
 
 /// A validated config file. Every field is a default for a flag; `None`
 /// where the file does not set it.
@@ -169,55 +166,6 @@ pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<D
         Err(reader.problems)
     }
 }
-
-/// A commented starter `ecmguard.yaml` with every key explained (for
-/// `ecmguard init`). It loads as is, and with every example uncommented.
-pub fn starter_yaml() -> &'static str {
-    STARTER
-}
-
-const STARTER: &str = r#"# ecmguard.yaml: project defaults for ecmguard, read from the working directory
-# (or named with --config FILE; --config none ignores it). A flag given on the
-# command line replaces the value here, lists included. Paths are relative to
-# this file's directory. Never put credentials here: ecmguard reads them from
-# TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY, ~/.tencentcloud/credentials
-# or --profile NAME.
-
-# Policy files, or directories of them (--policy). Default: policies
-policy: [policies]
-
-# Lowest severity that fails the gate: error, warning, info or never (--fail-on).
-fail_on: error
-
-# Zone of the API's zone-less timestamps: an offset or an IANA name such as
-# Asia/Shanghai (--api-time-zone). Default: +08:00
-# api_time_zone: "+08:00"
-
-# Param files, YAML mappings of param name to value, lowest precedence first
-# (--param-file). ECMGUARD_PARAM_<name> variables and --param override them.
-# param_files: [params/production.yaml]
-
-# Reports every check writes, as FORMAT=FILE (--report); formats: human, json,
-# sarif, junit, markdown, html, csv, github.
-# reports: [json=ecmguard.json, sarif=ecmguard.sarif]
-
-# Findings recorded here are reported as baselined, not failing (--baseline).
-# baseline: ecmguard-baseline.json
-
-# Compliance history: a SQLite file, or a postgres:// URL without a password
-# (the password comes from PGPASSWORD or ~/.pgpass) (--history).
-# history: ecmguard-history.db
-
-# Account label recorded in the history (--account).
-# account: production
-
-# The live API: requests per second (--rate; default 20, the documented limit),
-# the time limit of one request (--timeout; default 30s) and the endpoint
-# (--endpoint; default https://ecm.tencentcloudapi.com).
-# rate: 20
-# timeout: 30s
-# endpoint: https://ecm.tencentcloudapi.com
-"#;
 
 /// Walks the file's mapping, collecting problems.
 struct Reader<'a> {
@@ -582,153 +530,6 @@ impl Reader<'_> {
     }
 }
 
-/// Whether a key names a credential: secret ids and keys, tokens,
-/// passwords, private and access keys, in any spelling (`SecretKey`,
-/// `secret-key`, `TENCENTCLOUD_SECRET_ID`).
-pub fn looks_like_credential(key: &str) -> bool {
-    let normalized: String = key
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    const WORDS: &[&str] = &[
-        "secret",
-        "token",
-        "password",
-        "passwd",
-        "passphrase",
-        "credential",
-        "apikey",
-        "accesskey",
-        "privatekey",
-        "sessionkey",
-        "authorization",
-    ];
-    WORDS.iter().any(|w| normalized.contains(w)) || matches!(normalized.as_str(), "pwd" | "pass")
-}
-
-/// A value shaped like a Tencent Cloud SecretId (`AKID` and 32 letters or
-/// digits): a credential wherever it is written.
-fn looks_like_secret_id(text: &str) -> bool {
-    text.strip_prefix("AKID")
-        .is_some_and(|rest| rest.len() >= 16 && rest.chars().all(|c| c.is_ascii_alphanumeric()))
-}
-
-/// A credential found in the file: where, what it is, where it belongs.
-struct Credential {
-    span: Span,
-    what: String,
-    help: &'static str,
-}
-
-/// Credentials in the tree: every credential-looking key, at any depth
-/// (reported at the key, its whole value masked), every SecretId-shaped
-/// string, and a URL with a password.
-fn find_credentials(node: &Node, secrets: &mut Vec<Span>, found: &mut Vec<Credential>) {
-    match &node.kind {
-        NodeKind::Map(entries) => {
-            for (key, value) in entries {
-                let name = key
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| key.display());
-                if looks_like_credential(&name) {
-                    secrets.push(value.span);
-                    found.push(Credential {
-                        span: key.span,
-                        what: format!("`{name}` looks like a credential"),
-                        help: CREDENTIAL_SOURCES,
-                    });
-                    continue;
-                }
-                find_credentials(value, secrets, found);
-            }
-        }
-        NodeKind::Seq(items) => items
-            .iter()
-            .for_each(|item| find_credentials(item, secrets, found)),
-        NodeKind::Str(text) => {
-            if looks_like_secret_id(text.trim()) {
-                secrets.push(node.span);
-                found.push(Credential {
-                    span: node.span,
-                    what: "a value shaped like a Tencent Cloud SecretId (AKID…)".to_owned(),
-                    help: CREDENTIAL_SOURCES,
-                });
-            } else if has_url_password(text) {
-                // The whole URL is masked: its host is no secret, but
-                // masking less would depend on how the value was quoted.
-                secrets.push(node.span);
-                found.push(Credential {
-                    span: node.span,
-                    what: "a URL with a password".to_owned(),
-                    help: URL_PASSWORD,
-                });
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A URL with a password (`scheme://user:PASSWORD@host`).
-fn has_url_password(text: &str) -> bool {
-    text.contains("://") && url::Url::parse(text).is_ok_and(|url| url.password().is_some())
-}
-
-/// Values of credential-looking keys found line by line (`secret_key: x`,
-/// also inside a flow mapping), for a file that does not parse.
-fn line_secrets(text: &str) -> Vec<Span> {
-    let mut spans = Vec::new();
-    let mut line_start = 0;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let mut search = 0;
-        while let Some(colon) = body[search..].find(':').map(|i| search + i) {
-            let key_start = body[..colon]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-                .map_or(0, |i| i + 1);
-            if looks_like_credential(&body[key_start..colon]) {
-                let end = body[colon..]
-                    .find([',', '}'])
-                    .map_or(body.len(), |i| colon + i);
-                let value = &body[colon + 1..end];
-                let start = colon + 1 + (value.len() - value.trim_start().len());
-                spans.push(Span::new(line_start + start, end - start));
-            }
-            search = colon + 1;
-        }
-        line_start += line.len();
-    }
-    spans
-}
-
-/// The file with every secret span masked by `*` (newlines kept, same byte
-/// length), so every span still points where it did and no diagnostic can
-/// show a secret in its snippet.
-fn masked(file: &Arc<SourceFile>, secrets: &[Span]) -> Arc<SourceFile> {
-    if secrets.is_empty() {
-        return file.clone();
-    }
-    let mut bytes = file.text().as_bytes().to_vec();
-    for span in secrets {
-        let end = span.end().min(bytes.len());
-        for byte in &mut bytes[span.start.min(end)..end] {
-            if *byte != b'\n' && *byte != b'\r' {
-                *byte = b'*';
-            }
-        }
-    }
-    // Whole characters were replaced byte by byte, so this is ASCII there;
-    // a span cutting into a character would leave a stray byte, caught here.
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| {
-        String::from_utf8_lossy(e.as_bytes())
-            .chars()
-            .map(|c| if c == '\u{fffd}' { '*' } else { c })
-            .collect()
-    });
-    SourceFile::new(file.name().to_owned(), text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -864,43 +665,5 @@ mod tests {
         for key in KEYS {
             assert!(!looks_like_credential(key), "{key}");
         }
-    }
-
-    /// `ecmguard init` writes this: it must load, with every example
-    /// uncommented too, and name every key.
-    #[test]
-    fn the_starter_loads_as_is_and_with_every_example_uncommented() {
-        let starter = starter_yaml();
-        read(starter).unwrap_or_else(|p| panic!("starter: {p:?}"));
-        let uncommented: String = starter
-            .lines()
-            .map(|line| match line.strip_prefix("# ") {
-                Some(rest) if KEYS.iter().any(|k| rest.starts_with(&format!("{k}:"))) => rest,
-                _ => line,
-            })
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let config = read(&uncommented).unwrap_or_else(|p| panic!("uncommented: {p:?}"));
-        for key in KEYS {
-            assert!(
-                uncommented
-                    .lines()
-                    .any(|l| l.starts_with(&format!("{key}:"))),
-                "the starter does not show `{key}`"
-            );
-        }
-        // The examples of the defaults are the defaults.
-        assert_eq!(config.rate, Some(live::DEFAULT_RATE));
-        assert_eq!(config.timeout, Some(live::DEFAULT_TIMEOUT));
-        assert_eq!(config.endpoint.as_deref(), Some(live::DEFAULT_ENDPOINT));
-        assert_eq!(
-            config.api_time_zone.map(|z| z.label().to_owned()),
-            Some(ApiZone::default().label().to_owned())
-        );
-        assert_eq!(
-            config.policy,
-            Some(vec![PathBuf::from(crate::policy::DEFAULT_POLICY_DIR)])
-        );
-        assert_eq!(config.fail_on, Some(FailOn::default()));
     }
 }
