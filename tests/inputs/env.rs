@@ -67,3 +67,21 @@ fn a_variable_naming_no_param_is_a_warning_with_did_you_mean() {
         .collect();
     assert_eq!(codes, ["unknown-param-env"]);
 }
+
+/// A value that is not text cannot be typed like `--param`: an error, not a
+/// silently dropped value.
+#[cfg(unix)]
+#[test]
+fn a_value_that_is_not_utf8_is_an_error() {
+    use std::os::unix::ffi::OsStringExt;
+    project()
+        .env_os(
+            "ECMGUARD_PARAM_min_size",
+            std::ffi::OsString::from_vec(vec![b'6', 0xff]),
+        )
+        .args(&["validate"])
+        .run()
+        .code(2)
+        .stderr_has("ecmguard::invalid-param-env")
+        .stderr_has("ECMGUARD_PARAM_min_size: the value is not valid UTF-8");
+}

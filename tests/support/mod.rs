@@ -33,7 +33,7 @@ pub struct Test {
     dir: TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
-    env: Vec<(String, String)>,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 pub struct Output {
@@ -89,6 +89,12 @@ impl Test {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// An environment variable whose value need not be UTF-8.
+    pub fn env_os(mut self, key: &str, value: std::ffi::OsString) -> Self {
+        self.env.push((key.into(), value));
         self
     }
 
