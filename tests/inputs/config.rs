@@ -368,3 +368,41 @@ fn the_starter_config_works_as_written() {
         .code(0);
     assert_eq!(out.json()["run"]["fail_on"], "error");
 }
+
+/// `test` runs the tests under the config's policy paths, with its param
+/// files in force (a case's own `params:` overrides them).
+#[test]
+fn policy_tests_run_under_the_configured_policy_with_its_params() {
+    let case = |name: &str, params: &str, expect: &str| {
+        format!(
+            "  - name: {name}\n    images:\n      - {{ ImageId: img-a, ImageSize: 50 }}\n{params}    expect: {expect}\n"
+        )
+    };
+    let tests = format!(
+        "now: 2026-01-01T00:00:00+08:00\nrules: [size]\ncases:\n{}{}",
+        case(
+            "the param file's limit applies",
+            "",
+            "[{ rule: size, image: img-a, status: violation }]"
+        ),
+        case(
+            "a case's params override it",
+            "    params: { min_size: 20 }\n",
+            "[]"
+        ),
+    );
+    Test::new()
+        .file("pack/main.yaml", POLICY)
+        .file("pack/main.test.yaml", tests)
+        .file("params.yaml", STRICT)
+        .file(
+            "ecmguard.yaml",
+            "policy: [pack]\nparam_files: [params.yaml]\n",
+        )
+        .args(&["test"])
+        .run()
+        .code(0)
+        .stdout_has("ok    the param file's limit applies")
+        .stdout_has("ok    a case's params override it")
+        .stdout_has("policy-tests: 2 passed, 0 failed");
+}
