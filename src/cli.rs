@@ -1,7 +1,12 @@
 //! Command-line flags (clap derive), parsed into plain data. Structure is
-//! clap's job (subcommands, enums, numbers, flags that cannot be combined,
-//! defaults); values that need a diagnostic of their own are turned into
-//! validated settings once, in `settings`. Nothing else reads `std::env::args`.
+//! clap's job (subcommands, enums, numbers, flags that cannot be combined);
+//! values that need a diagnostic of their own are turned into validated
+//! settings once, in `settings`. Nothing else reads `std::env::args`.
+//!
+//! Flags the project config file (`ecmguard.yaml`) can set are `Option`s
+//! without a clap default, so "not given" differs from "the default":
+//! `settings` takes the flag, else the config file, else the library's
+//! constant, and `--help` shows that same constant ([`default_help`]).
 
 use std::path::PathBuf;
 
@@ -9,15 +14,23 @@ use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::eval::FailOn;
+use crate::policy::DEFAULT_POLICY_DIR;
 use crate::report::Format;
 use crate::source::live;
+use crate::time::DEFAULT_API_ZONE;
+
+/// A flag's help with its built-in default, written as clap writes one, for
+/// flags whose default is applied in `settings` (after the config file).
+pub fn default_help(help: &str, default: impl std::fmt::Display) -> String {
+    format!("{help} [default: {default}]")
+}
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ecmguard",
     version,
     about = "Declarative policy gate for Tencent Cloud ECM images",
-    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete.",
+    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nFlag defaults a team repeats can live in a project config file: ./ecmguard.yaml, or --config FILE; a flag on the command line replaces its value.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -28,7 +41,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Load policies, get images (API or snapshot), evaluate, report, exit by verdict.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Fetch the full result set and write a snapshot file.
     Fetch(FetchArgs),
     /// Load and type-check policies only; every problem at once.
@@ -44,24 +57,38 @@ pub enum Command {
 /// Flags every command that loads policies takes.
 #[derive(Debug, Args, Clone)]
 pub struct PolicyArgs {
-    /// A policy file, or a directory whose *.yaml/*.yml files are loaded recursively (repeatable;
-    /// default ./policies).
-    #[arg(long = "policy", value_name = "PATH")]
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        help = default_help(
+            "A policy file, or a directory whose *.yaml/*.yml files are loaded recursively (repeatable)",
+            DEFAULT_POLICY_DIR
+        )
+    )]
     pub policies: Vec<PathBuf>,
     /// The time of the check, RFC 3339 with an offset (default: the system clock, read once).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
-    /// Zone of the API's zone-less timestamps: an offset like +08:00 or an IANA name.
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = crate::time::DEFAULT_API_ZONE,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = default_help(
+            "Zone of the API's zone-less timestamps: an offset like +08:00 or an IANA name",
+            DEFAULT_API_ZONE
+        )
     )]
-    pub api_time_zone: String,
-    /// Set a param (repeatable); VALUE is read as a YAML scalar or flow list.
+    pub api_time_zone: Option<String>,
+    /// Set a param (repeatable); VALUE is text: literal for a string param, else parsed as its type.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// A YAML file of param values, `name: value` (repeatable; later files override earlier ones;
+    /// ECMGUARD_PARAM_<name> and --param override them).
+    #[arg(long = "param-file", value_name = "FILE")]
+    pub param_files: Vec<PathBuf>,
+    /// Project config file of flag defaults (default: ./ecmguard.yaml when present; `none`: read none).
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -76,24 +103,39 @@ pub struct ValidateArgs {
 /// How the live API is reached (`check` without `--snapshot`, and `fetch`).
 #[derive(Debug, Args, Clone)]
 pub struct LiveArgs {
-    /// API endpoint URL.
-    #[arg(long, value_name = "URL", default_value = live::DEFAULT_ENDPOINT)]
-    pub endpoint: String,
+    #[arg(
+        long,
+        value_name = "URL",
+        help = default_help("API endpoint URL", live::DEFAULT_ENDPOINT)
+    )]
+    pub endpoint: Option<String>,
     /// Region header (optional; ECM ignores it).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// API filter NAME=V1,V2 (repeatable): image-id, image-type, instance-type, image-name, image-os.
     #[arg(long = "filter", value_name = "NAME=VALUES")]
     pub filters: Vec<String>,
-    /// Requests per second.
-    #[arg(long, value_name = "N", default_value_t = live::DEFAULT_RATE)]
-    pub rate: f64,
-    /// Per-request timeout, e.g. 30s, 2min.
-    #[arg(long, value_name = "DURATION", default_value = live::DEFAULT_TIMEOUT_TEXT)]
-    pub timeout: String,
-    /// Time limit of the whole fetch, retries and restarts included.
-    #[arg(long, value_name = "DURATION", default_value = live::DEFAULT_DEADLINE_TEXT)]
-    pub deadline: String,
+    #[arg(
+        long,
+        value_name = "N",
+        help = default_help("Requests per second", live::DEFAULT_RATE)
+    )]
+    pub rate: Option<f64>,
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help = default_help("Per-request timeout, e.g. 30s, 2min", live::DEFAULT_TIMEOUT_TEXT)
+    )]
+    pub timeout: Option<String>,
+    #[arg(
+        long,
+        value_name = "DURATION",
+        help = default_help(
+            "Time limit of the whole fetch, retries and restarts included",
+            live::DEFAULT_DEADLINE_TEXT
+        )
+    )]
+    pub deadline: Option<String>,
     /// Credentials profile (tccli ~/.tccli/NAME.credential, else [NAME] of the SDK credentials file).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -124,9 +166,12 @@ pub struct CheckArgs {
     /// Also write a report FORMAT=FILE (repeatable).
     #[arg(long = "report", value_name = "FORMAT=FILE")]
     pub reports: Vec<String>,
-    /// Lowest severity that fails the gate.
-    #[arg(long = "fail-on", value_enum, default_value = "error")]
-    pub fail_on: FailOn,
+    #[arg(
+        long = "fail-on",
+        value_enum,
+        help = default_help("Lowest severity that fails the gate", FailOn::default().as_str())
+    )]
+    pub fail_on: Option<FailOn>,
     /// Mark findings recorded in this baseline as `baselined`.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
@@ -237,14 +282,19 @@ pub struct FetchArgs {
     /// Where to write the snapshot (`-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: String,
-    /// Zone of the API's zone-less timestamps (recorded for information).
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = crate::time::DEFAULT_API_ZONE,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = default_help(
+            "Zone of the API's zone-less timestamps (recorded for information)",
+            DEFAULT_API_ZONE
+        )
     )]
-    pub api_time_zone: String,
+    pub api_time_zone: Option<String>,
+    /// Project config file of flag defaults (default: ./ecmguard.yaml when present; `none`: read none).
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

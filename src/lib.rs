@@ -46,6 +46,7 @@
 pub mod app;
 pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod diag;
 pub mod eval;
 pub mod exit;

@@ -6,7 +6,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::policy::PolicySet;
-use crate::policy::model::{Location, Severity, UnknownPolicy};
+use crate::policy::model::{Location, ParamSource, Severity, UnknownPolicy};
 use crate::text::escape;
 
 pub const RULES_SCHEMA: &str = "ecmguard/rules/v1";
@@ -30,6 +30,11 @@ struct ParamEntry<'a> {
     name: &'a str,
     value: &'a str,
     description: Option<&'a str>,
+    /// Where `value` came from: `{"kind": "default" | "param_file" | "env" |
+    /// "command_line"}`, with `file` and `line` (param file) or `variable` (env).
+    source: &'a ParamSource,
+    /// `source.kind == "command_line"`: kept for scripts written against
+    /// the first listings, which only knew `--param`.
     from_command_line: bool,
     location: Location,
 }
@@ -68,7 +73,8 @@ fn listing(policy: &PolicySet) -> Listing<'_> {
                 name: &p.name,
                 value: &p.value,
                 description: p.description.as_deref(),
-                from_command_line: p.from_command_line,
+                source: &p.source,
+                from_command_line: p.source == ParamSource::CommandLine,
                 location: p.origin.location(),
             })
             .collect(),
@@ -116,10 +122,9 @@ pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
     if !policy.params.is_empty() {
         writeln!(out, "\nparams:")?;
         for param in &policy.params {
-            let source = if param.from_command_line {
-                "--param"
-            } else {
-                "default"
+            let source = match &param.source {
+                ParamSource::Default => "default".to_owned(),
+                other => format!("from {}", escape(&other.describe())),
             };
             writeln!(
                 out,
@@ -184,14 +189,15 @@ pub fn markdown(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> 
     if !policy.params.is_empty() {
         writeln!(
             out,
-            "\n## Params\n\n| name | value | description |\n|---|---|---|"
+            "\n## Params\n\n| name | value | source | description |\n|---|---|---|---|"
         )?;
         for param in &policy.params {
             writeln!(
                 out,
-                "| `{}` | `{}` | {} |",
+                "| `{}` | `{}` | {} | {} |",
                 param.name,
                 cell(&param.value),
+                cell(&param.source.describe()),
                 cell(param.description.as_deref().unwrap_or(""))
             )?;
         }

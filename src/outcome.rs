@@ -22,7 +22,8 @@ pub enum Outcome {
 /// Why a command stopped before it could answer.
 #[derive(Debug)]
 pub enum Error {
-    /// The flags cannot be used as given; nothing was read or fetched
+    /// The flags (with the config file and param files that stand for
+    /// them) cannot be used as given; no policy was read and nothing fetched
     /// (also: `--image` names an image the result set does not hold).
     Usage(Vec<Diag>),
     /// Policy files: every problem found, errors first, with their warnings.

@@ -475,7 +475,11 @@ pub fn run_file(
     for case in &test.cases {
         let mut options = base.clone();
         options.now = case.now;
-        options.params.extend(case.params.iter().cloned());
+        options.params.extend(
+            case.params
+                .iter()
+                .map(|(name, text)| crate::policy::inputs::ParamInput::test_case(name, text)),
+        );
         let loaded = match policy::compile(policy_files.to_vec(), &options) {
             Ok(loaded) => loaded,
             Err(problems) => {

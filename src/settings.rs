@@ -1,9 +1,14 @@
 //! Validated settings, one type per command, built once from the parsed
 //! flags (ripgrep's low-level args → high-level args): every value parsed and
-//! checked, every problem reported together as a diagnostic, before any file
-//! is read or any request is made. Commands read only these.
+//! checked, every problem reported together as a diagnostic, before any
+//! policy is read or any request is made. Commands read only these.
+//!
+//! Each setting is the flag when given, else the project config file's value
+//! (`config`), else the library's default constant: the one place defaults
+//! are applied. The config file and the param files are read here, since
+//! they stand for flags; their problems are reported with the flags'.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
@@ -11,28 +16,35 @@ use crate::cli::{
     self, CheckArgs, FetchArgs, HistoryArgs, HistoryDbArgs, HistoryFormat, LiveArgs, PolicyArgs,
     PruneArgs, RulesArgs, RulesFormat, TestArgs,
 };
+use crate::config::{self, ProjectConfig};
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::eval::FailOn;
 use crate::history::Target;
 use crate::policy::CompileOptions;
 use crate::policy::duration::Duration;
+use crate::policy::inputs::{self, ParamInput};
 use crate::report::Format;
 use crate::source::live::{self, Credentials, LiveConfig};
 use crate::time::{ApiZone, parse_now};
 
-/// The policy directory read when no `--policy` is given.
-pub const DEFAULT_POLICY_DIR: &str = "policies";
+/// The policy directory read when no `--policy` is given (defined beside
+/// the loader, where `--help` reads it too).
+pub use crate::policy::DEFAULT_POLICY_DIR;
 
 /// What every command that loads policies needs.
 #[derive(Debug, Clone)]
 pub struct PolicySettings {
-    /// `--policy` paths, or [`DEFAULT_POLICY_DIR`].
+    /// `--policy` paths, else the config file's `policy`, else [`DEFAULT_POLICY_DIR`].
     pub paths: Vec<PathBuf>,
-    /// Whether `--policy` was given (`test FILE` otherwise uses the policy beside FILE).
+    /// Whether `--policy` was given (`test FILE` otherwise uses the policy
+    /// beside FILE; the config file's `policy` is a default like ./policies).
     pub paths_given: bool,
     pub compile: CompileOptions,
     /// `--now` when given (policy tests use it for cases without a `now`).
     pub now_given: Option<Timestamp>,
+    /// Files read besides the policies (the config file, the param files),
+    /// with what each is: an output must not overwrite them either.
+    pub inputs: Vec<(PathBuf, &'static str)>,
 }
 
 /// Where the images come from.
@@ -117,6 +129,8 @@ pub struct FetchSettings {
     /// A path, or `-` for stdout.
     pub output: String,
     pub zone: ApiZone,
+    /// The config file read, if any: an input `-o` must not overwrite.
+    pub config_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,15 +167,66 @@ impl Problems {
 impl PolicySettings {
     pub fn from_args(args: &PolicyArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
-        match policy_settings(args, clock, &mut problems) {
+        let config = project_config(args.config.as_deref(), &mut problems);
+        match policy_settings(args, config.as_ref(), clock, &mut problems) {
             Some(settings) if problems.0.is_empty() => Ok(settings),
             _ => Err(problems.0),
         }
     }
 }
 
+/// The project config file, if one is read; its problems join the flags'.
+fn project_config(flag: Option<&Path>, problems: &mut Problems) -> Option<ProjectConfig> {
+    match config::load(flag) {
+        Ok(config) => config,
+        Err(mut diags) => {
+            problems.0.append(&mut diags);
+            None
+        }
+    }
+}
+
+/// Param values from outside the policies, lowest precedence first: the
+/// param files in order (`--param-file`, else the config file's
+/// `param_files`), the `ECMGUARD_PARAM_<name>` variables, then `--param` in
+/// command-line order.
+fn param_inputs(
+    args: &PolicyArgs,
+    config: Option<&ProjectConfig>,
+    problems: &mut Problems,
+) -> (Vec<ParamInput>, Vec<PathBuf>) {
+    let files = if args.param_files.is_empty() {
+        config
+            .and_then(|c| c.param_files.clone())
+            .unwrap_or_default()
+    } else {
+        args.param_files.clone()
+    };
+    let mut params = Vec::new();
+    for path in &files {
+        match inputs::read_param_file(path) {
+            Ok(mut found) => params.append(&mut found),
+            Err(mut diags) => problems.0.append(&mut diags),
+        }
+    }
+    let (mut env, mut env_problems) = inputs::from_env(std::env::vars_os());
+    params.append(&mut env);
+    problems.0.append(&mut env_problems);
+    for text in &args.params {
+        match cli::split_assignment(text) {
+            Some((name, value)) => params.push(ParamInput::command_line(name, value)),
+            None => problems.flag(
+                format!("--param `{text}` is not NAME=VALUE"),
+                "for example --param max_private_age=90d",
+            ),
+        }
+    }
+    (params, files)
+}
+
 fn policy_settings(
     args: &PolicyArgs,
+    config: Option<&ProjectConfig>,
     clock: fn() -> Timestamp,
     problems: &mut Problems,
 ) -> Option<PolicySettings> {
@@ -179,24 +244,30 @@ fn policy_settings(
         Some(given) => given,
         None => Some(clock()),
     };
-    let zone = api_zone(&args.api_time_zone, problems);
-    let mut params = Vec::with_capacity(args.params.len());
-    for text in &args.params {
-        match cli::split_assignment(text) {
-            Some((name, value)) => params.push((name.to_owned(), value.to_owned())),
-            None => problems.flag(
-                format!("--param `{text}` is not NAME=VALUE"),
-                "for example --param max_private_age=90d",
-            ),
-        }
-    }
+    let zone = match &args.api_time_zone {
+        Some(text) => api_zone(text, problems),
+        None => Some(
+            config
+                .and_then(|c| c.api_time_zone.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let (params, param_files) = param_inputs(args, config, problems);
     let paths_given = !args.policies.is_empty();
+    let paths = if paths_given {
+        args.policies.clone()
+    } else {
+        config
+            .and_then(|c| c.policy.clone())
+            .unwrap_or_else(|| vec![PathBuf::from(DEFAULT_POLICY_DIR)])
+    };
+    let mut inputs: Vec<(PathBuf, &'static str)> = config
+        .map(|c| (c.path.clone(), "the config file"))
+        .into_iter()
+        .collect();
+    inputs.extend(param_files.into_iter().map(|p| (p, "a param file")));
     Some(PolicySettings {
-        paths: if paths_given {
-            args.policies.clone()
-        } else {
-            vec![PathBuf::from(DEFAULT_POLICY_DIR)]
-        },
+        paths,
         paths_given,
         compile: CompileOptions {
             now: now?,
@@ -204,6 +275,7 @@ fn policy_settings(
             params,
         },
         now_given: now_given.flatten(),
+        inputs,
     })
 }
 
@@ -221,11 +293,22 @@ fn api_zone(text: &str, problems: &mut Problems) -> Option<ApiZone> {
 impl CheckSettings {
     pub fn from_args(args: &CheckArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
-        let policy = policy_settings(&args.policy, clock, &mut problems);
+        let config = project_config(args.policy.config.as_deref(), &mut problems);
+        let config = config.as_ref();
+        let policy = policy_settings(&args.policy, config, clock, &mut problems);
         let mut reports = vec![ReportTarget {
             format: args.format,
             path: args.output.clone(),
         }];
+        if args.reports.is_empty() {
+            let configured = config
+                .and_then(|c| c.reports.as_deref())
+                .unwrap_or_default();
+            reports.extend(configured.iter().map(|(format, path)| ReportTarget {
+                format: *format,
+                path: Some(path.clone()),
+            }));
+        }
         for text in &args.reports {
             match parse_report_target(text) {
                 Ok(target) => reports.push(target),
@@ -234,14 +317,14 @@ impl CheckSettings {
         }
         let source = match &args.snapshot {
             Some(name) => Some(SourceSettings::Snapshot(name.clone())),
-            None => live_settings(&args.live, &args.images, &mut problems)
+            None => live_settings(&args.live, &args.images, config, &mut problems)
                 .map(|live| SourceSettings::Live(Box::new(live))),
         };
         let profile = match &source {
             Some(SourceSettings::Live(live)) => live.profile.as_deref(),
             _ => None,
         };
-        let history = check_history(&args.history, profile, &mut problems);
+        let history = check_history(&args.history, config, profile, &mut problems);
         let (policy, source) = match (policy, source) {
             (Some(policy), Some(source)) => (policy, source),
             _ => return Err(problems.0),
@@ -251,8 +334,14 @@ impl CheckSettings {
             source,
             images: args.images.clone(),
             reports,
-            fail_on: args.fail_on,
-            baseline: args.baseline.clone(),
+            fail_on: args
+                .fail_on
+                .or(config.and_then(|c| c.fail_on))
+                .unwrap_or_default(),
+            baseline: args
+                .baseline
+                .clone()
+                .or_else(|| config.and_then(|c| c.baseline.clone())),
             write_baseline: args.write_baseline.clone(),
             allow_empty: args.allow_empty,
             history,
@@ -260,15 +349,25 @@ impl CheckSettings {
     }
 }
 
-/// `--history` and `--account` of a check.
+/// `--history` and `--account` of a check (else the config file's
+/// `history` and `account`).
 fn check_history(
     args: &HistoryDbArgs,
+    config: Option<&ProjectConfig>,
     profile: Option<&str>,
     problems: &mut Problems,
 ) -> Option<HistorySettings> {
-    let account = args.account.as_deref().map(|a| account(a, problems));
-    let Some(text) = &args.history else {
-        if args.account.is_some() {
+    let account_text = args
+        .account
+        .clone()
+        .or_else(|| config.and_then(|c| c.account.clone()));
+    let account = account_text.as_deref().map(|a| account(a, problems));
+    let history_text = args
+        .history
+        .clone()
+        .or_else(|| config.and_then(|c| c.history.clone()));
+    let Some(text) = &history_text else {
+        if account_text.is_some() {
             problems.flag(
                 "--account names the account of a history, but no --history is given",
                 "add --history FILE (a SQLite file) or --history postgres://…",
@@ -382,10 +481,12 @@ impl HistoryCommandSettings {
             let policy_args = PolicyArgs {
                 policies: args.policies.clone(),
                 now: args.now.clone(),
-                api_time_zone: args.api_time_zone.clone(),
+                api_time_zone: Some(args.api_time_zone.clone()),
                 params: args.params.clone(),
+                param_files: Vec::new(),
+                config: None,
             };
-            policy_settings(&policy_args, clock, &mut problems)
+            policy_settings(&policy_args, None, clock, &mut problems)
         };
         match (target, now, zone) {
             (Some(target), Some(now), Some(zone)) if problems.0.is_empty() => {
@@ -443,13 +544,23 @@ impl PruneSettings {
 impl FetchSettings {
     pub fn from_args(args: &FetchArgs) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
-        let zone = api_zone(&args.api_time_zone, &mut problems);
-        let live = live_settings(&args.live, &args.images, &mut problems);
+        let config = project_config(args.config.as_deref(), &mut problems);
+        let config = config.as_ref();
+        let zone = match &args.api_time_zone {
+            Some(text) => api_zone(text, &mut problems),
+            None => Some(
+                config
+                    .and_then(|c| c.api_time_zone.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        let live = live_settings(&args.live, &args.images, config, &mut problems);
         match (zone, live) {
             (Some(zone), Some(live)) => problems.finish(|| FetchSettings {
                 live,
                 output: args.output.clone(),
                 zone,
+                config_file: config.map(|c| c.path.clone()),
             }),
             _ => Err(problems.0),
         }
@@ -480,6 +591,7 @@ impl RulesSettings {
 fn live_settings(
     args: &LiveArgs,
     images: &[String],
+    config: Option<&ProjectConfig>,
     problems: &mut Problems,
 ) -> Option<LiveSettings> {
     let mut filters = Vec::with_capacity(args.filters.len() + 1);
@@ -496,49 +608,70 @@ fn live_settings(
     if !images.is_empty() {
         filters.push(live::image_id_filter(images.iter().cloned()));
     }
-    let timeout = positive_time(
-        "--timeout",
-        &args.timeout,
-        "30s or --timeout 2min",
-        problems,
-    );
-    let deadline = positive_time(
-        "--deadline",
-        &args.deadline,
-        "15min or --deadline 1h",
-        problems,
-    );
-    let mut config = LiveConfig::new(Credentials::new("", "", None));
-    config.endpoint = args.endpoint.clone();
-    config.region = args.region.clone();
-    config.filters = filters;
-    config.rate = args.rate;
+    let timeout = match &args.timeout {
+        Some(text) => match Duration::parse(text).map(|d| d.fixed_positive()) {
+            Ok(Some(timeout)) => Some(timeout),
+            Ok(None) => {
+                problems.flag(
+                    format!("--timeout `{text}` is not a positive time"),
+                    "for example --timeout 30s or --timeout 2min (months and years are not timeouts)",
+                );
+                None
+            }
+            Err(e) => {
+                problems.flag(format!("--timeout: {}", e.message), e.help);
+                None
+            }
+        },
+        None => Some(
+            config
+                .and_then(|c| c.timeout)
+                .unwrap_or(live::DEFAULT_TIMEOUT),
+        ),
+    };
+    let deadline = match &args.deadline {
+        Some(text) => positive_time("--deadline", text, "15min or --deadline 1h", problems),
+        None => Some(live::DEFAULT_DEADLINE),
+    };
+    let mut live_config = LiveConfig::new(Credentials::new("", "", None));
+    live_config.endpoint = args
+        .endpoint
+        .clone()
+        .or_else(|| config.and_then(|c| c.endpoint.clone()))
+        .unwrap_or_else(|| live::DEFAULT_ENDPOINT.to_owned());
+    live_config.region = args.region.clone();
+    live_config.filters = filters;
+    live_config.rate = args
+        .rate
+        .or(config.and_then(|c| c.rate))
+        .unwrap_or(live::DEFAULT_RATE);
     if let Some(timeout) = timeout {
-        config.timeout = timeout;
+        live_config.timeout = timeout;
     }
     if let Some(deadline) = deadline {
-        config.deadline = deadline;
+        live_config.deadline = deadline;
     }
     let mut warnings = Vec::new();
-    if args.rate > live::DEFAULT_RATE {
+    // The rate in force, whether from --rate or the config file.
+    if live_config.rate > live::DEFAULT_RATE {
         warnings.push(
             Diag::warning(
                 Code::RateAboveLimit,
                 format!(
-                    "--rate {} is above the {} requests per second DescribeImage allows",
-                    args.rate,
+                    "a rate of {} requests per second is above the {} DescribeImage allows",
+                    live_config.rate,
                     live::DEFAULT_RATE
                 ),
             )
-            .with_help("the API will throttle, and the fetch will slow itself down to what it accepts; leave --rate at 20 or lower"),
+            .with_help("the API will throttle, and the fetch will slow itself down to what it accepts; set --rate (or `rate:` in ecmguard.yaml) to 20 or lower"),
         );
     }
-    if ok && let Err(e) = config.validate() {
+    if ok && let Err(e) = live_config.validate() {
         problems.0.push(e.diag());
         ok = false;
     }
     (ok && timeout.is_some() && deadline.is_some()).then(|| LiveSettings {
-        config,
+        config: live_config,
         profile: args.profile.clone(),
         warnings,
     })
@@ -607,6 +740,76 @@ fn parse_report_target(text: &str) -> Result<ReportTarget, Diag> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    fn check_settings(args: &[&str]) -> Result<CheckSettings, Vec<Diag>> {
+        let mut argv = vec!["ecmguard", "check"];
+        argv.extend_from_slice(args);
+        let cli = cli::Cli::try_parse_from(argv).expect("flags parse");
+        let cli::Command::Check(args) = cli.command else {
+            unreachable!("a check")
+        };
+        CheckSettings::from_args(&args, jiff::Timestamp::now)
+    }
+
+    fn live(settings: &CheckSettings) -> &LiveConfig {
+        match &settings.source {
+            SourceSettings::Live(live) => &live.config,
+            SourceSettings::Snapshot(_) => unreachable!("a live check"),
+        }
+    }
+
+    /// Each live setting: the flag, else the config file, else the constant.
+    #[test]
+    fn live_settings_take_the_flag_then_the_config_then_the_default() {
+        let dir = tempfile::TempDir::new().expect("dir");
+        let path = dir.path().join("ecmguard.yaml");
+        std::fs::write(
+            &path,
+            "rate: 5
+timeout: 2min
+endpoint: http://127.0.0.1:9
+history: db/history.sqlite
+account: production
+",
+        )
+        .expect("write");
+        let config = path.to_str().expect("utf-8 path");
+        let from_config = check_settings(&["--config", config]).expect("valid");
+        assert_eq!(live(&from_config).rate, 5.0);
+        assert_eq!(
+            live(&from_config).timeout,
+            std::time::Duration::from_secs(120)
+        );
+        assert_eq!(live(&from_config).endpoint, "http://127.0.0.1:9");
+        let history = from_config.history.as_ref().expect("history from config");
+        assert_eq!(
+            history.target,
+            crate::history::Target::Sqlite(dir.path().join("db/history.sqlite"))
+        );
+        assert_eq!(history.account, "production");
+        let flags = check_settings(&[
+            "--config",
+            config,
+            "--rate",
+            "7",
+            "--timeout",
+            "3s",
+            "--endpoint",
+            "http://127.0.0.1:10",
+        ])
+        .expect("valid");
+        assert_eq!(live(&flags).rate, 7.0);
+        assert_eq!(live(&flags).timeout, std::time::Duration::from_secs(3));
+        assert_eq!(live(&flags).endpoint, "http://127.0.0.1:10");
+        let defaults = check_settings(&["--config", "none"]).expect("valid");
+        assert_eq!(live(&defaults).rate, live::DEFAULT_RATE);
+        assert_eq!(live(&defaults).timeout, live::DEFAULT_TIMEOUT);
+        assert_eq!(live(&defaults).endpoint, live::DEFAULT_ENDPOINT);
+        assert_eq!(defaults.fail_on, FailOn::default());
+        assert_eq!(defaults.policy.paths, [PathBuf::from(DEFAULT_POLICY_DIR)]);
+        assert!(defaults.history.is_none());
+    }
 
     #[test]
     fn report_targets_say_what_is_wrong() {

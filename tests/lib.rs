@@ -10,6 +10,7 @@ mod generated;
 mod governance;
 mod hardening;
 mod history;
+mod inputs;
 mod integrity;
 mod live;
 mod live_cli;

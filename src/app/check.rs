@@ -10,6 +10,7 @@ use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
+use crate::history::Target;
 use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
@@ -17,7 +18,7 @@ use crate::output::{AtomicFile, file_identity};
 use crate::policy;
 use crate::report::human::{self, Style};
 use crate::report::{self, Report, RunInfo};
-use crate::settings::{CheckSettings, SourceSettings};
+use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
 use crate::time::ApiZone;
@@ -151,7 +152,7 @@ struct Outputs {
 
 impl Outputs {
     /// Refuse an output that is an input (the snapshot, a policy, the
-    /// baseline) or another output, by file identity, so a different path
+    /// baseline, the config file, a param file) or another output, by file identity, so a different path
     /// to the same file is caught; then open every output.
     fn open(settings: &CheckSettings, policy_files: &[PathBuf]) -> Result<Outputs, Error> {
         let mut inputs: Vec<(PathBuf, &str)> = policy_files
@@ -165,6 +166,17 @@ impl Outputs {
         }
         if let Some(path) = &settings.baseline {
             inputs.push((path.clone(), "the baseline"));
+        }
+        // The config file and the param files are read too.
+        inputs.extend(settings.policy.inputs.iter().cloned());
+        // A report written over the SQLite history would destroy every
+        // recorded run.
+        if let Some(HistorySettings {
+            target: Target::Sqlite(path),
+            ..
+        }) = &settings.history
+        {
+            inputs.push((path.clone(), "the history database"));
         }
         let mut targets: Vec<(&Path, &str)> = settings
             .reports
@@ -183,7 +195,14 @@ impl Outputs {
                 if *what == "--write-baseline" && *input_what == "the baseline" {
                     continue;
                 }
-                if identity.is_some() && identity == file_identity(input) {
+                let same = match identity {
+                    Some(_) => identity == file_identity(input),
+                    // Not there yet: the history file is created by this run.
+                    None => {
+                        *input_what == "the history database" && same_destination(target, input)
+                    }
+                };
+                if same {
                     problems.push(same_file(target, what, input, input_what));
                 }
             }

@@ -17,6 +17,7 @@ use crate::text::escape;
 
 pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = FetchSettings::from_args(args).map_err(Error::Usage)?;
+    refuse_overwriting_the_config(&settings)?;
     // The destination is opened first: an unwritable one is found before
     // the whole fetch, not after it.
     let mut file = match settings.output.as_str() {
@@ -60,6 +61,31 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         let _ = io.stderr.write_all(note.as_bytes());
     }
     done()
+}
+
+/// `fetch -o ecmguard.yaml` would replace the config file the run read.
+fn refuse_overwriting_the_config(settings: &FetchSettings) -> Result<(), Error> {
+    let (Some(config), output) = (&settings.config_file, Path::new(&settings.output)) else {
+        return Ok(());
+    };
+    let identity = crate::output::file_identity(output);
+    if settings.output == "-"
+        || identity.is_none()
+        || identity != crate::output::file_identity(config)
+    {
+        return Ok(());
+    }
+    Err(Error::usage(
+        crate::diag::Diag::error(
+            crate::diag::Code::OutputIsInput,
+            format!(
+                "-o {} is the same file as the config file {}: writing it would destroy what the run reads",
+                settings.output,
+                config.display()
+            ),
+        )
+        .with_help("write the snapshot somewhere else; nothing was fetched or written"),
+    ))
 }
 
 /// The ecmguard snapshot document; each image exactly as the API sent it.

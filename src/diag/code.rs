@@ -46,14 +46,14 @@ macro_rules! codes {
 codes! {
     area "Invocation and output" {
         InvalidArgument => "invalid-argument", "A command-line flag has an invalid value, or flags that cannot be combined were given together.";
-        FileRead => "file-read", "A policy, snapshot, baseline or test file could not be read.";
+        FileRead => "file-read", "A policy, snapshot, baseline, test, param or config file could not be read (or is not a regular file).";
         FileWrite => "file-write", "A report, snapshot or baseline could not be written (to a file or to stdout); nothing written is ever a success.";
-        OutputIsInput => "output-is-input", "An output path (--output, --report, --write-baseline, fetch -o) is the same file as an input (the snapshot, a policy, the baseline) or as another output; refused before any work.";
+        OutputIsInput => "output-is-input", "An output path (--output, --report, --write-baseline, fetch -o) is the same file as an input (the snapshot, a policy, the baseline, the config file, a param file) or as another output; refused before any work.";
         Internal => "internal", "ecmguard could not do something that does not depend on the input (start its async runtime, serialise its own output).";
     }
     area "Policy files" {
-        FileTooLarge => "file-too-large", "A policy or test file is larger than the size limit (1 MiB).";
-        InvalidUtf8 => "invalid-utf8", "A policy or test file is not valid UTF-8.";
+        FileTooLarge => "file-too-large", "A policy, test, param or config file is larger than the size limit (1 MiB).";
+        InvalidUtf8 => "invalid-utf8", "A policy, test, param or config file is not valid UTF-8.";
         YamlSyntax => "yaml-syntax", "The file is not valid YAML, or exceeds the parser's depth, alias or size budget.";
         NoPolicyFiles => "no-policy-files", "A --policy directory holds no *.yaml or *.yml policy file.";
         NoRules => "no-rules", "The policy set defines no rule.";
@@ -88,11 +88,22 @@ codes! {
     area "Params" {
         UnknownParam => "unknown-param", "An operand references a param that is not defined.";
         DuplicateParam => "duplicate-param", "Two params in the policy set share one name.";
-        MissingParamValue => "missing-param-value", "A param has no default and no --param value.";
+        MissingParamValue => "missing-param-value", "A param has no default and no value from a param file, ECMGUARD_PARAM_<name> or --param.";
         InvalidParamName => "invalid-param-name", "A param name does not match [A-Za-z_][A-Za-z0-9_]*.";
         UnknownParamArgument => "unknown-param-argument", "A --param names a param that no policy file defines.";
         UnusedParam => "unused-param", "Warning: a param is defined but never referenced.";
         EmbeddedParam => "embedded-param", "Warning: a `${…}` reference inside a longer string is not substituted; params replace whole operands only.";
+        ParamValueType => "param-value-type", "A value given for a param (in a param file, ECMGUARD_PARAM_<name> or --param) does not parse as the param's type (its default's, or what its use needs).";
+        InvalidParamFile => "invalid-param-file", "A param file is not a mapping of param names to values (each a scalar or a list of scalars), or a value is empty or a mapping.";
+        UnknownParamInFile => "unknown-param-in-file", "A param file sets a param that no policy file defines.";
+        UnknownParamEnv => "unknown-param-env", "Warning: an ECMGUARD_PARAM_<name> environment variable names no param of the policy set; it is ignored (the environment is shared by many runs).";
+        InvalidParamEnv => "invalid-param-env", "An ECMGUARD_PARAM_<name> environment variable's value is not valid UTF-8.";
+    }
+    area "Project config file" {
+        ConfigUnknownKey => "config-unknown-key", "The config file (ecmguard.yaml or --config) has a key that is not a config key.";
+        ConfigType => "config-type", "A value in the config file has the wrong YAML type (for example a number where a duration like 30s is expected).";
+        ConfigValue => "config-value", "A value in the config file is not valid for its key (a --fail-on level, a time zone, a timeout, a rate, an endpoint, a FORMAT=FILE report).";
+        ConfigCredential => "config-credential", "The config file holds what looks like a credential (a secret id or key, a token, a password); it is committed with the project, so credentials come from the environment, ~/.tencentcloud/credentials or --profile instead.";
     }
     area "Evaluation and the gate" {
         WaiverExpired => "waiver-expired", "Warning: a waiver's `expires` date has passed, so it no longer applies.";
@@ -226,6 +237,11 @@ pub const CORRECTED: &[(&str, &str, &str)] = &[
         "an image of a live answer that does not fit the model",
         "snapshot-json",
         "api-image-model",
+    ),
+    (
+        "a --param value that does not parse as its param's type",
+        "operand-type",
+        "param-value-type",
     ),
 ];
 

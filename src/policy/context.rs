@@ -9,21 +9,24 @@ use jiff::Timestamp;
 
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
+use crate::policy::inputs::ParamInput;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;
 
-/// What compiling needs from the run: `--now`, the API zone, `--param`s.
+/// What compiling needs from the run: `--now`, the API zone, param values.
 #[derive(Debug, Clone)]
 pub struct CompileOptions {
     pub now: Timestamp,
     pub zone: ApiZone,
-    /// `--param NAME=VALUE`, in command-line order.
-    pub params: Vec<(String, String)>,
+    /// Values given for params (param files, `ECMGUARD_PARAM_<name>`,
+    /// `--param`), lowest precedence first: for each name, the last one is
+    /// in force.
+    pub params: Vec<ParamInput>,
 }
 
-/// A param as the loader sees it: its value (from `--param` or the
-/// default) and whether anything referenced it.
+/// A param as the loader sees it: its value (given, or the default) and
+/// whether anything referenced it.
 #[derive(Debug)]
 pub(crate) struct ParamSlot {
     pub value: Option<ParamValue>,
@@ -33,10 +36,10 @@ pub(crate) struct ParamSlot {
 /// A param's value.
 #[derive(Debug)]
 pub(crate) enum ParamValue {
-    /// A typed node: the default, or a `--param` typed like the default.
+    /// A typed node: the default, or a given value typed like the default.
     Node(Node),
-    /// A `--param` text for a param without a default: typed where used.
-    Text(String),
+    /// A given value of a param without a default: typed where used.
+    Given(ParamInput),
 }
 
 pub(crate) struct Cx<'o> {

@@ -40,6 +40,13 @@ pub struct DurationError {
 }
 
 impl Duration {
+    /// A fixed, positive length of time (a timeout): `None` for zero,
+    /// negative, or calendar units (months and years have no fixed length).
+    pub fn fixed_positive(&self) -> Option<std::time::Duration> {
+        (self.months == 0 && self.seconds > 0)
+            .then(|| std::time::Duration::from_secs(self.seconds.unsigned_abs()))
+    }
+
     pub fn parse(text: &str) -> Result<Duration, DurationError> {
         let err = |message: String, help: &str| DurationError {
             message,

@@ -6,6 +6,7 @@
 
 pub(crate) mod context;
 pub mod duration;
+pub mod inputs;
 pub mod matcher;
 pub mod model;
 pub mod operator;
@@ -24,6 +25,10 @@ pub use model::PolicySet;
 use crate::diag::{Code, Diag};
 use crate::source_text::SourceFile;
 use context::Cx;
+
+/// The policy directory read when no `--policy` (and no `policy:` in the
+/// config file) is given.
+pub const DEFAULT_POLICY_DIR: &str = "policies";
 
 /// A compiled policy set and the warnings found while loading it.
 #[derive(Debug)]
@@ -108,19 +113,19 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
     Ok(())
 }
 
-/// Read a policy or test file: a regular file (a FIFO or device is refused,
-/// never waited on), within the size limit, then UTF-8.
+/// Read a policy, test, param or config file: a regular file (a FIFO or
+/// device is refused, never waited on), within the size limit, then UTF-8.
 pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
     let name = path.display().to_string();
     let limit = yaml::MAX_FILE_BYTES as u64;
     let bytes = crate::input::read_capped(path, limit).map_err(|e| match e {
         crate::input::ReadError::TooLarge { size, limit } => Diag::error(
             Code::FileTooLarge,
-            format!("{name} is {size} bytes; policy and test files are limited to {limit} bytes"),
+            format!("{name} is {size} bytes; policy, test, param and config files are limited to {limit} bytes"),
         )
         .with_help("split the policies into several files in a --policy directory"),
         other => Diag::error(Code::FileRead, format!("cannot read {name}: {other}")).with_help(
-            "policy and test files are regular files: not directories, FIFOs or devices",
+            "policy, test, param and config files are regular files: not directories, FIFOs or devices",
         ),
     })?;
     source_from_bytes(name, bytes)

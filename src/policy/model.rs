@@ -316,8 +316,42 @@ impl Waiver {
 pub struct Param {
     pub name: String,
     pub description: Option<String>,
-    /// The value in force, as text (`90d`), from `--param` or the default.
+    /// The value in force, as text (`90d`), from the highest-precedence source that gave one.
     pub value: String,
-    pub from_command_line: bool,
+    /// Where `value` came from.
+    pub source: ParamSource,
     pub origin: Origin,
+}
+
+/// Where a param's value in force came from. Lowest precedence first: the
+/// default, param files (in the order given), the environment, `--param`; a
+/// policy test case's `params:` overrides them all for that case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ParamSource {
+    /// The param's `default:` in the policy file.
+    Default,
+    /// A param file (`--param-file`, or `param_files:` of the config file),
+    /// as its path is shown, and the line of the value.
+    ParamFile { file: String, line: usize },
+    /// An `ECMGUARD_PARAM_<name>` environment variable.
+    Env { variable: String },
+    /// `--param NAME=VALUE`.
+    CommandLine,
+    /// A policy test case's `params:`.
+    TestCase,
+}
+
+impl ParamSource {
+    /// How listings show the source: `default`, `vars/prod.yaml:3`,
+    /// `ECMGUARD_PARAM_max_age`, `--param`, `test case`.
+    pub fn describe(&self) -> String {
+        match self {
+            ParamSource::Default => "default".to_owned(),
+            ParamSource::ParamFile { file, line } => format!("{file}:{line}"),
+            ParamSource::Env { variable } => variable.clone(),
+            ParamSource::CommandLine => "--param".to_owned(),
+            ParamSource::TestCase => "test case".to_owned(),
+        }
+    }
 }

@@ -1,18 +1,20 @@
-//! Params (docs/policy-language.md, "Params"): definitions, `--param` overrides, and substitution of
-//! `"${name}"` operands. Values are type-checked where they are used, so
-//! substitution hands the value to the operand compiler with the usage span.
+//! Params (docs/policy-language.md, "Params"): definitions, the values given
+//! from outside (param files, `ECMGUARD_PARAM_<name>`, `--param`: see
+//! `inputs`), and substitution of `"${name}"` operands. Values are
+//! type-checked where they are used, so substitution hands the value to the
+//! operand compiler with the usage span.
 //!
-//! A `--param` VALUE is text, never YAML: it is taken as written for a string (or regex)
+//! A given value is text, never YAML: it is taken as written for a string (or regex)
 //! param, and parsed as the param's type otherwise. A param's type is its default's; a param
 //! without a default is typed where it is used (the field and operator say what they need).
-
-use std::sync::Arc;
+//! A param file's YAML list is a list; its scalars are text like any other value.
 
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::image::FieldType;
 use crate::policy::context::{Cx, ParamSlot, ParamValue};
-use crate::policy::model::{Origin, Param};
+use crate::policy::inputs::{ENV_PREFIX, Given, ParamInput};
+use crate::policy::model::{Origin, Param, ParamSource};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
@@ -112,31 +114,40 @@ pub(crate) fn define(
             .get("description")
             .and_then(|d| cx.string(d, "`description`"));
         let default = mapping.get("default").cloned();
-        let override_text = cx
+        // Lowest precedence first: the last value given is the one in force.
+        let given: Vec<&ParamInput> = cx
             .options
             .params
             .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone());
-        let (value, from_command_line) = match override_text {
-            Some(text) => {
-                let value = match &default {
-                    Some(template) => match typed_like(name, &text, template) {
-                        Ok(node) => Some(ParamValue::Node(node)),
-                        Err(diag) => {
-                            cx.push(diag);
-                            None
-                        }
-                    },
-                    // No default, no type: typed where it is used.
-                    None => Some(ParamValue::Text(text)),
+            .filter(|input| input.name == name)
+            .collect();
+        let (value, source) = match (given.split_last(), &default) {
+            (None, _) => (default.map(ParamValue::Node), ParamSource::Default),
+            (Some((in_force, overridden)), Some(template)) => {
+                // Every value given for a typed param is checked, not only
+                // the one in force: a param file is checked whole, so a
+                // mistake in it shows before the environment it serves.
+                for input in overridden {
+                    if let Err(diag) = typed_like(input, template) {
+                        cx.push(diag);
+                    }
+                }
+                let value = match typed_like(in_force, template) {
+                    Ok(node) => Some(ParamValue::Node(node)),
+                    Err(diag) => {
+                        cx.push(diag);
+                        None
+                    }
                 };
-                (value, true)
+                (value, in_force.source.clone())
             }
-            None => (default.map(ParamValue::Node), false),
+            // No default, no type: typed where it is used.
+            (Some((in_force, _)), None) => (
+                Some(ParamValue::Given((*in_force).clone())),
+                in_force.source.clone(),
+            ),
         };
-        if value.is_none() && !from_command_line {
+        if value.is_none() && source == ParamSource::Default {
             let diag = cx
                 .err(
                     Code::MissingParamValue,
@@ -145,20 +156,26 @@ pub(crate) fn define(
                     "no default",
                 )
                 .with_help(format!(
-                    "give one with --param {name}=VALUE, or add `default:` to the param"
+                    "give one with --param {name}=VALUE, a --param-file or {ENV_PREFIX}{name}, or add `default:` to the param"
                 ));
             cx.push(diag);
         }
         let shown = match &value {
             Some(ParamValue::Node(node)) => display_value(node),
-            Some(ParamValue::Text(text)) => text.clone(),
+            Some(ParamValue::Given(input)) => match &input.value {
+                Given::Text(text) => text.clone(),
+                Given::List(items) => {
+                    let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
+                    format!("[{}]", texts.join(", "))
+                }
+            },
             None => String::new(),
         };
         defined.push(Param {
             name: name.to_owned(),
             description,
             value: shown,
-            from_command_line,
+            source,
             origin,
         });
         cx.params
@@ -182,76 +199,117 @@ pub(crate) enum Want {
     Count,
 }
 
-/// The source file a `--param` value is shown from in diagnostics.
-fn param_file(name: &str, text: &str) -> Arc<SourceFile> {
-    SourceFile::new(format!("--param {name}"), text.to_owned())
+/// One item of a given list value: its text and where it is.
+type Part = (String, Span);
+
+/// The value as a list: a param file's YAML list item by item, or text as
+/// `a,b,c` or a flow list `[a, b]` (located at the whole text).
+fn list_parts(input: &ParamInput) -> Vec<Part> {
+    match &input.value {
+        Given::List(items) => items.clone(),
+        Given::Text(text) => list_items(text)
+            .into_iter()
+            .map(|item| (item, input.span))
+            .collect(),
+    }
 }
 
-fn whole(file: &Arc<SourceFile>) -> Span {
-    Span::new(0, file.text().len())
+/// The value as one scalar; a YAML list where one value is needed is an error.
+fn scalar<'i>(input: &'i ParamInput, expected: &str, example: &str) -> Result<&'i str, Diag> {
+    match &input.value {
+        Given::Text(text) => Ok(text),
+        Given::List(_) => Err(Diag::error(
+            Code::ParamValueType,
+            format!("{}: a list is not {expected}", input.what()),
+        )
+        .at(&input.file, input.span, format!("not {expected}"))
+        .with_help(format!(
+            "this param takes {expected}, e.g. {}",
+            input.example(example)
+        ))),
+    }
 }
 
-/// A `--param` value of a param with a default: parsed as the default's type.
-fn typed_like(name: &str, text: &str, template: &Node) -> Result<Node, Diag> {
-    let file = param_file(name, text);
-    let span = whole(&file);
+/// A given value of a param with a default: parsed as the default's type.
+fn typed_like(input: &ParamInput, template: &Node) -> Result<Node, Diag> {
+    let span = input.span;
     let kind = match &template.kind {
         NodeKind::Seq(items) => {
             let item_template = items.first().map(|n| &n.kind);
-            let parts = list_items(text);
+            let parts = list_parts(input);
             let mut out = Vec::with_capacity(parts.len());
-            for part in parts {
+            for (part, at) in parts {
                 let kind = match item_template {
-                    Some(NodeKind::Int(_)) => NodeKind::Int(parse_int(name, &part, &file)?),
-                    Some(NodeKind::Bool(_)) => NodeKind::Bool(parse_bool(name, &part, &file)?),
-                    Some(NodeKind::Float(_)) => NodeKind::Float(parse_float(name, &part, &file)?),
+                    Some(NodeKind::Int(_)) => NodeKind::Int(parse_int(input, &part, at)?),
+                    Some(NodeKind::Bool(_)) => NodeKind::Bool(parse_bool(input, &part, at)?),
+                    Some(NodeKind::Float(_)) => NodeKind::Float(parse_float(input, &part, at)?),
                     _ => NodeKind::Str(part),
                 };
-                out.push(Node { span, kind });
+                out.push(Node { span: at, kind });
             }
             NodeKind::Seq(out)
         }
-        NodeKind::Int(_) => NodeKind::Int(parse_int(name, text, &file)?),
-        NodeKind::Bool(_) => NodeKind::Bool(parse_bool(name, text, &file)?),
-        NodeKind::Float(_) => NodeKind::Float(parse_float(name, text, &file)?),
+        NodeKind::Int(_) => {
+            NodeKind::Int(parse_int(input, scalar(input, "an integer", "50")?, span)?)
+        }
+        NodeKind::Bool(_) => NodeKind::Bool(parse_bool(
+            input,
+            scalar(input, "true or false", "true")?,
+            span,
+        )?),
+        NodeKind::Float(_) => {
+            NodeKind::Float(parse_float(input, scalar(input, "a number", "0.5")?, span)?)
+        }
         NodeKind::Map(_) => {
             return Err(Diag::error(
-                Code::OperandType,
-                format!("--param {name}: the param's default is a mapping, which no operand takes"),
+                Code::ParamValueType,
+                format!(
+                    "{}: the param's default is a mapping, which no operand takes",
+                    input.what()
+                ),
             )
-            .at(&file, span, "this value")
+            .at(&input.file, span, "this value")
             .with_help("give the param a scalar or list default"));
         }
         // Strings (and regexes, durations, times) are taken as written.
-        NodeKind::Str(_) | NodeKind::Null => NodeKind::Str(text.to_owned()),
+        NodeKind::Str(_) | NodeKind::Null => {
+            NodeKind::Str(scalar(input, "one value", "text")?.to_owned())
+        }
     };
     Ok(Node { span, kind })
 }
 
-/// An untyped `--param` value (its param has no default) typed for a use site.
-fn typed_for(name: &str, text: &str, want: Want) -> Result<Node, Diag> {
-    let file = param_file(name, text);
-    let span = whole(&file);
-    let scalar = |ty: FieldType, part: &str| -> Result<NodeKind, Diag> {
+/// A given value of a param without a default, typed for a use site.
+fn typed_for(input: &ParamInput, want: Want) -> Result<Node, Diag> {
+    let span = input.span;
+    let one = |ty: FieldType, part: &str, at: Span| -> Result<NodeKind, Diag> {
         Ok(match ty {
-            FieldType::Integer => NodeKind::Int(parse_int(name, part, &file)?),
-            FieldType::Boolean => NodeKind::Bool(parse_bool(name, part, &file)?),
+            FieldType::Integer => NodeKind::Int(parse_int(input, part, at)?),
+            FieldType::Boolean => NodeKind::Bool(parse_bool(input, part, at)?),
             FieldType::String | FieldType::Timestamp => NodeKind::Str(part.to_owned()),
         })
     };
     let list = |ty: FieldType| -> Result<NodeKind, Diag> {
-        let items = list_items(text)
-            .iter()
-            .map(|part| scalar(ty, part).map(|kind| Node { span, kind }))
+        let items = list_parts(input)
+            .into_iter()
+            .map(|(part, at)| one(ty, &part, at).map(|kind| Node { span: at, kind }))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(NodeKind::Seq(items))
     };
+    let is_list = match &input.value {
+        Given::List(_) => true,
+        Given::Text(text) => is_flow_list(text),
+    };
     let kind = match want {
-        Want::Matcher(ty) if is_flow_list(text) => list(ty)?,
-        Want::Matcher(ty) | Want::Scalar(ty) => scalar(ty, text)?,
+        Want::Matcher(ty) if is_list => list(ty)?,
+        Want::Matcher(ty) | Want::Scalar(ty) => one(ty, scalar(input, "one value", "x")?, span)?,
         Want::List(ty) => list(ty)?,
-        Want::Bool => NodeKind::Bool(parse_bool(name, text, &file)?),
-        Want::Count => NodeKind::Int(parse_int(name, text, &file)?),
+        Want::Bool => NodeKind::Bool(parse_bool(
+            input,
+            scalar(input, "true or false", "true")?,
+            span,
+        )?),
+        Want::Count => NodeKind::Int(parse_int(input, scalar(input, "an integer", "1")?, span)?),
     };
     Ok(Node { span, kind })
 }
@@ -286,40 +344,35 @@ fn list_items(text: &str) -> Vec<String> {
     text.split(',').map(|part| part.trim().to_owned()).collect()
 }
 
-fn bad_value(
-    name: &str,
-    file: &Arc<SourceFile>,
-    found: &str,
-    expected: &str,
-    example: &str,
-) -> Diag {
+fn bad_value(input: &ParamInput, at: Span, found: &str, expected: &str, example: &str) -> Diag {
     Diag::error(
-        Code::OperandType,
-        format!("--param {name}: `{found}` is not {expected}"),
+        Code::ParamValueType,
+        format!("{}: `{found}` is not {expected}", input.what()),
     )
-    .at(file, whole(file), format!("not {expected}"))
+    .at(&input.file, at, format!("not {expected}"))
     .with_help(format!(
-        "this param takes {expected}, e.g. --param {name}={example}"
+        "this param takes {expected}, e.g. {}",
+        input.example(example)
     ))
 }
 
-fn parse_int(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<i64, Diag> {
+fn parse_int(input: &ParamInput, text: &str, at: Span) -> Result<i64, Diag> {
     text.trim()
         .parse()
-        .map_err(|_| bad_value(name, file, text, "an integer", "50"))
+        .map_err(|_| bad_value(input, at, text, "an integer", "50"))
 }
 
-fn parse_float(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<f64, Diag> {
+fn parse_float(input: &ParamInput, text: &str, at: Span) -> Result<f64, Diag> {
     text.trim()
         .parse()
-        .map_err(|_| bad_value(name, file, text, "a number", "0.5"))
+        .map_err(|_| bad_value(input, at, text, "a number", "0.5"))
 }
 
-fn parse_bool(name: &str, text: &str, file: &Arc<SourceFile>) -> Result<bool, Diag> {
+fn parse_bool(input: &ParamInput, text: &str, at: Span) -> Result<bool, Diag> {
     match text.trim() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(bad_value(name, file, text, "true or false", "true")),
+        _ => Err(bad_value(input, at, text, "true or false", "true")),
     }
 }
 
@@ -330,23 +383,17 @@ fn display_value(node: &Node) -> String {
     }
 }
 
-/// Check that every `--param` names a defined param, and warn about ones no
-/// file references (`referenced`: from the raw documents, broken rules too).
+/// Check that every given value names a defined param, and warn about
+/// params no file references (`referenced`: from the raw documents, broken
+/// rules too).
 pub(crate) fn finish(
     cx: &mut Cx<'_>,
     defined: &[Param],
     referenced: &std::collections::HashSet<String>,
 ) {
-    for (name, _) in &cx.options.params {
-        if !defined.iter().any(|p| &p.name == name) {
-            let mut diag = Diag::error(
-                Code::UnknownParamArgument,
-                format!("--param {name}: no policy file defines a param `{name}`"),
-            )
-            .suggest(did_you_mean(name, defined.iter().map(|p| p.name.as_str())));
-            if defined.is_empty() {
-                diag = diag.with_help("define it under `params:` in a policy file");
-            }
+    for input in &cx.options.params {
+        if !defined.iter().any(|p| p.name == input.name) {
+            let diag = unknown_name(input, defined);
             cx.push(diag);
         }
     }
@@ -364,6 +411,65 @@ pub(crate) fn finish(
                 param.name
             ));
             cx.push(diag);
+        }
+    }
+}
+
+/// A value given for a param that no policy file defines: an error where a
+/// person wrote it for this run (a param file, `--param`), a warning for the
+/// environment, which is shared by every run on the machine or CI job and
+/// may serve other policy sets (Terraform ignores unknown `TF_VAR_`s
+/// silently; a typo there would silently keep a default, so we say so).
+fn unknown_name(input: &ParamInput, defined: &[Param]) -> Diag {
+    let name = &input.name;
+    let suggestion = did_you_mean(name, defined.iter().map(|p| p.name.as_str()));
+    let define = "define it under `params:` in a policy file";
+    match &input.source {
+        ParamSource::ParamFile { file, .. } => Diag::error(
+            Code::UnknownParamInFile,
+            format!("{file} sets `{name}`, but no policy file defines a param `{name}`"),
+        )
+        .at(
+            &input.file,
+            input.name_span.unwrap_or(input.span),
+            "no such param",
+        )
+        .with_help(if defined.is_empty() {
+            define.to_owned()
+        } else {
+            format!(
+                "the params are: {}",
+                defined
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .suggest(suggestion),
+        ParamSource::Env { variable } => Diag::warning(
+            Code::UnknownParamEnv,
+            format!(
+                "{variable} is set, but no policy file defines a param `{name}`; it is ignored"
+            ),
+        )
+        .with_help(match suggestion {
+            Some(candidate) => {
+                format!("did you mean {ENV_PREFIX}{candidate}? param names are case-sensitive")
+            }
+            None => "unset it, unless it is meant for another policy set".to_owned(),
+        }),
+        ParamSource::CommandLine | ParamSource::TestCase | ParamSource::Default => {
+            let diag = Diag::error(
+                Code::UnknownParamArgument,
+                format!("{}: no policy file defines a param `{name}`", input.what()),
+            )
+            .suggest(suggestion);
+            if defined.is_empty() {
+                diag.with_help(define)
+            } else {
+                diag
+            }
         }
     }
 }
@@ -417,7 +523,7 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node, want: Want) -> Option<Operan
     // A param without a value was already reported at its definition.
     let mut node_value = match slot.value.as_ref()? {
         ParamValue::Node(value) => value.clone(),
-        ParamValue::Text(text) => match typed_for(name, text, want) {
+        ParamValue::Given(input) => match typed_for(input, want) {
             Ok(value) => value,
             Err(diag) => {
                 cx.push(diag);

@@ -98,7 +98,7 @@ fn typed_params_parse_as_their_type_and_say_the_expected_form() {
         .check(&["--param", "min_size=big"])
         .run()
         .code(2)
-        .stderr_has("ecmguard::operand-type")
+        .stderr_has("ecmguard::param-value-type")
         .stderr_has("--param min_size: `big` is not an integer")
         .stderr_has("e.g. --param min_size=50");
     // A boolean param.

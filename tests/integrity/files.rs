@@ -72,6 +72,26 @@ fn an_output_that_is_an_input_is_refused_before_any_work() {
         .run()
         .code(2)
         .stderr_has("another output");
+    // The SQLite history holds every recorded run: a report is never
+    // written over it, whether it exists yet or not.
+    // (The refusal comes before the database is opened, so any bytes
+    // stand in for recorded runs.)
+    let out = Test::new()
+        .policy(POLICY)
+        .images(images())
+        .file("h.db", "recorded runs")
+        .check(&["--history", "h.db", "--report", "json=./h.db"])
+        .run()
+        .code(2)
+        .stderr_has("the history database");
+    assert_eq!(out.read("h.db"), "recorded runs");
+    Test::new()
+        .policy(POLICY)
+        .images(images())
+        .check(&["--history", "new.db", "--report", "sarif=new.db"])
+        .run()
+        .code(2)
+        .stderr_has("the history database");
     // Writing the baseline that was read is the one allowed case.
     let baseline = json!({ "schema": "ecmguard/baseline/v1", "entries": [{ "rule": "state", "image": "img-a" }] }).to_string();
     Test::new()

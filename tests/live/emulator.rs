@@ -114,7 +114,7 @@ async fn the_strict_limiter_counts_over_a_sliding_window_refusals_included() {
         }
         config.rate_limit = Some(3);
         let em = Emulator::start(config).await.unwrap();
-        let client = reqwest::Client::new();
+        let client = super::support::http_client();
         let start = tokio::time::Instant::now();
         let mut admitted = Vec::new();
         for (at_ms, count) in [(0, 3), (500, 2), (1250, 3)] {
@@ -149,7 +149,7 @@ async fn arrival_jitter_is_seeded() {
     let jitter = std::time::Duration::from_millis(20);
     let config = Config::new(ecm_emulator::generate_images(1)).with_strict_limiter(jitter, 42);
     let em = Emulator::start(config).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = super::support::http_client();
     for _ in 0..10 {
         post_with(&client, &em, "{}", true).await;
     }

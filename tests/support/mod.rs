@@ -33,7 +33,7 @@ pub struct Test {
     dir: TempDir,
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
-    env: Vec<(String, String)>,
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 pub struct Output {
@@ -97,6 +97,12 @@ impl Test {
         self
     }
 
+    /// An environment variable whose value need not be UTF-8.
+    pub fn env_os(mut self, key: &str, value: std::ffi::OsString) -> Self {
+        self.env.push((key.into(), value));
+        self
+    }
+
     /// `check --snapshot images.json --now NOW` plus the given args.
     pub fn check(self, extra: &[&str]) -> Self {
         let mut args = vec!["check", "--snapshot", "images.json", "--now", NOW];
@@ -115,6 +121,14 @@ impl Test {
             .env_remove("TENCENTCLOUD_SECRET_KEY")
             // Tests that want GitHub Actions' behaviour ask for it with `.env`.
             .env_remove("GITHUB_ACTIONS");
+
+        // Params from the test process's own environment would leak into
+        // every run; a test sets the ones it means with `.env`.
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("ECMGUARD_PARAM_") {
+                command.env_remove(key);
+            }
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }
