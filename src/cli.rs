@@ -227,17 +227,23 @@ pub struct HistoryArgs {
     /// The time of the report, RFC 3339 (default: the system clock).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
-    /// Zone the report shows times in (and of the policies' dates).
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = crate::time::DEFAULT_API_ZONE,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = default_help(
+            "Zone the report shows times in (and of the policies' dates)",
+            crate::time::DEFAULT_API_ZONE
+        )
     )]
-    pub api_time_zone: String,
+    pub api_time_zone: Option<String>,
     /// Set a param of the --policy files (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Project config file (default: ./ecmguard.yaml when present; `none`: read none): its
+    /// `history`, `account`, `api_time_zone`, `policy` and `param_files` are the defaults.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,14 +268,17 @@ pub struct PruneArgs {
     /// The time to count back from, RFC 3339 (default: the system clock).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
-    /// Zone of calendar units (mo, y).
     #[arg(
         long = "api-time-zone",
         value_name = "TZ",
-        default_value = crate::time::DEFAULT_API_ZONE,
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        help = default_help("Zone of calendar units (mo, y)", crate::time::DEFAULT_API_ZONE)
     )]
-    pub api_time_zone: String,
+    pub api_time_zone: Option<String>,
+    /// Project config file (default: ./ecmguard.yaml when present; `none`: read none): its
+    /// `history` and `api_time_zone` are the defaults.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -449,17 +449,42 @@ fn back_from(
     }
 }
 
+/// `--api-time-zone`, else the config file's `api_time_zone`, else the default.
+fn history_zone(
+    flag: Option<&str>,
+    config: Option<&ProjectConfig>,
+    problems: &mut Problems,
+) -> Option<ApiZone> {
+    match flag {
+        Some(text) => api_zone(text, problems),
+        None => Some(
+            config
+                .and_then(|c| c.api_time_zone.clone())
+                .unwrap_or_default(),
+        ),
+    }
+}
+
 impl HistoryCommandSettings {
     pub fn from_args(args: &HistoryArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
-        let zone = api_zone(&args.api_time_zone, &mut problems);
+        // The project config gives `ecmguard history` the same database,
+        // account, zone and policies as the `check --history` it reads.
+        let config = project_config(args.config.as_deref(), &mut problems);
+        let config = config.as_ref();
+        let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
         let now = now_flag(args.now.as_deref(), clock, &mut problems);
-        let target = match &args.db.history {
-            Some(text) => history_target(text, &mut problems),
+        let target = match args
+            .db
+            .history
+            .clone()
+            .or_else(|| config.and_then(|c| c.history.clone()))
+        {
+            Some(text) => history_target(&text, &mut problems),
             None => {
                 problems.flag(
                     "ecmguard history needs --history DB",
-                    "the SQLite file or postgres:// URL that `check --history` records into (or ECMGUARD_HISTORY)",
+                    "the SQLite file or postgres:// URL that `check --history` records into (or ECMGUARD_HISTORY, or `history:` in ecmguard.yaml)",
                 );
                 None
             }
@@ -467,26 +492,28 @@ impl HistoryCommandSettings {
         let account = args
             .db
             .account
-            .as_deref()
-            .map(|a| account(a, &mut problems));
+            .clone()
+            .or_else(|| config.and_then(|c| c.account.clone()))
+            .map(|a| account(&a, &mut problems));
         let since = match (&args.since, now, &zone) {
             (Some(text), Some(now), Some(zone)) => {
                 back_from("--since", text, now, zone, &mut problems)
             }
             _ => None,
         };
-        let policy = if args.policies.is_empty() {
+        let configured_policy = config.is_some_and(|c| c.policy.is_some());
+        let policy = if args.policies.is_empty() && !configured_policy {
             None
         } else {
             let policy_args = PolicyArgs {
                 policies: args.policies.clone(),
                 now: args.now.clone(),
-                api_time_zone: Some(args.api_time_zone.clone()),
+                api_time_zone: args.api_time_zone.clone(),
                 params: args.params.clone(),
                 param_files: Vec::new(),
                 config: None,
             };
-            policy_settings(&policy_args, None, clock, &mut problems)
+            policy_settings(&policy_args, config, clock, &mut problems)
         };
         match (target, now, zone) {
             (Some(target), Some(now), Some(zone)) if problems.0.is_empty() => {
@@ -512,14 +539,20 @@ impl HistoryCommandSettings {
 impl PruneSettings {
     pub fn from_args(args: &PruneArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
-        let zone = api_zone(&args.api_time_zone, &mut problems);
+        let config = project_config(args.config.as_deref(), &mut problems);
+        let config = config.as_ref();
+        let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
         let now = now_flag(args.now.as_deref(), clock, &mut problems);
-        let target = match &args.history {
-            Some(text) => history_target(text, &mut problems),
+        let target = match args
+            .history
+            .clone()
+            .or_else(|| config.and_then(|c| c.history.clone()))
+        {
+            Some(text) => history_target(&text, &mut problems),
             None => {
                 problems.flag(
                     "ecmguard history prune needs --history DB",
-                    "the SQLite file or postgres:// URL to prune (or ECMGUARD_HISTORY)",
+                    "the SQLite file or postgres:// URL to prune (or ECMGUARD_HISTORY, or `history:` in ecmguard.yaml)",
                 );
                 None
             }

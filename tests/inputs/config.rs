@@ -406,3 +406,49 @@ fn policy_tests_run_under_the_configured_policy_with_its_params() {
         .stdout_has("ok    a case's params override it")
         .stdout_has("policy-tests: 2 passed, 0 failed");
 }
+
+/// `history` and `account` in the config file serve `check --history`, and
+/// `ecmguard history` and `history prune` read the same database without
+/// flags, so a team writes the database's place once.
+#[test]
+fn the_config_history_serves_check_history_and_prune() {
+    let test = project().file(
+        "ecmguard.yaml",
+        "history: db/history.sqlite\naccount: prod\napi_time_zone: UTC\n",
+    );
+    let dir = test.path().to_owned();
+    std::fs::create_dir(dir.join("db")).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+            .args(args)
+            .current_dir(&dir)
+            .env("NO_COLOR", "1")
+            .env_remove("ECMGUARD_HISTORY")
+            .output()
+            .expect("run ecmguard");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = run(&["check", "--snapshot", "images.json", "--now", NOW]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(dir.join("db/history.sqlite").is_file());
+    let (code, stdout, stderr) = run(&["history", "--format", "json", "--now", NOW]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let history: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let runs = history["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 1, "{history}");
+    assert_eq!(runs[0]["account"], "prod");
+    // The flag still wins over the file.
+    let (code, _, stderr) = run(&["history", "--history", "elsewhere.db", "--now", NOW]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("elsewhere.db"), "{stderr}");
+    let (code, _, stderr) = run(&["history", "prune", "--older-than", "1d", "--now", NOW]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // Without the file there is no database to read.
+    let (code, _, stderr) = run(&["history", "--config", "none", "--now", NOW]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("needs --history DB"), "{stderr}");
+}
