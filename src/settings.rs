@@ -465,6 +465,26 @@ fn history_zone(
     }
 }
 
+/// The history an existing-history command reads: `--history` (or
+/// `ECMGUARD_HISTORY`), else the config file's `history`.
+fn stored_history(
+    flag: Option<&str>,
+    config: Option<&ProjectConfig>,
+    command: &str,
+    problems: &mut Problems,
+) -> Option<Target> {
+    match flag.or_else(|| config.and_then(|c| c.history.as_deref())) {
+        Some(text) => history_target(text, problems),
+        None => {
+            problems.flag(
+                format!("{command} needs --history DB"),
+                "the SQLite file or postgres:// URL that `check --history` records into (or ECMGUARD_HISTORY, or `history:` in ecmguard.yaml)",
+            );
+            None
+        }
+    }
+}
+
 impl HistoryCommandSettings {
     pub fn from_args(args: &HistoryArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
@@ -474,21 +494,12 @@ impl HistoryCommandSettings {
         let config = config.as_ref();
         let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
         let now = now_flag(args.now.as_deref(), clock, &mut problems);
-        let target = match args
-            .db
-            .history
-            .clone()
-            .or_else(|| config.and_then(|c| c.history.clone()))
-        {
-            Some(text) => history_target(&text, &mut problems),
-            None => {
-                problems.flag(
-                    "ecmguard history needs --history DB",
-                    "the SQLite file or postgres:// URL that `check --history` records into (or ECMGUARD_HISTORY, or `history:` in ecmguard.yaml)",
-                );
-                None
-            }
-        };
+        let target = stored_history(
+            args.db.history.as_deref(),
+            config,
+            "ecmguard history",
+            &mut problems,
+        );
         let account = args
             .db
             .account
@@ -543,20 +554,12 @@ impl PruneSettings {
         let config = config.as_ref();
         let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
         let now = now_flag(args.now.as_deref(), clock, &mut problems);
-        let target = match args
-            .history
-            .clone()
-            .or_else(|| config.and_then(|c| c.history.clone()))
-        {
-            Some(text) => history_target(&text, &mut problems),
-            None => {
-                problems.flag(
-                    "ecmguard history prune needs --history DB",
-                    "the SQLite file or postgres:// URL to prune (or ECMGUARD_HISTORY, or `history:` in ecmguard.yaml)",
-                );
-                None
-            }
-        };
+        let target = stored_history(
+            args.history.as_deref(),
+            config,
+            "ecmguard history prune",
+            &mut problems,
+        );
         let before = match (now, &zone) {
             (Some(now), Some(zone)) => {
                 back_from("--older-than", &args.older_than, now, zone, &mut problems)

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
+use crate::policy::duration::Duration;
 use crate::policy::inputs::ParamInput;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -104,6 +105,45 @@ impl<'o> Cx<'o> {
 
     pub fn push(&mut self, diag: Diag) {
         self.diags.push(diag);
+    }
+
+    /// A duration's text (`180d`, `6mo`) parsed and resolved against the
+    /// run's `now` once, at load time, so evaluation compares timestamps.
+    /// `what` names it in messages (`duration`, `` `grace` ``); `note` says
+    /// where a param's value came from.
+    pub fn duration_before(
+        &mut self,
+        span: Span,
+        text: &str,
+        what: &str,
+        note: &str,
+    ) -> Option<(Duration, Timestamp)> {
+        let duration = match Duration::parse(text) {
+            Ok(duration) => duration,
+            Err(e) => {
+                let diag = self
+                    .err(
+                        Code::InvalidDuration,
+                        span,
+                        format!("invalid {what}: {}{note}", e.message),
+                        "invalid duration",
+                    )
+                    .with_help(e.help);
+                self.push(diag);
+                return None;
+            }
+        };
+        let Some(threshold) = duration.before(self.options.now, &self.options.zone) else {
+            let diag = self.err(
+                Code::InvalidDuration,
+                span,
+                format!("{what} `{text}` reaches outside the supported calendar{note}"),
+                "too long",
+            );
+            self.push(diag);
+            return None;
+        };
+        Some((duration, threshold))
     }
 
     /// Report a wrong YAML type.

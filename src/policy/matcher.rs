@@ -615,31 +615,7 @@ fn age_test(
         NodeKind::Int(i) => i.to_string(),
         _ => return type_error(cx, field, op, operand, "a duration such as 180d"),
     };
-    let duration = match Duration::parse(&text) {
-        Ok(d) => d,
-        Err(e) => {
-            let diag = cx
-                .err(
-                    Code::InvalidDuration,
-                    node.span,
-                    format!("invalid duration: {}{note}", e.message),
-                    "invalid duration",
-                )
-                .with_help(e.help);
-            cx.push(diag);
-            return None;
-        }
-    };
-    let Some(threshold) = duration.before(cx.options.now, &cx.options.zone) else {
-        let diag = cx.err(
-            Code::InvalidDuration,
-            node.span,
-            format!("`{text}` reaches outside the supported calendar{note}"),
-            "too long",
-        );
-        cx.push(diag);
-        return None;
-    };
+    let (duration, threshold) = cx.duration_before(node.span, &text, "duration", &note)?;
     let limit = duration.as_str().to_owned();
     Some(if op == Operator::OlderThan {
         (

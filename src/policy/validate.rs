@@ -7,7 +7,6 @@ use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::Field;
 use crate::policy::context::Cx;
-use crate::policy::duration::Duration;
 use crate::policy::matcher;
 use crate::policy::model::{
     Check, CmpOp, CountTest, Expectation, Grace, Origin, Param, Rule, Severity, UnknownPolicy,
@@ -321,31 +320,7 @@ fn grace(cx: &mut Cx<'_>, node: &Node) -> Option<Grace> {
             return None;
         }
     };
-    let duration = match Duration::parse(&text) {
-        Ok(duration) => duration,
-        Err(e) => {
-            let diag = cx
-                .err(
-                    Code::InvalidDuration,
-                    value.span,
-                    format!("invalid `grace`: {}{note}", e.message),
-                    "invalid duration",
-                )
-                .with_help(e.help);
-            cx.push(diag);
-            return None;
-        }
-    };
-    let Some(threshold) = duration.before(cx.options.now, &cx.options.zone) else {
-        let diag = cx.err(
-            Code::InvalidDuration,
-            value.span,
-            format!("`grace: {text}` reaches outside the supported calendar{note}"),
-            "too long",
-        );
-        cx.push(diag);
-        return None;
-    };
+    let (duration, threshold) = cx.duration_before(value.span, &text, "grace period", &note)?;
     Some(Grace {
         duration,
         threshold,
