@@ -217,31 +217,47 @@ fn runs(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
         writeln!(out, "  no run recorded in this window\n")?;
         return Ok(());
     }
+    let skipped = runs.len().saturating_sub(MAX_RUNS);
+    let shown = &runs[skipped..];
+    // The column is as wide as the longest account: a label is never cut,
+    // so it can be copied and searched for.
+    let accounts: Vec<String> = shown.iter().map(|r| plain(&r.account)).collect();
+    let width = accounts
+        .iter()
+        .map(|a| a.chars().count())
+        .chain([7])
+        .max()
+        .unwrap_or(7);
     writeln!(
         out,
-        "  {:<19}  {:<16} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  verdict",
+        "  {:<19}  {:<width$} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  verdict",
         "time", "account", "images", "error", "warning", "info", "indet.", "grace", "waived"
     )?;
-    let skipped = runs.len().saturating_sub(MAX_RUNS);
     if skipped > 0 {
         writeln!(
             out,
             "  … {skipped} earlier runs (--format json lists them all)"
         )?;
     }
-    for run in &runs[skipped..] {
-        run_line(view, run, out)?;
+    for (run, account) in shown.iter().zip(&accounts) {
+        run_line(view, run, account, width, out)?;
     }
     writeln!(out)
 }
 
-fn run_line(view: &HistoryView<'_>, run: &RunRow, out: &mut String) -> std::fmt::Result {
+fn run_line(
+    view: &HistoryView<'_>,
+    run: &RunRow,
+    account: &str,
+    width: usize,
+    out: &mut String,
+) -> std::fmt::Result {
     let c = &run.counts;
     writeln!(
         out,
-        "  {:<19}  {:<16} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  {}{}",
+        "  {:<19}  {:<width$} {:>7} {:>6} {:>7} {:>5} {:>6} {:>5} {:>6}  {}{}",
         view.time(run.time),
-        truncate(&plain(&run.account), 16),
+        account,
         run.images,
         c.violations_error,
         c.violations_warning,
@@ -261,17 +277,17 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
         "Rules: violations (grace included) per run, oldest → newest ({})",
         rules.len()
     )?;
+    // Rule ids are never cut either: the column takes the longest.
     let width = rules
         .iter()
         .map(|r| r.rule.chars().count())
         .max()
-        .unwrap_or(0)
-        .min(40);
+        .unwrap_or(0);
     for trend in rules {
         writeln!(
             out,
             "  {:<width$}  {:<7}  {}  {} open now; {}",
-            truncate(&trend.rule, 40),
+            plain(&trend.rule),
             trend.severity,
             sparkline(trend, 40),
             trend.open,
@@ -387,15 +403,6 @@ pub fn plain(text: &str) -> String {
         }
     }
     out
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
 }
 
 #[cfg(test)]

@@ -175,3 +175,29 @@ fn human_junit_and_github_set_grace_findings_aside() {
         .stdout_has("::notice title=ecmguard%3A violations in their grace period::1 violations");
     assert!(!without_history("human").stdout.contains("in grace"));
 }
+
+/// The human history lists accounts and rule ids whole, however long: they
+/// are what a reader copies and searches for.
+#[test]
+fn the_human_history_never_cuts_an_account_or_a_rule_id() {
+    let db = super::db::Db::sqlite();
+    let account = "production-guangzhou-ecm-images-of-the-platform-team";
+    let rule = "private-images-are-rebuilt-at-least-every-one-hundred-eighty-days";
+    let policy = format!(
+        "rules:\n  - id: {rule}\n    title: Images are NORMAL\n    assert: {{ ImageState: NORMAL }}\n"
+    );
+    super::db::check(&db, 1, &policy, images(), &["--account", account]).code(1);
+    let out = Test::new()
+        .args(&[
+            "history",
+            "--history",
+            &db.arg(),
+            "--now",
+            &super::db::day(2),
+        ])
+        .run()
+        .code(0);
+    assert!(out.stdout.contains(account), "{}", out.stdout);
+    assert!(out.stdout.contains(rule), "{}", out.stdout);
+    assert!(!out.stdout.contains('…'), "{}", out.stdout);
+}
