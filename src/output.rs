@@ -11,6 +11,11 @@
 //! so even a killed process leaves nothing behind; elsewhere (or on a file
 //! system without `O_TMPFILE`) it is a hidden, exclusively created file that
 //! is removed on every failure the process survives.
+//!
+//! A destination that exists and is neither a regular file nor a directory
+//! (`/dev/null`, `/dev/stdout`, a named pipe, the `/dev/fd/63` of a shell's
+//! process substitution) is a stream, not a file to replace: it is written
+//! directly. Renaming over it would put a regular file where a device was.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -27,6 +32,8 @@ pub struct AtomicFile {
 }
 
 enum Temporary {
+    /// No temporary: the destination is a device or a pipe, written as it is.
+    Stream,
     /// An unnamed `O_TMPFILE` in the destination's directory.
     #[cfg(target_os = "linux")]
     Unnamed,
@@ -47,6 +54,24 @@ impl AtomicFile {
                 io::ErrorKind::InvalidInput,
                 "the path names a directory, not a file",
             ));
+        }
+        // Where the destination leads (symlinks followed, so `/dev/stdout`
+        // is seen as the terminal or pipe it is).
+        if let Ok(meta) = std::fs::metadata(dest) {
+            if meta.is_dir() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the path names a directory, not a file",
+                ));
+            }
+            if !meta.is_file() {
+                let file = std::fs::OpenOptions::new().write(true).open(dest)?;
+                return Ok(AtomicFile {
+                    dest: dest.to_owned(),
+                    file: BufWriter::with_capacity(BUFFER, file),
+                    temporary: Temporary::Stream,
+                });
+            }
         }
         #[cfg(target_os = "linux")]
         if let Ok(file) = unnamed_in(dir) {
@@ -84,8 +109,13 @@ impl AtomicFile {
             temporary,
         } = self;
         let file = file.into_inner().map_err(|e| e.into_error())?;
+        if let Temporary::Stream = temporary {
+            // Flushed into the device or pipe; there is nothing to sync.
+            return Ok(());
+        }
         file.sync_all()?;
         match temporary {
+            Temporary::Stream => Ok(()),
             #[cfg(target_os = "linux")]
             Temporary::Unnamed => link_over(&file, &dest),
             Temporary::Named(path) => path.persist(&dest).map_err(|e| e.error),
@@ -245,6 +275,53 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
+    }
+
+    /// A device or a pipe stays what it is: written to, never replaced by
+    /// a regular file. (A named pipe stands in for `/dev/null`, so the test
+    /// needs no privileges and, on a regression, harms nothing.)
+    #[cfg(unix)]
+    #[test]
+    fn a_device_or_pipe_at_the_destination_is_written_not_replaced() {
+        use std::io::Read;
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // A reader that does not wait for a writer, so a regression fails
+        // rather than hangs.
+        let mut reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(&fifo)
+            .unwrap();
+        let mut file = AtomicFile::create(&fifo).unwrap();
+        file.write_all(b"streamed").unwrap();
+        file.commit().unwrap();
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo(),
+            "still a pipe"
+        );
+        let mut text = String::new();
+        let _ = reader.read_to_string(&mut text);
+        assert_eq!(text, "streamed");
+        assert!(leftovers(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(AtomicFile::create(dir.path()).is_err());
     }
 
     #[test]

@@ -277,6 +277,44 @@ fn a_run_killed_mid_write_leaves_the_previous_file_intact() {
     );
 }
 
+/// `--output /dev/null`, `--report json=/dev/stdout`, a named pipe, a
+/// shell's `>(…)`: a destination that is a device or a pipe is a stream,
+/// written to, never replaced by a regular file (as root, replacing
+/// `/dev/null` broke the machine). A named pipe stands in for the device.
+#[cfg(unix)]
+#[test]
+fn a_device_or_pipe_as_the_destination_is_written_not_replaced() {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let test = Test::new().policy(POLICY).images(images());
+    let pipe = test.path().join("pipe");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &pipe,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    // Opened without waiting for a writer, so a regression fails rather than hangs.
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(&pipe)
+        .unwrap();
+    let out = test.check(&["--report", "json=pipe"]).run().code(1);
+    assert!(
+        std::fs::symlink_metadata(out.dir().join("pipe"))
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the pipe was replaced"
+    );
+    let mut streamed = String::new();
+    let _ = reader.read_to_string(&mut streamed);
+    assert!(streamed.contains("ecmguard/report/v1"), "{streamed:?}");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_symlink_at_the_destination_is_replaced_not_followed() {
