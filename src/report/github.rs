@@ -48,13 +48,10 @@ pub fn render(
                 "notice",
                 &located(rule, &file, &format!("{}: {rest} more not shown", rule.id)),
                 &format!(
-                    "{rest} more {} of {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
-                    if rest == 1 {
-                        "finding is"
-                    } else {
-                        "findings are"
-                    },
-                    rule.id
+                    "{rest} more finding{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
+                    if rest == 1 { "" } else { "s" },
+                    rule.id,
+                    if rest == 1 { "is" } else { "are" },
                 ),
             )?;
         }
