@@ -288,9 +288,7 @@ impl Template {
     /// Whether the message names its image itself (`{ImageId}`): reports
     /// then print it as it is, without an `ImageId (ImageName): ` before it.
     pub fn names_image(&self) -> bool {
-        self.parts
-            .iter()
-            .any(|part| *part == TemplatePart::Field(Field::ImageId))
+        self.parts.contains(&TemplatePart::Field(Field::ImageId))
     }
 
     /// Whether the message lists the images of a set-level finding (`{images}`).
