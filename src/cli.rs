@@ -51,11 +51,12 @@ pub struct Cli {
 /// stream (stdout and stderr separately).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal; `NO_COLOR` (non-empty) turns it off, `CLICOLOR_FORCE`
-    /// (non-empty, not `0`) on, NO_COLOR first.
+    /// On a terminal; NO_COLOR (non-empty) turns it off, else CLICOLOR_FORCE (not 0) on.
     #[default]
     Auto,
+    /// Always, into a pipe or a file too.
     Always,
+    /// Never.
     Never,
 }
 
