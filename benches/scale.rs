@@ -35,10 +35,14 @@ const FORMATS: &[(&str, Render)] = &[
     ("json", ecmguard::report::json::render),
     ("sarif", ecmguard::report::sarif::render),
     ("junit", ecmguard::report::junit::render),
-    ("markdown", ecmguard::report::markdown::render),
+    ("markdown", |r, out| {
+        ecmguard::report::markdown::render(r, out, ecmguard::report::DEFAULT_MAX_FINDINGS)
+    }),
     ("html", ecmguard::report::html::render),
     ("csv", ecmguard::report::csv::render),
-    ("github", ecmguard::report::github::render),
+    ("github", |r, out| {
+        ecmguard::report::github::render(r, out, ecmguard::report::DEFAULT_MAX_FINDINGS)
+    }),
 ];
 
 fn options(now: jiff::Timestamp) -> CompileOptions {

@@ -36,6 +36,45 @@ pub fn default_help(help: &str, default: impl std::fmt::Display) -> String {
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it), always, never.
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorChoice,
+}
+
+/// `--color`: whether output is coloured. The binary decides `auto` per
+/// stream (stdout and stderr separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal; NO_COLOR (non-empty) turns it off, else CLICOLOR_FORCE (not 0) on.
+    #[default]
+    Auto,
+    /// Always, into a pipe or a file too.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream: `always` and `never` as said; `auto`:
+    /// not when `NO_COLOR` is set (non-empty), else when `CLICOLOR_FORCE`
+    /// is set (non-empty, not `0`), else when the stream is a terminal.
+    /// `env` reads a variable (the process environment, or a test's).
+    pub fn colors(self, is_terminal: bool, env: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |name: &str| env(name).filter(|v| !v.is_empty());
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("NO_COLOR").is_some() => false,
+            ColorChoice::Auto if set("CLICOLOR_FORCE").is_some_and(|v| v != "0") => true,
+            ColorChoice::Auto => is_terminal,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -184,6 +223,20 @@ pub struct CheckArgs {
     /// Record the run in a compliance history: a SQLite file (created on first use) or a postgres:// URL.
     #[command(flatten)]
     pub history: HistoryDbArgs,
+    // How much the reports people read list (issue 12; human, github, markdown).
+    #[arg(
+        long = "max-findings",
+        value_name = "N",
+        allow_hyphen_values = true,
+        help = default_help(
+            "Images listed per rule in the human, github and markdown reports (0: counts only; json and csv list all)",
+            crate::report::DEFAULT_MAX_FINDINGS
+        )
+    )]
+    pub max_findings: Option<String>,
+    /// Human report on stdout: the rules table and the verdict only.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// `--history DB` and `--account NAME`, as `check` and `history` take them.
@@ -363,6 +416,38 @@ mod tests {
     #[test]
     fn the_flag_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn colour_follows_the_flag_then_no_color_then_clicolor_force_then_the_terminal() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let auto = ColorChoice::Auto;
+        assert!(auto.colors(true, env(&[])));
+        assert!(!auto.colors(false, env(&[])));
+        assert!(!auto.colors(true, env(&[("NO_COLOR", "1")])));
+        // An empty NO_COLOR is not set.
+        assert!(auto.colors(true, env(&[("NO_COLOR", "")])));
+        assert!(auto.colors(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!auto.colors(false, env(&[("CLICOLOR_FORCE", "0")])));
+        assert!(!auto.colors(false, env(&[("CLICOLOR_FORCE", "")])));
+        assert!(!auto.colors(true, env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])));
+        assert!(ColorChoice::Always.colors(false, env(&[("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Never.colors(true, env(&[("CLICOLOR_FORCE", "1")])));
+        // Global: before or after the subcommand.
+        for args in [
+            ["ecmguard", "--color", "never", "validate"],
+            ["ecmguard", "validate", "--color", "never"],
+        ] {
+            let cli = Cli::try_parse_from(args).expect("parses");
+            assert_eq!(cli.color, ColorChoice::Never);
+        }
     }
 
     #[test]

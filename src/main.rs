@@ -21,9 +21,11 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = !no_color && stdout.is_terminal();
-    let err_color = !no_color && stderr.is_terminal();
+    // `--color` first, then NO_COLOR, then CLICOLOR_FORCE, then whether the
+    // stream is a terminal (each stream on its own).
+    let env = |name: &str| std::env::var(name).ok();
+    let color = cli.color.colors(stdout.is_terminal(), env);
+    let err_color = cli.color.colors(stderr.is_terminal(), env);
     let width = terminal_width().unwrap_or(120);
     let guard = in_github_actions() && !writes_workflow_commands(&cli) && !is_regular_file(&stdout);
     // Rust's stdout is line-buffered even into a pipe or file: a JSON report

@@ -90,6 +90,11 @@ pub struct CheckSettings {
     pub allow_empty: bool,
     /// `--history DB`: record the run, with first-seen times and grace.
     pub history: Option<HistorySettings>,
+    /// `--max-findings`: images listed per rule in the human, github and
+    /// markdown reports (0: none, counts only).
+    pub max_findings: usize,
+    /// `--quiet`: the human report on stdout is the rules table and the verdict.
+    pub quiet: bool,
 }
 
 /// Where a check records its run, and under which account.
@@ -325,6 +330,7 @@ impl CheckSettings {
             _ => None,
         };
         let history = check_history(&args.history, config, profile, &mut problems);
+        let max_findings = max_findings(args.max_findings.as_deref(), &mut problems);
         let (policy, source) = match (policy, source) {
             (Some(policy), Some(source)) => (policy, source),
             _ => return Err(problems.0),
@@ -345,7 +351,27 @@ impl CheckSettings {
             write_baseline: args.write_baseline.clone(),
             allow_empty: args.allow_empty,
             history,
+            max_findings,
+            quiet: args.quiet,
         })
+    }
+}
+
+/// `--max-findings N`: a whole number, 0 or more (0 lists no image, only
+/// counts). Not a number is a diagnostic of its own, like every flag's.
+fn max_findings(text: Option<&str>, problems: &mut Problems) -> usize {
+    let Some(text) = text else {
+        return crate::report::DEFAULT_MAX_FINDINGS;
+    };
+    match text.trim().parse::<usize>() {
+        Ok(n) => n,
+        Err(_) => {
+            problems.flag(
+                format!("--max-findings `{text}` is not a whole number of images (0 or more)"),
+                "for example --max-findings 50; 0 lists none (counts only); --format json or csv lists every finding",
+            );
+            crate::report::DEFAULT_MAX_FINDINGS
+        }
     }
 }
 

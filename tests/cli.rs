@@ -35,7 +35,8 @@ fn exit_1_on_a_violation_with_the_finding_shown() {
         .run()
         .code(1)
         .stdout_has("img-b (镜像-b): ImageState is \"IMPORTFAILED\", expected equal to \"NORMAL\"")
-        .stdout_has("policies/main.yaml:2:5")
+        // The location of the failing condition (the rule's `assert`).
+        .stdout_has("--> policies/main.yaml:5:13")
         .stdout_has("help: Fix the image.")
         .stdout_has("FAIL: 2 images checked against 1 rule: 1 error, 0 warning, 0 info violations")
         .stderr_has("ecmguard::gate-failed")

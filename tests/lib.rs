@@ -10,6 +10,7 @@ mod generated;
 mod governance;
 mod hardening;
 mod history;
+mod human;
 mod inputs;
 mod integrity;
 mod live;

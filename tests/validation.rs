@@ -238,6 +238,13 @@ fn cases() -> Vec<Case> {
         )
         .help("set-level"),
         case(
+            "images placeholder in assert",
+            rule("    assert: { ImageState: NORMAL }\n    message: \"{images} bad\"\n"),
+            "unknown-placeholder",
+            "{images}",
+        )
+        .help("set-level"),
+        case(
             "unclosed placeholder",
             rule("    assert: { ImageState: NORMAL }\n    message: \"{ImageId is bad\"\n"),
             "invalid-template",

@@ -89,10 +89,20 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     }
     for (target, file) in settings.reports.iter().zip(&mut outputs.reports) {
         match file {
-            None => super::to_reader(report::render(&report, target.format, io.stdout, io.style))?,
+            None => {
+                // `--quiet` is for what is printed; a report file is whole.
+                let style = Style {
+                    max_findings: settings.max_findings,
+                    quiet: settings.quiet,
+                    ..io.style
+                };
+                super::to_reader(report::render(&report, target.format, io.stdout, style))?;
+            }
             Some(file) => {
                 let style = Style {
                     color: false,
+                    max_findings: settings.max_findings,
+                    quiet: false,
                     ..io.style
                 };
                 report::render(&report, target.format, file, style)
@@ -100,6 +110,9 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             }
         }
     }
+    // The report is complete on stdout before the gate's reason goes to
+    // stderr: when both are one pipe or terminal (`2>&1`, a CI log), the
+    // reason comes after the report, once, as its last word.
     super::to_reader(io.stdout.flush())?;
     // Only now, with everything written, do the files change.
     outputs.commit()?;

@@ -10,11 +10,13 @@ use crate::policy::model::{Condition, Rule, Template, TemplatePart};
 
 use super::condition::{Explanation, explain};
 
-/// Set-level values for `{count}` and `{value}`.
+/// Set-level values for `{count}`, `{value}` and `{images}`.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct SetValues<'a> {
     pub count: Option<u64>,
     pub value: Option<&'a str>,
+    /// The ImageIds, listed (only computed when the template asks for them).
+    pub images: Option<&'a str>,
 }
 
 pub(crate) fn render(
@@ -37,6 +39,7 @@ pub(crate) fn render(
                 out.push_str(&set.count.map(|c| c.to_string()).unwrap_or_default())
             }
             TemplatePart::Value => out.push_str(set.value.unwrap_or_default()),
+            TemplatePart::Images => out.push_str(set.images.unwrap_or_default()),
         }
     }
     out

@@ -52,6 +52,10 @@ pub(crate) fn evaluate(
                 SetValues {
                     count: Some(count),
                     value: None,
+                    images: template
+                        .lists_images()
+                        .then(|| id_list(images, &in_scope))
+                        .as_deref(),
                 },
             ),
             None if count == 0 => format!(
@@ -85,26 +89,19 @@ pub(crate) fn evaluate(
                     SetValues {
                         count: Some(members.len() as u64),
                         value: Some(&value),
+                        images: template
+                            .lists_images()
+                            .then(|| id_list(images, &members))
+                            .as_deref(),
                     },
                 ),
                 None => {
-                    let ids: Vec<&str> = members
-                        .iter()
-                        .take(LISTED)
-                        .map(|&i| images.images()[i].id().unwrap_or("<no ImageId>"))
-                        .collect();
-                    let more = members.len().saturating_sub(LISTED);
-                    let rest = if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    };
                     let paths: Vec<&str> = expectation.unique.iter().map(|f| f.path()).collect();
                     format!(
-                        "{} {value} is shared by {} images: {}{rest}",
+                        "{} {value} is shared by {} images: {}",
                         paths.join(" + "),
                         members.len(),
-                        ids.join(", ")
+                        id_list(images, &members)
                     )
                 }
             };
@@ -124,6 +121,22 @@ pub(crate) fn evaluate(
         in_scope: in_scope.len(),
         ..RuleCounts::default()
     }
+}
+
+/// `img-a, img-b, img-c`: the ImageIds of `members`, at most [`LISTED`],
+/// then ` and N more` (the `related_images` of the finding hold them all).
+fn id_list(images: &ImageSet, members: &[usize]) -> String {
+    let ids: Vec<&str> = members
+        .iter()
+        .take(LISTED)
+        .map(|&i| images.images()[i].id().unwrap_or("<no ImageId>"))
+        .collect();
+    let mut list = ids.join(", ");
+    let more = members.len().saturating_sub(LISTED);
+    if more > 0 {
+        list.push_str(&format!(" and {more} more"));
+    }
+    list
 }
 
 /// Groups of two or more in-scope images with equal values on every path,

@@ -116,6 +116,10 @@ pub struct Rule {
     pub origin: Origin,
     /// The `assert` or `expect` entry.
     pub check_origin: Origin,
+    /// Where the check's condition starts (the value of `assert` or
+    /// `expect`; in a block mapping, its first key): the line the human
+    /// report shows and underlines for a failing rule.
+    pub condition_origin: Origin,
 }
 
 impl Rule {
@@ -280,6 +284,19 @@ pub struct Template {
     pub parts: Vec<TemplatePart>,
 }
 
+impl Template {
+    /// Whether the message names its image itself (`{ImageId}`): reports
+    /// then print it as it is, without an `ImageId (ImageName): ` before it.
+    pub fn names_image(&self) -> bool {
+        self.parts.contains(&TemplatePart::Field(Field::ImageId))
+    }
+
+    /// Whether the message lists the images of a set-level finding (`{images}`).
+    pub fn lists_images(&self) -> bool {
+        self.parts.contains(&TemplatePart::Images)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TemplatePart {
     Literal(String),
@@ -288,6 +305,9 @@ pub enum TemplatePart {
     RuleTitle,
     Count,
     Value,
+    /// Set-level: the ImageIds of the finding (sharing the value for
+    /// `unique`, in scope for `count`).
+    Images,
 }
 
 #[derive(Debug)]

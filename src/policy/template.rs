@@ -1,6 +1,6 @@
 //! Message templates: `{ImageId} ({ImageName}) is too old`, with field
-//! paths, `{rule.id}`, `{rule.title}`, and for set-level rules `{count}` and
-//! `{value}`. `{{` and `}}` write literal braces.
+//! paths, `{rule.id}`, `{rule.title}`, and for set-level rules `{count}`,
+//! `{value}` and `{images}`. `{{` and `}}` write literal braces.
 
 use crate::diag::Code;
 use crate::diag::did_you_mean;
@@ -59,7 +59,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
                             Field::ALL.iter().map(|f| f.path()).collect();
                         candidates.extend(["rule.id", "rule.title"]);
                         if set_level {
-                            candidates.extend(["count", "value"]);
+                            candidates.extend(["count", "value", "images"]);
                         }
                         let diag = cx
                             .err(
@@ -99,12 +99,13 @@ fn placeholder(name: &str, set_level: bool) -> Result<TemplatePart, String> {
     match name {
         "rule.id" => Ok(TemplatePart::RuleId),
         "rule.title" => Ok(TemplatePart::RuleTitle),
-        "count" | "value" if !set_level => Err(format!("`{{{name}}}` is only available in set-level (`expect`) rules")),
+        "count" | "value" | "images" if !set_level => Err(format!("`{{{name}}}` is only available in set-level (`expect`) rules; a per-image rule names its image with {{ImageId}}")),
         "count" => Ok(TemplatePart::Count),
         "value" => Ok(TemplatePart::Value),
+        "images" => Ok(TemplatePart::Images),
         _ => Field::from_path(name)
             .map(TemplatePart::Field)
-            .ok_or_else(|| "placeholders are field paths (like {ImageId}), {rule.id}, {rule.title}, and in set-level rules {count} and {value}".to_owned()),
+            .ok_or_else(|| "placeholders are field paths (like {ImageId}), {rule.id}, {rule.title}, and in set-level rules {count}, {value} and {images}".to_owned()),
     }
 }
 

@@ -232,6 +232,10 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
     };
 
     let (assert_key, expect_key) = (mapping.key("assert"), mapping.key("expect"));
+    let condition_span = mapping
+        .get("assert")
+        .or_else(|| mapping.get("expect"))
+        .map(|node| condition_start(cx.file.text(), node));
     let (check, check_span) = match (mapping.get("assert"), mapping.get("expect")) {
         (Some(_), Some(_)) => {
             let (a, e) = (
@@ -290,7 +294,28 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
             file: cx.file.clone(),
             span: check_span,
         },
+        condition_origin: Origin {
+            file: cx.file.clone(),
+            span: condition_span.unwrap_or(check_span),
+        },
     })
+}
+
+/// Where a check's condition starts, for the line a report shows. A flow
+/// mapping (`{ ImageState: NORMAL }`) starts at its brace; a block
+/// mapping's span may begin before its first key (on the `assert:` line),
+/// so it starts at its first key.
+fn condition_start(text: &str, node: &Node) -> Span {
+    let flow = text
+        .get(node.span.start..)
+        .is_some_and(|rest| rest.starts_with(['{', '[']));
+    match node.as_map() {
+        Some([(key, _), ..]) if !flow && key.span.start > node.span.start => Span::new(
+            key.span.start,
+            node.span.end().saturating_sub(key.span.start),
+        ),
+        _ => node.span,
+    }
 }
 
 /// `grace: DURATION` (a param reference allowed), validated like every

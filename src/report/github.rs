@@ -1,7 +1,8 @@
 //! The `github` report: GitHub Actions workflow commands that annotate the
 //! rule in its policy file, one per failing finding (violation or
-//! indeterminate), capped per rule, then notices for what was left out,
-//! for waived and baselined findings, for violations in grace, and the verdict.
+//! indeterminate), capped per rule (`--max-findings`), then notices for what
+//! was left out, for waived and baselined findings, for violations in grace,
+//! the policy's warnings (at their line), and the verdict.
 
 use std::io::Write;
 
@@ -9,13 +10,17 @@ use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::{Rule, Severity};
 use crate::report::{Report, source_path};
 
-/// Annotations per rule before the rest are summed up in one notice.
-/// GitHub itself shows at most 10 error and 10 warning annotations per step.
-pub const MAX_PER_RULE: usize = 10;
-
 /// Paths are relative to the run's root (the working directory): GitHub
 /// resolves annotation files against the repository root, where workflows run.
-pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+/// At most `max_per_rule` annotations per rule (`--max-findings`, default
+/// [`crate::report::DEFAULT_MAX_FINDINGS`]: GitHub itself shows at most 10
+/// error and 10 warning annotations per step); the rest are summed up in one
+/// notice.
+pub fn render(
+    report: &Report<'_>,
+    out: &mut dyn Write,
+    max_per_rule: usize,
+) -> std::io::Result<()> {
     let root = report.run.root.as_deref();
     for (index, rule) in report.policy.rules.iter().enumerate() {
         let open: Vec<&Finding> = report
@@ -23,11 +28,8 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             .filter(|f| matches!(f.status, Status::Violation | Status::Indeterminate))
             .collect();
         let file = source_path(rule.origin.file.name(), root).slash_path();
-        for finding in open.iter().take(MAX_PER_RULE) {
-            let message = match report.image_label(finding) {
-                Some(label) => format!("{label}: {}", finding.message),
-                None => finding.message.clone(),
-            };
+        for finding in open.iter().take(max_per_rule) {
+            let message = report.finding_text(finding);
             let status = match finding.status {
                 Status::Indeterminate => " (indeterminate)",
                 _ => "",
@@ -39,16 +41,17 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                 &message,
             )?;
         }
-        if open.len() > MAX_PER_RULE {
-            let rest = open.len() - MAX_PER_RULE;
+        if open.len() > max_per_rule {
+            let rest = open.len() - max_per_rule;
             command(
                 out,
                 "notice",
                 &located(rule, &file, &format!("{}: {rest} more not shown", rule.id)),
                 &format!(
-                    "{rest} more finding{} of {} are not annotated (at most {MAX_PER_RULE} per rule); the other report formats list them all",
+                    "{rest} more finding{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
                     if rest == 1 { "" } else { "s" },
-                    rule.id
+                    rule.id,
+                    if rest == 1 { "is" } else { "are" },
                 ),
             )?;
         }

@@ -124,10 +124,11 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
 /// One finding on one line. Names and messages are escaped: XML 1.0 cannot
 /// hold most control characters at all, and CI logs print what test views show.
 fn line(report: &Report<'_>, finding: &Finding) -> String {
-    let text = match report.image_label(finding) {
-        Some(label) => format!("{} {label}: {}", finding.status.as_str(), finding.message),
-        None => format!("{} {}", finding.status.as_str(), finding.message),
-    };
+    let text = format!(
+        "{} {}",
+        finding.status.as_str(),
+        report.finding_text(finding)
+    );
     escape(&text).into_owned()
 }
 

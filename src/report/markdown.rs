@@ -1,7 +1,8 @@
 //! The Markdown report: a compliance summary for a pull-request comment or
 //! `$GITHUB_STEP_SUMMARY` (GitHub-flavoured Markdown). Verdict and totals,
 //! one table row per rule, the failing images per rule in collapsible
-//! `<details>` (capped, with the first-seen time under `--history`), waivers,
+//! `<details>` (capped by `--max-findings`, with the first-seen time under
+//! `--history`), waivers,
 //! baselined findings, violations in grace and warnings. Every
 //! piece of data goes through `cell`/`text`, so names from the API or the
 //! policy cannot break a table, start markup or inject HTML.
@@ -13,17 +14,16 @@ use crate::eval::{Finding, RuleStatus, Status};
 use crate::policy::model::Severity;
 use crate::report::{NO_IMAGE_ID, Report};
 
-/// Findings listed per rule (and per section) before "… and N more".
-pub const MAX_LISTED: usize = 25;
-
-pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+/// `max_listed` (`--max-findings`) caps the findings listed per rule and
+/// per section; 0 lists none (counts only).
+pub fn render(report: &Report<'_>, out: &mut dyn Write, max_listed: usize) -> std::io::Result<()> {
     let mut md = String::new();
     // Writing to a String cannot fail; the results are ignored on purpose.
-    let _ = write_report(report, &mut md);
+    let _ = write_report(report, &mut md, max_listed);
     out.write_all(md.as_bytes())
 }
 
-fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+fn write_report(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Result {
     let summary = report.summary();
     let (icon, verdict) = if summary.passed {
         ("✅", "PASS")
@@ -58,10 +58,10 @@ fn write_report(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         summary.warnings
     )?;
     write_rules(report, md)?;
-    write_failing(report, md)?;
-    write_waived(report, md)?;
-    write_baselined(report, md)?;
-    write_grace(report, md)?;
+    write_failing(report, md, max)?;
+    write_waived(report, md, max)?;
+    write_baselined(report, md, max)?;
+    write_grace(report, md, max)?;
     write_warnings(report, md)?;
     writeln!(
         md,
@@ -128,7 +128,7 @@ fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
     Ok(())
 }
 
-fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+fn write_failing(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Result {
     let mut header = false;
     for (index, rule) in report.policy.rules.iter().enumerate() {
         let open: Vec<&Finding> = report
@@ -152,6 +152,11 @@ fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             html(&rule.title),
             count(open.len(), "finding")
         )?;
+        if max == 0 {
+            more(md, open.len(), max)?;
+            writeln!(md, "\n</details>\n")?;
+            continue;
+        }
         // With --history, a "First seen" column; without it the table is as it was.
         let history = report.has_history();
         if history {
@@ -161,7 +166,7 @@ fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             writeln!(md, "| Image | Name | Status | Message |")?;
             writeln!(md, "|---|---|---|---|")?;
         }
-        for finding in open.iter().take(MAX_LISTED) {
+        for finding in open.iter().take(max) {
             let (id, name) = image_cells(report, finding);
             let seen = if history {
                 format!(
@@ -180,22 +185,26 @@ fn write_failing(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
                 cell(&finding.message)
             )?;
         }
-        more(md, open.len())?;
+        more(md, open.len(), max)?;
         writeln!(md, "\n</details>\n")?;
     }
     Ok(())
 }
 
-fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+fn write_waived(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Result {
     let waived: Vec<&Finding> = report.findings_with(Status::Waived).collect();
     if waived.is_empty() {
         return Ok(());
     }
     writeln!(md, "### Waived ({})\n", waived.len())?;
+    if max == 0 {
+        more(md, waived.len(), max)?;
+        return writeln!(md);
+    }
     // Set-level findings have no image: their message says what was waived.
     writeln!(md, "| Rule | Finding | Reason | Owner | Expires |")?;
     writeln!(md, "|---|---|---|---|---|")?;
-    for finding in waived.iter().take(MAX_LISTED) {
+    for finding in waived.iter().take(max) {
         let rule = report.rule(finding);
         let waiver = finding.waiver.and_then(|i| report.policy.waivers.get(i));
         let image = match finding.image {
@@ -215,11 +224,11 @@ fn write_waived(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
                 .map_or("never".to_owned(), |(date, _)| cell(date)),
         )?;
     }
-    more(md, waived.len())?;
+    more(md, waived.len(), max)?;
     writeln!(md)
 }
 
-fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+fn write_baselined(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Result {
     let baselined: Vec<&Finding> = report.findings_with(Status::Baselined).collect();
     let fixed = &report.evaluation.baseline_fixed;
     if baselined.is_empty() && fixed.is_empty() {
@@ -232,9 +241,11 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             "<details><summary>{} recorded in the baseline (not failing)</summary>\n",
             count(baselined.len(), "finding")
         )?;
-        writeln!(md, "| Rule | Image | Message |")?;
-        writeln!(md, "|---|---|---|")?;
-        for finding in baselined.iter().take(MAX_LISTED) {
+        if max > 0 {
+            writeln!(md, "| Rule | Image | Message |")?;
+            writeln!(md, "|---|---|---|")?;
+        }
+        for finding in baselined.iter().take(max) {
             let image = report
                 .image_label(finding)
                 .map_or("(set-level)".to_owned(), |l| cell(&l));
@@ -245,7 +256,7 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
                 cell(&finding.message)
             )?;
         }
-        more(md, baselined.len())?;
+        more(md, baselined.len(), max)?;
         writeln!(md, "\n</details>\n")?;
     }
     if !fixed.is_empty() {
@@ -254,7 +265,7 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             "Fixed since the baseline: {}\n",
             count(fixed.len(), "entry")
         )?;
-        for entry in fixed.iter().take(MAX_LISTED) {
+        for entry in fixed.iter().take(max) {
             writeln!(
                 md,
                 "- {} {}",
@@ -265,8 +276,8 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
                     .map_or("(set-level)".to_owned(), text)
             )?;
         }
-        if fixed.len() > MAX_LISTED {
-            writeln!(md, "- … and {} more", fixed.len() - MAX_LISTED)?;
+        if max > 0 && fixed.len() > max {
+            writeln!(md, "- … and {} more", fixed.len() - max)?;
         }
         writeln!(md)?;
     }
@@ -275,7 +286,7 @@ fn write_baselined(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
 
 /// Violations younger than their rule's `grace`: not failing yet, and when
 /// they will.
-fn write_grace(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
+fn write_grace(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Result {
     let grace: Vec<&Finding> = report.findings_with(Status::Grace).collect();
     if grace.is_empty() {
         return Ok(());
@@ -285,9 +296,13 @@ fn write_grace(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         md,
         "Violations younger than their rule's `grace` period: reported, not failing yet.\n"
     )?;
+    if max == 0 {
+        more(md, grace.len(), max)?;
+        return writeln!(md);
+    }
     writeln!(md, "| Rule | Finding | First seen | Fails from | Message |")?;
     writeln!(md, "|---|---|---|---|---|")?;
-    for finding in grace.iter().take(MAX_LISTED) {
+    for finding in grace.iter().take(max) {
         let image = report
             .image_label(finding)
             .map_or("(set-level)".to_owned(), |l| cell(&l));
@@ -304,7 +319,7 @@ fn write_grace(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             cell(&finding.message)
         )?;
     }
-    more(md, grace.len())?;
+    more(md, grace.len(), max)?;
     writeln!(md)
 }
 
@@ -331,12 +346,20 @@ fn write_warnings(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
     writeln!(md)
 }
 
-fn more(md: &mut String, total: usize) -> std::fmt::Result {
-    if total > MAX_LISTED {
+/// The tail of a capped list. The HTML report stops at 200 per rule too:
+/// only the JSON and CSV reports list every finding.
+fn more(md: &mut String, total: usize, max: usize) -> std::fmt::Result {
+    if max == 0 {
         writeln!(
             md,
-            "\n… and {} more (see the JSON, CSV or HTML report for all of them)",
-            total - MAX_LISTED
+            "\n{} not listed (--max-findings 0; the JSON or CSV report lists them all)",
+            count(total, "finding")
+        )?;
+    } else if total > max {
+        writeln!(
+            md,
+            "\n… and {} more (--max-findings, or the JSON or CSV report for all)",
+            total - max
         )?;
     }
     Ok(())

@@ -71,7 +71,13 @@ impl Format {
     }
 }
 
-/// Render `report` in `format` into `out`.
+/// Images listed per rule by the formats people read (`human`, `github`,
+/// `markdown`) when `--max-findings` is not given.
+pub const DEFAULT_MAX_FINDINGS: usize = 10;
+
+/// Render `report` in `format` into `out`. `style.max_findings` caps the
+/// lists of `human`, `github` and `markdown`; the rest of `style` is the
+/// human report's.
 pub fn render(
     report: &Report<'_>,
     format: Format,
@@ -84,10 +90,10 @@ pub fn render(
         Format::Json => json::render(report, &mut crate::text::JsonControls::new(&mut *out)),
         Format::Sarif => sarif::render(report, &mut crate::text::JsonControls::new(&mut *out)),
         Format::Junit => junit::render(report, out),
-        Format::Markdown => markdown::render(report, out),
+        Format::Markdown => markdown::render(report, out, style.max_findings),
         Format::Html => html::render(report, out),
         Format::Csv => csv::render(report, out),
-        Format::Github => github::render(report, out),
+        Format::Github => github::render(report, out, style.max_findings),
     }
 }
 
@@ -266,6 +272,33 @@ impl Report<'_> {
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.
     pub fn image_label(&self, finding: &Finding) -> Option<String> {
         finding.image.map(|index| image_label(self.image(index)))
+    }
+
+    /// The label to put before a finding's message: `img-x (name)`, or
+    /// `None` for a set-level finding and when the rule's `message` names
+    /// its image itself (`{ImageId}`), which would otherwise say it twice
+    /// (`img-x (n): img-x runs …`).
+    pub fn message_label(&self, finding: &Finding) -> Option<String> {
+        let names_image = self
+            .rule(finding)
+            .message
+            .as_ref()
+            .is_some_and(|template| template.names_image());
+        if names_image {
+            None
+        } else {
+            self.image_label(finding)
+        }
+    }
+
+    /// A finding as one line of text: `img-x (name): message`, or the
+    /// message alone (see [`Report::message_label`]). Raw: each format
+    /// escapes it its own way.
+    pub fn finding_text(&self, finding: &Finding) -> String {
+        match self.message_label(finding) {
+            Some(label) => format!("{label}: {}", finding.message),
+            None => finding.message.clone(),
+        }
     }
 }
 

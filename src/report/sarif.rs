@@ -543,7 +543,7 @@ fn result<'a>(
         // (which SARIF requires to have level `none`).
         kind: "fail",
         level: level(rule.severity),
-        message: Message::new(match report.image_label(finding) {
+        message: Message::new(match report.message_label(finding) {
             Some(label) => Cow::Owned(format!("{label}: {}", finding.message)),
             None => Cow::Borrowed(finding.message.as_str()),
         }),

@@ -64,7 +64,13 @@ fn a_pre_deployment_check_judges_exactly_the_image_about_to_be_used() {
             "{format}: {}",
             out.stderr
         );
-        let shown = out.stdout.replace("&#39;", "'");
+        // The human report wraps its lines at spaces: read it as one text.
+        let shown = out
+            .stdout
+            .replace("&#39;", "'")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(shown.contains("ubuntu-base"), "{format}");
         assert!(
             shown.contains(REASON),

@@ -1,7 +1,8 @@
 //! GitHub workflow commands: escaped exactly as the runner reads them, one
 //! annotation per failing finding at its rule, capped per rule.
 
-use ecmguard::report::github::{MAX_PER_RULE, escape_data, escape_property};
+use ecmguard::report::DEFAULT_MAX_FINDINGS as MAX_PER_RULE;
+use ecmguard::report::github::{escape_data, escape_property};
 
 use super::support::{many_violations, render, render_in};
 
@@ -83,6 +84,23 @@ fn one_annotation_per_failing_finding_at_its_rule() {
     assert_eq!(warnings.len(), 1, "the expired waiver: {text}");
     assert_eq!(warnings[0].name, "warning");
     assert!(warnings[0].message.contains("waiver expired on 2026-01-01"));
+    // At the waiver in its file, so the annotation lands on that line.
+    let property = |command: &Command, key: &str| {
+        command
+            .properties
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        property(warnings[0], "file").as_deref(),
+        Some("policy.yaml")
+    );
+    assert!(property(warnings[0], "line").is_some_and(|l| l.parse::<usize>().is_ok_and(|n| n > 1)));
+    assert_eq!(
+        property(warnings[0], "title").as_deref(),
+        Some("ecmguard::waiver-expired")
+    );
     // 7 open findings of error rules, 8 of warning rules, 2 of the info rule.
     assert_eq!(annotations.iter().filter(|c| c.name == "error").count(), 7);
     assert_eq!(
@@ -106,9 +124,11 @@ fn one_annotation_per_failing_finding_at_its_rule() {
         .iter()
         .find(|c| c.message.starts_with("img-pct00001"))
         .expect("the % image is annotated");
+    // The rule's message names the image itself (`{ImageId}`): no
+    // `img-pct00001 (…): ` before it saying it twice.
     assert_eq!(
         hostile.message,
-        "img-pct00001 (100% ::error::injected,%0A): img-pct00001 is 100% too old :: rebuild 100% ::error::injected,%0A"
+        "img-pct00001 is 100% too old :: rebuild 100% ::error::injected,%0A"
     );
     let title = hostile
         .properties
@@ -155,4 +175,44 @@ fn annotations_are_capped_per_rule() {
         .find(|c| c.message.starts_with("5 more findings"))
         .expect("a notice for the rest");
     assert_eq!(rest.name, "notice");
+}
+
+/// Expired and unused waivers are `::warning` annotations at the waiver's
+/// line, so exceptions cannot rot silently in CI.
+#[test]
+fn waiver_warnings_are_annotations_at_their_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = "rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\nwaivers:\n  - rules: [state]\n    images: [img-gone]\n    reason: Nothing left to waive\n  - rules: [state]\n    images: [img-a]\n    reason: Old exception\n    expires: 2026-01-01\n";
+    std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
+    let images = serde_json::json!([{"ImageId": "img-a", "ImageState": "CREATING"}]);
+    std::fs::write(dir.path().join("snapshot.json"), images.to_string()).expect("write images");
+    let text = render_in(dir.path(), "github");
+    let warnings: Vec<Command> = text
+        .lines()
+        .map(parse)
+        .filter(|c| c.name == "warning")
+        .collect();
+    let at = |title: &str| {
+        let command = warnings
+            .iter()
+            .find(|c| c.properties.iter().any(|(k, v)| k == "title" && v == title))
+            .unwrap_or_else(|| panic!("no {title} annotation in {text}"));
+        let get = |key: &str| {
+            command
+                .properties
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
+        (get("file"), get("line"))
+    };
+    // Each at the waiver's first line (`- rules: …`).
+    assert_eq!(
+        at("ecmguard::waiver-unused"),
+        (Some("policy.yaml".to_owned()), Some("6".to_owned()))
+    );
+    assert_eq!(
+        at("ecmguard::waiver-expired"),
+        (Some("policy.yaml".to_owned()), Some("9".to_owned()))
+    );
 }

@@ -73,7 +73,7 @@ fn has_verdict_rules_waivers_baseline_and_warnings() {
 
 #[test]
 fn long_lists_are_capped() {
-    let max = ecmguard::report::markdown::MAX_LISTED;
+    let max = ecmguard::report::DEFAULT_MAX_FINDINGS;
     let dir = many_violations(max + 4);
     let md = render_in(dir.path(), "markdown");
     assert!(md.contains("… and 4 more"));

@@ -1,7 +1,7 @@
 //! Every format of the fixture run, pinned. A change in any report shows up
 //! here as a reviewable diff (`cargo insta review`).
 
-use super::support::{render, root_uri};
+use super::support::{check, render, root_uri};
 
 fn snapshot(format: &str) -> String {
     let (text, code) = render(format);
@@ -48,4 +48,14 @@ fn csv() {
 #[test]
 fn github() {
     insta::assert_snapshot!("github", snapshot("github"));
+}
+
+/// The human report of every status at 80 columns: set-level blocks,
+/// waived, baselined and fixed lists, a policy warning, hostile names.
+#[test]
+fn human() {
+    let output = check(&["--format", "human"]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    insta::assert_snapshot!("human", text);
 }

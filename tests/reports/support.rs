@@ -23,6 +23,7 @@ pub fn check_in(dir: &Path, base: &[&str], extra: &[&str]) -> Output {
     command
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "80")
         .env_remove("GITHUB_ACTIONS")
         .args([
             "check",
