@@ -210,9 +210,9 @@ impl Reports {
         }
     }
 
-    /// The report fixture in every format from one run, as `scripts/check-reports.sh`
-    /// did: `fixture.json` (the reference), `.sarif`, `.xml` (JUnit), `.html`, `.md`,
-    /// `.csv`, `.github.txt`. It has violations: exit 1.
+    /// The report fixture in every format from one run: `fixture.json` (the
+    /// reference), `.sarif`, `.xml` (JUnit), `.html`, `.md`, `.csv`,
+    /// `.github.txt`. It has violations: exit 1.
     pub fn fixture() -> Self {
         let reports = Reports::new();
         let report =

@@ -12,10 +12,11 @@ use regex::Regex;
 
 use super::{Reports, run, tool};
 
-const INSTALL: &str = "Install the SARIF validator with `npm install --prefix target/ci-tools/sarif \
-     @microsoft/sarif-multitool-linux@5.7.0` and set ECMGUARD_SARIF_MULTITOOL to \
-     target/ci-tools/sarif/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool \
-     (an absolute path; `chmod +x` it if npm dropped the execute bit).";
+const INSTALL: &str = "Install the SARIF validator with `npm install --prefix \
+     target/ci-tools/sarif-multitool-5.7.0 @microsoft/sarif-multitool-linux@5.7.0` and set \
+     ECMGUARD_SARIF_MULTITOOL to the absolute path of its \
+     node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool (`chmod +x` it if npm \
+     dropped the execute bit), or `npm install -g @microsoft/sarif-multitool@5.7.0`.";
 
 /// What the validator said about one file.
 struct Verdict {
