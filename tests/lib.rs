@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod consumers;
 mod evaluation;
 mod fail_closed;
 mod generated;

@@ -2,7 +2,7 @@
 //! write, one `reportingDescriptor` per rule, one result per finding located
 //! at its rule in the policy file, with the image as a logical location.
 //! Documented in `docs/reports.md`; checked against the official schema in
-//! the tests and with the official validator in `scripts/check-reports.sh`.
+//! the tests and with the official validator in `tests/consumers/sarif.rs`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

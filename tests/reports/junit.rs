@@ -1,6 +1,6 @@
 //! JUnit: one test case per rule, failed exactly when the rule has failing
 //! findings. (A real consumer, Python's junitparser, reads the file in
-//! `scripts/check-reports.sh`.)
+//! `tests/consumers/junit.rs`.)
 
 use super::support::{json, render};
 
