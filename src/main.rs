@@ -1,11 +1,14 @@
 //! The `ecmguard` binary: parse flags, run, exit with the code `app::run`
 //! returns. It alone decides where output goes and whether it is coloured,
-//! draws fetch progress on a terminal (`progress`), and in GitHub Actions
-//! keeps report text from being read as workflow commands.
+//! shows fetch progress on stderr (`progress`), ends a run cleanly on Ctrl-C
+//! (`interrupt`), and in GitHub Actions keeps report text from being read as
+//! workflow commands.
 
+mod interrupt;
 mod progress;
 
 use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -15,7 +18,7 @@ use ecmguard::diag::{Code, Diag};
 use ecmguard::exit::ExitCode;
 use ecmguard::report::Format;
 use ecmguard::report::human::{self, Style};
-use progress::FetchBar;
+use progress::{FetchBar, Mode};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -33,12 +36,13 @@ fn main() -> std::process::ExitCode {
     // to stderr too, and holding the lock here would deadlock it.
     let mut err = std::io::stderr();
     let mut stdin = std::io::stdin().lock();
-    let bar = FetchBar::new();
     let err_style = Style {
         color: err_color,
         width,
         ..Style::default()
     };
+    let bar = Arc::new(FetchBar::new(Mode::for_stderr(quiet_progress(&cli))));
+    interrupt::watch(Arc::clone(&bar), err_style);
     let mut io = Io {
         stdout: &mut out,
         stderr: &mut err,
@@ -50,7 +54,7 @@ fn main() -> std::process::ExitCode {
         },
         err_style,
         clock: jiff::Timestamp::now,
-        progress: &bar,
+        progress: &*bar,
     };
     let code = app::run(cli, &mut io);
     // The commands flushed what they wrote; what is left is the closing
@@ -64,6 +68,12 @@ fn main() -> std::process::ExitCode {
         }
         _ => code.into(),
     }
+}
+
+/// Whether fetch progress (its closing line included) is left out. No flag
+/// asks for that yet; it is the one place a `--quiet` would say so.
+fn quiet_progress(_cli: &Cli) -> bool {
+    false
 }
 
 fn terminal_width() -> Option<usize> {

@@ -49,6 +49,7 @@ codes! {
         FileRead => "file-read", "A policy, snapshot, baseline, test, param or config file could not be read (or is not a regular file).";
         FileWrite => "file-write", "A report, snapshot or baseline could not be written (to a file or to stdout); nothing written is ever a success.";
         OutputIsInput => "output-is-input", "An output path (--output, --report, --write-baseline, fetch -o) is the same file as an input (the snapshot, a policy, the baseline, the config file, a param file) or as another output; refused before any work.";
+        Interrupted => "interrupted", "The run was stopped by Ctrl-C (SIGINT) or SIGTERM before it finished: no verdict, and no output file was written or changed (exit 130, or 143 for SIGTERM).";
         Internal => "internal", "ecmguard could not do something that does not depend on the input (start its async runtime, serialise its own output).";
     }
     area "Policy files" {

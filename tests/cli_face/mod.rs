@@ -1,0 +1,6 @@
+//! The everyday face of the command line (issue 12): fetch progress on
+//! stderr, Ctrl-C, completions, the man page, `init`, `explain`, `--version`,
+//! and the wording of common mistakes.
+
+mod interrupt;
+mod progress;
