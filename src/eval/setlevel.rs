@@ -59,7 +59,8 @@ pub(crate) fn evaluate(
                 expected.join(" and ")
             ),
             None => format!(
-                "{count} images matched, expected {}",
+                "{} matched, expected {}",
+                crate::text::count(count as u64, "image", "images"),
                 expected.join(" and ")
             ),
         };
