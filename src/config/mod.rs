@@ -28,7 +28,7 @@ mod starter;
 
 pub use secrets::looks_like_credential;
 use secrets::{find_credentials, line_secrets, masked};
-pub use starter::starter_yaml;
+pub use starter::{starter_yaml, starter_yaml_for};
 
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::eval::FailOn;

@@ -77,6 +77,9 @@ codes! {
         Interrupted => "interrupted", "The run was stopped by Ctrl-C (SIGINT) or SIGTERM before it finished: no verdict, and no output file was written or changed (exit 130, or 143 for SIGTERM).",
             example: "pressing Ctrl-C during `ecmguard check` (exit 130), or a CI job cancelled with SIGTERM (exit 143)",
             fix: "Run the command again; no half-written file was left, and earlier outputs are unchanged.";
+        WouldOverwrite => "would-overwrite", "`ecmguard init` would replace files that already exist; nothing was written.",
+            example: "`ecmguard init` in a project that already has policies/hygiene.yaml or ecmguard.yaml",
+            fix: "Choose another directory (`ecmguard init DIR`), pass --no-config to leave ecmguard.yaml alone, or --force to replace the files.";
         Internal => "internal", "ecmguard could not do something that does not depend on the input (start its async runtime, serialise its own output).",
             example: "the async runtime cannot start (no threads or file descriptors left)",
             fix: "Retry; if it persists, report it with the message: it does not depend on your input.";
