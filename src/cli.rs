@@ -30,7 +30,7 @@ pub fn default_help(help: &str, default: impl std::fmt::Display) -> String {
     name = "ecmguard",
     version = crate::VERSION,
     about = "Declarative policy gate for Tencent Cloud ECM images",
-    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nFlag defaults a team repeats can live in a project config file: ./ecmguard.yaml, or --config FILE; a flag on the command line replaces its value.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete.",
+    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nFlag defaults a team repeats can live in a project config file: ./ecmguard.yaml, or --config FILE; a flag on the command line replaces its value.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete; 130 interrupted (Ctrl-C; 143 for SIGTERM).",
     propagate_version = true
 )]
 pub struct Cli {

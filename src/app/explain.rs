@@ -67,12 +67,25 @@ fn unknown(topic: &str) -> Error {
     )
 }
 
-/// `text` wrapped to `width`, every line indented by two spaces.
+/// `text` wrapped to `width` at spaces only: codes, paths and flags such
+/// as `private-image-age` or `~/.tencentcloud/credentials` are never cut at
+/// a hyphen or a slash (as Unicode line breaking, on by default, would).
+fn wrap(text: &str, width: usize) -> String {
+    textwrap::fill(text, wrapping(width))
+}
+
+fn wrapping(width: usize) -> textwrap::Options<'static> {
+    textwrap::Options::new(width)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+}
+
+/// [`wrap`], every line indented by two spaces.
 fn indented(text: &str, width: usize) -> String {
-    let options = textwrap::Options::new(width)
-        .initial_indent("  ")
-        .subsequent_indent("  ");
-    textwrap::fill(text, options)
+    textwrap::fill(
+        text,
+        wrapping(width).initial_indent("  ").subsequent_indent("  "),
+    )
 }
 
 fn code_text(code: Code, width: usize) -> String {
@@ -80,7 +93,7 @@ fn code_text(code: Code, width: usize) -> String {
         "ecmguard::{} ({})\n\n{}\n\nExample:\n{}\n\nFix:\n{}\n\nEvery code: `ecmguard explain`, or {REFERENCE}.\n",
         code.name(),
         code.area(),
-        textwrap::fill(code.description(), width),
+        wrap(code.description(), width),
         indented(code.example(), width),
         indented(code.fix(), width),
     )
@@ -99,12 +112,9 @@ fn every_code(width: usize) -> String {
             area = code.area();
             out.push_str(&format!("\n{area}\n"));
         }
-        let options = textwrap::Options::new(width)
-            .initial_indent("")
-            .subsequent_indent("");
-        let first = textwrap::fill(
+        let first = wrap(
             code.description(),
-            options.clone().width(width - name_width - 4),
+            width.saturating_sub(name_width + 4).max(30),
         );
         let hanging = " ".repeat(name_width + 4);
         for (i, line) in first.lines().enumerate() {
@@ -197,7 +207,7 @@ fn operators(width: usize) -> String {
     ));
     let indent = name_width + types_width + 6;
     for op in Operator::ALL {
-        let meaning = textwrap::fill(op.meaning(), width.saturating_sub(indent).max(30));
+        let meaning = wrap(op.meaning(), width.saturating_sub(indent).max(30));
         for (i, line) in meaning.lines().enumerate() {
             if i == 0 {
                 out.push_str(&format!(
@@ -219,7 +229,7 @@ fn operator_text(op: Operator, width: usize) -> String {
         "{} (field types: {})\n\n{}\n\nExample:\n  {}\n\nEvery operator: `ecmguard explain {OPERATORS}`.\n",
         op.name(),
         type_names(op.types()),
-        textwrap::fill(op.meaning(), width),
+        wrap(op.meaning(), width),
         op.example()
     )
 }

@@ -60,7 +60,7 @@ pub(crate) fn evaluate(
             ),
             None => format!(
                 "{} matched, expected {}",
-                crate::text::count(count as u64, "image", "images"),
+                crate::text::count(count, "image", "images"),
                 expected.join(" and ")
             ),
         };

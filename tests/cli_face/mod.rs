@@ -2,5 +2,7 @@
 //! stderr, Ctrl-C, completions, the man page, `init`, `explain`, `--version`,
 //! and the wording of common mistakes.
 
+mod commands;
+mod init;
 mod interrupt;
 mod progress;
