@@ -44,11 +44,15 @@ pub struct DurationError {
 /// length), an example, and, for `50ms`, that nothing is shorter than a
 /// second.
 pub fn time_limit_help(text: &str, example: &str) -> String {
-    let units: Vec<&str> = UNITS
+    let mut fixed: Vec<(&str, i64)> = UNITS
         .iter()
-        .filter(|(_, unit)| matches!(unit, Unit::Seconds(_)))
-        .map(|(name, _)| *name)
+        .filter_map(|(name, unit)| match unit {
+            Unit::Seconds(factor) => Some((*name, *factor)),
+            Unit::Months(_) => None,
+        })
         .collect();
+    fixed.sort_by_key(|(_, factor)| *factor);
+    let units: Vec<&str> = fixed.into_iter().map(|(name, _)| name).collect();
     let mut help = format!(
         "a time limit is one or more <integer><unit> groups with units {}, for example {example}",
         units.join(", ")

@@ -569,6 +569,10 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
                                 format!("waiver names unknown rule `{id}`"),
                                 "no rule has this id",
                             )
+                            .with_help(
+                                "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
+                                 load the policy that defines it with --policy, or remove the id",
+                            )
                             .suggest(did_you_mean(&id, all_rule_ids.iter().map(String::as_str)));
                         cx.push(diag);
                         ok = false;

@@ -3,6 +3,8 @@
 //! and the wording of common mistakes.
 
 mod commands;
+mod docs;
 mod init;
 mod interrupt;
 mod progress;
+mod wording;
