@@ -28,9 +28,9 @@ pub fn default_help(help: &str, default: impl std::fmt::Display) -> String {
 #[derive(Debug, Parser)]
 #[command(
     name = "ecmguard",
-    version,
+    version = crate::VERSION,
     about = "Declarative policy gate for Tencent Cloud ECM images",
-    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nFlag defaults a team repeats can live in a project config file: ./ecmguard.yaml, or --config FILE; a flag on the command line replaces its value.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete.",
+    long_about = "Checks the complete DescribeImage result set (live or from a snapshot) against YAML policies.\n\nFlag defaults a team repeats can live in a project config file: ./ecmguard.yaml, or --config FILE; a flag on the command line replaces its value.\n\nExit codes: 0 pass, 1 violations at or above --fail-on, 2 invalid input, 3 data incomplete; 130 interrupted (Ctrl-C; 143 for SIGTERM).",
     propagate_version = true
 )]
 pub struct Cli {
@@ -91,6 +91,62 @@ pub enum Command {
     Rules(RulesArgs),
     /// Runs, trends and time to fix from a compliance history (check --history).
     History(HistoryArgs),
+    /// What a diagnostic code means, with an example and the fix; `explain fields` and
+    /// `explain operators` list what a policy can test.
+    Explain(ExplainArgs),
+    /// Write a starter policy pack with its tests, and a commented ecmguard.yaml.
+    Init(InitArgs),
+    /// Print shell completions: bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of ecmguard, or of one of its commands.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Examples:\n  ecmguard explain gate-failed\n  ecmguard explain ecmguard::unknown-field\n  ecmguard explain fields\n  ecmguard explain operators"
+)]
+pub struct ExplainArgs {
+    /// A diagnostic code (`gate-failed` or `ecmguard::gate-failed`), `fields` (the field paths
+    /// and their types) or `operators` (the condition operators); none: every code.
+    #[arg(value_name = "CODE")]
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where the policy pack goes; ecmguard.yaml goes in the current directory and names it.
+    #[arg(value_name = "DIR", default_value = DEFAULT_POLICY_DIR)]
+    pub dir: PathBuf,
+    /// Replace files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Write no ecmguard.yaml (for a second pack in a project that has one).
+    #[arg(long = "no-config")]
+    pub no_config: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Install, for example:\n  ecmguard completions bash > ~/.local/share/bash-completion/completions/ecmguard\n  ecmguard completions zsh > \"${fpath[1]}/_ecmguard\"\n  ecmguard completions fish > ~/.config/fish/completions/ecmguard.fish\n  ecmguard completions powershell >> $PROFILE"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Install, for example:\n  ecmguard man > ~/.local/share/man/man1/ecmguard.1\n  ecmguard man --out-dir ~/.local/share/man/man1   (every page)"
+)]
+pub struct ManArgs {
+    /// A command (`check`, `fetch`, …): its page, ecmguard-COMMAND(1); none: ecmguard(1).
+    #[arg(value_name = "COMMAND", conflicts_with = "out_dir")]
+    pub command: Option<String>,
+    /// Write every page (ecmguard.1 and ecmguard-COMMAND.1) into this directory instead.
+    #[arg(long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// Flags every command that loads policies takes.
@@ -234,7 +290,7 @@ pub struct CheckArgs {
         )
     )]
     pub max_findings: Option<String>,
-    /// Human report on stdout: the rules table and the verdict only.
+    /// Human report on stdout: the rules table and the verdict only; no fetch progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 }

@@ -25,6 +25,18 @@ pub enum ExitCode {
     Incomplete = 3,
 }
 
+/// The status of a run stopped by Ctrl-C (SIGINT): 128 + 2, what shells
+/// report for a command the signal ended. Outside the table above on
+/// purpose: an interrupted run has no verdict and no complete data, and a
+/// status no finished run can have says so to scripts and CI (any non-zero
+/// status fails a step). The binary's signal handler uses it (docs/live.md,
+/// "Interrupting a run").
+pub const INTERRUPTED: u8 = 130;
+
+/// The status of a run stopped by SIGTERM (how CI runners cancel a job):
+/// 128 + 15, for the same reasons as [`INTERRUPTED`].
+pub const TERMINATED: u8 = 143;
+
 impl ExitCode {
     /// The numeric process status.
     pub fn code(self) -> u8 {

@@ -501,20 +501,98 @@ fn read_field<'de, A: MapAccess<'de>>(
 ) -> Result<(), A::Error> {
     match field.slot() {
         Slot::Str(i) => {
-            builder.image.strs[i] = map.next_value_seed(TextSeed(&mut builder.text))?;
+            builder.image.strs[i] = map.next_value_seed(TextSeed(&mut builder.text, field))?;
         }
         Slot::Int(i) => {
-            let value = map.next_value::<Option<i64>>()?;
+            let value = map.next_value_seed(IntSeed(field))?;
             builder.image.set_int(i, value);
         }
-        Slot::Bool => builder.image.cloud_init = map.next_value::<Option<bool>>()?,
+        Slot::Bool => builder.image.cloud_init = map.next_value_seed(BoolSeed(field))?,
     }
     Ok(())
 }
 
+/// What a field's JSON value must be, for messages people read: `an
+/// integer for ImageSize (or null)` rather than serde's `i64`.
+fn expecting(f: &mut fmt::Formatter, field: Field) -> fmt::Result {
+    let what = match field.ty() {
+        FieldType::Integer => "an integer",
+        FieldType::Boolean => "true or false",
+        FieldType::String | FieldType::Timestamp => "a string",
+    };
+    write!(f, "{what} for {} (or null)", field.path())
+}
+
+/// An integer field (or null).
+struct IntSeed(Field);
+
+impl<'de> DeserializeSeed<'de> for IntSeed {
+    type Value = Option<i64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for IntSeed {
+    type Value = Option<i64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        expecting(f, self.0)
+    }
+    fn visit_none<E>(self) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<i64>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
+        d.deserialize_i64(self)
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<i64>, E> {
+        Ok(Some(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Option<i64>, E> {
+        i64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+    }
+}
+
+/// A boolean field (or null).
+struct BoolSeed(Field);
+
+impl<'de> DeserializeSeed<'de> for BoolSeed {
+    type Value = Option<bool>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoolSeed {
+    type Value = Option<bool>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        expecting(f, self.0)
+    }
+    fn visit_none<E>(self) -> Result<Option<bool>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<bool>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
+        d.deserialize_bool(self)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Option<bool>, E> {
+        Ok(Some(v))
+    }
+}
+
 /// A string (or null) appended to the image's text buffer, without an
 /// allocation of its own.
-struct TextSeed<'a>(&'a mut String);
+struct TextSeed<'a>(&'a mut String, Field);
 
 impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
     type Value = TextRange;
@@ -528,7 +606,7 @@ impl<'de> Visitor<'de> for TextSeed<'_> {
     type Value = TextRange;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string or null")
+        expecting(f, self.1)
     }
     fn visit_none<E>(self) -> Result<TextRange, E> {
         Ok(TextRange::MISSING)

@@ -65,3 +65,8 @@ pub mod source;
 pub mod source_text;
 pub mod text;
 pub mod time;
+
+/// What `ecmguard --version` shows: the package version, and the commit it
+/// was built from when built from a git checkout, `0.1.0 (abc1234)` (see
+/// `build.rs`). Reports and the history record the package version alone.
+pub const VERSION: &str = env!("ECMGUARD_VERSION");

@@ -141,9 +141,9 @@ pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "\n{} rules, {} waivers",
-        policy.rules.len(),
-        policy.waivers.len()
+        "\n{}, {}",
+        crate::text::count(policy.rules.len() as u64, "rule", "rules"),
+        crate::text::count(policy.waivers.len() as u64, "waiver", "waivers")
     )
 }
 

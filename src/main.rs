@@ -1,11 +1,14 @@
 //! The `ecmguard` binary: parse flags, run, exit with the code `app::run`
 //! returns. It alone decides where output goes and whether it is coloured,
-//! draws fetch progress on a terminal (`progress`), and in GitHub Actions
-//! keeps report text from being read as workflow commands.
+//! shows fetch progress on stderr (`progress`), ends a run cleanly on Ctrl-C
+//! (`interrupt`), and in GitHub Actions keeps report text from being read as
+//! workflow commands.
 
+mod interrupt;
 mod progress;
 
 use std::io::{BufWriter, IsTerminal, Write};
+use std::sync::Arc;
 
 use clap::Parser;
 
@@ -15,7 +18,7 @@ use ecmguard::diag::{Code, Diag};
 use ecmguard::exit::ExitCode;
 use ecmguard::report::Format;
 use ecmguard::report::human::{self, Style};
-use progress::FetchBar;
+use progress::{FetchBar, Mode};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -35,12 +38,13 @@ fn main() -> std::process::ExitCode {
     // to stderr too, and holding the lock here would deadlock it.
     let mut err = std::io::stderr();
     let mut stdin = std::io::stdin().lock();
-    let bar = FetchBar::new();
     let err_style = Style {
         color: err_color,
         width,
         ..Style::default()
     };
+    let bar = Arc::new(FetchBar::new(Mode::for_stderr(quiet_progress(&cli))));
+    interrupt::watch(Arc::clone(&bar), err_style);
     let mut io = Io {
         stdout: &mut out,
         stderr: &mut err,
@@ -52,7 +56,7 @@ fn main() -> std::process::ExitCode {
         },
         err_style,
         clock: jiff::Timestamp::now,
-        progress: &bar,
+        progress: &*bar,
     };
     let code = app::run(cli, &mut io);
     // The commands flushed what they wrote; what is left is the closing
@@ -68,12 +72,24 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Whether fetch progress (its closing line included) is left out:
+/// `check --quiet` asks for the table and the verdict only. Retries and
+/// restarts that end in a failure are still told by the diagnostic.
+fn quiet_progress(cli: &Cli) -> bool {
+    matches!(&cli.command, Command::Check(args) if args.quiet)
+}
+
+/// The width the human output wraps at: `COLUMNS` when set (a CI log, or a
+/// user's choice), else the terminal's own width when stdout is one, else
+/// none (the caller's default). Narrower than 40 columns is not honoured:
+/// nothing useful fits.
 fn terminal_width() -> Option<usize> {
-    std::env::var("COLUMNS")
-        .ok()?
-        .parse()
-        .ok()
-        .filter(|w| *w >= 40)
+    let from_env = std::env::var("COLUMNS").ok().and_then(|w| w.parse().ok());
+    let width = from_env.or_else(|| {
+        let (_rows, cols) = console::Term::stdout().size_checked()?;
+        Some(usize::from(cols))
+    })?;
+    (width >= 40).then_some(width)
 }
 
 /// GitHub's runner reads workflow commands (`::error::…`, and the legacy

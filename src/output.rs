@@ -10,7 +10,9 @@
 //! On Linux the temporary has no name until it is complete (`O_TMPFILE`),
 //! so even a killed process leaves nothing behind; elsewhere (or on a file
 //! system without `O_TMPFILE`) it is a hidden, exclusively created file that
-//! is removed on every failure the process survives.
+//! is removed on every failure the process survives, and by
+//! [`abandon_unfinished`] when a signal ends the process (the binary calls it
+//! on Ctrl-C and SIGTERM).
 //!
 //! A destination that exists and is neither a regular file nor a directory
 //! (`/dev/null`, `/dev/stdout`, a named pipe, the `/dev/fd/63` of a shell's
@@ -20,6 +22,7 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
 /// The write buffer: large enough that a big report costs few system calls.
 const BUFFER: usize = 1 << 16;
@@ -37,8 +40,56 @@ enum Temporary {
     /// An unnamed `O_TMPFILE` in the destination's directory.
     #[cfg(target_os = "linux")]
     Unnamed,
-    /// A named temporary, deleted when dropped uncommitted.
-    Named(tempfile::TempPath),
+    /// A named temporary, deleted when dropped uncommitted, and listed
+    /// while it exists.
+    Named(tempfile::TempPath, Listed),
+}
+
+/// The named temporaries that exist now. A process ended by a signal runs no
+/// destructor, so the signal handler removes these ([`abandon_unfinished`]).
+/// Commits hold the lock while they rename, so a handler never removes a
+/// file being put in place, and no commit starts after it.
+static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn unfinished() -> MutexGuard<'static, Vec<PathBuf>> {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A path in [`UNFINISHED`] for as long as this lives.
+struct Listed(PathBuf);
+
+impl Listed {
+    fn new(path: &Path) -> Listed {
+        unfinished().push(path.to_owned());
+        Listed(path.to_owned())
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        let mut list = unfinished();
+        if let Some(i) = list.iter().position(|p| *p == self.0) {
+            list.swap_remove(i);
+        }
+    }
+}
+
+/// What [`abandon_unfinished`] returns: while it is held, no output file is
+/// put in place.
+pub struct Abandoned {
+    _held: MutexGuard<'static, Vec<PathBuf>>,
+}
+
+/// For a process about to exit on a signal: remove every temporary of a file
+/// still being written (an unnamed one vanishes with the process by itself),
+/// and keep any further commit from happening. Hold the result until the
+/// process exits. A commit in progress finishes first: its file is complete.
+pub fn abandon_unfinished() -> Abandoned {
+    let held = unfinished();
+    for path in held.iter() {
+        let _ = std::fs::remove_file(path);
+    }
+    Abandoned { _held: held }
 }
 
 impl AtomicFile {
@@ -86,12 +137,13 @@ impl AtomicFile {
             .suffix(".tmp")
             .tempfile_in(dir)?;
         let (file, path) = named.into_parts();
+        let listed = Listed::new(&path);
         // Like a file created the ordinary way (tempfile makes it 0600).
         set_ordinary_permissions(&file)?;
         Ok(AtomicFile {
             dest: dest.to_owned(),
             file: BufWriter::with_capacity(BUFFER, file),
-            temporary: Temporary::Named(path),
+            temporary: Temporary::Named(path, listed),
         })
     }
 
@@ -114,12 +166,25 @@ impl AtomicFile {
             return Ok(());
         }
         file.sync_all()?;
-        match temporary {
-            Temporary::Stream => Ok(()),
-            #[cfg(target_os = "linux")]
-            Temporary::Unnamed => link_over(&file, &dest),
-            Temporary::Named(path) => path.persist(&dest).map_err(|e| e.error),
-        }
+        // Renamed under the lock: a signal handler waits for it (the file is
+        // complete), and the hidden name `link_over` gives the unnamed file
+        // for a moment is never left behind. Unlisted after the lock is let
+        // go (unlisting takes it).
+        let mut listed = None;
+        let result = {
+            let _renaming = unfinished();
+            match temporary {
+                Temporary::Stream => Ok(()),
+                #[cfg(target_os = "linux")]
+                Temporary::Unnamed => link_over(&file, &dest),
+                Temporary::Named(path, entry) => {
+                    listed = Some(entry);
+                    path.persist(&dest).map_err(|e| e.error)
+                }
+            }
+        };
+        drop(listed);
+        result
     }
 }
 
@@ -236,6 +301,19 @@ mod tests {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with(".ecmguard-"))
             .collect()
+    }
+
+    /// A named temporary is listed for a signal handler exactly while it
+    /// exists.
+    #[test]
+    fn named_temporaries_are_listed_while_they_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".ecmguard-listed.tmp");
+        let listed = |p: &Path| unfinished().iter().any(|q| q == p);
+        let entry = Listed::new(&path);
+        assert!(listed(&path));
+        drop(entry);
+        assert!(!listed(&path));
     }
 
     #[test]

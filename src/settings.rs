@@ -287,9 +287,12 @@ fn policy_settings(
 fn api_zone(text: &str, problems: &mut Problems) -> Option<ApiZone> {
     ApiZone::parse(text)
         .map_err(|m| {
-            problems.flag(
-                format!("--api-time-zone: {m}"),
-                "an offset such as +08:00, UTC, or an IANA name such as Asia/Shanghai",
+            problems.0.push(
+                Diag::error(Code::InvalidArgument, format!("--api-time-zone: {m}"))
+                    .with_help(
+                        "an offset such as +08:00, UTC, or an IANA name such as Asia/Shanghai",
+                    )
+                    .suggest(crate::time::zone_suggestion(text).as_deref()),
             )
         })
         .ok()
@@ -671,20 +674,7 @@ fn live_settings(
         filters.push(live::image_id_filter(images.iter().cloned()));
     }
     let timeout = match &args.timeout {
-        Some(text) => match Duration::parse(text).map(|d| d.fixed_positive()) {
-            Ok(Some(timeout)) => Some(timeout),
-            Ok(None) => {
-                problems.flag(
-                    format!("--timeout `{text}` is not a positive time"),
-                    "for example --timeout 30s or --timeout 2min (months and years are not timeouts)",
-                );
-                None
-            }
-            Err(e) => {
-                problems.flag(format!("--timeout: {}", e.message), e.help);
-                None
-            }
-        },
+        Some(text) => positive_time("--timeout", text, "30s or 2min", problems),
         None => Some(
             config
                 .and_then(|c| c.timeout)
@@ -692,7 +682,7 @@ fn live_settings(
         ),
     };
     let deadline = match &args.deadline {
-        Some(text) => positive_time("--deadline", text, "15min or --deadline 1h", problems),
+        Some(text) => positive_time("--deadline", text, "15min or 1h", problems),
         None => Some(live::DEFAULT_DEADLINE),
     };
     let mut live_config = LiveConfig::new(Credentials::new("", "", None));
@@ -747,18 +737,21 @@ fn positive_time(
     problems: &mut Problems,
 ) -> Option<std::time::Duration> {
     match Duration::parse(text) {
-        Ok(d) if d.months == 0 && d.seconds > 0 => {
-            Some(std::time::Duration::from_secs(d.seconds.unsigned_abs()))
-        }
-        Ok(_) => {
+        Ok(d) => d.fixed_positive().or_else(|| {
             problems.flag(
                 format!("{flag} `{text}` is not a positive time"),
-                format!("for example {flag} {example} (months and years are not timeouts)"),
+                format!(
+                    "for example {flag} {} (months and years have no fixed length)",
+                    example.replace(" or ", &format!(" or {flag} "))
+                ),
             );
             None
-        }
+        }),
         Err(e) => {
-            problems.flag(format!("{flag}: {}", e.message), e.help);
+            problems.flag(
+                format!("{flag}: {}", e.message),
+                crate::policy::duration::time_limit_help(text, example),
+            );
             None
         }
     }
@@ -781,7 +774,7 @@ fn parse_report_target(text: &str) -> Result<ReportTarget, Diag> {
     let Some(format) = Format::parse(name) else {
         return Err(Diag::error(
             Code::InvalidArgument,
-            format!("--report `{text}`: unknown format `{name}` (expected FORMAT=FILE)"),
+            format!("--report `{text}`: unknown format `{name}`"),
         )
         .with_help(help)
         .suggest(did_you_mean(name, formats.iter().copied())));

@@ -79,6 +79,26 @@ pub fn snippet_safe(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `2,345`: a count with thousands separators, as people read large numbers.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `1 page`, `24 pages`, `2,345 images`: a count and its noun, singular for
+/// exactly one. `many` is spelt out because English plurals are not all
+/// `+s` (`1 retry`, `6 retries`).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// At most `max` characters of `text`, then `… (N more characters)`.
 pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
@@ -201,6 +221,18 @@ impl<W: std::io::Write> std::io::Write for JsonControls<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_read_as_english() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(2345), "2,345");
+        assert_eq!(thousands(10_000_000), "10,000,000");
+        assert_eq!(count(1, "retry", "retries"), "1 retry");
+        assert_eq!(count(0, "retry", "retries"), "0 retries");
+        assert_eq!(count(2345, "image", "images"), "2,345 images");
+    }
 
     #[test]
     fn controls_and_workflow_commands_are_escaped() {

@@ -106,6 +106,16 @@ impl ApiZone {
     }
 }
 
+/// The time zone name closest to `text`, among the IANA names of the built-in
+/// database, for "did you mean" (`Asia/Shanghia` → `Asia/Shanghai`).
+pub fn zone_suggestion(text: &str) -> Option<String> {
+    let names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|name| name.as_str().to_owned())
+        .collect();
+    crate::diag::did_you_mean(text.trim(), names.iter().map(String::as_str)).map(str::to_owned)
+}
+
 /// `Some(Ok)` for a valid offset, `Some(Err)` for something that looks like an
 /// offset but is out of range, `None` if it does not look like one.
 fn parse_offset(text: &str) -> Option<Result<Offset, String>> {

@@ -174,7 +174,7 @@ fn exit_3_on_snapshots_that_are_not_complete() {
         .check(&[])
         .run()
         .code(3)
-        .stderr_has("holds 1 distinct images but its TotalCount is 20");
+        .stderr_has("holds 1 distinct image but its TotalCount is 20");
     let error = json!({ "Response": { "Error": { "Code": "AuthFailure.SignatureFailure", "Message": "bad" }, "RequestId": "r" } });
     Test::new()
         .policy(STATE_RULE)

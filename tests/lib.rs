@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_face;
 mod consumers;
 mod evaluation;
 mod fail_closed;

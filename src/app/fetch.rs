@@ -48,14 +48,9 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     if let Some(file) = file {
         let path = file.path().to_owned();
         file.commit().map_err(|e| file_failed(&path, &e))?;
-        let stats = &fetched.stats;
+        // What the fetch took is on the progress sink's closing line.
         let note = format!(
-            "fetched {} images in {} pages ({} requests, {} retries) in {:.1}s into {}\n",
-            fetched.images.len(),
-            stats.pages,
-            stats.requests,
-            stats.retries,
-            stats.duration.as_secs_f64(),
+            "snapshot written to {}\n",
             escape(&path.display().to_string())
         );
         let _ = io.stderr.write_all(note.as_bytes());

@@ -128,9 +128,9 @@ fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut history = open_existing(&settings.target)?;
     let pruned = history.prune(settings.before).map_err(Error::History)?;
     let line = format!(
-        "pruned {} runs ({} findings) recorded more than {} ago from {}; each account's latest whole-account run and the runs after it are kept\n",
-        pruned.runs,
-        pruned.findings,
+        "pruned {} ({}) recorded more than {} ago from {}; each account's latest whole-account run and the runs after it are kept\n",
+        crate::text::count(pruned.runs as u64, "run", "runs"),
+        crate::text::count(pruned.findings as u64, "finding", "findings"),
         settings.older_than,
         history.describe()
     );

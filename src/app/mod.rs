@@ -5,9 +5,12 @@
 //! `exit::ExitCode::of` maps.
 
 mod check;
+mod explain;
 mod fetch;
 mod history;
+mod init;
 mod policies;
+mod shell;
 
 use std::io::{Read, Write};
 
@@ -46,6 +49,10 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Rules(args) => policies::rules(&args, io),
         Command::Fetch(args) => fetch::run(&args, io),
         Command::History(args) => history::run(&args, io),
+        Command::Explain(args) => explain::run(&args, io),
+        Command::Init(args) => init::run(&args, io),
+        Command::Completions(args) => shell::completions(&args, io),
+        Command::Man(args) => shell::man(&args, io),
     };
     let code = ExitCode::of(&result);
     if let Err(error) = result {

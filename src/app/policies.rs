@@ -24,11 +24,11 @@ pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, 
     let files = loaded.policy.files.len();
     to_reader(writeln!(
         io.stdout,
-        "ok: {} in {} valid ({} waivers, {} params{})",
+        "ok: {} in {} valid ({}, {}{})",
         plural(loaded.policy.rules.len(), "rule"),
         plural(files, "file"),
-        loaded.policy.waivers.len(),
-        loaded.policy.params.len(),
+        plural(loaded.policy.waivers.len(), "waiver"),
+        plural(loaded.policy.params.len(), "param"),
         if loaded.warnings.is_empty() {
             String::new()
         } else {

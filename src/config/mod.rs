@@ -28,7 +28,7 @@ mod starter;
 
 pub use secrets::looks_like_credential;
 use secrets::{find_credentials, line_secrets, masked};
-pub use starter::starter_yaml;
+pub use starter::{starter_yaml, starter_yaml_for};
 
 use crate::diag::{Code, Diag, did_you_mean};
 use crate::eval::FailOn;
@@ -271,12 +271,12 @@ impl Reader<'_> {
                 config.api_time_zone = self.text(node, key, "a string such as \"+08:00\"").and_then(|text| {
                     ApiZone::parse(&text)
                         .map_err(|message| {
-                            self.invalid(
-                                node,
-                                key,
-                                message,
-                                "an offset such as \"+08:00\", UTC, or an IANA name such as Asia/Shanghai",
-                            )
+                            let help = "an offset such as \"+08:00\", UTC, or an IANA name such as Asia/Shanghai";
+                            let help = match crate::time::zone_suggestion(&text) {
+                                Some(name) => format!("did you mean `{name}`? {help}"),
+                                None => help.to_owned(),
+                            };
+                            self.invalid(node, key, message, help)
                         })
                         .ok()
                 });
@@ -501,7 +501,8 @@ impl Reader<'_> {
                 }
             },
             Err(e) => {
-                self.invalid(node, "timeout", e.message, e.help);
+                let help = crate::policy::duration::time_limit_help(&text, "30s or 2min");
+                self.invalid(node, "timeout", e.message, help);
                 None
             }
         }

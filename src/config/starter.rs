@@ -8,6 +8,20 @@ pub fn starter_yaml() -> &'static str {
     STARTER
 }
 
+/// The starter with `policy:` naming `dir` (as written on `ecmguard init`'s
+/// command line, relative to where the file goes), quoted so any path reads
+/// back as itself.
+pub fn starter_yaml_for(dir: &str) -> String {
+    let line = format!(
+        "policy: [{}]",
+        serde_json::to_string(dir).unwrap_or_else(|_| format!("\"{dir}\""))
+    );
+    STARTER.replacen(STARTER_POLICY_LINE, &line, 1)
+}
+
+/// The line of [`STARTER`] that names the policies.
+const STARTER_POLICY_LINE: &str = "policy: [policies]";
+
 const STARTER: &str = r#"# ecmguard.yaml: project defaults for ecmguard, read from the working directory
 # (or named with --config FILE; --config none ignores it). A flag given on the
 # command line replaces the value here, lists included. Paths are relative to
@@ -106,5 +120,15 @@ mod tests {
             Some(vec![PathBuf::from(crate::policy::DEFAULT_POLICY_DIR)])
         );
         assert_eq!(config.fail_on, Some(FailOn::default()));
+        assert!(starter.contains(STARTER_POLICY_LINE));
+    }
+
+    /// `ecmguard init DIR` names DIR, whatever its spelling.
+    #[test]
+    fn the_starter_names_the_policy_directory_it_is_given() {
+        for dir in ["ci/policies", "my policies", "a\"b: [c]", "/abs/path"] {
+            let config = read(&starter_yaml_for(dir)).unwrap_or_else(|p| panic!("{dir}: {p:?}"));
+            assert_eq!(config.policy, Some(vec![PathBuf::from(dir)]), "{dir}");
+        }
     }
 }

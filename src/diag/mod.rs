@@ -174,29 +174,37 @@ impl Diagnostic for Diag {
 }
 
 /// The closest candidate to `input`, if it is close enough to be a typo:
-/// few edits for its length (which also catches short ids like `r2`/`r1`),
-/// or a high Jaro-Winkler similarity (transposed or dropped letters in long
-/// names).
+/// few edits for its length (a third of it: `r2` for `r1`, a transposed or
+/// dropped letter in a long name), or a candidate that continues what was
+/// typed (`sev` for `severity`). A candidate that continues the input comes
+/// first (`ImageOs` is `ImageOsName` rather than `ImageId`), then the fewest
+/// edits, then the longest shared start. A shared start alone is not enough:
+/// `private-image-max-age` is never answered with `private-image-names-unique`
+/// (nine edits: not a typo, whatever they share).
 pub fn did_you_mean<'a>(
     input: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lowered = input.to_lowercase();
-    let budget = (lowered.chars().count() / 3).max(1);
+    let length = lowered.chars().count();
+    let budget = (length / 3).max(1);
     candidates
         .into_iter()
         .filter_map(|c| {
             let other = c.to_lowercase();
             let edits = strsim::damerau_levenshtein(&lowered, &other);
-            let similarity = strsim::jaro_winkler(&lowered, &other);
-            (edits <= budget || similarity >= 0.85).then_some((
-                edits,
-                std::cmp::Reverse((similarity * 1000.0) as u32),
-                c,
-            ))
+            let continues = length >= 3 && other.starts_with(&lowered);
+            (edits <= budget || continues).then(|| {
+                let shared = lowered
+                    .chars()
+                    .zip(other.chars())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                (!continues, edits, std::cmp::Reverse(shared), c)
+            })
         })
         .min()
-        .map(|(_, _, c)| c)
+        .map(|(_, _, _, c)| c)
 }
 
 #[cfg(test)]
@@ -213,6 +221,37 @@ mod tests {
         assert_eq!(
             did_you_mean("ImageTyp", ["ImageType", "ImageId"]),
             Some("ImageType")
+        );
+        assert_eq!(did_you_mean("sev", keys), Some("severity"));
+    }
+
+    /// A shared prefix is not a typo: a waiver naming a rule that is not
+    /// loaded gets no suggestion from a sibling rule with the same start,
+    /// and the closest of several siblings wins.
+    #[test]
+    fn a_shared_prefix_alone_suggests_nothing() {
+        let ids = ["private-image-names-unique", "image-state-normal"];
+        assert_eq!(did_you_mean("private-image-max-age", ids), None);
+        let ids = [
+            "private-image-names-unique",
+            "private-image-max-age-days",
+            "private-image-max-size",
+        ];
+        assert_eq!(
+            did_you_mean("private-image-max-age", ids),
+            Some("private-image-max-age-days")
+        );
+        assert_eq!(
+            did_you_mean("private-image-max-sise", ids),
+            Some("private-image-max-size")
+        );
+        assert_eq!(
+            did_you_mean("ImageOs", ["ImageId", "ImageOsName"]),
+            Some("ImageOsName")
+        );
+        assert_eq!(
+            did_you_mean("Asia/Shanghia", ["Asia/Shanghai", "Asia/Singapore"]),
+            Some("Asia/Shanghai")
         );
     }
 }

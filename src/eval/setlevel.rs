@@ -63,7 +63,8 @@ pub(crate) fn evaluate(
                 expected.join(" and ")
             ),
             None => format!(
-                "{count} images matched, expected {}",
+                "{} matched, expected {}",
+                crate::text::count(count, "image", "images"),
                 expected.join(" and ")
             ),
         };

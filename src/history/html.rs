@@ -121,7 +121,7 @@ fn runs_chart(view: &HistoryView<'_>) -> Markup {
     let last = runs.last().map(|r| view.time(r.time)).unwrap_or_default();
     html! {
         svg class="chart" viewBox=(format!("0 0 {WIDTH} {height}")) role="img"
-            aria-label=(format!("Violations per run, {} runs", runs.len())) {
+            aria-label=(format!("Violations per run, {}", crate::text::count(runs.len() as u64, "run", "runs"))) {
             @for tick in &ticks {
                 line class="grid" x1=(num(left)) x2=(num(left + plot_w)) y1=(num(y_of(*tick))) y2=(num(y_of(*tick))) {}
                 text class="axis" x=(num(left - 6.0)) y=(num(y_of(*tick) + 4.0)) text-anchor="end" { (tick) }

@@ -39,6 +39,34 @@ pub struct DurationError {
     pub help: String,
 }
 
+/// The help for a time limit (`--timeout`, `--deadline`, `timeout:`) that did
+/// not parse: the units such a length takes (months and years have no fixed
+/// length), an example, and, for `50ms`, that nothing is shorter than a
+/// second.
+pub fn time_limit_help(text: &str, example: &str) -> String {
+    let mut fixed: Vec<(&str, i64)> = UNITS
+        .iter()
+        .filter_map(|(name, unit)| match unit {
+            Unit::Seconds(factor) => Some((*name, *factor)),
+            Unit::Months(_) => None,
+        })
+        .collect();
+    fixed.sort_by_key(|(_, factor)| *factor);
+    let units: Vec<&str> = fixed.into_iter().map(|(name, _)| name).collect();
+    let mut help = format!(
+        "a time limit is one or more <integer><unit> groups with units {}, for example {example}",
+        units.join(", ")
+    );
+    let trimmed = text.trim();
+    if ["ms", "us", "µs", "ns"]
+        .iter()
+        .any(|unit| trimmed.ends_with(unit))
+    {
+        help.push_str("; there is no unit below a second, and the shortest limit is 1s");
+    }
+    help
+}
+
 impl Duration {
     /// A fixed, positive length of time (a timeout): `None` for zero,
     /// negative, or calendar units (months and years have no fixed length).

@@ -745,9 +745,16 @@ fn list_operand<'o>(
                 ),
                 "expected a list",
             )
-            .with_help(format!(
-                "write `{name}: [a, b]`, or use eq for a single value"
-            ));
+            .with_help(match &operand.param {
+                // A param's values take the type of its default, so a
+                // one-value default makes every value given for it one value.
+                Some(param) => format!(
+                    "param `{param}` holds one value: give it a list default, `default: [a, b]`; \
+                     then a list on the command line is --param '{param}=[a, b]' (or {param}=a,b), \
+                     in a param file `{param}: [a, b]`"
+                ),
+                None => format!("write `{name}: [a, b]`, or use eq for a single value"),
+            });
         cx.push(diag);
         return None;
     };

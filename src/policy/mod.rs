@@ -187,7 +187,7 @@ pub fn load_files(files: &[PathBuf], options: &CompileOptions) -> Result<Loaded,
 /// Compile policy sources. All problems of all files are reported together.
 pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
     let Some(first) = files.first().cloned() else {
-        return Err(vec![validate::no_rules(&files)]);
+        return Err(vec![validate::no_rules(&files, None)]);
     };
     let mut cx = Cx::new(options, first);
     let mut roots = Vec::with_capacity(files.len());
@@ -249,7 +249,10 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
     let mut diags = std::mem::take(&mut cx.diags);
     // Only when nothing else is wrong: a broken file explains its missing rules.
     if declared.is_empty() && rules.is_empty() && !diags.iter().any(Diag::is_error) {
-        diags.push(validate::no_rules(&files));
+        let empty = sections
+            .iter()
+            .find_map(|(file, found)| found.rules.map(|node| (file, node.span)));
+        diags.push(validate::no_rules(&files, empty));
     }
     if diags.iter().any(Diag::is_error) {
         // Errors first, each group in file order, then by position.

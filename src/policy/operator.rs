@@ -103,6 +103,57 @@ impl Operator {
         }
     }
 
+    /// When it holds, in a few words (`ecmguard explain operators`).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Operator::Eq => "the value equals the operand (a scalar alone means eq)",
+            Operator::Ne => "the value differs from the operand",
+            Operator::In => "the value is one of the list (a list alone means in)",
+            Operator::NotIn => "the value is none of the list",
+            Operator::Matches => "the regular expression finds a match (anchor with ^…$)",
+            Operator::NotMatches => "the regular expression finds no match",
+            Operator::Glob => "the whole value matches the glob (*, ?, [a-z], [!a])",
+            Operator::StartsWith => "the value starts with the text",
+            Operator::EndsWith => "the value ends with the text",
+            Operator::Contains => "the value contains the text",
+            Operator::Gt => "greater than a number, or later than a time",
+            Operator::Gte => "greater than or equal to a number, or not before a time",
+            Operator::Lt => "less than a number, or earlier than a time",
+            Operator::Lte => "less than or equal to a number, or not after a time",
+            Operator::OlderThan => "now minus the value is more than the duration",
+            Operator::NewerThan => "now minus the value is less than the duration",
+            Operator::Exists => "true: the field is present; false: it is missing",
+            Operator::IgnoreCase => {
+                "not a test: true makes this mapping's string operators case-insensitive"
+            }
+        }
+    }
+
+    /// A condition entry that uses it, as written in a policy (a test
+    /// compiles every one).
+    pub fn example(self) -> &'static str {
+        match self {
+            Operator::Eq => "ImageState: { eq: NORMAL }",
+            Operator::Ne => "ImageType: { ne: PUBLIC_IMAGE }",
+            Operator::In => "Platform: { in: [Ubuntu, CentOS] }",
+            Operator::NotIn => "ImageSize: { not_in: [1, 2] }",
+            Operator::Matches => "ImageName: { matches: \"^web-[a-z]+$\" }",
+            Operator::NotMatches => "ImageName: { not_matches: \"(?i)test\" }",
+            Operator::Glob => "ImageName: { glob: \"web-*\" }",
+            Operator::StartsWith => "ImageName: { starts_with: web- }",
+            Operator::EndsWith => "ImageName: { ends_with: -prod }",
+            Operator::Contains => "ImageDescription: { contains: hardened }",
+            Operator::Gt => "ImageSize: { gt: 20 }",
+            Operator::Gte => "ImageCreateTime: { gte: 2025-01-01 }",
+            Operator::Lt => "ImageSize: { lt: 500 }",
+            Operator::Lte => "ImageCreateTime: { lte: \"2026-06-30 23:59:59\" }",
+            Operator::OlderThan => "ImageCreateTime: { older_than: 1y }",
+            Operator::NewerThan => "ImageCreateTime: { newer_than: 180d }",
+            Operator::Exists => "ImageDescription: { exists: true }",
+            Operator::IgnoreCase => "Platform: { eq: ubuntu, ignore_case: true }",
+        }
+    }
+
     pub fn applies_to(self, ty: FieldType) -> bool {
         self.types().contains(&ty)
     }
@@ -208,5 +259,26 @@ mod tests {
             assert!(!op.compares_text() || op.applies_to(Str), "{op}");
         }
         assert!(Operator::Contains.compares_text() && !Operator::Exists.compares_text());
+    }
+
+    /// `ecmguard explain operators` shows these: each one compiles, on a
+    /// field of a type the operator applies to.
+    #[test]
+    fn every_example_compiles() {
+        let options = crate::policy::CompileOptions {
+            now: "2026-01-01T00:00:00+08:00".parse().unwrap(),
+            zone: crate::time::ApiZone::default(),
+            params: Vec::new(),
+        };
+        for op in Operator::ALL {
+            let example = op.example();
+            assert!(example.contains(&format!("{}:", op.name())), "{example}");
+            assert!(!op.meaning().is_empty());
+            let yaml = format!("rules:\n  - id: r\n    title: T\n    assert: {{ {example} }}\n");
+            let file = crate::source_text::SourceFile::new("p.yaml", yaml);
+            if let Err(problems) = crate::policy::compile(vec![file], &options) {
+                panic!("{example}: {problems:?}");
+            }
+        }
     }
 }

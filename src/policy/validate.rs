@@ -569,6 +569,10 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
                                 format!("waiver names unknown rule `{id}`"),
                                 "no rule has this id",
                             )
+                            .with_help(
+                                "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
+                                 load the policy that defines it with --policy, or remove the id",
+                            )
                             .suggest(did_you_mean(&id, all_rule_ids.iter().map(String::as_str)));
                         cx.push(diag);
                         ok = false;
@@ -776,12 +780,29 @@ pub(crate) fn referenced_params(root: &Node, out: &mut std::collections::HashSet
     }
 }
 
-pub(crate) fn no_rules(files: &[Arc<SourceFile>]) -> crate::diag::Diag {
-    let mut diag = crate::diag::Diag::error(Code::NoRules, "the policy set defines no rule");
-    if let Some(file) = files.first() {
-        diag = diag.at(file, Span::new(0, 0), "no `rules:` here");
-    }
-    diag.with_help("add a `rules:` list to a policy file; see policies/ for examples")
+/// The policy set defines no rule. `empty` is the first `rules:` that is
+/// there but lists nothing (`rules: []`), which is where to point; without
+/// one, no file has a `rules:` at all.
+pub(crate) fn no_rules(
+    files: &[Arc<SourceFile>],
+    empty: Option<(&Arc<SourceFile>, Span)>,
+) -> crate::diag::Diag {
+    let diag = crate::diag::Diag::error(Code::NoRules, "the policy set defines no rule");
+    let diag = match (empty, files.first()) {
+        (Some((file, span)), _) => diag.at(file, span, "this `rules:` lists no rule"),
+        (None, Some(file)) if files.len() == 1 => {
+            diag.at(file, Span::new(0, 0), "this file has no `rules:`")
+        }
+        (None, Some(file)) => diag.at(
+            file,
+            Span::new(0, 0),
+            format!("none of the {} policy files has a `rules:`", files.len()),
+        ),
+        (None, None) => diag,
+    };
+    diag.with_help(
+        "write at least one rule under `rules:` (an `id`, a `title`, and an `assert` or `expect`); `ecmguard init` writes a starter pack",
+    )
 }
 
 /// A rule's `url` is shown as a link in reports (SARIF `helpUri`, HTML,

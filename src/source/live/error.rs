@@ -191,7 +191,7 @@ pub enum FetchError {
     },
 
     /// The listing never produced a consistent result set within the restart budget.
-    #[error("the image list did not settle after {restarts} restarts: {reason}")]
+    #[error("the image list did not settle after {}: {reason}", crate::text::count(u64::from(*restarts), "restart", "restarts"))]
     Unsettled {
         /// Restarts made before giving up.
         restarts: u32,

@@ -222,6 +222,13 @@ pub struct FetchStats {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FetchProgress {
+    /// The settings were checked and the first request is about to be made. The one event
+    /// before any answer, so a sink can say what it is waiting for (a refused port is
+    /// retried for a while before the fetch gives up).
+    Started {
+        /// The endpoint as configured.
+        endpoint: String,
+    },
     /// A page arrived: `done` of `total` pages of the current listing, `images` received so
     /// far in it (before de-duplication).
     Page {
@@ -265,6 +272,16 @@ pub enum FetchProgress {
         max_restarts: u32,
         /// What did not add up.
         reason: String,
+    },
+    /// The fetch is complete: the last event of a fetch that succeeded (a failed one ends
+    /// with its error instead).
+    Finished {
+        /// The endpoint as configured.
+        endpoint: String,
+        /// Distinct images fetched (`TotalCount`).
+        images: u64,
+        /// What it took.
+        stats: FetchStats,
     },
 }
 
@@ -337,6 +354,9 @@ pub async fn fetch_all(
     cfg.validate()?;
     let endpoint = client::parse_endpoint(&cfg.endpoint)?;
     let client = client::Client::new(cfg, endpoint)?;
+    on_progress(FetchProgress::Started {
+        endpoint: cfg.endpoint.clone(),
+    });
     let pacer = pacer::Pacer::with_margin(cfg.rate, cfg.pacing_margin);
     let counters = retry::Counters::default();
     let started = tokio::time::Instant::now();
@@ -359,7 +379,7 @@ pub async fn fetch_all(
         .map_err(|_| FetchError::Deadline {
             deadline: cfg.deadline,
         })??;
-    Ok(Fetched {
+    let fetched = Fetched {
         images: listing.images,
         total_count: listing.total_count,
         stats: FetchStats {
@@ -370,7 +390,13 @@ pub async fn fetch_all(
             restarts: u64::from(listing.restarts),
             duration: started.elapsed(),
         },
-    })
+    };
+    on_progress(FetchProgress::Finished {
+        endpoint: cfg.endpoint.clone(),
+        images: fetched.images.len() as u64,
+        stats: fetched.stats.clone(),
+    });
+    Ok(fetched)
 }
 
 /// For the fuzz target only (`fuzz/fuzz_targets/describe_image_response.rs`): parse a

@@ -179,9 +179,9 @@ async fn attempt<T: Transport>(
     }
     if images.len() as u64 != total {
         return Ok(Attempt::Inconsistent(format!(
-            "collected {} distinct images in {} pages, but TotalCount is {total}",
-            images.len(),
-            *pages
+            "collected {} in {}, but TotalCount is {total}",
+            crate::text::count(images.len() as u64, "distinct image", "distinct images"),
+            crate::text::count(*pages, "page", "pages")
         )));
     }
     Ok(Attempt::Complete(images, total))

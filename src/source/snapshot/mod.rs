@@ -380,7 +380,8 @@ fn check_total(
             Diag::error(
                 Code::SnapshotIncomplete,
                 format!(
-                    "{name}: the {shape} holds {distinct} distinct images but its TotalCount is {total}; it is not the complete result set"
+                    "{name}: the {shape} holds {} but its TotalCount is {total}; it is not the complete result set",
+                    crate::text::count(distinct as u64, "distinct image", "distinct images")
                 ),
             )
             .with_help("fetch every page with `ecmguard fetch -o FILE` (or save all pages) and check that file"),
@@ -717,8 +718,12 @@ impl<'de> Visitor<'de> for TopSeed {
                 TopKey::Schema => top.schema = Some(map.next_value()?),
                 TopKey::Response => top.response = Some(map.next_value_seed(ResponseSeed)?),
                 TopKey::ImageSet => top.image_set = Some(map.next_value_seed(ImageListSeed)?),
-                TopKey::TotalCount => top.tccli_total = map.next_value()?,
-                TopKey::OurTotal => top.total_count = map.next_value()?,
+                TopKey::TotalCount => {
+                    top.tccli_total = map.next_value_seed(CountSeed("TotalCount"))?
+                }
+                TopKey::OurTotal => {
+                    top.total_count = map.next_value_seed(CountSeed("total_count"))?
+                }
                 TopKey::RequestId => {
                     top.request_id = true;
                     map.next_value::<IgnoredAny>()?;
@@ -732,6 +737,43 @@ impl<'de> Visitor<'de> for TopSeed {
             }
         }
         Ok(Top::Object(Box::new(top)))
+    }
+}
+
+/// A count (`TotalCount`, `total_count`) or null, said the way people
+/// read it: "a whole number of images" rather than serde's `u64`.
+struct CountSeed(&'static str);
+
+impl<'de> DeserializeSeed<'de> for CountSeed {
+    type Value = Option<u64>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CountSeed {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "a whole number of images for {} (or null)", self.0)
+    }
+    fn visit_none<E>(self) -> Result<Option<u64>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> Result<Option<u64>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_u64(self)
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<u64>, E> {
+        Ok(Some(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Option<u64>, E> {
+        u64::try_from(v)
+            .map(Some)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
     }
 }
 
@@ -829,7 +871,9 @@ impl<'de> Visitor<'de> for ResponseSeed {
         let mut page = Page::default();
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
-                TopKey::TotalCount => page.total_count = map.next_value()?,
+                TopKey::TotalCount => {
+                    page.total_count = map.next_value_seed(CountSeed("TotalCount"))?
+                }
                 TopKey::ImageSet => {
                     page.has_image_set = true;
                     page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default()
