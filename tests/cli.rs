@@ -117,7 +117,7 @@ fn exit_2_on_invalid_invocations() {
     t().check(&["--report", "pdf=out.pdf"])
         .run()
         .code(2)
-        .stderr_has("FORMAT=FILE");
+        .stderr_has("unknown format `pdf`");
     t().args(&["check", "--snapshot", "missing.json"])
         .run()
         .code(2)

@@ -178,7 +178,8 @@ impl Diagnostic for Diag {
 /// dropped letter in a long name), or a candidate that continues what was
 /// typed (`sev` for `severity`). A candidate that continues the input comes
 /// first (`ImageOs` is `ImageOsName` rather than `ImageId`), then the fewest
-/// edits, then the longest shared start. A shared start alone is not enough:
+/// edits, then the longest shared start. An input whose first half is typed
+/// right may have one edit more (`violated` for `violation`). A shared start alone is not enough:
 /// `private-image-max-age` is never answered with `private-image-names-unique`
 /// (nine edits: not a typo, whatever they share).
 pub fn did_you_mean<'a>(
@@ -194,14 +195,15 @@ pub fn did_you_mean<'a>(
             let other = c.to_lowercase();
             let edits = strsim::damerau_levenshtein(&lowered, &other);
             let continues = length >= 3 && other.starts_with(&lowered);
-            (edits <= budget || continues).then(|| {
-                let shared = lowered
-                    .chars()
-                    .zip(other.chars())
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                (!continues, edits, std::cmp::Reverse(shared), c)
-            })
+            let shared = lowered
+                .chars()
+                .zip(other.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            // A word typed whole for most of its length earns one more edit
+            // for a wrong ending (`violated` for `violation`).
+            let near = edits <= budget || (edits <= budget + 1 && shared * 2 >= length);
+            (near || continues).then_some((!continues, edits, std::cmp::Reverse(shared), c))
         })
         .min()
         .map(|(_, _, _, c)| c)
@@ -223,6 +225,9 @@ mod tests {
             Some("ImageType")
         );
         assert_eq!(did_you_mean("sev", keys), Some("severity"));
+        let statuses = ["violation", "indeterminate", "waived", "baselined", "grace"];
+        assert_eq!(did_you_mean("violated", statuses), Some("violation"));
+        assert_eq!(did_you_mean("waved", statuses), Some("waived"));
     }
 
     /// A shared prefix is not a typo: a waiver naming a rule that is not

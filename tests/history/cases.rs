@@ -489,7 +489,7 @@ fn prune_deletes_old_runs_and_keeps_open_streaks(db: &Db) {
         ])
         .run()
         .code(0)
-        .stdout_has("pruned 1 runs (1 findings)");
+        .stdout_has("pruned 1 run (1 finding)");
     drop(out);
     let h = history(db, 21, &[]);
     let times: Vec<&str> = h["runs"]

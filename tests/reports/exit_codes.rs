@@ -75,12 +75,14 @@ fn one_run_writes_every_report() {
 
 #[test]
 fn a_malformed_report_flag_is_exit_2() {
-    for bad in ["pdf=out.pdf", "sarif", "sarif="] {
+    for (bad, says) in [
+        ("pdf=out.pdf", "unknown format `pdf`"),
+        ("sarif", "FORMAT=FILE"),
+        ("sarif=", "FORMAT=FILE"),
+    ] {
         let output = check_in(&fixture_dir(), &[], &["--report", bad]);
         assert_eq!(output.status.code(), Some(2), "--report {bad}");
-        assert!(
-            String::from_utf8_lossy(&output.stderr).contains("FORMAT=FILE"),
-            "--report {bad}"
-        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "--report {bad}: {stderr}");
     }
 }
