@@ -38,8 +38,9 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     };
     // Opened before any image is fetched: a history that cannot be used
     // stops the run before the API is asked for anything.
-    let mut history = history::open_for_check(settings.history.as_ref(), options.now)?;
+    let opening = history::open_for_check(settings.history.as_ref(), options.now)?;
     let (images, provenance) = images(&settings, io)?;
+    let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance);
     let checked = checked_by_run(selection.as_ref(), &images);
     let mut evaluation = evaluate(
@@ -83,6 +84,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         // with exit 2 and no report that could pass for a result.
         history::record(history, &report, checked)?;
     }
+    let _closing = history.map(history::Closing::start);
     if let Some(file) = &mut outputs.baseline {
         let baseline = Baseline::of_findings(&loaded.policy, &images, &report.evaluation.findings);
         crate::baseline::write(&baseline, file).map_err(|e| file_failed(file.path(), &e))?;

@@ -4,12 +4,14 @@
 //! module decides what to open, reads the environment (`PGPASSWORD`, the
 //! test hook) and where output goes.
 
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
+use crate::diag::{Code, Diag};
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
 use crate::history::summary::{self, Query};
@@ -44,19 +46,75 @@ fn options(create: bool) -> OpenOptions {
 pub(super) fn open_for_check(
     settings: Option<&HistorySettings>,
     now: Timestamp,
-) -> Result<Option<CheckHistory>, Error> {
+) -> Result<Option<Opening>, Error> {
     let Some(settings) = settings else {
         return Ok(None);
     };
+    // Opened here, before any image is fetched: a path, URL, file or schema
+    // that cannot be used stops the run before the API is asked anything.
     let mut history = History::open(&settings.target, &options(true)).map_err(Error::History)?;
-    let facts = history
-        .open_since(&settings.account, now)
-        .map_err(Error::History)?;
-    Ok(Some(CheckHistory {
-        history,
-        account: settings.account.clone(),
-        facts,
-    }))
+    // The open streaks are read while the images load (the second core is
+    // otherwise idle then); evaluation waits for them.
+    let account = settings.account.clone();
+    let reader = std::thread::Builder::new()
+        .name("history-read".into())
+        .spawn(move || {
+            let facts = history.open_since(&account, now)?;
+            Ok(CheckHistory {
+                history,
+                account,
+                facts,
+            })
+        })
+        .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
+    Ok(Some(Opening { reader }))
+}
+
+/// A history whose open streaks are being read.
+pub(super) struct Opening {
+    reader: JoinHandle<Result<CheckHistory, Diag>>,
+}
+
+impl Opening {
+    /// The history with its facts, once they are read.
+    pub(super) fn wait(self) -> Result<CheckHistory, Error> {
+        match self.reader.join() {
+            Ok(read) => read.map_err(Error::History),
+            Err(_) => Err(Error::History(Diag::error(
+                Code::HistoryRead,
+                "reading the history's open findings stopped unexpectedly",
+            ))),
+        }
+    }
+}
+
+fn thread_failed(what: &str, e: &std::io::Error) -> Diag {
+    Diag::error(Code::HistoryRead, format!("cannot {what}: {e}"))
+        .with_help("the system is out of threads or memory; run the check again")
+}
+
+/// Closes the database on a thread of its own once the run is recorded:
+/// SQLite moves the run from its write-ahead log into the file when the last
+/// connection closes, which need not hold up the reports. Dropping this
+/// waits for it, so the process never exits mid-way.
+pub(super) struct Closing(Option<JoinHandle<()>>);
+
+impl Closing {
+    pub(super) fn start(history: CheckHistory) -> Closing {
+        let closer = std::thread::Builder::new()
+            .name("history-close".into())
+            .spawn(move || drop(history));
+        // Without a thread, it is closed here, in line (`spawn` dropped it).
+        Closing(closer.ok())
+    }
+}
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        if let Some(closer) = self.0.take() {
+            let _ = closer.join();
+        }
+    }
 }
 
 /// Record the finished check; an error here is exit 2 (`exit.rs`).

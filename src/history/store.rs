@@ -191,8 +191,10 @@ pub struct Pruned {
 
 /// A history database. Every method runs inside the transaction opened by
 /// `begin_read`/`begin_write` (and ended by `commit`/`rollback`), except
-/// the schema methods, which `schema::open` calls in its own.
-pub trait Store {
+/// the schema methods, which `schema::open` calls in its own. `Send`: a
+/// check reads the open streaks on a thread of their own while its images
+/// load, and closes the database on one while its reports are written.
+pub trait Store: Send {
     /// `SQLite file PATH` or `PostgreSQL postgres://user@host/db` (never a
     /// password), for messages.
     fn describe(&self) -> String;
