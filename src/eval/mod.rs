@@ -14,8 +14,8 @@ mod setlevel;
 mod waivers;
 
 pub use model::{
-    Evaluation, FailOn, Finding, FixedEntry, RuleCounts, RuleResult, RuleStatus, Selection,
-    SkipReason, Status, Verdict,
+    Duplicate, Evaluation, FailOn, Finding, FixedEntry, RuleCounts, RuleResult, RuleStatus,
+    Selection, SkipReason, Status, Verdict,
 };
 
 use jiff::Timestamp;
@@ -147,8 +147,7 @@ fn assert_rule(
             image: Some(image_index),
             message: message::for_image(rule, condition, image, status, now),
             waiver: None,
-            related_images: Vec::new(),
-            value: None,
+            duplicate: None,
             first_seen: None,
         });
     }

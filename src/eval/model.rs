@@ -116,14 +116,23 @@ pub struct Finding {
     pub message: String,
     /// Index into `PolicySet::waivers` when waived.
     pub waiver: Option<usize>,
-    /// Set-level `unique` findings: the images sharing the value.
-    pub related_images: Vec<usize>,
-    /// Set-level `unique` findings: the duplicated value.
-    pub value: Option<String>,
+    /// Set-level `unique` findings: the duplicated value and its images.
+    /// Boxed: a report can hold hundreds of thousands of findings, and
+    /// only these few need it.
+    pub duplicate: Option<Box<Duplicate>>,
     /// With `check --history`: the first run of the current streak in which
     /// this rule failed for this image (this run's time for a new finding).
     /// `None` without history.
     pub first_seen: Option<Timestamp>,
+}
+
+/// What a set-level `unique` finding is about.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    /// The value the images share.
+    pub value: String,
+    /// The images sharing it.
+    pub images: Vec<usize>,
 }
 
 /// Per-rule counts.

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::model::{Finding, RuleCounts, Status};
+use super::model::{Duplicate, Finding, RuleCounts, Status};
 use crate::image::{Field, ImageSet, Value};
 use crate::policy::model::{Expectation, Rule};
 
@@ -74,8 +74,7 @@ pub(crate) fn evaluate(
             image: None,
             message,
             waiver: None,
-            related_images: Vec::new(),
-            value: None,
+            duplicate: None,
             first_seen: None,
         });
     }
@@ -112,8 +111,10 @@ pub(crate) fn evaluate(
                 image: None,
                 message,
                 waiver: None,
-                related_images: members,
-                value: Some(value),
+                duplicate: Some(Box::new(Duplicate {
+                    value,
+                    images: members,
+                })),
                 first_seen: None,
             });
         }

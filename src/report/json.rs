@@ -201,10 +201,10 @@ impl Serialize for FindingView<'_, '_> {
                 },
             )?;
         }
-        if let Some(value) = &finding.value {
-            map.serialize_entry("value", value)?;
-            let ids: Vec<Option<&str>> = finding
-                .related_images
+        if let Some(duplicate) = &finding.duplicate {
+            map.serialize_entry("value", &duplicate.value)?;
+            let ids: Vec<Option<&str>> = duplicate
+                .images
                 .iter()
                 .map(|&i| report.image(i).id())
                 .collect();

@@ -502,8 +502,9 @@ fn result<'a>(
         location.logical_locations = image_location(image.id());
     }
     let related_locations = finding
-        .related_images
+        .duplicate
         .iter()
+        .flat_map(|d| &d.images)
         .enumerate()
         .map(|(n, &i)| {
             let related = report.image(i);
@@ -558,7 +559,7 @@ fn result<'a>(
             failing: report.is_failing(finding),
             image_id: image.and_then(|i| i.id()),
             image_name: image.and_then(|i| i.name()),
-            value: finding.value.as_deref(),
+            value: finding.duplicate.as_ref().map(|d| d.value.as_str()),
             first_seen: report.first_seen_rfc3339(finding),
             open_for_seconds: report.open_for_seconds(finding),
         },
@@ -570,7 +571,7 @@ fn result<'a>(
 /// value (`count` findings: the rule id alone, there is one per rule).
 pub fn fingerprint(report: &Report<'_>, finding: &Finding) -> String {
     let rule = &report.rule(finding).id;
-    match (finding.image, &finding.value) {
+    match (finding.image, finding.duplicate.as_ref().map(|d| &d.value)) {
         (Some(index), _) => {
             let image = report.image(index);
             match (image.id(), image.name()) {
