@@ -106,11 +106,58 @@ pub(crate) struct Page {
     pub(crate) images: Vec<PageImage>,
 }
 
-/// One image: its `ImageId` (for de-duplication) and its exact JSON.
+/// One image: its exact JSON and where its `ImageId` is (for
+/// de-duplication).
 #[derive(Debug)]
 pub(crate) struct PageImage {
-    pub(crate) id: Option<String>,
     pub(crate) raw: Box<RawValue>,
+    id: IdText,
+}
+
+/// An image's `ImageId`. Almost always sent without escapes, so it is the
+/// span of the JSON that holds it: a 100k-image fetch holds every image
+/// until the listing is complete, and 100k separate id strings (and a set
+/// of them) would be several MB more at the peak.
+#[derive(Debug)]
+pub(crate) enum IdText {
+    Span {
+        start: u32,
+        len: u32,
+    },
+    /// With escapes (`\u002d`): decoded.
+    Decoded(Box<str>),
+}
+
+impl IdText {
+    /// `id` as read from `text`: its span when it is a slice of `text`
+    /// (checked, not assumed), else the decoded text.
+    pub(crate) fn of(text: &str, id: &str) -> IdText {
+        let span = (id.as_ptr() as usize)
+            .checked_sub(text.as_ptr() as usize)
+            .filter(|start| text.get(*start..start + id.len()) == Some(id))
+            .and_then(|start| Some((u32::try_from(start).ok()?, u32::try_from(id.len()).ok()?)));
+        match span {
+            Some((start, len)) => IdText::Span { start, len },
+            None => IdText::Decoded(id.into()),
+        }
+    }
+}
+
+impl PageImage {
+    /// `id` must be `IdText::of` this `raw`'s text (the span is into it).
+    pub(crate) fn new(raw: Box<RawValue>, id: IdText) -> PageImage {
+        PageImage { raw, id }
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        match &self.id {
+            IdText::Span { start, len } => {
+                let (start, len) = (*start as usize, *len as usize);
+                self.raw.get().get(start..start + len).unwrap_or_default()
+            }
+            IdText::Decoded(id) => id,
+        }
+    }
 }
 
 /// What went wrong with one call. Every string in here has been redacted.
@@ -195,8 +242,14 @@ struct ErrorBody {
 #[derive(Deserialize)]
 struct IdOnly<'a> {
     #[serde(rename = "ImageId", borrow)]
-    image_id: Option<Cow<'a, str>>,
+    image_id: Option<IdStr<'a>>,
 }
+
+/// serde borrows a `Cow<str>` only when it is the field's own type (inside an
+/// `Option` it always copies): this newtype makes an unescaped id a slice of
+/// the image's JSON.
+#[derive(Deserialize)]
+struct IdStr<'a>(#[serde(borrow)] Cow<'a, str>);
 
 impl Client {
     pub(crate) fn new(cfg: &LiveConfig, endpoint: Endpoint) -> Result<Self, FetchError> {
@@ -440,22 +493,21 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
     let raw_images = r.image_set.unwrap_or_default();
     let mut images = Vec::with_capacity(raw_images.len());
     for (i, raw) in raw_images.into_iter().enumerate() {
-        let id = serde_json::from_str::<IdOnly<'_>>(raw.get())
-            .map_err(|_| {
-                CallError::Malformed(format!(
-                    "ImageSet[{i}] is not an image object (RequestId {request_id})"
-                ))
-            })?
-            .image_id
-            .map(Cow::into_owned)
-            .filter(|id| !id.is_empty());
-        let Some(id) = id else {
+        let parsed = serde_json::from_str::<IdOnly<'_>>(raw.get()).map_err(|_| {
+            CallError::Malformed(format!(
+                "ImageSet[{i}] is not an image object (RequestId {request_id})"
+            ))
+        })?;
+        let Some(IdStr(id)) = parsed.image_id.filter(|id| !id.0.is_empty()) else {
             return Err(CallError::ImageWithoutId {
                 position: i + 1,
                 request_id,
             });
         };
-        images.push(PageImage { id: Some(id), raw });
+        // Located while `id` borrows from `raw`; moving the box keeps the
+        // text where it is.
+        let id = IdText::of(raw.get(), &id);
+        images.push(PageImage::new(raw, id));
     }
     Ok(Page {
         total_count,
@@ -563,6 +615,27 @@ fn excerpt(text: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The id is read where it sits in the image's JSON, or decoded when it
+    /// has escapes; either way it is the id the API meant.
+    #[test]
+    fn image_ids_are_spans_of_their_json_or_decoded() {
+        let body = br#"{"Response":{"TotalCount":3,"RequestId":"r","ImageSet":[
+            {"ImageName":"a","ImageId":"img-abc"},
+            {"ImageId":"img\u002dabc","ImageName":"b"},
+            {"ImageId":"img-\u00e9"}]}}"#;
+        let page = parse_response(body).expect("page");
+        let ids: Vec<&str> = page.images.iter().map(PageImage::id).collect();
+        assert_eq!(ids, ["img-abc", "img-abc", "img-\u{e9}"]);
+        assert!(matches!(page.images[0].id, IdText::Span { .. }));
+        assert!(matches!(page.images[1].id, IdText::Decoded(_)));
+        // A string that is not a slice of the text is never taken for one.
+        let elsewhere = String::from("img-abc");
+        assert!(matches!(
+            IdText::of(r#"{"ImageId":"img-abc"}"#, &elsewhere),
+            IdText::Decoded(_)
+        ));
+    }
+
     #[test]
     fn endpoints() {
         let e = parse_endpoint("https://ecm.tencentcloudapi.com").unwrap();
@@ -627,12 +700,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(page.total_count, 2);
-        assert_eq!(page.images[0].id.as_deref(), Some("img-1"));
+        assert_eq!(page.images[0].id(), "img-1");
         assert_eq!(
             page.images[0].raw.get(),
             r#"{"ImageId":"img-1","X":[1, 2]}"#
         );
-        assert_eq!(page.images[1].id.as_deref(), Some("img-2"));
+        assert_eq!(page.images[1].id(), "img-2");
         // An image without an ImageId cannot be told apart: the page is refused.
         for missing in [
             r#"{"ImageName":"n"}"#,

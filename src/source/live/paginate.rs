@@ -165,16 +165,22 @@ async fn attempt<T: Transport>(
         by_offset.insert(gap, page);
     }
 
-    let mut seen: HashSet<String> = HashSet::with_capacity(total.min(1 << 20) as usize);
+    // Which images are the first with their ImageId (every image has one:
+    // the client refuses a page with an image without). The set borrows the
+    // ids from the pages and is gone before the images are moved out.
+    let first_of_its_id: Vec<bool> = {
+        let mut seen: HashSet<&str> = HashSet::with_capacity(total.min(1 << 20) as usize);
+        by_offset
+            .values()
+            .flat_map(|page| &page.images)
+            .map(|image| seen.insert(image.id()))
+            .collect()
+    };
     let mut images = Vec::with_capacity(total.min(1 << 20) as usize);
-    for page in by_offset.into_values() {
-        for image in page.images {
-            // An image without an ImageId cannot be matched against others; it is kept
-            // (every field is optional) and still counts towards TotalCount.
-            let fresh = image.id.is_none_or(|id| seen.insert(id));
-            if fresh {
-                images.push(image.raw);
-            }
+    let all = by_offset.into_values().flat_map(|page| page.images);
+    for (image, fresh) in all.zip(first_of_its_id) {
+        if fresh {
+            images.push(image.raw);
         }
     }
     if images.len() as u64 != total {

@@ -16,7 +16,7 @@ use ecm_emulator::{Jitter, Limiter, LimiterKind};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::client::{CallError, Page, PageImage};
+use super::client::{CallError, IdText, Page, PageImage};
 use super::credentials::Credentials;
 use super::error::FetchError;
 use super::pacer::Pacer;
@@ -102,9 +102,10 @@ impl Service {
     fn page(&self, offset: u64) -> Page {
         let end = (offset + 100).min(self.images);
         let images = (offset.min(end)..end)
-            .map(|i| PageImage {
-                id: Some(format!("img-{i}")),
-                raw: RawValue::from_string(format!(r#"{{"ImageId":"img-{i}"}}"#)).unwrap(),
+            .map(|i| {
+                let raw = RawValue::from_string(format!(r#"{{"ImageId":"img-{i}"}}"#)).unwrap();
+                let id = IdText::of(raw.get(), &raw.get()[12..raw.get().len() - 2]);
+                PageImage::new(raw, id)
             })
             .collect();
         Page {
