@@ -171,7 +171,7 @@ codes! {
             fix: "Use eq, gte, gt, lte, lt with non-negative integers: `count: { gte: 1 }`.";
         UnknownPlaceholder => "unknown-placeholder", "A message template names a placeholder that does not exist.",
             example: "`message: \"{ImageID} is old\"`",
-            fix: "Use a field path (`{ImageId}`), `{rule.id}`, `{rule.title}`, or in set-level rules `{count}` and `{value}`.";
+            fix: "Use a field path (`{ImageId}`), `{rule.id}`, `{rule.title}`, or in set-level rules `{count}`, `{value}` and `{images}` (these three name no single image, so a per-image message cannot use them).";
         InvalidTemplate => "invalid-template", "A message template has an unclosed `{` or a stray `}`.",
             example: "`message: \"{ImageId is old\"`",
             fix: "Close the brace, or write `{{` and `}}` for literal braces.";
