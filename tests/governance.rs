@@ -32,7 +32,8 @@ fn matrix_case(severity: &str, status: &str, fail_on: &str, format: &str) -> i32
         args.extend(["--baseline", "baseline.json"]);
     }
     if status == "grace" {
-        // A new violation of a rule with grace: SPEC 2, grace never fails.
+        // A new violation of a rule with grace: grace never fails the gate
+        // (README, "Exit codes").
         args.extend(["--history", "history.db"]);
     }
     test.check(&args).run().code

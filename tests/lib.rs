@@ -21,6 +21,7 @@ mod output;
 mod properties;
 mod reports;
 mod schema;
+mod self_contained;
 mod snapshot_input;
 mod timezones;
 mod validation;
