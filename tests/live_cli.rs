@@ -286,24 +286,10 @@ fn no_secret_appears_in_any_output() {
 #[test]
 fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
     use std::io::Read;
-    use std::os::fd::OwnedFd;
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
 
-    use rustix::fs::{Mode, OFlags};
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-
-    let master: OwnedFd =
-        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave: OwnedFd = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY,
-        Mode::empty(),
-    )
-    .expect("open the terminal");
+    let (master, slave) = crate::support::pseudo_terminal();
 
     let server = Server::start(ecm_emulator::generate_images(450), |_| {});
     let dir = tempfile::TempDir::new().unwrap();

@@ -168,22 +168,7 @@ fn ctrl_c_during_a_fetch_exits_130_and_writes_nothing() {
 
 #[test]
 fn ctrl_c_on_a_terminal_clears_the_bar_then_says_interrupted() {
-    use std::os::fd::OwnedFd;
-
-    use rustix::fs::{Mode, OFlags};
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-
-    let master: OwnedFd =
-        openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let slave: OwnedFd = rustix::fs::open(
-        name.as_c_str(),
-        OFlags::RDWR | OFlags::NOCTTY,
-        Mode::empty(),
-    )
-    .expect("open the terminal");
+    let (master, slave) = crate::support::pseudo_terminal();
 
     let server = slow_server();
     let url = server.url();

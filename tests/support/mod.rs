@@ -22,6 +22,25 @@ pub fn now() -> jiff::Timestamp {
 
 /// Path of a file in `tests/fixtures/tencent/`: Tencent Cloud reference data kept in the
 /// repository (its README says where each file comes from).
+/// A pseudo-terminal: (the master side the test reads, the terminal side
+/// given to the binary as its stdout or stderr).
+pub fn pseudo_terminal() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("a pseudo-terminal");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let terminal = rustix::fs::open(
+        name.as_c_str(),
+        OFlags::RDWR | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .expect("open the terminal");
+    (master, terminal)
+}
+
 pub fn tencent_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/tencent")
