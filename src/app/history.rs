@@ -13,6 +13,7 @@ use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
 use crate::diag::{Code, Diag};
 use crate::history::record::{self, Checked};
+use crate::history::store::RunRecord;
 use crate::history::render::{self, HistoryView};
 use crate::history::summary::{self, Query};
 use crate::history::{Facts, History, OpenOptions, Target, html};
@@ -34,6 +35,9 @@ pub(super) struct CheckHistory {
     history: History,
     account: String,
     pub facts: Facts,
+    /// The run once recorded: a row per finding, freed with the database on
+    /// the closing thread rather than on the way to the reports.
+    recorded: Option<RunRecord>,
 }
 
 fn options(create: bool) -> OpenOptions {
@@ -64,6 +68,7 @@ pub(super) fn open_for_check(
                 history,
                 account,
                 facts,
+                recorded: None,
             })
         })
         .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
@@ -138,8 +143,9 @@ pub(super) fn record(
     history
         .history
         .record(&run, Some(&history.facts), &mut before_commit)
-        .map(|_| ())
-        .map_err(Error::History)
+        .map_err(Error::History)?;
+    history.recorded = Some(run);
+    Ok(())
 }
 
 /// `ecmguard history` and `ecmguard history prune`.
