@@ -263,3 +263,33 @@ fn a_small_snapshot_error_on_stdin_quotes_the_line() {
         .stderr_has("-:3:")
         .stderr_has("\"ImageSize\": \"50\"");
 }
+
+/// A document over one of the YAML parser's limits says which limit, in
+/// words, and what to do about it, not the parser's Rust value
+/// (`Nodes { nodes: 250001 }`).
+#[test]
+fn a_parser_limit_is_named_in_words_with_what_to_do() {
+    for (file, says, help) in [
+        (
+            "syntax-alias-bomb.yaml",
+            "the YAML is too large to load: more than 250,000 values once its aliases are expanded",
+            "instead of nesting aliases",
+        ),
+        (
+            "syntax-deep-block-nesting.yaml",
+            "the YAML is too large to load: nested more than 64 levels deep",
+            "flatten the structure",
+        ),
+    ] {
+        let bytes = std::fs::read(corpus().join(file)).expect("fixture");
+        let path = format!("p/{file}");
+        let out = Test::new()
+            .file(&path, bytes)
+            .args(&["validate", "--policy", &path])
+            .run()
+            .code(2)
+            .stderr_has(says)
+            .stderr_has(help);
+        assert!(!out.stderr.contains("{ "), "{file}: {}", out.stderr);
+    }
+}

@@ -307,12 +307,69 @@ fn yaml_error(file: &Arc<SourceFile>, err: &serde_saphyr::Error) -> Diag {
         })
         .unwrap_or(0)
         .min(file.text().len());
+    // The error itself, under the parser's snippet and alias wrappers.
+    let mut inner = err;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = inner
+    {
+        inner = error;
+    }
+    if let serde_saphyr::Error::Budget { breach, .. } = inner {
+        let (what, help) = budget_breach(breach);
+        return Diag::error(
+            Code::YamlSyntax,
+            format!("the YAML is too large to load: {what}"),
+        )
+        .at(file, Span::new(offset, 0), "the limit was reached here")
+        .with_help(help);
+    }
     let message = first_line(&err.without_snippet().to_string());
     Diag::error(Code::YamlSyntax, format!("invalid YAML: {message}"))
         .at(file, Span::new(offset, 0), "here")
         .with_help(
             "fix the YAML syntax; indentation and unclosed quotes or brackets are the usual causes",
         )
+}
+
+/// Which of the parser's limits a document broke, in words (the parser's
+/// own message is its Rust value, `Nodes { nodes: 250001 }`), and what to do.
+fn budget_breach(breach: &serde_saphyr::budget::BudgetBreach) -> (String, &'static str) {
+    use serde_saphyr::budget::BudgetBreach as B;
+    const ALIASES: &str = "write the values out instead of nesting aliases that refer to \
+                           aliases (each use expands them again)";
+    let more_than = |n: usize| crate::text::thousands(n.saturating_sub(1) as u64);
+    match breach {
+        B::Nodes { nodes } => (
+            format!(
+                "more than {} values once its aliases are expanded",
+                more_than(*nodes)
+            ),
+            ALIASES,
+        ),
+        B::Aliases { aliases } => (
+            format!("more than {} aliases (`*name`)", more_than(*aliases)),
+            ALIASES,
+        ),
+        B::Anchors { anchors } => (
+            format!("more than {} anchors (`&name`)", more_than(*anchors)),
+            ALIASES,
+        ),
+        B::Depth { depth } => (
+            format!("nested more than {} levels deep", more_than(*depth)),
+            "a policy needs a few levels of nesting: flatten the structure",
+        ),
+        B::Documents { documents } => (
+            format!(
+                "{} YAML documents in one file",
+                crate::text::thousands(*documents as u64)
+            ),
+            "a policy file is one YAML document: remove the `---` separators or split the file",
+        ),
+        _ => (
+            "more content than a policy file may have".to_owned(),
+            "split the policies into several files in a --policy directory",
+        ),
+    }
 }
 
 fn first_line(message: &str) -> String {
