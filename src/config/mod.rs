@@ -632,6 +632,21 @@ mod tests {
         assert_eq!(codes("policy: [\n"), [Code::YamlSyntax]);
     }
 
+    /// Found by fuzzing (`fuzz/`, target `project_inputs`): a character
+    /// wider than one byte just before a credential-looking key made the
+    /// line scan cut into it and panic.
+    #[test]
+    fn a_wide_character_before_a_credential_key_is_masked_not_a_panic() {
+        // Not YAML (the line scan alone finds the secret).
+        let broken = "! Paravae muon (nel140dike a \u{623}pCsswordvex_prapikeyivage: 22d\n}";
+        assert_eq!(codes(broken), [Code::YamlSyntax]);
+        // YAML: the key is read from the tree and refused; its value never shown.
+        let problems = read("\u{623}password: hunter2\n").expect_err("refused");
+        assert_eq!(problems[0].code, Code::ConfigCredential);
+        let shown = format!("{:?}", problems[0]);
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
     #[test]
     fn credentials_are_refused_at_any_depth_and_never_shown() {
         let text = "SecretKey: Gu5t9xGARNpq86cd98joQYCN3EXAMPLE\ntencentcloud:\n  secret_id: AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\naccount: AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\nhistory: postgres://u:hunter2@db/x\nx-api-token: abc\n";

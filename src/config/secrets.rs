@@ -121,9 +121,13 @@ pub(super) fn line_secrets(text: &str) -> Vec<Span> {
         let body = line.trim_end_matches(['\n', '\r']);
         let mut search = 0;
         while let Some(colon) = body[search..].find(':').map(|i| search + i) {
+            // Just after the last character that cannot be in a key (which
+            // may be wider than one byte: `أpassword:`).
             let key_start = body[..colon]
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             if looks_like_credential(&body[key_start..colon]) {
                 let end = body[colon..]
                     .find([',', '}'])
