@@ -20,9 +20,13 @@ fuzz_target!(|input: (bool, &str, &str, u8, &[u8])| {
         _ => "null".to_owned(),
     };
     let envelope = match choice % 3 {
-        0 => format!(r#"{{"Response":{{"TotalCount":{total},"ImageSet":{image_set},"RequestId":"r"}}}}"#),
+        0 => format!(
+            r#"{{"Response":{{"TotalCount":{total},"ImageSet":{image_set},"RequestId":"r"}}}}"#
+        ),
         1 => format!(r#"{{"Response":{{"Error":{other},"RequestId":"r"}}}}"#),
-        _ => format!(r#"{{"Response":{{"TotalCount":{total},"ImageSet":[{image_set}],"RequestId":{other}}}}}"#),
+        _ => format!(
+            r#"{{"Response":{{"TotalCount":{total},"ImageSet":[{image_set}],"RequestId":{other}}}}}"#
+        ),
     };
     let _ = parse_response_for_fuzzing(envelope.as_bytes());
 });

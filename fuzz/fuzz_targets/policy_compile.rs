@@ -13,9 +13,9 @@ fuzz_target!(|text: &str| {
         zone: ApiZone::default(),
         params: Vec::new(),
     };
-    if let Err(failure) = policy::compile(vec![SourceFile::new("fuzz.yaml", text)], &options) {
+    if let Err(diagnostics) = policy::compile(vec![SourceFile::new("fuzz.yaml", text)], &options) {
         // Rendering walks every span against the text: it must not panic either.
-        for diagnostic in &failure.diagnostics {
+        for diagnostic in &diagnostics {
             let _ = format!("{diagnostic:?}");
         }
     }
