@@ -113,11 +113,23 @@ fn header(
         )
     };
     let severity = rule.severity.as_str();
-    // The counts stay together, with the title's last word before them, so
-    // no line starts with the dash or leaves a number without its noun.
+    // The first count stays with the title's last word and each count with
+    // its noun, so no line starts with the dash or leaves a number alone;
+    // the line may break between two counts.
     let title = escape(&rule.title);
     let (title, last) = title.rsplit_once(' ').unwrap_or(("", &title));
-    let tail = glued(&format!("{last} — {}", counts.join(", ")));
+    let counts: Vec<String> = counts.iter().map(|c| glued(c)).collect();
+    let tail = match counts.split_first() {
+        Some((first, rest)) => {
+            let mut tail = glued(&format!("{last} — {first}"));
+            for count in rest {
+                tail.push_str(", ");
+                tail.push_str(count);
+            }
+            tail
+        }
+        None => last.to_owned(),
+    };
     // Rule ids are checked at load (`[a-z0-9][a-z0-9._-]*`): no escaping,
     // and no space, so `severity[id]:` is one word and starts line one.
     let text = if title.is_empty() {
