@@ -3,6 +3,7 @@
 //! schema `ecmguard/history/v1` (docs/history.md); human text escapes every
 //! control character of data that came from images or policies.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::store::{Counts, RunRow};
 use super::summary::{OpenFinding, RuleTrend, Summary, TimeToFix, WAIVER_WINDOW_DAYS, WaiverDue};
+use crate::text::escape;
 use crate::time::{ApiZone, describe_seconds};
 
 pub const HISTORY_SCHEMA: &str = "ecmguard/history/v1";
@@ -184,7 +186,7 @@ pub fn render_human(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Res
 fn human(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     let s = view.summary;
     let scope = match &s.account {
-        Some(account) => format!("account {}", plain(account)),
+        Some(account) => format!("account {}", escape(account)),
         None => "every account".to_owned(),
     };
     let window = match s.since {
@@ -221,7 +223,10 @@ fn runs(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     let shown = &runs[skipped..];
     // The column is as wide as the longest account: a label is never cut,
     // so it can be copied and searched for.
-    let accounts: Vec<String> = shown.iter().map(|r| plain(&r.account)).collect();
+    let accounts: Vec<String> = shown
+        .iter()
+        .map(|r| escape(&r.account).into_owned())
+        .collect();
     let width = accounts
         .iter()
         .map(|a| a.chars().count())
@@ -287,7 +292,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
         writeln!(
             out,
             "  {:<width$}  {:<7}  {}  {} open now; {}",
-            plain(&trend.rule),
+            escape(&trend.rule),
             trend.severity,
             sparkline(trend, 40),
             trend.open,
@@ -338,14 +343,14 @@ fn open(view: &HistoryView<'_>, open: &[OpenFinding], out: &mut String) -> std::
             "  {} (open {})  {}  {}  {}  [{}] {}",
             view.time(o.finding.first_seen),
             describe_seconds(o.open_for_seconds),
-            plain(&o.account),
+            escape(&o.account),
             o.finding.rule,
             o.finding
                 .image
                 .as_deref()
-                .map_or("(set-level)".to_owned(), plain),
+                .map_or(Cow::Borrowed("(set-level)"), escape),
             o.finding.status,
-            plain(&o.finding.message)
+            escape(&o.finding.message)
         )?;
     }
     if open.len() > MAX_OPEN {
@@ -379,41 +384,22 @@ fn waivers(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
             w.rules.join(", ")
         );
         if let Some(images) = &w.images {
-            let _ = write!(line, " on {}", plain(&images.join(", ")));
+            let _ = write!(line, " on {}", escape(&images.join(", ")));
         }
-        let _ = write!(line, "  {}", plain(&w.reason));
+        let _ = write!(line, "  {}", escape(&w.reason));
         if let Some(owner) = &w.owner {
-            let _ = write!(line, " (owner {})", plain(owner));
+            let _ = write!(line, " (owner {})", escape(owner));
         }
-        let _ = write!(line, "  {}", plain(&w.location));
+        let _ = write!(line, "  {}", escape(&w.location));
         writeln!(out, "{line}")?;
     }
     Ok(())
-}
-
-/// Control characters escaped (`\u{1b}`), so text from images or policies
-/// cannot move the cursor, recolour the terminal or forge lines.
-pub fn plain(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::store::RuleCountRecord;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert_eq!(plain("a\u{1b}[31mb\nc"), "a\\u{1b}[31mb\\u{a}c");
-    }
 
     #[test]
     fn sparklines_scale_to_the_rules_maximum() {

@@ -201,3 +201,31 @@ fn the_human_history_never_cuts_an_account_or_a_rule_id() {
     assert!(out.stdout.contains(rule), "{}", out.stdout);
     assert!(!out.stdout.contains('…'), "{}", out.stdout);
 }
+
+/// Text from images (here through a message naming the image) is escaped in
+/// the human history as in the check's report: no bidirectional override to
+/// reorder the line, no `##[…]` for GitHub's runner to read as a command.
+#[test]
+fn the_human_history_escapes_hostile_text() {
+    let db = super::db::Db::sqlite();
+    let policy = "rules:\n  - id: state\n    title: Images are NORMAL\n    message: \"{ImageName} is not NORMAL\"\n    assert: { ImageState: NORMAL }\n";
+    let hostile = json!([{
+        "ImageId": "img-a",
+        "ImageName": "evil\u{202e}txt.exe ##[set-output name=gate;]pass",
+        "ImageState": "CREATING"
+    }]);
+    super::db::check(&db, 1, policy, hostile, &[]).code(1);
+    let out = Test::new()
+        .args(&[
+            "history",
+            "--history",
+            &db.arg(),
+            "--now",
+            &super::db::day(2),
+        ])
+        .run()
+        .code(0);
+    assert!(out.stdout.contains("is not NORMAL"), "{}", out.stdout);
+    assert!(!out.stdout.contains('\u{202e}'), "{}", out.stdout);
+    assert!(!out.stdout.contains("##[set-output"), "{}", out.stdout);
+}
