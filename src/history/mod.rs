@@ -16,6 +16,7 @@ pub mod html;
 pub mod postgres;
 pub mod record;
 pub mod render;
+pub mod rows;
 pub mod schema;
 pub mod sql;
 pub mod sqlite;

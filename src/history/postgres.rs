@@ -13,9 +13,10 @@ use std::time::Duration;
 use postgres::{Client, NoTls, Row};
 use sha2::{Digest, Sha256};
 
+use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    Counts, EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
+    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
     RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
 };
 
@@ -141,17 +142,17 @@ fn lock_key(name: &str) -> i64 {
     i64::from_be_bytes(bytes)
 }
 
-fn counts(row: &Row, first: usize) -> Result<Counts, postgres::Error> {
-    Ok(Counts {
-        violations_error: row.try_get(first)?,
-        violations_warning: row.try_get(first + 1)?,
-        violations_info: row.try_get(first + 2)?,
-        indeterminate: row.try_get(first + 3)?,
-        grace: row.try_get(first + 4)?,
-        waived: row.try_get(first + 5)?,
-        baselined: row.try_get(first + 6)?,
-        failing: row.try_get(first + 7)?,
-    })
+impl Columns for Row {
+    type Error = postgres::Error;
+    fn int(&self, column: usize) -> Result<i64, postgres::Error> {
+        self.try_get(column)
+    }
+    fn text(&self, column: usize) -> Result<String, postgres::Error> {
+        self.try_get(column)
+    }
+    fn opt_text(&self, column: usize) -> Result<Option<String>, postgres::Error> {
+        self.try_get(column)
+    }
 }
 
 impl Store for Postgres {
@@ -214,10 +215,7 @@ impl Store for Postgres {
         let rows = self.query(sql::LATEST_FULL_RUN, &[&account, &until])?;
         match rows.first() {
             None => Ok(None),
-            Some(row) => Ok(Some(RunRef {
-                time: row.try_get(0).map_err(|e| self.error(&e))?,
-                id: row.try_get(1).map_err(|e| self.error(&e))?,
-            })),
+            Some(row) => Ok(Some(rows::run_ref(row).map_err(|e| self.error(&e))?)),
         }
     }
 
@@ -238,13 +236,7 @@ impl Store for Postgres {
         let mut runs = Vec::with_capacity(rows.len());
         for row in &rows {
             let read = || -> Result<(RunRef, Option<String>), postgres::Error> {
-                Ok((
-                    RunRef {
-                        time: row.try_get(0)?,
-                        id: row.try_get(1)?,
-                    },
-                    row.try_get(2)?,
-                ))
+                Ok((rows::run_ref(row)?, row.opt_text(2)?))
             };
             let (at, checked) = read().map_err(|e| self.error(&e))?;
             runs.push(NarrowedRun {
@@ -258,16 +250,7 @@ impl Store for Postgres {
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
         let rows = self.query(sql::FINDINGS_OF, &[&run])?;
         rows.iter()
-            .map(|row| {
-                Ok(FindingRecord {
-                    rule: row.try_get(0)?,
-                    image: row.try_get(1)?,
-                    status: row.try_get(2)?,
-                    severity: row.try_get(3)?,
-                    message: row.try_get(4)?,
-                    first_seen: row.try_get(5)?,
-                })
-            })
+            .map(rows::finding)
             .collect::<Result<_, postgres::Error>>()
             .map_err(|e| self.error(&e))
     }
@@ -426,22 +409,7 @@ impl Store for Postgres {
     ) -> StoreResult<Vec<RunRow>> {
         let rows = self.query(sql::RUNS, &[&account, &since, &until])?;
         rows.iter()
-            .map(|row| {
-                Ok(RunRow {
-                    id: row.try_get(0)?,
-                    time: row.try_get(1)?,
-                    tool_version: row.try_get(2)?,
-                    account: row.try_get(3)?,
-                    source: row.try_get(4)?,
-                    endpoint: row.try_get(5)?,
-                    policy_digest: row.try_get(6)?,
-                    images: row.try_get(7)?,
-                    counts: counts(row, 8)?,
-                    verdict: row.try_get(16)?,
-                    exit_code: row.try_get(17)?,
-                    narrowed: row.try_get::<_, i64>(18)? != 0,
-                })
-            })
+            .map(rows::run)
             .collect::<Result<_, postgres::Error>>()
             .map_err(|e| self.error(&e))
     }
@@ -454,20 +422,7 @@ impl Store for Postgres {
     ) -> StoreResult<Vec<(i64, RuleCountRecord)>> {
         let rows = self.query(sql::RULE_COUNTS, &[&account, &since, &until])?;
         rows.iter()
-            .map(|row| {
-                Ok((
-                    row.try_get(0)?,
-                    RuleCountRecord {
-                        rule: row.try_get(1)?,
-                        severity: row.try_get(2)?,
-                        violations: row.try_get(3)?,
-                        indeterminate: row.try_get(4)?,
-                        grace: row.try_get(5)?,
-                        waived: row.try_get(6)?,
-                        baselined: row.try_get(7)?,
-                    },
-                ))
-            })
+            .map(rows::rule_count)
             .collect::<Result<_, postgres::Error>>()
             .map_err(|e| self.error(&e))
     }
@@ -480,14 +435,7 @@ impl Store for Postgres {
     ) -> StoreResult<Vec<FixStats>> {
         let rows = self.query(sql::FIX_STATS, &[&account, &since, &until])?;
         rows.iter()
-            .map(|row| {
-                Ok(FixStats {
-                    rule: row.try_get(0)?,
-                    fixed: row.try_get(1)?,
-                    total_seconds: row.try_get(2)?,
-                    worst_seconds: row.try_get(3)?,
-                })
-            })
+            .map(rows::fix_stats)
             .collect::<Result<_, postgres::Error>>()
             .map_err(|e| self.error(&e))
     }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 
+use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    Counts, EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
+    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
     RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
 };
 
@@ -83,17 +84,17 @@ fn q(sql: &str) -> String {
     sql::for_sqlite(sql)
 }
 
-fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<Counts> {
-    Ok(Counts {
-        violations_error: row.get(first)?,
-        violations_warning: row.get(first + 1)?,
-        violations_info: row.get(first + 2)?,
-        indeterminate: row.get(first + 3)?,
-        grace: row.get(first + 4)?,
-        waived: row.get(first + 5)?,
-        baselined: row.get(first + 6)?,
-        failing: row.get(first + 7)?,
-    })
+impl Columns for Row<'_> {
+    type Error = rusqlite::Error;
+    fn int(&self, column: usize) -> rusqlite::Result<i64> {
+        self.get(column)
+    }
+    fn text(&self, column: usize) -> rusqlite::Result<String> {
+        self.get(column)
+    }
+    fn opt_text(&self, column: usize) -> rusqlite::Result<Option<String>> {
+        self.get(column)
+    }
 }
 
 impl Store for Sqlite {
@@ -195,12 +196,7 @@ impl Store for Sqlite {
         self.conn
             .prepare_cached(&q(sql::LATEST_FULL_RUN))
             .map_err(error)?
-            .query_row(params![account, until], |row| {
-                Ok(RunRef {
-                    time: row.get(0)?,
-                    id: row.get(1)?,
-                })
-            })
+            .query_row(params![account, until], |row| rows::run_ref(row))
             .optional()
             .map_err(error)
     }
@@ -221,13 +217,7 @@ impl Store for Sqlite {
             .map_err(error)?;
         let rows = stmt
             .query_map(params![account, until, after.time, after.id], |row| {
-                Ok((
-                    RunRef {
-                        time: row.get(0)?,
-                        id: row.get(1)?,
-                    },
-                    row.get::<_, Option<String>>(2)?,
-                ))
+                Ok((rows::run_ref(row)?, row.opt_text(2)?))
             })
             .map_err(error)?;
         let mut runs = Vec::new();
@@ -247,16 +237,7 @@ impl Store for Sqlite {
             .prepare_cached(&q(sql::FINDINGS_OF))
             .map_err(error)?;
         let rows = stmt
-            .query_map([run], |row| {
-                Ok(FindingRecord {
-                    rule: row.get(0)?,
-                    image: row.get(1)?,
-                    status: row.get(2)?,
-                    severity: row.get(3)?,
-                    message: row.get(4)?,
-                    first_seen: row.get(5)?,
-                })
-            })
+            .query_map([run], |row| rows::finding(row))
             .map_err(error)?;
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
@@ -412,22 +393,7 @@ impl Store for Sqlite {
     ) -> StoreResult<Vec<RunRow>> {
         let mut stmt = self.conn.prepare_cached(&q(sql::RUNS)).map_err(error)?;
         let rows = stmt
-            .query_map(params![account, since, until], |row| {
-                Ok(RunRow {
-                    id: row.get(0)?,
-                    time: row.get(1)?,
-                    tool_version: row.get(2)?,
-                    account: row.get(3)?,
-                    source: row.get(4)?,
-                    endpoint: row.get(5)?,
-                    policy_digest: row.get(6)?,
-                    images: row.get(7)?,
-                    counts: counts(row, 8)?,
-                    verdict: row.get(16)?,
-                    exit_code: row.get(17)?,
-                    narrowed: row.get::<_, i64>(18)? != 0,
-                })
-            })
+            .query_map(params![account, since, until], |row| rows::run(row))
             .map_err(error)?;
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
@@ -443,20 +409,7 @@ impl Store for Sqlite {
             .prepare_cached(&q(sql::RULE_COUNTS))
             .map_err(error)?;
         let rows = stmt
-            .query_map(params![account, since, until], |row| {
-                Ok((
-                    row.get(0)?,
-                    RuleCountRecord {
-                        rule: row.get(1)?,
-                        severity: row.get(2)?,
-                        violations: row.get(3)?,
-                        indeterminate: row.get(4)?,
-                        grace: row.get(5)?,
-                        waived: row.get(6)?,
-                        baselined: row.get(7)?,
-                    },
-                ))
-            })
+            .query_map(params![account, since, until], |row| rows::rule_count(row))
             .map_err(error)?;
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
@@ -472,14 +425,7 @@ impl Store for Sqlite {
             .prepare_cached(&q(sql::FIX_STATS))
             .map_err(error)?;
         let rows = stmt
-            .query_map(params![account, since, until], |row| {
-                Ok(FixStats {
-                    rule: row.get(0)?,
-                    fixed: row.get(1)?,
-                    total_seconds: row.get(2)?,
-                    worst_seconds: row.get(3)?,
-                })
-            })
+            .query_map(params![account, since, until], |row| rows::fix_stats(row))
             .map_err(error)?;
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
