@@ -11,6 +11,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::render::HistoryView;
 use super::store::RunRow;
 use super::summary::{RuleTrend, TimeToFix, WAIVER_WINDOW_DAYS};
+use crate::report::html::{head_meta, num};
 use crate::time::describe_seconds;
 
 /// Rows of the open findings and runs tables before "… and N more".
@@ -35,9 +36,7 @@ fn page(view: &HistoryView<'_>) -> Markup {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="generator" content=(format!("ecmguard {}", env!("CARGO_PKG_VERSION")));
+                (head_meta())
                 title { "ecmguard history: " (scope) }
                 style { (PreEscaped(CSS)) }
             }
@@ -338,15 +337,6 @@ fn ticks(max: i64) -> Vec<i64> {
 }
 
 /// Coordinates with one decimal: enough for a screen, stable in tests.
-fn num(value: f64) -> String {
-    let rounded = (value * 10.0).round() / 10.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded:.1}")
-    }
-}
-
 const CSS: &str = r#"
 :root {
   --fg: #1f2328; --muted: #59636e; --bg: #ffffff; --panel: #f6f8fa; --line: #d1d9e0;

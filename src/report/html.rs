@@ -33,9 +33,7 @@ fn page(report: &Report<'_>) -> Markup {
         (DOCTYPE)
         html lang="en" {
             head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="generator" content=(format!("ecmguard {}", env!("CARGO_PKG_VERSION")));
+                (head_meta())
                 title { "ecmguard report: " (verdict) }
                 style {
                     (PreEscaped(CSS))
@@ -697,8 +695,19 @@ fn count(n: usize, noun: &str) -> String {
     }
 }
 
-/// Coordinates with one decimal: enough for a screen, stable in snapshots.
-fn num(value: f64) -> String {
+/// The `<meta>` lines every page ecmguard writes starts its head with (this
+/// report and the history page).
+pub(crate) fn head_meta() -> Markup {
+    html! {
+        meta charset="utf-8";
+        meta name="viewport" content="width=device-width, initial-scale=1";
+        meta name="generator" content=(format!("ecmguard {}", env!("CARGO_PKG_VERSION")));
+    }
+}
+
+/// Coordinates with one decimal: enough for a screen, stable in snapshots
+/// (none when whole).
+pub(crate) fn num(value: f64) -> String {
     let rounded = (value * 10.0).round() / 10.0;
     if rounded.fract() == 0.0 {
         format!("{rounded:.0}")
