@@ -5,23 +5,13 @@
 
 use std::time::Duration;
 
+// Largest number of requests whose arrival falls in one window `[t, t + window)`:
+// the emulator's own count (unit-tested there).
+use ecm_emulator::limiter::busiest as max_in_window;
 use ecm_emulator::{Config, Emulator, Fault, FaultRule, FaultScript, Outcome};
 use ecmguard::source::live::{FetchProgress, fetch_all};
 
 use super::support::{Recorder, emulator_ids, fast_config, ids};
-
-/// Largest number of requests whose arrival falls in one window `[t, t + window)`.
-fn max_in_window(times: &[Duration], window: Duration) -> usize {
-    let mut best = 0;
-    let mut j = 0;
-    for i in 0..times.len() {
-        while j < times.len() && times[j] < times[i] + window {
-            j += 1;
-        }
-        best = best.max(j - i);
-    }
-    best
-}
 
 /// At the default 20 req/s against an emulator enforcing 20 req/s: no throttling, and never
 /// more than 20 requests in a second. Checked twice: on the client's send times (the
