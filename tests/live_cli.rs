@@ -52,10 +52,12 @@ impl Drop for Server {
     }
 }
 
-const STATE: &str =
+/// One rule every sample image is judged by.
+pub(crate) const STATE: &str =
     "rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\n";
 
-fn sample() -> Vec<Value> {
+/// The sample images (`tests/fixtures/tencent/sample_images.json`).
+pub(crate) fn sample() -> Vec<Value> {
     let text = std::fs::read_to_string(crate::support::tencent_fixture("sample_images.json"))
         .expect("sample images");
     let doc: Value = serde_json::from_str(&text).expect("json");

@@ -6,18 +6,8 @@
 use ecm_emulator::{Fault, FaultRule, FaultScript};
 use serde_json::Value;
 
-use crate::live_cli::{Server, with_credentials};
+use crate::live_cli::{STATE, Server, sample, with_credentials};
 use crate::support::{NOW, Output, Test};
-
-const STATE: &str =
-    "rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\n";
-
-fn sample() -> Vec<Value> {
-    let text = std::fs::read_to_string(crate::support::tencent_fixture("sample_images.json"))
-        .expect("sample images");
-    let doc: Value = serde_json::from_str(&text).expect("json");
-    doc["ImageSet"].as_array().cloned().unwrap_or_default()
-}
 
 fn faulty(images: Vec<Value>, rules: Vec<FaultRule>) -> Server {
     Server::start(images, |c| c.faults = FaultScript::new(rules))
