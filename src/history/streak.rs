@@ -79,11 +79,7 @@ impl Streaks for OpenSince {
         only: Option<&HashSet<&str>>,
     ) -> StoreResult<()> {
         store.streaks_of(run, &mut |rule, image, status, first_seen| {
-            let wanted = match only {
-                None => true,
-                Some(ids) => image.is_some_and(|id| ids.contains(id)),
-            };
-            if wanted
+            if wanted(only, image)
                 && continues(status)
                 && let Ok(at) = Timestamp::from_second(first_seen)
             {
@@ -135,11 +131,7 @@ impl Streaks for OpenState {
         only: Option<&HashSet<&str>>,
     ) -> StoreResult<()> {
         for finding in store.findings_of(run)? {
-            let wanted = match only {
-                None => true,
-                Some(ids) => finding.image.as_deref().is_some_and(|id| ids.contains(id)),
-            };
-            if wanted && continues(&finding.status) {
+            if wanted(only, finding.image.as_deref()) && continues(&finding.status) {
                 self.entries
                     .insert((finding.rule.clone(), finding.image.clone()), finding);
             }
@@ -197,6 +189,16 @@ fn continues(status: &str) -> bool {
         | Status::Waived
         | Status::Baselined => true,
     })
+}
+
+/// Whether a finding on `image` is read from a run: every one of a
+/// whole-account run, only the checked images' of a narrowed one (a
+/// set-level finding has no image and is not theirs).
+fn wanted(only: Option<&HashSet<&str>>, image: Option<&str>) -> bool {
+    match only {
+        None => true,
+        Some(ids) => image.is_some_and(|id| ids.contains(id)),
+    }
 }
 
 #[cfg(test)]
