@@ -122,11 +122,9 @@ fn a_byte_order_mark_before_a_snapshot_is_read() {
 }
 
 #[cfg(unix)]
-#[test]
-fn loose_credentials_and_a_rate_above_the_limit_are_warned_about() {
+/// A project whose credentials file has `mode`, named by the environment.
+fn with_credentials_file(mode: u32) -> Test {
     use std::os::unix::fs::PermissionsExt;
-    let server = Server::start(images().as_array().cloned().unwrap_or_default(), |_| {});
-    let url = server.url();
     let test = Test::new().policy(POLICY).file(
         "credentials",
         format!(
@@ -136,28 +134,23 @@ fn loose_credentials_and_a_rate_above_the_limit_are_warned_about() {
         ),
     );
     let file = test.path().join("credentials");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
     test.env("TENCENTCLOUD_CREDENTIALS_FILE", file.to_str().unwrap())
         .env("HOME", "/nonexistent")
+}
+
+#[test]
+fn loose_credentials_and_a_rate_above_the_limit_are_warned_about() {
+    let server = Server::start(images().as_array().cloned().unwrap_or_default(), |_| {});
+    let url = server.url();
+    with_credentials_file(0o644)
         .args(&["check", "--endpoint", &url, "--now", NOW, "--rate", "50"])
         .run()
         .code(0)
         .stderr_has("ecmguard::credentials-exposed")
         .stderr_has("chmod 600")
         .stderr_has("ecmguard::rate-above-limit");
-    let test = Test::new().policy(POLICY).file(
-        "credentials",
-        format!(
-            "[default]\nsecret_id = {}\nsecret_key = {}\n",
-            ecm_emulator::DEFAULT_SECRET_ID,
-            ecm_emulator::DEFAULT_SECRET_KEY
-        ),
-    );
-    let file = test.path().join("credentials");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = test
-        .env("TENCENTCLOUD_CREDENTIALS_FILE", file.to_str().unwrap())
-        .env("HOME", "/nonexistent")
+    let out = with_credentials_file(0o600)
         .args(&["check", "--endpoint", &url, "--now", NOW])
         .run()
         .code(0);
