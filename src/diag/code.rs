@@ -372,6 +372,12 @@ codes! {
         ApiImageWithoutId => "api-image-without-id", "A page of the API's answer holds an image without an `ImageId`: it cannot be de-duplicated, so no verdict is given (exit 3).",
             example: "a page whose image has no `ImageId`",
             fix: "Retry later; if it persists, report it to Tencent Cloud with the RequestId.";
+        ApiUsageWithoutId => "api-usage-without-id", "A page of `DescribeInstances` or `DescribeModule` holds an instance without an `InstanceId` or a module without a `ModuleId`: it cannot be de-duplicated, so no usage count is taken from it (exit 3).",
+            example: "a `ModuleItemSet` element whose `Module` is null",
+            fix: "Retry later; if it persists, report it to Tencent Cloud with the RequestId.";
+        ApiUsageModel => "api-usage-model", "An instance or module of a usage listing does not fit the documented model (a member of the wrong type), so what it uses cannot be read (exit 3).",
+            example: "an instance whose `InstanceState` is a number",
+            fix: "Report it with the RequestId: the API sent data outside its documented model, so no verdict was given on it.";
         ApiTotalTooLarge => "api-total-too-large", "The API reports a TotalCount beyond 10,000,000: refused (exit 3) before anything is planned or allocated for it.",
             example: "an endpoint that reports TotalCount 2,000,000,000",
             fix: "Check --endpoint: no real account has that many images.";
@@ -402,6 +408,9 @@ codes! {
         ApiUnauthorized => "api-unauthorized", "UnauthorizedOperation*: the identity lacks the CAM permission ecm:DescribeImage.",
             example: "a CAM user without the ecm:DescribeImage permission",
             fix: "Attach a policy that allows ecm:DescribeImage (for example QcloudECMReadOnlyAccess).";
+        UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
+            example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",
+            fix: "Allow ecm:DescribeInstances and ecm:DescribeModule (a read-only ECM policy is enough), or remove the rules that read `Usage.*`.";
         ApiAuthFailure => "api-auth-failure", "Another AuthFailure.* error.",
             example: "`AuthFailure.InvalidAuthorization` from a proxy that rewrites headers",
             fix: "Check the credentials and anything between ecmguard and the API.";
