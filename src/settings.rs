@@ -81,6 +81,8 @@ pub struct CheckSettings {
     pub source: SourceSettings,
     /// `--image`: the images a pre-deployment check is about.
     pub images: Vec<String>,
+    /// `--usage`: list usage even when no rule reads it.
+    pub usage: bool,
     /// The `--format`/`--output` report first, then every `--report`.
     pub reports: Vec<ReportTarget>,
     pub fail_on: FailOn,
@@ -342,6 +344,7 @@ impl CheckSettings {
             policy,
             source,
             images: args.images.clone(),
+            usage: args.usage,
             reports,
             fail_on: args
                 .fail_on

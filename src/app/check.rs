@@ -22,6 +22,7 @@ use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
 use crate::time::ApiZone;
+use crate::usage::Usage;
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
@@ -39,7 +40,15 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     // Opened before any image is fetched: a history that cannot be used
     // stops the run before the API is asked for anything.
     let opening = history::open_for_check(settings.history.as_ref(), options.now)?;
-    let (images, provenance) = images(&settings, io)?;
+    // Usage is listed only when something reads it: a policy without usage rules makes no
+    // request an account granting only ecm:DescribeImage would refuse.
+    let readers = loaded.policy.usage_readers();
+    let needed_by = if !readers.is_empty() {
+        Some(readers.describe())
+    } else {
+        settings.usage.then(|| "--usage".to_owned())
+    };
+    let (images, provenance) = images(&settings, needed_by.as_deref(), io)?;
     let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance);
     let checked = checked_by_run(selection.as_ref(), &images);
@@ -59,6 +68,8 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
+    // Every report says how many instances run an image nobody can name.
+    warnings.extend(images.usage().and_then(unknown_images));
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
     let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);
@@ -285,8 +296,13 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
     .with_help("write the report somewhere else; nothing was read or written")
 }
 
-/// The images of the run and where they came from.
-fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Provenance), Error> {
+/// The images of the run and where they came from, with their usage when something reads
+/// it (`needed_by`).
+fn images(
+    settings: &CheckSettings,
+    needed_by: Option<&str>,
+    io: &mut Io<'_>,
+) -> Result<(ImageSet, Provenance), Error> {
     let zone = &settings.policy.compile.zone;
     match &settings.source {
         SourceSettings::Snapshot(name) => {
@@ -299,12 +315,38 @@ fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Proven
             Ok((images, loaded.provenance))
         }
         SourceSettings::Live(live) => {
-            let (config, fetched) = super::fetch::fetch_live(live, io)?;
-            let images = fetched.image_set(zone)?;
+            let wanted = super::fetch::Wanted { usage: needed_by };
+            let listed = super::fetch::fetch_live(live, wanted, io)?;
+            let mut images = listed.fetched.image_set(zone)?;
             require_images(&images, &settings.images)?;
-            Ok((images, fetched.provenance(&config)))
+            let mut provenance = listed.fetched.provenance(&listed.config);
+            if let Some(usage) = listed.usage {
+                provenance.add_requests(&usage.stats);
+                images.attach_usage(Usage::new(usage.set));
+            }
+            Ok((images, provenance))
         }
     }
+}
+
+/// Instances whose image the API does not name: a warning in every report, with how many,
+/// since it changes what `Usage.*` means for the whole run.
+fn unknown_images(usage: &Usage) -> Option<Diag> {
+    let n = usage.unknown_image_instances();
+    (n > 0).then(|| {
+        Diag::warning(
+            Code::UsageImageUnknown,
+            format!(
+                "{} an image the API does not name (`Image: null`): usage counts are lower bounds, and Usage.InUse is unknown for every image with no counted use",
+                if n == 1 {
+                    "1 instance runs".to_owned()
+                } else {
+                    format!("{} instances run", crate::text::thousands(n))
+                }
+            ),
+        )
+        .with_help("rules that read Usage.InUse are indeterminate for those images until the instances name their image again (or are gone); no image is taken for unused on a guess")
+    })
 }
 
 /// The selection this run checks, when it is narrower than the account:

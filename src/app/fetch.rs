@@ -11,7 +11,7 @@ use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
 use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
-use crate::source::live::{self, Fetched, LiveConfig};
+use crate::source::live::{self, Blocking, Fetched, FetchedUsage, LiveConfig, UsageScope};
 use crate::source::snapshot;
 use crate::text::escape;
 
@@ -26,7 +26,9 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             AtomicFile::create(Path::new(path)).map_err(|e| file_failed(Path::new(path), &e))?,
         ),
     };
-    let (config, fetched) = fetch_live(&settings.live, io)?;
+    let Live {
+        config, fetched, ..
+    } = fetch_live(&settings.live, Wanted::default(), io)?;
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
         fetched_at: settings.zone.rfc3339((io.clock)()),
@@ -101,11 +103,28 @@ fn write_snapshot(document: &SnapshotOut<'_>, out: &mut dyn Write) -> std::io::R
     out.write_all(b"\n")
 }
 
-/// Resolve credentials (after everything else was validated) and fetch.
+/// What a live run lists besides the images.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Wanted<'a> {
+    /// Usage, because this reads it (`the rules a and b`, `--usage`): the subject of the
+    /// diagnostics that say why a failed usage listing was needed.
+    pub(super) usage: Option<&'a str>,
+}
+
+/// What a live run listed.
+pub(super) struct Live {
+    pub(super) config: LiveConfig,
+    pub(super) fetched: Fetched,
+    pub(super) usage: Option<FetchedUsage>,
+}
+
+/// Resolve credentials (after everything else was validated) and fetch the images, then
+/// what else is `wanted`, in one session (one deadline, a pacer per action).
 pub(super) fn fetch_live(
     settings: &LiveSettings,
+    wanted: Wanted<'_>,
     io: &mut Io<'_>,
-) -> Result<(LiveConfig, Fetched), Error> {
+) -> Result<Live, Error> {
     super::print_diagnostics(&settings.warnings, io);
     let mut config = settings.config.clone();
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
@@ -127,6 +146,26 @@ pub(super) fn fetch_live(
         ));
         super::print_diagnostics(&[warning], io);
     }
-    let fetched = live::fetch_blocking(&config, io.progress)?;
-    Ok((config, fetched))
+    let listed = list(&config, wanted, io.progress);
+    io.progress.finish();
+    let (fetched, usage) = listed?;
+    Ok(Live {
+        config,
+        fetched,
+        usage,
+    })
+}
+
+fn list(
+    config: &LiveConfig,
+    wanted: Wanted<'_>,
+    progress: &dyn live::Progress,
+) -> Result<(Fetched, Option<FetchedUsage>), live::FetchError> {
+    let run = Blocking::new(config)?;
+    let fetched = run.images(&config.filters, progress)?;
+    let usage = match wanted.usage {
+        Some(needed_by) => Some(run.usage(UsageScope::Account, needed_by, progress)?),
+        None => None,
+    };
+    Ok((fetched, usage))
 }

@@ -411,6 +411,9 @@ codes! {
         UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
             example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",
             fix: "Allow ecm:DescribeInstances and ecm:DescribeModule (a read-only ECM policy is enough), or remove the rules that read `Usage.*`.";
+        UsageImageUnknown => "usage-image-unknown", "Warning: some listed instances run an image the API does not name (`Image: null`): every usage count is a lower bound, and `Usage.InUse` is unknown (a rule reading it is indeterminate) for every image with no counted use. Every report says how many.",
+            example: "an instance whose `Image` is null in DescribeInstances, and a rule `where: { Usage.InUse: false }`",
+            fix: "Nothing to fix in the policy: the images no instance is counted for cannot be proven unused while the instance's image is unknown. Check the instances (DescribeInstances) and run again.";
         ApiAuthFailure => "api-auth-failure", "Another AuthFailure.* error.",
             example: "`AuthFailure.InvalidAuthorization` from a proxy that rewrites headers",
             fix: "Check the credentials and anything between ecmguard and the API.";
