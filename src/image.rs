@@ -953,10 +953,7 @@ impl ImageSet {
             UsageKnown::LowerBound
         };
         for image in &mut self.images {
-            let counts = image
-                .id()
-                .map(|id| usage.counts(id))
-                .unwrap_or_default();
+            let counts = image.id().map(|id| usage.counts(id)).unwrap_or_default();
             image.set_usage(ImageUsage { counts, known });
         }
         self.usage = Some(usage);
@@ -1042,8 +1039,8 @@ mod tests {
             serde_json::json!({"ImageId": "img-a"})
         );
         // And a `Usage` key in an API image is an unknown field, never usage.
-        let sent: Image = serde_json::from_str(r#"{"ImageId":"img-b","Usage":{"InUse":false}}"#)
-            .unwrap();
+        let sent: Image =
+            serde_json::from_str(r#"{"ImageId":"img-b","Usage":{"InUse":false}}"#).unwrap();
         assert_eq!(sent.get(Field::UsageInUse), Value::Missing);
     }
 

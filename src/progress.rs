@@ -225,7 +225,9 @@ fn bar_text(state: &State) -> String {
         Some((done, total)) => format!("page {done}/{total}"),
         None => "page 0/?".to_owned(),
     };
-    let (one, many) = state.action.map_or(("image", "images"), |a| (a.item, a.items));
+    let (one, many) = state
+        .action
+        .map_or(("image", "images"), |a| (a.item, a.items));
     format!(
         "fetching {many}: {pages} ({}) from {}",
         count(state.images, one, many),

@@ -159,7 +159,11 @@ impl PolicySet {
             waivers: self
                 .waivers
                 .iter()
-                .filter(|w| w.scope.as_ref().is_some_and(|c| c.reads(&|f: Field| f.is_usage())))
+                .filter(|w| {
+                    w.scope
+                        .as_ref()
+                        .is_some_and(|c| c.reads(&|f: Field| f.is_usage()))
+                })
                 .map(|w| w.origin.location())
                 .collect(),
         }
