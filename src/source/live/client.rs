@@ -932,6 +932,50 @@ mod tests {
         ));
     }
 
+    /// The official examples of both usage actions (`tests/fixtures/tencent/`), read and
+    /// trimmed as a listing does.
+    #[test]
+    fn the_official_usage_examples_are_read_and_trimmed() {
+        let examples: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/tencent/usage_and_fix_examples.json"
+        ))
+        .unwrap();
+        let outputs = |action: &str| -> Vec<String> {
+            examples["actions"][action]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["output"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut instances = 0;
+        for output in outputs("DescribeInstances") {
+            let page = parse_response(&DESCRIBE_INSTANCES, output.as_bytes()).unwrap();
+            for item in &page.items {
+                let instance: crate::usage::Instance =
+                    serde_json::from_str(item.raw.get()).unwrap();
+                assert!(item.id().starts_with("ein-"), "{}", item.id());
+                assert_eq!(instance.image_id(), Some("img-9qabwvbn"));
+                assert_eq!(instance.state.as_deref(), Some("RUNNING"));
+                assert!(
+                    instance
+                        .module
+                        .and_then(|m| m.id)
+                        .is_some_and(|m| m.starts_with("em-"))
+                );
+                instances += 1;
+            }
+        }
+        assert_eq!(instances, 8);
+        let module = &outputs("DescribeModule")[0];
+        let page = parse_response(&DESCRIBE_MODULE, module.as_bytes()).unwrap();
+        assert_eq!(page.total_count, 87);
+        let kept: crate::usage::Module = serde_json::from_str(page.items[0].raw.get()).unwrap();
+        assert_eq!(kept.id.as_deref(), Some("em-n2e2345"));
+        assert_eq!(kept.image_id(), Some("img-im4w1234"));
+        assert_eq!(kept.state.as_deref(), Some("NORMAL"));
+    }
+
     #[test]
     fn retry_after_is_seconds_or_a_date_and_capped() {
         assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
