@@ -183,6 +183,68 @@ fn distinct<T>(
     Ok(items)
 }
 
+/// The `usage` section of an ecmguard snapshot, as read: both listings as the API sent them
+/// (trimmed) and their totals, each checked by [`Section::check`] before it is used.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Section {
+    #[serde(default)]
+    pub instances_total: Option<u64>,
+    #[serde(default)]
+    pub modules_total: Option<u64>,
+    #[serde(rename = "InstanceSet", default)]
+    pub instances: Option<Vec<Instance>>,
+    #[serde(rename = "ModuleSet", default)]
+    pub modules: Option<Vec<Module>>,
+}
+
+/// Why a snapshot's usage section cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SectionError {
+    /// A total or a set is missing (or null): whether the listing is whole is unknown.
+    Missing(&'static str),
+    /// An item without its id, or a set that does not add up to its total.
+    Set(UsageError),
+}
+
+impl Section {
+    /// The complete set this section states, or why it is not one.
+    pub fn check(self) -> Result<UsageSet, SectionError> {
+        let instances_total = self
+            .instances_total
+            .ok_or(SectionError::Missing("instances_total"))?;
+        let modules_total = self
+            .modules_total
+            .ok_or(SectionError::Missing("modules_total"))?;
+        let instances = self.instances.ok_or(SectionError::Missing("InstanceSet"))?;
+        let modules = self.modules.ok_or(SectionError::Missing("ModuleSet"))?;
+        UsageSet::new(instances, instances_total, modules, modules_total).map_err(SectionError::Set)
+    }
+}
+
+/// The `usage` section as `fetch` writes it: `{"instances_total", "modules_total",
+/// "InstanceSet", "ModuleSet"}`, each item trimmed as it was kept.
+#[derive(Debug, Serialize)]
+pub struct SectionOut<'a> {
+    pub instances_total: u64,
+    pub modules_total: u64,
+    #[serde(rename = "InstanceSet")]
+    pub instances: &'a [Instance],
+    #[serde(rename = "ModuleSet")]
+    pub modules: &'a [Module],
+}
+
+impl<'a> SectionOut<'a> {
+    /// The section of a complete set (its totals are its lengths).
+    pub fn of(set: &'a UsageSet) -> Self {
+        SectionOut {
+            instances_total: set.instances.len() as u64,
+            modules_total: set.modules.len() as u64,
+            instances: &set.instances,
+            modules: &set.modules,
+        }
+    }
+}
+
 /// What uses one image: positions in [`UsageSet::instances`] and [`UsageSet::modules`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImageUse {
@@ -371,6 +433,36 @@ mod tests {
         let usage = Usage::new(set);
         assert_eq!(usage.unknown_image_instances(), 2);
         assert!(!usage.is_exact());
+    }
+
+    #[test]
+    fn a_section_is_written_as_it_is_read_and_checked_whole() {
+        let set = UsageSet::new(
+            vec![instance("ein-1", "RUNNING", Some("img-a"))],
+            1,
+            vec![module("em-1", None)],
+            1,
+        )
+        .unwrap();
+        let text = serde_json::to_string(&SectionOut::of(&set)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"instances_total":1,"modules_total":1,"InstanceSet":[{"InstanceId":"ein-1","InstanceState":"RUNNING","Image":{"ImageId":"img-a"},"SimpleModule":null}],"ModuleSet":[{"ModuleId":"em-1","ModuleName":null,"ModuleState":null,"DefaultImage":null}]}"#
+        );
+        let read: Section = serde_json::from_str(&text).unwrap();
+        assert_eq!(read.clone().check().unwrap(), set);
+        let mut no_total = read.clone();
+        no_total.modules_total = None;
+        assert_eq!(
+            no_total.check().unwrap_err(),
+            SectionError::Missing("modules_total")
+        );
+        let mut short = read;
+        short.instances_total = Some(2);
+        assert!(matches!(
+            short.check(),
+            Err(SectionError::Set(UsageError::Incomplete { .. }))
+        ));
     }
 
     #[test]

@@ -307,11 +307,16 @@ fn images(
     match &settings.source {
         SourceSettings::Snapshot(name) => {
             let loaded = snapshot::load(name, zone, io.stdin)?;
-            let images = if settings.images.is_empty() {
+            let mut images = if settings.images.is_empty() {
                 loaded.images
             } else {
                 select_images(loaded.images, &settings.images, zone)?
             };
+            // Judged exactly as the live check would be: with the usage it saved, when
+            // something reads usage, and not otherwise.
+            if let Some(needed_by) = needed_by {
+                images.attach_usage(snapshot::usage(name, loaded.usage, needed_by)?);
+            }
             Ok((images, loaded.provenance))
         }
         SourceSettings::Live(live) => {

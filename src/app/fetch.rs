@@ -14,10 +14,12 @@ use crate::settings::{FetchSettings, LiveSettings};
 use crate::source::live::{self, Blocking, Fetched, FetchedUsage, LiveConfig, UsageScope};
 use crate::source::snapshot;
 use crate::text::escape;
+use crate::usage::SectionOut;
 
 pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
-    let settings = FetchSettings::from_args(args).map_err(Error::Usage)?;
+    let settings = FetchSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     refuse_overwriting_the_config(&settings)?;
+    let needed_by = usage_needed_by(&settings)?;
     // The destination is opened first: an unwritable one is found before
     // the whole fetch, not after it.
     let mut file = match settings.output.as_str() {
@@ -26,16 +28,22 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             AtomicFile::create(Path::new(path)).map_err(|e| file_failed(Path::new(path), &e))?,
         ),
     };
+    let wanted = Wanted {
+        usage: needed_by.as_deref(),
+    };
     let Live {
-        config, fetched, ..
-    } = fetch_live(&settings.live, Wanted::default(), io)?;
+        config,
+        fetched,
+        usage,
+    } = fetch_live(&settings.live, wanted, io)?;
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
         fetched_at: settings.zone.rfc3339((io.clock)()),
         endpoint: &config.endpoint,
-        filters: config.filters_json(),
+        filters: fetched.filters_json(),
         total_count: fetched.total_count,
         image_set: &fetched.images,
+        usage: usage.as_ref().map(|u| SectionOut::of(&u.set)),
     };
     match &mut file {
         // The snapshot is the product: a reader that stopped reading did
@@ -58,6 +66,20 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         let _ = io.stderr.write_all(note.as_bytes());
     }
     done()
+}
+
+/// Why the snapshot saves usage: `--usage`, or the policies it is for read it. Policies
+/// that do not load stop the fetch, as they stop a check (exit 2).
+fn usage_needed_by(settings: &FetchSettings) -> Result<Option<String>, Error> {
+    if settings.usage {
+        return Ok(Some("--usage".to_owned()));
+    }
+    let Some(policy) = &settings.policy else {
+        return Ok(None);
+    };
+    let loaded = crate::policy::load(&policy.paths, &policy.compile).map_err(Error::Policy)?;
+    let readers = loaded.policy.usage_readers();
+    Ok((!readers.is_empty()).then(|| readers.describe()))
 }
 
 /// `fetch -o ecmguard.yaml` would replace the config file the run read.
@@ -95,6 +117,9 @@ struct SnapshotOut<'a> {
     total_count: u64,
     #[serde(rename = "ImageSet")]
     image_set: &'a [Box<serde_json::value::RawValue>],
+    /// The instance and module listings, when usage was fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<SectionOut<'a>>,
 }
 
 /// Streamed, pretty-printed, with a final newline: never held whole.

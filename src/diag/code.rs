@@ -297,6 +297,9 @@ codes! {
         SnapshotImageWithoutId => "snapshot-image-without-id", "A snapshot holds an image without an `ImageId`, which cannot be de-duplicated or baselined (exit 2).",
             example: "an image object without `ImageId` in a snapshot",
             fix: "Give every image its ImageId (the API always does); a hand-made snapshot needs one per image.";
+        SnapshotUsageMissing => "snapshot-usage-missing", "A rule (or `--usage`) reads `Usage.*`, but the snapshot holds no usage (fetched without `--usage`, or a shape that cannot hold it): exit 3, no verdict on usage nobody listed.",
+            example: "`ecmguard check --snapshot account.json` with the shipped pack (its `unused-private-images-expire` rule reads `Usage.InUse`) on a snapshot written by `fetch` without `--usage`",
+            fix: "Fetch the snapshot again with `ecmguard fetch --usage -o FILE` (or with --policy naming policies that read usage), or check live.";
     }
     area "Live fetch: settings and filters" {
         InsecureEndpoint => "insecure-endpoint", "An http:// endpoint whose host is not a loopback address; only https:// may leave the machine.",

@@ -11,7 +11,7 @@ use super::{USAGE_RULES, sample_usage};
 use crate::live_cli::{STATE, Server, sample, with_credentials};
 use crate::support::{NOW, Output, Test};
 
-fn server(faults: FaultScript) -> Server {
+pub(super) fn server(faults: FaultScript) -> Server {
     let (instances, modules) = sample_usage();
     Server::start(sample(), |config| {
         config.instances = instances;
@@ -20,7 +20,7 @@ fn server(faults: FaultScript) -> Server {
     })
 }
 
-fn check(server: &Server, policy: &str, extra: &[&str]) -> Output {
+pub(super) fn check(server: &Server, policy: &str, extra: &[&str]) -> Output {
     let url = server.url();
     let mut args = vec!["check", "--endpoint", url.as_str(), "--now", NOW];
     args.extend_from_slice(extra);
@@ -30,7 +30,7 @@ fn check(server: &Server, policy: &str, extra: &[&str]) -> Output {
 }
 
 /// (rule, ImageId, status) of every finding of a JSON report.
-fn findings(report: &Value) -> Vec<(String, String, String)> {
+pub(super) fn findings(report: &Value) -> Vec<(String, String, String)> {
     report["findings"]
         .as_array()
         .unwrap()

@@ -105,6 +105,9 @@ pub struct Snapshot {
     pub fetched_at: Option<String>,
     pub endpoint: Option<String>,
     pub filters: Option<serde_json::Value>,
+    /// The `usage` section of an ecmguard snapshot (`fetch --usage`), as read; checked by
+    /// [`usage`] when the run reads usage.
+    pub usage: Option<crate::usage::Section>,
 }
 
 /// A snapshot read into a complete, de-duplicated image set.
@@ -112,6 +115,52 @@ pub struct Snapshot {
 pub struct Loaded {
     pub images: ImageSet,
     pub provenance: Provenance,
+    /// The snapshot's `usage` section, if it has one (see [`usage`]).
+    pub usage: Option<crate::usage::Section>,
+}
+
+/// The usage a snapshot saved, checked as a live listing is: both sets present with their
+/// totals, every item with its id, as many distinct items as each total. Without a section
+/// (a snapshot fetched without `--usage`, or a shape that cannot hold one) the run cannot
+/// know usage: exit 3, saying what reads it (`needed_by`) and to fetch it with `--usage`.
+pub fn usage(
+    name: &str,
+    section: Option<crate::usage::Section>,
+    needed_by: &str,
+) -> Result<crate::usage::Usage, SnapshotError> {
+    use crate::usage::{SectionError, UsageError};
+    let Some(section) = section else {
+        return Err(SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotUsageMissing,
+                format!("{name} holds no usage, and {needed_by} read Usage.*: without the instances and modules no image can be judged by what uses it"),
+            )
+            .with_help("fetch it with --usage (`ecmguard fetch --usage -o FILE`; fetch also saves usage when its --policy reads it), or check live"),
+        ));
+    };
+    section.check().map(crate::usage::Usage::new).map_err(|e| match e {
+        SectionError::Missing(key) => SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!("{name}: the usage section has no `{key}`, so whether it holds every instance and module cannot be established"),
+            )
+            .with_help("fetch it again with `ecmguard fetch --usage -o FILE`, which records both totals"),
+        ),
+        SectionError::Set(error @ UsageError::WithoutId { .. }) => SnapshotError::Malformed(
+            Diag::error(
+                Code::SnapshotImageWithoutId,
+                format!("{name}: in the usage section, {error}: it cannot be told apart from another, so no count can be taken"),
+            )
+            .with_help("every instance has an InstanceId and every module a ModuleId: the file was edited or is not what `ecmguard fetch --usage` wrote"),
+        ),
+        SectionError::Set(error @ UsageError::Incomplete { .. }) => SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!("{name}: the usage section holds {error}; it is not the complete listing"),
+            )
+            .with_help("fetch it again with `ecmguard fetch --usage -o FILE`"),
+        ),
+    })
 }
 
 /// Read the snapshot `name` (a path, or `-` for `stdin`), build the image set
@@ -172,6 +221,7 @@ fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Snap
         fetched_at,
         endpoint,
         filters,
+        usage,
     } = snapshot;
     if let Some(position) = images.iter().position(|image| image.id().is_none()) {
         return Err(SnapshotError::Malformed(
@@ -196,6 +246,7 @@ fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, Snap
             endpoint,
             filters,
         },
+        usage,
     })
 }
 
@@ -509,6 +560,7 @@ struct TopObject {
     fetched_at: Option<String>,
     endpoint: Option<String>,
     filters: Option<serde_json::Value>,
+    usage: Option<crate::usage::Section>,
 }
 
 impl Top {
@@ -520,6 +572,7 @@ impl Top {
             fetched_at: None,
             endpoint: None,
             filters: None,
+            usage: None,
         };
         match self {
             Top::EmptyArray => Ok(bare(Shape::ImageArray, Vec::new(), None)),
@@ -574,6 +627,7 @@ impl TopObject {
                 fetched_at: None,
                 endpoint: None,
                 filters: None,
+                usage: None,
             });
         }
         let Some(image_set) = self.image_set else {
@@ -595,6 +649,7 @@ impl TopObject {
                 fetched_at: self.fetched_at,
                 endpoint: self.endpoint,
                 filters: self.filters,
+                usage: self.usage,
             }),
             Some(schema) => Err(shape_error(
                 name,
@@ -613,6 +668,8 @@ impl TopObject {
                     fetched_at: None,
                     endpoint: None,
                     filters: None,
+                    // Only ecmguard's own snapshots hold usage.
+                    usage: None,
                 })
             }
         }
@@ -731,6 +788,7 @@ impl<'de> Visitor<'de> for TopSeed {
                 TopKey::FetchedAt => top.fetched_at = map.next_value()?,
                 TopKey::Endpoint => top.endpoint = map.next_value()?,
                 TopKey::Filters => top.filters = map.next_value()?,
+                TopKey::Usage => top.usage = map.next_value()?,
                 TopKey::Other | TopKey::Error => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -788,6 +846,7 @@ enum TopKey {
     FetchedAt,
     Endpoint,
     Filters,
+    Usage,
     Other,
 }
 
@@ -811,6 +870,7 @@ impl<'de> serde::Deserialize<'de> for TopKey {
                     "fetched_at" => TopKey::FetchedAt,
                     "endpoint" => TopKey::Endpoint,
                     "filters" => TopKey::Filters,
+                    "usage" => TopKey::Usage,
                     _ => TopKey::Other,
                 })
             }
@@ -1035,6 +1095,7 @@ mod tests {
             assert_eq!(fast.fetched_at, exact.fetched_at);
             assert_eq!(fast.endpoint, exact.endpoint);
             assert_eq!(fast.filters, exact.filters);
+            assert_eq!(fast.usage, exact.usage);
             let json = |s: &Snapshot| serde_json::to_string(&s.images).unwrap();
             assert_eq!(json(&fast), json(&exact));
         }
@@ -1056,6 +1117,31 @@ mod tests {
         let fast = read_fast("t.json", bytes.as_slice()).unwrap();
         assert_eq!(fast.map(|s| s.images.len()), Some(2000));
         same(&bytes);
+    }
+
+    /// A usage section larger than the envelope's limit does not send the images down the
+    /// slow path; both paths read it the same.
+    #[test]
+    fn a_large_usage_section_keeps_the_fast_path() {
+        let instances: Vec<String> = (0..12_000)
+            .map(|i| {
+                format!(
+                    r#"{{"InstanceId":"ein-{i:08}","InstanceState":"RUNNING","Image":{{"ImageId":"img-a"}},"SimpleModule":null}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{{"ImageId":"img-a"}}],
+               "usage":{{"instances_total":12000,"modules_total":0,"InstanceSet":[{}],"ModuleSet":[]}}}}"#,
+            instances.join(",")
+        );
+        assert!(json.len() > 1 << 20);
+        let fast = read_fast("t.json", json.as_bytes())
+            .unwrap()
+            .expect("the fast path");
+        let section = fast.usage.clone().expect("usage read");
+        assert_eq!(section.instances.map(|i| i.len()), Some(12_000));
+        same(json.as_bytes());
     }
 
     #[test]

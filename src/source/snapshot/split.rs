@@ -25,7 +25,9 @@ const CHUNK: usize = 1 << 20;
 
 /// Top-level values other than `ImageSet` are copied into a small envelope
 /// and parsed by the exact parser; past this size the fast path gives up
-/// rather than hold a large copy.
+/// rather than hold a large copy. The `usage` section (instances and modules,
+/// tens of MB on a large account) is not counted: the exact parser reads it
+/// anyway, and giving up would read every image the slow way as well.
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
 /// A top-level object cut in two: its `ImageSet` images, and the rest.
@@ -42,6 +44,8 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
     let mut envelope: Vec<u8> = vec![b'{'];
     let mut images: Vec<Image> = Vec::new();
     let mut seen_image_set = false;
+    // Bytes of the envelope that are the `usage` section's.
+    let mut usage_bytes = 0;
     if window.skip_ws()? != Some(b'{') {
         return Ok(None);
     }
@@ -65,6 +69,7 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             return Ok(None);
         }
         let is_image_set = key == b"\"ImageSet\"";
+        let is_usage = key == b"\"usage\"";
         if !first {
             envelope.push(b',');
         }
@@ -89,8 +94,11 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             let Some(len) = window.value_len()? else {
                 return Ok(None);
             };
+            if is_usage {
+                usage_bytes += len;
+            }
             envelope.extend_from_slice(window.take(len));
-            if envelope.len() > ENVELOPE_LIMIT {
+            if envelope.len() - usage_bytes > ENVELOPE_LIMIT {
                 return Ok(None);
             }
         }
