@@ -250,6 +250,9 @@ pub struct CheckArgs {
     /// Check only this image (repeatable; shorthand for --filter image-id=ID).
     #[arg(long = "image", value_name = "ID")]
     pub images: Vec<String>,
+    /// Check the image this module deploys, its DefaultImage (repeatable; with --image: both).
+    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
+    pub modules: Vec<String>,
     /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.*;
     /// with --snapshot, require the snapshot's usage.
     #[arg(long)]

@@ -81,6 +81,8 @@ pub struct CheckSettings {
     pub source: SourceSettings,
     /// `--image`: the images a pre-deployment check is about.
     pub images: Vec<String>,
+    /// `--module`: the modules whose default images a pre-deployment check is about.
+    pub modules: Vec<String>,
     /// `--usage`: list usage even when no rule reads it.
     pub usage: bool,
     /// The `--format`/`--output` report first, then every `--report`.
@@ -349,6 +351,7 @@ impl CheckSettings {
             policy,
             source,
             images: args.images.clone(),
+            modules: dedup(&args.modules),
             usage: args.usage,
             reports,
             fail_on: args
@@ -366,6 +369,16 @@ impl CheckSettings {
             quiet: args.quiet,
         })
     }
+}
+
+/// The values of a repeatable flag, each once, in the order first given.
+fn dedup(values: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .filter(|v| seen.insert(v.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// `--max-findings N`: a whole number, 0 or more (0 lists no image, only

@@ -24,6 +24,8 @@ use crate::source::snapshot;
 use crate::time::ApiZone;
 use crate::usage::Usage;
 
+use super::modules::Resolved;
+
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
     let settings = CheckSettings::from_args(args, io.clock).map_err(Error::Usage)?;
@@ -48,9 +50,13 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     } else {
         settings.usage.then(|| "--usage".to_owned())
     };
-    let (images, provenance) = images(&settings, needed_by.as_deref(), io)?;
+    let Source {
+        images,
+        provenance,
+        modules,
+    } = images(&settings, needed_by.as_deref(), io)?;
     let mut history = opening.map(history::Opening::wait).transpose()?;
-    let selection = selection(&settings, &provenance);
+    let selection = selection(&settings, &provenance, &modules);
     let checked = checked_by_run(selection.as_ref(), &images);
     let mut evaluation = evaluate(
         &loaded.policy,
@@ -68,6 +74,8 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
+    // A --module that deploys no image is why nothing is checked for it.
+    warnings.extend(modules.warnings);
     // Every report says how many instances run an image nobody can name.
     warnings.extend(images.usage().and_then(unknown_images));
     warnings.append(&mut evaluation.warnings);
@@ -296,42 +304,114 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
     .with_help("write the report somewhere else; nothing was read or written")
 }
 
+/// The images of a run, where they came from, and the `--module`s they were chosen for.
+struct Source {
+    images: ImageSet,
+    provenance: Provenance,
+    modules: Resolved,
+}
+
 /// The images of the run and where they came from, with their usage when something reads
-/// it (`needed_by`).
+/// it (`needed_by`); with `--module`, the modules' default images too.
 fn images(
     settings: &CheckSettings,
     needed_by: Option<&str>,
     io: &mut Io<'_>,
-) -> Result<(ImageSet, Provenance), Error> {
+) -> Result<Source, Error> {
     let zone = &settings.policy.compile.zone;
     match &settings.source {
         SourceSettings::Snapshot(name) => {
             let loaded = snapshot::load(name, zone, io.stdin)?;
-            let mut images = if settings.images.is_empty() {
+            // A snapshot's modules are in its usage, checked whole before they are used.
+            let usage = match (needed_by, settings.modules.is_empty()) {
+                (None, true) => None,
+                (Some(needed_by), _) => Some(snapshot::usage(name, loaded.usage, needed_by)?),
+                (None, false) => Some(snapshot::usage(name, loaded.usage, "--module")?),
+            };
+            let modules = match &usage {
+                Some(usage) if !settings.modules.is_empty() => {
+                    let found = &usage.set().modules;
+                    super::modules::resolve(&settings.modules, found, || Ok(found.clone()))?
+                }
+                _ => Resolved::default(),
+            };
+            let wanted = wanted_images(settings, &modules);
+            let mut images = if wanted.is_empty() && settings.modules.is_empty() {
                 loaded.images
             } else {
-                select_images(loaded.images, &settings.images, zone)?
+                select_images(loaded.images, &wanted, zone)?
             };
+            require_module_images(&images, &modules)?;
             // Judged exactly as the live check would be: with the usage it saved, when
             // something reads usage, and not otherwise.
-            if let Some(needed_by) = needed_by {
-                images.attach_usage(snapshot::usage(name, loaded.usage, needed_by)?);
+            if let (Some(usage), Some(_)) = (usage, needed_by) {
+                images.attach_usage(usage);
             }
-            Ok((images, loaded.provenance))
+            Ok(Source {
+                images,
+                provenance: loaded.provenance,
+                modules,
+            })
         }
         SourceSettings::Live(live) => {
-            let wanted = super::fetch::Wanted { usage: needed_by };
+            let wanted = super::fetch::Wanted {
+                usage: needed_by,
+                modules: &settings.modules,
+            };
             let listed = super::fetch::fetch_live(live, wanted, io)?;
             let mut images = listed.fetched.image_set(zone)?;
             require_images(&images, &settings.images)?;
+            require_module_images(&images, &listed.modules)?;
             let mut provenance = listed.fetched.provenance(&listed.config);
+            provenance.add_requests(&listed.module_stats);
             if let Some(usage) = listed.usage {
                 provenance.add_requests(&usage.stats);
                 images.attach_usage(Usage::new(usage.set));
             }
-            Ok((images, provenance))
+            Ok(Source {
+                images,
+                provenance,
+                modules: listed.modules,
+            })
         }
     }
+}
+
+/// `--image` and the `--module`s' default images, each once.
+fn wanted_images(settings: &CheckSettings, modules: &Resolved) -> Vec<String> {
+    let mut wanted = settings.images.clone();
+    for image in modules.images() {
+        if !wanted.contains(&image) {
+            wanted.push(image);
+        }
+    }
+    wanted
+}
+
+/// A module's default image that is not in the result set: what the module would deploy
+/// cannot be judged, so the check is refused, as an `--image` that does not exist is.
+fn require_module_images(images: &ImageSet, modules: &Resolved) -> Result<(), Error> {
+    for (module, image) in &modules.modules {
+        let Some(image) = image else { continue };
+        if !images
+            .images()
+            .iter()
+            .any(|i| i.id() == Some(image.as_str()))
+        {
+            return Err(Error::usage(
+                Diag::error(
+                    Code::InvalidArgument,
+                    format!(
+                        "--module {}: its default image {} is not in the result set",
+                        crate::text::escape(module),
+                        crate::text::escape(image)
+                    ),
+                )
+                .with_help("the module would deploy an image DescribeImage does not list (deleted, or of another account); give the module an existing default image"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Instances whose image the API does not name: a warning in every report, with how many,
@@ -356,10 +436,17 @@ fn unknown_images(usage: &Usage) -> Option<Diag> {
 
 /// The selection this run checks, when it is narrower than the account:
 /// `--image`, `--filter`, or a snapshot fetched with filters.
-fn selection(settings: &CheckSettings, provenance: &Provenance) -> Option<Selection> {
+fn selection(
+    settings: &CheckSettings,
+    provenance: &Provenance,
+    modules: &Resolved,
+) -> Option<Selection> {
     let mut by = Vec::new();
     if !settings.images.is_empty() {
         by.push(format!("--image {}", settings.images.join(", ")));
+    }
+    if !modules.modules.is_empty() {
+        by.push(modules.describe());
     }
     if let SourceSettings::Live(live) = &settings.source {
         let filters: Vec<String> = live

@@ -16,6 +16,8 @@ use crate::source::snapshot;
 use crate::text::escape;
 use crate::usage::SectionOut;
 
+use super::modules::Resolved;
+
 pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = FetchSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     refuse_overwriting_the_config(&settings)?;
@@ -30,11 +32,13 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     };
     let wanted = Wanted {
         usage: needed_by.as_deref(),
+        modules: &[],
     };
     let Live {
         config,
         fetched,
         usage,
+        ..
     } = fetch_live(&settings.live, wanted, io)?;
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
@@ -134,6 +138,8 @@ pub(super) struct Wanted<'a> {
     /// Usage, because this reads it (`the rules a and b`, `--usage`): the subject of the
     /// diagnostics that say why a failed usage listing was needed.
     pub(super) usage: Option<&'a str>,
+    /// `--module`: these modules first, and then their default images with the others.
+    pub(super) modules: &'a [String],
 }
 
 /// What a live run listed.
@@ -141,6 +147,10 @@ pub(super) struct Live {
     pub(super) config: LiveConfig,
     pub(super) fetched: Fetched,
     pub(super) usage: Option<FetchedUsage>,
+    /// The `--module`s, resolved to their default images.
+    pub(super) modules: Resolved,
+    /// What the module lookups took (counted into the run's requests).
+    pub(super) module_stats: live::FetchStats,
 }
 
 /// Resolve credentials (after everything else was validated) and fetch the images, then
@@ -171,26 +181,64 @@ pub(super) fn fetch_live(
         ));
         super::print_diagnostics(&[warning], io);
     }
-    let listed = list(&config, wanted, io.progress);
+    let listed = list(config, wanted, io.progress);
     io.progress.finish();
-    let (fetched, usage) = listed?;
-    Ok(Live {
-        config,
-        fetched,
-        usage,
-    })
+    listed
 }
 
+/// The listings of a run, in order: the `--module`s (their default images join the image
+/// filter), the images, then usage; one session, so one deadline and a pacer per action.
 fn list(
-    config: &LiveConfig,
+    config: LiveConfig,
     wanted: Wanted<'_>,
     progress: &dyn live::Progress,
-) -> Result<(Fetched, Option<FetchedUsage>), live::FetchError> {
-    let run = Blocking::new(config)?;
-    let fetched = run.images(&config.filters, progress)?;
+) -> Result<Live, Error> {
+    let run = Blocking::new(&config)?;
+    let mut filters = config.filters.clone();
+    let (mut modules, mut module_stats) = (Resolved::default(), live::FetchStats::default());
+    if !wanted.modules.is_empty() {
+        let (found, stats) = run.modules(wanted.modules, progress)?;
+        module_stats = stats;
+        modules =
+            super::modules::resolve(wanted.modules, &found, || Ok(run.modules(&[], progress)?.0))?;
+        let images = modules.images();
+        match filters.iter_mut().find(|f| f.name == "image-id") {
+            // --image too: the union.
+            Some(filter) => {
+                for image in images {
+                    if !filter.values.contains(&image) {
+                        filter.values.push(image);
+                    }
+                }
+            }
+            None if !images.is_empty() => filters.push(live::image_id_filter(images)),
+            // Only modules without a default image: there is no image to list (listing
+            // without a filter would judge the whole account instead).
+            None => {
+                let usage = match wanted.usage {
+                    Some(needed_by) => Some(run.usage(UsageScope::Account, needed_by, progress)?),
+                    None => None,
+                };
+                return Ok(Live {
+                    fetched: Fetched::nothing(filters),
+                    config,
+                    usage,
+                    modules,
+                    module_stats,
+                });
+            }
+        }
+    }
+    let fetched = run.images(&filters, progress)?;
     let usage = match wanted.usage {
         Some(needed_by) => Some(run.usage(UsageScope::Account, needed_by, progress)?),
         None => None,
     };
-    Ok((fetched, usage))
+    Ok(Live {
+        config,
+        fetched,
+        usage,
+        modules,
+        module_stats,
+    })
 }

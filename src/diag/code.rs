@@ -417,6 +417,12 @@ codes! {
         UsageImageUnknown => "usage-image-unknown", "Warning: some listed instances run an image the API does not name (`Image: null`): every usage count is a lower bound, and `Usage.InUse` is unknown (a rule reading it is indeterminate) for every image with no counted use. Every report says how many.",
             example: "an instance whose `Image` is null in DescribeInstances, and a rule `where: { Usage.InUse: false }`",
             fix: "Nothing to fix in the policy: the images no instance is counted for cannot be proven unused while the instance's image is unknown. Check the instances (DescribeInstances) and run again.";
+        ModuleNotFound => "module-not-found", "`check --module` names a module that DescribeModule does not list (exit 2); the help lists the modules that exist when there are few.",
+            example: "`ecmguard check --module em-00000000` on an account without that module",
+            fix: "Give the id of an existing module (`tccli ecm DescribeModule` lists them), or check an image with --image.";
+        ModuleWithoutImage => "module-without-image", "Warning: a `--module` has no default image: it deploys no image, so nothing is checked for it (alone, the check checked nothing and fails, exit 1).",
+            example: "`ecmguard check --module em-n2e2345` for a module whose `DefaultImage` is null",
+            fix: "Give the module a default image, or check the image its instances are started with by --image.";
         ApiAuthFailure => "api-auth-failure", "Another AuthFailure.* error.",
             example: "`AuthFailure.InvalidAuthorization` from a proxy that rewrites headers",
             fix: "Check the credentials and anything between ecmguard and the API.";

@@ -185,7 +185,7 @@ impl UsageReaders {
     }
 
     /// `the rule a`, `the rules a, b and c`, `the waiver at p.yaml:12` or both joined by
-    /// `and`: the subject of "… read Usage.*" in messages.
+    /// `and`: what messages say usage is "needed by".
     pub fn describe(&self) -> String {
         let list = |items: Vec<String>| match items.as_slice() {
             [] => String::new(),

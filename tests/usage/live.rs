@@ -106,7 +106,7 @@ fn without_a_usage_rule_nothing_more_is_requested() {
     check(&server, STATE, &["--usage"])
         .code(3)
         .stderr_has("ecm:DescribeInstances")
-        .stderr_has("--usage read Usage.*");
+        .stderr_has("usage is needed by --usage");
 }
 
 /// A CAM policy without ecm:DescribeInstances: exit 3, naming the action, the permission
@@ -132,7 +132,7 @@ fn a_missing_permission_is_exit_3_naming_the_rules() {
     let stderr = out.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         stderr.contains(
-            "the rules unused-private-images-expire and running-images-are-current read Usage.*"
+            "usage is needed by the rules unused-private-images-expire and running-images-are-current"
         ),
         "{stderr}"
     );

@@ -4,6 +4,7 @@
 
 mod fields;
 mod live;
+mod module;
 mod snapshot;
 
 use ecm_emulator::{Instance, Module};

@@ -10,7 +10,7 @@ use super::{USAGE_RULES, sample_usage};
 use crate::live_cli::{STATE, sample, with_credentials};
 use crate::support::{NOW, Output, Test};
 
-fn fetch(url: &str, policy: Option<&str>, extra: &[&str]) -> Output {
+pub(super) fn fetch(url: &str, policy: Option<&str>, extra: &[&str]) -> Output {
     let mut test = Test::new();
     if let Some(policy) = policy {
         test = test.policy(policy);
@@ -20,7 +20,7 @@ fn fetch(url: &str, policy: Option<&str>, extra: &[&str]) -> Output {
     with_credentials(test).args(&args).run()
 }
 
-fn check_snapshot(snapshot: &str, policy: &str, extra: &[&str]) -> Output {
+pub(super) fn check_snapshot(snapshot: &str, policy: &str, extra: &[&str]) -> Output {
     let mut args = vec!["check", "--snapshot", "snap.json", "--now", NOW];
     args.extend_from_slice(extra);
     Test::new()
@@ -97,7 +97,7 @@ fn a_snapshot_without_usage_is_exit_3() {
     // --usage asks for it too; without either, the snapshot is judged as before.
     check_snapshot(&ours.to_string(), STATE, &["--usage"])
         .code(3)
-        .stderr_has("--usage read Usage.*");
+        .stderr_has("needed by --usage");
     check_snapshot(&ours.to_string(), STATE, &[]).code(1);
 }
 

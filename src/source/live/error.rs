@@ -360,17 +360,17 @@ impl FetchError {
                 error,
             } => match error.api_error() {
                 Some(api) if api.kind == ApiErrorKind::Unauthorized => format!(
-                    "the identity of {} may read images but lacks the CAM permission {}, which \
-                     usage needs: {needed_by} read Usage.*. Attach a policy that allows {} and \
-                     {} (a read-only ECM policy is enough), or remove what reads usage",
+                    "the identity of {} lacks the CAM permission {}, and usage is needed by \
+                     {needed_by}: attach a policy that allows {} and {} (a read-only ECM \
+                     policy is enough), or remove what reads Usage.*",
                     api.secret_id,
                     action.permission(),
                     super::action::DESCRIBE_INSTANCES.permission(),
                     super::action::DESCRIBE_MODULE.permission(),
                 ),
                 _ => format!(
-                    "{} (usage is listed because {needed_by} read Usage.*; no count is ever \
-                     taken from an incomplete listing)",
+                    "{} (usage is needed by {needed_by}; no count is ever taken from an \
+                     incomplete listing)",
                     error.help()
                 ),
             },

@@ -655,7 +655,8 @@ impl Session {
     }
 
     /// The modules of these ids (`module-id` filters, five at a time), as `check --module`
-    /// needs them; an id that matches no module is simply not among them.
+    /// needs them; an id that matches no module is simply not among them. No ids: every
+    /// module of the account.
     pub async fn modules(
         &self,
         ids: &[String],
@@ -663,9 +664,15 @@ impl Session {
     ) -> Result<(Vec<Module>, FetchStats), FetchError> {
         let mut modules = Vec::new();
         let mut stats = FetchStats::default();
-        for chunk in ids.chunks(MAX_USAGE_FILTER_VALUES) {
-            let filters = [ApiFilter::new("module-id", chunk.iter().cloned())];
-            let listed = self.listed(&DESCRIBE_MODULE, &filters, on_progress).await?;
+        let batches: Vec<Vec<ApiFilter>> = if ids.is_empty() {
+            vec![Vec::new()]
+        } else {
+            ids.chunks(MAX_USAGE_FILTER_VALUES)
+                .map(|chunk| vec![ApiFilter::new("module-id", chunk.iter().cloned())])
+                .collect()
+        };
+        for filters in &batches {
+            let listed = self.listed(&DESCRIBE_MODULE, filters, on_progress).await?;
             stats = stats.add(&listed.stats);
             modules.extend(typed::<Module>(&listed)?);
         }
@@ -701,6 +708,17 @@ fn distinct_count<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> u64 {
 }
 
 impl Fetched {
+    /// A listing that was not made because there was nothing to ask for (the `--module`s of
+    /// a check deploy no image): no image, no request.
+    pub fn nothing(filters: Vec<ApiFilter>) -> Fetched {
+        Fetched {
+            images: Vec::new(),
+            total_count: 0,
+            stats: FetchStats::default(),
+            filters,
+        }
+    }
+
     /// Type every image as received, with times read in `zone`. One that does not fit the
     /// documented model means the set cannot be judged: an error, never a smaller set.
     pub fn image_set(

@@ -133,7 +133,7 @@ pub fn usage(
         return Err(SnapshotError::Incomplete(
             Diag::error(
                 Code::SnapshotUsageMissing,
-                format!("{name} holds no usage, and {needed_by} read Usage.*: without the instances and modules no image can be judged by what uses it"),
+                format!("{name} holds no usage (instances and modules), needed by {needed_by}: no image can be judged by what uses it"),
             )
             .with_help("fetch it with --usage (`ecmguard fetch --usage -o FILE`; fetch also saves usage when its --policy reads it), or check live"),
         ));
