@@ -22,7 +22,8 @@ fn a_module_is_checked_by_its_default_image() {
     assert_eq!(report["run"]["images"], 1);
     // The module first (by id), then its image (by id): nothing else is listed.
     let log = server.log();
-    let asked: Vec<(String, Vec<(String, Vec<String>)>)> = log
+    type Filters = Vec<(String, Vec<String>)>;
+    let asked: Vec<(String, Filters)> = log
         .iter()
         .map(|e| (e.action.clone(), e.filters.clone()))
         .collect();
