@@ -508,7 +508,13 @@ fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
                         }
                         td { span class=(format!("status {}", finding.status.as_str())) { (finding.status.as_str()) } }
                         @if history { td class="date" { (report.first_seen_label(finding).unwrap_or_default()) } }
-                        td class="msg" { (finding.message) }
+                        td class="msg" {
+                            (finding.message)
+                            // A rule that reads usage: what uses the image, ids capped.
+                            @if let Some(evidence) = report.usage_evidence(finding) {
+                                br; span class="usage" { "usage: " (evidence.text(MAX_LISTED)) }
+                            }
+                        }
                     }
                 }
             }
@@ -684,7 +690,7 @@ fn location(rule: &Rule) -> String {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    report.run.source.label_with_time()
+    report.with_usage(report.run.source.label_with_time())
 }
 
 fn count(n: usize, noun: &str) -> String {

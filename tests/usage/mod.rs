@@ -5,6 +5,7 @@
 mod fields;
 mod live;
 mod module;
+mod reports;
 mod snapshot;
 
 use ecm_emulator::{Instance, Module};
