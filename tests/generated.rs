@@ -1,5 +1,5 @@
 //! The generator against the shipped pack: exactly the images it made to
-//! violate get findings, and its snapshot reads back complete.
+//! violate get findings, and its snapshot (with its usage) reads back complete.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -22,6 +22,14 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     let violating = write_snapshot(&options, &mut bytes).expect("generate");
     let loaded = snapshot::load_bytes("gen.json", &bytes, &ApiZone::default()).expect("reads");
     assert_eq!(loaded.images.len(), options.count);
+    let mut images = loaded.images;
+    let usage = snapshot::usage("gen.json", loaded.usage, "the pack").expect("usage adds up");
+    assert!(
+        usage.set().instances.len() > options.count,
+        "about two per image"
+    );
+    assert!(usage.set().modules.iter().any(|m| m.image_id().is_none()));
+    images.attach_usage(usage);
     let compile = CompileOptions {
         now: options.now,
         zone: ApiZone::default(),
@@ -34,7 +42,7 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     .expect("the shipped pack loads");
     let evaluation = evaluate(
         &pack.policy,
-        &loaded.images,
+        &images,
         EvalOptions {
             now: options.now,
             baseline: None,

@@ -301,7 +301,7 @@ fn the_shipped_pack_passes_its_own_tests() {
 #[test]
 fn every_shipped_rule_has_a_failing_and_a_passing_case() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let tests: String = ["lifecycle", "platform", "hygiene"]
+    let tests: String = ["lifecycle", "platform", "hygiene", "usage"]
         .iter()
         .map(|n| std::fs::read_to_string(root.join(format!("{n}.test.yaml"))).unwrap())
         .collect();
@@ -319,7 +319,7 @@ fn every_shipped_rule_has_a_failing_and_a_passing_case() {
         );
     }
     assert!(
-        tests.matches("expect: []").count() >= 3,
+        tests.matches("expect: []").count() >= 4,
         "each file needs a passing case"
     );
 }
