@@ -178,6 +178,20 @@ async fn main() {
         "ecm_emulator: {} requests, {} throttled (RequestLimitExceeded), at most {} in any 1 s",
         s.requests, s.throttled, s.busiest_second
     );
+    // Each action is limited on its own: what each one's limiter saw.
+    for action in [
+        ecm_emulator::DESCRIBE_IMAGE,
+        ecm_emulator::DESCRIBE_INSTANCES,
+        ecm_emulator::DESCRIBE_MODULE,
+    ] {
+        let s = emulator.summary_of(action);
+        if s.requests > 0 {
+            eprintln!(
+                "ecm_emulator: {action}: {} requests, {} throttled, at most {} in any 1 s",
+                s.requests, s.throttled, s.busiest_second
+            );
+        }
+    }
     emulator.shutdown().await;
 }
 

@@ -63,6 +63,16 @@ pub struct Module {
 }
 
 impl Instance {
+    /// An instance of this id and state, running `image` (`None`: its `Image` is null).
+    pub fn new(id: &str, state: &str, image: Option<&str>) -> Instance {
+        Instance {
+            id: Some(id.to_owned()),
+            state: Some(state.to_owned()),
+            image: image.map(ImageRef::to),
+            module: None,
+        }
+    }
+
     /// The image this instance runs, when the API names one (`Image` null, or without a
     /// non-empty `ImageId`: unknown).
     pub fn image_id(&self) -> Option<&str> {
@@ -75,6 +85,15 @@ impl Instance {
 }
 
 impl Module {
+    /// A module of this id deploying `image` (`None`: no default image).
+    pub fn new(id: &str, image: Option<&str>) -> Module {
+        Module {
+            id: Some(id.to_owned()),
+            default_image: image.map(ImageRef::to),
+            ..Module::default()
+        }
+    }
+
     /// The image this module deploys, if it has a default image.
     pub fn image_id(&self) -> Option<&str> {
         self.default_image.as_ref().and_then(ImageRef::named)
@@ -82,6 +101,13 @@ impl Module {
 }
 
 impl ImageRef {
+    /// A reference to the image `id`.
+    pub fn to(id: &str) -> ImageRef {
+        ImageRef {
+            id: Some(id.to_owned()),
+        }
+    }
+
     fn named(&self) -> Option<&str> {
         self.id.as_deref().filter(|id| !id.is_empty())
     }
@@ -365,34 +391,20 @@ impl Usage {
 mod tests {
     use super::*;
 
-    fn instance(id: &str, state: &str, image: Option<&str>) -> Instance {
-        Instance {
-            id: Some(id.into()),
-            state: Some(state.into()),
-            image: image.map(|i| ImageRef { id: Some(i.into()) }),
-            module: None,
-        }
-    }
-
-    fn module(id: &str, image: Option<&str>) -> Module {
-        Module {
-            id: Some(id.into()),
-            default_image: image.map(|i| ImageRef { id: Some(i.into()) }),
-            ..Module::default()
-        }
-    }
-
     #[test]
     fn counts_instances_running_ones_and_modules() {
         let set = UsageSet::new(
             vec![
-                instance("ein-1", "RUNNING", Some("img-a")),
-                instance("ein-2", "STOPPED", Some("img-a")),
-                instance("ein-3", "RUNNING", Some("img-b")),
-                instance("ein-4", "LAUNCH_FAILED", Some("img-a")),
+                Instance::new("ein-1", "RUNNING", Some("img-a")),
+                Instance::new("ein-2", "STOPPED", Some("img-a")),
+                Instance::new("ein-3", "RUNNING", Some("img-b")),
+                Instance::new("ein-4", "LAUNCH_FAILED", Some("img-a")),
             ],
             4,
-            vec![module("em-1", Some("img-a")), module("em-2", None)],
+            vec![
+                Module::new("em-1", Some("img-a")),
+                Module::new("em-2", None),
+            ],
             2,
         )
         .unwrap();
@@ -417,12 +429,12 @@ mod tests {
 
     #[test]
     fn an_instance_without_a_named_image_makes_counts_lower_bounds() {
-        let mut empty = instance("ein-3", "RUNNING", Some(""));
+        let mut empty = Instance::new("ein-3", "RUNNING", Some(""));
         empty.image = Some(ImageRef { id: None });
         let set = UsageSet::new(
             vec![
-                instance("ein-1", "RUNNING", Some("img-a")),
-                instance("ein-2", "RUNNING", None),
+                Instance::new("ein-1", "RUNNING", Some("img-a")),
+                Instance::new("ein-2", "RUNNING", None),
                 empty,
             ],
             3,
@@ -438,9 +450,9 @@ mod tests {
     #[test]
     fn a_section_is_written_as_it_is_read_and_checked_whole() {
         let set = UsageSet::new(
-            vec![instance("ein-1", "RUNNING", Some("img-a"))],
+            vec![Instance::new("ein-1", "RUNNING", Some("img-a"))],
             1,
-            vec![module("em-1", None)],
+            vec![Module::new("em-1", None)],
             1,
         )
         .unwrap();
@@ -469,8 +481,8 @@ mod tests {
     fn sets_are_checked_for_ids_and_totals() {
         let dup = UsageSet::new(
             vec![
-                instance("ein-1", "RUNNING", Some("img-a")),
-                instance("ein-1", "RUNNING", Some("img-a")),
+                Instance::new("ein-1", "RUNNING", Some("img-a")),
+                Instance::new("ein-1", "RUNNING", Some("img-a")),
             ],
             1,
             Vec::new(),
@@ -478,7 +490,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(dup.instances.len(), 1);
-        let short = UsageSet::new(Vec::new(), 0, vec![module("em-1", None)], 2).unwrap_err();
+        let short = UsageSet::new(Vec::new(), 0, vec![Module::new("em-1", None)], 2).unwrap_err();
         assert_eq!(
             short,
             UsageError::Incomplete {
@@ -488,7 +500,7 @@ mod tests {
             }
         );
         assert_eq!(short.to_string(), "1 distinct modules but a total of 2");
-        let mut nameless = instance("", "RUNNING", None);
+        let mut nameless = Instance::new("", "RUNNING", None);
         nameless.id = None;
         let err = UsageSet::new(vec![nameless], 1, Vec::new(), 0).unwrap_err();
         assert_eq!(err.to_string(), "instance 1 has no `InstanceId`");

@@ -137,14 +137,11 @@ fn not_found(unknown: &[&str], all: &[Module]) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::usage::ImageRef;
 
     fn module(id: &str, name: &str, image: Option<&str>) -> Module {
         Module {
-            id: Some(id.into()),
             name: Some(name.into()),
-            state: Some("NORMAL".into()),
-            default_image: image.map(|i| ImageRef { id: Some(i.into()) }),
+            ..Module::new(id, image)
         }
     }
 

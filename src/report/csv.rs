@@ -55,59 +55,31 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     }
     write_record(out, &header)?;
     // What was not judged comes first, told apart by its status: nothing
-    // checked at all, and set-level rules skipped on a narrowed selection.
-    if let Some(nothing) = report
-        .evaluation
-        .warnings
-        .iter()
-        .find(|w| w.code == Code::NothingChecked)
-    {
-        let failing = if nothing.is_error() { "true" } else { "false" };
-        let severity = if nothing.is_error() {
-            "error"
+    // checked at all, instances whose image is unknown (they change what every
+    // usage count means), and set-level rules skipped on a narrowed selection.
+    for (code, status) in [
+        (Code::NothingChecked, "nothing-checked"),
+        (Code::UsageImageUnknown, "usage-image-unknown"),
+    ] {
+        let Some(warning) = report.evaluation.warnings.iter().find(|w| w.code == code) else {
+            continue;
+        };
+        let (severity, failing) = if warning.is_error() {
+            ("error", "true")
         } else {
-            "warning"
+            ("warning", "false")
         };
         write_record(
             out,
             &padded(
                 &[
                     "",
-                    "nothing-checked",
+                    status,
                     severity,
                     failing,
                     "",
                     "",
-                    nothing.message.as_str(),
-                    "",
-                    "",
-                    "",
-                    "",
-                ],
-                history,
-                usage,
-            ),
-        )?;
-    }
-    // Instances whose image is unknown change what every usage count means: said once, as
-    // a row of its own, like nothing checked.
-    if let Some(unknown) = report
-        .evaluation
-        .warnings
-        .iter()
-        .find(|w| w.code == Code::UsageImageUnknown)
-    {
-        write_record(
-            out,
-            &padded(
-                &[
-                    "",
-                    "usage-image-unknown",
-                    "warning",
-                    "false",
-                    "",
-                    "",
-                    unknown.message.as_str(),
+                    warning.message.as_str(),
                     "",
                     "",
                     "",

@@ -254,9 +254,21 @@ pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<St
         compile(yaml).unwrap_or_else(|problems| panic!("policy does not load: {problems:?}"));
     let images: Vec<Image> = serde_json::from_value(images).expect("images");
     let set = ImageSet::new(images, &ApiZone::default());
+    findings_in(&loaded, &set)
+        .into_iter()
+        .map(|(rule, image, status, _)| (rule, image, status))
+        .collect()
+}
+
+/// Evaluate a loaded policy on an image set at [`NOW`]: `(rule id, image id, status,
+/// message)` of every finding.
+pub fn findings_in(
+    loaded: &Loaded,
+    set: &ImageSet,
+) -> Vec<(String, Option<String>, Status, String)> {
     let evaluation = evaluate(
         &loaded.policy,
-        &set,
+        set,
         EvalOptions {
             now: now(),
             baseline: None,
@@ -273,6 +285,7 @@ pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<St
                 f.image
                     .and_then(|i| set.images()[i].id().map(str::to_owned)),
                 f.status,
+                f.message.clone(),
             )
         })
         .collect()

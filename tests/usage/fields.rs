@@ -3,13 +3,13 @@
 //! `Usage` mapping of a test image.
 
 use ecmguard::diag::Code;
-use ecmguard::eval::{EvalOptions, Status, evaluate};
+use ecmguard::eval::Status;
 use ecmguard::image::{Image, ImageSet};
 use ecmguard::time::ApiZone;
-use ecmguard::usage::{ImageRef, Instance, Module, Usage, UsageSet};
+use ecmguard::usage::{Instance, Module, Usage, UsageSet};
 use serde_json::json;
 
-use crate::support::{Test, compile, diagnostics, now};
+use crate::support::{Test, compile, diagnostics};
 
 #[test]
 fn usage_paths_are_typed_when_the_policy_loads() {
@@ -60,15 +60,6 @@ fn image(id: &str, created: &str) -> Image {
     .unwrap()
 }
 
-fn instance(id: &str, state: &str, image: Option<&str>) -> Instance {
-    Instance {
-        id: Some(id.into()),
-        state: Some(state.into()),
-        image: image.map(|i| ImageRef { id: Some(i.into()) }),
-        module: None,
-    }
-}
-
 /// Evaluation reads the joined counts like any field; messages show them; an image no one
 /// counts is unused, and unknown while an instance's image is unknown.
 #[test]
@@ -84,43 +75,19 @@ fn evaluation_reads_the_joined_usage() {
             &ApiZone::default(),
         );
         let total = instances.len() as u64;
-        let module = Module {
-            id: Some("em-1".into()),
-            default_image: Some(ImageRef {
-                id: Some("img-module".into()),
-            }),
-            ..Module::default()
-        };
+        let module = Module::new("em-1", Some("img-module"));
         let set = UsageSet::new(instances, total, vec![module], 1).unwrap();
         images.attach_usage(Usage::new(set));
-        let evaluation = evaluate(
-            &loaded.policy,
-            &images,
-            EvalOptions {
-                now: now(),
-                baseline: None,
-                selection: None,
-                history: None,
-            },
-        );
-        evaluation
-            .findings
-            .iter()
-            .map(|f| {
-                (
-                    loaded.policy.rules[f.rule].id.clone(),
-                    f.image
-                        .and_then(|i| images.images()[i].id().map(str::to_owned))
-                        .unwrap_or_default(),
-                    f.status,
-                    f.message.clone(),
-                )
+        crate::support::findings_in(&loaded, &images)
+            .into_iter()
+            .map(|(rule, image, status, message)| {
+                (rule, image.unwrap_or_default(), status, message)
             })
             .collect::<Vec<_>>()
     };
     let exact = evaluate_with(vec![
-        instance("ein-1", "RUNNING", Some("img-old-used")),
-        instance("ein-2", "RUNNING", Some("img-old-used")),
+        Instance::new("ein-1", "RUNNING", Some("img-old-used")),
+        Instance::new("ein-2", "RUNNING", Some("img-old-used")),
     ]);
     assert_eq!(exact.len(), 2, "{exact:?}");
     assert_eq!(
@@ -137,8 +104,8 @@ fn evaluation_reads_the_joined_usage() {
     );
     // One instance whose image is unknown: img-old-unused might be its image.
     let lower_bound = evaluate_with(vec![
-        instance("ein-1", "RUNNING", Some("img-old-used")),
-        instance("ein-2", "STOPPED", None),
+        Instance::new("ein-1", "RUNNING", Some("img-old-used")),
+        Instance::new("ein-2", "STOPPED", None),
     ]);
     assert!(
         lower_bound
