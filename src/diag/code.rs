@@ -411,18 +411,6 @@ codes! {
         ApiUnauthorized => "api-unauthorized", "UnauthorizedOperation*: the identity lacks the CAM permission ecm:DescribeImage.",
             example: "a CAM user without the ecm:DescribeImage permission",
             fix: "Attach a policy that allows ecm:DescribeImage (for example QcloudECMReadOnlyAccess).";
-        UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
-            example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",
-            fix: "Allow ecm:DescribeInstances and ecm:DescribeModule (a read-only ECM policy is enough), or remove the rules that read `Usage.*`.";
-        UsageImageUnknown => "usage-image-unknown", "Warning: some listed instances run an image the API does not name (`Image: null`): every usage count is a lower bound, and `Usage.InUse` is unknown (a rule reading it is indeterminate) for every image with no counted use. Every report says how many.",
-            example: "an instance whose `Image` is null in DescribeInstances, and a rule `where: { Usage.InUse: false }`",
-            fix: "Nothing to fix in the policy: the images no instance is counted for cannot be proven unused while the instance's image is unknown. Check the instances (DescribeInstances) and run again.";
-        ModuleNotFound => "module-not-found", "`check --module` names a module that DescribeModule does not list (exit 2); the help lists the modules that exist when there are few.",
-            example: "`ecmguard check --module em-00000000` on an account without that module",
-            fix: "Give the id of an existing module (`tccli ecm DescribeModule` lists them), or check an image with --image.";
-        ModuleWithoutImage => "module-without-image", "Warning: a `--module` has no default image: it deploys no image, so nothing is checked for it (alone, the check checked nothing and fails, exit 1).",
-            example: "`ecmguard check --module em-n2e2345` for a module whose `DefaultImage` is null",
-            fix: "Give the module a default image, or check the image its instances are started with by --image.";
         ApiAuthFailure => "api-auth-failure", "Another AuthFailure.* error.",
             example: "`AuthFailure.InvalidAuthorization` from a proxy that rewrites headers",
             fix: "Check the credentials and anything between ecmguard and the API.";
@@ -438,6 +426,20 @@ codes! {
         ApiError => "api-error", "Any other error code answered by the API.",
             example: "an API error code ecmguard does not classify",
             fix: "Read the Code and Message shown; the RequestId identifies the call for Tencent Cloud support.";
+    }
+    area "Usage and --module" {
+        UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
+            example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",
+            fix: "Allow ecm:DescribeInstances and ecm:DescribeModule (a read-only ECM policy is enough), or remove the rules that read `Usage.*`.";
+        UsageImageUnknown => "usage-image-unknown", "Warning: some listed instances run an image the API does not name (`Image: null`): every usage count is a lower bound, and `Usage.InUse` is unknown (a rule reading it is indeterminate) for every image with no counted use. Every report says how many.",
+            example: "an instance whose `Image` is null in DescribeInstances, and a rule `where: { Usage.InUse: false }`",
+            fix: "Nothing to fix in the policy: the images no instance is counted for cannot be proven unused while the instance's image is unknown. Check the instances (DescribeInstances) and run again.";
+        ModuleNotFound => "module-not-found", "`check --module` names a module that DescribeModule does not list (exit 2); the help lists the modules that exist when there are few.",
+            example: "`ecmguard check --module em-00000000` on an account without that module",
+            fix: "Give the id of an existing module (`tccli ecm DescribeModule` lists them), or check an image with --image.";
+        ModuleWithoutImage => "module-without-image", "Warning: a `--module` has no default image: it deploys no image, so nothing is checked for it (alone, the check checked nothing and fails, exit 1).",
+            example: "`ecmguard check --module em-n2e2345` for a module whose `DefaultImage` is null",
+            fix: "Give the module a default image, or check the image its instances are started with by --image.";
     }
 }
 
