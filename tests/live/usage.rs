@@ -361,3 +361,64 @@ async fn the_deadline_covers_every_listing_of_a_session() {
     assert_eq!(err.diag().code, Code::FetchDeadline, "{err}");
     assert!(err.to_string().starts_with("DescribeInstances: "), "{err}");
 }
+
+/// Signatures are verified for the usage actions as for images, and a usage listing's
+/// errors keep the secret key and the token out, even when a gateway echoes the token.
+#[tokio::test]
+async fn usage_requests_are_signed_and_their_errors_hold_no_secret() {
+    const ID: &str = "AKIDusagecheck";
+    const KEY: &str = "UsageCheckSecretKey0123456789";
+    const TOKEN: &str = "UsageCheckSessionToken-abcdefgh";
+    let generated = ecm_emulator::generate_images(20);
+    let (instances, modules) = ecm_emulator::generate_usage(&generated, 30, 3);
+    let mut config = Config::new(generated).with_usage(instances, modules);
+    config.rate_limit = None;
+    config.keys = vec![ecm_emulator::Key::new(ID, KEY).with_token(TOKEN)];
+    config.faults = FaultScript::new(vec![
+        FaultRule::once(Fault::Http {
+            status: 502,
+            body: Some("gateway saw token {header:x-tc-token}".into()),
+        })
+        .for_action(DESCRIBE_MODULE)
+        .forever(),
+    ]);
+    let em = Emulator::start(config).await.unwrap();
+    let mut cfg = fast_config(&em);
+    cfg.credentials = ecmguard::source::live::Credentials::new(ID, KEY, Some(TOKEN.to_owned()));
+    let session = Session::new(&cfg).unwrap();
+    let rec = Recorder::default();
+    let err = session
+        .usage(UsageScope::Account, "--usage", &rec.callback())
+        .await
+        .unwrap_err();
+    // The instances were listed (signed and verified); the modules' gateway kept failing.
+    assert!(
+        em.log()
+            .iter()
+            .any(|e| e.action == DESCRIBE_INSTANCES && matches!(e.outcome, Outcome::Page { .. }))
+    );
+    assert_eq!(em.log()[0].header("x-tc-token"), Some(TOKEN));
+    let rendered = super::errors::render(&err);
+    assert!(rendered.contains("DescribeModule: HTTP 502"), "{rendered}");
+    assert!(rendered.contains("gateway saw token ***"), "{rendered}");
+    for text in [rendered, format!("{err:?}"), format!("{:?}", rec.events())] {
+        assert!(
+            !text.contains(KEY) && !text.contains(&TOKEN[..12]),
+            "{text}"
+        );
+    }
+
+    // A wrong key: the usage action refuses the signature as DescribeImage would.
+    cfg.credentials =
+        ecmguard::source::live::Credentials::new(ID, "wrong-key", Some(TOKEN.to_owned()));
+    let err = Session::new(&cfg)
+        .unwrap()
+        .usage(UsageScope::Account, "--usage", &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(err.diag().code, Code::ApiSignatureFailure, "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("DescribeInstances failed with AuthFailure.SignatureFailure")
+    );
+}
