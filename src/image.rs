@@ -911,7 +911,7 @@ fn write_field<M: SerializeMap>(
 pub struct ImageSet {
     images: Vec<Image>,
     duplicates_dropped: usize,
-    usage: Option<crate::usage::Usage>,
+    usage: Option<(crate::usage::Usage, crate::usage::Join)>,
 }
 
 impl ImageSet {
@@ -943,25 +943,38 @@ impl ImageSet {
         }
     }
 
-    /// Join a usage index: every image's `Usage.*` fields are filled from it (exact, or
-    /// lower bounds while an instance's image is unknown), and it is kept for the evidence
-    /// reports show.
+    /// Join usage into the set: every image's `Usage.*` fields are filled from it (exact,
+    /// or lower bounds while an instance's image is unknown), and it is kept, with what
+    /// uses each image, for the evidence reports show.
     pub fn attach_usage(&mut self, usage: crate::usage::Usage) {
         let known = if usage.is_exact() {
             UsageKnown::Exact
         } else {
             UsageKnown::LowerBound
         };
-        for image in &mut self.images {
-            let counts = image.id().map(|id| usage.counts(id)).unwrap_or_default();
-            image.set_usage(ImageUsage { counts, known });
+        let join = usage.join(self.images.iter().map(Image::id));
+        for (position, image) in self.images.iter_mut().enumerate() {
+            image.set_usage(ImageUsage {
+                counts: join.counts(position),
+                known,
+            });
         }
-        self.usage = Some(usage);
+        self.usage = Some((usage, join));
     }
 
-    /// The usage index, when usage was listed.
+    /// The usage, when usage was listed.
     pub fn usage(&self) -> Option<&crate::usage::Usage> {
-        self.usage.as_ref()
+        self.usage.as_ref().map(|(usage, _)| usage)
+    }
+
+    /// What uses the image at `position`: the ids of its instances and modules, when usage
+    /// was listed.
+    pub fn used_by(&self, position: usize) -> Option<(Vec<&str>, Vec<&str>)> {
+        let (usage, join) = self.usage.as_ref()?;
+        Some((
+            usage.instance_ids(join.instances(position)).collect(),
+            usage.module_ids(join.modules(position)).collect(),
+        ))
     }
 
     pub fn images(&self) -> &[Image] {

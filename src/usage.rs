@@ -192,13 +192,29 @@ fn distinct<T>(
             position: position + 1,
         });
     }
+    // Ids of up to 15 bytes (every real one) are compared as numbers: no id's text is read
+    // twice.
     let keep: Vec<bool> = {
-        let mut seen = HashSet::with_capacity(items.len());
-        items.iter().map(|x| seen.insert(id(x))).collect()
+        let hashing = IdHashing::new();
+        let mut short: HashSet<u128, IdHashing> =
+            HashSet::with_capacity_and_hasher(items.len(), hashing);
+        let mut long: HashSet<&str, IdHashing> = HashSet::with_hasher(hashing);
+        items
+            .iter()
+            .map(|x| {
+                let id = id(x).unwrap_or_default();
+                match short_key(id) {
+                    Some(key) => short.insert(key),
+                    None => long.insert(id),
+                }
+            })
+            .collect()
     };
-    let mut flags = keep.into_iter();
     let mut items = items;
-    items.retain(|_| flags.next().unwrap_or(true));
+    if keep.contains(&false) {
+        let mut flags = keep.into_iter();
+        items.retain(|_| flags.next().unwrap_or(true));
+    }
     if items.len() as u64 != total {
         return Err(UsageError::Incomplete {
             items: plural,
@@ -280,11 +296,12 @@ pub struct ImageUse {
     pub modules: Vec<u32>,
 }
 
-/// The usage of every image: the listings, and an index from ImageId to what uses it.
+/// The usage of the account: the listings, and how many instances run an image nobody can
+/// name. What uses each image is worked out by [`Usage::join`] (for an image set) or
+/// [`Usage::by_image`] (by id, for anything else).
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
     set: UsageSet,
-    by_image: HashMap<Box<str>, ImageUse>,
     unknown_image_instances: u64,
 }
 
@@ -297,46 +314,20 @@ pub struct Counts {
 }
 
 impl Usage {
-    /// Index a complete set.
+    /// The usage of a complete set.
     pub fn new(set: UsageSet) -> Usage {
-        // Keys borrowed from the listings while counting, owned once per used image at the
-        // end: most images are used more than once.
-        let mut borrowed: HashMap<&str, ImageUse> = HashMap::new();
-        let mut unknown_image_instances = 0;
-        for (position, instance) in set.instances.iter().enumerate() {
-            let Some(image) = instance.image_id() else {
-                unknown_image_instances += 1;
-                continue;
-            };
-            let entry = borrowed.entry(image).or_default();
-            entry.instances.push(position as u32);
-            if instance.is_running() {
-                entry.running += 1;
-            }
-        }
-        for (position, module) in set.modules.iter().enumerate() {
-            // A module without a default image deploys nothing: it uses no image, and it
-            // hides none either.
-            if let Some(image) = module.image_id() {
-                borrowed
-                    .entry(image)
-                    .or_default()
-                    .modules
-                    .push(position as u32);
-            }
-        }
-        let by_image = borrowed
-            .into_iter()
-            .map(|(image, used)| (Box::from(image), used))
-            .collect();
+        let unknown_image_instances = set
+            .instances
+            .iter()
+            .filter(|i| i.image_id().is_none())
+            .count() as u64;
         Usage {
             set,
-            by_image,
             unknown_image_instances,
         }
     }
 
-    /// The listings indexed.
+    /// The listings.
     pub fn set(&self) -> &UsageSet {
         &self.set
     }
@@ -352,9 +343,310 @@ impl Usage {
         self.unknown_image_instances == 0
     }
 
+    /// What uses each of these images (`ids`, by position; `None`: an image without an id,
+    /// which nothing can name). The join of a check: one hash of each image's id and one
+    /// lookup per instance and module, into a few flat arrays, so it costs a small share of
+    /// evaluating the same images (README, "Performance").
+    pub fn join<'a>(&self, ids: impl ExactSizeIterator<Item = Option<&'a str>>) -> Join {
+        let n = ids.len();
+        let images: Vec<Option<&str>> = ids.collect();
+        let wanted = self
+            .set
+            .instances
+            .iter()
+            .map(Instance::image_id)
+            .chain(self.set.modules.iter().map(Module::image_id));
+        let found = positions(&images, wanted);
+        let (instance_of, module_of) = found.split_at(self.set.instances.len().min(found.len()));
+        let mut counts = vec![Counts::default(); n];
+        for (instance, at) in self.set.instances.iter().zip(instance_of) {
+            if let Some(c) = at.and_then(|at| counts.get_mut(at as usize)) {
+                c.instances += 1;
+                c.running += u32::from(instance.is_running());
+            }
+        }
+        for at in module_of {
+            if let Some(c) = at.and_then(|at| counts.get_mut(at as usize)) {
+                c.modules += 1;
+            }
+        }
+        let (instance_start, instances) = grouped(instance_of, n, |c| c.instances, &counts);
+        let (module_start, modules) = grouped(module_of, n, |c| c.modules, &counts);
+        Join {
+            counts,
+            instance_start,
+            instances,
+            module_start,
+            modules,
+        }
+    }
+
+    /// What uses each image named in the listings, by id: for looking up images that are
+    /// not in an image set (a re-check of a few images).
+    pub fn by_image(&self) -> ByImage<'_> {
+        let mut by_id: HashMap<&str, ImageUse, IdHashing> = HashMap::with_hasher(IdHashing::new());
+        for (position, instance) in self.set.instances.iter().enumerate() {
+            if let Some(image) = instance.image_id() {
+                let entry = by_id.entry(image).or_default();
+                entry.instances.push(position as u32);
+                entry.running += u32::from(instance.is_running());
+            }
+        }
+        for (position, module) in self.set.modules.iter().enumerate() {
+            if let Some(image) = module.image_id() {
+                by_id
+                    .entry(image)
+                    .or_default()
+                    .modules
+                    .push(position as u32);
+            }
+        }
+        ByImage { usage: self, by_id }
+    }
+
+    /// The ids of the instances at these positions, in listing order.
+    pub fn instance_ids<'a>(&'a self, positions: &'a [u32]) -> impl Iterator<Item = &'a str> + 'a {
+        positions.iter().filter_map(|&i| {
+            self.set
+                .instances
+                .get(i as usize)
+                .and_then(|instance| instance.id.as_deref())
+        })
+    }
+
+    /// The ids of the modules at these positions, in listing order.
+    pub fn module_ids<'a>(&'a self, positions: &'a [u32]) -> impl Iterator<Item = &'a str> + 'a {
+        positions.iter().filter_map(|&i| {
+            self.set
+                .modules
+                .get(i as usize)
+                .and_then(|module| module.id.as_deref())
+        })
+    }
+}
+
+/// Where each of `wanted` is among `images` (the first of an id; `None`: not there), by a
+/// hash join partitioned on the ids' hashes so that each partition's table stays in the
+/// processor's cache: with one table for a whole account, nearly every lookup was a cache
+/// miss, and the join took most of the time of evaluating the same images (README,
+/// "Performance"). Ids are hashed once, as numbers when they are short (an ImageId is);
+/// longer ones, which real ids never are, go through one ordinary table.
+fn positions<'a>(
+    images: &[Option<&'a str>],
+    wanted: impl Iterator<Item = Option<&'a str>>,
+) -> Vec<Option<u32>> {
+    let hashing = IdHashing::new();
+    let hash = |key: u128| {
+        use std::hash::BuildHasher;
+        hashing.hash_one(key)
+    };
+    let mut long: HashMap<&str, u32, IdHashing> = HashMap::with_hasher(hashing);
+    let mut build: Vec<Keyed> = Vec::with_capacity(images.len());
+    for (position, id) in images.iter().enumerate() {
+        let Some(id) = id else { continue };
+        match short_key(id) {
+            Some(key) => build.push(Keyed {
+                hash: hash(key),
+                key,
+                at: position as u32,
+            }),
+            None => {
+                long.entry(id).or_insert(position as u32);
+            }
+        }
+    }
+    let mut found: Vec<Option<u32>> = Vec::new();
+    let mut probe: Vec<Keyed> = Vec::new();
+    for (index, id) in wanted.enumerate() {
+        found.push(None);
+        let Some(id) = id else { continue };
+        match short_key(id) {
+            Some(key) => probe.push(Keyed {
+                hash: hash(key),
+                key,
+                at: index as u32,
+            }),
+            None => found[index] = long.get(id).copied(),
+        }
+    }
+    // About 2,000 images a partition (its table is 16 KiB), at most 4,096 partitions: the
+    // partitions' tables stay in cache, and so do the partitioning's write streams.
+    let bits = (build.len() / 2048)
+        .max(1)
+        .next_power_of_two()
+        .trailing_zeros()
+        .min(12);
+    let partition = |k: &Keyed| {
+        if bits == 0 {
+            0
+        } else {
+            (k.hash >> (64 - bits)) as usize
+        }
+    };
+    let (build, build_start) = partitioned(build, 1 << bits, partition);
+    let (probe, probe_start) = partitioned(probe, 1 << bits, partition);
+    let mut table: Vec<u32> = Vec::new();
+    for p in 0..(1usize << bits) {
+        let members = &build[build_start[p]..build_start[p + 1]];
+        let size = (members.len() * 2).max(2).next_power_of_two();
+        let mask = size - 1;
+        table.clear();
+        table.resize(size, u32::MAX);
+        for (i, member) in members.iter().enumerate() {
+            let mut slot = member.hash as usize & mask;
+            loop {
+                match table[slot] {
+                    u32::MAX => {
+                        table[slot] = i as u32;
+                        break;
+                    }
+                    // A repeated id: the first image keeps it.
+                    other if members[other as usize].key == member.key => break,
+                    _ => slot = (slot + 1) & mask,
+                }
+            }
+        }
+        for wanted in &probe[probe_start[p]..probe_start[p + 1]] {
+            let mut slot = wanted.hash as usize & mask;
+            while let Some(&entry) = table.get(slot).filter(|e| **e != u32::MAX) {
+                let member = &members[entry as usize];
+                if member.key == wanted.key {
+                    found[wanted.at as usize] = Some(member.at);
+                    break;
+                }
+                slot = (slot + 1) & mask;
+            }
+        }
+    }
+    found
+}
+
+/// An id as a number, its hash, and where it is (an image's position, or a lookup's).
+#[derive(Clone, Copy)]
+struct Keyed {
+    hash: u64,
+    key: u128,
+    at: u32,
+}
+
+/// `items` grouped by `partition` (a counting sort, stable): the items, and where each of
+/// the `count` partitions starts (the last entry is the end).
+fn partitioned(
+    items: Vec<Keyed>,
+    count: usize,
+    partition: impl Fn(&Keyed) -> usize,
+) -> (Vec<Keyed>, Vec<usize>) {
+    let mut start = vec![0usize; count + 1];
+    for item in &items {
+        start[partition(item) + 1] += 1;
+    }
+    for p in 0..count {
+        start[p + 1] += start[p];
+    }
+    let mut next = start.clone();
+    let mut out = vec![
+        Keyed {
+            hash: 0,
+            key: 0,
+            at: 0
+        };
+        items.len()
+    ];
+    for item in items {
+        let p = partition(&item);
+        out[next[p]] = item;
+        next[p] += 1;
+    }
+    (out, start)
+}
+
+/// An id of at most 15 bytes as one number: its bytes, and its length in the top byte
+/// (so `a` and `a\0` differ). `None` for a longer id.
+fn short_key(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut key = [0u8; 16];
+    key[..bytes.len()].copy_from_slice(bytes);
+    key[15] = bytes.len() as u8;
+    Some(u128::from_le_bytes(key))
+}
+
+/// The positions of the items of each image, grouped by image (in listing order within
+/// one): `start[i]..start[i + 1]` of `items` are image `i`'s.
+fn grouped(
+    image_of: &[Option<u32>],
+    n: usize,
+    count: impl Fn(&Counts) -> u32,
+    counts: &[Counts],
+) -> (Vec<u32>, Vec<u32>) {
+    let mut start = Vec::with_capacity(n + 1);
+    let mut total = 0u32;
+    start.push(0);
+    for c in counts {
+        total += count(c);
+        start.push(total);
+    }
+    let mut next: Vec<u32> = start[..n].to_vec();
+    let mut items = vec![0u32; total as usize];
+    for (position, at) in image_of.iter().enumerate() {
+        if let Some(at) = at {
+            let slot = &mut next[*at as usize];
+            if let Some(item) = items.get_mut(*slot as usize) {
+                *item = position as u32;
+            }
+            *slot += 1;
+        }
+    }
+    (start, items)
+}
+
+/// What uses each image of a set, by its position in the set ([`Usage::join`]).
+#[derive(Debug, Clone, Default)]
+pub struct Join {
+    counts: Vec<Counts>,
+    instance_start: Vec<u32>,
+    instances: Vec<u32>,
+    module_start: Vec<u32>,
+    modules: Vec<u32>,
+}
+
+impl Join {
+    /// The counts of the image at `position`.
+    pub fn counts(&self, position: usize) -> Counts {
+        self.counts.get(position).copied().unwrap_or_default()
+    }
+
+    /// The positions (in the listing) of the instances that run the image at `position`.
+    pub fn instances(&self, position: usize) -> &[u32] {
+        slice(&self.instance_start, &self.instances, position)
+    }
+
+    /// The positions (in the listing) of the modules that deploy the image at `position`.
+    pub fn modules(&self, position: usize) -> &[u32] {
+        slice(&self.module_start, &self.modules, position)
+    }
+}
+
+fn slice<'a>(start: &[u32], items: &'a [u32], position: usize) -> &'a [u32] {
+    match (start.get(position), start.get(position + 1)) {
+        (Some(&from), Some(&to)) => items.get(from as usize..to as usize).unwrap_or(&[]),
+        _ => &[],
+    }
+}
+
+/// What uses each image named in the listings, by id ([`Usage::by_image`]).
+#[derive(Debug)]
+pub struct ByImage<'a> {
+    usage: &'a Usage,
+    by_id: HashMap<&'a str, ImageUse, IdHashing>,
+}
+
+impl<'a> ByImage<'a> {
     /// What uses the image `image_id` (nothing counted: `None`).
     pub fn of(&self, image_id: &str) -> Option<&ImageUse> {
-        self.by_image.get(image_id)
+        self.by_id.get(image_id)
     }
 
     /// The counts of the image `image_id`.
@@ -366,24 +658,77 @@ impl Usage {
         })
     }
 
-    /// The ids of the instances behind an image's count, in listing order.
-    pub fn instance_ids<'a>(&'a self, used: &'a ImageUse) -> impl Iterator<Item = &'a str> + 'a {
-        used.instances.iter().filter_map(|&i| {
-            self.set
-                .instances
-                .get(i as usize)
-                .and_then(|instance| instance.id.as_deref())
-        })
+    /// The usage this indexes.
+    pub fn usage(&self) -> &'a Usage {
+        self.usage
+    }
+}
+
+/// How ImageIds are hashed in a join: std's SipHash was most of the join's time, and the
+/// join runs over every image and instance of a check. FxHash's multiply-rotate mix from a
+/// per-process random seed, with murmur3's finaliser: ids from a snapshot cannot be made to
+/// collide (and the join slowed to a crawl) without knowing the seed.
+#[derive(Debug, Clone, Copy)]
+struct IdHashing {
+    seed: u64,
+}
+
+impl IdHashing {
+    fn new() -> IdHashing {
+        use std::hash::BuildHasher;
+        // RandomState is seeded from the OS once per process.
+        IdHashing {
+            seed: std::collections::hash_map::RandomState::new().hash_one(0x1d5_u64),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for IdHashing {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.seed)
+    }
+}
+
+struct IdHasher(u64);
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl std::hash::Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = words.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
     }
 
-    /// The ids of the modules behind an image's count, in listing order.
-    pub fn module_ids<'a>(&'a self, used: &'a ImageUse) -> impl Iterator<Item = &'a str> + 'a {
-        used.modules.iter().filter_map(|&i| {
-            self.set
-                .modules
-                .get(i as usize)
-                .and_then(|module| module.id.as_deref())
-        })
+    fn write_u8(&mut self, byte: u8) {
+        self.add(u64::from(byte));
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.add(value as u64);
+        self.add((value >> 64) as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64: every input bit reaches every output bit.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -410,21 +755,40 @@ mod tests {
         .unwrap();
         let usage = Usage::new(set);
         assert!(usage.is_exact());
+        let by_image = usage.by_image();
         assert_eq!(
-            usage.counts("img-a"),
+            by_image.counts("img-a"),
             Counts {
                 instances: 3,
                 running: 1,
                 modules: 1
             }
         );
-        assert_eq!(usage.counts("img-c"), Counts::default());
-        let used = usage.of("img-a").unwrap();
+        assert_eq!(by_image.counts("img-c"), Counts::default());
+        let used = by_image.of("img-a").unwrap();
         assert_eq!(
-            usage.instance_ids(used).collect::<Vec<_>>(),
+            usage.instance_ids(&used.instances).collect::<Vec<_>>(),
             ["ein-1", "ein-2", "ein-4"]
         );
-        assert_eq!(usage.module_ids(used).collect::<Vec<_>>(), ["em-1"]);
+        assert_eq!(
+            usage.module_ids(&used.modules).collect::<Vec<_>>(),
+            ["em-1"]
+        );
+        // The join of an image set: the same, by position, for the images of the set.
+        let join = usage.join([Some("img-c"), Some("img-a"), None, Some("img-a")].into_iter());
+        assert_eq!(join.counts(1), by_image.counts("img-a"));
+        assert_eq!(join.counts(0), Counts::default());
+        assert_eq!(
+            usage.instance_ids(join.instances(1)).collect::<Vec<_>>(),
+            ["ein-1", "ein-2", "ein-4"]
+        );
+        assert_eq!(
+            usage.module_ids(join.modules(1)).collect::<Vec<_>>(),
+            ["em-1"]
+        );
+        // A repeated id is the first image's (the set keeps the first).
+        assert_eq!(join.counts(3), Counts::default());
+        assert!(join.instances(2).is_empty() && join.modules(9).is_empty());
     }
 
     #[test]
@@ -445,6 +809,58 @@ mod tests {
         let usage = Usage::new(set);
         assert_eq!(usage.unknown_image_instances(), 2);
         assert!(!usage.is_exact());
+    }
+
+    /// The partitioned join finds what the plain index by id finds, for every image: short
+    /// and long ids (the two kinds of key), ids of 15 and 16 bytes, repeated images, ids no
+    /// image has, across many partitions.
+    #[test]
+    fn the_partitioned_join_agrees_with_the_index_by_id() {
+        let id = |i: usize| match i % 5 {
+            0 => format!("img-{i:08}"),
+            1 => format!("{i:015}"),
+            2 => format!("{i:016}"),
+            3 => format!("image-with-a-long-id-{i}"),
+            _ => format!("i{i}"),
+        };
+        let images: Vec<String> = (0..9_000).map(id).collect();
+        let mut set = UsageSet::default();
+        for k in 0..20_000 {
+            // Some instances run images outside the set.
+            let image = id((k * 7) % 9_500);
+            set.instances.push(Instance::new(
+                &format!("ein-{k}"),
+                if k % 3 == 0 { "STOPPED" } else { RUNNING },
+                (k % 101 != 0).then_some(image.as_str()),
+            ));
+        }
+        for m in 0..700 {
+            set.modules
+                .push(Module::new(&format!("em-{m}"), Some(&id((m * 13) % 9_200))));
+        }
+        let usage = Usage::new(set);
+        let mut with_repeats: Vec<Option<&str>> = images.iter().map(|i| Some(i.as_str())).collect();
+        with_repeats.push(Some(images[42].as_str()));
+        with_repeats.push(None);
+        let join = usage.join(with_repeats.clone().into_iter());
+        let by_image = usage.by_image();
+        for (position, image) in images.iter().enumerate() {
+            assert_eq!(join.counts(position), by_image.counts(image), "{image}");
+            let used = by_image.of(image);
+            assert_eq!(
+                join.instances(position),
+                used.map_or(&[][..], |u| &u.instances[..]),
+                "{image}"
+            );
+            assert_eq!(
+                join.modules(position),
+                used.map_or(&[][..], |u| &u.modules[..])
+            );
+        }
+        // The repeat of an id and an image without one are not counted.
+        assert_eq!(join.counts(9_000), Counts::default());
+        assert_eq!(join.counts(9_001), Counts::default());
+        assert!(usage.unknown_image_instances() > 0);
     }
 
     #[test]

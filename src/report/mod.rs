@@ -451,11 +451,12 @@ impl Report<'_> {
     /// set-level findings, and runs that did not list usage).
     pub fn usage_evidence(&self, finding: &Finding) -> Option<UsageEvidence<'_>> {
         let usage = self.images.usage()?;
-        let image = self.image(finding.image?);
+        let position = finding.image?;
         if !self.rule(finding).reads_usage() {
             return None;
         }
-        let used = image.id().and_then(|id| usage.of(id));
+        let image = self.image(position);
+        let (instances, modules) = self.images.used_by(position)?;
         let in_use = match image.get(crate::image::Field::UsageInUse) {
             crate::image::Value::Bool(b) => Some(b),
             _ => None,
@@ -463,12 +464,8 @@ impl Report<'_> {
         Some(UsageEvidence {
             usage: image.usage(),
             in_use,
-            instances: used
-                .map(|u| usage.instance_ids(u).collect())
-                .unwrap_or_default(),
-            modules: used
-                .map(|u| usage.module_ids(u).collect())
-                .unwrap_or_default(),
+            instances,
+            modules,
             unknown_image_instances: usage.unknown_image_instances(),
         })
     }

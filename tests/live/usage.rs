@@ -72,10 +72,11 @@ pub(super) fn fetched_counts(usage: &Usage) -> BTreeMap<String, (u32, u32, u32)>
                 .filter_map(|m| m.image_id().map(str::to_owned)),
         )
         .collect();
+    let by_image = usage.by_image();
     images
         .into_iter()
         .map(|image| {
-            let c = usage.counts(&image);
+            let c = by_image.counts(&image);
             (image, (c.instances, c.running, c.modules))
         })
         .collect()
@@ -287,8 +288,9 @@ async fn the_usage_of_a_few_images_is_listed_five_ids_at_a_time() {
         .await
         .unwrap();
     let usage = Usage::new(fetched.set);
+    let by_image = usage.by_image();
     for image in &wanted {
-        let c = usage.counts(image);
+        let c = by_image.counts(image);
         assert_eq!(
             (c.instances, c.running, c.modules),
             direct[image],
