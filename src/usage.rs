@@ -1,11 +1,12 @@
 //! Which instances and modules use each image (docs/usage.md): the two listings as ecmguard
 //! keeps them ([`Instance`], [`Module`], trimmed to the members usage reads), checked into a
-//! complete, de-duplicated [`UsageSet`], and the [`Usage`] index (ImageId → the instances and
-//! modules behind its counts, plus how many instances run an image nobody can name) that
-//! fills every image's `Usage.*` fields.
+//! complete, de-duplicated [`UsageSet`] (and a snapshot's `usage` [`Section`]), and [`Usage`]:
+//! the set with how many instances run an image nobody can name, joined by image position
+//! into an image set ([`Join`]: the counts that fill every image's `Usage.*` fields, and the
+//! instances and modules behind them) or indexed by ImageId ([`ByImage`]).
 //!
-//! Pure data: the live listing and the snapshot reader produce the items, `image` joins the
-//! index into the image set, and reports read the evidence from it.
+//! Pure data: the live listing and the snapshot reader produce the items, `image` joins
+//! usage into the image set, and reports read the evidence from it.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
