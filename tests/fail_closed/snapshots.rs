@@ -24,7 +24,7 @@ fn an_empty_result_set_fails_unless_allowed() {
         r#"{"Response":{"TotalCount":0,"ImageSet":[],"RequestId":"r"}}"#,
         r#"{"Response":{"TotalCount":0,"ImageSet":null,"RequestId":"r"}}"#,
         r#"{"schema":"ecmguard/snapshot/v1","total_count":0,"ImageSet":[]}"#,
-        "[]",
+        r#"{"TotalCount":0,"ImageSet":null,"RequestId":"r"}"#,
     ] {
         snapshot(empty)
             .code(1)
@@ -137,7 +137,7 @@ fn images_without_an_image_id_are_refused_not_counted() {
     snapshot(&pages.to_string())
         .code(2)
         .stderr_has("ecmguard::snapshot-image-without-id")
-        .stderr_has("image 1 of the array of DescribeImage responses has no `ImageId`");
+        .stderr_has("image 1 of page 1 has no `ImageId`");
     snapshot(r#"[{"ImageId":"img-a","ImageState":"NORMAL"},{"ImageState":"NORMAL"}]"#)
         .code(2)
         .stderr_has("image 2 of the array of images has no `ImageId`");

@@ -245,8 +245,14 @@ pub fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary();
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
-        "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
+        "{verdict}: {} checked{} against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
         plural(s.images, "image"),
+        // A verdict on images taken as the whole set on the user's word says so.
+        if report.run.source.assumed_complete() {
+            format!(" ({})", crate::source::ASSUMED_COMPLETE)
+        } else {
+            String::new()
+        },
         plural(s.rules, "rule"),
         s.violations.error,
         s.violations.warning,

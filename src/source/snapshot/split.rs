@@ -3,10 +3,11 @@
 //! parser, which is about twice as fast as its reader-based one, while
 //! holding only a window of the file.
 //!
-//! It knows nothing of snapshot shapes: it cuts a top-level JSON object into
-//! the images of its `ImageSet` array and an *envelope* (every other key, with
-//! `ImageSet` emptied), and gives up — returning `None` — on anything it is
-//! not sure of: a JSON error, an escaped key, `ImageSet` that is not an array.
+//! It knows nothing of snapshot shapes: it cuts each top-level JSON object
+//! (one, or several one after another, as `cat` writes pages) into the images
+//! of its `ImageSet` array and an *envelope* (every other key, with `ImageSet`
+//! emptied), and gives up — returning `None` — on anything it is not sure
+//! of: a JSON error, an escaped key, `ImageSet` that is not an array.
 //! The parent reads the envelope with the exact parser to decide the shape,
 //! and on `None` reads the file again with the exact streaming parser, so
 //! every error message, and every shape, comes from one place; this module
@@ -15,9 +16,7 @@
 
 use std::io::{self, Read};
 
-use serde::Deserialize;
-
-use crate::image::Image;
+use super::SnapshotImage;
 
 /// Bytes asked of the reader at a time; the window grows past this only for
 /// a single value larger than it.
@@ -29,18 +28,40 @@ const CHUNK: usize = 1 << 20;
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
 /// A top-level object cut in two: its `ImageSet` images, and the rest.
-pub(super) struct Parts {
+pub(super) struct Parts<T> {
     /// The object with `"ImageSet": []`: small, for the exact parser.
     pub(super) envelope: Vec<u8>,
-    pub(super) images: Vec<Image>,
+    pub(super) images: Vec<T>,
 }
 
-/// Cut a top-level object with one `ImageSet` array. `None`: not handled
-/// here (including every malformed input); read it the exact way.
-pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
+/// Cut every top-level object of the input (one, or several one after
+/// another), each with one `ImageSet` array. `None`: not handled here
+/// (including every malformed input); read it the exact way.
+pub(super) fn split_documents<T: SnapshotImage, R: Read>(
+    reader: R,
+) -> io::Result<Option<Vec<Parts<T>>>> {
     let mut window = Window::new(reader);
+    let mut documents = Vec::new();
+    let mut envelopes = 0;
+    while window.skip_ws()?.is_some() {
+        let Some(parts) = split_object(&mut window)? else {
+            return Ok(None);
+        };
+        // The envelopes are held until the last document is read: bounded
+        // in all, as each one is.
+        envelopes += parts.envelope.len();
+        if envelopes > ENVELOPE_LIMIT {
+            return Ok(None);
+        }
+        documents.push(parts);
+    }
+    Ok((!documents.is_empty()).then_some(documents))
+}
+
+/// Cut the object at the window's start.
+fn split_object<T: SnapshotImage, R: Read>(window: &mut Window<R>) -> io::Result<Option<Parts<T>>> {
     let mut envelope: Vec<u8> = vec![b'{'];
-    let mut images: Vec<Image> = Vec::new();
+    let mut images: Vec<T> = Vec::new();
     let mut seen_image_set = false;
     if window.skip_ws()? != Some(b'{') {
         return Ok(None);
@@ -80,7 +101,7 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             }
             seen_image_set = true;
             window.advance(1);
-            if !read_images(&mut window, &mut images)? {
+            if !read_images(window, &mut images)? {
                 return Ok(None);
             }
             envelope.extend_from_slice(b"[]");
@@ -104,7 +125,7 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             _ => return Ok(None),
         }
     }
-    if window.skip_ws()?.is_some() || !seen_image_set {
+    if !seen_image_set {
         return Ok(None);
     }
     envelope.push(b'}');
@@ -112,7 +133,10 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
 }
 
 /// The elements of an `ImageSet` array whose `[` was consumed. `false`: give up.
-fn read_images<R: Read>(window: &mut Window<R>, images: &mut Vec<Image>) -> io::Result<bool> {
+fn read_images<T: SnapshotImage, R: Read>(
+    window: &mut Window<R>,
+    images: &mut Vec<T>,
+) -> io::Result<bool> {
     if window.skip_ws()? == Some(b']') {
         window.advance(1);
         return Ok(true);
@@ -125,7 +149,7 @@ fn read_images<R: Read>(window: &mut Window<R>, images: &mut Vec<Image>) -> io::
             return Ok(false);
         };
         let mut de = serde_json::Deserializer::from_slice(window.take(len));
-        match Image::deserialize(&mut de).and_then(|image| de.end().map(|()| image)) {
+        match T::deserialize(&mut de).and_then(|image| de.end().map(|()| image)) {
             Ok(image) => images.push(image),
             Err(_) => return Ok(false),
         }
@@ -302,9 +326,15 @@ impl<R: Read> Window<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::Image;
 
-    fn split(json: &str) -> Option<Parts> {
-        split_top_object(json.as_bytes()).expect("no I/O error")
+    fn documents(json: &str) -> Option<Vec<Parts<Image>>> {
+        split_documents(json.as_bytes()).expect("no I/O error")
+    }
+
+    /// The one document of `json`.
+    fn split(json: &str) -> Option<Parts<Image>> {
+        documents(json).and_then(|mut parts| (parts.len() == 1).then(|| parts.remove(0)))
     }
 
     #[test]
@@ -329,10 +359,14 @@ mod tests {
             r#"{"ImageSet":[],"ImageSet":[]}"#,
             r#"{"ImageSet":[{"ImageId":"a"}]"#,
             r#"{"ImageSet":[]} x"#,
+            r#"{"ImageSet":[]} []"#,
+            r#"{"ImageSet":[]} {"TotalCount":1}"#,
             r#"{"TotalCount":1}"#,
+            "",
+            "  ",
             r#"{"ImageSet":[{"ImageSize":"50"}]}"#,
         ] {
-            assert!(split(json).is_none(), "{json}");
+            assert!(documents(json).is_none(), "{json}");
         }
     }
 
@@ -342,5 +376,19 @@ mod tests {
         let json = format!(r#"{{"ImageSet":[{{"ImageId":"{long}"}},{{"ImageName":"b"}}]}}"#);
         let parts = split(&json).expect("handled");
         assert_eq!(parts.images.len(), 2);
+    }
+
+    #[test]
+    fn documents_one_after_another_are_cut_one_by_one() {
+        let parts = documents(
+            "{\"TotalCount\":3,\"ImageSet\":[{\"ImageId\":\"a\"},{\"ImageId\":\"b\"}]}\n{\"ImageSet\":[{\"ImageId\":\"c\"}],\"TotalCount\":3}{\"ImageSet\":[]}",
+        )
+        .expect("handled");
+        let sizes: Vec<usize> = parts.iter().map(|p| p.images.len()).collect();
+        assert_eq!(sizes, [2, 1, 0]);
+        assert_eq!(
+            String::from_utf8(parts[1].envelope.clone()).unwrap(),
+            r#"{"ImageSet":[],"TotalCount":3}"#
+        );
     }
 }
