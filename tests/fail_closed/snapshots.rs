@@ -275,7 +275,9 @@ fn an_assumed_completeness_shows_in_every_report_and_the_history() {
         ])
         .run()
         .code(0)
-        .stdout_has("PASS: 2 images checked (completeness assumed: --assume-complete) against 1 rule")
+        .stdout_has(
+            "PASS: 2 images checked (completeness assumed: --assume-complete) against 1 rule",
+        )
         .stdout_has("ecmguard::snapshot-assumed-complete")
         .stdout_has("its 2 images were judged as the complete result set");
     let report: serde_json::Value = serde_json::from_str(&out.read("r.json")).unwrap();
@@ -295,7 +297,10 @@ fn an_assumed_completeness_shows_in_every_report_and_the_history() {
             text.contains("completeness assumed: --assume-complete"),
             "{file}: the source says so"
         );
-        assert!(text.contains("snapshot-assumed-complete"), "{file}: the warning");
+        assert!(
+            text.contains("snapshot-assumed-complete"),
+            "{file}: the warning"
+        );
     }
     let github = out.read("r.github");
     assert!(
@@ -343,8 +348,11 @@ fn assume_complete_goes_with_a_snapshot_and_never_waives_a_stated_total() {
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     // On a complete listing it changes nothing, and says so.
     let whole = json!({ "TotalCount": 2, "ImageSet": two_of_seventeen(), "RequestId": "r" });
-    let out = snapshot_with(&whole.to_string(), &["--assume-complete", "--format", "json"])
-        .code(0);
+    let out = snapshot_with(
+        &whole.to_string(),
+        &["--assume-complete", "--format", "json"],
+    )
+    .code(0);
     let report = out.json();
     assert_eq!(report["run"]["source"]["assumed_complete"], false);
     assert_eq!(report["warnings"][0]["code"], "assume-complete-unused");
