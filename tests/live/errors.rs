@@ -146,7 +146,7 @@ async fn a_chinese_message_is_shown_whole_and_wrapped_by_display_width() {
         // Whole: the lines, without their frame and the spaces where they
         // were broken, hold the message (Chinese breaks between characters,
         // where no space is lost) and the RequestId, which is never broken.
-        let text = unframed(&shown);
+        let text = crate::support::unframed(&shown);
         assert!(
             text.contains(&message.replace(' ', "")),
             "not whole at width {width}: {text}"
@@ -179,14 +179,4 @@ async fn a_chinese_message_is_escaped_not_mangled() {
         shown.contains("镜像ID不合法。\\u{1b}[2J\\u{d}伪造的一行"),
         "{shown}"
     );
-}
-
-/// A rendered diagnostic's text: each line's frame (`×`, `│`) and every
-/// space removed, the lines joined.
-fn unframed(shown: &str) -> String {
-    shown
-        .lines()
-        .map(|line| line.trim_start().trim_start_matches(['×', '│']))
-        .collect::<String>()
-        .replace(' ', "")
 }

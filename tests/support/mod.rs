@@ -247,6 +247,17 @@ impl Output {
     }
 }
 
+/// Rendered diagnostics' text: each line's frame (`×`, `│`) and every space
+/// removed, the lines joined, so a needle can be found however it was
+/// wrapped (Chinese text breaks between characters, where no space is lost).
+pub fn unframed(shown: &str) -> String {
+    shown
+        .lines()
+        .map(|line| line.trim_start().trim_start_matches(['×', '│']))
+        .collect::<String>()
+        .replace(' ', "")
+}
+
 pub fn options() -> CompileOptions {
     CompileOptions {
         now: now(),

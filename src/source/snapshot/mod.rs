@@ -1018,6 +1018,17 @@ mod tests {
         }
     }
 
+    /// `bytes` cut at `at` (`cut`), or with the byte there replaced.
+    fn edited(mut bytes: Vec<u8>, at: usize, byte: u8, cut: bool) -> Vec<u8> {
+        let at = at % bytes.len();
+        if cut {
+            bytes.truncate(at);
+        } else {
+            bytes[at] = byte;
+        }
+        bytes
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
 
@@ -1032,13 +1043,7 @@ mod tests {
             use crate::generate::{GenOptions, write_snapshot};
             let mut bytes = Vec::new();
             write_snapshot(&GenOptions { count: 6, ..GenOptions::default() }, &mut bytes).unwrap();
-            let at = at % bytes.len();
-            if cut {
-                bytes.truncate(at);
-            } else {
-                bytes[at] = byte;
-            }
-            same(&bytes);
+            same(&edited(bytes, at, byte, cut));
         }
 
         /// The same for the pages of a listing one after another (`cat`),
@@ -1049,20 +1054,14 @@ mod tests {
             byte in proptest::prelude::any::<u8>(),
             cut in proptest::prelude::any::<bool>(),
         ) {
-            let mut bytes = format!(
+            let bytes = format!(
                 "{}{}{}",
                 tccli_page(5, &["img-a", "img-b"]),
                 tccli_page(5, &["img-c", "img-d"]),
                 tccli_page(5, &["img-e"])
             )
             .into_bytes();
-            let at = at % bytes.len();
-            if cut {
-                bytes.truncate(at);
-            } else {
-                bytes[at] = byte;
-            }
-            same(&bytes);
+            same(&edited(bytes, at, byte, cut));
         }
     }
 }
