@@ -8,9 +8,14 @@
 //! Every error here is a serde error, so that serde_json places it at the line
 //! and column where the input went wrong; that is what makes a mixed array or
 //! a second document that cannot follow the first a located error.
+//!
+//! The images of every document go, as they are read, into one vector the
+//! reader owns; a page keeps only where its images are in it. So the pages of
+//! a listing cost what their images cost, as one document of them would: no
+//! vector per page, and no copy of them all into another.
 
 use std::fmt;
-use std::marker::PhantomData;
+use std::ops::Range;
 
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess,
@@ -65,25 +70,15 @@ impl SnapshotImage for serde_json::Value {
 
 /// One page: a `Response` object, or tccli's output (the same members
 /// without the envelope).
-#[derive(Debug)]
-pub(super) struct Page<T> {
+#[derive(Debug, Default)]
+pub(super) struct Page {
     pub(super) total_count: Option<u64>,
     /// Whether `ImageSet` was there at all (`null` is there: an empty page).
     pub(super) has_image_set: bool,
-    pub(super) images: Vec<T>,
+    /// Where its images are in the reader's vector.
+    pub(super) images: Range<usize>,
     /// An `Error` key, in whatever shape it came.
     pub(super) error: Option<ApiError>,
-}
-
-impl<T> Default for Page<T> {
-    fn default() -> Self {
-        Page {
-            total_count: None,
-            has_image_set: false,
-            images: Vec::new(),
-            error: None,
-        }
-    }
 }
 
 /// What a page's `Error` said, read loosely: any `Error` at all means the
@@ -124,16 +119,16 @@ impl ApiError {
 
 /// One top-level JSON value of the input, as read.
 #[derive(Debug)]
-pub(super) enum Top<T> {
+pub(super) enum Top {
     /// An object: ours, a response or tccli's output (told apart by `listing`).
-    Object(Box<TopObject<T>>),
+    Object(Box<TopObject>),
     /// An array whose elements are pages (responses or tccli outputs).
-    Pages(Vec<TopObject<T>>),
-    /// An array of images, or `[]`.
-    Images(Vec<T>),
+    Pages(Vec<TopObject>),
+    /// An array of images, or `[]`: where they are in the reader's vector.
+    Images(Range<usize>),
 }
 
-impl<T> Top<T> {
+impl Top {
     /// Whether another document may follow this one: only pages may (the
     /// pages of one listing, one after another, as `cat` writes them).
     fn may_be_followed(&self) -> bool {
@@ -142,12 +137,13 @@ impl<T> Top<T> {
 }
 
 /// The members of a top-level object (or of a page in an array), by key.
-#[derive(Debug)]
-pub(super) struct TopObject<T> {
+#[derive(Debug, Default)]
+pub(super) struct TopObject {
     pub(super) schema: Option<String>,
-    pub(super) response: Option<Page<T>>,
-    /// `ImageSet`: `Some(None)` when it was `null`.
-    pub(super) image_set: Option<Option<Vec<T>>>,
+    pub(super) response: Option<Page>,
+    /// `ImageSet`: where its images are in the reader's vector; `Some(None)`
+    /// when it was `null`.
+    pub(super) image_set: Option<Option<Range<usize>>>,
     pub(super) total_count: Option<u64>,
     pub(super) tccli_total: Option<u64>,
     pub(super) error: Option<ApiError>,
@@ -156,40 +152,20 @@ pub(super) struct TopObject<T> {
     pub(super) filters: Option<serde_json::Value>,
 }
 
-impl<T> Default for TopObject<T> {
-    fn default() -> Self {
-        TopObject {
-            schema: None,
-            response: None,
-            image_set: None,
-            total_count: None,
-            tccli_total: None,
-            error: None,
-            fetched_at: None,
-            endpoint: None,
-            filters: None,
-        }
-    }
+/// Reads the first JSON document of the input; its images go to `images`.
+pub(super) struct FirstDocument<'a, T> {
+    pub(super) images: &'a mut Vec<T>,
 }
 
-/// Reads the first JSON document of the input.
-pub(super) struct FirstDocument<T>(PhantomData<T>);
-
-impl<T> FirstDocument<T> {
-    pub(super) fn new() -> Self {
-        FirstDocument(PhantomData)
-    }
-}
-
-impl<'de, T: SnapshotImage> DeserializeSeed<'de> for FirstDocument<T> {
-    type Value = Top<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<T>, D::Error> {
+impl<'de, T: SnapshotImage> DeserializeSeed<'de> for FirstDocument<'_, T> {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, T: SnapshotImage> Visitor<'de> for FirstDocument<T> {
-    type Value = Top<T>;
+impl<'de, T: SnapshotImage> Visitor<'de> for FirstDocument<'_, T> {
+    type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(
@@ -197,13 +173,14 @@ impl<'de, T: SnapshotImage> Visitor<'de> for FirstDocument<T> {
         )
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<T>, A::Error> {
-        read_array(seq)
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top, A::Error> {
+        read_array(seq, self.images)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<T>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
         let first = map.next_key::<TopKey>()?;
-        read_object(first, &mut map, None).map(|object| Top::Object(Box::new(object)))
+        let object = read_object(first, &mut map, None, self.images)?;
+        Ok(Top::Object(Box::new(object)))
     }
 }
 
@@ -212,17 +189,18 @@ impl<'de, T: SnapshotImage> Visitor<'de> for FirstDocument<T> {
 pub(super) struct LaterDocument<'a, T> {
     /// 2 for the second document, and so on.
     pub(super) index: usize,
-    pub(super) first: &'a Top<T>,
+    pub(super) first: &'a Top,
+    pub(super) images: &'a mut Vec<T>,
 }
 
 impl<'de, T: SnapshotImage> DeserializeSeed<'de> for LaterDocument<'_, T> {
-    type Value = Top<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top<T>, D::Error> {
+    type Value = Top;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<T: SnapshotImage> LaterDocument<'_, T> {
+impl<T> LaterDocument<'_, T> {
     /// A document after one that is not a page: the first is whole already.
     fn after_whole<E: serde::de::Error>(&self) -> E {
         let first = match self.first {
@@ -237,7 +215,7 @@ impl<T: SnapshotImage> LaterDocument<'_, T> {
 }
 
 impl<'de, T: SnapshotImage> Visitor<'de> for LaterDocument<'_, T> {
-    type Value = Top<T>;
+    type Value = Top;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
@@ -247,7 +225,7 @@ impl<'de, T: SnapshotImage> Visitor<'de> for LaterDocument<'_, T> {
         )
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Top<T>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<Top, A::Error> {
         if !self.first.may_be_followed() {
             return Err(self.after_whole());
         }
@@ -257,23 +235,26 @@ impl<'de, T: SnapshotImage> Visitor<'de> for LaterDocument<'_, T> {
         )))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<T>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
         if !self.first.may_be_followed() {
             return Err(self.after_whole());
         }
         let first = map.next_key::<TopKey>()?;
-        read_object(first, &mut map, Some(&format!("document {}", self.index)))
-            .map(|object| Top::Object(Box::new(object)))
+        let which = format!("document {}", self.index);
+        let object = read_object(first, &mut map, Some(&which), self.images)?;
+        Ok(Top::Object(Box::new(object)))
     }
 }
 
-/// The members of an object, the first key already read. `page`: the object
-/// must be a page (named so in the error), so ours is refused at its schema.
+/// The members of an object, the first key already read; its images go to
+/// `images`. `page`: the object must be a page (named so in the error), so
+/// ours is refused at its schema.
 fn read_object<'de, T: SnapshotImage, A: MapAccess<'de>>(
     first: Option<TopKey>,
     map: &mut A,
     page: Option<&str>,
-) -> Result<TopObject<T>, A::Error> {
+    images: &mut Vec<T>,
+) -> Result<TopObject, A::Error> {
     let mut top = TopObject::default();
     let mut next = first;
     while let Some(key) = next {
@@ -286,8 +267,16 @@ fn read_object<'de, T: SnapshotImage, A: MapAccess<'de>>(
                 }
                 top.schema = Some(map.next_value()?);
             }
-            TopKey::Response => top.response = Some(map.next_value_seed(ResponseSeed::new())?),
-            TopKey::ImageSet => top.image_set = Some(map.next_value_seed(ImageListSeed::new())?),
+            TopKey::Response => {
+                top.response = Some(map.next_value_seed(ResponseSeed {
+                    images: &mut *images,
+                })?)
+            }
+            TopKey::ImageSet => {
+                top.image_set = Some(map.next_value_seed(ImageListSeed {
+                    images: &mut *images,
+                })?)
+            }
             TopKey::TotalCount => top.tccli_total = map.next_value_seed(CountSeed("TotalCount"))?,
             TopKey::OurTotal => top.total_count = map.next_value_seed(CountSeed("total_count"))?,
             TopKey::Error => {
@@ -306,32 +295,28 @@ fn read_object<'de, T: SnapshotImage, A: MapAccess<'de>>(
     Ok(top)
 }
 
-/// A top-level array. Its first element says what it holds (pages or
-/// images); every other element must be the same kind.
-fn read_array<'de, T: SnapshotImage, A: SeqAccess<'de>>(mut seq: A) -> Result<Top<T>, A::Error> {
+/// A top-level array, its images to `images`. Its first element says what it
+/// holds (pages or images); every other element must be the same kind.
+fn read_array<'de, T: SnapshotImage, A: SeqAccess<'de>>(
+    mut seq: A,
+    images: &mut Vec<T>,
+) -> Result<Top, A::Error> {
+    let start = images.len();
     let mut pages = Vec::new();
-    let mut images = Vec::new();
     let mut holds = None;
-    while let Some(element) = seq.next_element_seed(ElementSeed {
-        index: pages.len() + images.len() + 1,
+    let mut index = 1;
+    while let Some(kind) = seq.next_element_seed(ElementSeed {
+        index,
         holds,
-        image: PhantomData,
+        pages: &mut pages,
+        images: &mut *images,
     })? {
-        match element {
-            Element::Page(page) => {
-                holds = Some(Kind::Page);
-                pages.push(*page);
-            }
-            Element::Image(image) => {
-                holds = Some(Kind::Image);
-                images.push(image);
-            }
-        }
+        holds = Some(kind);
+        index += 1;
     }
-    Ok(if pages.is_empty() {
-        Top::Images(images)
-    } else {
-        Top::Pages(pages)
+    Ok(match holds {
+        Some(Kind::Page) => Top::Pages(pages),
+        _ => Top::Images(start..images.len()),
     })
 }
 
@@ -351,35 +336,32 @@ impl fmt::Display for Kind {
     }
 }
 
-enum Element<T> {
-    Page(Box<TopObject<T>>),
-    Image(T),
-}
-
-/// An element of a top-level array. `holds`: what the elements before it
-/// were, which this one must be too.
-struct ElementSeed<T> {
+/// An element of a top-level array, read into `pages` or `images`; it says
+/// which it was. `holds`: what the elements before it were, which this one
+/// must be too.
+struct ElementSeed<'a, T> {
     /// 1-based, for messages.
     index: usize,
     holds: Option<Kind>,
-    image: PhantomData<T>,
+    pages: &'a mut Vec<TopObject>,
+    images: &'a mut Vec<T>,
 }
 
-impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ElementSeed<T> {
-    type Value = Element<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Element<T>, D::Error> {
+impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ElementSeed<'_, T> {
+    type Value = Kind;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, T: SnapshotImage> Visitor<'de> for ElementSeed<T> {
-    type Value = Element<T>;
+impl<'de, T: SnapshotImage> Visitor<'de> for ElementSeed<'_, T> {
+    type Value = Kind;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an image object or a page ({\"Response\": …} or tccli output)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element<T>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
         let first = map.next_key::<FirstKey>()?;
         let kind = match &first {
             Some(FirstKey::Page(_)) => Kind::Page,
@@ -405,16 +387,18 @@ impl<'de, T: SnapshotImage> Visitor<'de> for ElementSeed<T> {
             )));
         }
         match first {
-            Some(FirstKey::Page(key)) => read_object(
-                Some(key),
-                &mut map,
-                Some(&format!("element {}", self.index)),
-            )
-            .map(|object| Element::Page(Box::new(object))),
-            Some(FirstKey::Image(key)) => T::read_rest(key, &mut map).map(Element::Image),
-            _ => T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                .map(Element::Image),
+            Some(FirstKey::Page(key)) => {
+                let which = format!("element {}", self.index);
+                let page = read_object(Some(key), &mut map, Some(&which), self.images)?;
+                self.pages.push(page);
+            }
+            Some(FirstKey::Image(key)) => self.images.push(T::read_rest(key, &mut map)?),
+            _ => {
+                let image = T::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                self.images.push(image);
+            }
         }
+        Ok(kind)
     }
 }
 
@@ -541,24 +525,20 @@ impl<'de> serde::Deserialize<'de> for TopKey {
     }
 }
 
-/// `ImageSet`: an array of images, or null.
-struct ImageListSeed<T>(PhantomData<T>);
-
-impl<T> ImageListSeed<T> {
-    fn new() -> Self {
-        ImageListSeed(PhantomData)
-    }
+/// `ImageSet`: an array of images, appended to `images`, or null.
+struct ImageListSeed<'a, T> {
+    images: &'a mut Vec<T>,
 }
 
-impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ImageListSeed<T> {
-    type Value = Option<Vec<T>>;
+impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ImageListSeed<'_, T> {
+    type Value = Option<Range<usize>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de, T: SnapshotImage> Visitor<'de> for ImageListSeed<T> {
-    type Value = Option<Vec<T>>;
+impl<'de, T: SnapshotImage> Visitor<'de> for ImageListSeed<'_, T> {
+    type Value = Option<Range<usize>>;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an array of images or null")
     }
@@ -572,36 +552,33 @@ impl<'de, T: SnapshotImage> Visitor<'de> for ImageListSeed<T> {
         d.deserialize_seq(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut images = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let start = self.images.len();
+        self.images.reserve(seq.size_hint().unwrap_or(0).min(4096));
         while let Some(image) = seq.next_element::<T>()? {
-            images.push(image);
+            self.images.push(image);
         }
-        Ok(Some(images))
+        Ok(Some(start..self.images.len()))
     }
 }
 
-/// The value of `Response`.
-struct ResponseSeed<T>(PhantomData<T>);
-
-impl<T> ResponseSeed<T> {
-    fn new() -> Self {
-        ResponseSeed(PhantomData)
-    }
+/// The value of `Response`; its images go to `images`.
+struct ResponseSeed<'a, T> {
+    images: &'a mut Vec<T>,
 }
 
-impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ResponseSeed<T> {
-    type Value = Page<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page<T>, D::Error> {
+impl<'de, T: SnapshotImage> DeserializeSeed<'de> for ResponseSeed<'_, T> {
+    type Value = Page;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, T: SnapshotImage> Visitor<'de> for ResponseSeed<T> {
-    type Value = Page<T>;
+impl<'de, T: SnapshotImage> Visitor<'de> for ResponseSeed<'_, T> {
+    type Value = Page;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a DescribeImage Response object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page<T>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
         let mut page = Page::default();
         while let Some(key) = map.next_key::<TopKey>()? {
             match key {
@@ -610,9 +587,12 @@ impl<'de, T: SnapshotImage> Visitor<'de> for ResponseSeed<T> {
                 }
                 TopKey::ImageSet => {
                     page.has_image_set = true;
+                    let at = self.images.len();
                     page.images = map
-                        .next_value_seed(ImageListSeed::new())?
-                        .unwrap_or_default()
+                        .next_value_seed(ImageListSeed {
+                            images: &mut *self.images,
+                        })?
+                        .unwrap_or(at..at);
                 }
                 TopKey::Error => {
                     let raw = map.next_value::<Box<RawValue>>()?;

@@ -4,6 +4,12 @@
 //! no page may hold an API error, every page states the same `TotalCount`,
 //! and every page must say what it holds. Whether the images add up to the
 //! total is checked once the images are known, by the parent.
+//!
+//! The documents say where their images are in the one vector the reader
+//! filled; the snapshot takes that vector whole (or, in the rare input that
+//! names `ImageSet` twice, the images of the one that counts).
+
+use std::ops::Range;
 
 use crate::diag::{Code, Diag};
 
@@ -11,10 +17,11 @@ use super::document::{ApiError, Page, SnapshotImage, Top, TopObject};
 use super::{SNAPSHOT_SCHEMA, Shape, Snapshot, SnapshotError};
 
 /// The snapshot the documents of one input make (`documents` in input order,
-/// at least one).
+/// at least one; `images`, every image they hold).
 pub(super) fn assemble<T: SnapshotImage>(
     name: &str,
-    documents: Vec<Top<T>>,
+    documents: Vec<Top>,
+    images: Vec<T>,
 ) -> Result<Snapshot<T>, SnapshotError> {
     let count = documents.len();
     let mut documents = documents.into_iter();
@@ -22,7 +29,7 @@ pub(super) fn assemble<T: SnapshotImage>(
         return Err(shape_error(name, "holds no JSON document"));
     };
     if count == 1 {
-        return single(name, first);
+        return single(name, first, images);
     }
     // Documents one after another: each is one page of the listing.
     let mut listing = Listing::new(name);
@@ -39,30 +46,60 @@ pub(super) fn assemble<T: SnapshotImage>(
                 ));
             }
         };
-        listing.push(page, &which)?;
+        listing.push(page, &which, &images)?;
     }
-    Ok(listing.finish())
+    Ok(listing.finish(images))
 }
 
-fn single<T: SnapshotImage>(name: &str, document: Top<T>) -> Result<Snapshot<T>, SnapshotError> {
+fn single<T: SnapshotImage>(
+    name: &str,
+    document: Top,
+    images: Vec<T>,
+) -> Result<Snapshot<T>, SnapshotError> {
     match document {
-        Top::Images(images) => Ok(Snapshot::bare(Shape::ImageArray, images, None)),
+        Top::Images(range) => Ok(Snapshot::bare(
+            Shape::ImageArray,
+            used(images, &[range]),
+            None,
+        )),
         Top::Pages(pages) => {
             let mut listing = Listing::new(name);
             for (index, object) in pages.into_iter().enumerate() {
                 let which = format!("page {}", index + 1);
                 let page = object.into_page(name, &format!("element {}", index + 1))?;
-                listing.push(page, &which)?;
+                listing.push(page, &which, &images)?;
             }
-            Ok(listing.finish())
+            Ok(listing.finish(images))
         }
-        Top::Object(object) => object.into_snapshot(name),
+        Top::Object(object) => object.into_snapshot(name, images),
     }
 }
 
-impl<T: SnapshotImage> TopObject<T> {
+/// The images of `ranges` (disjoint, in order): all of `images` unless an
+/// input named `ImageSet` twice, where only the last one counts (as it does
+/// for serde_json's maps).
+fn used<T>(images: Vec<T>, ranges: &[Range<usize>]) -> Vec<T> {
+    if ranges.iter().map(Range::len).sum::<usize>() == images.len() {
+        return images;
+    }
+    let mut keep = vec![false; images.len()];
+    for range in ranges {
+        keep[range.clone()].fill(true);
+    }
+    images
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(image, keep)| keep.then_some(image))
+        .collect()
+}
+
+impl TopObject {
     /// A top-level object on its own: ours, a response, or tccli's output.
-    fn into_snapshot(self, name: &str) -> Result<Snapshot<T>, SnapshotError> {
+    fn into_snapshot<T: SnapshotImage>(
+        self,
+        name: &str,
+        images: Vec<T>,
+    ) -> Result<Snapshot<T>, SnapshotError> {
         if self.response.is_some() {
             if self.image_set.is_some() || self.schema.is_some() {
                 return Err(shape_error(
@@ -74,13 +111,13 @@ impl<T: SnapshotImage> TopObject<T> {
             let page = checked(name, page, "the response", false)?;
             return Ok(Snapshot::bare(
                 Shape::Response,
-                page.images,
+                used(images, &[page.images]),
                 page.total_count,
             ));
         }
         match self.schema {
             Some(schema) if schema == SNAPSHOT_SCHEMA => {
-                let Some(images) = self.image_set else {
+                let Some(image_set) = self.image_set else {
                     return Err(shape_error(
                         name,
                         "is an ecmguard snapshot without `ImageSet`",
@@ -88,7 +125,7 @@ impl<T: SnapshotImage> TopObject<T> {
                 };
                 Ok(Snapshot {
                     shape: Shape::Ecmguard,
-                    images: images.unwrap_or_default(),
+                    images: used(images, &[image_set.unwrap_or(0..0)]),
                     total_count: Some(
                         self.total_count
                             .or(self.tccli_total)
@@ -116,14 +153,18 @@ impl<T: SnapshotImage> TopObject<T> {
                 let total = page
                     .total_count
                     .ok_or_else(|| missing_total(name, Shape::Tccli, "TotalCount"))?;
-                Ok(Snapshot::bare(Shape::Tccli, page.images, Some(total)))
+                Ok(Snapshot::bare(
+                    Shape::Tccli,
+                    used(images, &[page.images]),
+                    Some(total),
+                ))
             }
         }
     }
 
     /// This object as one page of a listing: a `{"Response": …}`, or tccli's
     /// output (the same members at the top). `which` names it in messages.
-    fn into_page(self, name: &str, which: &str) -> Result<Page<T>, SnapshotError> {
+    fn into_page(self, name: &str, which: &str) -> Result<Page, SnapshotError> {
         if self.schema.is_some() {
             return Err(shape_error(
                 name,
@@ -147,7 +188,7 @@ impl<T: SnapshotImage> TopObject<T> {
             None => Ok(Page {
                 total_count: self.tccli_total.or(self.total_count),
                 has_image_set: self.image_set.is_some(),
-                images: self.image_set.flatten().unwrap_or_default(),
+                images: self.image_set.flatten().unwrap_or(0..0),
                 error: self.error,
             }),
         }
@@ -157,12 +198,7 @@ impl<T: SnapshotImage> TopObject<T> {
 /// A page that can stand for what it says: no `Error`, a `TotalCount` and
 /// an `ImageSet` (`null` is one: an empty page). `which` names it; `several`:
 /// it is one of several pages.
-fn checked<T>(
-    name: &str,
-    page: Page<T>,
-    which: &str,
-    several: bool,
-) -> Result<Page<T>, SnapshotError> {
+fn checked(name: &str, page: Page, which: &str, several: bool) -> Result<Page, SnapshotError> {
     if let Some(error) = &page.error {
         return Err(api_error(name, several.then_some(which), error));
     }
@@ -182,24 +218,31 @@ fn checked<T>(
 }
 
 /// The pages of one listing, taken one at a time.
-struct Listing<'a, T> {
+struct Listing<'a> {
     name: &'a str,
     pages: usize,
     total: Option<u64>,
-    images: Vec<T>,
+    /// Where each page's images are.
+    ranges: Vec<Range<usize>>,
 }
 
-impl<'a, T: SnapshotImage> Listing<'a, T> {
+impl<'a> Listing<'a> {
     fn new(name: &'a str) -> Self {
         Listing {
             name,
             pages: 0,
             total: None,
-            images: Vec::new(),
+            ranges: Vec::new(),
         }
     }
 
-    fn push(&mut self, page: Page<T>, which: &str) -> Result<(), SnapshotError> {
+    /// Take `page`, whose images are in `images`.
+    fn push<T: SnapshotImage>(
+        &mut self,
+        page: Page,
+        which: &str,
+        images: &[T],
+    ) -> Result<(), SnapshotError> {
         let name = self.name;
         let page = checked(name, page, which, true)?;
         self.pages += 1;
@@ -217,20 +260,21 @@ impl<'a, T: SnapshotImage> Listing<'a, T> {
             _ => {}
         }
         // Here rather than over the whole set, so the message says which page.
-        if let Some(position) = page.images.iter().position(|i| i.image_id().is_none()) {
+        let page_images = images.get(page.images.clone()).unwrap_or_default();
+        if let Some(position) = page_images.iter().position(|i| i.image_id().is_none()) {
             return Err(without_id(
                 name,
                 &format!("image {} of {which}", position + 1),
             ));
         }
-        self.images.extend(page.images);
+        self.ranges.push(page.images);
         Ok(())
     }
 
-    fn finish(self) -> Snapshot<T> {
+    fn finish<T>(self, images: Vec<T>) -> Snapshot<T> {
         Snapshot {
             pages: self.pages,
-            ..Snapshot::bare(Shape::Pages, self.images, self.total)
+            ..Snapshot::bare(Shape::Pages, used(images, &self.ranges), self.total)
         }
     }
 }

@@ -391,42 +391,43 @@ fn read_fast_as<T: SnapshotImage>(
     name: &str,
     reader: impl Read,
 ) -> std::io::Result<Option<Snapshot<T>>> {
-    let Some(parts) = split::split_documents::<T, _>(SkipBom::new(reader))? else {
+    let Some(split) = split::split_documents::<T, _>(SkipBom::new(reader))? else {
         return Ok(None);
     };
-    let several = parts.len() > 1;
-    let mut documents = Vec::with_capacity(parts.len());
-    for part in parts {
-        // Each envelope on its own, as a document of one.
-        let mut de = serde_json::Deserializer::from_slice(&part.envelope);
-        let Ok(documents_of_part) = parse::<_, T>(&mut de) else {
+    let several = split.documents.len() > 1;
+    let mut documents = Vec::with_capacity(split.documents.len());
+    for envelope in split.documents {
+        // Each envelope on its own, as a document of one (its `ImageSet` is
+        // empty: nothing goes into the scratch vector).
+        let mut de = serde_json::Deserializer::from_slice(&envelope.bytes);
+        let Ok((of_envelope, _)) = parse::<_, T>(&mut de) else {
             return Ok(None);
         };
-        let Ok([document]) = <[Top<T>; 1]>::try_from(documents_of_part) else {
+        let Ok([document]) = <[Top; 1]>::try_from(of_envelope) else {
             return Ok(None);
         };
-        match (document, several) {
-            // Ours or tccli's, each with its `ImageSet` back in place.
-            (Top::Object(mut object), _)
+        match document {
+            // Ours (alone) or tccli's, each with its `ImageSet` back in place.
+            Top::Object(mut object)
                 if object.response.is_none()
                     && (object.schema.is_none() || !several)
                     && matches!(object.image_set, Some(Some(_))) =>
             {
-                object.image_set = Some(Some(part.images));
+                object.image_set = Some(Some(envelope.images));
                 documents.push(Top::Object(object));
             }
             _ => return Ok(None),
         }
     }
-    Ok(listing::assemble(name, documents).ok())
+    Ok(listing::assemble(name, documents, split.images).ok())
 }
 
 /// Parse a snapshot held in memory. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let documents = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
-    listing::assemble(name, documents)
+    let (documents, images) = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
+    listing::assemble(name, documents, images)
 }
 
 /// Parse a snapshot as it is read from `reader`, holding only a read buffer
@@ -474,7 +475,9 @@ fn stream<T: SnapshotImage>(
     let mut de =
         serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
     match parse(&mut de) {
-        Ok(documents) => listing::assemble(name, documents).map_err(StreamError::Snapshot),
+        Ok((documents, images)) => {
+            listing::assemble(name, documents, images).map_err(StreamError::Snapshot)
+        }
         Err(err) if err.is_io() => Err(StreamError::Io(err)),
         Err(err) => {
             let recording = recording.take();
@@ -484,26 +487,32 @@ fn stream<T: SnapshotImage>(
     }
 }
 
-/// Every JSON document of the input, one after another: usually one; the
-/// pages of a listing when they were saved one after another (`cat`).
-/// Each is read as it comes, so nothing but the images accumulates.
+/// Every JSON document of the input, one after another (usually one; the
+/// pages of a listing when they were saved one after another, as `cat` does),
+/// and every image they hold, in one vector. Each is read as it comes, so
+/// nothing but the images accumulates.
 fn parse<'de, R: serde_json::de::Read<'de>, T: SnapshotImage>(
     de: &mut serde_json::Deserializer<R>,
-) -> serde_json::Result<Vec<Top<T>>> {
-    let first = FirstDocument::new().deserialize(&mut *de)?;
+) -> serde_json::Result<(Vec<Top>, Vec<T>)> {
+    let mut images = Vec::new();
+    let first = FirstDocument {
+        images: &mut images,
+    }
+    .deserialize(&mut *de)?;
     let mut documents = vec![first];
     loop {
         // `end` skips whitespace and fails if anything else follows; that
         // byte is only peeked, so the next document can be read from it, as
         // serde_json's own stream of values does.
         match de.end() {
-            Ok(()) => return Ok(documents),
+            Ok(()) => return Ok((documents, images)),
             Err(err) if err.is_io() => return Err(err),
             Err(_) => {}
         }
         let later = LaterDocument {
             index: documents.len() + 1,
             first: &documents[0],
+            images: &mut images,
         }
         .deserialize(&mut *de)?;
         documents.push(later);
@@ -943,6 +952,22 @@ mod tests {
         ));
         let loaded = load_bytes("t.json", stated, &zone, Completeness::Proven).expect("judged");
         assert!(loaded.warnings.is_empty());
+    }
+
+    /// Images go into one vector as they are read; where a key is repeated,
+    /// the last one counts, as for any JSON object serde reads.
+    #[test]
+    fn a_repeated_image_set_keeps_the_last() {
+        let s = shape_of(
+            r#"{"TotalCount":1,"ImageSet":[{"ImageId":"a"},{"ImageId":"b"}],"ImageSet":[{"ImageId":"c"}]}"#,
+        );
+        let ids: Vec<&str> = s.images.iter().filter_map(|i| i.id()).collect();
+        assert_eq!(ids, ["c"]);
+        let s = shape_of(
+            r#"[{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"x"}],"ImageSet":[{"ImageId":"a"}]}},{"TotalCount":2,"ImageSet":[{"ImageId":"b"}]}]"#,
+        );
+        let ids: Vec<&str> = s.images.iter().filter_map(|i| i.id()).collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 
     #[test]

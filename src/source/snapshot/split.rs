@@ -15,6 +15,7 @@
 //! differentially (the parent's tests, properties and the fuzz target).
 
 use std::io::{self, Read};
+use std::ops::Range;
 
 use super::SnapshotImage;
 
@@ -27,11 +28,19 @@ const CHUNK: usize = 1 << 20;
 /// rather than hold a large copy.
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
-/// A top-level object cut in two: its `ImageSet` images, and the rest.
-pub(super) struct Parts<T> {
-    /// The object with `"ImageSet": []`: small, for the exact parser.
-    pub(super) envelope: Vec<u8>,
+/// The top-level objects of an input, cut: the images of all of them, in
+/// order, and each one's envelope.
+pub(super) struct Split<T> {
+    pub(super) documents: Vec<Envelope>,
     pub(super) images: Vec<T>,
+}
+
+/// A top-level object without its images.
+pub(super) struct Envelope {
+    /// The object with `"ImageSet": []`: small, for the exact parser.
+    pub(super) bytes: Vec<u8>,
+    /// Where its `ImageSet` images are in [`Split::images`].
+    pub(super) images: Range<usize>,
 }
 
 /// Cut every top-level object of the input (one, or several one after
@@ -39,29 +48,35 @@ pub(super) struct Parts<T> {
 /// (including every malformed input); read it the exact way.
 pub(super) fn split_documents<T: SnapshotImage, R: Read>(
     reader: R,
-) -> io::Result<Option<Vec<Parts<T>>>> {
+) -> io::Result<Option<Split<T>>> {
     let mut window = Window::new(reader);
-    let mut documents = Vec::new();
+    let mut split = Split {
+        documents: Vec::new(),
+        images: Vec::new(),
+    };
     let mut envelopes = 0;
     while window.skip_ws()?.is_some() {
-        let Some(parts) = split_object(&mut window)? else {
+        let Some(envelope) = split_object(&mut window, &mut split.images)? else {
             return Ok(None);
         };
         // The envelopes are held until the last document is read: bounded
         // in all, as each one is.
-        envelopes += parts.envelope.len();
+        envelopes += envelope.bytes.len();
         if envelopes > ENVELOPE_LIMIT {
             return Ok(None);
         }
-        documents.push(parts);
+        split.documents.push(envelope);
     }
-    Ok((!documents.is_empty()).then_some(documents))
+    Ok((!split.documents.is_empty()).then_some(split))
 }
 
-/// Cut the object at the window's start.
-fn split_object<T: SnapshotImage, R: Read>(window: &mut Window<R>) -> io::Result<Option<Parts<T>>> {
+/// Cut the object at the window's start, its images appended to `images`.
+fn split_object<T: SnapshotImage, R: Read>(
+    window: &mut Window<R>,
+    images: &mut Vec<T>,
+) -> io::Result<Option<Envelope>> {
     let mut envelope: Vec<u8> = vec![b'{'];
-    let mut images: Vec<T> = Vec::new();
+    let start = images.len();
     let mut seen_image_set = false;
     if window.skip_ws()? != Some(b'{') {
         return Ok(None);
@@ -101,7 +116,7 @@ fn split_object<T: SnapshotImage, R: Read>(window: &mut Window<R>) -> io::Result
             }
             seen_image_set = true;
             window.advance(1);
-            if !read_images(window, &mut images)? {
+            if !read_images(window, images)? {
                 return Ok(None);
             }
             envelope.extend_from_slice(b"[]");
@@ -129,7 +144,10 @@ fn split_object<T: SnapshotImage, R: Read>(window: &mut Window<R>) -> io::Result
         return Ok(None);
     }
     envelope.push(b'}');
-    Ok(Some(Parts { envelope, images }))
+    Ok(Some(Envelope {
+        bytes: envelope,
+        images: start..images.len(),
+    }))
 }
 
 /// The elements of an `ImageSet` array whose `[` was consumed. `false`: give up.
@@ -328,25 +346,28 @@ mod tests {
     use super::*;
     use crate::image::Image;
 
-    fn documents(json: &str) -> Option<Vec<Parts<Image>>> {
+    fn documents(json: &str) -> Option<Split<Image>> {
         split_documents(json.as_bytes()).expect("no I/O error")
     }
 
-    /// The one document of `json`.
-    fn split(json: &str) -> Option<Parts<Image>> {
-        documents(json).and_then(|mut parts| (parts.len() == 1).then(|| parts.remove(0)))
+    /// The one document of `json`: its envelope, and how many images it has.
+    fn split(json: &str) -> Option<(Vec<u8>, usize)> {
+        documents(json).and_then(|mut split| {
+            (split.documents.len() == 1)
+                .then(|| (split.documents.remove(0).bytes, split.images.len()))
+        })
     }
 
     #[test]
     fn the_envelope_keeps_every_other_key_and_empties_the_image_set() {
-        let parts =
+        let (envelope, images) =
             split(r#" { "a" : [1, {"b": "]"}], "ImageSet" : [{"ImageId":"x"}], "c": null } "#)
                 .expect("handled");
         assert_eq!(
-            String::from_utf8(parts.envelope).unwrap(),
+            String::from_utf8(envelope).unwrap(),
             r#"{"a":[1, {"b": "]"}],"ImageSet":[],"c":null}"#
         );
-        assert_eq!(parts.images.len(), 1);
+        assert_eq!(images, 1);
     }
 
     #[test]
@@ -374,20 +395,21 @@ mod tests {
     fn values_larger_than_a_chunk_are_handled() {
         let long = "x".repeat(3 * CHUNK);
         let json = format!(r#"{{"ImageSet":[{{"ImageId":"{long}"}},{{"ImageName":"b"}}]}}"#);
-        let parts = split(&json).expect("handled");
-        assert_eq!(parts.images.len(), 2);
+        let (_, images) = split(&json).expect("handled");
+        assert_eq!(images, 2);
     }
 
     #[test]
     fn documents_one_after_another_are_cut_one_by_one() {
-        let parts = documents(
+        let split = documents(
             "{\"TotalCount\":3,\"ImageSet\":[{\"ImageId\":\"a\"},{\"ImageId\":\"b\"}]}\n{\"ImageSet\":[{\"ImageId\":\"c\"}],\"TotalCount\":3}{\"ImageSet\":[]}",
         )
         .expect("handled");
-        let sizes: Vec<usize> = parts.iter().map(|p| p.images.len()).collect();
-        assert_eq!(sizes, [2, 1, 0]);
+        let ranges: Vec<Range<usize>> = split.documents.iter().map(|d| d.images.clone()).collect();
+        assert_eq!(ranges, [0..2, 2..3, 3..3]);
+        assert_eq!(split.images.len(), 3);
         assert_eq!(
-            String::from_utf8(parts[1].envelope.clone()).unwrap(),
+            String::from_utf8(split.documents[1].bytes.clone()).unwrap(),
             r#"{"ImageSet":[],"TotalCount":3}"#
         );
     }
