@@ -247,6 +247,9 @@ pub struct CheckArgs {
         conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "deadline", "profile"]
     )]
     pub snapshot: Option<String>,
+    /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word; every report says so.
+    #[arg(long = "assume-complete", requires = "snapshot")]
+    pub assume_complete: bool,
     /// Check only this image (repeatable; shorthand for --filter image-id=ID).
     #[arg(long = "image", value_name = "ID")]
     pub images: Vec<String>,

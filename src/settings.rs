@@ -25,6 +25,7 @@ use crate::policy::duration::Duration;
 use crate::policy::inputs::{self, ParamInput};
 use crate::report::Format;
 use crate::source::live::{self, Credentials, LiveConfig};
+use crate::source::snapshot::Completeness;
 use crate::time::{ApiZone, parse_now};
 
 /// The policy directory read when no `--policy` is given (defined beside
@@ -50,8 +51,12 @@ pub struct PolicySettings {
 /// Where the images come from.
 #[derive(Debug, Clone)]
 pub enum SourceSettings {
-    /// A saved result set: a path, or `-` for stdin.
-    Snapshot(String),
+    /// A saved result set: a path, or `-` for stdin; `completeness` says
+    /// whether one that states no total may be judged (`--assume-complete`).
+    Snapshot {
+        path: String,
+        completeness: Completeness,
+    },
     /// The live API.
     Live(Box<LiveSettings>),
 }
@@ -324,7 +329,14 @@ impl CheckSettings {
             }
         }
         let source = match &args.snapshot {
-            Some(name) => Some(SourceSettings::Snapshot(name.clone())),
+            Some(name) => Some(SourceSettings::Snapshot {
+                path: name.clone(),
+                completeness: if args.assume_complete {
+                    Completeness::Assumed
+                } else {
+                    Completeness::Proven
+                },
+            }),
             None => live_settings(&args.live, &args.images, config, &mut problems)
                 .map(|live| SourceSettings::Live(Box::new(live))),
         };
@@ -810,7 +822,7 @@ mod tests {
     fn live(settings: &CheckSettings) -> &LiveConfig {
         match &settings.source {
             SourceSettings::Live(live) => &live.config,
-            SourceSettings::Snapshot(_) => unreachable!("a live check"),
+            SourceSettings::Snapshot { .. } => unreachable!("a live check"),
         }
     }
 

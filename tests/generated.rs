@@ -20,7 +20,13 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     };
     let mut bytes = Vec::new();
     let violating = write_snapshot(&options, &mut bytes).expect("generate");
-    let loaded = snapshot::load_bytes("gen.json", &bytes, &ApiZone::default()).expect("reads");
+    let loaded = snapshot::load_bytes(
+        "gen.json",
+        &bytes,
+        &ApiZone::default(),
+        snapshot::Completeness::Proven,
+    )
+    .expect("reads");
     assert_eq!(loaded.images.len(), options.count);
     let compile = CompileOptions {
         now: options.now,

@@ -178,7 +178,7 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
         (
             "an unknown field 64 levels deep",
             format!(
-                r#"[{{"ImageId": "img-a", "ImageState": "NORMAL", "Labels": {}{}}}]"#,
+                r#"{{"TotalCount": 1, "ImageSet": [{{"ImageId": "img-a", "ImageState": "NORMAL", "Labels": {}{}}}]}}"#,
                 "[".repeat(64),
                 "]".repeat(64)
             ),

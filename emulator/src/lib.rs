@@ -5,8 +5,9 @@
 //! (`verify`, an implementation independent of ecmguard's signer), pages a configurable image
 //! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`),
 //! enforces a requests-per-second limit with `RequestLimitExceeded` (leniently or strictly,
-//! with seeded arrival jitter: `limiter`), misbehaves on demand (`fault`), and logs every
-//! request so tests can check rates, retries and pages.
+//! with seeded arrival jitter: `limiter`), misbehaves on demand (`fault`), answers errors in
+//! Chinese when asked to (`X-TC-Language: zh-CN`, as the SDKs and tccli ask: `language`), and
+//! logs every request so tests can check rates, retries and pages.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -24,6 +25,7 @@
 
 mod data;
 pub mod fault;
+mod language;
 pub mod limiter;
 mod verify;
 
@@ -39,9 +41,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use language::Language;
+
 pub use data::{
-    DEFAULT_LIMIT, FILTER_NAMES, MAX_FILTERS, MAX_LIMIT, META_KEY, generate_images, load_images,
-    synthetic_image,
+    DEFAULT_LIMIT, FILTER_NAMES, MAX_FILTERS, MAX_LIMIT, META_KEY, generate_images, synthetic_image,
 };
 pub use fault::{Fault, FaultRule, FaultScript};
 pub use limiter::{Jitter, Limiter, LimiterKind};
@@ -216,6 +219,9 @@ pub enum Outcome {
 pub struct LogEntry {
     /// 1-based sequence number (every request counted).
     pub seq: u64,
+    /// The `RequestId` of the answer: a random version-4 UUID, as the service's are
+    /// (also on answers that carry no JSON, where the service would log it).
+    pub request_id: String,
     /// Arrival at the limiter, since the emulator started (monotonic clock); includes
     /// [`LogEntry::jitter`].
     pub at: Duration,
@@ -253,7 +259,11 @@ impl LogEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiErr {
     pub code: String,
+    /// In English; answered in the language the request asks for when the
+    /// code has a documented text in it (`language`).
     pub message: String,
+    /// The message was given (by a fault script): answered as it is, in any language.
+    pub verbatim: bool,
 }
 
 impl ApiErr {
@@ -261,6 +271,15 @@ impl ApiErr {
         ApiErr {
             code: code.to_owned(),
             message: message.to_owned(),
+            verbatim: false,
+        }
+    }
+
+    /// An error whose message is answered word for word.
+    pub(crate) fn verbatim(code: &str, message: &str) -> Self {
+        ApiErr {
+            verbatim: true,
+            ..ApiErr::new(code, message)
         }
     }
 }
@@ -517,16 +536,20 @@ async fn handle(
     }
 }
 
-fn request_id(seq: u64) -> String {
-    format!(
-        "e0e0e0e0-{:04x}-4000-8000-{:012x}",
-        (seq >> 48) & 0xffff,
-        seq & 0xffff_ffff_ffff
-    )
+/// A `RequestId` as the service makes them: a random version-4 UUID
+/// (`6bf23a6f-0be1-48df-b5f6-6cd131e8cdb5`), never a sequence a client could
+/// come to rely on.
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
-fn error_body(err: &ApiErr, seq: u64) -> Value {
-    json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id(seq)}})
+fn error_body(err: &ApiErr, request_id: &str, language: Language) -> Value {
+    let message = if err.verbatim {
+        err.message.clone()
+    } else {
+        language.message(&err.code, &err.message)
+    };
+    json!({"Response": {"Error": {"Code": err.code, "Message": message}, "RequestId": request_id}})
 }
 
 fn decide(
@@ -544,6 +567,7 @@ fn decide(
     let seq = inner.seq;
     let mut entry = LogEntry {
         seq,
+        request_id: request_id(),
         at: arrived.duration_since(shared.started),
         jitter,
         method: method.to_string(),
@@ -584,11 +608,17 @@ fn answer(
     body: &[u8],
     entry: &mut LogEntry,
 ) -> (Reply, Option<Duration>, Outcome) {
+    let request_id = entry.request_id.clone();
+    let language = Language::of(headers);
     let fail = |err: ApiErr| {
         let outcome = Outcome::ApiError {
             code: err.code.clone(),
         };
-        (Reply::Json(error_body(&err, seq)), None, outcome)
+        (
+            Reply::Json(error_body(&err, &request_id, language)),
+            None,
+            outcome,
+        )
     };
 
     let params = if *method == Method::POST {
@@ -682,12 +712,10 @@ fn answer(
             ));
         }
         Some(Fault::ApiError { code, message }) => {
-            return fail(ApiErr::new(
-                &code,
-                message
-                    .as_deref()
-                    .unwrap_or("Error injected by the fault script."),
-            ));
+            return fail(match message {
+                Some(message) => ApiErr::verbatim(&code, &message),
+                None => ApiErr::new(&code, "Error injected by the fault script."),
+            });
         }
         Some(Fault::Http { status, body }) => {
             let body = body.map(|text| echo_headers(&text, headers));
@@ -758,7 +786,7 @@ fn answer(
     let body = json!({"Response": {
         "TotalCount": total_count,
         "ImageSet": if null_set { Value::Null } else { Value::Array(page) },
-        "RequestId": request_id(seq),
+        "RequestId": request_id,
     }});
     if truncate {
         let bytes = body.to_string().into_bytes();

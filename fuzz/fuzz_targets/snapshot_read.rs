@@ -28,6 +28,7 @@ fuzz_target!(|bytes: &[u8]| {
         assert_eq!(fast.shape, exact.shape);
         assert_eq!(fast.total_count, exact.total_count);
         assert_eq!(fast.filters, exact.filters);
+        assert_eq!(fast.pages, exact.pages);
         assert_eq!(
             serde_json::to_string(&fast.images).ok(),
             serde_json::to_string(&exact.images).ok()

@@ -39,7 +39,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     // Opened before any image is fetched: a history that cannot be used
     // stops the run before the API is asked for anything.
     let opening = history::open_for_check(settings.history.as_ref(), options.now)?;
-    let (images, provenance) = images(&settings, io)?;
+    let (images, provenance, source_warnings) = images(&settings, io)?;
     let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance);
     let checked = checked_by_run(selection.as_ref(), &images);
@@ -59,6 +59,8 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
+    // Then what the verdict rests on: a completeness the user vouched for.
+    warnings.extend(source_warnings);
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
     let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);
@@ -174,7 +176,7 @@ impl Outputs {
             .iter()
             .map(|p| (p.clone(), "a policy file"))
             .collect();
-        if let SourceSettings::Snapshot(name) = &settings.source
+        if let SourceSettings::Snapshot { path: name, .. } = &settings.source
             && name != "-"
         {
             inputs.push((PathBuf::from(name), "the snapshot"));
@@ -285,24 +287,28 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
     .with_help("write the report somewhere else; nothing was read or written")
 }
 
-/// The images of the run and where they came from.
-fn images(settings: &CheckSettings, io: &mut Io<'_>) -> Result<(ImageSet, Provenance), Error> {
+/// The images of the run, where they came from, and what every report must
+/// say about that source.
+fn images(
+    settings: &CheckSettings,
+    io: &mut Io<'_>,
+) -> Result<(ImageSet, Provenance, Vec<Diag>), Error> {
     let zone = &settings.policy.compile.zone;
     match &settings.source {
-        SourceSettings::Snapshot(name) => {
-            let loaded = snapshot::load(name, zone, io.stdin)?;
+        SourceSettings::Snapshot { path, completeness } => {
+            let loaded = snapshot::load(path, zone, *completeness, io.stdin)?;
             let images = if settings.images.is_empty() {
                 loaded.images
             } else {
                 select_images(loaded.images, &settings.images, zone)?
             };
-            Ok((images, loaded.provenance))
+            Ok((images, loaded.provenance, loaded.warnings))
         }
         SourceSettings::Live(live) => {
             let (config, fetched) = super::fetch::fetch_live(live, io)?;
             let images = fetched.image_set(zone)?;
             require_images(&images, &settings.images)?;
-            Ok((images, fetched.provenance(&config)))
+            Ok((images, fetched.provenance(&config), Vec::new()))
         }
     }
 }

@@ -287,8 +287,8 @@ codes! {
             fix: "Fix the value at the position shown, or fetch the snapshot again with `ecmguard fetch -o FILE`.";
         SnapshotShape => "snapshot-shape", "A snapshot is valid JSON but none of the accepted shapes.",
             example: "`{\"images\": [...]}`",
-            fix: "Give a snapshot as `ecmguard fetch` writes it, a DescribeImage response, an array of responses, tccli output, or an array of images.";
-        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount, or does not say its total (no `TotalCount`/`total_count`, a response without `ImageSet`): it is not known to be the complete result set (exit 3).",
+            fix: "Give a snapshot as `ecmguard fetch` writes it, a DescribeImage response, tccli output, the pages of one listing in either shape (a JSON array of them, or one after another), or an array of images.";
+        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) distinct images than its TotalCount (one page of a longer listing, pages with one missing), its pages disagree on TotalCount, or it does not say its total (no `TotalCount`/`total_count`, a response without `ImageSet`): it is not known to be the complete result set (exit 3).",
             example: "one page of a 250-image account saved as `{\"Response\": {\"TotalCount\": 250, \"ImageSet\": [... 100 images]}}`",
             fix: "Save every page (`ecmguard fetch -o FILE` does), then check that file.";
         SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response (an `Error` in any shape) instead of images.",
@@ -297,6 +297,15 @@ codes! {
         SnapshotImageWithoutId => "snapshot-image-without-id", "A snapshot holds an image without an `ImageId`, which cannot be de-duplicated or baselined (exit 2).",
             example: "an image object without `ImageId` in a snapshot",
             fix: "Give every image its ImageId (the API always does); a hand-made snapshot needs one per image.";
+        SnapshotWithoutTotal => "snapshot-without-total", "A snapshot is a bare JSON array of images, which states no total, so whether it is the complete result set cannot be established: it is judged only with --assume-complete (exit 3).",
+            example: "`tccli ecm DescribeImage --filter ImageSet > images.json; ecmguard check --snapshot images.json`",
+            fix: "Save the listing with its total (`ecmguard fetch -o FILE`, or tccli's whole output for every page), or pass --assume-complete if the array is the whole set.";
+        SnapshotAssumedComplete => "snapshot-assumed-complete", "Warning: a snapshot that states no total (a bare array of images) was judged as the complete result set on the user's word (--assume-complete); every report says so.",
+            example: "`ecmguard check --snapshot images.json --assume-complete` with a JSON array of images",
+            fix: "Nothing, if the array is the whole set; to have it proven instead, save the listing with its total (`ecmguard fetch -o FILE`).";
+        AssumeCompleteUnused => "assume-complete-unused", "Warning: --assume-complete was given for a snapshot that states its own total; the total is checked as always, and the flag changes nothing.",
+            example: "`ecmguard check --snapshot snapshot.json --assume-complete` with a snapshot written by `ecmguard fetch`",
+            fix: "Drop --assume-complete: it is for bare arrays of images only.";
     }
     area "Live fetch: settings and filters" {
         InsecureEndpoint => "insecure-endpoint", "An http:// endpoint whose host is not a loopback address; only https:// may leave the machine.",

@@ -62,9 +62,10 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
             }
         })
         .collect();
-    let (source, source_path) = match &report.run.source {
-        Provenance::Snapshot { path, .. } => ("snapshot", Some(path.clone())),
-        Provenance::Api { .. } => ("api", None),
+    let source = report.run.source.kind();
+    let source_path = match &report.run.source {
+        Provenance::Snapshot { path, .. } => Some(path.clone()),
+        Provenance::Api { .. } => None,
     };
     let (narrowed, checked_images) = match checked {
         Checked::WholeAccount => (false, None),

@@ -23,6 +23,8 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     suite.add_properties([
         Property::new("now", report.run.now.to_string()),
         Property::new("time_zone", report.run.zone.label()),
+        // Where the images came from, with a completeness the user vouched for.
+        Property::new("source", report.run.source.label()),
         Property::new("fail_on", report.run.fail_on.as_str()),
         Property::new("images", report.images.len().to_string()),
         Property::new("exit_code", report.exit_code().to_string()),

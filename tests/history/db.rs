@@ -217,9 +217,12 @@ pub fn workdir(policy: &str, images: &Value) -> TempDir {
     let dir = TempDir::new().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("policies")).expect("mkdir");
     std::fs::write(dir.path().join("policies/main.yaml"), policy).expect("policy");
+    // The whole account: a listing that states its total.
+    let total = images.as_array().map_or(0, Vec::len);
+    let listing = serde_json::json!({ "TotalCount": total, "ImageSet": images });
     std::fs::write(
         dir.path().join("images.json"),
-        serde_json::to_vec(images).expect("json"),
+        serde_json::to_vec(&listing).expect("json"),
     )
     .expect("images");
     dir

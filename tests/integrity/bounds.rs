@@ -115,7 +115,13 @@ fn a_huge_value_is_clipped_in_diagnostics() {
 fn a_byte_order_mark_before_a_snapshot_is_read() {
     Test::new()
         .policy(POLICY)
-        .file("images.json", format!("\u{feff}{}", images()))
+        .file(
+            "images.json",
+            format!(
+                "\u{feff}{}",
+                json!({ "TotalCount": 1, "ImageSet": images() })
+            ),
+        )
         .check(&[])
         .run()
         .code(0);

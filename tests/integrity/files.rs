@@ -33,7 +33,7 @@ fn an_output_that_is_an_input_is_refused_before_any_work() {
     let snapshot = serde_json::to_string_pretty(&images()).unwrap();
     // The same path, another spelling of it, a hard link and a symlink.
     for output in ["images.json", "./images.json", "hard.json", "soft.json"] {
-        let test = Test::new().policy(POLICY).images(images());
+        let test = Test::new().policy(POLICY).image_array(images());
         let dir = test.path().to_owned();
         std::fs::hard_link(dir.join("images.json"), dir.join("hard.json")).unwrap();
         #[cfg(unix)]

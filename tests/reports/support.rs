@@ -81,7 +81,7 @@ pub fn many_violations(n: usize) -> tempfile::TempDir {
         .collect();
     std::fs::write(
         dir.path().join("snapshot.json"),
-        serde_json::Value::Array(images).to_string(),
+        serde_json::json!({ "TotalCount": n, "ImageSet": images }).to_string(),
     )
     .expect("write snapshot");
     dir

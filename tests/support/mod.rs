@@ -93,8 +93,32 @@ impl Test {
         self.file("policies/main.yaml", yaml)
     }
 
-    /// `images.json`: a bare array of images.
+    /// `images.json`: the images as one complete listing (tccli's output of
+    /// one page, whose `TotalCount` is the number of distinct ImageIds), as
+    /// the tests that give images mean them: the whole account.
     pub fn images(self, images: serde_json::Value) -> Self {
+        let listing = match &images {
+            serde_json::Value::Array(list) => {
+                let distinct: std::collections::HashSet<&str> = list
+                    .iter()
+                    .filter_map(|image| image.get("ImageId")?.as_str())
+                    .collect();
+                serde_json::json!({
+                    "TotalCount": distinct.len(),
+                    "ImageSet": images,
+                    "RequestId": "6bf23a6f-0be1-48df-b5f6-6cd131e8cdb5",
+                })
+            }
+            _ => images,
+        };
+        self.file(
+            "images.json",
+            serde_json::to_vec_pretty(&listing).expect("json"),
+        )
+    }
+
+    /// `images.json`: a bare JSON array of images, which states no total.
+    pub fn image_array(self, images: serde_json::Value) -> Self {
         self.file(
             "images.json",
             serde_json::to_vec_pretty(&images).expect("json"),
@@ -221,6 +245,17 @@ impl Output {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).expect("stdout is JSON")
     }
+}
+
+/// Rendered diagnostics' text: each line's frame (`×`, `│`) and every space
+/// removed, the lines joined, so a needle can be found however it was
+/// wrapped (Chinese text breaks between characters, where no space is lost).
+pub fn unframed(shown: &str) -> String {
+    shown
+        .lines()
+        .map(|line| line.trim_start().trim_start_matches(['×', '│']))
+        .collect::<String>()
+        .replace(' ', "")
 }
 
 pub fn options() -> CompileOptions {

@@ -57,12 +57,13 @@ pub fn handler(style: Style) -> GraphicalReportHandler {
         (false, _) => GraphicalTheme::none(),
     };
     // Wrap at spaces only: image ids, regexes, paths and URLs stay on one
-    // line, so they can be copied and searched for in CI logs.
+    // line, so they can be copied and searched for in CI logs. Text without
+    // spaces (an API message in Chinese) breaks between its characters.
     GraphicalReportHandler::new_themed(theme)
         .with_links(false)
         .with_width(style.width)
         .with_break_words(false)
-        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_word_separator(textwrap::WordSeparator::Custom(wrap::breakable_words))
         .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
 }
 
@@ -245,8 +246,14 @@ pub fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary();
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
-        "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
+        "{verdict}: {} checked{} against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
         plural(s.images, "image"),
+        // A verdict on images taken as the whole set on the user's word says so.
+        if report.run.source.assumed_complete() {
+            format!(" ({})", crate::source::ASSUMED_COMPLETE)
+        } else {
+            String::new()
+        },
         plural(s.rules, "rule"),
         s.violations.error,
         s.violations.warning,
