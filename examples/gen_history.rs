@@ -184,6 +184,7 @@ fn main() -> ExitCode {
             exit_code: 1,
             narrowed: false,
             checked_images: None,
+            account_fingerprint: None,
             findings,
             rule_counts,
         };

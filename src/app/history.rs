@@ -12,11 +12,13 @@ use jiff::Timestamp;
 use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
 use crate::diag::{Code, Diag};
+use crate::history::account::Fingerprint;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
 use crate::history::store::RunRecord;
 use crate::history::summary::{self, Query};
 use crate::history::{Facts, History, OpenOptions, Target, html};
+use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
 use crate::policy;
 use crate::report::Report;
@@ -122,6 +124,20 @@ impl Drop for Closing {
     }
 }
 
+/// Refuse a run of another account than the label's (exit 2). A run that
+/// checked no image ends nothing, so it needs no identity.
+pub(super) fn admit(
+    history: &CheckHistory,
+    images: &ImageSet,
+    checked: &Checked,
+) -> Result<(), Error> {
+    let whole_account = matches!(checked, Checked::WholeAccount) && !images.is_empty();
+    history
+        .facts
+        .admit(&Fingerprint::of_images(images), whole_account)
+        .map_err(Error::History)
+}
+
 /// Record the finished check; an error here is exit 2 (`exit.rs`).
 pub(super) fn record(
     history: &mut CheckHistory,
@@ -192,7 +208,7 @@ fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut history = open_existing(&settings.target)?;
     let pruned = history.prune(settings.before).map_err(Error::History)?;
     let line = format!(
-        "pruned {} ({}) recorded more than {} ago from {}; each account's latest whole-account run and the runs after it are kept\n",
+        "pruned {} ({}) recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
         crate::text::count(pruned.runs as u64, "run", "runs"),
         crate::text::count(pruned.findings as u64, "finding", "findings"),
         settings.older_than,

@@ -12,7 +12,9 @@
 //! Nothing here prints, and no credential, token or password is ever
 //! written to the database or shown in a message.
 
+pub mod account;
 pub mod html;
+pub mod plan;
 pub mod postgres;
 pub mod record;
 pub mod render;
@@ -31,8 +33,9 @@ use jiff::Timestamp;
 
 use crate::diag::{Code, Diag};
 use crate::eval::OpenSince;
+use account::Fingerprint;
 use schema::{Dialect, OpenError};
-use store::{FindingRecord, Pruned, RunRecord, Store, StoreError};
+use store::{ErrorKind, FindingRecord, Pruned, RunRecord, Store, StoreError};
 
 /// Where the history lives: `--history DB`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,9 +96,39 @@ pub struct OpenOptions {
 #[derive(Debug, Clone)]
 pub struct Facts {
     pub open: OpenSince,
+    /// Every owner the account's recorded runs have had.
+    owners: Fingerprint,
+    /// Streaks whose stored first-seen time was after the run that recorded
+    /// them, clamped to that run's time.
+    clamped: usize,
     account: String,
     until: i64,
     marker: Option<i64>,
+}
+
+impl Facts {
+    /// Whether a run of this account whose images have the owners `run`
+    /// may continue its streaks (`account::admit`): exit 2 when not.
+    pub fn admit(&self, run: &Fingerprint, whole_account: bool) -> Result<(), Diag> {
+        account::admit(&self.account, &self.owners, run, whole_account)
+            .map_err(|e| diag_of(None, &e, "the history cannot take this run"))
+    }
+
+    /// The warning for first-seen times that were clamped, if any.
+    pub fn clamped_warning(&self) -> Option<Diag> {
+        (self.clamped > 0).then(|| {
+            Diag::warning(
+                Code::HistoryClamped,
+                format!(
+                    "the history holds {} that began after the run that recorded {}: {} treated as open since that run",
+                    crate::text::count(self.clamped as u64, "streak", "streaks"),
+                    if self.clamped == 1 { "it" } else { "them" },
+                    if self.clamped == 1 { "it is" } else { "they are" },
+                ),
+            )
+            .with_help("a first-seen time in the future cannot be true (a poisoned cache or a clock far ahead); check where the history file came from")
+        })
+    }
 }
 
 /// An open history database at the current schema version.
@@ -158,9 +191,13 @@ impl History {
         store.begin_read().map_err(|e| read_error(store, &e))?;
         let until = now.as_second();
         let read = |store: &mut dyn Store| -> Result<Facts, StoreError> {
+            let marker = store.latest_run_id(account)?;
+            let (open, replayed) = streak::open_since(store, account, until)?;
             Ok(Facts {
-                marker: store.latest_run_id(account)?,
-                open: streak::open_since(store, account, until)?,
+                marker,
+                open,
+                owners: replayed.owners,
+                clamped: replayed.clamped,
                 account: account.to_owned(),
                 until,
             })
@@ -206,14 +243,15 @@ impl History {
         result.map_err(|e| read_error(store, &e))
     }
 
-    /// Delete runs recorded before `before`, keeping every account's open
-    /// streaks (docs/history.md, "Pruning").
+    /// Delete runs recorded before `before`, keeping every run an open
+    /// streak, a grace decision or an account's identity still needs, as of
+    /// the latest recorded run (docs/history.md, "Pruning").
     pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, Diag> {
         let store = self.store.as_mut();
         store
             .begin_write("prune")
             .map_err(|e| write_error(store, &e))?;
-        match store.prune(before.as_second()) {
+        match prune(store, before.as_second()) {
             Ok(pruned) => {
                 store.commit().map_err(|e| write_error(store, &e))?;
                 Ok(pruned)
@@ -224,6 +262,23 @@ impl History {
             }
         }
     }
+}
+
+fn prune(store: &mut dyn Store, before: i64) -> Result<Pruned, StoreError> {
+    let mut pruned = Pruned::default();
+    for account in store.accounts()? {
+        // Planned over everything recorded: a run recorded with a later
+        // `--now` is part of the state the next check reads.
+        let plan = plan::Plan::build(store, &account, i64::MAX)?;
+        let needed = plan.needed();
+        for run in plan.runs.iter().filter(|r| r.at.time < before) {
+            if !needed.contains(&run.at.id) {
+                pruned.findings += store.delete_run(run.at.id)?;
+                pruned.runs += 1;
+            }
+        }
+    }
+    Ok(pruned)
 }
 
 fn write(
@@ -244,8 +299,20 @@ fn write(
         Some(facts) => (&facts.open, Cow::Borrowed(&run.findings)),
         None => {
             // A run that landed meanwhile is taken into account, so
-            // concurrent runs of one account never split a streak.
-            reread = streak::open_since(store, &run.account, run.time)?;
+            // concurrent runs of one account never split a streak, and a
+            // run of another account under the label is refused here too.
+            let (open, replayed) = streak::open_since(store, &run.account, run.time)?;
+            let mut fingerprint = Fingerprint::default();
+            if let Some(stored) = &run.account_fingerprint {
+                fingerprint.add_stored(stored);
+            }
+            account::admit(
+                &run.account,
+                &replayed.owners,
+                &fingerprint,
+                !run.narrowed && run.images > 0,
+            )?;
+            reread = open;
             let findings: Vec<FindingRecord> = run
                 .findings
                 .iter()
@@ -269,8 +336,8 @@ fn write(
 }
 
 fn open_error(target: &Target, error: &StoreError) -> Diag {
-    if error.foreign {
-        Diag::error(
+    match error.kind {
+        ErrorKind::Foreign => Diag::error(
             Code::HistoryForeign,
             format!(
                 "{} is not an ecmguard history: {}",
@@ -278,40 +345,61 @@ fn open_error(target: &Target, error: &StoreError) -> Diag {
                 error.message
             ),
         )
-        .with_help("give --history a new file name (it is created on first use) or an ecmguard history; the file was left untouched")
-    } else {
-        Diag::error(
+        .with_help("give --history a new file name (it is created on first use) or an ecmguard history; the file was left untouched"),
+        ErrorKind::Failed => Diag::error(
             Code::HistoryOpen,
             format!("cannot open the history ({}): {}", target.label(), error.message),
         )
-        .with_help(match target {
-            Target::Sqlite(_) => "check that the directory exists and is writable (the file is created on first use)",
-            Target::Postgres(_) => "check the URL, that the server is reachable, and the user's password (PGPASSWORD is used when the URL has none)",
-        })
+        .with_help(error.help.clone().unwrap_or_else(|| match target {
+            Target::Sqlite(_) => "check that the directory exists and is writable (the file is created on first use)".to_owned(),
+            Target::Postgres(_) => "check the URL, that the server is reachable, and the user's password (PGPASSWORD or ~/.pgpass is used when the URL has none)".to_owned(),
+        })),
+        ErrorKind::Inconsistent | ErrorKind::OtherAccount => {
+            diag_of(Some(&target.label()), error, "cannot open the history")
+        }
+    }
+}
+
+/// A store error as a diagnostic: its own code for a database that
+/// disagrees with itself or a run of another account; otherwise the code
+/// of what was being done (`failed`).
+fn diag_of(database: Option<&str>, error: &StoreError, doing: &str) -> Diag {
+    let (code, fallback) = match error.kind {
+        ErrorKind::Inconsistent => (Code::HistoryInconsistent, None),
+        ErrorKind::OtherAccount => (Code::HistoryOtherAccount, None),
+        ErrorKind::Foreign => (Code::HistoryForeign, None),
+        ErrorKind::Failed => (Code::HistoryRead, None::<&str>),
+    };
+    let message = match database {
+        Some(database) => format!("{doing} ({database}): {}", error.message),
+        None => format!("{doing}: {}", error.message),
+    };
+    let diag = Diag::error(code, message);
+    match error.help.as_deref().or(fallback) {
+        Some(help) => diag.with_help(help.to_owned()),
+        None => diag,
     }
 }
 
 fn read_error(store: &dyn Store, error: &StoreError) -> Diag {
-    Diag::error(
-        Code::HistoryRead,
-        format!(
-            "reading the history ({}) failed: {}",
-            store.describe(),
-            error.message
-        ),
-    )
+    diag_of(Some(&store.describe()), error, "reading the history failed")
 }
 
 fn write_error(store: &dyn Store, error: &StoreError) -> Diag {
-    Diag::error(
-        Code::HistoryWrite,
-        format!(
-            "the run could not be recorded in the history ({}): {}",
-            store.describe(),
-            error.message
-        ),
-    )
-    .with_help("nothing of this run was recorded; the check exits 2 so that a lost record never passes for a green gate")
+    match error.kind {
+        ErrorKind::Failed | ErrorKind::Foreign => Diag::error(
+            Code::HistoryWrite,
+            format!(
+                "the run could not be recorded in the history ({}): {}",
+                store.describe(),
+                error.message
+            ),
+        )
+        .with_help("nothing of this run was recorded; the check exits 2 so that a lost record never passes for a green gate"),
+        ErrorKind::Inconsistent | ErrorKind::OtherAccount => {
+            diag_of(Some(&store.describe()), error, "the run was not recorded")
+        }
+    }
 }
 
 /// The ImageIds a narrowed run checked, as stored (a JSON array).

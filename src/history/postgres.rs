@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
-    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FixRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow,
+    RunRecord, RunRow, Store, StoreError, StoreResult,
 };
 
 /// How long to wait for the server when the URL does not say.
@@ -211,40 +211,29 @@ impl Store for Postgres {
         Ok(())
     }
 
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>> {
-        let rows = self.query(sql::LATEST_FULL_RUN, &[&account, &until])?;
-        match rows.first() {
-            None => Ok(None),
-            Some(row) => Ok(Some(rows::run_ref(row).map_err(|e| self.error(&e))?)),
-        }
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>> {
+        let rows = self.query(sql::RUN_INDEX, &[&account, &until])?;
+        rows.iter()
+            .map(rows::run_index)
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
     }
 
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>> {
-        let after = after.unwrap_or(RunRef {
-            time: i64::MIN,
-            id: i64::MIN,
-        });
-        let rows = self.query(
-            sql::NARROWED_RUNS,
-            &[&account, &until, &after.time, &after.id],
-        )?;
-        let mut runs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let read = || -> Result<(RunRef, Option<String>), postgres::Error> {
-                Ok((rows::run_ref(row)?, row.opt_text(2)?))
-            };
-            let (at, checked) = read().map_err(|e| self.error(&e))?;
-            runs.push(NarrowedRun {
-                at,
-                checked: super::checked_from_json(checked.as_deref())?,
-            });
-        }
-        Ok(runs)
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>> {
+        let rows = self.query(sql::RULE_INDEX, &[&account, &until])?;
+        rows.iter()
+            .map(rows::rule_index)
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>> {
+        let rows = self.query(sql::CHECKED_OF, &[&run])?;
+        let checked: Option<String> = match rows.first() {
+            None => None,
+            Some(row) => row.try_get(0).map_err(|e| self.error(&e))?,
+        };
+        super::checked_from_json(checked.as_deref())
     }
 
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
@@ -310,6 +299,7 @@ impl Store for Postgres {
                 &run.exit_code,
                 &narrowed,
                 &checked,
+                &run.account_fingerprint,
             ],
         )?;
         let row = rows
@@ -440,19 +430,18 @@ impl Store for Postgres {
             .map_err(|e| self.error(&e))
     }
 
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned> {
-        let [findings, counts, fixes, runs] = sql::prune_statements();
-        let mut deleted = [0u64; 4];
-        for (n, statement) in [findings, counts, fixes, runs].iter().enumerate() {
-            deleted[n] = self
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64> {
+        let mut findings = 0;
+        for (n, statement) in sql::DELETE_RUN.iter().enumerate() {
+            let deleted = self
                 .client
-                .execute(statement.as_str(), &[&before])
+                .execute(*statement, &[&run])
                 .map_err(|e| self.error(&e))?;
+            if n == 0 {
+                findings = i64::try_from(deleted).unwrap_or(i64::MAX);
+            }
         }
-        Ok(Pruned {
-            runs: i64::try_from(deleted[3]).unwrap_or(i64::MAX),
-            findings: i64::try_from(deleted[0]).unwrap_or(i64::MAX),
-        })
+        Ok(findings)
     }
 }
 

@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::account::Fingerprint;
 use super::store::{Counts, FindingRecord, RuleCountRecord, RunRecord};
 use crate::policy::PolicySet;
 use crate::report::Report;
@@ -96,6 +97,7 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
         exit_code: i64::from(report.exit_code()),
         narrowed,
         checked_images,
+        account_fingerprint: Fingerprint::of_images(report.images).to_stored(),
         findings,
         rule_counts,
     }

@@ -12,8 +12,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
-    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FixRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow,
+    RunRecord, RunRow, Store, StoreError, StoreResult,
 };
 
 /// How long a writer waits for another one before it gives up: longer than
@@ -192,43 +192,38 @@ impl Store for Sqlite {
         Ok(())
     }
 
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>> {
-        self.conn
-            .prepare_cached(&q(sql::LATEST_FULL_RUN))
-            .map_err(error)?
-            .query_row(params![account, until], |row| rows::run_ref(row))
-            .optional()
-            .map_err(error)
-    }
-
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>> {
-        let after = after.unwrap_or(RunRef {
-            time: i64::MIN,
-            id: i64::MIN,
-        });
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&q(sql::NARROWED_RUNS))
+            .prepare_cached(&q(sql::RUN_INDEX))
             .map_err(error)?;
         let rows = stmt
-            .query_map(params![account, until, after.time, after.id], |row| {
-                Ok((rows::run_ref(row)?, row.opt_text(2)?))
-            })
+            .query_map(params![account, until], |row| rows::run_index(row))
             .map_err(error)?;
-        let mut runs = Vec::new();
-        for row in rows {
-            let (at, checked) = row.map_err(error)?;
-            runs.push(NarrowedRun {
-                at,
-                checked: super::checked_from_json(checked.as_deref())?,
-            });
-        }
-        Ok(runs)
+        rows.collect::<rusqlite::Result<_>>().map_err(error)
+    }
+
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&q(sql::RULE_INDEX))
+            .map_err(error)?;
+        let rows = stmt
+            .query_map(params![account, until], |row| rows::rule_index(row))
+            .map_err(error)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(error)
+    }
+
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>> {
+        let checked: Option<String> = self
+            .conn
+            .prepare_cached(&q(sql::CHECKED_OF))
+            .map_err(error)?
+            .query_row([run], |row| row.get(0))
+            .optional()
+            .map_err(error)?
+            .flatten();
+        super::checked_from_json(checked.as_deref())
     }
 
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
@@ -302,6 +297,7 @@ impl Store for Sqlite {
                     run.exit_code,
                     i64::from(run.narrowed),
                     checked,
+                    run.account_fingerprint,
                 ],
                 |row| row.get(0),
             )
@@ -430,15 +426,19 @@ impl Store for Sqlite {
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
 
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned> {
-        let [findings, counts, fixes, runs] = sql::prune_statements();
-        let findings = self.conn.execute(&q(&findings), [before]).map_err(error)?;
-        self.conn.execute(&q(&counts), [before]).map_err(error)?;
-        self.conn.execute(&q(&fixes), [before]).map_err(error)?;
-        let runs = self.conn.execute(&q(&runs), [before]).map_err(error)?;
-        Ok(Pruned {
-            runs: i64::try_from(runs).unwrap_or(i64::MAX),
-            findings: i64::try_from(findings).unwrap_or(i64::MAX),
-        })
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64> {
+        let mut findings = 0;
+        for (n, statement) in sql::DELETE_RUN.iter().enumerate() {
+            let deleted = self
+                .conn
+                .prepare_cached(&q(statement))
+                .map_err(error)?
+                .execute([run])
+                .map_err(error)?;
+            if n == 0 {
+                findings = i64::try_from(deleted).unwrap_or(i64::MAX);
+            }
+        }
+        Ok(findings)
     }
 }

@@ -8,29 +8,56 @@
 
 use std::fmt;
 
+/// What kind of failure a [`StoreError`] is: each becomes its own
+/// diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The database could not do what was asked (I/O, SQL, connection).
+    Failed,
+    /// The database is not ours (not a SQLite database, or another
+    /// program's): refused without touching it.
+    Foreign,
+    /// The database disagrees with itself (a run's finding rows do not
+    /// match its stored counts): nothing read from it can be trusted.
+    Inconsistent,
+    /// The run belongs to another account than the label's earlier runs.
+    OtherAccount,
+}
+
 /// A failure of the database, with a message that never holds a secret
 /// (backends scrub passwords before they build one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
     pub message: String,
-    /// The database is not ours (not a SQLite database, or another
-    /// program's): refused without touching it.
-    pub foreign: bool,
+    pub kind: ErrorKind,
+    /// What to do about it, when the kind alone does not say.
+    pub help: Option<String>,
 }
 
 impl StoreError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            foreign: false,
-        }
+        Self::of(ErrorKind::Failed, message)
     }
 
     pub fn foreign(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Foreign, message)
+    }
+
+    pub fn inconsistent(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Inconsistent, message)
+    }
+
+    pub fn of(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            foreign: true,
+            kind,
+            help: None,
         }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
     }
 }
 
@@ -92,6 +119,9 @@ pub struct RunRecord {
     pub narrowed: bool,
     /// The ImageIds a narrowed run checked; `None` for a whole account.
     pub checked_images: Option<Vec<String>>,
+    /// Who the account behind the run is, without a secret
+    /// (`history::account`); `None` when its images do not say.
+    pub account_fingerprint: Option<String>,
     pub findings: Vec<FindingRecord>,
     /// One row per rule of the policy, zeros included.
     pub rule_counts: Vec<RuleCountRecord>,
@@ -148,11 +178,27 @@ pub struct RunRef {
     pub id: i64,
 }
 
-/// A recorded run that checked a selection, with the images it checked.
-#[derive(Debug, Clone)]
-pub struct NarrowedRun {
+/// What the state of an account is planned from: one recorded run, without
+/// its findings (`history::plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIndexRow {
     pub at: RunRef,
-    pub checked: Vec<String>,
+    pub narrowed: bool,
+    pub images: i64,
+    /// How many rules the run's policy had: one per-rule count row each.
+    pub rules: i64,
+    /// Its findings, by the run's own counts (every status).
+    pub findings: i64,
+    pub account_fingerprint: Option<String>,
+}
+
+/// One per-rule count row, as the plan reads it: the run, the rule and how
+/// many finding rows the run holds for it (every status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleIndexRow {
+    pub run: i64,
+    pub rule: String,
+    pub findings: i64,
 }
 
 /// A recorded run as `history` lists it.
@@ -225,17 +271,13 @@ pub trait Store: Send {
     /// Run DDL statements and record `version`.
     fn migrate(&mut self, statements: &[String], version: i64) -> StoreResult<()>;
 
-    /// The latest run of `account` that checked the whole account, at or
-    /// before `until`.
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>>;
-    /// Narrowed runs of `account` after `after` (all, when `None`) and at or
-    /// before `until`, oldest first.
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>>;
+    /// Every run of `account` at or before `until`, oldest first, without
+    /// findings: what the open state is planned from.
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>>;
+    /// The per-rule count rows of those runs, in no particular order.
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>>;
+    /// The ImageIds a narrowed run checked (empty for a whole-account run).
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>>;
     /// Every finding of one run.
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
     /// The streak of every finding of one run — `(rule id, ImageId, status,
@@ -279,8 +321,7 @@ pub trait Store: Send {
         until: i64,
     ) -> StoreResult<Vec<FixStats>>;
 
-    /// Delete runs before `before` (with their findings, counts and fixes),
-    /// keeping each account's latest whole-account run and everything
-    /// after it: the open streaks live there.
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned>;
+    /// Delete one run with its findings, counts and fixes; returns how many
+    /// finding rows went with it.
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64>;
 }

@@ -30,17 +30,6 @@ fn image(id: &str, state: &str) -> Value {
     json!({ "ImageId": id, "ImageName": format!("name of {id}"), "ImageState": state })
 }
 
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $case() { super::$case(&super::Db::sqlite()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $case() { super::$case(&super::Db::postgres()) } )*
-        }
-    };
-}
-
 both!(
     first_run,
     streak_across_three_runs,
