@@ -5,7 +5,6 @@
 //! test hook) and where output goes.
 
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use jiff::Timestamp;
 
@@ -24,11 +23,13 @@ use crate::policy;
 use crate::report::Report;
 use crate::settings::{HistoryCommandSettings, HistorySettings, PruneSettings};
 
-/// Test-only: a file path. When set, `check --history` creates that file
-/// inside its write transaction, just before the commit, and waits there
-/// until the file is removed (at most a minute): a test can then start a
-/// second writer against the held lock, or kill the process mid-write and
-/// show that nothing of the run was kept.
+/// Test hook, compiled only with the `test-hooks` feature (which the tests
+/// turn on and a release build never does): a file path. When set, `check
+/// --history` creates that file inside its write transaction, just before the
+/// commit, and waits there until the file is removed (at most a minute): a
+/// test can then start a second writer against the held lock, or kill the
+/// process mid-write and show that nothing of the run was kept.
+#[cfg(feature = "test-hooks")]
 pub const PAUSE_BEFORE_COMMIT: &str = "ECMGUARD_TEST_HISTORY_PAUSE";
 
 /// A check's history: the open database, its account, and since when each
@@ -145,17 +146,7 @@ pub(super) fn record(
     checked: Checked,
 ) -> Result<(), Error> {
     let run = record::run_record(report, &history.account, checked);
-    let pause = std::env::var_os(PAUSE_BEFORE_COMMIT);
-    let mut before_commit = || {
-        if let Some(path) = &pause
-            && std::fs::write(path, b"in the transaction\n").is_ok()
-        {
-            let until = std::time::Instant::now() + Duration::from_secs(60);
-            while std::path::Path::new(path).exists() && std::time::Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    };
+    let mut before_commit = pause_before_commit;
     history
         .history
         .record(&run, Some(&history.facts), &mut before_commit)
@@ -163,6 +154,32 @@ pub(super) fn record(
     history.recorded = Some(run);
     Ok(())
 }
+
+/// The test hook's pause ([`PAUSE_BEFORE_COMMIT`]). The file is created
+/// new (never through an existing file or symlink), and nothing happens
+/// when it cannot be.
+#[cfg(feature = "test-hooks")]
+fn pause_before_commit() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(PAUSE_BEFORE_COMMIT) else {
+        return;
+    };
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(b"in the transaction\n"));
+    if created.is_ok() {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::path::Path::new(&path).exists() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Without the test hooks, nothing happens before the commit.
+#[cfg(not(feature = "test-hooks"))]
+fn pause_before_commit() {}
 
 /// `ecmguard history` and `ecmguard history prune`.
 pub(super) fn run(args: &HistoryArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {

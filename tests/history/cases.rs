@@ -686,3 +686,89 @@ fn the_documented_questions_use_the_indexes() {
     );
     assert!(!findings.contains("SCAN f"), "{findings}");
 }
+
+/// Nothing test-only ships: the test hook (a file written and a pause held
+/// inside the write transaction) is compiled only with the `test-hooks`
+/// feature, which the tests enable through a dev-dependency on this package
+/// and a release build (`cargo build --release`, `cargo install`) never does.
+#[test]
+fn test_hooks_are_behind_a_feature_no_release_build_enables() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml_like::Manifest = toml_like::read(&root.join("Cargo.toml"));
+    assert!(
+        manifest.features.contains_key("test-hooks"),
+        "a `test-hooks` feature"
+    );
+    assert!(
+        !manifest
+            .features
+            .get("default")
+            .is_some_and(|d| d.iter().any(|f| f == "test-hooks")),
+        "not a default feature"
+    );
+    // Every mention of a test variable in the sources sits under the feature.
+    let mut unguarded = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            for (n, line) in lines.iter().enumerate() {
+                if line.contains("\"ECMGUARD_TEST_") {
+                    let guarded = lines[n.saturating_sub(12)..n]
+                        .iter()
+                        .any(|l| l.trim() == "#[cfg(feature = \"test-hooks\")]");
+                    if !guarded {
+                        unguarded.push(format!("{}:{}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unguarded.is_empty(),
+        "test hooks outside the feature: {unguarded:?}"
+    );
+}
+
+/// Just enough of Cargo.toml for the test above: the `[features]` table.
+mod toml_like {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    pub struct Manifest {
+        pub features: BTreeMap<String, Vec<String>>,
+    }
+
+    pub fn read(path: &Path) -> Manifest {
+        let text = std::fs::read_to_string(path).expect("Cargo.toml");
+        let mut features = BTreeMap::new();
+        let mut in_features = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_features = line == "[features]";
+                continue;
+            }
+            if !in_features || line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            if let Some((name, value)) = line.split_once('=') {
+                let list = value
+                    .trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|f| f.trim().trim_matches('"').to_owned())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                features.insert(name.trim().to_owned(), list);
+            }
+        }
+        Manifest { features }
+    }
+}
