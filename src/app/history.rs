@@ -47,6 +47,10 @@ fn options(create: bool) -> OpenOptions {
     OpenOptions {
         create,
         pg_password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
+        pg_passfile: crate::history::pgpass::location(
+            std::env::var("PGPASSFILE").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        ),
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod html;
+pub mod pgpass;
 pub mod plan;
 pub mod postgres;
 pub mod record;
@@ -88,6 +89,9 @@ pub struct OpenOptions {
     pub create: bool,
     /// `PGPASSWORD`, used when a PostgreSQL URL has no password.
     pub pg_password: Option<String>,
+    /// libpq's password file (`PGPASSFILE`, else `~/.pgpass`), used when
+    /// neither the URL nor `PGPASSWORD` has a password.
+    pub pg_passfile: Option<PathBuf>,
 }
 
 /// What a check read from the history before it evaluated: since when each
@@ -157,8 +161,12 @@ impl History {
             ),
             Target::Postgres(url) => (
                 Box::new(
-                    postgres::Postgres::connect(url, options.pg_password.as_deref())
-                        .map_err(|e| open_error(target, &e))?,
+                    postgres::Postgres::connect(
+                        url,
+                        options.pg_password.as_deref(),
+                        options.pg_passfile.as_deref(),
+                    )
+                    .map_err(|e| open_error(target, &e))?,
                 ),
                 Dialect::Postgres,
             ),

@@ -8,13 +8,17 @@
 //! The URL may hold a password: it is used to connect and never kept in a
 //! message, the database or a report ([`redact`]).
 
+use std::path::Path;
 use std::time::Duration;
 
 use postgres::{Client, NoTls, Row};
 use sha2::{Digest, Sha256};
 
+use super::pgpass;
 use super::rows::{self, Columns};
 use super::sql;
+use crate::text;
+
 use super::store::{
     EachStreak, FindingRecord, FixRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow,
     RunRecord, RunRow, Store, StoreError, StoreResult,
@@ -35,16 +39,31 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Connect. `password` (from `PGPASSWORD`) is used when the URL has none.
-    pub fn connect(url: &str, password: Option<&str>) -> StoreResult<Postgres> {
+    /// Connect. When the URL has no password, `password` (from
+    /// `PGPASSWORD`) is used, else the password file `passfile` (libpq's
+    /// `~/.pgpass` or `PGPASSFILE`).
+    pub fn connect(
+        url: &str,
+        password: Option<&str>,
+        passfile: Option<&Path>,
+    ) -> StoreResult<Postgres> {
         let shown = redact(url);
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::new(format!("{shown} is not a PostgreSQL connection URL: {e}"))
         })?;
-        if config.get_password().is_none()
-            && let Some(password) = password
-        {
-            config.password(password);
+        let mut ignored_passfile = None;
+        if config.get_password().is_none() {
+            if let Some(password) = password {
+                config.password(password);
+            } else if let Some(file) = passfile {
+                match pgpass::lookup(file, &wanted(&config)) {
+                    pgpass::Found::Password(password) => {
+                        config.password(password);
+                    }
+                    pgpass::Found::Nothing => {}
+                    pgpass::Found::Ignored(why) => ignored_passfile = Some(why),
+                }
+            }
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -58,11 +77,14 @@ impl Postgres {
             None => message,
         };
         let client = config.connect(NoTls).map_err(|e| {
-            let mut message = scrub(format!("cannot connect to {shown}: {e}"));
+            let mut message = scrub(format!("cannot connect to {shown}: {}", describe(&e)));
             if message.to_ascii_lowercase().contains("tls") {
                 message.push_str(
                     " (ecmguard connects to PostgreSQL over plain TCP: TLS is not supported yet; use sslmode=disable or prefer on a trusted network, or an SSH tunnel)",
                 );
+            }
+            if let Some(why) = &ignored_passfile {
+                message.push_str(&format!(" ({why})"));
             }
             StoreError::new(message)
         })?;
@@ -74,7 +96,7 @@ impl Postgres {
     }
 
     fn error(&self, e: &postgres::Error) -> StoreError {
-        let message = e.to_string();
+        let message = describe(e);
         StoreError::new(match &self.password {
             Some(p) => message.replace(p.as_str(), "***"),
             None => message,
@@ -103,6 +125,55 @@ impl Postgres {
             Err(e) => Err(self.error(&e)),
         }
     }
+}
+
+/// What the connection is, as the password file matches it: the first
+/// host (a Unix socket is `localhost`, as for libpq), its port (5432 by
+/// default), the database (the user's name by default) and the user.
+fn wanted(config: &postgres::Config) -> pgpass::Wanted<'_> {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.as_str(),
+        _ => "localhost",
+    };
+    let user = config.get_user().unwrap_or_default();
+    pgpass::Wanted {
+        host,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        database: config.get_dbname().unwrap_or(user),
+        user,
+    }
+}
+
+/// An error as the server said it: severity, message and SQLSTATE (wrong
+/// password `28P01`, no such database `3D000`, permission denied `42501`
+/// …), with its detail and hint, escaped (the server's text is not ours).
+/// Other errors (I/O, protocol) as the driver says them, with their cause.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!(
+            "the server said {}: {} (SQLSTATE {})",
+            text::escape(db.severity()),
+            text::escape(db.message()),
+            db.code().code()
+        );
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; detail: {}", text::escape(detail)));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {}", text::escape(hint)));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text::escape(&text).into_owned()
 }
 
 /// The URL with its password replaced by `***` (or a placeholder when it

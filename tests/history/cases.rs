@@ -773,3 +773,136 @@ mod toml_like {
         Manifest { features }
     }
 }
+
+/// libpq's password file is read (`~/.pgpass`, `PGPASSFILE`; wildcards;
+/// ignored when others may read it), and what the server says — its message
+/// and SQLSTATE — is shown for a wrong password, a missing database and a
+/// refused permission, never a bare "db error".
+#[test]
+fn postgres_logins_use_the_password_file_and_show_the_server_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(server) = super::server::server() else {
+        return;
+    };
+    let url = server.new_database();
+    let (host, port) = server.host_port();
+    let user = server.user();
+    let without_password = format!(
+        "postgres://{user}@{host}:{port}/{}",
+        url.rsplit('/').next().unwrap_or_default()
+    );
+    let home = tempfile::tempdir().expect("home");
+    let pgpass = home.path().join(".pgpass");
+    let escaped = server.password().replace('\\', "\\\\").replace(':', "\\:");
+    std::fs::write(
+        &pgpass,
+        format!("# ecmguard tests\nother-host:*:*:*:wrong\n{host}:{port}:*:{user}:{escaped}\n"),
+    )
+    .expect("write .pgpass");
+    let chmod = |mode: u32| {
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    chmod(0o600);
+    let home_s = home.path().display().to_string();
+    let run = |history: &str, env: &[(&str, &str)]| {
+        let mut test = Test::new()
+            .policy(STATE)
+            .images(json!([image("img-a", "CREATING")]))
+            .env("HOME", &home_s)
+            .env("PGPASSWORD", "")
+            .env("PGPASSFILE", "");
+        for (key, value) in env {
+            test = test.env(key, value);
+        }
+        test.check(&["--history", history]).run()
+    };
+    // ~/.pgpass gives the password: the run is recorded.
+    run(&without_password, &[]).code(1);
+    // PGPASSFILE names another file, which wins over ~/.pgpass.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::write(&elsewhere, "*:*:*:*:Not-The-Password-1\n").expect("write");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = run(
+        &without_password,
+        &[("PGPASSFILE", &elsewhere.display().to_string())],
+    )
+    .code(2)
+    .stderr_has("28P01");
+    assert!(!out.stderr.contains("Not-The-Password-1"), "{}", out.stderr);
+    // A file others may read is ignored, as libpq ignores it, and the
+    // message says why the login had no password.
+    chmod(0o644);
+    let out = run(&without_password, &[])
+        .code(2)
+        .stderr_has("ecmguard::history-open");
+    assert!(
+        flat(&out.stderr).contains("group or world access"),
+        "{}",
+        out.stderr
+    );
+    chmod(0o600);
+    // The server's own words: a wrong password, a missing database…
+    let wrong = url.replace(server.password(), "Wrong-Password-3c1d");
+    let out = run(&wrong, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 28P01"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("Wrong-Password-3c1d"),
+        "{}",
+        out.stderr
+    );
+    let missing = format!("{}_missing", url);
+    let out = run(&missing, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 3D000"),
+        "{}",
+        out.stderr
+    );
+    // …and a login that may not create the history's tables.
+    let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+    let fresh = server.new_database();
+    let fresh_db = fresh.rsplit('/').next().unwrap_or_default().to_owned();
+    server
+        .admin(&database)
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS ecmguard_reader_{fresh_db}; CREATE ROLE ecmguard_reader_{fresh_db} LOGIN PASSWORD 'Reader-Pass-77'"
+        ))
+        .expect("create a role");
+    let reader =
+        format!("postgres://ecmguard_reader_{fresh_db}:Reader-Pass-77@{host}:{port}/{fresh_db}");
+    let out = run(&reader, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("permission denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 42501"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Reader-Pass-77"), "{}", out.stderr);
+    assert!(!out.stderr.contains(server.password()));
+}
+
+/// A diagnostic's text with its frame and line breaks taken out, so a
+/// phrase wrapped across lines can be searched for.
+fn flat(text: &str) -> String {
+    text.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
