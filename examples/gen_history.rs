@@ -92,6 +92,10 @@ fn main() -> ExitCode {
     let options = OpenOptions {
         create: true,
         pg_password: std::env::var("PGPASSWORD").ok(),
+        pg_passfile: ecmguard::history::pgpass::location(
+            std::env::var("PGPASSFILE").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        ),
     };
     let mut history = match History::open(&target, &options) {
         Ok(h) => h,
