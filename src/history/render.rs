@@ -1,7 +1,8 @@
 //! `ecmguard history --format human|json`: the runs, per-rule trends, time to
 //! fix, the oldest open findings and the waivers due. JSON is the stable
 //! schema `ecmguard/history/v1` (docs/history.md); human text escapes every
-//! control character of data that came from images or policies.
+//! control character of data that came from images, policies or the
+//! database (a shared history is written by every runner that can log in).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -270,7 +271,7 @@ fn run_line(
         c.indeterminate,
         c.grace,
         c.waived,
-        run.verdict.to_uppercase(),
+        escape(&run.verdict.to_uppercase()),
         if run.narrowed { " (narrowed)" } else { "" }
     )
 }
@@ -285,7 +286,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     // Rule ids are never cut either: the column takes the longest.
     let width = rules
         .iter()
-        .map(|r| r.rule.chars().count())
+        .map(|r| escape(&r.rule).chars().count())
         .max()
         .unwrap_or(0);
     for trend in rules {
@@ -293,7 +294,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
             out,
             "  {:<width$}  {:<7}  {}  {} open now; {}",
             escape(&trend.rule),
-            trend.severity,
+            escape(&trend.severity),
             sparkline(trend, 40),
             trend.open,
             fix_text(&trend.time_to_fix)
@@ -344,12 +345,12 @@ fn open(view: &HistoryView<'_>, open: &[OpenFinding], out: &mut String) -> std::
             view.time(o.finding.first_seen),
             describe_seconds(o.open_for_seconds),
             escape(&o.account),
-            o.finding.rule,
+            escape(&o.finding.rule),
             o.finding
                 .image
                 .as_deref()
                 .map_or(Cow::Borrowed("(set-level)"), escape),
-            o.finding.status,
+            escape(&o.finding.status),
             escape(&o.finding.message)
         )?;
     }

@@ -43,6 +43,7 @@ both!(
     a_newer_schema_is_refused_untouched,
     prune_deletes_old_runs_and_keeps_open_streaks,
     no_secret_is_stored,
+    database_text_is_escaped_in_every_history_format,
 );
 
 fn first_run(db: &Db) {
@@ -905,4 +906,55 @@ fn flat(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A shared history is written by every runner that can log in: its text is
+/// printed escaped (`history` human output) and neutralised in the HTML
+/// page (control characters, bidirectional overrides, zero-width
+/// characters), and never becomes a CSS class.
+fn database_text_is_escaped_in_every_history_format(db: &Db) {
+    check(db, 1, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
+    db.execute(
+        "UPDATE ecmguard_findings SET status = 'violation\u{1b}[2J\n##[error]forged', \
+         rule_id = 'state\u{202e}', image_id = 'img-\u{200b}a'; \
+         UPDATE ecmguard_rule_counts SET severity = 'error\u{1b}[31m', rule_id = 'state\u{202e}'; \
+         UPDATE ecmguard_runs SET verdict = 'fail\u{2066}\n##[warning]forged', account = 'default\u{feff}'",
+    );
+    let raw = ['\u{1b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}'];
+    for format in ["human", "html"] {
+        let out = Test::new()
+            .args(&[
+                "history",
+                "--history",
+                &db.arg(),
+                "--now",
+                &day(2),
+                "--format",
+                format,
+            ])
+            .run()
+            .code(0);
+        for c in raw {
+            assert!(
+                !out.stdout.contains(c),
+                "{format}: a raw {:?} from the database:\n{}",
+                c,
+                out.stdout
+            );
+        }
+        assert!(
+            !out.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("##[")),
+            "{format}: a forged line:\n{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("\\u{202e}"), "{format}: shown escaped");
+        if format == "html" {
+            assert!(
+                !out.stdout.contains("sev-error\\u"),
+                "no class from the database"
+            );
+        }
+    }
 }
