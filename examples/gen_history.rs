@@ -189,10 +189,9 @@ fn main() -> ExitCode {
             narrowed: false,
             checked_images: None,
             account_fingerprint: None,
-            findings,
             rule_counts,
         };
-        if let Err(d) = history.record(&run, None, &mut || {}) {
+        if let Err(d) = history.record(&run, &findings, None, &mut || {}) {
             eprintln!("{}", d.message);
             return ExitCode::from(2);
         }

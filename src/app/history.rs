@@ -14,7 +14,6 @@ use crate::diag::{Code, Diag};
 use crate::history::account::Fingerprint;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
-use crate::history::store::RunRecord;
 use crate::history::summary::{self, Query};
 use crate::history::{Facts, History, OpenOptions, Target, html};
 use crate::image::ImageSet;
@@ -38,9 +37,6 @@ pub(super) struct CheckHistory {
     history: History,
     account: String,
     pub facts: Facts,
-    /// The run once recorded: a row per finding, freed with the database on
-    /// the closing thread rather than on the way to the reports.
-    recorded: Option<RunRecord>,
 }
 
 fn options(create: bool) -> OpenOptions {
@@ -75,7 +71,6 @@ pub(super) fn open_for_check(
                 history,
                 account,
                 facts,
-                recorded: None,
             })
         })
         .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
@@ -151,11 +146,18 @@ pub(super) fn record(
 ) -> Result<(), Error> {
     let run = record::run_record(report, &history.account, checked);
     let mut before_commit = pause_before_commit;
+    // The facts go with the record: the streaks the run continues are
+    // struck off them (nothing reads them after the evaluation).
+    let facts = std::mem::take(&mut history.facts);
     history
         .history
-        .record(&run, Some(&history.facts), &mut before_commit)
+        .record(
+            &run,
+            &record::ReportFindings(report),
+            Some(facts),
+            &mut before_commit,
+        )
         .map_err(Error::History)?;
-    history.recorded = Some(run);
     Ok(())
 }
 

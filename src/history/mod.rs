@@ -27,7 +27,6 @@ pub mod store;
 pub mod streak;
 pub mod summary;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
@@ -36,7 +35,7 @@ use crate::diag::{Code, Diag};
 use crate::eval::OpenSince;
 use account::Fingerprint;
 use schema::{Dialect, OpenError};
-use store::{ErrorKind, FindingRecord, Pruned, RunRecord, Store, StoreError};
+use store::{ErrorKind, FindingSource, NewFinding, Pruned, RunRecord, Store, StoreError};
 
 /// Where the history lives: `--history DB`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +96,7 @@ pub struct OpenOptions {
 /// What a check read from the history before it evaluated: since when each
 /// finding of its account has been open, and the marker that tells, at
 /// write time, whether another run of the account has landed since.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub open: OpenSince,
     /// Every owner the account's recorded runs have had.
@@ -218,19 +217,23 @@ impl History {
     /// Record one run in one transaction: the run, its findings, its
     /// per-rule counts and the streaks it ends. `facts` is what the run read
     /// before evaluating (reused when no run of the account landed since).
+    /// It is taken, not borrowed: the streaks this run continues are struck
+    /// off it as its findings are matched, so what is left are the ones it
+    /// ends, without a second index of a run's findings.
     /// `before_commit` runs inside the transaction just before it commits
     /// (tests use it to kill a run mid-write). Returns the new run's id.
     pub fn record(
         &mut self,
         run: &RunRecord,
-        facts: Option<&Facts>,
+        findings: &dyn FindingSource,
+        facts: Option<Facts>,
         before_commit: &mut dyn FnMut(),
     ) -> Result<i64, Diag> {
         let store = self.store.as_mut();
         store
             .begin_write(&run.account)
             .map_err(|e| write_error(store, &e))?;
-        match write(store, run, facts, before_commit) {
+        match write(store, run, findings, facts, before_commit) {
             Ok(id) => {
                 store.commit().map_err(|e| write_error(store, &e))?;
                 Ok(id)
@@ -292,7 +295,8 @@ fn prune(store: &mut dyn Store, before: i64) -> Result<Pruned, StoreError> {
 fn write(
     store: &mut dyn Store,
     run: &RunRecord,
-    facts: Option<&Facts>,
+    findings: &dyn FindingSource,
+    facts: Option<Facts>,
     before_commit: &mut dyn FnMut(),
 ) -> Result<i64, StoreError> {
     // The state this run is added to, as it stands under the write lock.
@@ -301,10 +305,9 @@ fn write(
     let marker = store.latest_run_id(&run.account)?;
     let unchanged =
         facts.filter(|f| f.account == run.account && f.until == run.time && f.marker == marker);
-    let reread;
-    let (open, findings) = match unchanged {
+    let (mut open, restarted) = match unchanged {
         // The findings' first-seen times were computed from this state.
-        Some(facts) => (&facts.open, Cow::Borrowed(&run.findings)),
+        Some(facts) => (facts.open, false),
         None => {
             // A run that landed meanwhile is taken into account, so
             // concurrent runs of one account never split a streak, and a
@@ -320,27 +323,52 @@ fn write(
                 &fingerprint,
                 !run.narrowed && run.images > 0,
             )?;
-            reread = open;
-            let findings: Vec<FindingRecord> = run
-                .findings
-                .iter()
-                .map(|f| FindingRecord {
-                    first_seen: reread
-                        .get(&f.rule, f.image.as_deref())
-                        .map_or(run.time, |at| at.as_second().min(run.time)),
-                    ..f.clone()
-                })
-                .collect();
-            (&reread, Cow::Owned(findings))
+            (open, true)
         }
     };
-    let fixes = streak::fixes(open, run);
     let id = store.insert_run(run)?;
-    store.insert_findings(id, &findings)?;
+    if restarted {
+        // The first-seen times the report was given are recomputed from
+        // the state as it is now, finding by finding.
+        let restated = Restated {
+            findings,
+            open: &open,
+            time: run.time,
+        };
+        store.insert_findings(id, &restated)?;
+    } else {
+        store.insert_findings(id, findings)?;
+    }
+    let fixes = streak::fixes(&mut open, run, findings);
+    drop(open);
     store.insert_rule_counts(id, &run.rule_counts)?;
     store.insert_fixes(id, &fixes)?;
     before_commit();
     Ok(id)
+}
+
+/// A run's findings with their first-seen times taken from `open` (the
+/// state under the write lock) instead of the ones computed before it.
+struct Restated<'a> {
+    findings: &'a dyn FindingSource,
+    open: &'a OpenSince,
+    time: i64,
+}
+
+impl FindingSource for Restated<'_> {
+    fn count(&self) -> usize {
+        self.findings.count()
+    }
+
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        self.findings.each(&mut |row| {
+            let first_seen = self
+                .open
+                .get(row.rule, row.image)
+                .map_or(self.time, |at| at.as_second().min(self.time));
+            each(NewFinding { first_seen, ..row })
+        });
+    }
 }
 
 fn open_error(target: &Target, error: &StoreError) -> Diag {

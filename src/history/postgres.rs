@@ -20,8 +20,8 @@ use super::sql;
 use crate::text;
 
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow,
-    RunRecord, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult,
 };
 
 /// How long to wait for the server when the URL does not say.
@@ -113,6 +113,32 @@ impl Postgres {
             .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
             .map(|_| ())
             .map_err(|e| self.error(&e))
+    }
+
+    /// One `INSERT … SELECT FROM UNNEST(…)` of up to [`BATCH`] findings.
+    fn insert_batch(&mut self, run: i64, batch: &[NewFinding<'_>]) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO ecmguard_findings \
+             (run_id, rule_id, image_id, status, severity, message, first_seen) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])";
+        let rules: Vec<&str> = batch.iter().map(|f| f.rule).collect();
+        let images: Vec<Option<&str>> = batch.iter().map(|f| f.image).collect();
+        let statuses: Vec<&str> = batch.iter().map(|f| f.status).collect();
+        let severities: Vec<&str> = batch.iter().map(|f| f.severity).collect();
+        let messages: Vec<&str> = batch.iter().map(|f| f.message).collect();
+        let seen: Vec<i64> = batch.iter().map(|f| f.first_seen).collect();
+        self.query(
+            SQL,
+            &[
+                &run,
+                &rules,
+                &images,
+                &statuses,
+                &severities,
+                &messages,
+                &seen,
+            ],
+        )?;
+        Ok(())
     }
 
     fn query(
@@ -379,29 +405,27 @@ impl Store for Postgres {
         row.try_get(0).map_err(|e| self.error(&e))
     }
 
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO ecmguard_findings \
-             (run_id, rule_id, image_id, status, severity, message, first_seen) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])";
-        for chunk in findings.chunks(BATCH) {
-            let rules: Vec<&str> = chunk.iter().map(|f| f.rule.as_str()).collect();
-            let images: Vec<Option<&str>> = chunk.iter().map(|f| f.image.as_deref()).collect();
-            let statuses: Vec<&str> = chunk.iter().map(|f| f.status.as_str()).collect();
-            let severities: Vec<&str> = chunk.iter().map(|f| f.severity.as_str()).collect();
-            let messages: Vec<&str> = chunk.iter().map(|f| f.message.as_str()).collect();
-            let seen: Vec<i64> = chunk.iter().map(|f| f.first_seen).collect();
-            self.query(
-                SQL,
-                &[
-                    &run,
-                    &rules,
-                    &images,
-                    &statuses,
-                    &severities,
-                    &messages,
-                    &seen,
-                ],
-            )?;
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()> {
+        // A few thousand rows per round trip, gathered from the report
+        // (borrowed) a batch at a time.
+        let mut batch: Vec<NewFinding<'_>> = Vec::with_capacity(BATCH.min(findings.count()));
+        let mut failed = None;
+        findings.each(&mut |row| {
+            batch.push(row);
+            if batch.len() == BATCH {
+                if let Err(e) = self.insert_batch(run, &batch) {
+                    failed = Some(e);
+                    return false;
+                }
+                batch.clear();
+            }
+            true
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !batch.is_empty() {
+            self.insert_batch(run, &batch)?;
         }
         Ok(())
     }

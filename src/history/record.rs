@@ -7,7 +7,7 @@
 use sha2::{Digest, Sha256};
 
 use super::account::Fingerprint;
-use super::store::{Counts, FindingRecord, RuleCountRecord, RunRecord};
+use super::store::{Counts, FindingSource, NewFinding, RuleCountRecord, RunRecord};
 use crate::policy::PolicySet;
 use crate::report::Report;
 use crate::source::Provenance;
@@ -27,25 +27,6 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
     let policy = report.policy;
     let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let now = report.run.now.as_second();
-    let findings = report
-        .evaluation
-        .findings
-        .iter()
-        .map(|finding| {
-            let rule = report.rule(finding);
-            FindingRecord {
-                rule: rule.id.clone(),
-                image: finding
-                    .image
-                    .and_then(|i| report.image(i).id())
-                    .map(str::to_owned),
-                status: finding.status.as_str().to_owned(),
-                severity: rule.severity.as_str().to_owned(),
-                message: finding.message.clone(),
-                first_seen: finding.first_seen.map_or(now, |at| at.as_second()),
-            }
-        })
-        .collect();
     let rule_counts = policy
         .rules
         .iter()
@@ -98,8 +79,37 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
         narrowed,
         checked_images,
         account_fingerprint: Fingerprint::of_images(report.images).to_stored(),
-        findings,
         rule_counts,
+    }
+}
+
+/// A report's findings as the rows a run records, borrowed from the report
+/// one at a time: a run with hundreds of thousands of findings is recorded
+/// without a copy of them.
+pub struct ReportFindings<'r, 'a>(pub &'r Report<'a>);
+
+impl FindingSource for ReportFindings<'_, '_> {
+    fn count(&self) -> usize {
+        self.0.evaluation.findings.len()
+    }
+
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        let report = self.0;
+        let now = report.run.now.as_second();
+        for finding in &report.evaluation.findings {
+            let rule = report.rule(finding);
+            let row = NewFinding {
+                rule: &rule.id,
+                image: finding.image.and_then(|i| report.image(i).id()),
+                status: finding.status.as_str(),
+                severity: rule.severity.as_str(),
+                message: &finding.message,
+                first_seen: finding.first_seen.map_or(now, |at| at.as_second()),
+            };
+            if !each(row) {
+                return;
+            }
+        }
     }
 }
 

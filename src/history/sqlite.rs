@@ -12,8 +12,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow,
-    RunRecord, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult,
 };
 
 /// How long a writer waits for another one before it gives up: longer than
@@ -94,6 +94,29 @@ impl Columns for Row<'_> {
     }
     fn opt_text(&self, column: usize) -> rusqlite::Result<Option<String>> {
         self.get(column)
+    }
+}
+
+impl Sqlite {
+    /// One multi-row `INSERT` of up to [`ROWS_PER_INSERT`] findings.
+    fn insert_chunk(&self, run: i64, chunk: &[NewFinding<'_>]) -> StoreResult<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&insert_findings_sql(chunk.len()))
+            .map_err(error)?;
+        for (n, f) in chunk.iter().enumerate() {
+            let at = n * 7;
+            stmt.raw_bind_parameter(at + 1, run).map_err(error)?;
+            stmt.raw_bind_parameter(at + 2, f.rule).map_err(error)?;
+            stmt.raw_bind_parameter(at + 3, f.image).map_err(error)?;
+            stmt.raw_bind_parameter(at + 4, f.status).map_err(error)?;
+            stmt.raw_bind_parameter(at + 5, f.severity).map_err(error)?;
+            stmt.raw_bind_parameter(at + 6, f.message).map_err(error)?;
+            stmt.raw_bind_parameter(at + 7, f.first_seen)
+                .map_err(error)?;
+        }
+        stmt.raw_execute().map_err(error)?;
+        Ok(())
     }
 }
 
@@ -304,33 +327,30 @@ impl Store for Sqlite {
             .map_err(error)
     }
 
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()> {
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()> {
         // Prepared multi-row statements ([`ROWS_PER_INSERT`] rows each)
         // inside the run's transaction: a statement per row spends as much
         // on its own bookkeeping as on the row. The (run, rule, image) index
-        // takes them at its end, whatever their order: no sort needed.
-        for chunk in findings.chunks(ROWS_PER_INSERT) {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&insert_findings_sql(chunk.len()))
-                .map_err(error)?;
-            for (n, f) in chunk.iter().enumerate() {
-                let at = n * 7;
-                stmt.raw_bind_parameter(at + 1, run).map_err(error)?;
-                stmt.raw_bind_parameter(at + 2, f.rule.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 3, f.image.as_deref())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 4, f.status.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 5, f.severity.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 6, f.message.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 7, f.first_seen)
-                    .map_err(error)?;
+        // takes them at its end, whatever their order: no sort needed. Rows
+        // are gathered a chunk at a time, borrowed from the report.
+        let mut chunk: Vec<NewFinding<'_>> = Vec::with_capacity(ROWS_PER_INSERT);
+        let mut failed = None;
+        findings.each(&mut |row| {
+            chunk.push(row);
+            if chunk.len() == ROWS_PER_INSERT {
+                if let Err(e) = self.insert_chunk(run, &chunk) {
+                    failed = Some(e);
+                    return false;
+                }
+                chunk.clear();
             }
-            stmt.raw_execute().map_err(error)?;
+            true
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !chunk.is_empty() {
+            self.insert_chunk(run, &chunk)?;
         }
         Ok(())
     }

@@ -122,12 +122,55 @@ pub struct RunRecord {
     /// Who the account behind the run is, without a secret
     /// (`history::account`); `None` when its images do not say.
     pub account_fingerprint: Option<String>,
-    pub findings: Vec<FindingRecord>,
     /// One row per rule of the policy, zeros included.
     pub rule_counts: Vec<RuleCountRecord>,
 }
 
-/// One finding of a run.
+/// One finding of a run being recorded, borrowed from where it lives (the
+/// report): recording never holds a second copy of a run's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewFinding<'a> {
+    pub rule: &'a str,
+    /// `None` for a set-level finding.
+    pub image: Option<&'a str>,
+    pub status: &'a str,
+    pub severity: &'a str,
+    pub message: &'a str,
+    /// The start of the finding's streak (the run's time when new).
+    pub first_seen: i64,
+}
+
+/// A run's findings, handed out one at a time, in order.
+pub trait FindingSource {
+    /// How many there are.
+    fn count(&self) -> usize;
+    /// Each finding in order until `each` returns `false`.
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool);
+}
+
+impl FindingSource for Vec<FindingRecord> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        for f in self {
+            let row = NewFinding {
+                rule: &f.rule,
+                image: f.image.as_deref(),
+                status: &f.status,
+                severity: &f.severity,
+                message: &f.message,
+                first_seen: f.first_seen,
+            };
+            if !each(row) {
+                return;
+            }
+        }
+    }
+}
+
+/// One finding of a run, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRecord {
     pub rule: String,
@@ -291,8 +334,8 @@ pub trait Store: Send {
     /// Insert the run row and return its id.
     fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64>;
     /// Insert the run's findings (batched: one prepared statement, or one
-    /// round trip of arrays).
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()>;
+    /// round trip of arrays), taking them one at a time from `findings`.
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()>;
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()>;
     fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()>;
 

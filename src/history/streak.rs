@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use super::account::Fingerprint;
 use super::plan::{self, Plan, Step};
-use super::store::{FindingRecord, FixRecord, RunRecord, Store, StoreResult};
+use super::store::{FindingRecord, FindingSource, FixRecord, RunRecord, Store, StoreResult};
 use crate::eval::{OpenSince, Status};
 
 /// A state that runs are replayed into: what a check needs
@@ -228,18 +228,22 @@ impl Streaks for OpenState {
 /// The streaks `run` ends: open before it, its rule in the run's policy,
 /// its image checked by the run (a whole-account run that checked at least
 /// one image checks every image of the account, and alone checks set-level
-/// findings), and no longer among its findings. A run that checked nothing
-/// ends nothing, and a rule that left the policy does not make its findings
-/// "fixed".
-pub fn fixes(open: &OpenSince, run: &RunRecord) -> Vec<FixRecord> {
+/// findings), and not among its `findings`. A run that checked nothing ends
+/// nothing, and a rule that left the policy does not make its findings
+/// "fixed". The streaks the run continues are struck off `open` as its
+/// findings are matched: what is left is what it did not find.
+pub fn fixes(
+    open: &mut OpenSince,
+    run: &RunRecord,
+    findings: &dyn FindingSource,
+) -> Vec<FixRecord> {
     if run.images <= 0 {
         return Vec::new();
     }
-    let present: HashSet<(&str, Option<&str>)> = run
-        .findings
-        .iter()
-        .map(|f| (f.rule.as_str(), f.image.as_deref()))
-        .collect();
+    findings.each(&mut |f| {
+        open.remove(f.rule, f.image);
+        true
+    });
     let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
     let checked: Option<HashSet<&str>> = run
         .checked_images
@@ -253,7 +257,7 @@ pub fn fixes(open: &OpenSince, run: &RunRecord) -> Vec<FixRecord> {
                 (Some(ids), Some(id)) => run.narrowed && ids.contains(id),
                 (Some(_), None) => false,
             };
-            covered && rules.contains(rule) && !present.contains(&(*rule, *image))
+            covered && rules.contains(rule)
         })
         .map(|(rule, image, at)| FixRecord {
             account: run.account.clone(),
@@ -298,7 +302,7 @@ mod tests {
         }
     }
 
-    fn run(time: i64, findings: Vec<FindingRecord>, checked: Option<Vec<&str>>) -> RunRecord {
+    fn run(time: i64, checked: Option<Vec<&str>>) -> RunRecord {
         RunRecord {
             time,
             tool_version: "0".into(),
@@ -317,7 +321,6 @@ mod tests {
             narrowed: checked.is_some(),
             checked_images: checked.map(|c| c.into_iter().map(str::to_owned).collect()),
             account_fingerprint: None,
-            findings,
             rule_counts: ["r", "set"]
                 .into_iter()
                 .map(|rule| RuleCountRecord {
@@ -333,6 +336,8 @@ mod tests {
         }
     }
 
+    const NONE: &Vec<FindingRecord> = &Vec::new();
+
     fn at(s: i64) -> Timestamp {
         Timestamp::from_second(s).unwrap()
     }
@@ -347,8 +352,9 @@ mod tests {
 
     #[test]
     fn a_whole_run_without_the_finding_fixes_it() {
-        let open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
-        let fixes = fixes(&open, &run(100, vec![finding("r", Some("i2"), 20)], None));
+        let mut open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
+        let found = vec![finding("r", Some("i2"), 20)];
+        let fixes = fixes(&mut open, &run(100, None), &found);
         assert_eq!(fixes.len(), 1);
         assert_eq!(fixes[0].image.as_deref(), Some("i1"));
         assert_eq!((fixes[0].first_seen, fixes[0].fixed_at), (10, 100));
@@ -356,28 +362,28 @@ mod tests {
 
     #[test]
     fn a_narrowed_run_fixes_only_what_it_checked() {
-        let open = open(&[
+        let mut open = open(&[
             ("r", Some("i1"), 10),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
-        let fixes = fixes(&open, &run(100, Vec::new(), Some(vec!["i1"])));
+        let fixes = fixes(&mut open, &run(100, Some(vec!["i1"])), NONE);
         let fixed: Vec<_> = fixes.iter().map(|f| f.image.as_deref()).collect();
         assert_eq!(fixed, vec![Some("i1")]);
     }
 
     #[test]
     fn a_rule_that_left_the_policy_is_not_fixed() {
-        let open = open(&[("gone", Some("i1"), 10)]);
-        assert!(fixes(&open, &run(100, Vec::new(), None)).is_empty());
+        let mut open = open(&[("gone", Some("i1"), 10)]);
+        assert!(fixes(&mut open, &run(100, None), NONE).is_empty());
     }
 
     #[test]
     fn a_run_that_checked_nothing_fixes_nothing() {
-        let open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
-        let mut empty = run(100, Vec::new(), None);
+        let mut open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
+        let mut empty = run(100, None);
         empty.images = 0;
-        assert!(fixes(&open, &empty).is_empty());
+        assert!(fixes(&mut open, &empty, NONE).is_empty());
     }
 
     #[test]
