@@ -28,7 +28,11 @@
 # with many findings: recording peaks <= 2x the snapshot and takes <= 2x the
 # check without history, and `history` peaks under 256 MiB in every format.
 #
-# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--keep DIR]
+# --binary PATH measures that ecmguard (another build, for a before/after
+# comparison on the same machine) and builds nothing: the examples must be
+# in target/release/examples already.
+#
+# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--binary PATH] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +40,7 @@ runs=3
 with_1m=1
 with_history=1
 only_heavy_history=0
+binary=""
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,8 +48,9 @@ while [ $# -gt 0 ]; do
     --no-1m) with_1m=0; shift ;;
     --no-history) with_history=0; shift ;;
     --only-heavy-history) only_heavy_history=1; with_1m=0; shift ;;
+    --binary) binary="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--binary PATH] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -56,8 +62,11 @@ if [ ! -x /usr/bin/time ]; then
   echo "note: GNU time not found (apt-get install time); peak RSS falls back to ru_maxrss, inflated for small runs" >&2
 fi
 
-echo "== building (release)" >&2
-cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator --example gen_history
+if [ -z "$binary" ]; then
+  echo "== building (release)" >&2
+  cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator --example gen_history
+  binary=target/release/ecmguard
+fi
 
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
@@ -95,14 +104,14 @@ rules:
     assert: { ImageSize: { gte: 1000 } }
 YAML
 
-RUNS="$runs" DIR="$dir" SIZES="$sizes" HISTORY="$with_history" ONLY_HEAVY_HISTORY="$only_heavy_history" python3 - <<'PY'
+RUNS="$runs" DIR="$dir" SIZES="$sizes" HISTORY="$with_history" ONLY_HEAVY_HISTORY="$only_heavy_history" ECMGUARD="$binary" python3 - <<'PY'
 import os, statistics, subprocess, time
 
 runs = int(os.environ["RUNS"])
 d = os.environ["DIR"]
 sizes = [int(n) for n in os.environ["SIZES"].split()]
 now = "2026-01-01T00:00:00+08:00"
-ecmguard = "target/release/ecmguard"
+ecmguard = os.environ["ECMGUARD"]
 parse_only = "target/release/examples/parse_only"
 
 GNU_TIME = "/usr/bin/time"

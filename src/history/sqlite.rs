@@ -160,10 +160,14 @@ impl Store for Sqlite {
         }
         // A run writes a few MB (100k images at 10% violating: ~3 MB). With
         // SQLite's default 2 MB page cache the transaction would spill dirty
-        // pages to the WAL mid-way and read them back; 64 MB is a ceiling,
-        // used only as pages are touched.
+        // pages to the WAL mid-way and read them back. 8 MB holds such a run
+        // whole; a run with hundreds of thousands of findings (~40 MB of
+        // pages) spills the rest to the WAL as it goes, which costs little
+        // (its rows and index entries are appended, so a spilled page is
+        // rarely touched again) and keeps the process's memory bounded
+        // rather than growing with the run. Used only as pages are touched.
         self.conn
-            .execute_batch("PRAGMA cache_size = -65536")
+            .execute_batch("PRAGMA cache_size = -8192")
             .map_err(error)?;
         // Foreign keys stay unenforced (SQLite's default): the REFERENCES
         // in the schema document the relations, every write is ours, and
