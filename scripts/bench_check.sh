@@ -177,14 +177,16 @@ def heavy_history():
     def med(rows, i):
         return statistics.median(r[i] for r in rows)
     pt, ht = med(plain, 0), med(recorded, 0)
+    pc, hc = med(plain, 3), med(recorded, 3)
     prss, hrss = med(plain, 1), med(recorded, 1)
     codes = sorted({r[2] for r in plain + recorded})
     print(f"\ncompliance history with many findings: heavy snapshot {mib(size)}, "
           f"a history of 3 such runs before ({len(plain)} interleaved runs, medians)")
-    print(f"{'':32} {'wall':>8} {'peak RSS':>11} {'RSS/file':>9}  exit")
-    print(f"{'check --format json':32} {pt:7.3f}s {mib(prss):>11} {prss / size:8.2f}x  {codes}")
-    print(f"{'  … --history DB':32} {ht:7.3f}s {mib(hrss):>11} {hrss / size:8.2f}x")
+    print(f"{'':32} {'wall':>8} {'cpu':>8} {'peak RSS':>11} {'RSS/file':>9}  exit")
+    print(f"{'check --format json':32} {pt:7.3f}s {pc:7.3f}s {mib(prss):>11} {prss / size:8.2f}x  {codes}")
+    print(f"{'  … --history DB':32} {ht:7.3f}s {hc:7.3f}s {mib(hrss):>11} {hrss / size:8.2f}x")
     print(f"recording: wall {ht / pt:.2f}x the check (target <= 2x: {'met' if ht / pt <= 2 else 'MISSED'}), "
+          f"cpu {hc / pc:.2f}x, "
           f"peak RSS {hrss / size:.2f}x the snapshot (target <= 2x: {'met' if hrss / size <= 2 else 'MISSED'}), "
           f"{hrss / prss:.2f}x the check's")
     print(f"history file after {3 + len(recorded)} runs: {mib(os.path.getsize(db))}")
