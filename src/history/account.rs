@@ -3,15 +3,15 @@
 //! account").
 //!
 //! A private image's `ImageOwner` is the UIN of the account that owns it,
-//! in a live listing and in a snapshot alike, so it identifies the account
-//! of snapshot runs (which have no credentials) and survives key rotation
+//! in a live listing and in a snapshot alike, so the owner of most of a
+//! run's private images identifies the account of snapshot runs (which have no credentials) and survives key rotation
 //! (several SecretIds can belong to one account). What is stored is not the
 //! UIN but a hash of it under a fixed, documented key: enough to tell two
 //! accounts apart, nothing a reader of the database learns the UIN from at
 //! a glance. (A UIN is an identifier, not a secret; the hash keeps it out of
 //! shared databases and reports all the same.)
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -26,27 +26,34 @@ const KEY: &[u8] = b"ecmguard/account-owner/v1\0";
 /// practice.
 const HEX_DIGITS: usize = 16;
 
-/// The owners of a run's private images, each as its hash, sorted: what
-/// the database stores (joined by `,`). Public images (owner 0) say
-/// nothing about the account.
+/// Who the account behind runs is: the hashed owners. A run has at most
+/// one — the owner of most of its private images (an account's own private
+/// images are all its own; an image shared into it from another account
+/// does not change who it is) — and a label has every owner its recorded
+/// runs have had. Public images (owner 0) say nothing about the account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint {
     owners: BTreeSet<String>,
 }
 
 impl Fingerprint {
-    /// The owners of `images`' private images.
+    /// The owner of most of `images`' private images (the smallest UIN
+    /// among equals, so the same images always give the same owner).
     pub fn of_images(images: &ImageSet) -> Fingerprint {
-        let uins: BTreeSet<i64> = images
-            .images()
-            .iter()
-            .filter_map(|image| match image.get(Field::ImageOwner) {
-                Value::Int(owner) if owner != 0 => Some(owner),
-                _ => None,
-            })
-            .collect();
+        let mut counts: HashMap<i64, usize> = HashMap::new();
+        for image in images.images() {
+            if let Value::Int(owner) = image.get(Field::ImageOwner)
+                && owner != 0
+            {
+                *counts.entry(owner).or_default() += 1;
+            }
+        }
+        let owner = counts
+            .into_iter()
+            .max_by(|(a, n), (b, m)| n.cmp(m).then(b.cmp(a)))
+            .map(|(owner, _)| owner);
         Fingerprint {
-            owners: uins.into_iter().map(owner_hash).collect(),
+            owners: owner.into_iter().map(owner_hash).collect(),
         }
     }
 
@@ -107,17 +114,19 @@ pub fn admit(
     let foreign: Vec<&String> = run.owners.difference(&known.owners).collect();
     let problem = if !foreign.is_empty() {
         format!(
-            "this run's images belong to another account (owner fingerprint {}) than the runs recorded under the label `{label}` (owner fingerprint {}): continuing their streaks would mix two accounts",
+            "this run's images belong to another account (owner fingerprint {}) than the runs recorded under the label `{}` (owner fingerprint {}): continuing their streaks would mix two accounts",
             foreign
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
+            crate::text::escape(label),
             known.shown()
         )
     } else if whole_account && run.is_empty() {
         format!(
-            "this run's account cannot be identified (no private image with an ImageOwner), and the label `{label}` belongs to the account with owner fingerprint {}: a run of another account would end its streaks",
+            "this run's account cannot be identified (no private image with an ImageOwner), and the label `{}` belongs to the account with owner fingerprint {}: a run of another account would end its streaks",
+            crate::text::escape(label),
             known.shown()
         )
     } else {

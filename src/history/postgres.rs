@@ -21,7 +21,7 @@ use crate::text;
 
 use super::store::{
     EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
-    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
 /// How long to wait for the server when the URL does not say.
@@ -408,26 +408,7 @@ impl Store for Postgres {
     fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()> {
         // A few thousand rows per round trip, gathered from the report
         // (borrowed) a batch at a time.
-        let mut batch: Vec<NewFinding<'_>> = Vec::with_capacity(BATCH.min(findings.count()));
-        let mut failed = None;
-        findings.each(&mut |row| {
-            batch.push(row);
-            if batch.len() == BATCH {
-                if let Err(e) = self.insert_batch(run, &batch) {
-                    failed = Some(e);
-                    return false;
-                }
-                batch.clear();
-            }
-            true
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !batch.is_empty() {
-            self.insert_batch(run, &batch)?;
-        }
-        Ok(())
+        in_batches(findings, BATCH, &mut |batch| self.insert_batch(run, batch))
     }
 
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()> {

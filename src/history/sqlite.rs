@@ -13,7 +13,7 @@ use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
     EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
-    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
 /// How long a writer waits for another one before it gives up: longer than
@@ -337,26 +337,9 @@ impl Store for Sqlite {
         // on its own bookkeeping as on the row. The (run, rule, image) index
         // takes them at its end, whatever their order: no sort needed. Rows
         // are gathered a chunk at a time, borrowed from the report.
-        let mut chunk: Vec<NewFinding<'_>> = Vec::with_capacity(ROWS_PER_INSERT);
-        let mut failed = None;
-        findings.each(&mut |row| {
-            chunk.push(row);
-            if chunk.len() == ROWS_PER_INSERT {
-                if let Err(e) = self.insert_chunk(run, &chunk) {
-                    failed = Some(e);
-                    return false;
-                }
-                chunk.clear();
-            }
-            true
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !chunk.is_empty() {
-            self.insert_chunk(run, &chunk)?;
-        }
-        Ok(())
+        in_batches(findings, ROWS_PER_INSERT, &mut |chunk| {
+            self.insert_chunk(run, chunk)
+        })
     }
 
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()> {

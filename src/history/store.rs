@@ -170,6 +170,36 @@ impl FindingSource for Vec<FindingRecord> {
     }
 }
 
+/// Hand `findings` to `insert` in batches of at most `size` rows (borrowed,
+/// gathered one batch at a time), stopping at the first error.
+pub fn in_batches<'s>(
+    findings: &'s dyn FindingSource,
+    size: usize,
+    insert: &mut dyn FnMut(&[NewFinding<'s>]) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut batch: Vec<NewFinding<'s>> = Vec::with_capacity(size.min(findings.count()));
+    let mut failed = None;
+    findings.each(&mut |row| {
+        batch.push(row);
+        if batch.len() == size {
+            if let Err(e) = insert(&batch) {
+                failed = Some(e);
+                return false;
+            }
+            batch.clear();
+        }
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if batch.is_empty() {
+        Ok(())
+    } else {
+        insert(&batch)
+    }
+}
+
 /// One finding of a run, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRecord {

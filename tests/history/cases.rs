@@ -466,18 +466,7 @@ fn prune_deletes_old_runs_and_keeps_open_streaks(db: &Db) {
         check(db, n, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
     }
     // On day 21, older than 15 days is before day 6: only day 1 goes.
-    let out = Test::new()
-        .args(&[
-            "history",
-            "prune",
-            "--history",
-            &db.arg(),
-            "--older-than",
-            "15d",
-            "--now",
-            &day(21),
-        ])
-        .run()
+    let out = super::db::prune(db, 21, "15d")
         .code(0)
         .stdout_has("pruned 1 run (1 finding)");
     drop(out);
@@ -496,19 +485,7 @@ fn prune_deletes_old_runs_and_keeps_open_streaks(db: &Db) {
     );
     // Pruning everything older than a day keeps the latest whole run: the
     // state the next check needs.
-    Test::new()
-        .args(&[
-            "history",
-            "prune",
-            "--history",
-            &db.arg(),
-            "--older-than",
-            "1d",
-            "--now",
-            &day(25),
-        ])
-        .run()
-        .code(0);
+    super::db::prune(db, 25, "1d").code(0);
     assert_eq!(db.count("SELECT COUNT(*) FROM ecmguard_runs"), 1);
     let out = check(db, 26, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
     assert_eq!(findings(&out.json())[0].3, day(1));
@@ -926,18 +903,7 @@ fn database_text_is_escaped_in_every_history_format(db: &Db) {
     );
     let raw = ['\u{1b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}'];
     for format in ["human", "html"] {
-        let out = Test::new()
-            .args(&[
-                "history",
-                "--history",
-                &db.arg(),
-                "--now",
-                &day(2),
-                "--format",
-                format,
-            ])
-            .run()
-            .code(0);
+        let out = super::db::history_run(db, 2, format, &[]).code(0);
         for c in raw {
             assert!(
                 !out.stdout.contains(c),

@@ -173,8 +173,8 @@ pub fn check(db: &Db, n: u32, policy: &str, images: Value, extra: &[&str]) -> Ou
     Test::new().policy(policy).images(images).args(&args).run()
 }
 
-/// `ecmguard history --history DB --format json --now day(n)`, parsed.
-pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
+/// `ecmguard history --history DB --format FORMAT --now day(n)`, run.
+pub fn history_run(db: &Db, n: u32, format: &str, extra: &[&str]) -> Output {
     let now = day(n);
     let history = db.arg();
     let mut args = vec![
@@ -182,13 +182,33 @@ pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
         "--history",
         history.as_str(),
         "--format",
-        "json",
+        format,
         "--now",
         now.as_str(),
     ];
     args.extend_from_slice(extra);
-    let out = Test::new().args(&args).run().code(0);
-    out.json()
+    Test::new().args(&args).run()
+}
+
+/// `ecmguard history --history DB --format json --now day(n)`, parsed.
+pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
+    history_run(db, n, "json", extra).code(0).json()
+}
+
+/// `ecmguard history prune --history DB --older-than DURATION --now day(n)`.
+pub fn prune(db: &Db, n: u32, older_than: &str) -> Output {
+    Test::new()
+        .args(&[
+            "history",
+            "prune",
+            "--history",
+            &db.arg(),
+            "--older-than",
+            older_than,
+            "--now",
+            &day(n),
+        ])
+        .run()
 }
 
 /// The findings of a JSON report as `(rule, image, status, first_seen, open_for_seconds)`.

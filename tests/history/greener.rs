@@ -6,18 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::db::{Db, check, day, findings, history};
-use crate::support::Test;
-
-/// `state` with a 14-day grace period: a violation first seen on day 1 is in
-/// grace until day 15 and fails from then on.
-const GRACE: &str = "\
-rules:
-  - id: state
-    title: Images are NORMAL
-    grace: 14d
-    assert: { ImageState: NORMAL }
-";
+use super::db::{Db, check, day, findings, history, history_run};
+use super::grace::GRACE;
 
 /// Other rules, as a trial policy would have (`check --policy hygiene.yaml`).
 const HYGIENE: &str = "\
@@ -53,22 +43,6 @@ fn failing_three() -> Value {
         image("img-b", "CREATING"),
         image("img-c", "CREATING")
     ])
-}
-
-fn prune(db: &Db, n: u32, older_than: &str) {
-    Test::new()
-        .args(&[
-            "history",
-            "prune",
-            "--history",
-            &db.arg(),
-            "--older-than",
-            older_than,
-            "--now",
-            &day(n),
-        ])
-        .run()
-        .code(0);
 }
 
 both!(
@@ -161,10 +135,13 @@ fn a_changed_policy_continues_the_streaks_of_its_rules(db: &Db) {
 }
 
 fn another_account_under_one_label_is_refused(db: &Db) {
+    // prod's own private images, one shared into it from another account
+    // (it does not change who prod is), and a public image.
     let prod = || {
         json!([
             owned("img-p1", "CREATING", 111_111),
             owned("img-p2", "NORMAL", 111_111),
+            owned("img-shared", "NORMAL", 333_333),
             public("img-pub", "NORMAL")
         ])
     };
@@ -213,13 +190,13 @@ fn prune_keeps_the_runs_of_narrowed_only_accounts(db: &Db) {
     let images = || json!([image("img-a", "CREATING"), image("img-b", "NORMAL")]);
     check(db, 1, GRACE, images(), &["--image", "img-a"]).code(0);
     check(db, 10, GRACE, images(), &["--image", "img-b"]).code(0);
-    prune(db, 12, "1d");
+    super::db::prune(db, 12, "1d").code(0);
     // Day 16: img-a has failed since day 1.
     let out = check(db, 16, GRACE, images(), &["--image", "img-a"]).code(1);
     assert_eq!(findings(&out.json())[0].3, day(1));
     // What no streak needs goes: img-b's day-10 run, superseded on day 17.
     check(db, 17, GRACE, images(), &["--image", "img-b"]).code(0);
-    prune(db, 30, "1d");
+    super::db::prune(db, 30, "1d").code(0);
     let kept: Vec<String> = history(db, 30, &[])["runs"]
         .as_array()
         .expect("runs")
@@ -234,7 +211,7 @@ fn prune_keeps_the_latest_run_of_each_rule(db: &Db) {
     check(db, 5, HYGIENE, failing_three(), &[]).code(0);
     // Day 1's run holds `state`'s streaks: it stays, although a later
     // whole-account run exists.
-    prune(db, 6, "1d");
+    super::db::prune(db, 6, "1d").code(0);
     assert_eq!(db.count("SELECT COUNT(*) FROM ecmguard_runs"), 2);
     let out = check(db, 16, GRACE, failing_three(), &[]).code(1);
     assert!(findings(&out.json()).iter().all(|f| f.3 == day(1)));
@@ -274,17 +251,7 @@ fn lost_finding_rows_stop_the_check(db: &Db) {
     assert!(out.stdout.is_empty(), "no verdict on a history that lies");
     assert_eq!(db.count("SELECT COUNT(*) FROM ecmguard_runs"), 1);
     // `history` does not list a partial state as the open findings either.
-    Test::new()
-        .args(&[
-            "history",
-            "--history",
-            &db.arg(),
-            "--now",
-            &day(2),
-            "--format",
-            "json",
-        ])
-        .run()
+    history_run(db, 2, "json", &[])
         .code(2)
         .stderr_has("ecmguard::history-inconsistent");
     // Every finding row gone reads as the same lie, not as a clean account.
