@@ -431,21 +431,8 @@ fn a_newer_schema_is_refused_untouched(db: &Db) {
     for args in [vec!["check"], vec!["history"], vec!["prune"]] {
         let out = match args[0] {
             "check" => check(db, 2, STATE, json!([image("img-a", "CREATING")]), &[]),
-            "history" => Test::new()
-                .args(&["history", "--history", &db.arg(), "--now", &day(2)])
-                .run(),
-            _ => Test::new()
-                .args(&[
-                    "history",
-                    "prune",
-                    "--history",
-                    &db.arg(),
-                    "--older-than",
-                    "1d",
-                    "--now",
-                    &day(2),
-                ])
-                .run(),
+            "history" => super::db::history_run(db, 2, "human", &[]),
+            _ => super::db::prune(db, 2, "1d"),
         }
         .code(2)
         .stderr_has("ecmguard::history-newer-schema")
