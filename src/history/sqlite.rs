@@ -335,8 +335,9 @@ impl Store for Sqlite {
         // Prepared multi-row statements ([`ROWS_PER_INSERT`] rows each)
         // inside the run's transaction: a statement per row spends as much
         // on its own bookkeeping as on the row. The (run, rule, image) index
-        // takes them at its end, whatever their order: no sort needed. Rows
-        // are gathered a chunk at a time, borrowed from the report.
+        // takes them at its end; a report hands them over in that order
+        // (`ReportFindings`), so a large run's index pages are written once.
+        // Rows are gathered a chunk at a time, borrowed from the report.
         in_batches(findings, ROWS_PER_INSERT, &mut |chunk| {
             self.insert_chunk(run, chunk)
         })
