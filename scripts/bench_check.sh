@@ -10,7 +10,11 @@
 #   - compliance history: the 100k check with --history (SQLite, a history
 #     already holding 30 daily runs, every run one more day) against the same
 #     check without, interleaved, and `ecmguard history` over 365 daily runs
-#     of 10k findings (written by examples/gen_history.rs).
+#     of 10k findings (written by examples/gen_history.rs);
+#   - compliance history with many findings: the heavy snapshot below (every
+#     image failing, ~217k findings a run) checked with --history into a
+#     history of a few such runs, against the same check without, interleaved;
+#     and `ecmguard history` in every format over that history.
 # Times are wall clock and CPU (user + system, steadier on a shared machine).
 #   - heavy findings: 100k images all violating, plus a rule every image
 #     breaks (~215k findings, a ~220 MB JSON report): check --format json
@@ -20,23 +24,33 @@
 # Targets: check <= 1.5x parse-only; peak RSS <= 2x the file (also with
 # heavy findings: reports stream to their file); fetch -o RSS <= 1.5x the
 # snapshot it writes; linear growth;
-# recording the run adds <= 25% (1.25x); history over a year <= 2 s.
+# recording the run adds <= 25% (1.25x); history over a year <= 2 s;
+# with many findings: recording peaks <= 2x the snapshot and takes <= 2x the
+# check without history, and `history` peaks under 256 MiB in every format.
 #
-# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--no-history] [--keep DIR]
+# --binary PATH measures that ecmguard (another build, for a before/after
+# comparison on the same machine) and builds nothing: the examples must be
+# in target/release/examples already.
+#
+# usage: scripts/bench_check.sh [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--binary PATH] [--keep DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=3
 with_1m=1
 with_history=1
+only_heavy_history=0
+binary=""
 keep=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --no-1m) with_1m=0; shift ;;
     --no-history) with_history=0; shift ;;
+    --only-heavy-history) only_heavy_history=1; with_1m=0; shift ;;
+    --binary) binary="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    *) echo "usage: $0 [--runs N] [--no-1m] [--no-history] [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--runs N] [--no-1m] [--no-history] [--only-heavy-history] [--binary PATH] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -48,8 +62,11 @@ if [ ! -x /usr/bin/time ]; then
   echo "note: GNU time not found (apt-get install time); peak RSS falls back to ru_maxrss, inflated for small runs" >&2
 fi
 
-echo "== building (release)" >&2
-cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator --example gen_history
+if [ -z "$binary" ]; then
+  echo "== building (release)" >&2
+  cargo build --release --quiet --bin ecmguard --example gen_images --example parse_only --example ecm_emulator --example gen_history
+  binary=target/release/ecmguard
+fi
 
 if [ -n "$keep" ]; then
   mkdir -p "$keep"
@@ -87,14 +104,14 @@ rules:
     assert: { ImageSize: { gte: 1000 } }
 YAML
 
-RUNS="$runs" DIR="$dir" SIZES="$sizes" HISTORY="$with_history" python3 - <<'PY'
+RUNS="$runs" DIR="$dir" SIZES="$sizes" HISTORY="$with_history" ONLY_HEAVY_HISTORY="$only_heavy_history" ECMGUARD="$binary" python3 - <<'PY'
 import os, statistics, subprocess, time
 
 runs = int(os.environ["RUNS"])
 d = os.environ["DIR"]
 sizes = [int(n) for n in os.environ["SIZES"].split()]
 now = "2026-01-01T00:00:00+08:00"
-ecmguard = "target/release/ecmguard"
+ecmguard = os.environ["ECMGUARD"]
 parse_only = "target/release/examples/parse_only"
 
 GNU_TIME = "/usr/bin/time"
@@ -138,6 +155,50 @@ def check(path, fmt):
 
 def mib(b):
     return f"{b / 2**20:.1f} MiB"
+
+def heavy_history():
+    """Recording a run with ~217k findings into a history of a few such
+    runs, against the same check without history (interleaved, so both see
+    the same machine load); then `history` in every format over it."""
+    path = f"{d}/heavy-100000.json"
+    size = os.path.getsize(path)
+    pol = f"{d}/heavy-policies"
+    db = f"{d}/heavy-history.db"
+    for suffix in ["", "-wal", "-shm"]:
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    base = [ecmguard, "check", "--snapshot", path, "--policy", pol, "--now", now, "--format", "json"]
+    for _ in range(3):
+        subprocess.call(base + ["--history", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    plain, recorded = [], []
+    for _ in range(max(runs, 5)):
+        plain.append(once(base))
+        recorded.append(once(base + ["--history", db]))
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+    pt, ht = med(plain, 0), med(recorded, 0)
+    pc, hc = med(plain, 3), med(recorded, 3)
+    prss, hrss = med(plain, 1), med(recorded, 1)
+    codes = sorted({r[2] for r in plain + recorded})
+    print(f"\ncompliance history with many findings: heavy snapshot {mib(size)}, "
+          f"a history of 3 such runs before ({len(plain)} interleaved runs, medians)")
+    print(f"{'':32} {'wall':>8} {'cpu':>8} {'peak RSS':>11} {'RSS/file':>9}  exit")
+    print(f"{'check --format json':32} {pt:7.3f}s {pc:7.3f}s {mib(prss):>11} {prss / size:8.2f}x  {codes}")
+    print(f"{'  … --history DB':32} {ht:7.3f}s {hc:7.3f}s {mib(hrss):>11} {hrss / size:8.2f}x")
+    print(f"recording: wall {ht / pt:.2f}x the check (target <= 2x: {'met' if ht / pt <= 2 else 'MISSED'}), "
+          f"cpu {hc / pc:.2f}x, "
+          f"peak RSS {hrss / size:.2f}x the snapshot (target <= 2x: {'met' if hrss / size <= 2 else 'MISSED'}), "
+          f"{hrss / prss:.2f}x the check's")
+    print(f"history file after {3 + len(recorded)} runs: {mib(os.path.getsize(db))}")
+    for fmt in ["human", "json", "html"]:
+        t, rss, codes, cpu = median([ecmguard, "history", "--history", db, "--now", now, "--format", fmt], runs)
+        print(f"  history --format {fmt:6} {t:7.3f}s wall {mib(rss):>11}  "
+              f"target < 256 MiB: {'met' if rss < 256 * 2**20 else 'MISSED'}  {sorted(codes)}")
+
+if os.environ["ONLY_HEAVY_HISTORY"] == "1":
+    print(f"machine: {os.cpu_count()} cores; {runs} runs each, medians")
+    heavy_history()
+    raise SystemExit(0)
 
 path = f"{d}/images-100000.json"
 size = os.path.getsize(path)
@@ -279,4 +340,5 @@ for fmt in ["human", "json", "html"]:
                                   "--format", fmt], runs)
     print(f"  history --format {fmt:6} {t:7.3f}s wall {cpu:7.3f}s cpu {mib(rss):>11}  "
           f"{t / pt:5.2f}x the 100k check  target <= 2 s: {'met' if t <= 2 else 'MISSED'}  {sorted(codes)}")
+heavy_history()
 PY

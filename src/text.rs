@@ -12,11 +12,24 @@ pub const MAX_QUOTED_CHARS: usize = 2000;
 
 /// Characters that change what a terminal or a log shows without being
 /// text: C0 and C1 controls (newline and carriage return included), DEL,
-/// the Unicode line and paragraph separators, and the bidirectional
-/// overrides and isolates that reorder how a line reads.
+/// the Unicode line and paragraph separators, the bidirectional overrides,
+/// isolates and marks that reorder how a line reads, and the zero-width
+/// characters that make two different values look alike (`img-a` and
+/// `img-\u{200b}a`).
 pub fn is_control(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{feff}'
+        )
 }
 
 /// One line of outside text as it is printed: every [`is_control`]
@@ -249,6 +262,8 @@ mod tests {
         );
         assert_eq!(escape("# [a] #[b]"), "# [a] #[b]");
         assert_eq!(escape("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(escape("img-\u{200b}a\u{feff}"), "img-\\u{200b}a\\u{feff}");
+        assert_eq!(escape("\u{200f}\u{2060}"), "\\u{200f}\\u{2060}");
         assert_eq!(escape("\u{85}"), "\\u{85}");
         assert_eq!(escape("镜像 ok"), "镜像 ok");
         assert_eq!(escape_lines("a\u{1b}\nb"), "a\\u{1b}\nb");

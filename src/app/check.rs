@@ -43,6 +43,11 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance);
     let checked = checked_by_run(selection.as_ref(), &images);
+    if let Some(history) = &history {
+        // Before anything is judged: one label's streaks are never continued
+        // (or ended) by another account's run.
+        history::admit(history, &images, &checked)?;
+    }
     let mut evaluation = evaluate(
         &loaded.policy,
         &images,
@@ -59,8 +64,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
-    // Then what the verdict rests on: a completeness the user vouched for.
+    // Then what the verdict rests on: a completeness the user vouched for,
+    // and a history that had to be corrected.
     warnings.extend(source_warnings);
+    warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
     let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);

@@ -267,6 +267,15 @@ codes! {
         HistoryWrite => "history-write", "The run could not be recorded in the history database: nothing of it was kept, and the check exits 2 whatever its verdict, so a lost record never passes for a green gate.",
             example: "the disk holding the SQLite history is full while a run is recorded",
             fix: "Free space or fix the database, then run the check again; nothing of the run was kept.";
+        HistoryInconsistent => "history-inconsistent", "The history database disagrees with itself: a run's finding rows or per-rule count rows do not match the totals stored with the run (rows deleted, a restored or corrupt cache). Nothing is judged on it (exit 2): lost rows would otherwise read as \"nothing open\" and grant fresh grace periods.",
+            example: "a SQLite history whose findings of the last run were deleted by hand",
+            fix: "Restore the history from a backup, or start a new history file (every finding then starts its streak and its grace period again).";
+        HistoryOtherAccount => "history-other-account", "The run belongs to another account than the earlier runs recorded under its account label (told by the owners of private images), or is a whole-account run whose account cannot be told: refused (exit 2), so one account never continues or ends another's streaks.",
+            example: "the staging account's snapshot checked with --history of prod's runs and no --account",
+            fix: "Record each account under its own label: --account NAME (or `account:` in ecmguard.yaml).";
+        HistoryClamped => "history-clamped", "Warning: a stored first-seen time lay after the run that recorded it (a poisoned cache, a clock far ahead); it is treated as that run's time, so a streak never looks younger than its record.",
+            example: "a history whose findings' first_seen were set to the year 2100",
+            fix: "Check where the history file came from; the next recorded run stores the clamped times.";
     }
     area "Baselines" {
         InvalidBaseline => "invalid-baseline", "A --baseline file is not a baseline written by `ecmguard check --write-baseline` (invalid JSON, a wrong field, or another schema).",

@@ -4,6 +4,7 @@
 //! severity, a trend line per rule, time to fix, the oldest open findings,
 //! the waivers due and the runs.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -19,6 +20,26 @@ pub const MAX_LISTED: usize = 200;
 
 const WIDTH: f64 = 900.0;
 
+/// Text read from the database, as the page shows it. maud escapes HTML,
+/// but a shared history is written by every runner with credentials, so
+/// its text may also hold what HTML escaping lets through: control
+/// characters, bidirectional overrides and zero-width characters that make
+/// one value read as another. They are shown as `\u{…}` (`text::escape`).
+fn db(text: &str) -> Cow<'_, str> {
+    crate::text::escape(text)
+}
+
+/// A severity as a CSS class: only the three known ones (the database's
+/// text never becomes a class name of its own).
+fn severity_class(severity: &str) -> &'static str {
+    match severity {
+        "error" => "error",
+        "warning" => "warning",
+        "info" => "info",
+        _ => "other",
+    }
+}
+
 pub fn render(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(page(view).into_string().as_bytes())?;
     out.write_all(b"\n")
@@ -30,8 +51,8 @@ fn page(view: &HistoryView<'_>) -> Markup {
     let failing = latest.is_some_and(|r| r.verdict == "fail");
     let scope = s
         .account
-        .clone()
-        .unwrap_or_else(|| "every account".to_owned());
+        .as_deref()
+        .map_or_else(|| "every account".to_owned(), |a| db(a).into_owned());
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -130,7 +151,7 @@ fn runs_chart(view: &HistoryView<'_>) -> Markup {
                 @let w = (slot - gap).max(0.5);
                 @for (lower, upper, class) in stack(run) {
                     rect class=(format!("seg sev-{class}")) x=(num(x)) y=(num(y_of(upper))) width=(num(w)) height=(num(y_of(lower) - y_of(upper))) {
-                        title { (view.time(run.time)) " · " (run.account) ": " (upper - lower) " " (class) " violations" }
+                        title { (view.time(run.time)) " · " (db(&run.account)) ": " (upper - lower) " " (class) " violations" }
                     }
                 }
             }
@@ -190,7 +211,7 @@ fn trend_line(trend: &RuleTrend) -> Markup {
         .collect();
     html! {
         svg class="spark" viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h) role="img"
-            aria-label=(format!("{}: violations per run", trend.rule)) {
+            aria-label=(format!("{}: violations per run", db(&trend.rule))) {
             @if coords.len() > 1 {
                 polyline class="trend" points=(coords.join(" ")) {}
             } @else if let Some(point) = coords.first() {
@@ -217,8 +238,8 @@ fn rules_table(view: &HistoryView<'_>) -> Markup {
                     tbody {
                         @for trend in rules {
                             tr {
-                                td { code { (trend.rule) } }
-                                td { span class=(format!("sev sev-{}", trend.severity)) { (trend.severity) } }
+                                td { code { (db(&trend.rule)) } }
+                                td { span class=(format!("sev sev-{}", severity_class(&trend.severity))) { (db(&trend.severity)) } }
                                 td { (trend_line(trend)) }
                                 td class="n" { (trend.points.last().map_or(0, |(_, c)| c.violating())) }
                                 td class="n" { (trend.open) }
@@ -247,11 +268,11 @@ fn open_table(view: &HistoryView<'_>) -> Markup {
                             tr {
                                 td class="date" { (view.time(o.finding.first_seen)) }
                                 td class="n" { (describe_seconds(o.open_for_seconds)) }
-                                td { (o.account) }
-                                td { code { (o.finding.rule) } }
-                                td class="date" { (o.finding.image.as_deref().unwrap_or("(set-level)")) }
-                                td { (o.finding.status) }
-                                td class="msg" { (o.finding.message) }
+                                td { (db(&o.account)) }
+                                td { code { (db(&o.finding.rule)) } }
+                                td class="date" { (o.finding.image.as_deref().map_or(Cow::Borrowed("(set-level)"), db)) }
+                                td { (db(&o.finding.status)) }
+                                td class="msg" { (db(&o.finding.message)) }
                             }
                         }
                     }
@@ -307,7 +328,7 @@ fn runs_table(view: &HistoryView<'_>) -> Markup {
                     @for run in runs[skipped..].iter().rev() {
                         tr {
                             td class="date" { (view.time(run.time)) @if run.narrowed { " " span class="tag" { "narrowed" } } }
-                            td { (run.account) }
+                            td { (db(&run.account)) }
                             td class="n" { (run.images) }
                             td class="n" { (run.counts.violations_error) }
                             td class="n" { (run.counts.violations_warning) }
@@ -315,7 +336,7 @@ fn runs_table(view: &HistoryView<'_>) -> Markup {
                             td class="n" { (run.counts.indeterminate) }
                             td class="n" { (run.counts.grace) }
                             td class="n" { (run.counts.waived) }
-                            td { span class=(if run.verdict == "fail" { "pill fail" } else { "pill pass" }) { (run.verdict) } }
+                            td { span class=(if run.verdict == "fail" { "pill fail" } else { "pill pass" }) { (db(&run.verdict)) } }
                         }
                     }
                 }
