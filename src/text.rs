@@ -4,6 +4,8 @@
 //! the cursor, recolour, or start a line of their own, GitHub's legacy
 //! `##[command]` form broken up, and very long values clipped.
 
+pub mod markdown;
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 

@@ -14,6 +14,7 @@ use crate::eval::{Finding, RuleStatus, Status};
 use crate::image::{Field, Value};
 use crate::policy::model::{Check, Condition, OpKind, Rule, Waiver};
 use crate::report::{NO_IMAGE_ID, Report, age_days};
+use crate::text::{count, thousands};
 
 /// Findings listed per rule before "… and N more" (the JSON and CSV reports
 /// list them all).
@@ -46,7 +47,7 @@ fn page(report: &Report<'_>) -> Markup {
                     div {
                         h1 { "ecmguard compliance report" }
                         p class="meta" {
-                            (count(summary.images, "image")) " checked against " (count(summary.rules, "rule"))
+                            (count(summary.images as u64, "image", "images")) " checked against " (count(summary.rules as u64, "rule", "rules"))
                             " at " (report.now_label()) " · " (source_label(report))
                         }
                     }
@@ -100,29 +101,29 @@ fn cards(report: &Report<'_>) -> Markup {
     html! {
         section class="cards" {
             div class=(if s.failing > 0 { "card bad" } else { "card good" }) {
-                span class="figure" { (s.failing) }
+                span class="figure" { (thousands(s.failing as u64)) }
                 span class="label" { "failing findings" }
             }
             div class="card" {
                 span class="figure" {
-                    span class="sev-error" { (s.violations.error) } " / "
-                    span class="sev-warning" { (s.violations.warning) } " / "
-                    span class="sev-info" { (s.violations.info) }
+                    span class="sev-error" { (thousands(s.violations.error as u64)) } " / "
+                    span class="sev-warning" { (thousands(s.violations.warning as u64)) } " / "
+                    span class="sev-info" { (thousands(s.violations.info as u64)) }
                 }
                 span class="label" { "violations: error / warning / info" }
             }
-            div class="card" { span class="figure" { (s.indeterminate) } span class="label" { "indeterminate" } }
-            div class="card" { span class="figure" { (s.waived) } span class="label" { "waived" } }
-            div class="card" { span class="figure" { (s.baselined) } span class="label" { "baselined" } }
+            div class="card" { span class="figure" { (thousands(s.indeterminate as u64)) } span class="label" { "indeterminate" } }
+            div class="card" { span class="figure" { (thousands(s.waived as u64)) } span class="label" { "waived" } }
+            div class="card" { span class="figure" { (thousands(s.baselined as u64)) } span class="label" { "baselined" } }
             @if s.grace > 0 {
-                div class="card" { span class="figure" { (s.grace) } span class="label" { "in grace (not failing yet)" } }
+                div class="card" { span class="figure" { (thousands(s.grace as u64)) } span class="label" { "in grace (not failing yet)" } }
             }
             div class="card" {
-                span class="figure" { (passing) " / " (report.policy.rules.len()) }
-                span class="label" { "rules pass (" (failing_rules) " with findings, " (skipped) " skipped)" }
+                span class="figure" { (thousands(passing as u64)) " / " (thousands(report.policy.rules.len() as u64)) }
+                span class="label" { "rules pass (" (thousands(failing_rules as u64)) " with findings, " (thousands(skipped as u64)) " skipped)" }
             }
             div class="card" {
-                span class="figure" { (s.warnings) }
+                span class="figure" { (thousands(s.warnings as u64)) }
                 span class="label" { "policy warnings" }
             }
         }
@@ -253,7 +254,7 @@ fn age_chart(report: &Report<'_>) -> Markup {
                 @let over = first_limit.is_some_and(|days| *lower as f64 >= days.floor());
                 rect class=(if over { "bar over" } else { "bar ok" }) x=(num(x + 4.0)) y=(num(y_of(n)))
                     width=(num(slot_w - 8.0)) height=(num(top + plot_h - y_of(n))) {
-                    title { (label) ": " (count(n, "image")) }
+                    title { (label) ": " (count(n as u64, "image", "images")) }
                 }
                 @if n > 0 {
                     text class="value" x=(num(x + slot_w / 2.0)) y=(num(y_of(n) - 4.0)) text-anchor="middle" { (n) }
@@ -263,7 +264,7 @@ fn age_chart(report: &Report<'_>) -> Markup {
             @let x = left + slot_w * BUCKETS.len() as f64;
             rect class="bar unknown" x=(num(x + 4.0)) y=(num(y_of(undated))) width=(num(slot_w - 8.0))
                 height=(num(top + plot_h - y_of(undated))) {
-                title { "no readable creation time: " (count(undated, "image")) }
+                title { "no readable creation time: " (count(undated as u64, "image", "images")) }
             }
             @if undated > 0 {
                 text class="value" x=(num(x + slot_w / 2.0)) y=(num(y_of(undated) - 4.0)) text-anchor="middle" { (undated) }
@@ -433,11 +434,11 @@ fn rules_table(report: &Report<'_>) -> Markup {
                                     }
                                 }
                                 td { span class=(format!("sev sev-{}", rule.severity.as_str())) { (rule.severity.as_str()) } }
-                                td class="n" { (c.in_scope) }
-                                td class="n" { (c.violations) }
-                                td class="n" { (c.indeterminate) }
-                                td class="n" { (c.waived) }
-                                td class="n" { (c.baselined) }
+                                td class="n" { (thousands(c.in_scope as u64)) }
+                                td class="n" { (thousands(c.violations as u64)) }
+                                td class="n" { (thousands(c.indeterminate as u64)) }
+                                td class="n" { (thousands(c.waived as u64)) }
+                                td class="n" { (thousands(c.baselined as u64)) }
                             }
                         }
                     }
@@ -473,7 +474,7 @@ fn failing_section(report: &Report<'_>) -> Markup {
                 details open[failing > 0] {
                     summary {
                         span class=(format!("sev sev-{}", rule.severity.as_str())) { (rule.severity.as_str()) }
-                        " " code { (rule.id) } " " (rule.title) " · " (count(open.len(), "finding"))
+                        " " code { (rule.id) } " " (rule.title) " · " (count(open.len() as u64, "finding", "findings"))
                         @if failing == 0 { " (not failing under --fail-on " (report.run.fail_on.as_str()) ")" }
                     }
                     @if let Some(remediation) = &rule.remediation {
@@ -514,7 +515,7 @@ fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
             }
         }
         @if findings.len() > MAX_LISTED {
-            p class="more" { "… and " (findings.len() - MAX_LISTED) " more (the JSON and CSV reports list them all)" }
+            p class="more" { "… and " (thousands((findings.len() - MAX_LISTED) as u64)) " more (the JSON and CSV reports list them all)" }
         }
     }
 }
@@ -554,7 +555,7 @@ fn waivers_section(report: &Report<'_>) -> Markup {
                                         @for finding in waived.iter().take(10) {
                                             (report.image_label(finding).unwrap_or_else(|| finding.message.clone())) br;
                                         }
-                                        @if waived.len() > 10 { "… and " (waived.len() - 10) " more" }
+                                        @if waived.len() > 10 { "… and " (thousands((waived.len() - 10) as u64)) " more" }
                                     }
                                 }
                             }
@@ -593,7 +594,7 @@ fn baseline_section(report: &Report<'_>) -> Markup {
             h2 { "Baseline" }
             @if !baselined.is_empty() {
                 details {
-                    summary { (count(baselined.len(), "finding")) " recorded in the baseline (reported, not failing)" }
+                    summary { (count(baselined.len() as u64, "finding", "findings")) " recorded in the baseline (reported, not failing)" }
                     table {
                         thead { tr { th { "Rule" } th { "Image" } th { "Message" } } }
                         tbody {
@@ -606,16 +607,16 @@ fn baseline_section(report: &Report<'_>) -> Markup {
                             }
                         }
                     }
-                    @if baselined.len() > MAX_LISTED { p class="more" { "… and " (baselined.len() - MAX_LISTED) " more" } }
+                    @if baselined.len() > MAX_LISTED { p class="more" { "… and " (thousands((baselined.len() - MAX_LISTED) as u64)) " more" } }
                 }
             }
             @if !fixed.is_empty() {
-                p { "Fixed since the baseline (" (fixed.len()) "):" }
+                p { "Fixed since the baseline (" (thousands(fixed.len() as u64)) "):" }
                 ul {
                     @for entry in fixed.iter().take(MAX_LISTED) {
                         li { code { (entry.rule) } " " (entry.image.as_deref().unwrap_or("(set-level)")) }
                     }
-                    @if fixed.len() > MAX_LISTED { li { "… and " (fixed.len() - MAX_LISTED) " more" } }
+                    @if fixed.len() > MAX_LISTED { li { "… and " (thousands((fixed.len() - MAX_LISTED) as u64)) " more" } }
                 }
             }
         }
@@ -632,7 +633,7 @@ fn grace_section(report: &Report<'_>) -> Markup {
     html! {
         section {
             h2 { "In grace" }
-            p class="help" { (count(grace.len(), "violation")) " younger than their rule's grace period: reported, not failing yet." }
+            p class="help" { (count(grace.len() as u64, "violation", "violations")) " younger than their rule's grace period: reported, not failing yet." }
             table {
                 thead { tr { th { "Rule" } th { "Image" } th { "First seen" } th { "Fails from" } th { "Message" } } }
                 tbody {
@@ -647,7 +648,7 @@ fn grace_section(report: &Report<'_>) -> Markup {
                     }
                 }
             }
-            @if grace.len() > MAX_LISTED { p class="more" { "… and " (grace.len() - MAX_LISTED) " more" } }
+            @if grace.len() > MAX_LISTED { p class="more" { "… and " (thousands((grace.len() - MAX_LISTED) as u64)) " more" } }
         }
     }
 }
@@ -685,14 +686,6 @@ fn location(rule: &Rule) -> String {
 
 fn source_label(report: &Report<'_>) -> String {
     report.run.source.label_with_time()
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
 }
 
 /// The `<meta>` lines every page ecmguard writes starts its head with (this

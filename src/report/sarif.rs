@@ -405,13 +405,13 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
         (None, None) => None,
         (Some(text), None) => Some(Help {
             text: text.to_owned(),
-            markdown: markdown_text(text),
+            markdown: crate::text::markdown::paragraphs(text),
         }),
         (remediation, Some(link)) => {
             let text = remediation.unwrap_or("See the policy documentation.");
             Some(Help {
                 text: format!("{text} ({link})"),
-                markdown: format!("{}\n\n<{link}>", markdown_text(text)),
+                markdown: format!("{}\n\n<{link}>", crate::text::markdown::paragraphs(text)),
             })
         }
     };
@@ -456,21 +456,6 @@ pub fn pascal_case(id: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Remediation text is plain text: keep Markdown from reading it as markup.
-fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `scheme:rest` with no whitespace or control characters: what the schema's

@@ -18,7 +18,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use crate::diag::Diag;
 use crate::eval::{Finding, SkipReason, Status};
 use crate::report::Report;
-use crate::text::escape;
+use crate::text::{count, escape, thousands};
 use block::Group;
 use paint::Paint;
 
@@ -134,14 +134,6 @@ fn groups<'r>(report: &'r Report<'_>) -> Vec<Group<'r>> {
     groups
 }
 
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// One item of a list: `first` before its first line, `rest` before the
 /// others, wrapped at spaces to the style's width.
 fn item(
@@ -246,22 +238,22 @@ pub fn summary_line(report: &Report<'_>) -> String {
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
         "{verdict}: {} checked against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
-        plural(s.images, "image"),
-        plural(s.rules, "rule"),
-        s.violations.error,
-        s.violations.warning,
-        s.violations.info,
-        s.indeterminate,
-        s.waived,
-        s.baselined,
+        count(s.images as u64, "image", "images"),
+        count(s.rules as u64, "rule", "rules"),
+        thousands(s.violations.error as u64),
+        thousands(s.violations.warning as u64),
+        thousands(s.violations.info as u64),
+        thousands(s.indeterminate as u64),
+        thousands(s.waived as u64),
+        thousands(s.baselined as u64),
         // Shown only when a rule has `grace` in force, so runs without it read as before.
         if s.grace > 0 {
-            format!("; {} in grace", s.grace)
+            format!("; {} in grace", thousands(s.grace as u64))
         } else {
             String::new()
         },
         if s.warnings > 0 {
-            format!("; {}", plural(s.warnings, "warning"))
+            format!("; {}", count(s.warnings as u64, "warning", "warnings"))
         } else {
             String::new()
         },
