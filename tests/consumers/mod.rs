@@ -259,6 +259,44 @@ impl Reports {
         reports
     }
 
+    /// `first-seen.html`: the report fixture's HTML report from a check with
+    /// `--history`, whose findings were first seen on 2026-10-01 (the second
+    /// of two recorded runs), so the findings tables have a "First seen"
+    /// column with dates and ages.
+    pub fn fixture_with_history() -> Self {
+        let reports = Reports::new();
+        let history = reports.path("history.db").display().to_string();
+        for (now, format, output) in [
+            ("2026-10-01T00:00:00+08:00", "json", "first.json"),
+            (NOW, "html", "first-seen.html"),
+        ] {
+            let output_path = reports.path(output).display().to_string();
+            let output = ecmguard(
+                &repo().join("tests/fixtures/reports"),
+                &[
+                    "check",
+                    "--policy",
+                    "policy.yaml",
+                    "--snapshot",
+                    "snapshot.json",
+                    "--baseline",
+                    "baseline.json",
+                    "--history",
+                    &history,
+                    "--now",
+                    now,
+                    "--format",
+                    format,
+                    "--output",
+                    &output_path,
+                ],
+            );
+            expect_code(&output, &[1], &format!("the report fixture at {now}"));
+        }
+        reports.keep("first-seen.html");
+        reports
+    }
+
     /// The shipped policies on the example account as SARIF, `account.sarif`:
     /// real-world data for the validator. It has violations: exit 1.
     pub fn account_sarif() -> Self {
