@@ -283,7 +283,7 @@ fn policy_test_files_are_validated_with_locations() {
 
 #[test]
 fn the_shipped_pack_passes_its_own_tests() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let output = crate::support::ecmguard_command()
         .arg("test")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -305,7 +305,7 @@ fn every_shipped_rule_has_a_failing_and_a_passing_case() {
         .iter()
         .map(|n| std::fs::read_to_string(root.join(format!("{n}.test.yaml"))).unwrap())
         .collect();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let output = crate::support::ecmguard_command()
         .args(["rules", "--format", "json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

@@ -5,7 +5,7 @@
 //! name their image.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::json;
 
@@ -212,7 +212,7 @@ fn one_block_per_failing_rule_in_severity_order() {
 fn interleaved(dir: &std::path::Path, args: &[&str]) -> String {
     let log = dir.join("log.txt");
     let file = std::fs::File::create(&log).expect("log file");
-    let status = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let status = crate::support::ecmguard_command()
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

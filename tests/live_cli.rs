@@ -288,7 +288,7 @@ fn no_secret_appears_in_any_output() {
 #[test]
 fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
     let (master, slave) = crate::support::pseudo_terminal();
@@ -299,7 +299,7 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
     let failing = "rules:\n  - id: huge\n    title: Images are huge\n    assert: { ImageSize: { gt: 100000 } }\n";
     std::fs::write(dir.path().join("policies/main.yaml"), failing).unwrap();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let mut child = crate::support::ecmguard_command()
         .args([
             "check",
             "--endpoint",
@@ -315,7 +315,8 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
         .env("TENCENTCLOUD_SECRET_ID", DEFAULT_SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_SECRET_KEY)
         .env("HOME", "/nonexistent")
-        .env_remove("NO_COLOR")
+        // The terminal type a bar is drawn for (the harness passes none on).
+        .env("TERM", "xterm")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(slave))
@@ -332,7 +333,7 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > crate::support::HANG_DEADLINE {
             let _ = child.kill();
             panic!("ecmguard hung with its stderr on a terminal");
         }

@@ -94,7 +94,8 @@ fn escape(raw: &str, place: Place) -> String {
         .position(|c| !matches!(c, ' ' | '\t'))
         .unwrap_or(chars.len());
     let mut i = start;
-    if place != Place::Html {
+    // A table cell holds inline content only: no block can start there.
+    if place == Place::Text {
         i += line_start(&chars[start..], &mut out);
     }
     while i < chars.len() {
@@ -131,6 +132,14 @@ fn escape(raw: &str, place: Place) -> String {
                 continue;
             }
             '|' if place != Place::Html => out.push_str("\\|"),
+            // Between two letters or digits `_` can neither open nor close
+            // emphasis (`ECMGUARD_PARAM_x`): left as it is, for readability.
+            '_' if i > 0
+                && chars[i - 1].is_alphanumeric()
+                && next.is_some_and(char::is_alphanumeric) =>
+            {
+                out.push('_')
+            }
             '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '~' | '$' if place != Place::Html => {
                 out.push('\\');
                 out.push(c);
@@ -220,6 +229,8 @@ mod tests {
         assert_eq!(inline("12. item"), "12\\. item");
         assert_eq!(inline("3) item"), "3\\) item");
         assert_eq!(inline("2026 is a year"), "2026 is a year");
+        assert_eq!(cell("-5 or --param"), "-5 or --param");
+        assert_eq!(inline("ECMGUARD_PARAM_x _y_"), "ECMGUARD_PARAM_x \\_y\\_");
         assert_eq!(inline("    code"), "code");
         assert_eq!(
             paragraphs("First line\nsame paragraph.\n\n- not a list\r\n"),

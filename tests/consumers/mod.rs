@@ -142,23 +142,14 @@ pub fn run(command: &mut Command, what: &str, limit: Duration) -> Ran {
 }
 
 /// `ecmguard` with these arguments in `dir`; nothing from the caller's
-/// environment that would change a run (params, a history, GitHub Actions).
+/// environment (`support::ecmguard_command`).
 pub fn ecmguard<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
-    command
+    crate::support::ecmguard_command()
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("ECMGUARD_HISTORY")
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("ECMGUARD_PARAM_") {
-            command.env_remove(key);
-        }
-    }
-    command.output().expect("run ecmguard")
+        .output()
+        .expect("run ecmguard")
 }
 
 /// `ecmguard` must have exited with one of `codes`.

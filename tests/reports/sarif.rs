@@ -250,8 +250,7 @@ fn policy_paths_are_percent_encoded_uris() {
         .expect("copy policy");
     // Each file's first result, as SARIF locates it.
     let uri_of = |policy: &str| {
-        let output = assert_cmd::Command::cargo_bin("ecmguard")
-            .expect("binary")
+        let output = crate::support::ecmguard_command()
             .current_dir(dir.path())
             .args(["check", "--policy", policy, "--snapshot", "snapshot.json"])
             .args(["--now", super::support::NOW, "--format", "sarif"])

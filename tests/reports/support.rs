@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
-
 /// `--now` of every fixture run: the fixture's ages and expiries assume it.
 pub const NOW: &str = "2026-11-27T00:00:00+08:00";
 
@@ -19,7 +17,7 @@ pub fn check(extra: &[&str]) -> Output {
 }
 
 pub fn check_in(dir: &Path, base: &[&str], extra: &[&str]) -> Output {
-    let mut command = Command::cargo_bin("ecmguard").expect("the ecmguard binary is built");
+    let mut command = crate::support::ecmguard_command();
     command
         .current_dir(dir)
         .env("NO_COLOR", "1")
