@@ -222,42 +222,64 @@ fn no_secret_appears_in_any_output() {
     let formats = [
         "human", "json", "sarif", "junit", "markdown", "html", "csv", "github",
     ];
-    let mut runs: Vec<Vec<String>> = Vec::new();
-    // Transport failures carry no secret and spend the whole retry budget;
-    // the library's own sweep covers them.
-    for endpoint in [url.as_str(), wrong_url.as_str(), "http://example.com"] {
+    // Each run with the exit code it must have and the files it must write:
+    // a run that failed early, or wrote nothing, would print no secret
+    // without proving anything.
+    let mut runs: Vec<(Vec<String>, i32, &[&str])> = Vec::new();
+    for (endpoint, check_code, fetch_code, written) in [
+        (url.as_str(), 1, 0, &["r.json", "b.json"][..]),
+        (wrong_url.as_str(), 3, 3, &[][..]),
+        // Refused before any request: plain http to a host that is not loopback.
+        ("http://example.com", 2, 2, &[][..]),
+    ] {
         for format in formats {
-            runs.push(vec![
-                "check".into(),
+            runs.push((
+                vec![
+                    "check".into(),
+                    "--endpoint".into(),
+                    endpoint.into(),
+                    "--format".into(),
+                    format.into(),
+                    "--report".into(),
+                    "json=r.json".into(),
+                    "--write-baseline".into(),
+                    "b.json".into(),
+                ],
+                check_code,
+                written,
+            ));
+        }
+        let snapshot: &[&str] = if fetch_code == 0 { &["s.json"] } else { &[] };
+        runs.push((
+            vec![
+                "fetch".into(),
                 "--endpoint".into(),
                 endpoint.into(),
-                "--format".into(),
-                format.into(),
-                "--report".into(),
-                "json=r.json".into(),
-                "--write-baseline".into(),
-                "b.json".into(),
-            ]);
-        }
-        runs.push(vec![
-            "fetch".into(),
-            "--endpoint".into(),
-            endpoint.into(),
-            "-o".into(),
-            "s.json".into(),
-        ]);
-        runs.push(vec![
-            "fetch".into(),
-            "--endpoint".into(),
-            endpoint.into(),
-            "-o".into(),
-            "-".into(),
-        ]);
+                "-o".into(),
+                "s.json".into(),
+            ],
+            fetch_code,
+            snapshot,
+        ));
+        runs.push((
+            vec![
+                "fetch".into(),
+                "--endpoint".into(),
+                endpoint.into(),
+                "-o".into(),
+                "-".into(),
+            ],
+            fetch_code,
+            &[],
+        ));
     }
-    runs.push(vec!["validate".into()]);
-    runs.push(vec!["rules".into(), "--format".into(), "json".into()]);
-    runs.push(vec!["test".into()]);
-    for args in runs {
+    runs.push((vec!["validate".into()], 0, &[]));
+    runs.push((
+        vec!["rules".into(), "--format".into(), "json".into()],
+        0,
+        &[],
+    ));
+    for (args, code, written) in runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = Test::new()
             .policy(STATE)
@@ -267,11 +289,19 @@ fn no_secret_appears_in_any_output() {
             .env("HOME", "/nonexistent")
             .args(&args)
             .run();
+        assert_eq!(out.code, code, "{args:?}\n{}", out.stderr);
         let mut everything = format!("{}{}", out.stdout, out.stderr);
-        for file in ["r.json", "b.json", "s.json"] {
-            if let Ok(text) = std::fs::read_to_string(out_path(&out, file)) {
-                everything.push_str(&text);
-            }
+        for file in written {
+            let text = std::fs::read_to_string(out_path(&out, file))
+                .unwrap_or_else(|e| panic!("{args:?} wrote no {file}: {e}"));
+            assert!(text.contains("img-"), "{args:?}: {file} lists no image");
+            everything.push_str(&text);
+        }
+        if args.last() == Some(&"-") && code == 0 {
+            assert!(
+                out.stdout.contains("ImageSet"),
+                "{args:?}: no snapshot on stdout"
+            );
         }
         for secret in [KEY, TOKEN] {
             assert!(
