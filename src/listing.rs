@@ -10,7 +10,7 @@ use crate::policy::model::{Location, ParamSource, Severity, UnknownPolicy};
 use crate::text::escape;
 use crate::text::markdown::{cell, code, inline, paragraphs};
 
-pub const RULES_SCHEMA: &str = "ecmguard/rules/v1";
+pub(crate) const RULES_SCHEMA: &str = "ecmguard/rules/v1";
 
 #[derive(Serialize)]
 struct RuleEntry<'a> {

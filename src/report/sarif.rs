@@ -18,12 +18,12 @@ use crate::policy::model::{Origin, Rule, Severity};
 use crate::report::{NO_IMAGE_ID, Report, SourcePath, source_path};
 
 /// The schema URI of the final SARIF 2.1.0 standard (with errata 01).
-pub const SARIF_SCHEMA: &str =
+pub(crate) const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The key of our `partialFingerprints`; bump the version if the value's
 /// recipe ever changes, so consumers do not match old and new values.
-pub const FINGERPRINT_KEY: &str = "ecmguard/v1";
+pub(crate) const FINGERPRINT_KEY: &str = "ecmguard/v1";
 
 /// The base id that relative policy paths are resolved against.
 pub const SRCROOT: &str = "%SRCROOT%";
@@ -446,7 +446,7 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
 
 /// `private-image-max-age` → `PrivateImageMaxAge`: SARIF's `name` is a
 /// readable identifier, conventionally Pascal case.
-pub fn pascal_case(id: &str) -> String {
+pub(crate) fn pascal_case(id: &str) -> String {
     id.split(['-', '.', '_'])
         .filter(|part| !part.is_empty())
         .map(|part| {

@@ -39,7 +39,7 @@ enum Place {
 }
 
 /// Text in a paragraph or after other text on a line.
-pub fn inline(raw: &str) -> String {
+pub(crate) fn inline(raw: &str) -> String {
     escape(raw, Place::Text)
 }
 
@@ -56,7 +56,7 @@ pub fn html(raw: &str) -> String {
 /// Paragraphs separated by blank lines, each escaped as [`inline`] (its
 /// lines joined, as Markdown would join them): for remediation and
 /// descriptions, whose paragraphs should stay paragraphs.
-pub fn paragraphs(raw: &str) -> String {
+pub(crate) fn paragraphs(raw: &str) -> String {
     let normalised = raw.replace("\r\n", "\n");
     let mut out: Vec<String> = Vec::new();
     let mut current: Vec<&str> = Vec::new();

@@ -233,7 +233,7 @@ fn render_fixed(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::
 
 /// The closing line: images, rules, violations by severity, indeterminate,
 /// waived, baselined, and the verdict.
-pub fn summary_line(report: &Report<'_>) -> String {
+pub(crate) fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary();
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
@@ -261,7 +261,11 @@ pub fn summary_line(report: &Report<'_>) -> String {
 }
 
 /// Render warnings or errors from loading (used by `validate` and on failure).
-pub fn render_diags(diags: &[Diag], out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+pub(crate) fn render_diags(
+    diags: &[Diag],
+    out: &mut dyn Write,
+    style: Style,
+) -> std::io::Result<()> {
     for diag in diags {
         out.write_all(render_diagnostic(diag, style).as_bytes())?;
     }
