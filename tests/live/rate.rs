@@ -59,7 +59,7 @@ async fn never_faster_than_the_rate_retries_included() {
     assert!(times[times.len() - 1] - times[0] >= Duration::from_millis(33 * 50 - 30));
 }
 
-/// The strictest limiter seen from the service: 20 requests/s over a sliding one-second window of arrival times,
+/// The emulator's strict limiter: 20 requests/s over a sliding one-second window of arrival times,
 /// refused requests counted, every arrival jittered by ±20 ms; 60 pages, 50 ms latency, the
 /// client at its default 20 req/s. Pacing with a margin keeps it under the limit: no more than
 /// one request throttled (a loaded machine adds its own jitter; the paused-time simulation in
