@@ -406,23 +406,13 @@ fn where_unknown_is_out_of_scope_and_unknown_pass_passes() {
 
 #[test]
 fn default_messages_state_value_and_expectation() {
-    let loaded = compile("rules:\n  - id: age\n    title: T\n    assert: { ImageCreateTime: { newer_than: 180d } }\n").unwrap();
-    let images: Vec<ecmguard::image::Image> = serde_json::from_value(json!([
-        { "ImageId": "img-old", "ImageCreateTime": "2019-07-22 20:48:14" },
-        { "ImageId": "img-blank", "ImageCreateTime": "" },
-        { "ImageId": "img-bad", "ImageCreateTime": "22/07/2019" }
-    ]))
-    .unwrap();
-    let set = ecmguard::image::ImageSet::new(images, &ecmguard::time::ApiZone::default());
-    let evaluation = ecmguard::eval::evaluate(
-        &loaded.policy,
-        &set,
-        ecmguard::eval::EvalOptions {
-            now: crate::support::now(),
-            baseline: None,
-            selection: None,
-            history: None,
-        },
+    let (_, _, evaluation) = crate::support::evaluated(
+        "rules:\n  - id: age\n    title: T\n    assert: { ImageCreateTime: { newer_than: 180d } }\n",
+        json!([
+            { "ImageId": "img-old", "ImageCreateTime": "2019-07-22 20:48:14" },
+            { "ImageId": "img-blank", "ImageCreateTime": "" },
+            { "ImageId": "img-bad", "ImageCreateTime": "22/07/2019" }
+        ]),
     );
     let messages: Vec<&str> = evaluation
         .findings
@@ -486,19 +476,7 @@ fn set_level_count_reports_an_absence() {
 
 /// A `unique` rule's findings: `(value, the ImageIds sharing it)`, sorted.
 fn duplicates(yaml: &str, images: serde_json::Value) -> Vec<(String, Vec<String>)> {
-    let loaded = crate::support::compile(yaml).expect("the policy loads");
-    let images: Vec<ecmguard::image::Image> = serde_json::from_value(images).expect("images");
-    let set = ecmguard::image::ImageSet::new(images, &ecmguard::time::ApiZone::default());
-    let evaluation = ecmguard::eval::evaluate(
-        &loaded.policy,
-        &set,
-        ecmguard::eval::EvalOptions {
-            now: crate::support::now(),
-            baseline: None,
-            selection: None,
-            history: None,
-        },
-    );
+    let (_, set, evaluation) = crate::support::evaluated(yaml, images);
     let mut found: Vec<(String, Vec<String>)> = evaluation
         .findings
         .iter()

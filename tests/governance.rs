@@ -305,9 +305,7 @@ fn the_shipped_pack_passes_its_own_tests() {
 /// Every case passes, as `ecmguard test` runs it.
 #[test]
 fn every_shipped_rule_has_a_failing_and_a_passing_case() {
-    use ecmguard::eval::{EvalOptions, RuleStatus, Status, evaluate};
-    use ecmguard::image::ImageSet;
-    use ecmguard::policy::inputs::ParamInput;
+    use ecmguard::eval::{RuleStatus, Status};
     use ecmguard::policytests::{self, Expected};
     use ecmguard::source_text::SourceFile;
     use std::collections::BTreeSet;
@@ -348,25 +346,8 @@ fn every_shipped_rule_has_a_failing_and_a_passing_case() {
             );
         }
         for case in &tests.cases {
-            let mut case_options = options.clone();
-            case_options.now = case.now;
-            case_options
-                .params
-                .extend(case.params.iter().map(|(n, t)| ParamInput::test_case(n, t)));
-            let policy = ecmguard::policy::compile(sources.clone(), &case_options)
-                .unwrap_or_else(|p| panic!("case `{}`: {p:?}", case.name))
-                .policy;
-            let images = ImageSet::new(case.images.clone(), &case_options.zone);
-            let evaluation = evaluate(
-                &policy,
-                &images,
-                EvalOptions {
-                    now: case.now,
-                    baseline: None,
-                    selection: None,
-                    history: case.history.as_ref(),
-                },
-            );
+            let (policy, _, evaluation) = policytests::evaluate_case(case, &sources, &options)
+                .unwrap_or_else(|p| panic!("case `{}`: {p:?}", case.name));
             for (rule, result) in policy.rules.iter().zip(&evaluation.rules) {
                 let expected_failing = case.expect.iter().any(|e: &Expected| {
                     e.rule == rule.id

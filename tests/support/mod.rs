@@ -294,8 +294,16 @@ pub fn diagnostics(yaml: &str) -> Vec<Diag> {
     }
 }
 
-/// Evaluate a policy on images in-process: `(rule id, image id, status)`.
-pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
+/// Evaluate a policy on images in-process, at [`NOW`], without baseline,
+/// selection or history: the policy, the image set and the evaluation.
+pub fn evaluated(
+    yaml: &str,
+    images: serde_json::Value,
+) -> (
+    ecmguard::policy::PolicySet,
+    ImageSet,
+    ecmguard::eval::Evaluation,
+) {
     let loaded =
         compile(yaml).unwrap_or_else(|problems| panic!("policy does not load: {problems:?}"));
     let images: Vec<Image> = serde_json::from_value(images).expect("images");
@@ -310,12 +318,18 @@ pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<St
             history: None,
         },
     );
+    (loaded.policy, set, evaluation)
+}
+
+/// Evaluate a policy on images in-process: `(rule id, image id, status)`.
+pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
+    let (policy, set, evaluation) = evaluated(yaml, images);
     evaluation
         .findings
         .iter()
         .map(|f| {
             (
-                loaded.policy.rules[f.rule].id.clone(),
+                policy.rules[f.rule].id.clone(),
                 f.image
                     .and_then(|i| set.images()[i].id().map(str::to_owned)),
                 f.status,
