@@ -282,7 +282,8 @@ pub struct CheckArgs {
     /// Record the run in a compliance history: a SQLite file (created on first use) or a postgres:// URL.
     #[command(flatten)]
     pub history: HistoryDbArgs,
-    // How much the reports people read list (issue 12; human, github, markdown).
+    // How many findings per rule the reports people read list (human,
+    // github, markdown); the data formats always list them all.
     #[arg(
         long = "max-findings",
         value_name = "N",

@@ -190,9 +190,10 @@ const FAILED_OR_BUSY: &[&str] = &[
     "IMPORTFAILED",
 ];
 
-/// Ways an image breaks the shipped pack (one or two per violating image).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Breach {
+/// Ways an image breaks the shipped pack (one or two per violating image);
+/// [`Generator::breaches`] tells which an image was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
     OldPrivate,
     NotNormal,
     BadName,
@@ -235,6 +236,8 @@ pub struct Generator {
     /// an index into a distinct id (`a` is coprime with 36, so it is a bijection).
     id_map: (u64, u64),
     violating: usize,
+    /// The breaches of the image produced last.
+    breaches: Vec<Breach>,
 }
 
 /// The images of `options`, one JSON object at a time.
@@ -252,6 +255,7 @@ pub fn images(options: &GenOptions) -> Generator {
         index: 0,
         id_map: (a % ID_SPACE, b),
         violating: 0,
+        breaches: Vec::new(),
     }
 }
 
@@ -259,6 +263,13 @@ impl Generator {
     /// How many of the images produced so far were made to violate.
     pub fn violating_so_far(&self) -> usize {
         self.violating
+    }
+
+    /// How the image produced last was made to break the shipped pack (none
+    /// for an image that passes every rule): what a test checks the
+    /// findings against.
+    pub fn breaches(&self) -> &[Breach] {
+        &self.breaches
     }
 
     fn id(&self, index: usize) -> String {
@@ -339,6 +350,7 @@ impl Generator {
                 }
             }
         }
+        self.breaches.clone_from(&breaches);
         let has = |b: Breach| breaches.contains(&b);
         let private = breaches.iter().any(|b| b.needs_private()) || self.rng.chance(0.65);
         let unapproved = has(Breach::UnapprovedPlatform);

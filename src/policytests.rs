@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
-use crate::eval::{EvalOptions, OpenSince, evaluate};
+use crate::eval::{EvalOptions, Evaluation, OpenSince, evaluate};
 use crate::image::{Field, FieldType, Image, ImageSet};
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
@@ -473,15 +473,8 @@ pub fn run_file(
     let scope = rules_under_test(test, compiled);
     let mut results = Vec::with_capacity(test.cases.len());
     for case in &test.cases {
-        let mut options = base.clone();
-        options.now = case.now;
-        options.params.extend(
-            case.params
-                .iter()
-                .map(|(name, text)| crate::policy::inputs::ParamInput::test_case(name, text)),
-        );
-        let loaded = match policy::compile(policy_files.to_vec(), &options) {
-            Ok(loaded) => loaded,
+        let (policy, images, evaluation) = match evaluate_case(case, policy_files, base) {
+            Ok(evaluated) => evaluated,
             Err(problems) => {
                 let reasons: Vec<&str> = problems
                     .iter()
@@ -500,22 +493,11 @@ pub fn run_file(
                 continue;
             }
         };
-        let images = ImageSet::new(case.images.clone(), &options.zone);
-        let evaluation = evaluate(
-            &loaded.policy,
-            &images,
-            EvalOptions {
-                now: case.now,
-                baseline: None,
-                selection: None,
-                history: case.history.as_ref(),
-            },
-        );
         let mut actual: Vec<Expected> = evaluation
             .findings
             .iter()
             .map(|f| Expected {
-                rule: loaded.policy.rules[f.rule].id.clone(),
+                rule: policy.rules[f.rule].id.clone(),
                 image: f
                     .image
                     .and_then(|i| images.images()[i].id().map(str::to_owned)),
@@ -533,6 +515,35 @@ pub fn run_file(
         });
     }
     Ok(results)
+}
+
+/// One case evaluated as `ecmguard test` evaluates it: the policy files
+/// compiled with the case's `now` and params, its images, its history.
+pub fn evaluate_case(
+    case: &Case,
+    policy_files: &[Arc<SourceFile>],
+    base: &CompileOptions,
+) -> Result<(PolicySet, ImageSet, Evaluation), Vec<Diag>> {
+    let mut options = base.clone();
+    options.now = case.now;
+    options.params.extend(
+        case.params
+            .iter()
+            .map(|(name, text)| crate::policy::inputs::ParamInput::test_case(name, text)),
+    );
+    let loaded = policy::compile(policy_files.to_vec(), &options)?;
+    let images = ImageSet::new(case.images.clone(), &options.zone);
+    let evaluation = evaluate(
+        &loaded.policy,
+        &images,
+        EvalOptions {
+            now: case.now,
+            baseline: None,
+            selection: None,
+            history: case.history.as_ref(),
+        },
+    );
+    Ok((loaded.policy, images, evaluation))
 }
 
 /// Multiset difference: (expected − actual, actual − expected).

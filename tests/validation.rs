@@ -609,31 +609,45 @@ fn warnings_do_not_fail_validation() {
 }
 
 #[test]
-fn hostile_policy_files_are_rejected_quickly() {
+/// Each is stopped by the bound meant for it, named in its diagnostic: the
+/// parser's budget for the alias bomb and the nesting, the size cap before
+/// parsing, the UTF-8 check.
+fn hostile_policy_files_are_stopped_by_their_bounds() {
     let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\nrules: *g\n";
     let deep = format!("rules: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
     let big = format!("# {}\nrules: []\n", "x".repeat(2 * 1024 * 1024));
-    for (name, text, code) in [
-        ("bomb", bomb.as_bytes().to_vec(), "ecmguard::"),
-        ("deep", deep.into_bytes(), "ecmguard::yaml-syntax"),
-        ("big", big.into_bytes(), "ecmguard::file-too-large"),
+    for (name, text, code, bound) in [
+        (
+            "bomb",
+            bomb.as_bytes().to_vec(),
+            "ecmguard::yaml-syntax",
+            "more than 250,000 values once its aliases are expanded",
+        ),
+        (
+            "deep",
+            deep.into_bytes(),
+            "ecmguard::yaml-syntax",
+            "recursion limit exceeded",
+        ),
+        (
+            "big",
+            big.into_bytes(),
+            "ecmguard::file-too-large",
+            "are limited to",
+        ),
         (
             "utf8",
             b"rules: [\xff\xfe]\n".to_vec(),
             "ecmguard::invalid-utf8",
+            "not valid UTF-8",
         ),
     ] {
-        let started = std::time::Instant::now();
         let out = Test::new()
             .file("policies/main.yaml", text)
             .args(&["validate"])
             .run();
         assert_eq!(out.code, 2, "{name}: {}", out.stderr);
         assert!(out.stderr.contains(code), "{name}: {}", out.stderr);
-        assert!(
-            started.elapsed().as_secs() < 10,
-            "{name} took {:?}",
-            started.elapsed()
-        );
+        assert!(out.stderr.contains(bound), "{name}: {}", out.stderr);
     }
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use std::path::{Path, PathBuf};
 
-use super::{Io, file_failed, history, plural};
+use super::{Io, file_failed, history};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
@@ -21,6 +21,7 @@ use crate::report::{self, Report, RunInfo};
 use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
+use crate::text::count;
 use crate::time::ApiZone;
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
@@ -139,7 +140,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
                 Code::GateFailed,
                 format!(
                     "the gate failed: {} at or above --fail-on {} ({} violations, {} indeterminate in all)",
-                    plural(summary.failing, "finding"),
+                    count(summary.failing as u64, "finding", "findings"),
                     report.run.fail_on.as_str(),
                     summary.violations.error + summary.violations.warning + summary.violations.info,
                     summary.indeterminate

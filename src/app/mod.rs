@@ -24,6 +24,7 @@ use crate::exit::ExitCode;
 use crate::outcome::{Error, Outcome};
 use crate::report::human::{self, Style};
 use crate::source::live::Progress;
+use crate::text::count;
 
 /// Where a command's output goes, and how it looks.
 pub struct Io<'a> {
@@ -79,12 +80,15 @@ fn problem_count(diags: &[Diag]) -> String {
     files.dedup();
     let mut line = format!(
         "error: {} ({}, {})",
-        plural(diags.len(), "problem"),
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        count(diags.len() as u64, "problem", "problems"),
+        count(errors as u64, "error", "errors"),
+        count(warnings as u64, "warning", "warnings")
     );
     if !files.is_empty() {
-        line.push_str(&format!(" in {}", plural(files.len(), "file")));
+        line.push_str(&format!(
+            " in {}",
+            count(files.len() as u64, "file", "files")
+        ));
     }
     line
 }
@@ -95,14 +99,6 @@ fn print_diagnostics(diags: &[Diag], io: &mut Io<'_>) {
     for diag in diags {
         let text = human::render_diagnostic(diag, io.err_style);
         let _ = io.stderr.write_all(text.as_bytes());
-    }
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 

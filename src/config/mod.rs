@@ -5,7 +5,7 @@
 //! reader), and checked whole: every unknown key, wrong type and invalid
 //! value is a located diagnostic, all reported together.
 //!
-//! Choices the spec leaves open, and why:
+//! Choices the product's rules for the config file leave open, and why:
 //! - Paths in the file are relative to the file's directory, not to the
 //!   working directory, so `--config ci/ecmguard.yaml` means the same thing
 //!   from anywhere (as `.cargo/config.toml` and tsconfig do).

@@ -112,13 +112,17 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
     let indeterminate = failing.len() - violations;
     let mut parts = Vec::new();
     if violations > 0 {
-        parts.push(format!(
-            "{violations} violation{}",
-            if violations == 1 { "" } else { "s" }
+        parts.push(crate::text::count(
+            violations as u64,
+            "violation",
+            "violations",
         ));
     }
     if indeterminate > 0 {
-        parts.push(format!("{indeterminate} indeterminate"));
+        parts.push(format!(
+            "{} indeterminate",
+            crate::text::thousands(indeterminate as u64)
+        ));
     }
     format!("{}: {}", parts.join(", "), escape(title))
 }
