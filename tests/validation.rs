@@ -637,3 +637,171 @@ fn hostile_policy_files_are_rejected_quickly() {
         );
     }
 }
+
+/// Every reader's diagnostics exactly as a user sees them (code, message,
+/// snippet, labels, help), pinned by insta: the policy files of the
+/// malformed corpus, and one file per mistake of each other reader (the
+/// config file, param files, policy tests). A change to what any of them
+/// prints shows up here as a snapshot difference to review.
+mod rendered {
+    use crate::support::Test;
+
+    /// A policy every param file and test file below is read against.
+    const POLICY: &str = "params:\n  min_size: { default: 20 }\n  max_age: { default: 180d }\n  os: { default: [Ubuntu] }\n  flag: { default: true }\nrules:\n  - id: size\n    title: Disks are large enough\n    assert: { ImageSize: { gte: \"${min_size}\" } }\n  - id: age\n    title: Fresh\n    assert: { ImageCreateTime: { newer_than: \"${max_age}\" }, Platform: \"${os}\", IsSupportCloudInit: \"${flag}\" }\n";
+
+    fn section(out: &mut String, name: &str, stderr: &str) {
+        out.push_str(&format!("===== {name}\n{stderr}"));
+    }
+
+    #[test]
+    fn policy_files() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .expect("corpus")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
+        names.sort();
+        let mut out = String::new();
+        for name in names {
+            let bytes = std::fs::read(dir.join(&name)).expect("fixture");
+            let path = format!("p/{name}");
+            let run = Test::new()
+                .file(&path, bytes)
+                .args(&["validate", "--policy", &path])
+                .run();
+            section(&mut out, &name, &run.stderr);
+        }
+        insta::assert_snapshot!("policy_files", out);
+    }
+
+    const CONFIGS: &[(&str, &str)] = &[
+        ("unknown keys", "polcy: x\nfail-on: error\nzzz: 1\n"),
+        ("duplicate key", "rate: 1\nrate: 2\n"),
+        ("not a mapping", "- policy\n"),
+        ("a key that is not a string", "1: x\n"),
+        ("yaml syntax", "policy: [\n"),
+        (
+            "empty values",
+            "policy: []\nbaseline: \"\"\naccount: \"\"\n",
+        ),
+        (
+            "wrong types",
+            "policy: 5\nparam_files: { a: 1 }\nfail_on: 1\nreports: { a: 1 }\nrate: \"20\"\ntimeout: 30\nendpoint: [x]\nhistory: 5\nbaseline: [x]\n",
+        ),
+        (
+            "a list item of the wrong type",
+            "policy: [a, 5]\nreports: [json=x.json, 5]\n",
+        ),
+        (
+            "invalid values",
+            "fail_on: eror\napi_time_zone: Asia/Shanghia\nrate: -1\ntimeout: 0s\n",
+        ),
+        ("timeouts", "timeout: 1mo\n"),
+        ("timeout without unit", "timeout: 30x\n"),
+        ("reports", "reports: [jsno=r.json, sarif, =x]\n"),
+        ("history not a URL", "history: \"postgres://[bad\"\n"),
+        (
+            "account with control characters",
+            "account: \"a\\u0007b\"\n",
+        ),
+        ("endpoints", "endpoint: http://example.com\n"),
+        ("endpoint with a path", "endpoint: https://example.com/x\n"),
+        (
+            "credential key",
+            "fail_on: error\nsecret_key: Gu5t9xGARNpq86cd98joQYCN3EXAMPLE\n",
+        ),
+        (
+            "nested credential",
+            "tencentcloud:\n  SecretId: AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\n",
+        ),
+        (
+            "SecretId value",
+            "account: AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE\n",
+        ),
+        (
+            "URL password",
+            "history: postgres://ecm:hunter2@db.example.com/ecm\n",
+        ),
+        (
+            "syntax error next to a credential",
+            "Password: hunter2\npolicy: [\n",
+        ),
+    ];
+
+    #[test]
+    fn config_files() {
+        let mut out = String::new();
+        for (name, text) in CONFIGS {
+            let run = Test::new()
+                .policy(POLICY)
+                .file("ecmguard.yaml", text)
+                .args(&["validate"])
+                .run();
+            section(&mut out, name, &run.stderr);
+        }
+        insta::assert_snapshot!("config_files", out);
+    }
+
+    const PARAM_FILES: &[(&str, &str)] = &[
+        ("not a mapping", "- a\n"),
+        (
+            "shapes",
+            "min_size:\nos: { x: 1 }\nflag: [[1]]\nmin_size: 2\n1: x\n",
+        ),
+        ("unknown name", "min_sise: 30\n"),
+        (
+            "wrong types",
+            "min_size: big\nflag: maybe\nos: [a, b]\nmax_age: [1d]\n",
+        ),
+        ("yaml syntax", "min_size: [\n"),
+    ];
+
+    #[test]
+    fn param_files() {
+        let mut out = String::new();
+        for (name, text) in PARAM_FILES {
+            let run = Test::new()
+                .policy(POLICY)
+                .file("vars.yaml", text)
+                .args(&["validate", "--param-file", "vars.yaml"])
+                .run();
+            section(&mut out, name, &run.stderr);
+        }
+        insta::assert_snapshot!("param_files", out);
+    }
+
+    const CASE: &str =
+        "  - name: a case\n    images: [{ ImageId: img-a, ImageSize: 50 }]\n    expect: []\n";
+
+    fn test_files() -> Vec<(&'static str, String)> {
+        vec![
+            ("not a mapping", "- a\n".into()),
+            ("unknown and missing keys", "now: 2026-01-01T00:00:00+08:00\nrule: [size]\ncases:\n  - nme: x\n".into()),
+            ("duplicate keys", format!("now: 2026-01-01T00:00:00+08:00\nnow: 2026-01-01T00:00:00+08:00\ncases:\n{CASE}")),
+            ("wrong types", "now: 5\nrules: size\ncases: {}\n".into()),
+            ("case shapes", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: 5\n    images: {}\n    expect: {}\n    params: []\n    history: {}\n  - name: no now\n    now: yesterday\n    images: []\n    expect: []\n".into()),
+            ("images", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images:\n      - { ImageTyp: PRIVATE_IMAGE, ImageSize: \"50\", ImageName: 5, IsSupportCloudInit: yes, 5: x }\n      - { SrcImage: { Regoin: x, RegionID: \"1\" } }\n      - { SrcImage: [] }\n      - 7\n      - { ImageCreateTime: 5 }\n    expect: []\n".into()),
+            ("expect entries", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect:\n      - { rule: size, status: violated }\n      - { rul: size, status: violation }\n      - { rule: 5, image: [], status: waived }\n      - 5\n".into()),
+            ("history entries", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect: []\n    history:\n      - { rule: size, first_seen: later }\n      - { image: img-a }\n      - { rule: size, first_seen: 2025-12-01T00:00:00+08:00, extra: 1 }\n".into()),
+            ("params", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect: []\n    params: { 5: x, min_size: 3 }\n".into()),
+            ("rules not loaded", format!("now: 2026-01-01T00:00:00+08:00\nrules: [sise]\ncases:\n  - name: x\n    images: []\n    expect: [{{ rule: aeg, status: violation }}]\n")),
+            ("yaml syntax", "cases: [\n".into()),
+        ]
+    }
+
+    #[test]
+    fn policy_test_files() {
+        let mut out = String::new();
+        for (name, text) in test_files() {
+            let run = Test::new()
+                .file("p/main.yaml", POLICY)
+                .file("p/main.test.yaml", &text)
+                .args(&["test", "p/main.test.yaml"])
+                .run();
+            section(&mut out, name, &run.stderr);
+            out.push_str(&run.stdout);
+        }
+        insta::assert_snapshot!("policy_test_files", out);
+    }
+}
