@@ -785,7 +785,7 @@ mod rendered {
             ("expect entries", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect:\n      - { rule: size, status: violated }\n      - { rul: size, status: violation }\n      - { rule: 5, image: [], status: waived }\n      - 5\n".into()),
             ("history entries", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect: []\n    history:\n      - { rule: size, first_seen: later }\n      - { image: img-a }\n      - { rule: size, first_seen: 2025-12-01T00:00:00+08:00, extra: 1 }\n".into()),
             ("params", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect: []\n    params: { 5: x, min_size: 3 }\n".into()),
-            ("rules not loaded", format!("now: 2026-01-01T00:00:00+08:00\nrules: [sise]\ncases:\n  - name: x\n    images: []\n    expect: [{{ rule: aeg, status: violation }}]\n")),
+            ("rules not loaded", "now: 2026-01-01T00:00:00+08:00\nrules: [sise]\ncases:\n  - name: x\n    images: []\n    expect: [{ rule: aeg, status: violation }]\n".into()),
             ("yaml syntax", "cases: [\n".into()),
         ]
     }

@@ -13,10 +13,10 @@
 //!   (`--policy x` replaces `policy:`, it does not add to it): one rule,
 //!   and nothing merged behind the user's back.
 //! - It never holds secrets: it is committed with the project. A key that
-//!   looks like a credential, at any depth, a value shaped like a Tencent
-//!   Cloud SecretId, and a `history` URL with a password are refused, and no
-//!   diagnostic about the file shows their values (the file's text is
-//!   masked before any diagnostic points into it).
+//!   looks like a credential, at any depth, a value holding a Tencent Cloud
+//!   SecretId, a URL password and a password parameter are refused, and
+//!   every diagnostic about the file leaves through one masking step
+//!   (`secrets`), whatever the parse state, so none shows a secret.
 //!
 //! The library reads; `settings` merges the flags over it.
 
@@ -26,8 +26,8 @@ use std::sync::Arc;
 mod secrets;
 mod starter;
 
+use secrets::Secrets;
 pub use secrets::looks_like_credential;
-use secrets::{find_credentials, line_secrets, masked};
 pub use starter::{starter_yaml, starter_yaml_for};
 
 use crate::diag::{Code, Diag, did_you_mean};
@@ -118,39 +118,27 @@ pub fn load(flag: Option<&Path>) -> Result<Option<ProjectConfig>, Vec<Diag>> {
 }
 
 /// The config file's text, read from `path` (which paths inside it are
-/// relative to).
+/// relative to). Every diagnostic about the file passes through one masking
+/// step on its way out, whatever the parse state: no secret-looking part of
+/// the file is shown in a snippet, message, label or help.
 pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<Diag>> {
-    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut secrets = Secrets::in_text(file);
+    read(file, path, &mut secrets).map_err(|problems| secrets.redact(problems))
+}
+
+/// The config file's values, or every problem of it (secrets not yet masked).
+fn read(
+    file: &Arc<SourceFile>,
+    path: &Path,
+    secrets: &mut Secrets,
+) -> Result<ProjectConfig, Vec<Diag>> {
+    let root = yaml::parse(file).map_err(|diag| vec![diag])?;
     let mut reader = Reader {
         file: file.clone(),
-        dir,
-        problems: Vec::new(),
+        dir: path.parent().unwrap_or(Path::new("")),
+        problems: secrets.in_tree(&root),
+        secrets,
     };
-    let root = match yaml::parse(file) {
-        Ok(root) => root,
-        Err(diag) => {
-            // The tree is not there to say where secrets are: mask by line.
-            reader.file = masked(file, &line_secrets(file.text()));
-            return Err(vec![reader.relocate(diag)]);
-        }
-    };
-    let mut secrets = line_secrets(file.text());
-    let mut credentials = Vec::new();
-    find_credentials(&root, &mut secrets, &mut credentials);
-    reader.file = masked(file, &secrets);
-    for found in credentials {
-        let diag = Diag::error(
-            Code::ConfigCredential,
-            format!(
-                "{} in {}: the config file never holds credentials",
-                found.what,
-                file.name()
-            ),
-        )
-        .at(&reader.file, found.span, "looks like a credential")
-        .with_help(found.help);
-        reader.problems.push(diag);
-    }
     let mut config = ProjectConfig {
         path: path.to_owned(),
         ..ProjectConfig::default()
@@ -169,25 +157,13 @@ pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<D
 
 /// Walks the file's mapping, collecting problems.
 struct Reader<'a> {
-    /// The file as diagnostics show it: secrets masked.
     file: Arc<SourceFile>,
     dir: &'a Path,
     problems: Vec<Diag>,
+    secrets: &'a Secrets,
 }
 
 impl Reader<'_> {
-    /// A diagnostic made on the unmasked file, pointed at the masked one.
-    fn relocate(&self, diag: Diag) -> Diag {
-        let mut out = Diag::error(diag.code, diag.message.clone());
-        if let Some(span) = diag.primary_span() {
-            out = out.at(&self.file, span, "here");
-        }
-        match diag.help {
-            Some(help) => out.with_help(help),
-            None => out,
-        }
-    }
-
     fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
         let diag = Diag::error(
             Code::ConfigType,
@@ -238,6 +214,10 @@ impl Reader<'_> {
                 .with_help(format!("the keys are: {}", KEYS.join(", ")))
                 .suggest(suggestion);
                 self.problems.push(diag);
+                continue;
+            }
+            if self.secrets.refused_within(value.span) {
+                // Refused as a credential: to be removed, not corrected.
                 continue;
             }
             self.value(name, value, config);

@@ -91,6 +91,30 @@ impl Diag {
         }
     }
 
+    /// The same diagnostic with every text it prints (message, help,
+    /// labels) passed through `mask`, and, if it points into `from`, its
+    /// snippet taken from `to` instead: the same file with secrets masked
+    /// byte for byte, so every span still points where it did.
+    pub fn redacted(
+        mut self,
+        from: &Arc<SourceFile>,
+        to: &Arc<SourceFile>,
+        mask: impl Fn(&str) -> String,
+    ) -> Self {
+        if self.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, from)) {
+            self.source = Some(to.named_source());
+            self.file = Some(to.clone());
+        }
+        self.message = mask(&self.message);
+        self.help = self.help.as_deref().map(&mask);
+        for (_, label) in &mut self.labels {
+            if let Some(text) = label {
+                *text = mask(text);
+            }
+        }
+        self
+    }
+
     /// The same diagnostic as an error (a warning that, here, stops or fails the run).
     pub fn into_error(mut self) -> Self {
         self.level = Level::Error;
