@@ -134,7 +134,10 @@ pub fn parse(
         }
     }
     if cx.diags.iter().any(Diag::is_error) {
-        Err(cx.diags)
+        let mut long = Vec::new();
+        root.long_strings(&mut long);
+        let shown = crate::diag::cap_per_file(cx.diags, |_| crate::diag::LARGE_FILE);
+        Err(crate::diag::clip_values(shown, &long))
     } else {
         Ok(parsed)
     }
@@ -414,7 +417,7 @@ fn test_field(
         } else if field.ty() == FieldType::String
             && !matches!(value.kind, NodeKind::Seq(_) | NodeKind::Map(_))
         {
-            diag = diag.with_help(format!("quote it: \"{}\"", value.display()));
+            diag = diag.with_help(format!("quote it: \"{}\"", value.quoted()));
         }
         cx.push(diag);
         return false;
@@ -438,7 +441,7 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<(Expected, Span)> {
                 .err(
                     Code::InvalidTestFile,
                     node.span,
-                    format!("unknown status {}", node.display()),
+                    format!("unknown status {}", node.quoted()),
                     "not a status",
                 )
                 .with_help(format!("status is one of {}", names.join(", ")))
@@ -562,6 +565,7 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
 /// reason. One located diagnostic per name, with "did you mean".
 pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
     let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
+    let loaded: std::collections::HashSet<&str> = known.iter().copied().collect();
     let named = test
         .rules
         .iter()
@@ -575,7 +579,18 @@ pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
         }));
     let mut diags = Vec::new();
     for (id, span, what) in named {
-        if known.contains(&id) {
+        if loaded.contains(id) {
+            continue;
+        }
+        if diags.len() >= crate::diag::LARGE_FILE {
+            // Counted, not each worked out against every loaded rule.
+            diags.push(
+                Diag::error(
+                    Code::UnknownRule,
+                    format!("{what} names rule `{id}`, which is not in the loaded policies"),
+                )
+                .at(&test.file, span, "not loaded"),
+            );
             continue;
         }
         let diag = Diag::error(
@@ -594,7 +609,7 @@ pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
         .suggest(did_you_mean(id, known.iter().copied()));
         diags.push(diag);
     }
-    diags
+    crate::diag::cap_per_file(diags, |_| crate::diag::LARGE_FILE)
 }
 
 /// `None` means every rule. Call [`unknown_rules`] first.

@@ -805,3 +805,167 @@ mod rendered {
         insta::assert_snapshot!("policy_test_files", out);
     }
 }
+
+/// What a run prints about a file is bounded by the tool, not by the file:
+/// past a cap a file's problems are counted in one diagnostic, long values
+/// are clipped where they are quoted, and a snippet never prints a huge
+/// line whole. Each case is a file a generator could write, checked by the
+/// size of what is printed (the cost is a benchmark's business:
+/// `scripts/bench_inputs.sh`).
+mod bounded {
+    use crate::support::Test;
+
+    const POLICY: &str = "params:\n  min_size: { default: 20 }\nrules:\n  - id: size\n    title: Disks are large enough\n    assert: { ImageSize: { gte: \"${min_size}\" } }\n";
+
+    /// 50,000 `kNNNNN: 1` lines: half a megabyte of keys.
+    fn keys(n: usize) -> String {
+        (0..n).map(|i| format!("k{i:05}: 1\n")).collect()
+    }
+
+    fn value(n: usize) -> String {
+        "a".repeat(n)
+    }
+
+    #[track_caller]
+    fn assert_bounded(out: &crate::support::Output, limit: usize, needles: &[&str]) {
+        assert_eq!(out.code, 2, "{}", &out.stderr[..out.stderr.len().min(3000)]);
+        assert!(
+            out.stderr.len() + out.stdout.len() < limit,
+            "{} bytes printed (limit {limit}):\n{}",
+            out.stderr.len() + out.stdout.len(),
+            &out.stderr[..out.stderr.len().min(3000)]
+        );
+        for needle in needles {
+            assert!(
+                out.stderr.contains(needle),
+                "no {needle:?} in:\n{}",
+                &out.stderr[..out.stderr.len().min(3000)]
+            );
+        }
+    }
+
+    #[test]
+    fn a_config_file_of_50_000_unknown_keys() {
+        let out = Test::new()
+            .policy(POLICY)
+            .file("ecmguard.yaml", keys(50_000))
+            .args(&["validate"])
+            .run();
+        assert_bounded(
+            &out,
+            40_000,
+            &[
+                "unknown key `k00049` in the config file",
+                "and 49,950 more problems in ecmguard.yaml, not shown",
+                "[ecmguard.yaml:51:1]",
+            ],
+        );
+        assert!(
+            !out.stderr.contains("`k00050`"),
+            "the 51st is counted, not shown"
+        );
+    }
+
+    #[test]
+    fn a_config_value_of_900_kb() {
+        let out = Test::new()
+            .policy(POLICY)
+            .file("ecmguard.yaml", format!("fail_on: {}\n", value(900_000)))
+            .args(&["validate"])
+            .run();
+        assert_bounded(
+            &out,
+            5_000,
+            &["(900,000", "is not a level", "[ecmguard.yaml:1:10]"],
+        );
+    }
+
+    #[test]
+    fn a_param_file_of_50_000_unknown_names() {
+        let out = Test::new()
+            .policy(POLICY)
+            .file("vars.yaml", keys(50_000))
+            .args(&["validate", "--param-file", "vars.yaml"])
+            .run();
+        assert_bounded(
+            &out,
+            60_000,
+            &["and 49,950 more problems in vars.yaml, not shown"],
+        );
+        // One name set 50,000 times.
+        let out = Test::new()
+            .policy(POLICY)
+            .file("vars.yaml", "min_size: 1\n".repeat(50_000))
+            .args(&["validate", "--param-file", "vars.yaml"])
+            .run();
+        assert_bounded(
+            &out,
+            60_000,
+            &["and 49,949 more problems in vars.yaml, not shown"],
+        );
+    }
+
+    #[test]
+    fn a_param_value_of_900_kb() {
+        let out = Test::new()
+            .policy(POLICY)
+            .file("vars.yaml", format!("min_size: {}\n", value(900_000)))
+            .args(&["validate", "--param-file", "vars.yaml"])
+            .run();
+        assert_bounded(&out, 5_000, &["(900,000", "is not an integer"]);
+    }
+
+    const RULE: &str =
+        "rules:\n  - id: r1\n    title: A rule\n    assert: { ImageState: NORMAL }\n";
+
+    #[test]
+    fn a_policy_file_of_50_000_unknown_keys() {
+        let indented: String = keys(50_000).lines().map(|l| format!("    {l}\n")).collect();
+        let out = Test::new()
+            .file("p.yaml", format!("{RULE}{indented}"))
+            .args(&["validate", "--policy", "p.yaml"])
+            .run();
+        assert_bounded(
+            &out,
+            400_000,
+            &[
+                "unknown key `k00499` in a rule",
+                "and 49,500 more problems in p.yaml, not shown",
+                "error: 50,000 problems",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_policy_value_of_900_kb() {
+        let out = Test::new()
+            .file(
+                "p.yaml",
+                format!("{RULE}    severity: {}\n", value(900_000)),
+            )
+            .args(&["validate", "--policy", "p.yaml"])
+            .run();
+        assert_bounded(&out, 5_000, &["unknown severity", "`aaaa", "(900,000"]);
+    }
+
+    /// Every problem of a file people write is listed: a policy with a
+    /// mistake in each of 300 rules shows all 300.
+    #[test]
+    fn a_realistic_policy_shows_every_problem() {
+        let rules: String = (0..300)
+            .map(|i| format!("  - id: r{i}\n    title: Rule {i}\n    severty: error\n    assert: {{ ImageState: NORMAL }}\n"))
+            .collect();
+        let out = Test::new()
+            .file("p.yaml", format!("rules:\n{rules}"))
+            .args(&["validate", "--policy", "p.yaml"])
+            .run()
+            .code(2);
+        assert_eq!(out.stderr.matches("unknown key `severty`").count(), 300);
+        assert!(!out.stderr.contains("more-problems"));
+        assert!(
+            out.stderr.contains("error: 300 problems"),
+            "{}",
+            &out.stderr[out.stderr.len() - 200..]
+        );
+    }
+}

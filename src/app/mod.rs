@@ -69,8 +69,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
 /// `error: 12 problems (11 errors, 1 warning) in 3 files`: the closing line
 /// of a failed validation, so a long list of diagnostics has a total.
 fn problem_count(diags: &[Diag]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    // A diagnostic that counts a file's problems not shown counts as them.
+    let (errors, warnings) = diags
+        .iter()
+        .map(Diag::counts)
+        .fold((0, 0), |(e, w), (de, dw)| (e + de, w + dw));
     let mut files: Vec<&str> = diags
         .iter()
         .filter_map(|d| d.file().map(|f| f.name()))
@@ -79,7 +82,7 @@ fn problem_count(diags: &[Diag]) -> String {
     files.dedup();
     let mut line = format!(
         "error: {} ({}, {})",
-        plural(diags.len(), "problem"),
+        plural(errors + warnings, "problem"),
         plural(errors, "error"),
         plural(warnings, "warning")
     );
@@ -99,11 +102,7 @@ fn print_diagnostics(diags: &[Diag], io: &mut Io<'_>) {
 }
 
 fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
+    crate::text::count(n as u64, noun, &format!("{noun}s"))
 }
 
 /// Output to stdout that could not be written (a closed pipe is handled by

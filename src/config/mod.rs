@@ -123,20 +123,30 @@ pub fn load(flag: Option<&Path>) -> Result<Option<ProjectConfig>, Vec<Diag>> {
 /// the file is shown in a snippet, message, label or help.
 pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<Diag>> {
     let mut secrets = Secrets::in_text(file);
-    read(file, path, &mut secrets).map_err(|problems| secrets.redact(problems))
+    let root = yaml::parse(file).map_err(|diag| secrets.redact(vec![diag]))?;
+    read(&root, file, path, &mut secrets).map_err(|problems| {
+        let shown = secrets.redact(crate::diag::cap_per_file(problems, |_| {
+            crate::diag::SMALL_FILE
+        }));
+        // Long values are clipped as the messages now quote them: masked.
+        let mut long = Vec::new();
+        root.long_strings(&mut long);
+        let long = secrets.mask_all(&long);
+        crate::diag::clip_values(shown, &long.iter().map(String::as_str).collect::<Vec<_>>())
+    })
 }
 
 /// The config file's values, or every problem of it (secrets not yet masked).
 fn read(
+    root: &Node,
     file: &Arc<SourceFile>,
     path: &Path,
     secrets: &mut Secrets,
 ) -> Result<ProjectConfig, Vec<Diag>> {
-    let root = yaml::parse(file).map_err(|diag| vec![diag])?;
     let mut reader = Reader {
         file: file.clone(),
         dir: path.parent().unwrap_or(Path::new("")),
-        problems: secrets.in_tree(&root),
+        problems: secrets.in_tree(root),
         secrets,
     };
     let mut config = ProjectConfig {
@@ -146,7 +156,7 @@ fn read(
     match &root.kind {
         NodeKind::Null => {}
         NodeKind::Map(entries) => reader.entries(entries, &mut config),
-        _ => reader.wrong_type(&root, "the config file", "a mapping of keys to values"),
+        _ => reader.wrong_type(root, "the config file", "a mapping of keys to values"),
     }
     if reader.problems.is_empty() {
         Ok(config)
@@ -181,13 +191,14 @@ impl Reader<'_> {
     }
 
     fn entries(&mut self, entries: &[(Node, Node)], config: &mut ProjectConfig) {
-        let mut seen: Vec<(&str, Span)> = Vec::with_capacity(entries.len());
+        let mut seen: std::collections::HashMap<&str, Span> =
+            std::collections::HashMap::with_capacity(entries.len());
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
                 self.wrong_type(key, "a key of the config file", "a string");
                 continue;
             };
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            if let Some(first) = seen.get(name) {
                 let diag = Diag::error(
                     Code::DuplicateKey,
                     format!("`{name}` appears twice in the config file"),
@@ -198,14 +209,17 @@ impl Reader<'_> {
                 self.problems.push(diag);
                 continue;
             }
-            seen.push((name, key.span));
+            seen.insert(name, key.span);
             if looks_like_credential(name) {
                 // Reported with the other credentials, before any key.
                 continue;
             }
             if !KEYS.contains(&name) {
                 let flag_style = name.replace('-', "_");
-                let suggestion = did_you_mean(&flag_style, KEYS.iter().copied());
+                // Past what the file shows, a problem is only counted.
+                let suggestion = (self.problems.len() < crate::diag::SMALL_FILE)
+                    .then(|| did_you_mean(&flag_style, KEYS.iter().copied()))
+                    .flatten();
                 let diag = Diag::error(
                     Code::ConfigUnknownKey,
                     format!("unknown key `{name}` in the config file"),

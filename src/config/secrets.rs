@@ -399,6 +399,13 @@ impl Secrets {
             .collect()
     }
 
+    /// Each of `texts` with every secret's text in it masked, as
+    /// diagnostics show it.
+    pub fn mask_all(&self, texts: &[&str]) -> Vec<String> {
+        let secrets = self.texts();
+        texts.iter().map(|text| mask_text(text, &secrets)).collect()
+    }
+
     /// The text of every secret, line by line, without surrounding spaces
     /// and quotes; longest first, so a secret holding another is masked
     /// whole.

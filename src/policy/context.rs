@@ -54,6 +54,9 @@ pub(crate) struct Cx<'o> {
     /// Memory of every pattern compiled so far, against the set's budget.
     pub pattern_bytes: usize,
     pub pattern_budget_reported: bool,
+    /// Diagnostics pushed so far about each file, against the cap on what
+    /// a file shows (`diag::cap_per_file`).
+    pushed: HashMap<*const SourceFile, usize>,
 }
 
 impl<'o> Cx<'o> {
@@ -66,6 +69,7 @@ impl<'o> Cx<'o> {
             duplicate_ids: std::collections::HashSet::new(),
             pattern_bytes: 0,
             pattern_budget_reported: false,
+            pushed: HashMap::new(),
         }
     }
 
@@ -104,7 +108,19 @@ impl<'o> Cx<'o> {
     }
 
     pub fn push(&mut self, diag: Diag) {
+        if let Some(file) = diag.file() {
+            *self.pushed.entry(Arc::as_ptr(file)).or_default() += 1;
+        }
         self.diags.push(diag);
+    }
+
+    /// Whether a diagnostic about the current file will still be shown:
+    /// past the cap it is only counted, so what is costly to work out for
+    /// it (a "did you mean" among thousands of names) is left out.
+    pub fn room(&self) -> bool {
+        self.pushed
+            .get(&Arc::as_ptr(&self.file))
+            .is_none_or(|&n| n < crate::diag::LARGE_FILE)
     }
 
     /// A duration's text (`180d`, `6mo`) parsed and resolved against the
@@ -176,6 +192,10 @@ impl<'o> Cx<'o> {
         };
         for (name, key, value) in unique {
             if !known.contains(&name) {
+                let suggestion = self
+                    .room()
+                    .then(|| did_you_mean(name, known.iter().copied()))
+                    .flatten();
                 let diag = self
                     .err(
                         Code::UnknownKey,
@@ -184,7 +204,7 @@ impl<'o> Cx<'o> {
                         "unknown key",
                     )
                     .with_help(format!("the keys of {what} are: {}", known.join(", ")))
-                    .suggest(did_you_mean(name, known.iter().copied()));
+                    .suggest(suggestion);
                 self.push(diag);
                 continue;
             }
@@ -203,6 +223,9 @@ impl<'o> Cx<'o> {
         again_help: &str,
     ) -> (Vec<(&'n str, &'n Node, &'n Node)>, bool) {
         let mut unique: Vec<(&'n str, &'n Node, &'n Node)> = Vec::with_capacity(entries.len());
+        // Each key's first place: a lookup, not a search of the keys so far,
+        // so a mapping of 50,000 keys costs 50,000 steps.
+        let mut firsts: HashMap<&'n str, Span> = HashMap::with_capacity(entries.len());
         let mut ok = true;
         for (key, value) in entries {
             let Some(name) = key.as_str() else {
@@ -219,7 +242,7 @@ impl<'o> Cx<'o> {
                 ok = false;
                 continue;
             };
-            if let Some((_, first, _)) = unique.iter().find(|(n, _, _)| *n == name) {
+            if let Some(first) = firsts.get(name) {
                 let diag = self
                     .err(
                         Code::DuplicateKey,
@@ -227,12 +250,13 @@ impl<'o> Cx<'o> {
                         format!("`{name}` appears twice in {what}"),
                         "second here",
                     )
-                    .also(first.span, "first here")
+                    .also(*first, "first here")
                     .with_help(again_help);
                 self.push(diag);
                 ok = false;
                 continue;
             }
+            firsts.insert(name, key.span);
             unique.push((name, key, value));
         }
         (unique, ok)

@@ -184,7 +184,8 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
         }
     };
     let mut inputs: Vec<ParamInput> = Vec::with_capacity(entries.len());
-    let mut seen: Vec<(&str, Span)> = Vec::with_capacity(entries.len());
+    let mut seen: std::collections::HashMap<&str, Span> =
+        std::collections::HashMap::with_capacity(entries.len());
     let mut problems = Vec::new();
     for (key, value) in entries {
         let Some(name) = key.as_str() else {
@@ -196,7 +197,7 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
             ));
             continue;
         };
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+        if let Some(first) = seen.get(name) {
             problems.push(
                 Diag::error(
                     Code::DuplicateKey,
@@ -208,7 +209,7 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
             );
             continue;
         }
-        seen.push((name, key.span));
+        seen.insert(name, key.span);
         match given(file, name, value) {
             Ok(given) => inputs.push(ParamInput {
                 name: name.to_owned(),
@@ -227,7 +228,10 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
     if problems.is_empty() {
         Ok(inputs)
     } else {
-        Err(problems)
+        let mut long = Vec::new();
+        root.long_strings(&mut long);
+        let shown = crate::diag::cap_per_file(problems, |_| crate::diag::SMALL_FILE);
+        Err(crate::diag::clip_values(shown, &long))
     }
 }
 

@@ -201,7 +201,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
 
     // Params are global to the set, so every file's are defined first.
     let mut params = Vec::new();
-    let mut param_origins = Vec::new();
+    let mut param_origins = std::collections::HashMap::new();
     let mut sections = Vec::with_capacity(roots.len());
     for (file, root) in &roots {
         cx.file = file.clone();
@@ -268,7 +268,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
                 d.primary_span().map_or(0, |s| s.start),
             )
         });
-        return Err(diags);
+        return Err(bounded(diags, options, &roots));
     }
     Ok(Loaded {
         policy: PolicySet {
@@ -277,6 +277,50 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
             waivers,
             params,
         },
-        warnings: diags,
+        warnings: bounded(diags, options, &roots),
+    })
+}
+
+/// What a compile prints, bounded: each file's diagnostics capped (a param
+/// file at as few as its own reader shows, `inputs`; a policy file at
+/// more), and long values clipped where they are quoted.
+fn bounded(
+    diags: Vec<Diag>,
+    options: &CompileOptions,
+    roots: &[(Arc<SourceFile>, yaml::Node)],
+) -> Vec<Diag> {
+    let mut long = Vec::new();
+    for (_, root) in roots {
+        root.long_strings(&mut long);
+    }
+    for input in &options.params {
+        let texts: Vec<&str> = match &input.value {
+            inputs::Given::Text(text) => vec![text.as_str()],
+            inputs::Given::List(items) => items.iter().map(|(text, _)| text.as_str()).collect(),
+        };
+        long.extend(
+            texts
+                .into_iter()
+                .filter(|t| t.chars().nth(crate::text::MAX_VALUE_CHARS).is_some()),
+        );
+    }
+    crate::diag::clip_values(cap(diags, options), &long)
+}
+
+/// What each file shows at most: a param file as few as its own reader
+/// lets it (`inputs`), a policy file more (`diag::cap_per_file`).
+fn cap(diags: Vec<Diag>, options: &CompileOptions) -> Vec<Diag> {
+    let param_files: std::collections::HashSet<*const SourceFile> = options
+        .params
+        .iter()
+        .filter(|input| matches!(input.source, model::ParamSource::ParamFile { .. }))
+        .map(|input| Arc::as_ptr(&input.file))
+        .collect();
+    crate::diag::cap_per_file(diags, |file| {
+        if param_files.contains(&std::ptr::from_ref(file)) {
+            crate::diag::SMALL_FILE
+        } else {
+            crate::diag::LARGE_FILE
+        }
     })
 }

@@ -9,6 +9,8 @@
 //! without a default is typed where it is used (the field and operator say what they need).
 //! A param file's YAML list is a list; its scalars are text like any other value.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::image::FieldType;
@@ -55,7 +57,7 @@ pub(crate) fn define(
     cx: &mut Cx<'_>,
     node: &Node,
     defined: &mut Vec<Param>,
-    origins: &mut Vec<(String, Origin)>,
+    origins: &mut HashMap<String, Origin>,
 ) {
     let Some(entries) = node.as_map() else {
         cx.wrong_type(
@@ -65,6 +67,15 @@ pub(crate) fn define(
         );
         return;
     };
+    // The values given for each name, found once rather than searched for
+    // each param.
+    let mut given_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, input) in cx.options.params.iter().enumerate() {
+        given_by_name
+            .entry(input.name.as_str())
+            .or_default()
+            .push(index);
+    }
     for (key, value) in entries {
         let Some(name) = key.as_str() else {
             cx.wrong_type(key, "a param name", "a string");
@@ -84,7 +95,7 @@ pub(crate) fn define(
             cx.push(diag);
             continue;
         }
-        if let Some((_, first)) = origins.iter().find(|(n, _)| n == name) {
+        if let Some(first) = origins.get(name) {
             let diag = Diag::error(
                 Code::DuplicateParam,
                 format!("param `{name}` is defined twice"),
@@ -102,7 +113,7 @@ pub(crate) fn define(
             file: cx.file.clone(),
             span: key.span,
         };
-        origins.push((name.to_owned(), origin.clone()));
+        origins.insert(name.to_owned(), origin.clone());
         let Some(mapping) = cx.mapping(
             value,
             &format!("param `{name}`"),
@@ -115,12 +126,10 @@ pub(crate) fn define(
             .and_then(|d| cx.string(d, "`description`"));
         let default = mapping.get("default").cloned();
         // Lowest precedence first: the last value given is the one in force.
-        let given: Vec<&ParamInput> = cx
-            .options
-            .params
-            .iter()
-            .filter(|input| input.name == name)
-            .collect();
+        let given: Vec<&ParamInput> = given_by_name
+            .get(name)
+            .map(|indices| indices.iter().map(|&i| &cx.options.params[i]).collect())
+            .unwrap_or_default();
         let (value, source) = match (given.split_last(), &default) {
             (None, _) => (default.map(ParamValue::Node), ParamSource::Default),
             (Some((in_force, overridden)), Some(template)) => {
@@ -391,9 +400,18 @@ pub(crate) fn finish(
     defined: &[Param],
     referenced: &std::collections::HashSet<String>,
 ) {
+    let names: HashSet<&str> = defined.iter().map(|p| p.name.as_str()).collect();
+    // A file naming thousands of unknown params shows only its first ones
+    // (`diag::cap_per_file`): the rest are counted without looking for
+    // what each might have meant among every defined param.
+    let mut unknown_in: HashMap<*const SourceFile, usize> = HashMap::new();
     for input in &cx.options.params {
-        if !defined.iter().any(|p| p.name == input.name) {
-            let diag = unknown_name(input, defined);
+        if !names.contains(input.name.as_str()) {
+            let seen = unknown_in
+                .entry(std::sync::Arc::as_ptr(&input.file))
+                .or_default();
+            *seen += 1;
+            let diag = unknown_name(input, defined, *seen <= crate::diag::SMALL_FILE);
             cx.push(diag);
         }
     }
@@ -420,9 +438,13 @@ pub(crate) fn finish(
 /// environment, which is shared by every run on the machine or CI job and
 /// may serve other policy sets (Terraform ignores unknown `TF_VAR_`s
 /// silently; a typo there would silently keep a default, so we say so).
-fn unknown_name(input: &ParamInput, defined: &[Param]) -> Diag {
+fn unknown_name(input: &ParamInput, defined: &[Param], shown: bool) -> Diag {
     let name = &input.name;
-    let suggestion = did_you_mean(name, defined.iter().map(|p| p.name.as_str()));
+    let suggestion = if shown {
+        did_you_mean(name, defined.iter().map(|p| p.name.as_str()))
+    } else {
+        None
+    };
     let define = "define it under `params:` in a policy file";
     match &input.source {
         ParamSource::ParamFile { file, .. } => Diag::error(
@@ -434,7 +456,7 @@ fn unknown_name(input: &ParamInput, defined: &[Param]) -> Diag {
             input.name_span.unwrap_or(input.span),
             "no such param",
         )
-        .with_help(if defined.is_empty() {
+        .with_help(if defined.is_empty() || !shown {
             define.to_owned()
         } else {
             format!(
@@ -506,7 +528,11 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node, want: Want) -> Option<Operan
         });
     };
     let Some(slot) = cx.params.get_mut(name) else {
-        let known: Vec<String> = cx.params.keys().cloned().collect();
+        let known: Vec<String> = if cx.room() {
+            cx.params.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
         let diag = cx
             .err(
                 Code::UnknownParam,

@@ -61,7 +61,7 @@ pub(crate) fn define_params(
     cx: &mut Cx<'_>,
     node: &Node,
     defined: &mut Vec<Param>,
-    origins: &mut Vec<(String, Origin)>,
+    origins: &mut std::collections::HashMap<String, Origin>,
 ) {
     params::define(cx, node, defined, origins);
 }
@@ -203,7 +203,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
             Some("fail") => Some(UnknownPolicy::Fail),
             Some("pass") => Some(UnknownPolicy::Pass),
             _ => {
-                let shown = node.display();
+                let shown = node.quoted();
                 let diag = cx.err(Code::UnknownUnknownPolicy, node.span, format!("`unknown` must be fail or pass, found {shown}"), "not fail or pass")
                     .with_help("`unknown: fail` (default) makes a missing field fail the gate; `unknown: pass` lets the image pass")
                     .suggest(node.as_str().and_then(|t| did_you_mean(t, ["fail", "pass"])));
@@ -337,7 +337,7 @@ fn grace(cx: &mut Cx<'_>, node: &Node) -> Option<Grace> {
                 .err(
                     Code::InvalidDuration,
                     value.span,
-                    format!("`grace` must be a duration, found {}{note}", value.display()),
+                    format!("`grace` must be a duration, found {}{note}", value.quoted()),
                     "not a duration",
                 )
                 .with_help("for example grace: 14d (how long a new violation may stay open before it fails the gate)");
@@ -499,7 +499,7 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
                         operand.node.span,
                         format!(
                             "a count must be a non-negative integer, found {}{}",
-                            operand.node.display(),
+                            operand.node.quoted(),
                             operand.origin_note()
                         ),
                         "not a count",
@@ -525,14 +525,32 @@ pub(crate) fn waivers(
         cx.wrong_type(node, "`waivers`", "a list of waivers");
         return;
     };
+    let ids = RuleIds {
+        compiled: rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect(),
+        declared: all_rule_ids.iter().map(String::as_str).collect(),
+        all: all_rule_ids,
+    };
     for item in items {
-        if let Some(waiver) = waiver(cx, item, rules, all_rule_ids) {
+        if let Some(waiver) = waiver(cx, item, rules, &ids) {
             waivers.push(waiver);
         }
     }
 }
 
-fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String]) -> Option<Waiver> {
+/// The rule ids a waiver may name, looked up rather than searched.
+struct RuleIds<'r> {
+    /// Compiled rules: id to index.
+    compiled: std::collections::HashMap<&'r str, usize>,
+    /// Every id written, broken rules included.
+    declared: std::collections::HashSet<&'r str>,
+    all: &'r [String],
+}
+
+fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], known: &RuleIds<'_>) -> Option<Waiver> {
     let mapping = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
     let mut ok = true;
     let origin_span = mapping
@@ -557,11 +575,16 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
         }
         Some(ids) => {
             for (id, span) in ids {
-                match rules.iter().position(|r| r.id == id) {
-                    Some(index) => rule_indices.push(index),
+                match known.compiled.get(id.as_str()) {
+                    Some(&index) => rule_indices.push(index),
                     // A rule that failed to compile was reported already.
-                    None if all_rule_ids.contains(&id) => ok = false,
+                    None if known.declared.contains(id.as_str()) => ok = false,
                     None => {
+                        let suggestion = if cx.room() {
+                            did_you_mean(&id, known.all.iter().map(String::as_str))
+                        } else {
+                            None
+                        };
                         let diag = cx
                             .err(
                                 Code::UnknownRule,
@@ -573,7 +596,7 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
                                 "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
                                  load the policy that defines it with --policy, or remove the id",
                             )
-                            .suggest(did_you_mean(&id, all_rule_ids.iter().map(String::as_str)));
+                            .suggest(suggestion);
                         cx.push(diag);
                         ok = false;
                     }
@@ -645,7 +668,7 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
                         node.span,
                         format!(
                             "`expires` must be a date like 2027-03-31, found {}",
-                            node.display()
+                            node.quoted()
                         ),
                         "not a date",
                     )
