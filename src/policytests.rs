@@ -17,6 +17,7 @@ use crate::eval::Status;
 use crate::eval::{EvalOptions, OpenSince, evaluate};
 use crate::image::{Field, FieldType, Image, ImageSet};
 use crate::policy::context::Cx;
+use crate::policy::read::Read;
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::policy::{self, CompileOptions, PolicySet};
 use crate::source_text::{SourceFile, Span};

@@ -12,6 +12,7 @@ pub mod model;
 pub mod operator;
 pub(crate) mod params;
 pub mod pattern;
+pub(crate) mod read;
 pub(crate) mod template;
 pub(crate) mod validate;
 pub mod yaml;
@@ -25,6 +26,7 @@ pub use model::PolicySet;
 use crate::diag::{Code, Diag};
 use crate::source_text::SourceFile;
 use context::Cx;
+use read::Read;
 
 /// The policy directory read when no `--policy` (and no `policy:` in the
 /// config file) is given.

@@ -17,6 +17,7 @@ use crate::image::FieldType;
 use crate::policy::context::{Cx, ParamSlot, ParamValue};
 use crate::policy::inputs::{ENV_PREFIX, Given, ParamInput};
 use crate::policy::model::{Origin, Param, ParamSource};
+use crate::policy::read::{Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
@@ -68,17 +69,15 @@ pub(crate) fn define(
         return;
     };
     // The values given for each name, found once rather than searched for
-    // each param.
-    let mut given_by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (index, input) in cx.options.params.iter().enumerate() {
-        given_by_name
-            .entry(input.name.as_str())
-            .or_default()
-            .push(index);
+    // each param; lowest precedence first.
+    let options = cx.options;
+    let mut given: HashMap<&str, Vec<&ParamInput>> = HashMap::new();
+    for input in &options.params {
+        given.entry(input.name.as_str()).or_default().push(input);
     }
+    let names = Of::new("`params`").keys("a param name", "expected a string");
     for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            cx.wrong_type(key, "a param name", "a string");
+        let Some(name) = cx.key_name(key, names) else {
             continue;
         };
         if !is_param_name(name) {
@@ -95,6 +94,8 @@ pub(crate) fn define(
             cx.push(diag);
             continue;
         }
+        // A name is defined once in the whole set, so a repeat is found
+        // across files (and named by where the first is), not per mapping.
         if let Some(first) = origins.get(name) {
             let diag = Diag::error(
                 Code::DuplicateParam,
@@ -114,81 +115,99 @@ pub(crate) fn define(
             span: key.span,
         };
         origins.insert(name.to_owned(), origin.clone());
-        let Some(mapping) = cx.mapping(
-            value,
-            &format!("param `{name}`"),
-            &["default", "description"],
-        ) else {
-            continue;
-        };
-        let description = mapping
-            .get("description")
-            .and_then(|d| cx.string(d, "`description`"));
-        let default = mapping.get("default").cloned();
-        // Lowest precedence first: the last value given is the one in force.
-        let given: Vec<&ParamInput> = given_by_name
-            .get(name)
-            .map(|indices| indices.iter().map(|&i| &cx.options.params[i]).collect())
-            .unwrap_or_default();
-        let (value, source) = match (given.split_last(), &default) {
-            (None, _) => (default.map(ParamValue::Node), ParamSource::Default),
-            (Some((in_force, overridden)), Some(template)) => {
-                // Every value given for a typed param is checked, not only
-                // the one in force: a param file is checked whole, so a
-                // mistake in it shows before the environment it serves.
-                for input in overridden {
-                    if let Err(diag) = typed_like(input, template) {
-                        cx.push(diag);
-                    }
-                }
-                let value = match typed_like(in_force, template) {
-                    Ok(node) => Some(ParamValue::Node(node)),
-                    Err(diag) => {
-                        cx.push(diag);
-                        None
-                    }
-                };
-                (value, in_force.source.clone())
-            }
-            // No default, no type: typed where it is used.
-            (Some((in_force, _)), None) => (
-                Some(ParamValue::Given((*in_force).clone())),
-                in_force.source.clone(),
-            ),
-        };
-        if value.is_none() && source == ParamSource::Default {
-            let diag = cx
-                .err(
-                    Code::MissingParamValue,
-                    key.span,
-                    format!("param `{name}` has no value"),
-                    "no default",
-                )
-                .with_help(format!(
-                    "give one with --param {name}=VALUE, a --param-file or {ENV_PREFIX}{name}, or add `default:` to the param"
-                ));
-            cx.push(diag);
+        let values = given.get(name).map_or(&[][..], Vec::as_slice);
+        if let Some(param) = definition(cx, name, value, values, origin) {
+            defined.push(param);
         }
-        let shown = match &value {
-            Some(ParamValue::Node(node)) => display_value(node),
-            Some(ParamValue::Given(input)) => match &input.value {
-                Given::Text(text) => text.clone(),
-                Given::List(items) => {
-                    let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
-                    format!("[{}]", texts.join(", "))
+    }
+}
+
+/// One param's `{ default, description }`, with its value in force.
+fn definition(
+    cx: &mut Cx<'_>,
+    name: &str,
+    node: &Node,
+    given: &[&ParamInput],
+    origin: Origin,
+) -> Option<Param> {
+    let mapping = cx.mapping(
+        node,
+        &format!("param `{name}`"),
+        &["default", "description"],
+    )?;
+    let description = mapping.optional::<String>(cx, "description").flatten();
+    let (value, source) = in_force(cx, given, mapping.get("default"));
+    if value.is_none() && source == ParamSource::Default {
+        let diag = cx
+            .err(
+                Code::MissingParamValue,
+                origin.span,
+                format!("param `{name}` has no value"),
+                "no default",
+            )
+            .with_help(format!(
+                "give one with --param {name}=VALUE, a --param-file or {ENV_PREFIX}{name}, or add `default:` to the param"
+            ));
+        cx.push(diag);
+    }
+    let shown = value.as_ref().map(shown_value).unwrap_or_default();
+    cx.params
+        .insert(name.to_owned(), ParamSlot { value, used: false });
+    Some(Param {
+        name: name.to_owned(),
+        description,
+        value: shown,
+        source,
+        origin,
+    })
+}
+
+/// A param's value in force and where it comes from: the last value given
+/// (typed like the default, if there is one), else the default.
+fn in_force(
+    cx: &mut Cx<'_>,
+    given: &[&ParamInput],
+    default: Option<&Node>,
+) -> (Option<ParamValue>, ParamSource) {
+    match (given.split_last(), default) {
+        (None, _) => (default.cloned().map(ParamValue::Node), ParamSource::Default),
+        (Some((in_force, overridden)), Some(template)) => {
+            // Every value given for a typed param is checked, not only
+            // the one in force: a param file is checked whole, so a
+            // mistake in it shows before the environment it serves.
+            for input in overridden {
+                if let Err(diag) = typed_like(input, template) {
+                    cx.push(diag);
                 }
-            },
-            None => String::new(),
-        };
-        defined.push(Param {
-            name: name.to_owned(),
-            description,
-            value: shown,
-            source,
-            origin,
-        });
-        cx.params
-            .insert(name.to_owned(), ParamSlot { value, used: false });
+            }
+            let value = match typed_like(in_force, template) {
+                Ok(node) => Some(ParamValue::Node(node)),
+                Err(diag) => {
+                    cx.push(diag);
+                    None
+                }
+            };
+            (value, in_force.source.clone())
+        }
+        // No default, no type: typed where it is used.
+        (Some((in_force, _)), None) => (
+            Some(ParamValue::Given((*in_force).clone())),
+            in_force.source.clone(),
+        ),
+    }
+}
+
+/// A param's value as `ecmguard rules` shows it.
+fn shown_value(value: &ParamValue) -> String {
+    match value {
+        ParamValue::Node(node) => display_value(node),
+        ParamValue::Given(input) => match &input.value {
+            Given::Text(text) => text.clone(),
+            Given::List(items) => {
+                let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
+                format!("[{}]", texts.join(", "))
+            }
+        },
     }
 }
 

@@ -13,6 +13,7 @@ use crate::policy::model::{
     Waiver,
 };
 use crate::policy::params;
+use crate::policy::read::{Mapping, Read};
 use crate::policy::template;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -87,52 +88,117 @@ pub(crate) fn rules(cx: &mut Cx<'_>, node: &Node, rules: &mut Vec<Rule>) {
 }
 
 fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
-    let mapping = cx.mapping(node, "a rule", RULE_KEYS)?;
-    let mut ok = true;
+    let m = cx.mapping(node, "a rule", RULE_KEYS)?;
+    let (id, origin_span) = rule_id(cx, &m);
+    let title = title(cx, &m);
+    let severity = m
+        .get("severity")
+        .map_or(Some(Severity::Error), |node| severity(cx, node));
+    let description = m.optional::<String>(cx, "description").flatten();
+    let remediation = m.optional::<String>(cx, "remediation").flatten();
+    let url = rule_url(cx, &m);
+    let tags = match m.get("tags") {
+        None => Some(Vec::new()),
+        Some(node) => cx
+            .strings(node, "`tags`")
+            .map(|t| t.into_iter().map(|(s, _)| s).collect()),
+    };
+    let unknown = m
+        .get("unknown")
+        .map_or(Some(UnknownPolicy::Fail), |node| unknown_policy(cx, node));
+    let grace = match m.get("grace") {
+        None => Some(None),
+        Some(node) => grace(cx, node).map(Some),
+    };
+    let scope = match m.get("where") {
+        None => Some(None),
+        Some(node) => matcher::condition(cx, node, "`where`").map(Some),
+    };
+    let (check, check_span) = check(cx, &m, origin_span);
+    let condition_span = m
+        .get("assert")
+        .or_else(|| m.get("expect"))
+        .map_or(check_span, |node| condition_start(cx.file.text(), node));
+    let set_level = matches!(check, Some(Check::Expect(_)))
+        || (m.get("expect").is_some() && m.get("assert").is_none());
+    let message = match m.get("message") {
+        None => Some(None),
+        Some(node) => template::compile(cx, node, set_level).map(Some),
+    };
+    let origin = |span| Origin {
+        file: cx.file.clone(),
+        span,
+    };
+    Some(Rule {
+        id: id?,
+        title: title?,
+        severity: severity?,
+        description,
+        remediation,
+        url: url?,
+        tags: tags?,
+        scope: scope?,
+        check: check?,
+        message: message?,
+        unknown: unknown?,
+        grace: grace?,
+        origin: origin(origin_span),
+        check_origin: origin(check_span),
+        condition_origin: origin(condition_span),
+    })
+}
 
-    let id_node = mapping.require(cx, "id", "this rule");
+/// The rule's `id` (required; well formed; not a repeat, which is
+/// reported once for the whole set) and where the rule is said to be
+/// defined: its `id: …`, else its first key.
+fn rule_id(cx: &mut Cx<'_>, m: &Mapping<'_>) -> (Option<String>, Span) {
+    let id_node = m.require(cx, "id", "this rule");
     let id = id_node.and_then(|n| cx.string(n, "`id`"));
-    let origin_span = match (mapping.key("id"), id_node) {
+    let origin_span = match (m.key("id"), id_node) {
         (Some(key), Some(value)) => Span::new(
             key.span.start,
             value.span.end().saturating_sub(key.span.start),
         ),
-        _ => mapping
-            .entries
-            .first()
-            .map_or(mapping.span, |(_, k, _)| k.span),
+        _ => m.first_key_span(),
     };
-    if let (Some(id), Some(id_node)) = (&id, id_node) {
-        if !is_rule_id(id) {
-            let suggestion: String = id
-                .to_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            let diag = cx.err(Code::InvalidRuleId, id_node.span, format!("`{id}` is not a valid rule id"), "invalid id")
-                .with_help(format!("ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"));
-            cx.push(diag);
-            ok = false;
-        } else if cx.is_duplicate_id(id_node.span) {
-            // Reported once for the whole set, from the raw documents.
-            ok = false;
-        }
-    } else {
-        ok = false;
+    let (Some(id), Some(id_node)) = (id, id_node) else {
+        return (None, origin_span);
+    };
+    if !is_rule_id(&id) {
+        let suggestion: String = id
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let diag = cx
+            .err(
+                Code::InvalidRuleId,
+                id_node.span,
+                format!("`{id}` is not a valid rule id"),
+                "invalid id",
+            )
+            .with_help(format!(
+                "ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"
+            ));
+        cx.push(diag);
+        return (None, origin_span);
     }
+    // A repeat is reported once for the whole set, from the raw documents.
+    let repeat = cx.is_duplicate_id(id_node.span);
+    ((!repeat).then_some(id), origin_span)
+}
 
-    let title = mapping
-        .require(cx, "title", "this rule")
-        .and_then(|n| cx.string(n, "`title`"));
-    if let (Some(title), Some(node)) = (&title, mapping.get("title"))
-        && title.trim().is_empty()
-    {
+/// The rule's `title`: required, one non-empty line.
+fn title(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
+    let node = m.require(cx, "title", "this rule")?;
+    let title = cx.string(node, "`title`")?;
+    if title.trim().is_empty() {
         let diag = cx
             .err(
                 Code::EmptyValue,
@@ -142,42 +208,57 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
             )
             .with_help("say in one line what the rule requires");
         cx.push(diag);
-        ok = false;
+        return None;
     }
+    Some(title)
+}
 
-    let severity = match mapping.get("severity") {
-        None => Some(Severity::Error),
-        Some(node) => match node.as_str() {
-            Some(text) => Severity::parse(text).or_else(|| {
-                let diag = cx
-                    .err(
-                        Code::UnknownSeverity,
-                        node.span,
-                        format!("unknown severity `{text}`"),
-                        "not a severity",
-                    )
-                    .with_help("severity is one of: error, warning, info")
-                    .suggest(did_you_mean(text, Severity::NAMES));
-                cx.push(diag);
-                None
-            }),
-            None => {
-                cx.wrong_type(node, "`severity`", "one of error, warning, info");
-                None
-            }
-        },
+/// `severity: error | warning | info`.
+fn severity(cx: &mut Cx<'_>, node: &Node) -> Option<Severity> {
+    let Some(text) = node.as_str() else {
+        cx.wrong_type(node, "`severity`", "one of error, warning, info");
+        return None;
     };
+    let name = cx.choose(text, &Severity::NAMES, |cx| {
+        cx.err(
+            Code::UnknownSeverity,
+            node.span,
+            format!("unknown severity `{text}`"),
+            "not a severity",
+        )
+        .with_help("severity is one of: error, warning, info")
+    })?;
+    Severity::parse(name)
+}
 
-    let text_field = |cx: &mut Cx<'_>, key: &str| {
-        mapping
-            .get(key)
-            .and_then(|n| cx.string(n, &format!("`{key}`")))
+/// `unknown: fail | pass`: what an indeterminate `assert` result does.
+fn unknown_policy(cx: &mut Cx<'_>, node: &Node) -> Option<UnknownPolicy> {
+    let problem = |cx: &Cx<'_>| {
+        cx.err(
+            Code::UnknownUnknownPolicy,
+            node.span,
+            format!("`unknown` must be fail or pass, found {}", node.quoted()),
+            "not fail or pass",
+        )
+        .with_help("`unknown: fail` (default) makes a missing field fail the gate; `unknown: pass` lets the image pass")
     };
-    let description = text_field(cx, "description");
-    let remediation = text_field(cx, "remediation");
-    let url = text_field(cx, "url");
-    if let (Some(url), Some(node)) = (&url, mapping.get("url"))
-        && let Err(problem) = check_url(url)
+    let Some(text) = node.as_str() else {
+        let diag = problem(cx);
+        cx.push(diag);
+        return None;
+    };
+    match cx.choose(text, &["fail", "pass"], problem)? {
+        "pass" => Some(UnknownPolicy::Pass),
+        _ => Some(UnknownPolicy::Fail),
+    }
+}
+
+/// The rule's `url`, shown as a link in reports: `Some(None)` without one,
+/// `None` after reporting one that is not an absolute http(s) URL.
+fn rule_url(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<Option<String>> {
+    let url = m.optional::<String>(cx, "url");
+    if let (Some(Some(text)), Some(node)) = (&url, m.get("url"))
+        && let Err(problem) = check_url(text)
     {
         let diag = cx
             .err(
@@ -188,117 +269,42 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
             )
             .with_help("for example url: https://wiki.example.com/policies/image-age");
         cx.push(diag);
-        ok = false;
+        return None;
     }
-    let tags = match mapping.get("tags") {
-        None => Some(Vec::new()),
-        Some(node) => cx
-            .strings(node, "`tags`")
-            .map(|t| t.into_iter().map(|(s, _)| s).collect()),
-    };
+    // A `url` of the wrong type was reported; the rule still compiles.
+    Some(url.flatten())
+}
 
-    let unknown = match mapping.get("unknown") {
-        None => Some(UnknownPolicy::Fail),
-        Some(node) => match node.as_str() {
-            Some("fail") => Some(UnknownPolicy::Fail),
-            Some("pass") => Some(UnknownPolicy::Pass),
-            _ => {
-                let shown = node.quoted();
-                let diag = cx.err(Code::UnknownUnknownPolicy, node.span, format!("`unknown` must be fail or pass, found {shown}"), "not fail or pass")
-                    .with_help("`unknown: fail` (default) makes a missing field fail the gate; `unknown: pass` lets the image pass")
-                    .suggest(node.as_str().and_then(|t| did_you_mean(t, ["fail", "pass"])));
-                cx.push(diag);
-                None
-            }
-        },
-    };
-
-    let grace = match mapping.get("grace") {
-        None => Some(None),
-        Some(node) => grace(cx, node).map(Some),
-    };
-
-    let scope_ok;
-    let scope = match mapping.get("where") {
-        None => {
-            scope_ok = true;
-            None
-        }
-        Some(node) => {
-            let compiled = matcher::condition(cx, node, "`where`");
-            scope_ok = compiled.is_some();
-            compiled
-        }
-    };
-
-    let (assert_key, expect_key) = (mapping.key("assert"), mapping.key("expect"));
-    let condition_span = mapping
-        .get("assert")
-        .or_else(|| mapping.get("expect"))
-        .map(|node| condition_start(cx.file.text(), node));
-    let (check, check_span) = match (mapping.get("assert"), mapping.get("expect")) {
+/// The rule's check, exactly one of `assert` and `expect`, and the span a
+/// report points at for it (the key).
+fn check(cx: &mut Cx<'_>, m: &Mapping<'_>, origin_span: Span) -> (Option<Check>, Span) {
+    match (m.get("assert"), m.get("expect")) {
         (Some(_), Some(_)) => {
             let (a, e) = (
-                assert_key.map_or(mapping.span, |k| k.span),
-                expect_key.map_or(mapping.span, |k| k.span),
+                m.key("assert").map_or(m.span, |k| k.span),
+                m.key("expect").map_or(m.span, |k| k.span),
             );
             let diag = cx.err(Code::CheckKind, e, "a rule has both `assert` and `expect`", "`expect` here")
                 .also(a, "`assert` here")
                 .with_help("`assert` checks every image in scope; `expect` checks the set of images in scope. Split this into two rules.");
             cx.push(diag);
-            (None, mapping.span)
+            (None, m.span)
         }
         (None, None) => {
             let diag = cx.err(Code::CheckKind, origin_span, "a rule needs `assert` or `expect`", "this rule checks nothing")
                 .with_help("add `assert: CONDITION` (every image in scope must satisfy it) or `expect: { count: … }` / `expect: { unique: … }`");
             cx.push(diag);
-            (None, mapping.span)
+            (None, m.span)
         }
         (Some(node), None) => (
             matcher::condition(cx, node, "`assert`").map(Check::Assert),
-            assert_key.map_or(node.span, |k| k.span),
+            m.key("assert").map_or(node.span, |k| k.span),
         ),
         (None, Some(node)) => (
             expectation(cx, node).map(Check::Expect),
-            expect_key.map_or(node.span, |k| k.span),
+            m.key("expect").map_or(node.span, |k| k.span),
         ),
-    };
-    let set_level = matches!(check, Some(Check::Expect(_)))
-        || (mapping.get("expect").is_some() && mapping.get("assert").is_none());
-    let message = match mapping.get("message") {
-        None => Some(None),
-        Some(node) => template::compile(cx, node, set_level).map(Some),
-    };
-
-    if !ok || !scope_ok {
-        return None;
     }
-    Some(Rule {
-        id: id?,
-        title: title?,
-        severity: severity?,
-        description,
-        remediation,
-        url,
-        tags: tags?,
-        scope,
-        check: check?,
-        message: message?,
-        unknown: unknown?,
-        grace: grace?,
-        origin: Origin {
-            file: cx.file.clone(),
-            span: origin_span,
-        },
-        check_origin: Origin {
-            file: cx.file.clone(),
-            span: check_span,
-        },
-        condition_origin: Origin {
-            file: cx.file.clone(),
-            span: condition_span.unwrap_or(check_span),
-        },
-    })
 }
 
 /// Where a check's condition starts, for the line a report shows. A flow
@@ -461,24 +467,23 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
     let mut tests = Vec::new();
     let mut ok = true;
     for (key, value) in entries {
-        let op = match key.as_str() {
+        let name = key.as_str().unwrap_or("?");
+        let chosen = cx.choose(name, &["eq", "gte", "gt", "lte", "lt"], |cx| {
+            cx.err(
+                Code::InvalidCount,
+                key.span,
+                format!("unknown count comparison `{name}`"),
+                "not a comparison",
+            )
+            .with_help(help)
+        });
+        let op = match chosen {
             Some("eq") => CmpOp::Eq,
             Some("gte") => CmpOp::Gte,
             Some("gt") => CmpOp::Gt,
             Some("lte") => CmpOp::Lte,
-            Some("lt") => CmpOp::Lt,
-            other => {
-                let name = other.unwrap_or("?");
-                let diag = cx
-                    .err(
-                        Code::InvalidCount,
-                        key.span,
-                        format!("unknown count comparison `{name}`"),
-                        "not a comparison",
-                    )
-                    .with_help(help)
-                    .suggest(other.and_then(|o| did_you_mean(o, ["eq", "gte", "gt", "lte", "lt"])));
-                cx.push(diag);
+            Some(_) => CmpOp::Lt,
+            None => {
                 ok = false;
                 continue;
             }
@@ -551,147 +556,35 @@ struct RuleIds<'r> {
 }
 
 fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], known: &RuleIds<'_>) -> Option<Waiver> {
-    let mapping = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
-    let mut ok = true;
-    let origin_span = mapping
+    let m = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
+    let origin_span = m
         .key("rules")
-        .or_else(|| mapping.entries.first().map(|(_, k, _)| *k))
-        .map_or(mapping.span, |k| k.span);
-    let mut rule_indices = Vec::new();
-    match mapping
-        .require(cx, "rules", "this waiver")
-        .and_then(|n| cx.strings(n, "`rules`"))
-    {
-        Some(ids) if ids.is_empty() => {
-            let span = mapping.get("rules").map_or(origin_span, |n| n.span);
-            let diag = cx.err(
-                Code::EmptyCondition,
-                span,
-                "a waiver must name at least one rule",
-                "empty list",
-            );
-            cx.push(diag);
-            ok = false;
-        }
-        Some(ids) => {
-            for (id, span) in ids {
-                match known.compiled.get(id.as_str()) {
-                    Some(&index) => rule_indices.push(index),
-                    // A rule that failed to compile was reported already.
-                    None if known.declared.contains(id.as_str()) => ok = false,
-                    None => {
-                        let suggestion = if cx.room() {
-                            did_you_mean(&id, known.all.iter().map(String::as_str))
-                        } else {
-                            None
-                        };
-                        let diag = cx
-                            .err(
-                                Code::UnknownRule,
-                                span,
-                                format!("waiver names unknown rule `{id}`"),
-                                "no rule has this id",
-                            )
-                            .with_help(
-                                "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
-                                 load the policy that defines it with --policy, or remove the id",
-                            )
-                            .suggest(suggestion);
-                        cx.push(diag);
-                        ok = false;
-                    }
-                }
-            }
-        }
-        None => ok = false,
-    }
-    let images = match mapping.get("images") {
-        None => None,
-        Some(node) => {
-            match cx.strings(node, "`images`") {
-                Some(ids) if ids.is_empty() => {
-                    let diag = cx.err(Code::EmptyCondition, node.span, "`images` is empty", "empty list")
-                    .with_help("list ImageIds, or remove `images` to waive the rules' set-level findings");
-                    cx.push(diag);
-                    ok = false;
-                    None
-                }
-                Some(ids) => Some(ids.into_iter().map(|(s, _)| s).collect()),
-                None => {
-                    ok = false;
-                    None
-                }
-            }
-        }
+        .map_or_else(|| m.first_key_span(), |k| k.span);
+    let rule_indices = waived_rules(cx, &m, origin_span, known);
+    let images = match m.get("images") {
+        None => Some(None),
+        Some(node) => waived_images(cx, node).map(Some),
     };
-    let scope = match mapping.get("where") {
-        None => None,
-        Some(node) => {
-            let compiled = matcher::condition(cx, node, "the waiver's `where`");
-            ok &= compiled.is_some();
-            compiled
-        }
+    let scope = match m.get("where") {
+        None => Some(None),
+        Some(node) => matcher::condition(cx, node, "the waiver's `where`").map(Some),
     };
-    let reason = mapping
-        .require(cx, "reason", "this waiver")
-        .and_then(|n| cx.string(n, "`reason`"));
-    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason"))
-        && reason.trim().is_empty()
-    {
-        let diag = cx
-            .err(
-                Code::EmptyValue,
-                node.span,
-                "the waiver's `reason` is empty",
-                "empty reason",
-            )
-            .with_help("say why the exception is acceptable, ideally with a ticket reference");
-        cx.push(diag);
-        ok = false;
-    }
-    let owner = mapping.get("owner").and_then(|n| cx.string(n, "`owner`"));
-    let expires = match mapping.get("expires") {
-        None => None,
-        Some(node) => {
-            let parsed = node.as_str().and_then(|text| {
-                let date = text
-                    .trim()
-                    .parse::<jiff::civil::Date>()
-                    .ok()
-                    .filter(|_| text.trim().len() == 10)?;
-                Some((text.trim().to_owned(), cx.options.zone.start_of_day(date)?))
-            });
-            if parsed.is_none() {
-                let diag = cx
-                    .err(
-                        Code::InvalidTime,
-                        node.span,
-                        format!(
-                            "`expires` must be a date like 2027-03-31, found {}",
-                            node.quoted()
-                        ),
-                        "not a date",
-                    )
-                    .with_help(
-                        "the waiver stops applying at the start of that day in the API time zone",
-                    );
-                cx.push(diag);
-                ok = false;
-            }
-            parsed
-        }
+    let reason = reason(cx, &m);
+    let owner = m.optional::<String>(cx, "owner").flatten();
+    let expires = match m.get("expires") {
+        None => Some(None),
+        Some(node) => expiry(cx, node).map(Some),
     };
-    if !ok {
-        return None;
-    }
+    let (rules_of, images, scope, reason, expires) =
+        (rule_indices?, images?, scope?, reason?, expires?);
     let expired = expires
         .as_ref()
         .is_some_and(|(_, at)| cx.options.now >= *at);
     let waiver = Waiver {
-        rules: rule_indices,
+        rules: rules_of,
         images,
         scope,
-        reason: reason?,
+        reason,
         owner,
         expires,
         expired,
@@ -711,6 +604,126 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], known: &RuleIds<'_>) -> 
         }
     }
     Some(waiver)
+}
+
+/// The rules a waiver names (required, at least one), as indices of the
+/// compiled rules. A rule that is not loaded is reported with "did you
+/// mean"; one that is written but failed to compile was reported already.
+fn waived_rules(
+    cx: &mut Cx<'_>,
+    m: &Mapping<'_>,
+    origin_span: Span,
+    known: &RuleIds<'_>,
+) -> Option<Vec<usize>> {
+    let ids = m
+        .require(cx, "rules", "this waiver")
+        .and_then(|n| cx.strings(n, "`rules`"))?;
+    if ids.is_empty() {
+        let span = m.get("rules").map_or(origin_span, |n| n.span);
+        let diag = cx.err(
+            Code::EmptyCondition,
+            span,
+            "a waiver must name at least one rule",
+            "empty list",
+        );
+        cx.push(diag);
+        return None;
+    }
+    let mut indices = Vec::with_capacity(ids.len());
+    let mut ok = true;
+    for (id, span) in ids {
+        match known.compiled.get(id.as_str()) {
+            Some(&index) => indices.push(index),
+            None if known.declared.contains(id.as_str()) => ok = false,
+            None => {
+                let suggestion = if cx.room() {
+                    did_you_mean(&id, known.all.iter().map(String::as_str))
+                } else {
+                    None
+                };
+                let diag = cx
+                    .err(
+                        Code::UnknownRule,
+                        span,
+                        format!("waiver names unknown rule `{id}`"),
+                        "no rule has this id",
+                    )
+                    .with_help(
+                        "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
+                         load the policy that defines it with --policy, or remove the id",
+                    )
+                    .suggest(suggestion);
+                cx.push(diag);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(indices)
+}
+
+/// The ImageIds a waiver names: a non-empty list.
+fn waived_images(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<String>> {
+    let ids = cx.strings(node, "`images`")?;
+    if ids.is_empty() {
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                node.span,
+                "`images` is empty",
+                "empty list",
+            )
+            .with_help("list ImageIds, or remove `images` to waive the rules' set-level findings");
+        cx.push(diag);
+        return None;
+    }
+    Some(ids.into_iter().map(|(s, _)| s).collect())
+}
+
+/// The waiver's `reason`: required, not empty.
+fn reason(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
+    let node = m.require(cx, "reason", "this waiver")?;
+    let reason = cx.string(node, "`reason`")?;
+    if reason.trim().is_empty() {
+        let diag = cx
+            .err(
+                Code::EmptyValue,
+                node.span,
+                "the waiver's `reason` is empty",
+                "empty reason",
+            )
+            .with_help("say why the exception is acceptable, ideally with a ticket reference");
+        cx.push(diag);
+        return None;
+    }
+    Some(reason)
+}
+
+/// `expires: 2027-03-31`, as written and as the start of that day in the
+/// API time zone.
+fn expiry(cx: &mut Cx<'_>, node: &Node) -> Option<(String, jiff::Timestamp)> {
+    let parsed = node.as_str().and_then(|text| {
+        let date = text
+            .trim()
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .filter(|_| text.trim().len() == 10)?;
+        Some((text.trim().to_owned(), cx.options.zone.start_of_day(date)?))
+    });
+    if parsed.is_none() {
+        let diag = cx
+            .err(
+                Code::InvalidTime,
+                node.span,
+                format!(
+                    "`expires` must be a date like 2027-03-31, found {}",
+                    node.quoted()
+                ),
+                "not a date",
+            )
+            .with_help("the waiver stops applying at the start of that day in the API time zone");
+        cx.push(diag);
+    }
+    parsed
 }
 
 /// The ids of every rule item in every file, valid or not, so a waiver of a

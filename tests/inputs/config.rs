@@ -559,3 +559,58 @@ fn a_password_parameter_in_the_history_url_is_refused() {
         .run()
         .code(0);
 }
+
+/// `text` as the inside of a YAML double-quoted string: every character
+/// outside printable ASCII as `\uXXXX`.
+fn yaml_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c.to_string()
+            } else {
+                format!("\\u{:04X}", u32::from(c))
+            }
+        })
+        .collect()
+}
+
+/// One rule for an account label wherever it is given: `--account` used to
+/// take a bidirectional override or a zero-width character that `account:`
+/// in the config file refused (and `ecmguard history` showed them raw). Now
+/// both refuse control, bidirectional and invisible characters: the flag
+/// with a flag diagnostic, the config key located in the file.
+#[test]
+fn an_account_label_is_checked_the_same_way_as_a_flag_and_in_the_config() {
+    for (label, point, what) in [
+        ("prod\u{202e}dab", "U+202E", "bidirectional"),
+        ("prod\u{200b}", "U+200B", "invisible"),
+        ("prod\u{7}", "U+0007", "control"),
+    ] {
+        project()
+            .check(&["--history", "h.db", "--account", label])
+            .run()
+            .code(2)
+            .stderr_has("ecmguard::invalid-argument")
+            .stderr_has("--account must be 1 to 128 printable characters")
+            .stderr_has(point)
+            .stderr_has(what);
+        let out = project()
+            .file(
+                "ecmguard.yaml",
+                format!("history: h.db\naccount: \"{}\"\n", yaml_escaped(label)),
+            )
+            .check(&[])
+            .run()
+            .code(2)
+            .stderr_has("ecmguard::config-value")
+            .stderr_has("[ecmguard.yaml:2:10]")
+            .stderr_has(point)
+            .stderr_has(what);
+        assert!(!out.dir().join("h.db").exists(), "nothing recorded");
+    }
+    // A plain label (surrounding spaces aside) is taken from either.
+    project()
+        .check(&["--history", "h.db", "--account", " prod-guangzhou "])
+        .run()
+        .code(0);
+}
