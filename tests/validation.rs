@@ -787,6 +787,8 @@ mod rendered {
             ("params", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images: []\n    expect: []\n    params: { 5: x, min_size: 3 }\n".into()),
             ("rules not loaded", "now: 2026-01-01T00:00:00+08:00\nrules: [sise]\ncases:\n  - name: x\n    images: []\n    expect: [{ rule: aeg, status: violation }]\n".into()),
             ("yaml syntax", "cases: [\n".into()),
+            // A field or param written twice would silently keep the last.
+            ("fields and params written twice", "now: 2026-01-01T00:00:00+08:00\ncases:\n  - name: x\n    images:\n      - { ImageId: img-a, ImageSize: 50, ImageSize: 10, SrcImage: { Region: a, Region: b } }\n    params: { min_size: 3, min_size: 4 }\n    expect: []\n".into()),
         ]
     }
 
