@@ -257,19 +257,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         diags.push(validate::no_rules(&files, empty));
     }
     if diags.iter().any(Diag::is_error) {
-        // Errors first, each group in file order, then by position.
-        let file_index = |d: &Diag| {
-            d.file()
-                .and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)))
-                .unwrap_or(usize::MAX)
-        };
-        diags.sort_by_key(|d| {
-            (
-                std::cmp::Reverse(d.level),
-                file_index(d),
-                d.primary_span().map_or(0, |s| s.start),
-            )
-        });
+        errors_first(&mut diags, &files);
         return Err(bounded(diags, options, &roots));
     }
     Ok(Loaded {
@@ -281,6 +269,24 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         },
         warnings: bounded(diags, options, &roots),
     })
+}
+
+/// Errors first, each group in file order, then by position.
+fn errors_first(diags: &mut [Diag], files: &[Arc<SourceFile>]) {
+    let index: std::collections::HashMap<*const SourceFile, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (Arc::as_ptr(file), i))
+        .collect();
+    diags.sort_by_cached_key(|d| {
+        (
+            std::cmp::Reverse(d.level),
+            d.file()
+                .and_then(|f| index.get(&Arc::as_ptr(f)).copied())
+                .unwrap_or(usize::MAX),
+            d.primary_span().map_or(0, |s| s.start),
+        )
+    });
 }
 
 /// What a compile prints, bounded: each file's diagnostics capped (a param

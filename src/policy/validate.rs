@@ -435,8 +435,12 @@ fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
     ok.then_some(expectation)
 }
 
+/// How a `count` is written, for the help of each of its problems.
+const COUNT_HELP: &str =
+    "write `count: { gte: 1 }` with eq, gte, gt, lte, lt and non-negative integers";
+
 fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
-    let help = "write `count: { gte: 1 }` with eq, gte, gt, lte, lt and non-negative integers";
+    let help = COUNT_HELP;
     let Some(entries) = node.as_map() else {
         let diag = cx
             .err(
@@ -464,58 +468,59 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
         cx.push(diag);
         return None;
     }
-    let mut tests = Vec::new();
+    let mut tests = Vec::with_capacity(entries.len());
     let mut ok = true;
     for (key, value) in entries {
-        let name = key.as_str().unwrap_or("?");
-        let chosen = cx.choose(name, &["eq", "gte", "gt", "lte", "lt"], |cx| {
-            cx.err(
-                Code::InvalidCount,
-                key.span,
-                format!("unknown count comparison `{name}`"),
-                "not a comparison",
-            )
-            .with_help(help)
-        });
-        let op = match chosen {
-            Some("eq") => CmpOp::Eq,
-            Some("gte") => CmpOp::Gte,
-            Some("gt") => CmpOp::Gt,
-            Some("lte") => CmpOp::Lte,
-            Some(_) => CmpOp::Lt,
-            None => {
-                ok = false;
-                continue;
-            }
-        };
-        let Some(operand) = params::resolve(cx, value, params::Want::Count) else {
-            ok = false;
-            continue;
-        };
-        match operand.node.kind {
-            NodeKind::Int(v) if v >= 0 => tests.push(CountTest {
-                op,
-                value: v as u64,
-            }),
-            _ => {
-                let diag = cx
-                    .err(
-                        Code::InvalidCount,
-                        operand.node.span,
-                        format!(
-                            "a count must be a non-negative integer, found {}{}",
-                            operand.node.quoted(),
-                            operand.origin_note()
-                        ),
-                        "not a count",
-                    )
-                    .with_help(help);
-                cx.push(diag);
-                ok = false;
-            }
+        match count_test(cx, key, value) {
+            Some(test) => tests.push(test),
+            None => ok = false,
         }
     }
     ok.then_some(tests)
+}
+
+/// One comparison of a `count`: `gte: 1` (a param allowed).
+fn count_test(cx: &mut Cx<'_>, key: &Node, value: &Node) -> Option<CountTest> {
+    let name = key.as_str().unwrap_or("?");
+    let chosen = cx.choose(name, &["eq", "gte", "gt", "lte", "lt"], |cx| {
+        cx.err(
+            Code::InvalidCount,
+            key.span,
+            format!("unknown count comparison `{name}`"),
+            "not a comparison",
+        )
+        .with_help(COUNT_HELP)
+    })?;
+    let op = match chosen {
+        "eq" => CmpOp::Eq,
+        "gte" => CmpOp::Gte,
+        "gt" => CmpOp::Gt,
+        "lte" => CmpOp::Lte,
+        _ => CmpOp::Lt,
+    };
+    let operand = params::resolve(cx, value, params::Want::Count)?;
+    match operand.node.kind {
+        NodeKind::Int(v) if v >= 0 => Some(CountTest {
+            op,
+            value: v as u64,
+        }),
+        _ => {
+            let diag = cx
+                .err(
+                    Code::InvalidCount,
+                    operand.node.span,
+                    format!(
+                        "a count must be a non-negative integer, found {}{}",
+                        operand.node.quoted(),
+                        operand.origin_note()
+                    ),
+                    "not a count",
+                )
+                .with_help(COUNT_HELP);
+            cx.push(diag);
+            None
+        }
+    }
 }
 
 /// Compile one file's `waivers:` list; rule ids resolve against every rule.
