@@ -190,10 +190,7 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         Some(node) => expected_findings(cx, node),
         None => None,
     };
-    let history = match m.get("history") {
-        None => Some(None),
-        Some(node) => history(cx, node).map(Some),
-    };
+    let history = m.optional_by("history", |node| history(cx, node));
     let (images, params, (expect, expect_spans), history) = (images?, params?, expect?, history?);
     Some(Case {
         name: name?,

@@ -11,7 +11,7 @@ use super::{KEYS, ProjectConfig};
 use crate::diag::{Code, Diag, SMALL_FILE};
 use crate::eval::FailOn;
 use crate::policy::duration::Duration;
-use crate::policy::read::{Dialect, Of, Read};
+use crate::policy::read::{Collect, Dialect, Of, Read};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::report::Format;
 use crate::source::live::{self, Credentials, LiveConfig};
@@ -40,10 +40,11 @@ pub(super) fn read(
     path: &Path,
     secrets: &mut Secrets,
 ) -> Result<ProjectConfig, Vec<Diag>> {
+    let mut r = Collect::new(file, &CONFIG, SMALL_FILE);
+    r.problems = secrets.in_tree(root);
     let mut reader = Reader {
-        file: file.clone(),
+        r,
         dir: path.parent().unwrap_or(Path::new("")),
-        problems: secrets.in_tree(root),
         secrets,
     };
     let mut config = ProjectConfig {
@@ -53,50 +54,33 @@ pub(super) fn read(
     match &root.kind {
         NodeKind::Null => {}
         NodeKind::Map(entries) => reader.keys(entries, &mut config),
-        _ => reader.wrong_type(root, THE_FILE, "a mapping of keys to values"),
+        _ => reader
+            .r
+            .wrong_type(root, THE_FILE, "a mapping of keys to values"),
     }
-    if reader.problems.is_empty() {
+    if reader.r.problems.is_empty() {
         Ok(config)
     } else {
-        Err(reader.problems)
+        Err(reader.r.problems)
     }
 }
 
 /// Reads the file's mapping, collecting problems.
 struct Reader<'a> {
-    file: Arc<SourceFile>,
+    r: Collect,
     /// Paths in the file are relative to its directory.
     dir: &'a Path,
-    problems: Vec<Diag>,
     secrets: &'a Secrets,
-}
-
-impl Read for Reader<'_> {
-    fn file(&self) -> &Arc<SourceFile> {
-        &self.file
-    }
-
-    fn dialect(&self) -> &Dialect {
-        &CONFIG
-    }
-
-    fn push(&mut self, diag: Diag) {
-        self.problems.push(diag);
-    }
-
-    fn room(&self) -> bool {
-        self.problems.len() < SMALL_FILE
-    }
 }
 
 impl Reader<'_> {
     /// Each key in file order, its problems reported as they come.
     fn keys(&mut self, entries: &[(Node, Node)], config: &mut ProjectConfig) {
-        for item in self.each(entries, Of::new(THE_FILE)) {
+        for item in self.r.each(entries, Of::new(THE_FILE)) {
             let (name, key, value) = match item {
                 Ok(entry) => entry,
                 Err(diag) => {
-                    self.push(diag);
+                    self.r.push(diag);
                     continue;
                 }
             };
@@ -105,7 +89,7 @@ impl Reader<'_> {
                 continue;
             }
             if !KEYS.contains(&name) {
-                self.unknown_key(name, key, THE_FILE, KEYS);
+                self.r.unknown_key(name, key, THE_FILE, KEYS);
                 continue;
             }
             // Refused as a credential: to be removed, not corrected.
@@ -138,6 +122,7 @@ impl Reader<'_> {
     /// A value that is not valid for its key.
     fn invalid(&mut self, node: &Node, key: &str, message: String, help: impl Into<String>) {
         let diag = self
+            .r
             .err(
                 Code::ConfigValue,
                 node.span,
@@ -145,7 +130,7 @@ impl Reader<'_> {
                 "invalid value",
             )
             .with_help(help);
-        self.push(diag);
+        self.r.push(diag);
     }
 
     /// A string value; an empty one is invalid, anything else a wrong type.
@@ -162,7 +147,7 @@ impl Reader<'_> {
                 None
             }
             _ => {
-                self.wrong_type(node, &format!("`{key}`"), expected);
+                self.r.wrong_type(node, &format!("`{key}`"), expected);
                 None
             }
         }
@@ -202,7 +187,7 @@ impl Reader<'_> {
                 ok.then_some(out)
             }
             _ => {
-                self.wrong_type(node, &format!("`{key}`"), expected);
+                self.r.wrong_type(node, &format!("`{key}`"), expected);
                 None
             }
         }
@@ -220,15 +205,17 @@ impl Reader<'_> {
 
     fn fail_on(&mut self, node: &Node) -> Option<FailOn> {
         let text = self.text(node, "fail_on", "one of error, warning, info, never")?;
-        let level = self.choose(&text, &["error", "warning", "info", "never"], |r| {
-            r.err(
-                Code::ConfigValue,
-                node.span,
-                format!("`fail_on`: `{text}` is not a level (error, warning, info, never)"),
-                "not a level",
-            )
-            .with_help("the lowest severity that fails the gate: error, warning, info or never")
-        })?;
+        let level = self
+            .r
+            .choose(&text, &["error", "warning", "info", "never"], |r| {
+                r.err(
+                    Code::ConfigValue,
+                    node.span,
+                    format!("`fail_on`: `{text}` is not a level (error, warning, info, never)"),
+                    "not a level",
+                )
+                .with_help("the lowest severity that fails the gate: error, warning, info or never")
+            })?;
         FailOn::parse(level)
     }
 
@@ -255,7 +242,8 @@ impl Reader<'_> {
             NodeKind::Str(_) => vec![node],
             NodeKind::Seq(items) => items.iter().collect(),
             _ => {
-                self.wrong_type(node, "`reports`", "a list of FORMAT=FILE");
+                self.r
+                    .wrong_type(node, "`reports`", "a list of FORMAT=FILE");
                 return None;
             }
         };
@@ -289,7 +277,7 @@ impl Reader<'_> {
             );
             return None;
         };
-        let format = self.choose(name, &formats, |r| {
+        let format = self.r.choose(name, &formats, |r| {
             r.err(
                 Code::ConfigValue,
                 item.span,
@@ -347,7 +335,8 @@ impl Reader<'_> {
             NodeKind::Int(n) => n as f64,
             NodeKind::Float(f) => f,
             _ => {
-                self.wrong_type(node, "`rate`", "a number of requests per second");
+                self.r
+                    .wrong_type(node, "`rate`", "a number of requests per second");
                 return None;
             }
         };
@@ -367,6 +356,7 @@ impl Reader<'_> {
         let help = "a duration such as 30s or 2min (months and years are not timeouts)";
         if matches!(node.kind, NodeKind::Int(_) | NodeKind::Float(_)) {
             let diag = self
+                .r
                 .err(
                     Code::ConfigType,
                     node.span,
@@ -377,7 +367,7 @@ impl Reader<'_> {
                     "no unit",
                 )
                 .with_help(help);
-            self.push(diag);
+            self.r.push(diag);
             return None;
         }
         let text = self.text(node, "timeout", "a duration such as 30s")?;
@@ -414,6 +404,7 @@ impl Reader<'_> {
             .clone()
             .unwrap_or_else(|| format!("for example endpoint: {}", live::DEFAULT_ENDPOINT));
         let located = self
+            .r
             .err(
                 diag.code,
                 node.span,
@@ -421,7 +412,7 @@ impl Reader<'_> {
                 "this endpoint",
             )
             .with_help(help);
-        self.push(located);
+        self.r.push(located);
         None
     }
 }

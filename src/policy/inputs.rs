@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::diag::{Code, Diag};
 use crate::policy::model::ParamSource;
-use crate::policy::read::{Dialect, Of, Read};
+use crate::policy::read::{Collect, Dialect, Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
@@ -184,10 +184,7 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
             ]);
         }
     };
-    let mut reader = ParamFile {
-        file: file.clone(),
-        problems: Vec::new(),
-    };
+    let mut reader = Collect::new(file, &PARAM_FILE, crate::diag::SMALL_FILE);
     let names = Of::new(file.name())
         .keys("a param name", "not a param name")
         .again("keep one of them; a later param file (or the environment, or --param) overrides an earlier one");
@@ -229,30 +226,6 @@ const PARAM_FILE: Dialect = Dialect {
     dashes_are_underscores: false,
     twice: |name, file| format!("param `{name}` is set twice in {file}"),
 };
-
-/// Reads one param file, collecting its problems.
-struct ParamFile {
-    file: Arc<SourceFile>,
-    problems: Vec<Diag>,
-}
-
-impl Read for ParamFile {
-    fn file(&self) -> &Arc<SourceFile> {
-        &self.file
-    }
-
-    fn dialect(&self) -> &Dialect {
-        &PARAM_FILE
-    }
-
-    fn push(&mut self, diag: Diag) {
-        self.problems.push(diag);
-    }
-
-    fn room(&self) -> bool {
-        self.problems.len() < crate::diag::SMALL_FILE
-    }
-}
 
 /// A param file's value: a scalar as text, or a list of scalars.
 fn given(file: &Arc<SourceFile>, name: &str, value: &Node) -> Result<Given, Diag> {

@@ -13,6 +13,7 @@ use crate::policy::params::{self, Operand, Want};
 use crate::policy::pattern::{self, Pattern};
 use crate::policy::read::{Entry, Of, Read};
 use crate::policy::yaml::{Node, NodeKind};
+use crate::source_text::Span;
 use crate::time::parse_time_operand;
 
 const LOGIC: &[&str] = &["all", "any", "not"];
@@ -326,19 +327,7 @@ fn test(
 ) -> Option<Op> {
     let ty = field.ty();
     if !op.applies_to(ty) {
-        let diag = cx
-            .err(
-                Code::OperatorType,
-                key.span,
-                format!(
-                    "`{op}` does not apply to `{field}`, which is {}",
-                    article(ty)
-                ),
-                format!("not for {ty} fields"),
-            )
-            .with_help(operator_type_help(op, ty));
-        cx.push(diag);
-        return None;
+        return not_applicable(cx, field, op, key.span);
     }
     let operand = params::resolve(cx, value, want_of(op, ty))?;
     operator(cx, field, op, &operand, ignore_case)
@@ -405,6 +394,12 @@ fn operator(
 ) -> Option<Op> {
     use FieldType::{Integer, String as Str, Timestamp};
     let ty = field.ty();
+    let u = Use {
+        field,
+        op,
+        operand,
+        ignore_case,
+    };
     let (kind, expected) = match op {
         Operator::Exists => match operand.node.kind {
             NodeKind::Bool(b) => (
@@ -413,17 +408,13 @@ fn operator(
             ),
             _ => return type_error(cx, field, op, operand, "true or false"),
         },
-        Operator::Eq | Operator::Ne => equality(cx, field, op, operand, ignore_case)?,
+        Operator::Eq | Operator::Ne => equality(cx, &u)?,
         Operator::StartsWith | Operator::EndsWith | Operator::Contains if ty == Str => {
-            substring(cx, field, op, operand, ignore_case)?
+            substring(cx, &u)?
         }
-        Operator::In | Operator::NotIn if matches!(ty, Str | Integer) => {
-            membership(cx, field, op, operand, ignore_case)?
-        }
-        Operator::Matches | Operator::NotMatches if ty == Str => {
-            pattern_test(cx, field, op, operand, ignore_case)?
-        }
-        Operator::Glob if ty == Str => glob_test(cx, field, op, operand, ignore_case)?,
+        Operator::In | Operator::NotIn if matches!(ty, Str | Integer) => membership(cx, &u)?,
+        Operator::Matches | Operator::NotMatches if ty == Str => pattern_test(cx, &u)?,
+        Operator::Glob if ty == Str => glob_test(cx, &u)?,
         Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte if ty == Integer => {
             int_comparison(cx, field, op, operand)?
         }
@@ -449,49 +440,47 @@ fn operator(
         | Operator::Lte
         | Operator::OlderThan
         | Operator::NewerThan
-        | Operator::IgnoreCase => return not_applicable(cx, field, op, operand),
+        | Operator::IgnoreCase => return not_applicable(cx, field, op, operand.node.span),
     };
     Some(Op { kind, expected })
 }
 
-/// `eq` / `ne` on any field type.
-fn equality(
-    cx: &mut Cx<'_>,
+/// An operator as written on a field, with its operand resolved and the
+/// mapping's `ignore_case`: what compiling one operator needs.
+#[derive(Clone, Copy)]
+struct Use<'o> {
     field: Field,
     op: Operator,
-    operand: &Operand,
+    operand: &'o Operand,
     ignore_case: bool,
-) -> Option<(OpKind, String)> {
-    let eq = op == Operator::Eq;
-    Some(match field.ty() {
+}
+
+/// `eq` / `ne` on any field type.
+fn equality(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let eq = u.op == Operator::Eq;
+    Some(match u.field.ty() {
         FieldType::String => {
-            let (text, shown) = text_operand(cx, field, op, operand, ignore_case)?;
+            let (text, shown) = text_operand(cx, u.field, u.op, u.operand, u.ignore_case)?;
             if eq {
                 (OpKind::StrEq(text), format!("equal to {shown}"))
             } else {
                 (OpKind::StrNe(text), format!("not equal to {shown}"))
             }
         }
-        FieldType::Integer => int_comparison(cx, field, op, operand)?,
-        FieldType::Boolean => match operand.node.kind {
+        FieldType::Integer => int_comparison(cx, u.field, u.op, u.operand)?,
+        FieldType::Boolean => match u.operand.node.kind {
             NodeKind::Bool(b) if eq => (OpKind::BoolEq(b), format!("{b}")),
             NodeKind::Bool(b) => (OpKind::BoolNe(b), format!("not {b}")),
-            _ => return type_error(cx, field, op, operand, "true or false"),
+            _ => return type_error(cx, u.field, u.op, u.operand, "true or false"),
         },
-        FieldType::Timestamp => time_comparison(cx, field, op, operand)?,
+        FieldType::Timestamp => time_comparison(cx, u.field, u.op, u.operand)?,
     })
 }
 
 /// `starts_with`, `ends_with`, `contains` on a string field.
-fn substring(
-    cx: &mut Cx<'_>,
-    field: Field,
-    op: Operator,
-    operand: &Operand,
-    ignore_case: bool,
-) -> Option<(OpKind, String)> {
-    let (text, shown) = text_operand(cx, field, op, operand, ignore_case)?;
-    Some(match op {
+fn substring(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let (text, shown) = text_operand(cx, u.field, u.op, u.operand, u.ignore_case)?;
+    Some(match u.op {
         Operator::StartsWith => (OpKind::StartsWith(text), format!("starting with {shown}")),
         Operator::EndsWith => (OpKind::EndsWith(text), format!("ending with {shown}")),
         _ => (OpKind::Contains(text), format!("containing {shown}")),
@@ -499,17 +488,11 @@ fn substring(
 }
 
 /// `in` / `not_in` on a string or integer field.
-fn membership(
-    cx: &mut Cx<'_>,
-    field: Field,
-    op: Operator,
-    operand: &Operand,
-    ignore_case: bool,
-) -> Option<(OpKind, String)> {
-    let inside = op == Operator::In;
+fn membership(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let inside = u.op == Operator::In;
     let words = if inside { "one of" } else { "none of" };
-    if field.ty() == FieldType::Integer {
-        let values = each_item(cx, field, op, operand, int_operand)?;
+    if u.field.ty() == FieldType::Integer {
+        let values = each_item(cx, u.field, u.op, u.operand, int_operand)?;
         let shown: Vec<String> = values.iter().map(i64::to_string).collect();
         let expected = format!("{words} [{}]", shown.join(", "));
         let kind = if inside {
@@ -519,13 +502,13 @@ fn membership(
         };
         return Some((kind, expected));
     }
-    let texts = each_item(cx, field, op, operand, string_operand)?;
+    let texts = each_item(cx, u.field, u.op, u.operand, string_operand)?;
     let shown: Vec<String> = texts.iter().map(|t| format!("{t:?}")).collect();
-    let case = if ignore_case { " (ignoring case)" } else { "" };
+    let case = ignoring_case(u.ignore_case);
     let expected = format!("{words} [{}]{case}", shown.join(", "));
     let texts: Vec<Text> = texts
         .into_iter()
-        .map(|t| make_text(t, ignore_case))
+        .map(|t| make_text(t, u.ignore_case))
         .collect();
     let kind = if inside {
         OpKind::StrIn(texts)
@@ -536,17 +519,11 @@ fn membership(
 }
 
 /// `matches` / `not_matches` on a string field: the regex compiled once.
-fn pattern_test(
-    cx: &mut Cx<'_>,
-    field: Field,
-    op: Operator,
-    operand: &Operand,
-    ignore_case: bool,
-) -> Option<(OpKind, String)> {
-    let pattern = string_operand(cx, field, op, operand)?;
-    let regex = build_regex(cx, &pattern, ignore_case, operand, Code::InvalidRegex)?;
-    let case = if ignore_case { " (ignoring case)" } else { "" };
-    Some(if op == Operator::Matches {
+fn pattern_test(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let pattern = string_operand(cx, u.field, u.op, u.operand)?;
+    let regex = build_regex(cx, &pattern, u.ignore_case, u.operand, Code::InvalidRegex)?;
+    let case = ignoring_case(u.ignore_case);
+    Some(if u.op == Operator::Matches {
         (
             OpKind::Matches(regex),
             format!("matching /{pattern}/{case}"),
@@ -560,22 +537,16 @@ fn pattern_test(
 }
 
 /// `glob` on a string field: the glob as an anchored regex, compiled once.
-fn glob_test(
-    cx: &mut Cx<'_>,
-    field: Field,
-    op: Operator,
-    operand: &Operand,
-    ignore_case: bool,
-) -> Option<(OpKind, String)> {
-    let pattern = string_operand(cx, field, op, operand)?;
+fn glob_test(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let pattern = string_operand(cx, u.field, u.op, u.operand)?;
     let source = match glob_to_regex(&pattern) {
         Ok(source) => source,
         Err(message) => {
-            let note = operand.origin_note();
+            let note = u.operand.origin_note();
             let diag = cx
                 .err(
                     Code::InvalidGlob,
-                    operand.node.span,
+                    u.operand.node.span,
                     format!("invalid glob {pattern:?}: {message}{note}"),
                     "invalid glob",
                 )
@@ -586,8 +557,8 @@ fn glob_test(
             return None;
         }
     };
-    let regex = build_regex(cx, &source, ignore_case, operand, Code::InvalidGlob)?;
-    let case = if ignore_case { " (ignoring case)" } else { "" };
+    let regex = build_regex(cx, &source, u.ignore_case, u.operand, Code::InvalidGlob)?;
+    let case = ignoring_case(u.ignore_case);
     Some((
         OpKind::Glob(regex),
         format!("matching glob {pattern:?}{case}"),
@@ -596,12 +567,12 @@ fn glob_test(
 
 /// An operator on a field type it does not apply to. `operator_map` reports
 /// these before compiling; this keeps the compiler total, never silent.
-fn not_applicable<T>(cx: &mut Cx<'_>, field: Field, op: Operator, operand: &Operand) -> Option<T> {
+fn not_applicable<T>(cx: &mut Cx<'_>, field: Field, op: Operator, span: Span) -> Option<T> {
     let ty = field.ty();
     let diag = cx
         .err(
             Code::OperatorType,
-            operand.node.span,
+            span,
             format!(
                 "`{op}` does not apply to `{field}`, which is {}",
                 article(ty)
@@ -882,6 +853,11 @@ fn each_item<T>(
         out.push(check(cx, field, name, &item)?);
     }
     Some(out)
+}
+
+/// ` (ignoring case)` after an expected value, or nothing.
+fn ignoring_case(ignore_case: bool) -> &'static str {
+    if ignore_case { " (ignoring case)" } else { "" }
 }
 
 fn make_text(value: String, ignore_case: bool) -> Text {

@@ -166,6 +166,21 @@ impl<'n> Mapping<'n> {
     }
 }
 
+impl<'n> Mapping<'n> {
+    /// An optional entry read by `read`: `Some(None)` when absent, `None`
+    /// when `read` found (and reported) a problem.
+    pub fn optional_by<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'n Node) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match self.get(key) {
+            None => Some(None),
+            Some(node) => read(node).map(Some),
+        }
+    }
+}
+
 /// A value read from a node of one YAML type.
 pub(crate) trait FromNode<'n>: Sized {
     /// What the type is called in "must be X": `a string`.
@@ -201,6 +216,45 @@ impl<'n> FromNode<'n> for &'n [Node] {
     const EXPECTED: &'static str = "a list";
     fn from_node(node: &'n Node) -> Option<Self> {
         node.as_seq()
+    }
+}
+
+/// A reader of one file that collects its problems, for a file read in one
+/// pass (the config file, a param file), at most `limit` of them worked out
+/// in full (the rest are counted: `diag::cap_per_file`).
+pub(crate) struct Collect {
+    file: Arc<SourceFile>,
+    dialect: &'static Dialect,
+    limit: usize,
+    pub problems: Vec<Diag>,
+}
+
+impl Collect {
+    pub fn new(file: &Arc<SourceFile>, dialect: &'static Dialect, limit: usize) -> Self {
+        Collect {
+            file: file.clone(),
+            dialect,
+            limit,
+            problems: Vec::new(),
+        }
+    }
+}
+
+impl Read for Collect {
+    fn file(&self) -> &Arc<SourceFile> {
+        &self.file
+    }
+
+    fn dialect(&self) -> &Dialect {
+        self.dialect
+    }
+
+    fn push(&mut self, diag: Diag) {
+        self.problems.push(diag);
+    }
+
+    fn room(&self) -> bool {
+        self.problems.len() < self.limit
     }
 }
 

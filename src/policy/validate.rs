@@ -106,14 +106,8 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
     let unknown = m
         .get("unknown")
         .map_or(Some(UnknownPolicy::Fail), |node| unknown_policy(cx, node));
-    let grace = match m.get("grace") {
-        None => Some(None),
-        Some(node) => grace(cx, node).map(Some),
-    };
-    let scope = match m.get("where") {
-        None => Some(None),
-        Some(node) => matcher::condition(cx, node, "`where`").map(Some),
-    };
+    let grace = m.optional_by("grace", |node| grace(cx, node));
+    let scope = m.optional_by("where", |node| matcher::condition(cx, node, "`where`"));
     let (check, check_span) = check(cx, &m, origin_span);
     let condition_span = m
         .get("assert")
@@ -121,10 +115,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
         .map_or(check_span, |node| condition_start(cx.file.text(), node));
     let set_level = matches!(check, Some(Check::Expect(_)))
         || (m.get("expect").is_some() && m.get("assert").is_none());
-    let message = match m.get("message") {
-        None => Some(None),
-        Some(node) => template::compile(cx, node, set_level).map(Some),
-    };
+    let message = m.optional_by("message", |node| template::compile(cx, node, set_level));
     let origin = |span| Origin {
         file: cx.file.clone(),
         span,
@@ -196,21 +187,39 @@ fn rule_id(cx: &mut Cx<'_>, m: &Mapping<'_>) -> (Option<String>, Span) {
 
 /// The rule's `title`: required, one non-empty line.
 fn title(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
-    let node = m.require(cx, "title", "this rule")?;
-    let title = cx.string(node, "`title`")?;
-    if title.trim().is_empty() {
+    let empty = Empty {
+        message: "`title` is empty",
+        label: "empty title",
+        help: "say in one line what the rule requires",
+    };
+    required_text(cx, m, "title", "this rule", &empty)
+}
+
+/// How a required text that is empty is told.
+struct Empty {
+    message: &'static str,
+    label: &'static str,
+    help: &'static str,
+}
+
+/// A required string that says something (not only spaces).
+fn required_text(
+    cx: &mut Cx<'_>,
+    m: &Mapping<'_>,
+    key: &str,
+    owner: &str,
+    empty: &Empty,
+) -> Option<String> {
+    let node = m.require(cx, key, owner)?;
+    let text = cx.string(node, &format!("`{key}`"))?;
+    if text.trim().is_empty() {
         let diag = cx
-            .err(
-                Code::EmptyValue,
-                node.span,
-                "`title` is empty",
-                "empty title",
-            )
-            .with_help("say in one line what the rule requires");
+            .err(Code::EmptyValue, node.span, empty.message, empty.label)
+            .with_help(empty.help);
         cx.push(diag);
         return None;
     }
-    Some(title)
+    Some(text)
 }
 
 /// `severity: error | warning | info`.
@@ -566,20 +575,13 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], known: &RuleIds<'_>) -> 
         .key("rules")
         .map_or_else(|| m.first_key_span(), |k| k.span);
     let rule_indices = waived_rules(cx, &m, origin_span, known);
-    let images = match m.get("images") {
-        None => Some(None),
-        Some(node) => waived_images(cx, node).map(Some),
-    };
-    let scope = match m.get("where") {
-        None => Some(None),
-        Some(node) => matcher::condition(cx, node, "the waiver's `where`").map(Some),
-    };
+    let images = m.optional_by("images", |node| waived_images(cx, node));
+    let scope = m.optional_by("where", |node| {
+        matcher::condition(cx, node, "the waiver's `where`")
+    });
     let reason = reason(cx, &m);
     let owner = m.optional::<String>(cx, "owner").flatten();
-    let expires = match m.get("expires") {
-        None => Some(None),
-        Some(node) => expiry(cx, node).map(Some),
-    };
+    let expires = m.optional_by("expires", |node| expiry(cx, node));
     let (rules_of, images, scope, reason, expires) =
         (rule_indices?, images?, scope?, reason?, expires?);
     let expired = expires
@@ -686,21 +688,12 @@ fn waived_images(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<String>> {
 
 /// The waiver's `reason`: required, not empty.
 fn reason(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
-    let node = m.require(cx, "reason", "this waiver")?;
-    let reason = cx.string(node, "`reason`")?;
-    if reason.trim().is_empty() {
-        let diag = cx
-            .err(
-                Code::EmptyValue,
-                node.span,
-                "the waiver's `reason` is empty",
-                "empty reason",
-            )
-            .with_help("say why the exception is acceptable, ideally with a ticket reference");
-        cx.push(diag);
-        return None;
-    }
-    Some(reason)
+    let empty = Empty {
+        message: "the waiver's `reason` is empty",
+        label: "empty reason",
+        help: "say why the exception is acceptable, ideally with a ticket reference",
+    };
+    required_text(cx, m, "reason", "this waiver", &empty)
 }
 
 /// `expires: 2027-03-31`, as written and as the start of that day in the
