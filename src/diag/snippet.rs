@@ -190,13 +190,17 @@ impl Excerpt {
         };
         for line in lines {
             let range = file.line_range(line);
-            // The window starts a little before the line's first label.
-            let anchor = spans
+            // The window starts a little before the line's first label (at
+            // a character's start, should a label not be).
+            let mut anchor = spans
                 .iter()
                 .map(|s| s.start)
                 .filter(|&s| range.contains(&s) || s == range.end)
                 .min()
                 .unwrap_or(range.start);
+            while !text.is_char_boundary(anchor) {
+                anchor -= 1;
+            }
             let from = back_chars(text, anchor, range.start, LEAD_CHARS);
             let to = forward_chars(text, from, range.end, MAX_LINE_CHARS);
             if !excerpt.text.is_empty() {
@@ -328,6 +332,29 @@ mod tests {
             .render_report(&mut out, diag)
             .expect("renders");
         out
+    }
+
+    proptest::proptest! {
+        /// Whatever the text and wherever the labels (past the end, inside
+        /// a character, over many lines), a diagnostic renders without a
+        /// panic, and what it prints does not grow with the file.
+        #[test]
+        fn any_labels_on_any_text_render_bounded(
+            text in "(?s)[a-z:é镜\\n\\r\\t\u{202e} ]{0,400}",
+            long in 0usize..5_000,
+            lines in 0usize..200,
+            spans in proptest::collection::vec((0usize..12_000, 0usize..12_000), 1..4),
+        ) {
+            let text = format!("{text}{}\n{}{text}", "é".repeat(long), "a\n".repeat(lines));
+            let file = SourceFile::new("f.yaml", text.clone());
+            let mut diag = Diag::error(Code::WrongType, "m");
+            for (i, (start, len)) in spans.into_iter().enumerate() {
+                let span = Span::new(start.min(text.len()), len);
+                diag = if i == 0 { diag.at(&file, span, "a") } else { diag.also(span, "b") };
+            }
+            let out = render(&diag);
+            proptest::prop_assert!(out.len() < 60_000, "{} bytes", out.len());
+        }
     }
 
     #[test]
