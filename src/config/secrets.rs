@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use crate::diag::{Code, Diag};
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -392,23 +394,22 @@ impl Secrets {
     /// label or help.
     pub fn redact(&self, diags: Vec<Diag>) -> Vec<Diag> {
         let masked = masked(&self.file, &merged(&self.spans));
-        let texts = self.texts();
+        let texts = SecretTexts::new(&self.texts());
         diags
             .into_iter()
-            .map(|diag| diag.redacted(&self.file, &masked, |text| mask_text(text, &texts)))
+            .map(|diag| diag.redacted(&self.file, &masked, |text| texts.mask(text)))
             .collect()
     }
 
     /// Each of `texts` with every secret's text in it masked, as
     /// diagnostics show it.
     pub fn mask_all(&self, texts: &[&str]) -> Vec<String> {
-        let secrets = self.texts();
-        texts.iter().map(|text| mask_text(text, &secrets)).collect()
+        let secrets = SecretTexts::new(&self.texts());
+        texts.iter().map(|text| secrets.mask(text)).collect()
     }
 
     /// The text of every secret, line by line, without surrounding spaces
-    /// and quotes; longest first, so a secret holding another is masked
-    /// whole.
+    /// and quotes.
     fn texts(&self) -> Vec<&str> {
         let text = self.file.text();
         let mut texts: Vec<&str> = self
@@ -417,45 +418,55 @@ impl Secrets {
             .filter_map(|span| text.get(span.start..span.end().min(text.len())))
             .flat_map(str::lines)
             .map(|line| line.trim().trim_matches(['"', '\'']).trim())
-            .filter(|line| !line.is_empty())
+            // YAML's own marks (`|`, `{`) are no secret, and masking them
+            // would blank them out of every message.
+            .filter(|line| line.chars().any(char::is_alphanumeric))
             .collect();
-        texts.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        texts.sort_unstable();
         texts.dedup();
         texts
     }
 }
 
-/// `text` with every occurrence of a secret replaced by `*`s. A short secret
-/// (a few characters could be part of any word) is masked only where it
-/// stands alone, not inside a longer word.
-fn mask_text(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if !out.contains(secret) {
-            continue;
-        }
-        let stars = "*".repeat(secret.chars().count());
-        if secret.len() >= 8 {
-            out = out.replace(secret, &stars);
-            continue;
-        }
+/// The secrets' texts, found in a message in one pass however many there
+/// are (a file of 50,000 credential lines has 50,000).
+struct SecretTexts {
+    search: Option<AhoCorasick>,
+}
+
+impl SecretTexts {
+    fn new(texts: &[&str]) -> Self {
+        let search = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(texts)
+            .ok();
+        SecretTexts { search }
+    }
+
+    /// `text` with every secret in it replaced by `*`s: every place any
+    /// secret covers, overlapping ones too (two secrets that overlap in the
+    /// text are masked whole, not the first and what it left). A short
+    /// secret (a few characters could be part of any word) counts only
+    /// where it stands alone, not inside a longer word.
+    fn mask(&self, text: &str) -> String {
+        let Some(search) = &self.search else {
+            return text.to_owned();
+        };
         let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
-        let mut masked = String::with_capacity(out.len());
-        let mut last = 0;
-        for (at, _) in out.match_indices(secret) {
-            let before = out[..at].chars().next_back();
-            let after = out[at + secret.len()..].chars().next();
-            if at < last || word(before) || word(after) {
+        let mut covered = vec![false; text.len()];
+        for found in search.find_overlapping_iter(text) {
+            let (start, end) = (found.start(), found.end());
+            let inside_a_word =
+                word(text[..start].chars().next_back()) || word(text[end..].chars().next());
+            if end - start < 8 && inside_a_word {
                 continue;
             }
-            masked.push_str(&out[last..at]);
-            masked.push_str(&stars);
-            last = at + secret.len();
+            covered[start..end].iter_mut().for_each(|c| *c = true);
         }
-        masked.push_str(&out[last..]);
-        out = masked;
+        text.char_indices()
+            .map(|(i, c)| if covered[i] { '*' } else { c })
+            .collect()
     }
-    out
 }
 
 /// The spans in file order, overlapping ones joined: each byte masked once.
@@ -558,10 +569,16 @@ mod tests {
 
     #[test]
     fn messages_lose_every_secret_but_keep_their_words() {
-        let secrets = ["hunter2secret", "pw"];
+        let secrets = SecretTexts::new(&["hunter2secret", "hunter2", "pw", "a b", "b"]);
         assert_eq!(
-            mask_text("`hunter2secret` is not a level; pw: pwd", &secrets),
-            "`*************` is not a level; **: pwd"
+            secrets.mask("`hunter2secret` is not a level; pw: pwd, hunter2, xa b"),
+            "`*************` is not a level; **: pwd, *******, xa *"
+        );
+        // Two secrets overlapping in a message are masked whole.
+        let secrets = SecretTexts::new(&["AAAAAAAABBBB", "BBBBCCCCCCCC"]);
+        assert_eq!(
+            secrets.mask("xAAAAAAAABBBBCCCCCCCCx"),
+            "x********************x"
         );
     }
 }
