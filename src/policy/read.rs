@@ -195,13 +195,6 @@ impl<'n> FromNode<'n> for String {
     }
 }
 
-impl<'n> FromNode<'n> for &'n str {
-    const EXPECTED: &'static str = "a string";
-    fn from_node(node: &'n Node) -> Option<Self> {
-        node.as_str()
-    }
-}
-
 impl<'n> FromNode<'n> for bool {
     const EXPECTED: &'static str = "true or false";
     fn from_node(node: &'n Node) -> Option<Self> {
@@ -209,13 +202,6 @@ impl<'n> FromNode<'n> for bool {
             NodeKind::Bool(b) => Some(b),
             _ => None,
         }
-    }
-}
-
-impl<'n> FromNode<'n> for &'n [Node] {
-    const EXPECTED: &'static str = "a list";
-    fn from_node(node: &'n Node) -> Option<Self> {
-        node.as_seq()
     }
 }
 
@@ -480,5 +466,100 @@ pub(crate) trait Read {
         let diag = problem(self).suggest(suggestion);
         self.push(diag);
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::yaml;
+
+    fn reader(text: &str) -> (Collect, Node) {
+        let file = SourceFile::new("t.yaml", text);
+        let root = yaml::parse(&file).expect("yaml");
+        (Collect::new(&file, &POLICY, 50), root)
+    }
+
+    fn said(r: &Collect) -> Vec<(Code, String)> {
+        r.problems
+            .iter()
+            .map(|d| (d.code, d.message.clone()))
+            .collect()
+    }
+
+    /// A struct in a few lines: its keys, then each value by name.
+    #[test]
+    fn a_mapping_is_read_key_by_key_with_every_problem_reported() {
+        let (mut r, root) = reader("name: a\nname: b\nflag: yes\n5: x\nnmae: c\nlevel: eror\n");
+        let m = r
+            .mapping(&root, "a thing", &["name", "flag", "level", "size"])
+            .expect("a mapping");
+        let name = m.require(&mut r, "name", "this thing");
+        let flag = m.optional::<bool>(&mut r, "flag");
+        let size = m.optional::<String>(&mut r, "size");
+        let level = m.get("level").and_then(|node| {
+            let text = node.as_str().unwrap_or("");
+            r.choose(text, &["error", "warning"], |r| {
+                r.err(
+                    Code::UnknownSeverity,
+                    node.span,
+                    format!("unknown level `{text}`"),
+                    "here",
+                )
+            })
+        });
+        assert_eq!(name.and_then(Node::as_str), Some("a"));
+        assert_eq!(flag, None, "`yes` is a string in YAML 1.2");
+        assert_eq!(size, Some(None), "absent");
+        assert_eq!(level, None);
+        assert_eq!(
+            said(&r),
+            [
+                (
+                    Code::DuplicateKey,
+                    "`name` appears twice in a thing".to_owned()
+                ),
+                (
+                    Code::WrongType,
+                    "a key of a thing must be a string, found an integer".to_owned()
+                ),
+                (Code::UnknownKey, "unknown key `nmae` in a thing".to_owned()),
+                (
+                    Code::WrongType,
+                    "`flag` must be true or false, found a string".to_owned()
+                ),
+                (Code::UnknownSeverity, "unknown level `eror`".to_owned()),
+            ]
+        );
+        assert_eq!(
+            r.problems[2].help.as_deref(),
+            Some("did you mean `name`? the keys of a thing are: name, flag, level, size")
+        );
+        assert!(
+            r.problems[4]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("did you mean `error`"))
+        );
+        m.require(&mut r, "size", "this thing");
+        assert_eq!(r.problems[5].message, "this thing has no `size`");
+    }
+
+    /// Past the cap, a problem is only counted: no "did you mean" is looked
+    /// for among the names.
+    #[test]
+    fn past_the_room_no_suggestion_is_worked_out() {
+        let file = SourceFile::new("t.yaml", "nmae: 1\n");
+        let root = yaml::parse(&file).expect("yaml");
+        let mut r = Collect::new(&file, &POLICY, 0);
+        r.mapping(&root, "a thing", &["name"]);
+        assert_eq!(r.problems.len(), 1);
+        assert!(
+            !r.problems[0]
+                .help
+                .as_deref()
+                .unwrap_or("")
+                .contains("did you mean")
+        );
     }
 }
