@@ -868,6 +868,26 @@ mod bounded {
         );
     }
 
+    /// 50,000 credentials, each masked in every snippet and message shown.
+    #[test]
+    fn a_config_file_of_50_000_credentials() {
+        let text: String = (0..50_000).map(|i| format!("token{i}: v{i}s\n")).collect();
+        let out = Test::new()
+            .policy(POLICY)
+            .file("ecmguard.yaml", text)
+            .args(&["validate"])
+            .run();
+        assert_bounded(
+            &out,
+            40_000,
+            &[
+                "`token49` looks like a credential",
+                "and 49,950 more problems in ecmguard.yaml",
+            ],
+        );
+        assert!(!out.stderr.contains("v49s") && !out.stderr.contains("v50s"));
+    }
+
     #[test]
     fn a_config_value_of_900_kb() {
         let out = Test::new()
