@@ -7,6 +7,8 @@
 #   - config-value:  an ecmguard.yaml whose fail_on is a 900 KB value
 #   - param-names:   a --param-file of 50,000 names no policy defines
 #   - policy-keys:   a policy rule with 50,000 unknown keys
+#   - config-secrets: an ecmguard.yaml of 50,000 credential lines (each refused,
+#                    each value masked in whatever is shown)
 # With --baseline REV the same files are run against ecmguard built from the
 # git revision REV first (for example `main`), and the ratio is printed.
 #
@@ -49,7 +51,7 @@ policy = ('params:\n  min_size: { default: 20 }\nrules:\n  - id: size\n'
           '    title: Disks are large enough\n'
           '    assert: { ImageSize: { gte: "${min_size}" } }\n')
 keys = ''.join('k%05d: 1\n' % i for i in range(50_000))
-for name in ['config-keys', 'config-value', 'param-names', 'policy-keys']:
+for name in ['config-keys', 'config-value', 'param-names', 'policy-keys', 'config-secrets']:
     os.makedirs(f'{d}/{name}/policies')
     with open(f'{d}/{name}/policies/main.yaml', 'w') as f:
         f.write(policy)
@@ -57,6 +59,8 @@ open(f'{d}/config-keys/ecmguard.yaml', 'w').write(keys)
 open(f'{d}/config-value/ecmguard.yaml', 'w').write('fail_on: ' + 'a' * 900_000 + '\n')
 open(f'{d}/param-names/vars.yaml', 'w').write(keys)
 rule = 'rules:\n  - id: r1\n    title: A rule\n    assert: { ImageState: NORMAL }\n'
+open(f'{d}/config-secrets/ecmguard.yaml', 'w').write(
+    ''.join('token%d: v%ds\n' % (i, i) for i in range(50_000)))
 open(f'{d}/policy-keys/policies/main.yaml', 'w').write(
     rule + ''.join('    ' + line + '\n' for line in keys.splitlines()))
 EOF
@@ -89,7 +93,7 @@ EOF
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 printf '%-13s %-9s %10s %10s %12s\n' case binary wall_s cpu_s stderr_bytes
-for case in config-keys config-value param-names policy-keys; do
+for case in config-keys config-value param-names policy-keys config-secrets; do
   for which in baseline current; do
     bin="$dir/ecmguard-$which"
     [ -x "$bin" ] || continue
