@@ -52,6 +52,7 @@
 // would add indirection everywhere for no gain where it matters.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod app;
 pub mod baseline;
 pub mod cli;

@@ -435,18 +435,23 @@ fn history_target(text: &str, problems: &mut Problems) -> Option<Target> {
         .ok()
 }
 
-/// An account label: printable text, not empty, at most 128 characters.
+/// An account label (`--account`, or the config file's, checked there
+/// with its location by the same rule: `account::label`).
 fn account(text: &str, problems: &mut Problems) -> Option<String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
-    {
-        problems.flag(
-            "--account must be 1 to 128 printable characters",
-            "for example --account prod-guangzhou",
-        );
-        return None;
+    match crate::account::label(text) {
+        Ok(label) => Some(label.to_owned()),
+        Err(problem) => {
+            problems.flag(
+                format!(
+                    "--account must be 1 to {} printable characters: the value given {}",
+                    crate::account::MAX_CHARS,
+                    problem.describe()
+                ),
+                "for example --account prod-guangzhou",
+            );
+            None
+        }
     }
-    Some(trimmed.to_owned())
 }
 
 fn now_flag(

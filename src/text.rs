@@ -125,6 +125,24 @@ pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// Longest run of a value's characters a diagnostic quotes: a key, an
+/// operand, a path as the user wrote it.
+pub const MAX_VALUE_CHARS: usize = 80;
+
+/// A value as a diagnostic quotes it: whole, or its first
+/// [`MAX_VALUE_CHARS`] characters then `… (N bytes)`, so a message about a
+/// 900 KB value stays one line.
+pub fn clip_value(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_VALUE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} bytes)",
+            &text[..cut],
+            thousands(text.len() as u64)
+        )),
+    }
+}
+
 /// A writer for JSON documents that also escapes, as `\u00XX`, what
 /// serde_json leaves raw inside strings although a terminal acts on it: DEL,
 /// the C1 controls (U+0080–U+009F, `\u{9b}` is CSI), the line and

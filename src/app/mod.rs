@@ -70,8 +70,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
 /// `error: 12 problems (11 errors, 1 warning) in 3 files`: the closing line
 /// of a failed validation, so a long list of diagnostics has a total.
 fn problem_count(diags: &[Diag]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    // A diagnostic that counts a file's problems not shown counts as them.
+    let (errors, warnings) = diags
+        .iter()
+        .map(Diag::counts)
+        .fold((0, 0), |(e, w), (de, dw)| (e + de, w + dw));
     let mut files: Vec<&str> = diags
         .iter()
         .filter_map(|d| d.file().map(|f| f.name()))
@@ -80,7 +83,7 @@ fn problem_count(diags: &[Diag]) -> String {
     files.dedup();
     let mut line = format!(
         "error: {} ({}, {})",
-        count(diags.len() as u64, "problem", "problems"),
+        count((errors + warnings) as u64, "problem", "problems"),
         count(errors as u64, "error", "errors"),
         count(warnings as u64, "warning", "warnings")
     );

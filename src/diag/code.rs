@@ -94,6 +94,9 @@ codes! {
         YamlSyntax => "yaml-syntax", "The file is not valid YAML, or exceeds the parser's depth, alias or size budget.",
             example: "`rules: [ { id: a }` (an unclosed bracket), or tabs used for indentation",
             fix: "Fix the YAML at the line and column shown; indent with spaces.";
+        MoreProblems => "more-problems", "A file has more problems than one run lists (50 in a config or param file, 500 in a policy or test file); the rest are counted, and the first of them located, not each shown.",
+            example: "a generated config file of 50,000 unknown keys",
+            fix: "Fix the problems shown (they are usually one mistake repeated) and run again; the count says how many remain.";
         NoPolicyFiles => "no-policy-files", "A --policy directory holds no *.yaml or *.yml policy file.",
             example: "`ecmguard validate --policy empty-dir/`",
             fix: "Point --policy at a directory with *.yaml files (not only *.test.yaml), or run `ecmguard init` to write a starter pack.";
