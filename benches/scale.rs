@@ -69,7 +69,12 @@ fn generated(count: usize, violating: f64) -> ImageSet {
     };
     let mut bytes = Vec::new();
     write_snapshot(&options, &mut bytes).expect("generate");
-    match snapshot::load_bytes("bench.json", &bytes, &ApiZone::default()) {
+    match snapshot::load_bytes(
+        "bench.json",
+        &bytes,
+        &ApiZone::default(),
+        snapshot::Completeness::Proven,
+    ) {
         Ok(loaded) => loaded.images,
         Err(error) => panic!("generated snapshot does not load: {error:?}"),
     }
@@ -176,6 +181,7 @@ fn bench_render(c: &mut Criterion) {
             source: Provenance::Snapshot {
                 path: "bench.json".into(),
                 shape: Shape::Ecmguard,
+                assumed_complete: false,
                 fetched_at: None,
                 endpoint: None,
                 filters: None,

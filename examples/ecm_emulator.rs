@@ -2,8 +2,8 @@
 //! usage) on 127.0.0.1 so the live path can be tried without an account:
 //!
 //! ```text
-//! cargo run --example ecm_emulator -- --images tests/fixtures/tencent/sample_images.json --port 8080
-//! cargo run --example ecm_emulator -- --images examples/snapshots/account.json   # its usage too
+//! cargo run --example ecm_emulator -- --images examples/snapshots/account.json --port 8080   # its usage too
+//! cat page*.json | cargo run --example ecm_emulator -- --images -
 //! cargo run --example ecm_emulator -- --generate 25000 --latency-ms 100 --fault-script faults.yaml
 //! cargo run --example ecm_emulator -- --generate 10000 --instances 20000 --modules 500
 //! cargo run --example ecm_emulator -- --generate 25000 --limiter sliding-window --jitter-ms 20
@@ -23,6 +23,7 @@ use ecm_emulator::{
     Clock, Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, Emulator, FaultScript, Jitter, Key,
     LimiterKind,
 };
+use ecmguard::source::snapshot::{self, Completeness};
 
 /// How the rate limit counts (see `ecm_emulator::limiter`).
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,11 +37,13 @@ enum Limiter {
 #[derive(Parser)]
 #[command(about = "Local emulator of Tencent Cloud ECM DescribeImage (127.0.0.1 only)")]
 struct Args {
-    /// Images to serve: a JSON array, or a document with `ImageSet` (snapshot, tccli output,
-    /// DescribeImage response). Its `instances` and `modules` sections (or a snapshot's
-    /// `usage`) are the usage DescribeInstances and DescribeModule serve.
-    #[arg(long, required_unless_present = "generate")]
-    images: Option<PathBuf>,
+    /// Images to serve, in any shape `ecmguard check --snapshot` reads (`-` for stdin): a
+    /// snapshot, a DescribeImage response, tccli output, the pages of one listing (a JSON
+    /// array of them, or one after another), or a JSON array of images (the whole account).
+    /// A file's `instances` and `modules` sections (or a snapshot's `usage`) are the usage
+    /// DescribeInstances and DescribeModule serve.
+    #[arg(long, value_name = "FILE", required_unless_present = "generate")]
+    images: Option<String>,
     /// Serve this many generated images instead (or in addition, after the file's), with
     /// generated usage (--instances, --modules).
     #[arg(long)]
@@ -96,13 +99,23 @@ async fn main() {
     let args = Args::parse();
     let mut images = Vec::new();
     let (mut instances, mut modules) = (Vec::new(), Vec::new());
-    if let Some(path) = &args.images {
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-        images = ecm_emulator::load_images(&text)
-            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-        (instances, modules) = ecm_emulator::load_usage(&text)
-            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    if let Some(name) = &args.images {
+        // ecmguard's own reader: the same shapes and checks as `--snapshot`,
+        // each image kept exactly as written. The file defines the account,
+        // so a bare array is its whole set.
+        images = snapshot::load_json(name, Completeness::Assumed, &mut std::io::stdin())
+            .unwrap_or_else(|error| {
+                eprintln!("{:?}", miette::Report::new(error.diag().clone()));
+                let code =
+                    ecmguard::exit::ExitCode::of_error(&ecmguard::outcome::Error::Snapshot(error));
+                std::process::exit(i32::from(code.code()))
+            });
+        if name != "-" {
+            let text =
+                std::fs::read_to_string(name).unwrap_or_else(|e| fail(format!("{name}: {e}")));
+            (instances, modules) =
+                ecm_emulator::load_usage(&text).unwrap_or_else(|e| fail(format!("{name}: {e}")));
+        }
     }
     if let Some(n) = args.generate {
         let generated = ecm_emulator::generate_images(n);

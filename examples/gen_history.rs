@@ -92,6 +92,10 @@ fn main() -> ExitCode {
     let options = OpenOptions {
         create: true,
         pg_password: std::env::var("PGPASSWORD").ok(),
+        pg_passfile: ecmguard::history::pgpass::location(
+            std::env::var("PGPASSFILE").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        ),
     };
     let mut history = match History::open(&target, &options) {
         Ok(h) => h,
@@ -184,10 +188,10 @@ fn main() -> ExitCode {
             exit_code: 1,
             narrowed: false,
             checked_images: None,
-            findings,
+            account_fingerprint: None,
             rule_counts,
         };
-        if let Err(d) = history.record(&run, None, &mut || {}) {
+        if let Err(d) = history.record(&run, &findings, None, &mut || {}) {
             eprintln!("{}", d.message);
             return ExitCode::from(2);
         }

@@ -61,7 +61,12 @@ fn main() -> ExitCode {
     let (mut images_n, mut instances, mut modules, mut findings) = (0, 0, 0, 0);
     for _ in 0..runs {
         let started = Instant::now();
-        let loaded = match snapshot::load(&file, &zone, &mut std::io::empty()) {
+        let loaded = match snapshot::load(
+            &file,
+            &zone,
+            snapshot::Completeness::Proven,
+            &mut std::io::empty(),
+        ) {
             Ok(loaded) => loaded,
             Err(e) => {
                 eprintln!("{}", e.diag().message);

@@ -247,6 +247,9 @@ pub struct CheckArgs {
         conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "deadline", "profile"]
     )]
     pub snapshot: Option<String>,
+    /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word; every report says so.
+    #[arg(long = "assume-complete", requires = "snapshot")]
+    pub assume_complete: bool,
     /// Check only this image (repeatable; shorthand for --filter image-id=ID).
     #[arg(long = "image", value_name = "ID")]
     pub images: Vec<String>,
@@ -286,7 +289,8 @@ pub struct CheckArgs {
     /// Record the run in a compliance history: a SQLite file (created on first use) or a postgres:// URL.
     #[command(flatten)]
     pub history: HistoryDbArgs,
-    // How much the reports people read list (issue 12; human, github, markdown).
+    // How many findings per rule the reports people read list (human,
+    // github, markdown); the data formats always list them all.
     #[arg(
         long = "max-findings",
         value_name = "N",

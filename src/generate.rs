@@ -197,9 +197,10 @@ const FAILED_OR_BUSY: &[&str] = &[
     "IMPORTFAILED",
 ];
 
-/// Ways an image breaks the shipped pack (one or two per violating image).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Breach {
+/// Ways an image breaks the shipped pack (one or two per violating image);
+/// [`Generator::breaches`] tells which an image was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
     OldPrivate,
     NotNormal,
     BadName,
@@ -251,6 +252,8 @@ pub struct Generator {
     violating: usize,
     /// What uses the images produced so far, for the usage section.
     uses: Vec<Use>,
+    /// The breaches of the image produced last.
+    breaches: Vec<Breach>,
 }
 
 /// What uses one image: instances (each with its state), and whether a module deploys it.
@@ -296,6 +299,7 @@ pub fn images(options: &GenOptions) -> Generator {
         id_map: (a % ID_SPACE, b),
         violating: 0,
         uses: Vec::new(),
+        breaches: Vec::new(),
     }
 }
 
@@ -303,6 +307,13 @@ impl Generator {
     /// How many of the images produced so far were made to violate.
     pub fn violating_so_far(&self) -> usize {
         self.violating
+    }
+
+    /// How the image produced last was made to break the shipped pack (none
+    /// for an image that passes every rule): what a test checks the
+    /// findings against.
+    pub fn breaches(&self) -> &[Breach] {
+        &self.breaches
     }
 
     fn id(&self, index: usize) -> String {
@@ -383,6 +394,7 @@ impl Generator {
                 }
             }
         }
+        self.breaches.clone_from(&breaches);
         let has = |b: Breach| breaches.contains(&b);
         let private = breaches.iter().any(|b| b.needs_private()) || self.rng.chance(0.65);
         let unapproved = has(Breach::UnapprovedPlatform);

@@ -25,6 +25,7 @@ use crate::policy::duration::Duration;
 use crate::policy::inputs::{self, ParamInput};
 use crate::report::Format;
 use crate::source::live::{self, Credentials, LiveConfig};
+use crate::source::snapshot::Completeness;
 use crate::time::{ApiZone, parse_now};
 
 /// The policy directory read when no `--policy` is given (defined beside
@@ -50,8 +51,12 @@ pub struct PolicySettings {
 /// Where the images come from.
 #[derive(Debug, Clone)]
 pub enum SourceSettings {
-    /// A saved result set: a path, or `-` for stdin.
-    Snapshot(String),
+    /// A saved result set: a path, or `-` for stdin; `completeness` says
+    /// whether one that states no total may be judged (`--assume-complete`).
+    Snapshot {
+        path: String,
+        completeness: Completeness,
+    },
     /// The live API.
     Live(Box<LiveSettings>),
 }
@@ -333,7 +338,14 @@ impl CheckSettings {
             }
         }
         let source = match &args.snapshot {
-            Some(name) => Some(SourceSettings::Snapshot(name.clone())),
+            Some(name) => Some(SourceSettings::Snapshot {
+                path: name.clone(),
+                completeness: if args.assume_complete {
+                    Completeness::Assumed
+                } else {
+                    Completeness::Proven
+                },
+            }),
             None => live_settings(&args.live, &args.images, config, &mut problems)
                 .map(|live| SourceSettings::Live(Box::new(live))),
         };
@@ -444,18 +456,23 @@ fn history_target(text: &str, problems: &mut Problems) -> Option<Target> {
         .ok()
 }
 
-/// An account label: printable text, not empty, at most 128 characters.
+/// An account label (`--account`, or the config file's, checked there
+/// with its location by the same rule: `account::label`).
 fn account(text: &str, problems: &mut Problems) -> Option<String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
-    {
-        problems.flag(
-            "--account must be 1 to 128 printable characters",
-            "for example --account prod-guangzhou",
-        );
-        return None;
+    match crate::account::label(text) {
+        Ok(label) => Some(label.to_owned()),
+        Err(problem) => {
+            problems.flag(
+                format!(
+                    "--account must be 1 to {} printable characters: the value given {}",
+                    crate::account::MAX_CHARS,
+                    problem.describe()
+                ),
+                "for example --account prod-guangzhou",
+            );
+            None
+        }
     }
-    Some(trimmed.to_owned())
 }
 
 fn now_flag(
@@ -850,7 +867,7 @@ mod tests {
     fn live(settings: &CheckSettings) -> &LiveConfig {
         match &settings.source {
             SourceSettings::Live(live) => &live.config,
-            SourceSettings::Snapshot(_) => unreachable!("a live check"),
+            SourceSettings::Snapshot { .. } => unreachable!("a live check"),
         }
     }
 

@@ -4,19 +4,34 @@
 //! the cursor, recolour, or start a line of their own, GitHub's legacy
 //! `##[command]` form broken up, and very long values clipped.
 
+pub mod markdown;
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Longest run of characters a message quotes before it is clipped.
-pub const MAX_QUOTED_CHARS: usize = 2000;
+pub(crate) const MAX_QUOTED_CHARS: usize = 2000;
 
 /// Characters that change what a terminal or a log shows without being
 /// text: C0 and C1 controls (newline and carriage return included), DEL,
-/// the Unicode line and paragraph separators, and the bidirectional
-/// overrides and isolates that reorder how a line reads.
+/// the Unicode line and paragraph separators, the bidirectional overrides,
+/// isolates and marks that reorder how a line reads, and the zero-width
+/// characters that make two different values look alike (`img-a` and
+/// `img-\u{200b}a`).
 pub fn is_control(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{feff}'
+        )
 }
 
 /// One line of outside text as it is printed: every [`is_control`]
@@ -43,7 +58,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// Like [`escape`], for text we lay out ourselves over several lines (a
 /// list of findings in one message): our own line breaks are kept, and
 /// everything inside the lines is escaped.
-pub fn escape_lines(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_lines(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c != '\n' && is_control(c)) && !text.contains("##[") {
         return Cow::Borrowed(text);
     }
@@ -55,7 +70,7 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
 /// every span still points where it did): a control character becomes `?`
 /// (C0, DEL) or `¿` (C1), a separator or bidirectional control `�`; line
 /// feeds and tabs stay, a carriage return becomes a space.
-pub fn snippet_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn snippet_safe(text: &str) -> Cow<'_, str> {
     if !text
         .chars()
         .any(|c| is_control(c) && !matches!(c, '\n' | '\t'))
@@ -100,13 +115,31 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 /// At most `max` characters of `text`, then `… (N more characters)`.
-pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some((cut, _)) => {
             let rest = text[cut..].chars().count();
             Cow::Owned(format!("{}… ({rest} more characters)", &text[..cut]))
         }
+    }
+}
+
+/// Longest run of a value's characters a diagnostic quotes: a key, an
+/// operand, a path as the user wrote it.
+pub const MAX_VALUE_CHARS: usize = 80;
+
+/// A value as a diagnostic quotes it: whole, or its first
+/// [`MAX_VALUE_CHARS`] characters then `… (N bytes)`, so a message about a
+/// 900 KB value stays one line.
+pub fn clip_value(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_VALUE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} bytes)",
+            &text[..cut],
+            thousands(text.len() as u64)
+        )),
     }
 }
 
@@ -117,7 +150,7 @@ pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
 /// of `##[` (GitHub's legacy command form). The document means the same;
 /// printed, it is inert. (These only ever occur inside strings:
 /// JSON's own syntax is ASCII.)
-pub struct JsonControls<W: std::io::Write> {
+pub(crate) struct JsonControls<W: std::io::Write> {
     inner: W,
     /// The start of a multi-byte character not yet seen whole.
     pending: Vec<u8>,
@@ -249,6 +282,8 @@ mod tests {
         );
         assert_eq!(escape("# [a] #[b]"), "# [a] #[b]");
         assert_eq!(escape("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(escape("img-\u{200b}a\u{feff}"), "img-\\u{200b}a\\u{feff}");
+        assert_eq!(escape("\u{200f}\u{2060}"), "\\u{200f}\\u{2060}");
         assert_eq!(escape("\u{85}"), "\\u{85}");
         assert_eq!(escape("镜像 ok"), "镜像 ok");
         assert_eq!(escape_lines("a\u{1b}\nb"), "a\\u{1b}\nb");

@@ -188,21 +188,34 @@ fn exit_3_on_snapshots_that_are_not_complete() {
 #[test]
 fn every_snapshot_shape_is_accepted() {
     let image = json!({ "ImageId": "img-a", "ImageState": "NORMAL" });
+    let other = json!({ "ImageId": "img-b", "ImageState": "NORMAL" });
+    let tccli = |images| json!({ "TotalCount": 2, "ImageSet": images, "RequestId": "r" });
     let shapes = [
-        json!({ "schema": "ecmguard/snapshot/v1", "fetched_at": "2026-01-01T00:00:00+08:00", "endpoint": "https://ecm.tencentcloudapi.com", "filters": [], "total_count": 1, "ImageSet": [image] }),
-        json!({ "Response": { "TotalCount": 1, "ImageSet": [image], "RequestId": "r" } }),
-        json!([{ "Response": { "TotalCount": 1, "ImageSet": [image], "RequestId": "r1" } }, { "Response": { "TotalCount": 1, "ImageSet": null, "RequestId": "r2" } }]),
-        json!({ "TotalCount": 1, "ImageSet": [image], "RequestId": "r" }),
-        json!([image]),
+        json!({ "schema": "ecmguard/snapshot/v1", "fetched_at": "2026-01-01T00:00:00+08:00", "endpoint": "https://ecm.tencentcloudapi.com", "filters": [], "total_count": 1, "ImageSet": [image] }).to_string(),
+        json!({ "Response": { "TotalCount": 1, "ImageSet": [image], "RequestId": "r" } }).to_string(),
+        json!([{ "Response": { "TotalCount": 1, "ImageSet": [image], "RequestId": "r1" } }, { "Response": { "TotalCount": 1, "ImageSet": null, "RequestId": "r2" } }]).to_string(),
+        json!({ "TotalCount": 1, "ImageSet": [image], "RequestId": "r" }).to_string(),
+        // The pages of one listing saved with tccli, as `jq -s .` and `cat` put them together.
+        json!([tccli(json!([image])), tccli(json!([other]))]).to_string(),
+        format!("{:#}\n{:#}\n", tccli(json!([image])), tccli(json!([other]))),
     ];
     for shape in shapes {
         Test::new()
             .policy(STATE_RULE)
-            .file("images.json", shape.to_string())
+            .file("images.json", &shape)
             .check(&[])
             .run()
-            .code(0);
+            .code(0)
+            .stdout_has("PASS");
     }
+    // A bare array states no total: judged only on the user's word.
+    Test::new()
+        .policy(STATE_RULE)
+        .image_array(json!([image]))
+        .check(&["--assume-complete"])
+        .run()
+        .code(0)
+        .stdout_has("PASS: 1 image checked (completeness assumed: --assume-complete)");
 }
 
 #[test]
@@ -222,7 +235,7 @@ fn the_tencent_sample_images_load() {
 fn snapshot_from_stdin() {
     Test::new()
         .policy(STATE_RULE)
-        .stdin(broken().to_string())
+        .stdin(json!({ "TotalCount": 2, "ImageSet": broken() }).to_string())
         .args(&["check", "--snapshot", "-", "--now", crate::support::NOW])
         .run()
         .code(1);

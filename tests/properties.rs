@@ -177,7 +177,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 
 /// Random values in the places the accepted shapes read.
 fn snapshot_like() -> impl Strategy<Value = Value> {
-    (json_value(), json_value(), 0..5u8).prop_map(|(a, b, shape)| match shape {
+    (json_value(), json_value(), 0..6u8).prop_map(|(a, b, shape)| match shape {
         0 => {
             serde_json::json!({ "schema": "ecmguard/snapshot/v1", "total_count": b, "ImageSet": a })
         }
@@ -186,6 +186,8 @@ fn snapshot_like() -> impl Strategy<Value = Value> {
         }
         2 => serde_json::json!([{ "Response": { "ImageSet": a } }, { "Response": b }]),
         3 => serde_json::json!({ "TotalCount": b, "ImageSet": a, "RequestId": "r" }),
+        // tccli's pages as `jq -s` puts them together.
+        4 => serde_json::json!([{ "TotalCount": b, "ImageSet": a }, { "TotalCount": b, "RequestId": "r", "ImageSet": a }]),
         _ => Value::Array(vec![a, b]),
     })
 }
@@ -212,6 +214,7 @@ fn check_reader(bytes: &[u8]) -> Result<(), TestCaseError> {
             prop_assert_eq!(fast.shape, exact.shape);
             prop_assert_eq!(fast.total_count, exact.total_count);
             prop_assert_eq!(&fast.filters, &exact.filters);
+            prop_assert_eq!(fast.pages, exact.pages);
             prop_assert_eq!(
                 serde_json::to_string(&fast.images).ok(),
                 serde_json::to_string(&exact.images).ok()
@@ -247,6 +250,18 @@ proptest! {
     #[test]
     fn the_snapshot_reader_never_panics_on_structured_json(value in snapshot_like()) {
         let bytes = serde_json::to_vec(&value).expect("serialises");
+        check_reader(&bytes)?;
+    }
+
+    /// Documents one after another, as `cat` writes the pages of a listing.
+    #[test]
+    fn the_snapshot_reader_never_panics_on_documents_one_after_another(
+        first in snapshot_like(),
+        second in snapshot_like(),
+        pretty in any::<bool>(),
+    ) {
+        let text = |value: &Value| if pretty { format!("{value:#}\n") } else { value.to_string() };
+        let bytes = format!("{}{}", text(&first), text(&second)).into_bytes();
         check_reader(&bytes)?;
     }
 }

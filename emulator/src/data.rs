@@ -1,6 +1,7 @@
 //! The emulated data: reading request parameters (`Offset`, `Limit`, `Filters`) with the
-//! documented limits and error codes, matching images against filters, and making or loading
-//! image sets.
+//! documented limits and error codes, matching images against filters, and making image sets.
+//! (Image sets from files are read by ecmguard's own snapshot reader, in the
+//! `ecm_emulator` example, so the emulator takes every shape `--snapshot` takes.)
 
 use serde_json::{Map, Value};
 
@@ -350,25 +351,6 @@ pub(crate) fn base36(mut n: u64, width: usize) -> String {
         n /= 36;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Reads an image set from any of: a bare JSON array of images, `{"ImageSet": […]}` (an
-/// ecmguard snapshot, tccli output, `tests/fixtures/tencent/sample_images.json`), or `{"Response": {"ImageSet": […]}}`.
-pub fn load_images(text: &str) -> Result<Vec<Value>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let set = match &value {
-        Value::Array(_) => &value,
-        Value::Object(o) => o
-            .get("ImageSet")
-            .or_else(|| o.get("Response").and_then(|r| r.get("ImageSet")))
-            .ok_or("no ImageSet in the document")?,
-        _ => return Err("expected a JSON array of images or an object with ImageSet".into()),
-    };
-    match set {
-        Value::Array(items) => Ok(items.clone()),
-        Value::Null => Ok(Vec::new()),
-        _ => Err("ImageSet is not an array".into()),
-    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@
 //! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`), and
 //! the instances and modules that reference it (`usage`), enforces a requests-per-second limit
 //! per action with `RequestLimitExceeded` (leniently or strictly, with seeded arrival jitter:
-//! `limiter`), misbehaves on demand, per action (`fault`), and logs every request with its
-//! action so tests can check rates, retries and pages.
+//! `limiter`), misbehaves on demand, per action (`fault`), answers errors in Chinese when
+//! asked to (`X-TC-Language: zh-CN`, as the SDKs and tccli ask: `language`), and logs every
+//! request with its action so tests can check rates, retries and pages.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -26,6 +27,7 @@
 
 mod data;
 pub mod fault;
+mod language;
 pub mod limiter;
 pub mod usage;
 mod verify;
@@ -42,9 +44,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use language::Language;
+
 pub use data::{
-    DEFAULT_LIMIT, FILTER_NAMES, MAX_FILTERS, MAX_LIMIT, META_KEY, generate_images, load_images,
-    synthetic_image,
+    DEFAULT_LIMIT, FILTER_NAMES, MAX_FILTERS, MAX_LIMIT, META_KEY, generate_images, synthetic_image,
 };
 pub use fault::{Fault, FaultRule, FaultScript};
 pub use limiter::{Jitter, Limiter, LimiterKind};
@@ -240,6 +243,9 @@ pub enum Outcome {
 pub struct LogEntry {
     /// 1-based sequence number (every request counted).
     pub seq: u64,
+    /// The `RequestId` of the answer: a random version-4 UUID, as the service's are
+    /// (also on answers that carry no JSON, where the service would log it).
+    pub request_id: String,
     /// Arrival at the limiter, since the emulator started (monotonic clock); includes
     /// [`LogEntry::jitter`].
     pub at: Duration,
@@ -279,7 +285,11 @@ impl LogEntry {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiErr {
     pub code: String,
+    /// In English; answered in the language the request asks for when the
+    /// code has a documented text in it (`language`).
     pub message: String,
+    /// The message was given (by a fault script): answered as it is, in any language.
+    pub verbatim: bool,
 }
 
 impl ApiErr {
@@ -287,6 +297,15 @@ impl ApiErr {
         ApiErr {
             code: code.to_owned(),
             message: message.to_owned(),
+            verbatim: false,
+        }
+    }
+
+    /// An error whose message is answered word for word.
+    pub(crate) fn verbatim(code: &str, message: &str) -> Self {
+        ApiErr {
+            verbatim: true,
+            ..ApiErr::new(code, message)
         }
     }
 }
@@ -575,16 +594,20 @@ async fn handle(
     }
 }
 
-fn request_id(seq: u64) -> String {
-    format!(
-        "e0e0e0e0-{:04x}-4000-8000-{:012x}",
-        (seq >> 48) & 0xffff,
-        seq & 0xffff_ffff_ffff
-    )
+/// A `RequestId` as the service makes them: a random version-4 UUID
+/// (`6bf23a6f-0be1-48df-b5f6-6cd131e8cdb5`), never a sequence a client could
+/// come to rely on.
+fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
-fn error_body(err: &ApiErr, seq: u64) -> Value {
-    json!({"Response": {"Error": {"Code": err.code, "Message": err.message}, "RequestId": request_id(seq)}})
+fn error_body(err: &ApiErr, request_id: &str, language: Language) -> Value {
+    let message = if err.verbatim {
+        err.message.clone()
+    } else {
+        language.message(&err.code, &err.message)
+    };
+    json!({"Response": {"Error": {"Code": err.code, "Message": message}, "RequestId": request_id}})
 }
 
 fn decide(
@@ -602,6 +625,7 @@ fn decide(
     let seq = inner.seq;
     let mut entry = LogEntry {
         seq,
+        request_id: request_id(),
         at: arrived.duration_since(shared.started),
         action: headers
             .get("x-tc-action")
@@ -647,11 +671,17 @@ fn answer(
     body: &[u8],
     entry: &mut LogEntry,
 ) -> (Reply, Option<Duration>, Outcome) {
+    let request_id = entry.request_id.clone();
+    let language = Language::of(headers);
     let fail = |err: ApiErr| {
         let outcome = Outcome::ApiError {
             code: err.code.clone(),
         };
-        (Reply::Json(error_body(&err, seq)), None, outcome)
+        (
+            Reply::Json(error_body(&err, &request_id, language)),
+            None,
+            outcome,
+        )
     };
 
     let params = if *method == Method::POST {
@@ -755,12 +785,10 @@ fn answer(
             ));
         }
         Some(Fault::ApiError { code, message }) => {
-            return fail(ApiErr::new(
-                &code,
-                message
-                    .as_deref()
-                    .unwrap_or("Error injected by the fault script."),
-            ));
+            return fail(match message {
+                Some(message) => ApiErr::verbatim(&code, &message),
+                None => ApiErr::new(&code, "Error injected by the fault script."),
+            });
         }
         Some(Fault::Http { status, body }) => {
             let body = body.map(|text| echo_headers(&text, headers));
@@ -837,7 +865,7 @@ fn answer(
             Value::Array(page)
         },
     );
-    response.insert("RequestId".into(), json!(request_id(seq)));
+    response.insert("RequestId".into(), json!(request_id));
     let body = json!({ "Response": response });
     if truncate {
         let bytes = body.to_string().into_bytes();

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use std::path::{Path, PathBuf};
 
-use super::{Io, file_failed, history, plural};
+use super::{Io, file_failed, history};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
@@ -21,6 +21,7 @@ use crate::report::{self, Report, RunInfo};
 use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
+use crate::text::count;
 use crate::time::ApiZone;
 use crate::usage::Usage;
 
@@ -53,11 +54,17 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let Source {
         images,
         provenance,
+        warnings: source_warnings,
         modules,
     } = images(&settings, needed_by.as_deref(), io)?;
     let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance, &modules);
     let checked = checked_by_run(selection.as_ref(), &images);
+    if let Some(history) = &history {
+        // Before anything is judged: one label's streaks are never continued
+        // (or ended) by another account's run.
+        history::admit(history, &images, &checked)?;
+    }
     let mut evaluation = evaluate(
         &loaded.policy,
         &images,
@@ -74,6 +81,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
+    // Then what the verdict rests on: a completeness the user vouched for,
+    // and a history that had to be corrected.
+    warnings.extend(source_warnings);
+    warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
     // A --module that deploys no image is why nothing is checked for it.
     warnings.extend(modules.warnings);
     // Every report says how many instances run an image nobody can name.
@@ -149,7 +160,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
                 Code::GateFailed,
                 format!(
                     "the gate failed: {} at or above --fail-on {} ({} violations, {} indeterminate in all)",
-                    plural(summary.failing, "finding"),
+                    count(summary.failing as u64, "finding", "findings"),
                     report.run.fail_on.as_str(),
                     summary.violations.error + summary.violations.warning + summary.violations.info,
                     summary.indeterminate
@@ -193,7 +204,7 @@ impl Outputs {
             .iter()
             .map(|p| (p.clone(), "a policy file"))
             .collect();
-        if let SourceSettings::Snapshot(name) = &settings.source
+        if let SourceSettings::Snapshot { path: name, .. } = &settings.source
             && name != "-"
         {
             inputs.push((PathBuf::from(name), "the snapshot"));
@@ -304,10 +315,12 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
     .with_help("write the report somewhere else; nothing was read or written")
 }
 
-/// The images of a run, where they came from, and the `--module`s they were chosen for.
+/// The images of a run, where they came from, what every report must say about that
+/// source, and the `--module`s they were chosen for.
 struct Source {
     images: ImageSet,
     provenance: Provenance,
+    warnings: Vec<Diag>,
     modules: Resolved,
 }
 
@@ -320,13 +333,13 @@ fn images(
 ) -> Result<Source, Error> {
     let zone = &settings.policy.compile.zone;
     match &settings.source {
-        SourceSettings::Snapshot(name) => {
-            let loaded = snapshot::load(name, zone, io.stdin)?;
+        SourceSettings::Snapshot { path, completeness } => {
+            let loaded = snapshot::load(path, zone, *completeness, io.stdin)?;
             // A snapshot's modules are in its usage, checked whole before they are used.
             let usage = match (needed_by, settings.modules.is_empty()) {
                 (None, true) => None,
-                (Some(needed_by), _) => Some(snapshot::usage(name, loaded.usage, needed_by)?),
-                (None, false) => Some(snapshot::usage(name, loaded.usage, "--module")?),
+                (Some(needed_by), _) => Some(snapshot::usage(path, loaded.usage, needed_by)?),
+                (None, false) => Some(snapshot::usage(path, loaded.usage, "--module")?),
             };
             let modules = match &usage {
                 Some(usage) if !settings.modules.is_empty() => {
@@ -350,6 +363,7 @@ fn images(
             Ok(Source {
                 images,
                 provenance: loaded.provenance,
+                warnings: loaded.warnings,
                 modules,
             })
         }
@@ -371,6 +385,7 @@ fn images(
             Ok(Source {
                 images,
                 provenance,
+                warnings: Vec::new(),
                 modules: listed.modules,
             })
         }

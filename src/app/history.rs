@@ -5,28 +5,30 @@
 //! test hook) and where output goes.
 
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use jiff::Timestamp;
 
 use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
 use crate::diag::{Code, Diag};
+use crate::history::account::Fingerprint;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
-use crate::history::store::RunRecord;
 use crate::history::summary::{self, Query};
 use crate::history::{Facts, History, OpenOptions, Target, html};
+use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
 use crate::policy;
 use crate::report::Report;
 use crate::settings::{HistoryCommandSettings, HistorySettings, PruneSettings};
 
-/// Test-only: a file path. When set, `check --history` creates that file
-/// inside its write transaction, just before the commit, and waits there
-/// until the file is removed (at most a minute): a test can then start a
-/// second writer against the held lock, or kill the process mid-write and
-/// show that nothing of the run was kept.
+/// Test hook, compiled only with the `test-hooks` feature (which the tests
+/// turn on and a release build never does): a file path. When set, `check
+/// --history` creates that file inside its write transaction, just before the
+/// commit, and waits there until the file is removed (at most a minute): a
+/// test can then start a second writer against the held lock, or kill the
+/// process mid-write and show that nothing of the run was kept.
+#[cfg(feature = "test-hooks")]
 pub const PAUSE_BEFORE_COMMIT: &str = "ECMGUARD_TEST_HISTORY_PAUSE";
 
 /// A check's history: the open database, its account, and since when each
@@ -35,15 +37,16 @@ pub(super) struct CheckHistory {
     history: History,
     account: String,
     pub facts: Facts,
-    /// The run once recorded: a row per finding, freed with the database on
-    /// the closing thread rather than on the way to the reports.
-    recorded: Option<RunRecord>,
 }
 
 fn options(create: bool) -> OpenOptions {
     OpenOptions {
         create,
         pg_password: std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()),
+        pg_passfile: crate::history::pgpass::location(
+            std::env::var("PGPASSFILE").ok().as_deref(),
+            std::env::var("HOME").ok().as_deref(),
+        ),
     }
 }
 
@@ -68,7 +71,6 @@ pub(super) fn open_for_check(
                 history,
                 account,
                 facts,
-                recorded: None,
             })
         })
         .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
@@ -122,6 +124,20 @@ impl Drop for Closing {
     }
 }
 
+/// Refuse a run of another account than the label's (exit 2). A run that
+/// checked no image ends nothing, so it needs no identity.
+pub(super) fn admit(
+    history: &CheckHistory,
+    images: &ImageSet,
+    checked: &Checked,
+) -> Result<(), Error> {
+    let whole_account = matches!(checked, Checked::WholeAccount) && !images.is_empty();
+    history
+        .facts
+        .admit(&Fingerprint::of_images(images), whole_account)
+        .map_err(Error::History)
+}
+
 /// Record the finished check; an error here is exit 2 (`exit.rs`).
 pub(super) fn record(
     history: &mut CheckHistory,
@@ -129,24 +145,47 @@ pub(super) fn record(
     checked: Checked,
 ) -> Result<(), Error> {
     let run = record::run_record(report, &history.account, checked);
-    let pause = std::env::var_os(PAUSE_BEFORE_COMMIT);
-    let mut before_commit = || {
-        if let Some(path) = &pause
-            && std::fs::write(path, b"in the transaction\n").is_ok()
-        {
-            let until = std::time::Instant::now() + Duration::from_secs(60);
-            while std::path::Path::new(path).exists() && std::time::Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-    };
+    let mut before_commit = pause_before_commit;
+    // The facts go with the record: the streaks the run continues are
+    // struck off them (nothing reads them after the evaluation).
+    let facts = std::mem::take(&mut history.facts);
     history
         .history
-        .record(&run, Some(&history.facts), &mut before_commit)
+        .record(
+            &run,
+            &record::ReportFindings(report),
+            Some(facts),
+            &mut before_commit,
+        )
         .map_err(Error::History)?;
-    history.recorded = Some(run);
     Ok(())
 }
+
+/// The test hook's pause ([`PAUSE_BEFORE_COMMIT`]). The file is created
+/// new (never through an existing file or symlink), and nothing happens
+/// when it cannot be.
+#[cfg(feature = "test-hooks")]
+fn pause_before_commit() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(PAUSE_BEFORE_COMMIT) else {
+        return;
+    };
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(b"in the transaction\n"));
+    if created.is_ok() {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::path::Path::new(&path).exists() && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// Without the test hooks, nothing happens before the commit.
+#[cfg(not(feature = "test-hooks"))]
+fn pause_before_commit() {}
 
 /// `ecmguard history` and `ecmguard history prune`.
 pub(super) fn run(args: &HistoryArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
@@ -192,7 +231,7 @@ fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut history = open_existing(&settings.target)?;
     let pruned = history.prune(settings.before).map_err(Error::History)?;
     let line = format!(
-        "pruned {} ({}) recorded more than {} ago from {}; each account's latest whole-account run and the runs after it are kept\n",
+        "pruned {} ({}) recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
         crate::text::count(pruned.runs as u64, "run", "runs"),
         crate::text::count(pruned.findings as u64, "finding", "findings"),
         settings.older_than,

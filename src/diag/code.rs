@@ -94,6 +94,9 @@ codes! {
         YamlSyntax => "yaml-syntax", "The file is not valid YAML, or exceeds the parser's depth, alias or size budget.",
             example: "`rules: [ { id: a }` (an unclosed bracket), or tabs used for indentation",
             fix: "Fix the YAML at the line and column shown; indent with spaces.";
+        MoreProblems => "more-problems", "A file has more problems than one run lists (50 in a config or param file, 500 in a policy or test file); the rest are counted, and the first of them located, not each shown.",
+            example: "a generated config file of 50,000 unknown keys",
+            fix: "Fix the problems shown (they are usually one mistake repeated) and run again; the count says how many remain.";
         NoPolicyFiles => "no-policy-files", "A --policy directory holds no *.yaml or *.yml policy file.",
             example: "`ecmguard validate --policy empty-dir/`",
             fix: "Point --policy at a directory with *.yaml files (not only *.test.yaml), or run `ecmguard init` to write a starter pack.";
@@ -267,6 +270,15 @@ codes! {
         HistoryWrite => "history-write", "The run could not be recorded in the history database: nothing of it was kept, and the check exits 2 whatever its verdict, so a lost record never passes for a green gate.",
             example: "the disk holding the SQLite history is full while a run is recorded",
             fix: "Free space or fix the database, then run the check again; nothing of the run was kept.";
+        HistoryInconsistent => "history-inconsistent", "The history database disagrees with itself: a run's finding rows or per-rule count rows do not match the totals stored with the run (rows deleted, a restored or corrupt cache). Nothing is judged on it (exit 2): lost rows would otherwise read as \"nothing open\" and grant fresh grace periods.",
+            example: "a SQLite history whose findings of the last run were deleted by hand",
+            fix: "Restore the history from a backup, or start a new history file (every finding then starts its streak and its grace period again).";
+        HistoryOtherAccount => "history-other-account", "The run belongs to another account than the earlier runs recorded under its account label (told by the owners of private images), or is a whole-account run whose account cannot be told: refused (exit 2), so one account never continues or ends another's streaks.",
+            example: "the staging account's snapshot checked with --history of prod's runs and no --account",
+            fix: "Record each account under its own label: --account NAME (or `account:` in ecmguard.yaml).";
+        HistoryClamped => "history-clamped", "Warning: a stored first-seen time lay after the run that recorded it (a poisoned cache, a clock far ahead); it is treated as that run's time, so a streak never looks younger than its record.",
+            example: "a history whose findings' first_seen were set to the year 2100",
+            fix: "Check where the history file came from; the next recorded run stores the clamped times.";
     }
     area "Baselines" {
         InvalidBaseline => "invalid-baseline", "A --baseline file is not a baseline written by `ecmguard check --write-baseline` (invalid JSON, a wrong field, or another schema).",
@@ -287,8 +299,8 @@ codes! {
             fix: "Fix the value at the position shown, or fetch the snapshot again with `ecmguard fetch -o FILE`.";
         SnapshotShape => "snapshot-shape", "A snapshot is valid JSON but none of the accepted shapes.",
             example: "`{\"images\": [...]}`",
-            fix: "Give a snapshot as `ecmguard fetch` writes it, a DescribeImage response, an array of responses, tccli output, or an array of images.";
-        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) images than its TotalCount, or does not say its total (no `TotalCount`/`total_count`, a response without `ImageSet`): it is not known to be the complete result set (exit 3).",
+            fix: "Give a snapshot as `ecmguard fetch` writes it, a DescribeImage response, tccli output, the pages of one listing in either shape (a JSON array of them, or one after another), or an array of images.";
+        SnapshotIncomplete => "snapshot-incomplete", "A snapshot holds fewer (or more) distinct images than its TotalCount (one page of a longer listing, pages with one missing), its pages disagree on TotalCount, or it does not say its total (no `TotalCount`/`total_count`, a response without `ImageSet`): it is not known to be the complete result set (exit 3).",
             example: "one page of a 250-image account saved as `{\"Response\": {\"TotalCount\": 250, \"ImageSet\": [... 100 images]}}`",
             fix: "Save every page (`ecmguard fetch -o FILE` does), then check that file.";
         SnapshotApiError => "snapshot-api-error", "A snapshot holds an API error response (an `Error` in any shape) instead of images.",
@@ -300,6 +312,15 @@ codes! {
         SnapshotUsageMissing => "snapshot-usage-missing", "A rule (or `--usage`) reads `Usage.*`, but the snapshot holds no usage (fetched without `--usage`, or a shape that cannot hold it): exit 3, no verdict on usage nobody listed.",
             example: "`ecmguard check --snapshot account.json` with the shipped pack (its `unused-private-images-expire` rule reads `Usage.InUse`) on a snapshot written by `fetch` without `--usage`",
             fix: "Fetch the snapshot again with `ecmguard fetch --usage -o FILE` (or with --policy naming policies that read usage), or check live.";
+        SnapshotWithoutTotal => "snapshot-without-total", "A snapshot is a bare JSON array of images, which states no total, so whether it is the complete result set cannot be established: it is judged only with --assume-complete (exit 3).",
+            example: "`tccli ecm DescribeImage --filter ImageSet > images.json; ecmguard check --snapshot images.json`",
+            fix: "Save the listing with its total (`ecmguard fetch -o FILE`, or tccli's whole output for every page), or pass --assume-complete if the array is the whole set.";
+        SnapshotAssumedComplete => "snapshot-assumed-complete", "Warning: a snapshot that states no total (a bare array of images) was judged as the complete result set on the user's word (--assume-complete); every report says so.",
+            example: "`ecmguard check --snapshot images.json --assume-complete` with a JSON array of images",
+            fix: "Nothing, if the array is the whole set; to have it proven instead, save the listing with its total (`ecmguard fetch -o FILE`).";
+        AssumeCompleteUnused => "assume-complete-unused", "Warning: --assume-complete was given for a snapshot that states its own total; the total is checked as always, and the flag changes nothing.",
+            example: "`ecmguard check --snapshot snapshot.json --assume-complete` with a snapshot written by `ecmguard fetch`",
+            fix: "Drop --assume-complete: it is for bare arrays of images only.";
     }
     area "Live fetch: settings and filters" {
         InsecureEndpoint => "insecure-endpoint", "An http:// endpoint whose host is not a loopback address; only https:// may leave the machine.",

@@ -22,9 +22,12 @@ pub struct OpenSince {
     rules: HashMap<String, RuleStreaks>,
 }
 
+/// One rule's streaks. Compact on purpose: a history of a large account
+/// holds one entry per failing image (hundreds of thousands), so an entry is
+/// a boxed ImageId and Unix seconds, not a `String` and a `Timestamp`.
 #[derive(Debug, Clone, Default)]
 struct RuleStreaks {
-    images: HashMap<String, Timestamp>,
+    images: HashMap<Box<str>, i64>,
     set_level: Option<Timestamp>,
 }
 
@@ -45,7 +48,7 @@ impl OpenSince {
         };
         match image {
             Some(id) => {
-                streaks.images.insert(id.to_owned(), at);
+                streaks.images.insert(id.into(), at.as_second());
             }
             None => streaks.set_level = Some(at),
         }
@@ -55,7 +58,10 @@ impl OpenSince {
     pub fn remove(&mut self, rule: &str, image: Option<&str>) -> Option<Timestamp> {
         let streaks = self.rules.get_mut(rule)?;
         match image {
-            Some(id) => streaks.images.remove(id),
+            Some(id) => streaks
+                .images
+                .remove(id)
+                .and_then(|at| Timestamp::from_second(at).ok()),
             None => streaks.set_level.take(),
         }
     }
@@ -84,7 +90,10 @@ impl OpenSince {
     pub fn get(&self, rule: &str, image: Option<&str>) -> Option<Timestamp> {
         let streaks = self.rules.get(rule)?;
         match image {
-            Some(id) => streaks.images.get(id).copied(),
+            Some(id) => streaks
+                .images
+                .get(id)
+                .and_then(|at| Timestamp::from_second(*at).ok()),
             None => streaks.set_level,
         }
     }
@@ -96,7 +105,10 @@ impl OpenSince {
             streaks
                 .images
                 .iter()
-                .map(move |(image, at)| (rule.as_str(), Some(image.as_str()), *at))
+                .filter_map(move |(image, at)| {
+                    let at = Timestamp::from_second(*at).ok()?;
+                    Some((rule.as_str(), Some(&**image), at))
+                })
                 .chain(streaks.set_level.map(|at| (rule.as_str(), None, at)))
         })
     }

@@ -12,7 +12,10 @@
 //! Nothing here prints, and no credential, token or password is ever
 //! written to the database or shown in a message.
 
+pub mod account;
 pub mod html;
+pub mod pgpass;
+pub mod plan;
 pub mod postgres;
 pub mod record;
 pub mod render;
@@ -24,15 +27,15 @@ pub mod store;
 pub mod streak;
 pub mod summary;
 
-use std::borrow::Cow;
 use std::path::PathBuf;
 
 use jiff::Timestamp;
 
 use crate::diag::{Code, Diag};
 use crate::eval::OpenSince;
+use account::Fingerprint;
 use schema::{Dialect, OpenError};
-use store::{FindingRecord, Pruned, RunRecord, Store, StoreError};
+use store::{ErrorKind, FindingSource, NewFinding, Pruned, RunRecord, Store, StoreError};
 
 /// Where the history lives: `--history DB`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,17 +88,50 @@ pub struct OpenOptions {
     pub create: bool,
     /// `PGPASSWORD`, used when a PostgreSQL URL has no password.
     pub pg_password: Option<String>,
+    /// libpq's password file (`PGPASSFILE`, else `~/.pgpass`), used when
+    /// neither the URL nor `PGPASSWORD` has a password.
+    pub pg_passfile: Option<PathBuf>,
 }
 
 /// What a check read from the history before it evaluated: since when each
 /// finding of its account has been open, and the marker that tells, at
 /// write time, whether another run of the account has landed since.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub open: OpenSince,
+    /// Every owner the account's recorded runs have had.
+    owners: Fingerprint,
+    /// Streaks whose stored first-seen time was after the run that recorded
+    /// them, clamped to that run's time.
+    clamped: usize,
     account: String,
     until: i64,
     marker: Option<i64>,
+}
+
+impl Facts {
+    /// Whether a run of this account whose images have the owners `run`
+    /// may continue its streaks (`account::admit`): exit 2 when not.
+    pub fn admit(&self, run: &Fingerprint, whole_account: bool) -> Result<(), Diag> {
+        account::admit(&self.account, &self.owners, run, whole_account)
+            .map_err(|e| diag_of(None, &e, "the history cannot take this run"))
+    }
+
+    /// The warning for first-seen times that were clamped, if any.
+    pub fn clamped_warning(&self) -> Option<Diag> {
+        (self.clamped > 0).then(|| {
+            Diag::warning(
+                Code::HistoryClamped,
+                format!(
+                    "the history holds {} that began after the run that recorded {}: {} treated as open since that run",
+                    crate::text::count(self.clamped as u64, "streak", "streaks"),
+                    if self.clamped == 1 { "it" } else { "them" },
+                    if self.clamped == 1 { "it is" } else { "they are" },
+                ),
+            )
+            .with_help("a first-seen time in the future cannot be true (a poisoned cache or a clock far ahead); check where the history file came from")
+        })
+    }
 }
 
 /// An open history database at the current schema version.
@@ -124,8 +160,12 @@ impl History {
             ),
             Target::Postgres(url) => (
                 Box::new(
-                    postgres::Postgres::connect(url, options.pg_password.as_deref())
-                        .map_err(|e| open_error(target, &e))?,
+                    postgres::Postgres::connect(
+                        url,
+                        options.pg_password.as_deref(),
+                        options.pg_passfile.as_deref(),
+                    )
+                    .map_err(|e| open_error(target, &e))?,
                 ),
                 Dialect::Postgres,
             ),
@@ -158,9 +198,13 @@ impl History {
         store.begin_read().map_err(|e| read_error(store, &e))?;
         let until = now.as_second();
         let read = |store: &mut dyn Store| -> Result<Facts, StoreError> {
+            let marker = store.latest_run_id(account)?;
+            let (open, replayed) = streak::open_since(store, account, until)?;
             Ok(Facts {
-                marker: store.latest_run_id(account)?,
-                open: streak::open_since(store, account, until)?,
+                marker,
+                open,
+                owners: replayed.owners,
+                clamped: replayed.clamped,
                 account: account.to_owned(),
                 until,
             })
@@ -173,19 +217,23 @@ impl History {
     /// Record one run in one transaction: the run, its findings, its
     /// per-rule counts and the streaks it ends. `facts` is what the run read
     /// before evaluating (reused when no run of the account landed since).
+    /// It is taken, not borrowed: the streaks this run continues are struck
+    /// off it as its findings are matched, so what is left are the ones it
+    /// ends, without a second index of a run's findings.
     /// `before_commit` runs inside the transaction just before it commits
     /// (tests use it to kill a run mid-write). Returns the new run's id.
     pub fn record(
         &mut self,
         run: &RunRecord,
-        facts: Option<&Facts>,
+        findings: &dyn FindingSource,
+        facts: Option<Facts>,
         before_commit: &mut dyn FnMut(),
     ) -> Result<i64, Diag> {
         let store = self.store.as_mut();
         store
             .begin_write(&run.account)
             .map_err(|e| write_error(store, &e))?;
-        match write(store, run, facts, before_commit) {
+        match write(store, run, findings, facts, before_commit) {
             Ok(id) => {
                 store.commit().map_err(|e| write_error(store, &e))?;
                 Ok(id)
@@ -206,14 +254,15 @@ impl History {
         result.map_err(|e| read_error(store, &e))
     }
 
-    /// Delete runs recorded before `before`, keeping every account's open
-    /// streaks (docs/history.md, "Pruning").
+    /// Delete runs recorded before `before`, keeping every run an open
+    /// streak, a grace decision or an account's identity still needs, as of
+    /// the latest recorded run (docs/history.md, "Pruning").
     pub fn prune(&mut self, before: Timestamp) -> Result<Pruned, Diag> {
         let store = self.store.as_mut();
         store
             .begin_write("prune")
             .map_err(|e| write_error(store, &e))?;
-        match store.prune(before.as_second()) {
+        match prune(store, before.as_second()) {
             Ok(pruned) => {
                 store.commit().map_err(|e| write_error(store, &e))?;
                 Ok(pruned)
@@ -226,10 +275,28 @@ impl History {
     }
 }
 
+fn prune(store: &mut dyn Store, before: i64) -> Result<Pruned, StoreError> {
+    let mut pruned = Pruned::default();
+    for account in store.accounts()? {
+        // Planned over everything recorded: a run recorded with a later
+        // `--now` is part of the state the next check reads.
+        let plan = plan::Plan::build(store, &account, i64::MAX)?;
+        let needed = plan.needed();
+        for run in plan.runs.iter().filter(|r| r.at.time < before) {
+            if !needed.contains(&run.at.id) {
+                pruned.findings += store.delete_run(run.at.id)?;
+                pruned.runs += 1;
+            }
+        }
+    }
+    Ok(pruned)
+}
+
 fn write(
     store: &mut dyn Store,
     run: &RunRecord,
-    facts: Option<&Facts>,
+    findings: &dyn FindingSource,
+    facts: Option<Facts>,
     before_commit: &mut dyn FnMut(),
 ) -> Result<i64, StoreError> {
     // The state this run is added to, as it stands under the write lock.
@@ -238,39 +305,75 @@ fn write(
     let marker = store.latest_run_id(&run.account)?;
     let unchanged =
         facts.filter(|f| f.account == run.account && f.until == run.time && f.marker == marker);
-    let reread;
-    let (open, findings) = match unchanged {
+    let (mut open, restarted) = match unchanged {
         // The findings' first-seen times were computed from this state.
-        Some(facts) => (&facts.open, Cow::Borrowed(&run.findings)),
+        Some(facts) => (facts.open, false),
         None => {
             // A run that landed meanwhile is taken into account, so
-            // concurrent runs of one account never split a streak.
-            reread = streak::open_since(store, &run.account, run.time)?;
-            let findings: Vec<FindingRecord> = run
-                .findings
-                .iter()
-                .map(|f| FindingRecord {
-                    first_seen: reread
-                        .get(&f.rule, f.image.as_deref())
-                        .map_or(run.time, |at| at.as_second().min(run.time)),
-                    ..f.clone()
-                })
-                .collect();
-            (&reread, Cow::Owned(findings))
+            // concurrent runs of one account never split a streak, and a
+            // run of another account under the label is refused here too.
+            let (open, replayed) = streak::open_since(store, &run.account, run.time)?;
+            let mut fingerprint = Fingerprint::default();
+            if let Some(stored) = &run.account_fingerprint {
+                fingerprint.add_stored(stored);
+            }
+            account::admit(
+                &run.account,
+                &replayed.owners,
+                &fingerprint,
+                !run.narrowed && run.images > 0,
+            )?;
+            (open, true)
         }
     };
-    let fixes = streak::fixes(open, run);
     let id = store.insert_run(run)?;
-    store.insert_findings(id, &findings)?;
+    if restarted {
+        // The first-seen times the report was given are recomputed from
+        // the state as it is now, finding by finding.
+        let restated = Restated {
+            findings,
+            open: &open,
+            time: run.time,
+        };
+        store.insert_findings(id, &restated)?;
+    } else {
+        store.insert_findings(id, findings)?;
+    }
+    let fixes = streak::fixes(&mut open, run, findings);
+    drop(open);
     store.insert_rule_counts(id, &run.rule_counts)?;
     store.insert_fixes(id, &fixes)?;
     before_commit();
     Ok(id)
 }
 
+/// A run's findings with their first-seen times taken from `open` (the
+/// state under the write lock) instead of the ones computed before it.
+struct Restated<'a> {
+    findings: &'a dyn FindingSource,
+    open: &'a OpenSince,
+    time: i64,
+}
+
+impl FindingSource for Restated<'_> {
+    fn count(&self) -> usize {
+        self.findings.count()
+    }
+
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        self.findings.each(&mut |row| {
+            let first_seen = self
+                .open
+                .get(row.rule, row.image)
+                .map_or(self.time, |at| at.as_second().min(self.time));
+            each(NewFinding { first_seen, ..row })
+        });
+    }
+}
+
 fn open_error(target: &Target, error: &StoreError) -> Diag {
-    if error.foreign {
-        Diag::error(
+    match error.kind {
+        ErrorKind::Foreign => Diag::error(
             Code::HistoryForeign,
             format!(
                 "{} is not an ecmguard history: {}",
@@ -278,40 +381,61 @@ fn open_error(target: &Target, error: &StoreError) -> Diag {
                 error.message
             ),
         )
-        .with_help("give --history a new file name (it is created on first use) or an ecmguard history; the file was left untouched")
-    } else {
-        Diag::error(
+        .with_help("give --history a new file name (it is created on first use) or an ecmguard history; the file was left untouched"),
+        ErrorKind::Failed => Diag::error(
             Code::HistoryOpen,
             format!("cannot open the history ({}): {}", target.label(), error.message),
         )
-        .with_help(match target {
-            Target::Sqlite(_) => "check that the directory exists and is writable (the file is created on first use)",
-            Target::Postgres(_) => "check the URL, that the server is reachable, and the user's password (PGPASSWORD is used when the URL has none)",
-        })
+        .with_help(error.help.clone().unwrap_or_else(|| match target {
+            Target::Sqlite(_) => "check that the directory exists and is writable (the file is created on first use)".to_owned(),
+            Target::Postgres(_) => "check the URL, that the server is reachable, and the user's password (PGPASSWORD or ~/.pgpass is used when the URL has none)".to_owned(),
+        })),
+        ErrorKind::Inconsistent | ErrorKind::OtherAccount => {
+            diag_of(Some(&target.label()), error, "cannot open the history")
+        }
+    }
+}
+
+/// A store error as a diagnostic: its own code for a database that
+/// disagrees with itself or a run of another account; otherwise the code
+/// of what was being done (`failed`).
+fn diag_of(database: Option<&str>, error: &StoreError, doing: &str) -> Diag {
+    let (code, fallback) = match error.kind {
+        ErrorKind::Inconsistent => (Code::HistoryInconsistent, None),
+        ErrorKind::OtherAccount => (Code::HistoryOtherAccount, None),
+        ErrorKind::Foreign => (Code::HistoryForeign, None),
+        ErrorKind::Failed => (Code::HistoryRead, None::<&str>),
+    };
+    let message = match database {
+        Some(database) => format!("{doing} ({database}): {}", error.message),
+        None => format!("{doing}: {}", error.message),
+    };
+    let diag = Diag::error(code, message);
+    match error.help.as_deref().or(fallback) {
+        Some(help) => diag.with_help(help.to_owned()),
+        None => diag,
     }
 }
 
 fn read_error(store: &dyn Store, error: &StoreError) -> Diag {
-    Diag::error(
-        Code::HistoryRead,
-        format!(
-            "reading the history ({}) failed: {}",
-            store.describe(),
-            error.message
-        ),
-    )
+    diag_of(Some(&store.describe()), error, "reading the history failed")
 }
 
 fn write_error(store: &dyn Store, error: &StoreError) -> Diag {
-    Diag::error(
-        Code::HistoryWrite,
-        format!(
-            "the run could not be recorded in the history ({}): {}",
-            store.describe(),
-            error.message
-        ),
-    )
-    .with_help("nothing of this run was recorded; the check exits 2 so that a lost record never passes for a green gate")
+    match error.kind {
+        ErrorKind::Failed | ErrorKind::Foreign => Diag::error(
+            Code::HistoryWrite,
+            format!(
+                "the run could not be recorded in the history ({}): {}",
+                store.describe(),
+                error.message
+            ),
+        )
+        .with_help("nothing of this run was recorded; the check exits 2 so that a lost record never passes for a green gate"),
+        ErrorKind::Inconsistent | ErrorKind::OtherAccount => {
+            diag_of(Some(&store.describe()), error, "the run was not recorded")
+        }
+    }
 }
 
 /// The ImageIds a narrowed run checked, as stored (a JSON array).

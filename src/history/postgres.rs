@@ -8,16 +8,20 @@
 //! The URL may hold a password: it is used to connect and never kept in a
 //! message, the database or a report ([`redact`]).
 
+use std::path::Path;
 use std::time::Duration;
 
 use postgres::{Client, NoTls, Row};
 use sha2::{Digest, Sha256};
 
+use super::pgpass;
 use super::rows::{self, Columns};
 use super::sql;
+use crate::text;
+
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
-    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
 /// How long to wait for the server when the URL does not say.
@@ -35,16 +39,31 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// Connect. `password` (from `PGPASSWORD`) is used when the URL has none.
-    pub fn connect(url: &str, password: Option<&str>) -> StoreResult<Postgres> {
+    /// Connect. When the URL has no password, `password` (from
+    /// `PGPASSWORD`) is used, else the password file `passfile` (libpq's
+    /// `~/.pgpass` or `PGPASSFILE`).
+    pub fn connect(
+        url: &str,
+        password: Option<&str>,
+        passfile: Option<&Path>,
+    ) -> StoreResult<Postgres> {
         let shown = redact(url);
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::new(format!("{shown} is not a PostgreSQL connection URL: {e}"))
         })?;
-        if config.get_password().is_none()
-            && let Some(password) = password
-        {
-            config.password(password);
+        let mut ignored_passfile = None;
+        if config.get_password().is_none() {
+            if let Some(password) = password {
+                config.password(password);
+            } else if let Some(file) = passfile {
+                match pgpass::lookup(file, &wanted(&config)) {
+                    pgpass::Found::Password(password) => {
+                        config.password(password);
+                    }
+                    pgpass::Found::Nothing => {}
+                    pgpass::Found::Ignored(why) => ignored_passfile = Some(why),
+                }
+            }
         }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
@@ -58,11 +77,14 @@ impl Postgres {
             None => message,
         };
         let client = config.connect(NoTls).map_err(|e| {
-            let mut message = scrub(format!("cannot connect to {shown}: {e}"));
+            let mut message = scrub(format!("cannot connect to {shown}: {}", describe(&e)));
             if message.to_ascii_lowercase().contains("tls") {
                 message.push_str(
                     " (ecmguard connects to PostgreSQL over plain TCP: TLS is not supported yet; use sslmode=disable or prefer on a trusted network, or an SSH tunnel)",
                 );
+            }
+            if let Some(why) = &ignored_passfile {
+                message.push_str(&format!(" ({why})"));
             }
             StoreError::new(message)
         })?;
@@ -74,7 +96,7 @@ impl Postgres {
     }
 
     fn error(&self, e: &postgres::Error) -> StoreError {
-        let message = e.to_string();
+        let message = describe(e);
         StoreError::new(match &self.password {
             Some(p) => message.replace(p.as_str(), "***"),
             None => message,
@@ -93,6 +115,32 @@ impl Postgres {
             .map_err(|e| self.error(&e))
     }
 
+    /// One `INSERT … SELECT FROM UNNEST(…)` of up to [`BATCH`] findings.
+    fn insert_batch(&mut self, run: i64, batch: &[NewFinding<'_>]) -> StoreResult<()> {
+        const SQL: &str = "INSERT INTO ecmguard_findings \
+             (run_id, rule_id, image_id, status, severity, message, first_seen) \
+             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])";
+        let rules: Vec<&str> = batch.iter().map(|f| f.rule).collect();
+        let images: Vec<Option<&str>> = batch.iter().map(|f| f.image).collect();
+        let statuses: Vec<&str> = batch.iter().map(|f| f.status).collect();
+        let severities: Vec<&str> = batch.iter().map(|f| f.severity).collect();
+        let messages: Vec<&str> = batch.iter().map(|f| f.message).collect();
+        let seen: Vec<i64> = batch.iter().map(|f| f.first_seen).collect();
+        self.query(
+            SQL,
+            &[
+                &run,
+                &rules,
+                &images,
+                &statuses,
+                &severities,
+                &messages,
+                &seen,
+            ],
+        )?;
+        Ok(())
+    }
+
     fn query(
         &mut self,
         sql: &str,
@@ -103,6 +151,55 @@ impl Postgres {
             Err(e) => Err(self.error(&e)),
         }
     }
+}
+
+/// What the connection is, as the password file matches it: the first
+/// host (a Unix socket is `localhost`, as for libpq), its port (5432 by
+/// default), the database (the user's name by default) and the user.
+fn wanted(config: &postgres::Config) -> pgpass::Wanted<'_> {
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(host)) => host.as_str(),
+        _ => "localhost",
+    };
+    let user = config.get_user().unwrap_or_default();
+    pgpass::Wanted {
+        host,
+        port: config.get_ports().first().copied().unwrap_or(5432),
+        database: config.get_dbname().unwrap_or(user),
+        user,
+    }
+}
+
+/// An error as the server said it: severity, message and SQLSTATE (wrong
+/// password `28P01`, no such database `3D000`, permission denied `42501`
+/// …), with its detail and hint, escaped (the server's text is not ours).
+/// Other errors (I/O, protocol) as the driver says them, with their cause.
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!(
+            "the server said {}: {} (SQLSTATE {})",
+            text::escape(db.severity()),
+            text::escape(db.message()),
+            db.code().code()
+        );
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!("; detail: {}", text::escape(detail)));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {}", text::escape(hint)));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!(": {cause_text}"));
+        }
+        source = cause.source();
+    }
+    text::escape(&text).into_owned()
 }
 
 /// The URL with its password replaced by `***` (or a placeholder when it
@@ -211,40 +308,29 @@ impl Store for Postgres {
         Ok(())
     }
 
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>> {
-        let rows = self.query(sql::LATEST_FULL_RUN, &[&account, &until])?;
-        match rows.first() {
-            None => Ok(None),
-            Some(row) => Ok(Some(rows::run_ref(row).map_err(|e| self.error(&e))?)),
-        }
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>> {
+        let rows = self.query(sql::RUN_INDEX, &[&account, &until])?;
+        rows.iter()
+            .map(rows::run_index)
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
     }
 
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>> {
-        let after = after.unwrap_or(RunRef {
-            time: i64::MIN,
-            id: i64::MIN,
-        });
-        let rows = self.query(
-            sql::NARROWED_RUNS,
-            &[&account, &until, &after.time, &after.id],
-        )?;
-        let mut runs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let read = || -> Result<(RunRef, Option<String>), postgres::Error> {
-                Ok((rows::run_ref(row)?, row.opt_text(2)?))
-            };
-            let (at, checked) = read().map_err(|e| self.error(&e))?;
-            runs.push(NarrowedRun {
-                at,
-                checked: super::checked_from_json(checked.as_deref())?,
-            });
-        }
-        Ok(runs)
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>> {
+        let rows = self.query(sql::RULE_INDEX, &[&account, &until])?;
+        rows.iter()
+            .map(rows::rule_index)
+            .collect::<Result<_, postgres::Error>>()
+            .map_err(|e| self.error(&e))
+    }
+
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>> {
+        let rows = self.query(sql::CHECKED_OF, &[&run])?;
+        let checked: Option<String> = match rows.first() {
+            None => None,
+            Some(row) => row.try_get(0).map_err(|e| self.error(&e))?,
+        };
+        super::checked_from_json(checked.as_deref())
     }
 
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
@@ -310,6 +396,7 @@ impl Store for Postgres {
                 &run.exit_code,
                 &narrowed,
                 &checked,
+                &run.account_fingerprint,
             ],
         )?;
         let row = rows
@@ -318,31 +405,10 @@ impl Store for Postgres {
         row.try_get(0).map_err(|e| self.error(&e))
     }
 
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()> {
-        const SQL: &str = "INSERT INTO ecmguard_findings \
-             (run_id, rule_id, image_id, status, severity, message, first_seen) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])";
-        for chunk in findings.chunks(BATCH) {
-            let rules: Vec<&str> = chunk.iter().map(|f| f.rule.as_str()).collect();
-            let images: Vec<Option<&str>> = chunk.iter().map(|f| f.image.as_deref()).collect();
-            let statuses: Vec<&str> = chunk.iter().map(|f| f.status.as_str()).collect();
-            let severities: Vec<&str> = chunk.iter().map(|f| f.severity.as_str()).collect();
-            let messages: Vec<&str> = chunk.iter().map(|f| f.message.as_str()).collect();
-            let seen: Vec<i64> = chunk.iter().map(|f| f.first_seen).collect();
-            self.query(
-                SQL,
-                &[
-                    &run,
-                    &rules,
-                    &images,
-                    &statuses,
-                    &severities,
-                    &messages,
-                    &seen,
-                ],
-            )?;
-        }
-        Ok(())
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()> {
+        // A few thousand rows per round trip, gathered from the report
+        // (borrowed) a batch at a time.
+        in_batches(findings, BATCH, &mut |batch| self.insert_batch(run, batch))
     }
 
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()> {
@@ -440,19 +506,18 @@ impl Store for Postgres {
             .map_err(|e| self.error(&e))
     }
 
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned> {
-        let [findings, counts, fixes, runs] = sql::prune_statements();
-        let mut deleted = [0u64; 4];
-        for (n, statement) in [findings, counts, fixes, runs].iter().enumerate() {
-            deleted[n] = self
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64> {
+        let mut findings = 0;
+        for (n, statement) in sql::DELETE_RUN.iter().enumerate() {
+            let deleted = self
                 .client
-                .execute(statement.as_str(), &[&before])
+                .execute(*statement, &[&run])
                 .map_err(|e| self.error(&e))?;
+            if n == 0 {
+                findings = i64::try_from(deleted).unwrap_or(i64::MAX);
+            }
         }
-        Ok(Pruned {
-            runs: i64::try_from(deleted[3]).unwrap_or(i64::MAX),
-            findings: i64::try_from(deleted[0]).unwrap_or(i64::MAX),
-        })
+        Ok(findings)
     }
 }
 

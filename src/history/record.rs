@@ -6,7 +6,8 @@
 
 use sha2::{Digest, Sha256};
 
-use super::store::{Counts, FindingRecord, RuleCountRecord, RunRecord};
+use super::account::Fingerprint;
+use super::store::{Counts, FindingSource, NewFinding, RuleCountRecord, RunRecord};
 use crate::policy::PolicySet;
 use crate::report::Report;
 use crate::source::Provenance;
@@ -26,25 +27,6 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
     let policy = report.policy;
     let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let now = report.run.now.as_second();
-    let findings = report
-        .evaluation
-        .findings
-        .iter()
-        .map(|finding| {
-            let rule = report.rule(finding);
-            FindingRecord {
-                rule: rule.id.clone(),
-                image: finding
-                    .image
-                    .and_then(|i| report.image(i).id())
-                    .map(str::to_owned),
-                status: finding.status.as_str().to_owned(),
-                severity: rule.severity.as_str().to_owned(),
-                message: finding.message.clone(),
-                first_seen: finding.first_seen.map_or(now, |at| at.as_second()),
-            }
-        })
-        .collect();
     let rule_counts = policy
         .rules
         .iter()
@@ -62,9 +44,10 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
             }
         })
         .collect();
-    let (source, source_path) = match &report.run.source {
-        Provenance::Snapshot { path, .. } => ("snapshot", Some(path.clone())),
-        Provenance::Api { .. } => ("api", None),
+    let source = report.run.source.kind();
+    let source_path = match &report.run.source {
+        Provenance::Snapshot { path, .. } => Some(path.clone()),
+        Provenance::Api { .. } => None,
     };
     let (narrowed, checked_images) = match checked {
         Checked::WholeAccount => (false, None),
@@ -96,8 +79,72 @@ pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRe
         exit_code: i64::from(report.exit_code()),
         narrowed,
         checked_images,
-        findings,
+        account_fingerprint: Fingerprint::of_images(report.images).to_stored(),
         rule_counts,
+    }
+}
+
+/// A report's findings as the rows a run records, borrowed from the report
+/// one at a time: a run with hundreds of thousands of findings is recorded
+/// without a copy of them.
+pub struct ReportFindings<'r, 'a>(pub &'r Report<'a>);
+
+impl FindingSource for ReportFindings<'_, '_> {
+    fn count(&self) -> usize {
+        self.0.evaluation.findings.len()
+    }
+
+    /// In the order of the findings index, (rule id, ImageId): the rows
+    /// then go to the end of the index in order rather than all over the
+    /// run's part of it, so a run with hundreds of thousands of findings
+    /// never rewrites an index page that SQLite's page cache has already
+    /// spilled to the WAL. Evaluation gives them rule by rule; what is
+    /// sorted is a `u32` per finding (never the findings), within each rule
+    /// by ImageId, and the rules by id.
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        let report = self.0;
+        let now = report.run.now.as_second();
+        let findings = &report.evaluation.findings;
+        let image_of = |i: u32| {
+            findings[i as usize]
+                .image
+                .and_then(|image| report.image(image).id())
+        };
+        let mut order: Vec<u32> = (0..u32::try_from(findings.len()).unwrap_or(u32::MAX)).collect();
+        // Runs of one rule, each sorted by ImageId…
+        let mut runs: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+        let mut start = 0;
+        while start < order.len() {
+            let rule = findings[start].rule;
+            let end = start
+                + findings[start..]
+                    .iter()
+                    .take_while(|f| f.rule == rule)
+                    .count();
+            order[start..end].sort_unstable_by(|a, b| image_of(*a).cmp(&image_of(*b)));
+            runs.push((report.rule(&findings[start]).id.as_str(), start..end));
+            start = end;
+        }
+        // …taken in rule id order.
+        runs.sort_by(|a, b| a.0.cmp(b.0));
+        let sorted = runs
+            .into_iter()
+            .flat_map(|(_, range)| order[range].iter().copied())
+            .map(|i| &findings[i as usize]);
+        for finding in sorted {
+            let rule = report.rule(finding);
+            let row = NewFinding {
+                rule: &rule.id,
+                image: finding.image.and_then(|i| report.image(i).id()),
+                status: finding.status.as_str(),
+                severity: rule.severity.as_str(),
+                message: &finding.message,
+                first_seen: finding.first_seen.map_or(now, |at| at.as_second()),
+            };
+            if !each(row) {
+                return;
+            }
+        }
     }
 }
 

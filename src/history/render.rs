@@ -1,7 +1,8 @@
 //! `ecmguard history --format human|json`: the runs, per-rule trends, time to
 //! fix, the oldest open findings and the waivers due. JSON is the stable
 //! schema `ecmguard/history/v1` (docs/history.md); human text escapes every
-//! control character of data that came from images or policies.
+//! control character of data that came from images, policies or the
+//! database (a shared history is written by every runner that can log in).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -48,10 +49,69 @@ impl HistoryView<'_> {
 // ---------------------------------------------------------------------------
 // JSON
 
+/// The JSON document, written as it is serialized: everything but the open
+/// findings is small and built as a value first; the open findings (one per
+/// open streak of every account, hundreds of thousands on a large account)
+/// are serialized one at a time, straight into `out`.
 pub fn render_json(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let value = json_value(view);
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(std::io::Error::other)?;
+    let document = JsonDocument {
+        head: json_head(view),
+        view,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
+}
+
+struct JsonDocument<'a> {
+    /// Every key of the document but `open`, in order.
+    head: serde_json::Map<String, Value>,
+    view: &'a HistoryView<'a>,
+}
+
+impl serde::Serialize for JsonDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.head.len() + 1))?;
+        for (key, value) in &self.head {
+            if key == "waivers_due" {
+                map.serialize_entry("open", &OpenList(self.view))?;
+            }
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+/// The open findings, oldest first, serialized one at a time.
+struct OpenList<'a>(&'a HistoryView<'a>);
+
+impl serde::Serialize for OpenList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let view = self.0;
+        serializer.collect_seq(view.summary.open.iter().map(|o| OpenJson {
+            account: &o.account,
+            rule: &o.finding.rule,
+            image: o.finding.image.as_deref(),
+            status: &o.finding.status,
+            severity: &o.finding.severity,
+            message: &o.finding.message,
+            first_seen: view.rfc3339(o.finding.first_seen),
+            open_for_seconds: o.open_for_seconds,
+        }))
+    }
+}
+
+/// One open finding in `--format json` (`open[]`).
+#[derive(serde::Serialize)]
+struct OpenJson<'a> {
+    account: &'a str,
+    rule: &'a str,
+    image: Option<&'a str>,
+    status: &'a str,
+    severity: &'a str,
+    message: &'a str,
+    first_seen: Option<String>,
+    open_for_seconds: i64,
 }
 
 fn counts_json(c: &Counts) -> Value {
@@ -77,7 +137,9 @@ fn fix_json(t: &TimeToFix) -> Value {
     })
 }
 
-pub fn json_value(view: &HistoryView<'_>) -> Value {
+/// Every key of the JSON document but `open` (which goes before
+/// `waivers_due`), in order.
+fn json_head(view: &HistoryView<'_>) -> serde_json::Map<String, Value> {
     let s = view.summary;
     let runs: Vec<Value> = s
         .runs
@@ -126,22 +188,6 @@ pub fn json_value(view: &HistoryView<'_>) -> Value {
             })
         })
         .collect();
-    let open: Vec<Value> = s
-        .open
-        .iter()
-        .map(|o| {
-            json!({
-                "account": o.account,
-                "rule": o.finding.rule,
-                "image": o.finding.image,
-                "status": o.finding.status,
-                "severity": o.finding.severity,
-                "message": o.finding.message,
-                "first_seen": view.rfc3339(o.finding.first_seen),
-                "open_for_seconds": o.open_for_seconds,
-            })
-        })
-        .collect();
     let waivers = view.waivers.map(|due| {
         due.iter()
             .map(|w| {
@@ -157,7 +203,7 @@ pub fn json_value(view: &HistoryView<'_>) -> Value {
             })
             .collect::<Vec<Value>>()
     });
-    json!({
+    let head = json!({
         "schema": HISTORY_SCHEMA,
         "tool": { "name": "ecmguard", "version": env!("CARGO_PKG_VERSION") },
         "database": view.database,
@@ -168,9 +214,12 @@ pub fn json_value(view: &HistoryView<'_>) -> Value {
         "runs": runs,
         "rules": rules,
         "time_to_fix": fix_json(&s.time_to_fix),
-        "open": open,
         "waivers_due": waivers,
-    })
+    });
+    match head {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -270,7 +319,7 @@ fn run_line(
         c.indeterminate,
         c.grace,
         c.waived,
-        run.verdict.to_uppercase(),
+        escape(&run.verdict.to_uppercase()),
         if run.narrowed { " (narrowed)" } else { "" }
     )
 }
@@ -285,7 +334,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     // Rule ids are never cut either: the column takes the longest.
     let width = rules
         .iter()
-        .map(|r| r.rule.chars().count())
+        .map(|r| escape(&r.rule).chars().count())
         .max()
         .unwrap_or(0);
     for trend in rules {
@@ -293,7 +342,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
             out,
             "  {:<width$}  {:<7}  {}  {} open now; {}",
             escape(&trend.rule),
-            trend.severity,
+            escape(&trend.severity),
             sparkline(trend, 40),
             trend.open,
             fix_text(&trend.time_to_fix)
@@ -344,12 +393,12 @@ fn open(view: &HistoryView<'_>, open: &[OpenFinding], out: &mut String) -> std::
             view.time(o.finding.first_seen),
             describe_seconds(o.open_for_seconds),
             escape(&o.account),
-            o.finding.rule,
+            escape(&o.finding.rule),
             o.finding
                 .image
                 .as_deref()
                 .map_or(Cow::Borrowed("(set-level)"), escape),
-            o.finding.status,
+            escape(&o.finding.status),
             escape(&o.finding.message)
         )?;
     }

@@ -3,7 +3,9 @@
 //! and nowhere else, so SQLite and PostgreSQL cannot read a row differently.
 //! A backend only says how to read one integer or text column of its rows.
 
-use super::store::{Counts, FindingRecord, FixStats, RuleCountRecord, RunRef, RunRow};
+use super::store::{
+    Counts, FindingRecord, FixStats, RuleCountRecord, RuleIndexRow, RunIndexRow, RunRef, RunRow,
+};
 
 /// One result row of either driver, by column position.
 pub trait Columns {
@@ -13,11 +15,27 @@ pub trait Columns {
     fn opt_text(&self, column: usize) -> Result<Option<String>, Self::Error>;
 }
 
-/// `time, id` (`LATEST_FULL_RUN`, and the start of `NARROWED_RUNS`).
-pub fn run_ref<R: Columns>(row: &R) -> Result<RunRef, R::Error> {
-    Ok(RunRef {
-        time: row.int(0)?,
-        id: row.int(1)?,
+/// `RUN_INDEX`.
+pub fn run_index<R: Columns>(row: &R) -> Result<RunIndexRow, R::Error> {
+    Ok(RunIndexRow {
+        at: RunRef {
+            time: row.int(0)?,
+            id: row.int(1)?,
+        },
+        narrowed: row.int(2)? != 0,
+        images: row.int(3)?,
+        rules: row.int(4)?,
+        findings: row.int(5)?,
+        account_fingerprint: row.opt_text(6)?,
+    })
+}
+
+/// `RULE_INDEX`.
+pub fn rule_index<R: Columns>(row: &R) -> Result<RuleIndexRow, R::Error> {
+    Ok(RuleIndexRow {
+        run: row.int(0)?,
+        rule: row.text(1)?,
+        findings: row.int(2)?,
     })
 }
 

@@ -8,7 +8,7 @@ use super::store::{Store, StoreError};
 
 /// The schema version this ecmguard writes and reads. Databases with a lower
 /// version are migrated forward on open; a higher one is refused.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// The SQL dialects of the two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,14 +44,23 @@ impl From<StoreError> for OpenError {
     }
 }
 
-/// The statements that take a database from version `from - 1` to `from`.
-/// Index 0 creates version 1; a future version 2 appends its `ALTER`s here
-/// and every older database is migrated through each step in order.
+/// The statements that take a database from version `to - 1` to `to`.
+/// Version 1 creates the tables; every older database is migrated through
+/// each later step in order.
 pub fn migration(to: i64, dialect: Dialect) -> Option<Vec<String>> {
     match to {
         1 => Some(version_1(dialect)),
+        2 => Some(version_2()),
         _ => None,
     }
+}
+
+/// Version 2: who the account behind each run is (`history::account`), so
+/// one label's streaks are never continued by another account's runs.
+/// Runs recorded before it have none (NULL): the label's account is then
+/// known from its first run that has one.
+fn version_2() -> Vec<String> {
+    vec!["ALTER TABLE ecmguard_runs ADD COLUMN account_fingerprint TEXT".to_owned()]
 }
 
 fn version_1(dialect: Dialect) -> Vec<String> {

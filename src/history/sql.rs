@@ -8,13 +8,16 @@ pub const SCHEMA_VERSION: &str = "SELECT value FROM ecmguard_meta WHERE key = 's
 pub const SET_SCHEMA_VERSION: &str = "INSERT INTO ecmguard_meta (key, value) VALUES ('schema_version', $1) \
      ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
-pub const LATEST_FULL_RUN: &str = "SELECT time, id FROM ecmguard_runs \
-     WHERE account = $1 AND narrowed = 0 AND time <= $2 \
-     ORDER BY time DESC, id DESC LIMIT 1";
+pub const RUN_INDEX: &str = "SELECT time, id, narrowed, images, rules, \
+     violations_error + violations_warning + violations_info + indeterminate + grace + waived + baselined, \
+     account_fingerprint FROM ecmguard_runs WHERE account = $1 AND time <= $2 ORDER BY time, id";
 
-pub const NARROWED_RUNS: &str = "SELECT time, id, checked_images FROM ecmguard_runs \
-     WHERE account = $1 AND narrowed = 1 AND time <= $2 AND (time > $3 OR (time = $3 AND id > $4)) \
-     ORDER BY time, id";
+pub const RULE_INDEX: &str = "SELECT c.run_id, c.rule_id, \
+     c.violations + c.indeterminate + c.grace + c.waived + c.baselined \
+     FROM ecmguard_rule_counts c JOIN ecmguard_runs r ON r.id = c.run_id \
+     WHERE r.account = $1 AND r.time <= $2";
+
+pub const CHECKED_OF: &str = "SELECT checked_images FROM ecmguard_runs WHERE id = $1";
 
 pub const STREAKS_OF: &str =
     "SELECT rule_id, image_id, status, first_seen FROM ecmguard_findings WHERE run_id = $1";
@@ -26,8 +29,8 @@ pub const FINDINGS_OF: &str = "SELECT rule_id, image_id, status, severity, messa
 
 pub const INSERT_RUN: &str = "INSERT INTO ecmguard_runs (time, tool_version, account, source, source_path, endpoint, \
      filters, policy_digest, fail_on, images, rules, violations_error, violations_warning, violations_info, \
-     indeterminate, grace, waived, baselined, failing, verdict, exit_code, narrowed, checked_images) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+     indeterminate, grace, waived, baselined, failing, verdict, exit_code, narrowed, checked_images, account_fingerprint) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
      RETURNING id";
 
 pub const INSERT_RULE_COUNT: &str = "INSERT INTO ecmguard_rule_counts \
@@ -56,24 +59,14 @@ pub const FIX_STATS: &str = "SELECT rule_id, COUNT(*), CAST(SUM(fixed_at - first
      WHERE (CAST($1 AS TEXT) IS NULL OR account = $1) AND (CAST($2 AS BIGINT) IS NULL OR fixed_at >= $2) \
      AND fixed_at <= $3 GROUP BY rule_id ORDER BY rule_id";
 
-/// Runs older than `$1` that lie before their account's latest
-/// whole-account run (or whose account has none): the open streaks and the
-/// runs they are computed from are never pruned.
-const PRUNABLE: &str = "SELECT r.id FROM ecmguard_runs r WHERE r.time < $1 AND (\
-     EXISTS (SELECT 1 FROM ecmguard_runs k WHERE k.account = r.account AND k.narrowed = 0 \
-     AND (k.time > r.time OR (k.time = r.time AND k.id > r.id))) \
-     OR NOT EXISTS (SELECT 1 FROM ecmguard_runs k WHERE k.account = r.account AND k.narrowed = 0))";
-
-/// The prune, in order: children first, the runs last (the `PRUNABLE`
-/// subquery reads the runs, so they go after everything that refers to them).
-pub fn prune_statements() -> [String; 4] {
-    [
-        format!("DELETE FROM ecmguard_findings WHERE run_id IN ({PRUNABLE})"),
-        format!("DELETE FROM ecmguard_rule_counts WHERE run_id IN ({PRUNABLE})"),
-        format!("DELETE FROM ecmguard_fixes WHERE run_id IN ({PRUNABLE})"),
-        format!("DELETE FROM ecmguard_runs WHERE id IN ({PRUNABLE})"),
-    ]
-}
+/// Deleting one run (`$1`), children first: nothing refers to a run that
+/// is gone, even for a moment.
+pub const DELETE_RUN: [&str; 4] = [
+    "DELETE FROM ecmguard_findings WHERE run_id = $1",
+    "DELETE FROM ecmguard_rule_counts WHERE run_id = $1",
+    "DELETE FROM ecmguard_fixes WHERE run_id = $1",
+    "DELETE FROM ecmguard_runs WHERE id = $1",
+];
 
 /// `$1` → `?1`: SQLite's numbered parameters, bound by position like
 /// PostgreSQL's. (No query here has a `$` inside a string literal.)

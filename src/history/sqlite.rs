@@ -12,8 +12,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FixRecord, FixStats, NarrowedRun, Pruned, RuleCountRecord,
-    RunRecord, RunRef, RunRow, Store, StoreError, StoreResult,
+    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
 /// How long a writer waits for another one before it gives up: longer than
@@ -97,6 +97,29 @@ impl Columns for Row<'_> {
     }
 }
 
+impl Sqlite {
+    /// One multi-row `INSERT` of up to [`ROWS_PER_INSERT`] findings.
+    fn insert_chunk(&self, run: i64, chunk: &[NewFinding<'_>]) -> StoreResult<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&insert_findings_sql(chunk.len()))
+            .map_err(error)?;
+        for (n, f) in chunk.iter().enumerate() {
+            let at = n * 7;
+            stmt.raw_bind_parameter(at + 1, run).map_err(error)?;
+            stmt.raw_bind_parameter(at + 2, f.rule).map_err(error)?;
+            stmt.raw_bind_parameter(at + 3, f.image).map_err(error)?;
+            stmt.raw_bind_parameter(at + 4, f.status).map_err(error)?;
+            stmt.raw_bind_parameter(at + 5, f.severity).map_err(error)?;
+            stmt.raw_bind_parameter(at + 6, f.message).map_err(error)?;
+            stmt.raw_bind_parameter(at + 7, f.first_seen)
+                .map_err(error)?;
+        }
+        stmt.raw_execute().map_err(error)?;
+        Ok(())
+    }
+}
+
 impl Store for Sqlite {
     fn describe(&self) -> String {
         format!("SQLite file {}", self.path.display())
@@ -137,10 +160,14 @@ impl Store for Sqlite {
         }
         // A run writes a few MB (100k images at 10% violating: ~3 MB). With
         // SQLite's default 2 MB page cache the transaction would spill dirty
-        // pages to the WAL mid-way and read them back; 64 MB is a ceiling,
-        // used only as pages are touched.
+        // pages to the WAL mid-way and read them back. 8 MB holds such a run
+        // whole; a run with hundreds of thousands of findings (~40 MB of
+        // pages) spills the rest to the WAL as it goes, which costs little
+        // (its rows and index entries are appended, so a spilled page is
+        // rarely touched again) and keeps the process's memory bounded
+        // rather than growing with the run. Used only as pages are touched.
         self.conn
-            .execute_batch("PRAGMA cache_size = -65536")
+            .execute_batch("PRAGMA cache_size = -8192")
             .map_err(error)?;
         // Foreign keys stay unenforced (SQLite's default): the REFERENCES
         // in the schema document the relations, every write is ours, and
@@ -192,43 +219,38 @@ impl Store for Sqlite {
         Ok(())
     }
 
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>> {
-        self.conn
-            .prepare_cached(&q(sql::LATEST_FULL_RUN))
-            .map_err(error)?
-            .query_row(params![account, until], |row| rows::run_ref(row))
-            .optional()
-            .map_err(error)
-    }
-
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>> {
-        let after = after.unwrap_or(RunRef {
-            time: i64::MIN,
-            id: i64::MIN,
-        });
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>> {
         let mut stmt = self
             .conn
-            .prepare_cached(&q(sql::NARROWED_RUNS))
+            .prepare_cached(&q(sql::RUN_INDEX))
             .map_err(error)?;
         let rows = stmt
-            .query_map(params![account, until, after.time, after.id], |row| {
-                Ok((rows::run_ref(row)?, row.opt_text(2)?))
-            })
+            .query_map(params![account, until], |row| rows::run_index(row))
             .map_err(error)?;
-        let mut runs = Vec::new();
-        for row in rows {
-            let (at, checked) = row.map_err(error)?;
-            runs.push(NarrowedRun {
-                at,
-                checked: super::checked_from_json(checked.as_deref())?,
-            });
-        }
-        Ok(runs)
+        rows.collect::<rusqlite::Result<_>>().map_err(error)
+    }
+
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&q(sql::RULE_INDEX))
+            .map_err(error)?;
+        let rows = stmt
+            .query_map(params![account, until], |row| rows::rule_index(row))
+            .map_err(error)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(error)
+    }
+
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>> {
+        let checked: Option<String> = self
+            .conn
+            .prepare_cached(&q(sql::CHECKED_OF))
+            .map_err(error)?
+            .query_row([run], |row| row.get(0))
+            .optional()
+            .map_err(error)?
+            .flatten();
+        super::checked_from_json(checked.as_deref())
     }
 
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
@@ -302,41 +324,23 @@ impl Store for Sqlite {
                     run.exit_code,
                     i64::from(run.narrowed),
                     checked,
+                    run.account_fingerprint,
                 ],
                 |row| row.get(0),
             )
             .map_err(error)
     }
 
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()> {
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()> {
         // Prepared multi-row statements ([`ROWS_PER_INSERT`] rows each)
         // inside the run's transaction: a statement per row spends as much
         // on its own bookkeeping as on the row. The (run, rule, image) index
-        // takes them at its end, whatever their order: no sort needed.
-        for chunk in findings.chunks(ROWS_PER_INSERT) {
-            let mut stmt = self
-                .conn
-                .prepare_cached(&insert_findings_sql(chunk.len()))
-                .map_err(error)?;
-            for (n, f) in chunk.iter().enumerate() {
-                let at = n * 7;
-                stmt.raw_bind_parameter(at + 1, run).map_err(error)?;
-                stmt.raw_bind_parameter(at + 2, f.rule.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 3, f.image.as_deref())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 4, f.status.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 5, f.severity.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 6, f.message.as_str())
-                    .map_err(error)?;
-                stmt.raw_bind_parameter(at + 7, f.first_seen)
-                    .map_err(error)?;
-            }
-            stmt.raw_execute().map_err(error)?;
-        }
-        Ok(())
+        // takes them at its end; a report hands them over in that order
+        // (`ReportFindings`), so a large run's index pages are written once.
+        // Rows are gathered a chunk at a time, borrowed from the report.
+        in_batches(findings, ROWS_PER_INSERT, &mut |chunk| {
+            self.insert_chunk(run, chunk)
+        })
     }
 
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()> {
@@ -430,15 +434,19 @@ impl Store for Sqlite {
         rows.collect::<rusqlite::Result<_>>().map_err(error)
     }
 
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned> {
-        let [findings, counts, fixes, runs] = sql::prune_statements();
-        let findings = self.conn.execute(&q(&findings), [before]).map_err(error)?;
-        self.conn.execute(&q(&counts), [before]).map_err(error)?;
-        self.conn.execute(&q(&fixes), [before]).map_err(error)?;
-        let runs = self.conn.execute(&q(&runs), [before]).map_err(error)?;
-        Ok(Pruned {
-            runs: i64::try_from(runs).unwrap_or(i64::MAX),
-            findings: i64::try_from(findings).unwrap_or(i64::MAX),
-        })
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64> {
+        let mut findings = 0;
+        for (n, statement) in sql::DELETE_RUN.iter().enumerate() {
+            let deleted = self
+                .conn
+                .prepare_cached(&q(statement))
+                .map_err(error)?
+                .execute([run])
+                .map_err(error)?;
+            if n == 0 {
+                findings = i64::try_from(deleted).unwrap_or(i64::MAX);
+            }
+        }
+        Ok(findings)
     }
 }

@@ -8,29 +8,56 @@
 
 use std::fmt;
 
+/// What kind of failure a [`StoreError`] is: each becomes its own
+/// diagnostic code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The database could not do what was asked (I/O, SQL, connection).
+    Failed,
+    /// The database is not ours (not a SQLite database, or another
+    /// program's): refused without touching it.
+    Foreign,
+    /// The database disagrees with itself (a run's finding rows do not
+    /// match its stored counts): nothing read from it can be trusted.
+    Inconsistent,
+    /// The run belongs to another account than the label's earlier runs.
+    OtherAccount,
+}
+
 /// A failure of the database, with a message that never holds a secret
 /// (backends scrub passwords before they build one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
     pub message: String,
-    /// The database is not ours (not a SQLite database, or another
-    /// program's): refused without touching it.
-    pub foreign: bool,
+    pub kind: ErrorKind,
+    /// What to do about it, when the kind alone does not say.
+    pub help: Option<String>,
 }
 
 impl StoreError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            foreign: false,
-        }
+        Self::of(ErrorKind::Failed, message)
     }
 
     pub fn foreign(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Foreign, message)
+    }
+
+    pub fn inconsistent(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Inconsistent, message)
+    }
+
+    pub fn of(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
-            foreign: true,
+            kind,
+            help: None,
         }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
     }
 }
 
@@ -92,12 +119,88 @@ pub struct RunRecord {
     pub narrowed: bool,
     /// The ImageIds a narrowed run checked; `None` for a whole account.
     pub checked_images: Option<Vec<String>>,
-    pub findings: Vec<FindingRecord>,
+    /// Who the account behind the run is, without a secret
+    /// (`history::account`); `None` when its images do not say.
+    pub account_fingerprint: Option<String>,
     /// One row per rule of the policy, zeros included.
     pub rule_counts: Vec<RuleCountRecord>,
 }
 
-/// One finding of a run.
+/// One finding of a run being recorded, borrowed from where it lives (the
+/// report): recording never holds a second copy of a run's findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewFinding<'a> {
+    pub rule: &'a str,
+    /// `None` for a set-level finding.
+    pub image: Option<&'a str>,
+    pub status: &'a str,
+    pub severity: &'a str,
+    pub message: &'a str,
+    /// The start of the finding's streak (the run's time when new).
+    pub first_seen: i64,
+}
+
+/// A run's findings, handed out one at a time, in order.
+pub trait FindingSource {
+    /// How many there are.
+    fn count(&self) -> usize;
+    /// Each finding in order until `each` returns `false`.
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool);
+}
+
+impl FindingSource for Vec<FindingRecord> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
+        for f in self {
+            let row = NewFinding {
+                rule: &f.rule,
+                image: f.image.as_deref(),
+                status: &f.status,
+                severity: &f.severity,
+                message: &f.message,
+                first_seen: f.first_seen,
+            };
+            if !each(row) {
+                return;
+            }
+        }
+    }
+}
+
+/// Hand `findings` to `insert` in batches of at most `size` rows (borrowed,
+/// gathered one batch at a time), stopping at the first error.
+pub fn in_batches<'s>(
+    findings: &'s dyn FindingSource,
+    size: usize,
+    insert: &mut dyn FnMut(&[NewFinding<'s>]) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut batch: Vec<NewFinding<'s>> = Vec::with_capacity(size.min(findings.count()));
+    let mut failed = None;
+    findings.each(&mut |row| {
+        batch.push(row);
+        if batch.len() == size {
+            if let Err(e) = insert(&batch) {
+                failed = Some(e);
+                return false;
+            }
+            batch.clear();
+        }
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if batch.is_empty() {
+        Ok(())
+    } else {
+        insert(&batch)
+    }
+}
+
+/// One finding of a run, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRecord {
     pub rule: String,
@@ -148,11 +251,27 @@ pub struct RunRef {
     pub id: i64,
 }
 
-/// A recorded run that checked a selection, with the images it checked.
-#[derive(Debug, Clone)]
-pub struct NarrowedRun {
+/// What the state of an account is planned from: one recorded run, without
+/// its findings (`history::plan`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIndexRow {
     pub at: RunRef,
-    pub checked: Vec<String>,
+    pub narrowed: bool,
+    pub images: i64,
+    /// How many rules the run's policy had: one per-rule count row each.
+    pub rules: i64,
+    /// Its findings, by the run's own counts (every status).
+    pub findings: i64,
+    pub account_fingerprint: Option<String>,
+}
+
+/// One per-rule count row, as the plan reads it: the run, the rule and how
+/// many finding rows the run holds for it (every status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleIndexRow {
+    pub run: i64,
+    pub rule: String,
+    pub findings: i64,
 }
 
 /// A recorded run as `history` lists it.
@@ -225,17 +344,13 @@ pub trait Store: Send {
     /// Run DDL statements and record `version`.
     fn migrate(&mut self, statements: &[String], version: i64) -> StoreResult<()>;
 
-    /// The latest run of `account` that checked the whole account, at or
-    /// before `until`.
-    fn latest_full_run(&mut self, account: &str, until: i64) -> StoreResult<Option<RunRef>>;
-    /// Narrowed runs of `account` after `after` (all, when `None`) and at or
-    /// before `until`, oldest first.
-    fn narrowed_runs(
-        &mut self,
-        account: &str,
-        after: Option<RunRef>,
-        until: i64,
-    ) -> StoreResult<Vec<NarrowedRun>>;
+    /// Every run of `account` at or before `until`, oldest first, without
+    /// findings: what the open state is planned from.
+    fn run_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RunIndexRow>>;
+    /// The per-rule count rows of those runs, in no particular order.
+    fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>>;
+    /// The ImageIds a narrowed run checked (empty for a whole-account run).
+    fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>>;
     /// Every finding of one run.
     fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
     /// The streak of every finding of one run — `(rule id, ImageId, status,
@@ -249,8 +364,8 @@ pub trait Store: Send {
     /// Insert the run row and return its id.
     fn insert_run(&mut self, run: &RunRecord) -> StoreResult<i64>;
     /// Insert the run's findings (batched: one prepared statement, or one
-    /// round trip of arrays).
-    fn insert_findings(&mut self, run: i64, findings: &[FindingRecord]) -> StoreResult<()>;
+    /// round trip of arrays), taking them one at a time from `findings`.
+    fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()>;
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()>;
     fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()>;
 
@@ -279,8 +394,7 @@ pub trait Store: Send {
         until: i64,
     ) -> StoreResult<Vec<FixStats>>;
 
-    /// Delete runs before `before` (with their findings, counts and fixes),
-    /// keeping each account's latest whole-account run and everything
-    /// after it: the open streaks live there.
-    fn prune(&mut self, before: i64) -> StoreResult<Pruned>;
+    /// Delete one run with its findings, counts and fixes; returns how many
+    /// finding rows went with it.
+    fn delete_run(&mut self, run: i64) -> StoreResult<i64>;
 }

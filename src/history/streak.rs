@@ -1,87 +1,177 @@
 //! Streaks: which findings of an account are open, since when, and which
 //! ones a new run ends (docs/history.md, "Streaks").
 //!
-//! The open state of an account at a time is its latest whole-account run
-//! (at or before that time), updated by the narrowed runs after it, each for
-//! the images it checked. Every finding row carries the start of its streak,
-//! so the state needs those runs only, however long the history is. A run
-//! ends a streak (a fix) when it checked the finding's image (a
-//! whole-account run checks every image, and alone checks set-level
-//! findings), still has the rule, and no longer has the finding.
+//! The runs that hold the state are planned by `plan` (per rule: the latest
+//! whole-account run that evaluated it, then the narrowed runs after it, for
+//! the images they checked); here they are read, in order, and their rows
+//! checked against their stored counts before anything of them is used. A
+//! run ends a streak (a fix) only when it evaluated the finding's rule on the
+//! finding's image and no longer has the finding.
 
 use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 
-use super::store::{FindingRecord, FixRecord, RunRecord, Store, StoreResult};
+use super::account::Fingerprint;
+use super::plan::{self, Plan, Step};
+use super::store::{FindingRecord, FindingSource, FixRecord, RunRecord, Store, StoreResult};
 use crate::eval::{OpenSince, Status};
 
 /// A state that runs are replayed into: what a check needs
 /// ([`OpenSince`]: since when), or what `history` lists ([`OpenState`]:
 /// the findings themselves).
 trait Streaks {
-    /// A whole-account run: its findings are the whole state.
-    fn reset(&mut self);
-    /// A narrowed run replaces what is known of the images it checked.
-    fn forget(&mut self, checked: &HashSet<&str>);
-    /// Read one run's findings in; with `only`, just those of these images
-    /// (a narrowed run says nothing about other images, nor about the set).
-    fn read(
-        &mut self,
-        store: &mut dyn Store,
-        run: i64,
-        only: Option<&HashSet<&str>>,
-    ) -> StoreResult<()>;
+    /// A run evaluated `rule` on `image` (a narrowed run: before its own
+    /// findings are read in): what was known of it is replaced.
+    fn forget(&mut self, rule: &str, image: &str);
+    /// Read one run's finding rows, offering each to `keep` with its rule,
+    /// ImageId and first-seen time; `keep` says whether it is part of the
+    /// state, and from when.
+    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()>;
 }
 
-/// The state of `account` as of `until`: its latest whole-account run, then
-/// the narrowed runs after it, in order.
+/// `(rule id, ImageId, first seen)` → the first-seen time to keep it with,
+/// or `None` to leave it out.
+type Keep<'a> = dyn FnMut(&str, Option<&str>, i64) -> Option<i64> + 'a;
+
+/// What a replay found besides the state.
+#[derive(Debug, Clone, Default)]
+pub struct Replayed {
+    /// Every owner the account's runs have had.
+    pub owners: Fingerprint,
+    /// Streaks whose stored first-seen time lay after the run that recorded
+    /// it (a poisoned database), clamped to that run's time.
+    pub clamped: usize,
+}
+
+/// The state of `account` as of `until`, from the runs its plan names.
 fn replay(
     store: &mut dyn Store,
     account: &str,
     until: i64,
     state: &mut dyn Streaks,
-) -> StoreResult<()> {
-    let latest = store.latest_full_run(account, until)?;
-    if let Some(run) = latest {
-        state.reset();
-        state.read(store, run.id, None)?;
+) -> StoreResult<Replayed> {
+    let plan = Plan::build(store, account, until)?;
+    let mut clamped = 0;
+    for step in &plan.steps {
+        if let Some(checked) = &step.checked {
+            for rule in &step.rules {
+                for image in checked {
+                    state.forget(rule, image);
+                }
+            }
+        }
+        clamped += read_step(store, account, step, state)?;
     }
-    for run in store.narrowed_runs(account, latest, until)? {
-        let checked: HashSet<&str> = run.checked.iter().map(String::as_str).collect();
-        state.forget(&checked);
-        state.read(store, run.at.id, Some(&checked))?;
+    Ok(Replayed {
+        owners: plan.owners,
+        clamped,
+    })
+}
+
+/// Read one step's rows into the state: those of the rules (and images) it
+/// decides, every row counted per rule against the run's stored counts
+/// first. Returns how many first-seen times were clamped.
+fn read_step(
+    store: &mut dyn Store,
+    account: &str,
+    step: &Step,
+    state: &mut dyn Streaks,
+) -> StoreResult<usize> {
+    let mut rows: HashMap<&str, i64> = step.expected.keys().map(|r| (r.as_str(), 0)).collect();
+    let mut unexpected: Option<String> = None;
+    let mut clamped = 0;
+    let mut out_of_range = None;
+    state.read(store, step.run.id, &mut |rule, image, first_seen| {
+        match rows.get_mut(rule) {
+            Some(n) => *n += 1,
+            None => {
+                unexpected.get_or_insert_with(|| rule.to_owned());
+            }
+        }
+        let decided = step.rules.contains(rule)
+            && match (&step.checked, image) {
+                (None, _) => true,
+                (Some(checked), Some(image)) => checked.contains(image),
+                (Some(_), None) => false,
+            };
+        if !decided {
+            return None;
+        }
+        // A streak cannot start after the run that recorded it: a later
+        // time (a poisoned cache, a clock far ahead) would grant grace
+        // for ever. The run's own time is the latest it can be.
+        if first_seen > step.run.time {
+            clamped += 1;
+            return Some(step.run.time);
+        }
+        if Timestamp::from_second(first_seen).is_err() {
+            out_of_range.get_or_insert(first_seen);
+            return None;
+        }
+        Some(first_seen)
+    })?;
+    if let Some(rule) = unexpected {
+        return Err(plan::disagrees(
+            account,
+            step.run,
+            format!(
+                "it holds findings of rule `{}`, which its counts do not list",
+                crate::text::escape(&rule)
+            ),
+        ));
     }
-    Ok(())
+    let mut wrong: Vec<(&str, i64, i64)> = rows
+        .iter()
+        .filter_map(|(rule, n)| {
+            let promised = step.expected.get(*rule).copied().unwrap_or(0);
+            (*n != promised).then_some((*rule, *n, promised))
+        })
+        .collect();
+    wrong.sort_unstable();
+    if let Some((rule, n, promised)) = wrong.first() {
+        return Err(plan::disagrees(
+            account,
+            step.run,
+            format!(
+                "it holds {} of rule `{}`, but its counts say {promised}",
+                crate::text::count(*n as u64, "finding row", "finding rows"),
+                crate::text::escape(rule)
+            ),
+        ));
+    }
+    if let Some(first_seen) = out_of_range {
+        return Err(plan::disagrees(
+            account,
+            step.run,
+            format!("a finding's first-seen time ({first_seen}) is not a time"),
+        ));
+    }
+    Ok(clamped)
 }
 
 /// Since when each finding of `account` has been open, as of `until`: what
 /// evaluation is given, and what a run's fixes are computed from.
-pub fn open_since(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenSince> {
+pub fn open_since(
+    store: &mut dyn Store,
+    account: &str,
+    until: i64,
+) -> StoreResult<(OpenSince, Replayed)> {
     let mut open = OpenSince::new();
-    replay(store, account, until, &mut open)?;
-    Ok(open)
+    let replayed = replay(store, account, until, &mut open)?;
+    Ok((open, replayed))
 }
 
 impl Streaks for OpenSince {
-    fn reset(&mut self) {
-        self.clear();
+    fn forget(&mut self, rule: &str, image: &str) {
+        self.remove(rule, Some(image));
     }
 
-    fn forget(&mut self, checked: &HashSet<&str>) {
-        self.retain_images(|image| !checked.contains(image));
-    }
-
-    fn read(
-        &mut self,
-        store: &mut dyn Store,
-        run: i64,
-        only: Option<&HashSet<&str>>,
-    ) -> StoreResult<()> {
+    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
         store.streaks_of(run, &mut |rule, image, status, first_seen| {
-            if wanted(only, image)
+            if let Some(at) = keep(rule, image, first_seen)
                 && continues(status)
-                && let Ok(at) = Timestamp::from_second(first_seen)
+                && let Ok(at) = Timestamp::from_second(at)
             {
                 self.insert(rule, image, at);
             }
@@ -94,13 +184,14 @@ impl Streaks for OpenSince {
 #[derive(Debug, Default)]
 pub struct OpenState {
     entries: HashMap<(String, Option<String>), FindingRecord>,
+    pub replayed: Replayed,
 }
 
 impl OpenState {
     /// Read the state of `account` as of `until` (Unix seconds).
     pub fn load(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenState> {
         let mut state = OpenState::default();
-        replay(store, account, until, &mut state)?;
+        state.replayed = replay(store, account, until, &mut state)?;
         Ok(state)
     }
 
@@ -115,23 +206,17 @@ impl OpenState {
 }
 
 impl Streaks for OpenState {
-    fn reset(&mut self) {
-        self.entries.clear();
-    }
-
-    fn forget(&mut self, checked: &HashSet<&str>) {
+    fn forget(&mut self, rule: &str, image: &str) {
         self.entries
-            .retain(|(_, image), _| !image.as_deref().is_some_and(|i| checked.contains(i)));
+            .remove(&(rule.to_owned(), Some(image.to_owned())));
     }
 
-    fn read(
-        &mut self,
-        store: &mut dyn Store,
-        run: i64,
-        only: Option<&HashSet<&str>>,
-    ) -> StoreResult<()> {
-        for finding in store.findings_of(run)? {
-            if wanted(only, finding.image.as_deref()) && continues(&finding.status) {
+    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
+        for mut finding in store.findings_of(run)? {
+            if let Some(at) = keep(&finding.rule, finding.image.as_deref(), finding.first_seen)
+                && continues(&finding.status)
+            {
+                finding.first_seen = at;
                 self.entries
                     .insert((finding.rule.clone(), finding.image.clone()), finding);
             }
@@ -140,15 +225,25 @@ impl Streaks for OpenState {
     }
 }
 
-/// The streaks `run` ends: open before it, checked by it, its rule still in
-/// the run's policy, and no longer among its findings. (A rule that left
-/// the policy does not make its findings "fixed".)
-pub fn fixes(open: &OpenSince, run: &RunRecord) -> Vec<FixRecord> {
-    let present: HashSet<(&str, Option<&str>)> = run
-        .findings
-        .iter()
-        .map(|f| (f.rule.as_str(), f.image.as_deref()))
-        .collect();
+/// The streaks `run` ends: open before it, its rule in the run's policy,
+/// its image checked by the run (a whole-account run that checked at least
+/// one image checks every image of the account, and alone checks set-level
+/// findings), and not among its `findings`. A run that checked nothing ends
+/// nothing, and a rule that left the policy does not make its findings
+/// "fixed". The streaks the run continues are struck off `open` as its
+/// findings are matched: what is left is what it did not find.
+pub fn fixes(
+    open: &mut OpenSince,
+    run: &RunRecord,
+    findings: &dyn FindingSource,
+) -> Vec<FixRecord> {
+    if run.images <= 0 {
+        return Vec::new();
+    }
+    findings.each(&mut |f| {
+        open.remove(f.rule, f.image);
+        true
+    });
     let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
     let checked: Option<HashSet<&str>> = run
         .checked_images
@@ -162,7 +257,7 @@ pub fn fixes(open: &OpenSince, run: &RunRecord) -> Vec<FixRecord> {
                 (Some(ids), Some(id)) => run.narrowed && ids.contains(id),
                 (Some(_), None) => false,
             };
-            covered && rules.contains(rule) && !present.contains(&(*rule, *image))
+            covered && rules.contains(rule)
         })
         .map(|(rule, image, at)| FixRecord {
             account: run.account.clone(),
@@ -191,16 +286,6 @@ fn continues(status: &str) -> bool {
     })
 }
 
-/// Whether a finding on `image` is read from a run: every one of a
-/// whole-account run, only the checked images' of a narrowed one (a
-/// set-level finding has no image and is not theirs).
-fn wanted(only: Option<&HashSet<&str>>, image: Option<&str>) -> bool {
-    match only {
-        None => true,
-        Some(ids) => image.is_some_and(|id| ids.contains(id)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,7 +302,7 @@ mod tests {
         }
     }
 
-    fn run(time: i64, findings: Vec<FindingRecord>, checked: Option<Vec<&str>>) -> RunRecord {
+    fn run(time: i64, checked: Option<Vec<&str>>) -> RunRecord {
         RunRecord {
             time,
             tool_version: "0".into(),
@@ -228,14 +313,14 @@ mod tests {
             filters: "[]".into(),
             policy_digest: String::new(),
             fail_on: "error".into(),
-            images: 0,
+            images: 2,
             rules: 2,
             counts: Counts::default(),
             verdict: "fail".into(),
             exit_code: 1,
             narrowed: checked.is_some(),
             checked_images: checked.map(|c| c.into_iter().map(str::to_owned).collect()),
-            findings,
+            account_fingerprint: None,
             rule_counts: ["r", "set"]
                 .into_iter()
                 .map(|rule| RuleCountRecord {
@@ -251,6 +336,8 @@ mod tests {
         }
     }
 
+    const NONE: &Vec<FindingRecord> = &Vec::new();
+
     fn at(s: i64) -> Timestamp {
         Timestamp::from_second(s).unwrap()
     }
@@ -265,8 +352,9 @@ mod tests {
 
     #[test]
     fn a_whole_run_without_the_finding_fixes_it() {
-        let open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
-        let fixes = fixes(&open, &run(100, vec![finding("r", Some("i2"), 20)], None));
+        let mut open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
+        let found = vec![finding("r", Some("i2"), 20)];
+        let fixes = fixes(&mut open, &run(100, None), &found);
         assert_eq!(fixes.len(), 1);
         assert_eq!(fixes[0].image.as_deref(), Some("i1"));
         assert_eq!((fixes[0].first_seen, fixes[0].fixed_at), (10, 100));
@@ -274,32 +362,41 @@ mod tests {
 
     #[test]
     fn a_narrowed_run_fixes_only_what_it_checked() {
-        let open = open(&[
+        let mut open = open(&[
             ("r", Some("i1"), 10),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
-        let fixes = fixes(&open, &run(100, Vec::new(), Some(vec!["i1"])));
+        let fixes = fixes(&mut open, &run(100, Some(vec!["i1"])), NONE);
         let fixed: Vec<_> = fixes.iter().map(|f| f.image.as_deref()).collect();
         assert_eq!(fixed, vec![Some("i1")]);
     }
 
     #[test]
     fn a_rule_that_left_the_policy_is_not_fixed() {
-        let open = open(&[("gone", Some("i1"), 10)]);
-        assert!(fixes(&open, &run(100, Vec::new(), None)).is_empty());
+        let mut open = open(&[("gone", Some("i1"), 10)]);
+        assert!(fixes(&mut open, &run(100, None), NONE).is_empty());
     }
 
     #[test]
-    fn narrowed_runs_forget_only_their_images() {
+    fn a_run_that_checked_nothing_fixes_nothing() {
+        let mut open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
+        let mut empty = run(100, None);
+        empty.images = 0;
+        assert!(fixes(&mut open, &empty, NONE).is_empty());
+    }
+
+    #[test]
+    fn forgetting_touches_one_rule_and_image() {
         let mut state = open(&[
             ("r", Some("i1"), 10),
+            ("s", Some("i1"), 15),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
-        let checked: HashSet<&str> = ["i1", "i3"].into_iter().collect();
-        Streaks::forget(&mut state, &checked);
+        Streaks::forget(&mut state, "r", "i1");
         assert_eq!(state.get("r", Some("i1")), None);
+        assert_eq!(state.get("s", Some("i1")), Some(at(15)));
         assert_eq!(state.get("r", Some("i2")), Some(at(20)));
         assert_eq!(state.get("set", None), Some(at(5)));
     }

@@ -29,7 +29,7 @@ pub const HEADER: [&str; 11] = [
 
 /// Appended to [`HEADER`] when the run had a history (`check --history`);
 /// without one the columns are absent, so existing consumers see no change.
-pub const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
+pub(crate) const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
 
 /// Appended (after the history columns) when the run listed usage; filled for the
 /// findings of rules that read usage: the counts, `InUse` (`true`, `false`, empty when

@@ -9,6 +9,7 @@ use std::io::Write;
 use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::{Rule, Severity};
 use crate::report::{Report, source_path};
+use crate::text::{count, thousands};
 
 /// Paths are relative to the run's root (the working directory): GitHub
 /// resolves annotation files against the repository root, where workflows run.
@@ -50,10 +51,14 @@ pub fn render(
             command(
                 out,
                 "notice",
-                &located(rule, &file, &format!("{}: {rest} more not shown", rule.id)),
+                &located(
+                    rule,
+                    &file,
+                    &format!("{}: {} more not shown", rule.id, thousands(rest as u64)),
+                ),
                 &format!(
-                    "{rest} more finding{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
-                    if rest == 1 { "" } else { "s" },
+                    "{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
+                    count(rest as u64, "more finding", "more findings"),
                     rule.id,
                     if rest == 1 { "is" } else { "are" },
                 ),

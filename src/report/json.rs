@@ -11,7 +11,7 @@ use crate::eval::{Finding, RuleResult};
 use crate::policy::model::{Location, Rule};
 use crate::report::Report;
 
-pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
+pub(crate) const REPORT_SCHEMA: &str = "ecmguard/report/v1";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     // serde_json writes many tiny pieces; a concrete buffer here keeps them

@@ -23,6 +23,8 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     suite.add_properties([
         Property::new("now", report.run.now.to_string()),
         Property::new("time_zone", report.run.zone.label()),
+        // Where the images came from, with a completeness the user vouched for.
+        Property::new("source", report.run.source.label()),
         Property::new("fail_on", report.run.fail_on.as_str()),
         Property::new("images", report.images.len().to_string()),
         Property::new("exit_code", report.exit_code().to_string()),
@@ -114,13 +116,17 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
     let indeterminate = failing.len() - violations;
     let mut parts = Vec::new();
     if violations > 0 {
-        parts.push(format!(
-            "{violations} violation{}",
-            if violations == 1 { "" } else { "s" }
+        parts.push(crate::text::count(
+            violations as u64,
+            "violation",
+            "violations",
         ));
     }
     if indeterminate > 0 {
-        parts.push(format!("{indeterminate} indeterminate"));
+        parts.push(format!(
+            "{} indeterminate",
+            crate::text::thousands(indeterminate as u64)
+        ));
     }
     format!("{}: {}", parts.join(", "), escape(title))
 }

@@ -10,6 +10,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod page;
 pub mod sarif;
 
 use std::path::{Component, Path, PathBuf};
@@ -162,7 +163,7 @@ impl Report<'_> {
     }
 
     /// Does this finding fail the gate under `--fail-on`?
-    pub fn is_failing(&self, finding: &Finding) -> bool {
+    pub(crate) fn is_failing(&self, finding: &Finding) -> bool {
         Evaluation::is_failing(self.policy, finding, self.run.fail_on)
     }
 
@@ -200,11 +201,11 @@ impl Report<'_> {
 }
 
 /// Shown in reports where an image has no `ImageId`.
-pub const NO_IMAGE_ID: &str = "<no ImageId>";
+pub(crate) const NO_IMAGE_ID: &str = "<no ImageId>";
 
 impl Report<'_> {
     /// The findings with one status, in evaluation order.
-    pub fn findings_with(&self, status: Status) -> impl Iterator<Item = &Finding> + '_ {
+    pub(crate) fn findings_with(&self, status: Status) -> impl Iterator<Item = &Finding> + '_ {
         self.evaluation
             .findings
             .iter()
@@ -212,7 +213,7 @@ impl Report<'_> {
     }
 
     /// The findings of one rule (index into `PolicySet::rules`), in evaluation order.
-    pub fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
+    pub(crate) fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
         self.evaluation
             .findings
             .iter()
@@ -220,13 +221,13 @@ impl Report<'_> {
     }
 
     /// Whether a `--baseline` was in force (even one that matched nothing).
-    pub fn baseline_used(&self) -> bool {
+    pub(crate) fn baseline_used(&self) -> bool {
         self.run.baseline.is_some()
     }
 
     /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
     /// +08:00`), the way the people reading a report think of it.
-    pub fn now_label(&self) -> String {
+    pub(crate) fn now_label(&self) -> String {
         format!(
             "{} {}",
             self.run.zone.format(self.run.now),
@@ -236,7 +237,7 @@ impl Report<'_> {
 
     /// Whether the run had a history (`check --history`): findings then
     /// carry `first_seen`, and the formats that show it add it.
-    pub fn has_history(&self) -> bool {
+    pub(crate) fn has_history(&self) -> bool {
         self.evaluation.history
     }
 
@@ -248,12 +249,12 @@ impl Report<'_> {
     }
 
     /// `first_seen` as RFC 3339 in the API zone (with history).
-    pub fn first_seen_rfc3339(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn first_seen_rfc3339(&self, finding: &Finding) -> Option<String> {
         finding.first_seen.map(|at| self.run.zone.rfc3339(at))
     }
 
     /// `2025-12-20 08:00:00 (open 12d)`, for the formats people read.
-    pub fn first_seen_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn first_seen_label(&self, finding: &Finding) -> Option<String> {
         let at = finding.first_seen?;
         let open = self.open_for_seconds(finding).unwrap_or(0);
         Some(format!(
@@ -270,7 +271,7 @@ impl Report<'_> {
     }
 
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.
-    pub fn image_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn image_label(&self, finding: &Finding) -> Option<String> {
         finding.image.map(|index| image_label(self.image(index)))
     }
 
@@ -278,7 +279,7 @@ impl Report<'_> {
     /// `None` for a set-level finding and when the rule's `message` names
     /// its image itself (`{ImageId}`), which would otherwise say it twice
     /// (`img-x (n): img-x runs …`).
-    pub fn message_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn message_label(&self, finding: &Finding) -> Option<String> {
         let names_image = self
             .rule(finding)
             .message
@@ -294,7 +295,7 @@ impl Report<'_> {
     /// A finding as one line of text: `img-x (name): message`, or the
     /// message alone (see [`Report::message_label`]). Raw: each format
     /// escapes it its own way.
-    pub fn finding_text(&self, finding: &Finding) -> String {
+    pub(crate) fn finding_text(&self, finding: &Finding) -> String {
         match self.message_label(finding) {
             Some(label) => format!("{label}: {}", finding.message),
             None => finding.message.clone(),
@@ -472,7 +473,7 @@ impl Report<'_> {
 }
 
 /// `img-x (name)`, or the id alone when the image has no name.
-pub fn image_label(image: &Image) -> String {
+pub(crate) fn image_label(image: &Image) -> String {
     let id = image.id().unwrap_or(NO_IMAGE_ID);
     match image.name() {
         Some(name) if !name.is_empty() => format!("{id} ({name})"),
@@ -493,7 +494,7 @@ pub enum SourcePath {
 
 impl SourcePath {
     /// `/`-separated, whatever the platform: the form CI systems expect.
-    pub fn slash_path(&self) -> String {
+    pub(crate) fn slash_path(&self) -> String {
         match self {
             SourcePath::Relative(segments) => segments.join("/"),
             SourcePath::Outside(path) => path.to_string_lossy().replace('\\', "/"),
@@ -560,7 +561,7 @@ fn segments(path: &Path) -> Vec<String> {
 
 /// Whole days between an image's `ImageCreateTime` and `now` (negative for
 /// a time in the future), or `None` when the time is missing or unreadable.
-pub fn age_days(image: &Image, now: Timestamp) -> Option<i64> {
+pub(crate) fn age_days(image: &Image, now: Timestamp) -> Option<i64> {
     match image.get(crate::image::Field::ImageCreateTime) {
         crate::image::Value::Time(at) => {
             Some((now.as_second() - at.as_second()).div_euclid(86_400))

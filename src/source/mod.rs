@@ -9,6 +9,9 @@ use serde::Serialize;
 
 use snapshot::Shape;
 
+/// How reports word a completeness the user vouched for.
+pub const ASSUMED_COMPLETE: &str = "completeness assumed: --assume-complete";
+
 /// Where the images of a run came from, as reports show it (the JSON
 /// report's `run.source`).
 #[derive(Debug, Clone, Serialize)]
@@ -20,6 +23,9 @@ pub enum Provenance {
         path: String,
         /// Which accepted shape it had.
         shape: Shape,
+        /// Judged as the whole set on the user's word (`--assume-complete`):
+        /// a bare array of images states no total that could prove it.
+        assumed_complete: bool,
         /// What `ecmguard fetch` recorded, when the snapshot is ours.
         fetched_at: Option<String>,
         endpoint: Option<String>,
@@ -86,11 +92,43 @@ impl Provenance {
         }
     }
 
-    /// `snapshot PATH` or `live API ENDPOINT`, for headers.
+    /// `snapshot PATH` or `live API ENDPOINT`, for headers; a snapshot judged
+    /// on the user's word says so.
     pub fn label(&self) -> String {
         match self {
+            Provenance::Snapshot {
+                path,
+                assumed_complete: true,
+                ..
+            } => format!("snapshot {path} ({ASSUMED_COMPLETE})"),
             Provenance::Snapshot { path, .. } => format!("snapshot {path}"),
             Provenance::Api { endpoint, .. } => format!("live API {endpoint}"),
+        }
+    }
+
+    /// Whether the images were taken as the whole set on the user's word
+    /// rather than proven complete.
+    pub fn assumed_complete(&self) -> bool {
+        matches!(
+            self,
+            Provenance::Snapshot {
+                assumed_complete: true,
+                ..
+            }
+        )
+    }
+
+    /// What kind of source this was, as the history records it: `api`,
+    /// `snapshot`, or `snapshot-assumed-complete` for one judged on the
+    /// user's word, so a run's record says what its verdict rests on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Provenance::Snapshot {
+                assumed_complete: true,
+                ..
+            } => "snapshot-assumed-complete",
+            Provenance::Snapshot { .. } => "snapshot",
+            Provenance::Api { .. } => "api",
         }
     }
 

@@ -2,13 +2,12 @@
 //! that checks a snapshot at once; nothing is overwritten without --force.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::NOW;
 
 /// Run the binary in `dir`: (exit code, stdout, stderr).
 fn ecmguard(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let out = crate::support::ecmguard_command()
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")

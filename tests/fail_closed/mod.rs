@@ -9,4 +9,5 @@ mod policy_tests;
 mod property;
 mod selection;
 mod snapshots;
+mod tccli_pages;
 mod validation;

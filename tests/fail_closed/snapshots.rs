@@ -24,7 +24,7 @@ fn an_empty_result_set_fails_unless_allowed() {
         r#"{"Response":{"TotalCount":0,"ImageSet":[],"RequestId":"r"}}"#,
         r#"{"Response":{"TotalCount":0,"ImageSet":null,"RequestId":"r"}}"#,
         r#"{"schema":"ecmguard/snapshot/v1","total_count":0,"ImageSet":[]}"#,
-        "[]",
+        r#"{"TotalCount":0,"ImageSet":null,"RequestId":"r"}"#,
     ] {
         snapshot(empty)
             .code(1)
@@ -137,7 +137,7 @@ fn images_without_an_image_id_are_refused_not_counted() {
     snapshot(&pages.to_string())
         .code(2)
         .stderr_has("ecmguard::snapshot-image-without-id")
-        .stderr_has("image 1 of the array of DescribeImage responses has no `ImageId`");
+        .stderr_has("image 1 of page 1 has no `ImageId`");
     snapshot(r#"[{"ImageId":"img-a","ImageState":"NORMAL"},{"ImageState":"NORMAL"}]"#)
         .code(2)
         .stderr_has("image 2 of the array of images has no `ImageId`");
@@ -206,4 +206,162 @@ fn a_filter_that_matches_nothing_is_not_a_pass() {
         .stderr_has("ecmguard::nothing-checked")
         .stderr_has("matched --filter")
         .stderr_has("image-type=PRIVATE_IMAGE; no rule was evaluated");
+}
+
+/// `tccli ecm DescribeImage --Limit 2 --Offset 11 --filter ImageSet`: two
+/// images of an account of 17, as a bare array. It states no total, so it
+/// cannot prove it is the account: no verdict, exit 3, with what to do.
+fn two_of_seventeen() -> serde_json::Value {
+    json!([
+        { "ImageId": "img-k7pz3c1m", "ImageState": "NORMAL" },
+        { "ImageId": "img-f0ld9e2r", "ImageState": "NORMAL" },
+    ])
+}
+
+#[test]
+fn a_bare_array_is_not_a_green_gate() {
+    let out = Test::new()
+        .policy(STATE)
+        .image_array(two_of_seventeen())
+        .check(&[])
+        .run()
+        .code(3)
+        .stderr_has("ecmguard::snapshot-without-total")
+        .stderr_has("a bare array of 2 images states no total")
+        .stderr_has("--assume-complete");
+    assert!(out.stdout.is_empty(), "no verdict: {}", out.stdout);
+    // In every format: no report at all.
+    let out = Test::new()
+        .policy(STATE)
+        .image_array(two_of_seventeen())
+        .check(&["--format", "json", "--report", "sarif=r.sarif"])
+        .run()
+        .code(3);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(!out.dir().join("r.sarif").exists());
+    // An empty array states no total either.
+    Test::new()
+        .policy(STATE)
+        .image_array(json!([]))
+        .check(&[])
+        .run()
+        .code(3)
+        .stderr_has("ecmguard::snapshot-without-total");
+}
+
+/// With `--assume-complete` the array is judged, and every report says the
+/// verdict rests on the user's word: the source, a warning, the history.
+#[test]
+fn an_assumed_completeness_shows_in_every_report_and_the_history() {
+    let out = Test::new()
+        .policy(STATE)
+        .image_array(two_of_seventeen())
+        .check(&[
+            "--assume-complete",
+            "--history",
+            "h.db",
+            "--report",
+            "json=r.json",
+            "--report",
+            "sarif=r.sarif",
+            "--report",
+            "markdown=r.md",
+            "--report",
+            "html=r.html",
+            "--report",
+            "github=r.github",
+            "--report",
+            "junit=r.xml",
+        ])
+        .run()
+        .code(0)
+        .stdout_has(
+            "PASS: 2 images checked (completeness assumed: --assume-complete) against 1 rule",
+        )
+        .stdout_has("ecmguard::snapshot-assumed-complete")
+        .stdout_has("its 2 images were judged as the complete result set");
+    let report: serde_json::Value = serde_json::from_str(&out.read("r.json")).unwrap();
+    assert_eq!(report["run"]["source"]["assumed_complete"], true);
+    assert_eq!(report["run"]["source"]["shape"], "image_array");
+    assert_eq!(report["warnings"][0]["code"], "snapshot-assumed-complete");
+    let sarif: serde_json::Value = serde_json::from_str(&out.read("r.sarif")).unwrap();
+    let notes = &sarif["runs"][0]["invocations"][0]["toolConfigurationNotifications"];
+    assert_eq!(
+        notes[0]["descriptor"]["id"], "snapshot-assumed-complete",
+        "{notes}"
+    );
+    for file in ["r.md", "r.html"] {
+        let text = out.read(file);
+        // (Markdown escapes the parentheses around it.)
+        assert!(
+            text.contains("completeness assumed: --assume-complete"),
+            "{file}: the source says so"
+        );
+        assert!(
+            text.contains("snapshot-assumed-complete"),
+            "{file}: the warning"
+        );
+    }
+    let github = out.read("r.github");
+    assert!(
+        github.contains("completeness assumed: --assume-complete"),
+        "{github}"
+    );
+    let junit = out.read("r.xml");
+    assert!(
+        junit.contains("value=\"snapshot images.json (completeness assumed: --assume-complete)\""),
+        "{junit}"
+    );
+    let history = Test::new()
+        .args(&[
+            "history",
+            "--history",
+            &out.dir().join("h.db").display().to_string(),
+            "--format",
+            "json",
+            "--now",
+            NOW,
+        ])
+        .run()
+        .code(0)
+        .json();
+    assert_eq!(
+        history["runs"][0]["source"], "snapshot-assumed-complete",
+        "{history}"
+    );
+}
+
+#[test]
+fn assume_complete_goes_with_a_snapshot_and_never_waives_a_stated_total() {
+    // Not with the live API.
+    Test::new()
+        .policy(STATE)
+        .args(&["check", "--assume-complete", "--now", NOW])
+        .run()
+        .code(2)
+        .stderr_has("--snapshot");
+    // One page of a longer listing is still refused: its TotalCount says so.
+    let page = json!({ "TotalCount": 17, "ImageSet": two_of_seventeen(), "RequestId": "r" });
+    let out = snapshot_with(&page.to_string(), &["--assume-complete"])
+        .code(3)
+        .stderr_has("holds 2 distinct images but its TotalCount is 17");
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    // On a complete listing it changes nothing, and says so.
+    let whole = json!({ "TotalCount": 2, "ImageSet": two_of_seventeen(), "RequestId": "r" });
+    let out = snapshot_with(
+        &whole.to_string(),
+        &["--assume-complete", "--format", "json"],
+    )
+    .code(0);
+    let report = out.json();
+    assert_eq!(report["run"]["source"]["assumed_complete"], false);
+    assert_eq!(report["warnings"][0]["code"], "assume-complete-unused");
+}
+
+fn snapshot_with(text: &str, extra: &[&str]) -> crate::support::Output {
+    Test::new()
+        .policy(STATE)
+        .file("images.json", text)
+        .check(extra)
+        .run()
 }

@@ -30,17 +30,6 @@ fn image(id: &str, state: &str) -> Value {
     json!({ "ImageId": id, "ImageName": format!("name of {id}"), "ImageState": state })
 }
 
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $case() { super::$case(&super::Db::sqlite()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $case() { super::$case(&super::Db::postgres()) } )*
-        }
-    };
-}
-
 both!(
     first_run,
     streak_across_three_runs,
@@ -54,6 +43,7 @@ both!(
     a_newer_schema_is_refused_untouched,
     prune_deletes_old_runs_and_keeps_open_streaks,
     no_secret_is_stored,
+    database_text_is_escaped_in_every_history_format,
 );
 
 fn first_run(db: &Db) {
@@ -441,21 +431,8 @@ fn a_newer_schema_is_refused_untouched(db: &Db) {
     for args in [vec!["check"], vec!["history"], vec!["prune"]] {
         let out = match args[0] {
             "check" => check(db, 2, STATE, json!([image("img-a", "CREATING")]), &[]),
-            "history" => Test::new()
-                .args(&["history", "--history", &db.arg(), "--now", &day(2)])
-                .run(),
-            _ => Test::new()
-                .args(&[
-                    "history",
-                    "prune",
-                    "--history",
-                    &db.arg(),
-                    "--older-than",
-                    "1d",
-                    "--now",
-                    &day(2),
-                ])
-                .run(),
+            "history" => super::db::history_run(db, 2, "human", &[]),
+            _ => super::db::prune(db, 2, "1d"),
         }
         .code(2)
         .stderr_has("ecmguard::history-newer-schema")
@@ -476,18 +453,7 @@ fn prune_deletes_old_runs_and_keeps_open_streaks(db: &Db) {
         check(db, n, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
     }
     // On day 21, older than 15 days is before day 6: only day 1 goes.
-    let out = Test::new()
-        .args(&[
-            "history",
-            "prune",
-            "--history",
-            &db.arg(),
-            "--older-than",
-            "15d",
-            "--now",
-            &day(21),
-        ])
-        .run()
+    let out = super::db::prune(db, 21, "15d")
         .code(0)
         .stdout_has("pruned 1 run (1 finding)");
     drop(out);
@@ -506,19 +472,7 @@ fn prune_deletes_old_runs_and_keeps_open_streaks(db: &Db) {
     );
     // Pruning everything older than a day keeps the latest whole run: the
     // state the next check needs.
-    Test::new()
-        .args(&[
-            "history",
-            "prune",
-            "--history",
-            &db.arg(),
-            "--older-than",
-            "1d",
-            "--now",
-            &day(25),
-        ])
-        .run()
-        .code(0);
+    super::db::prune(db, 25, "1d").code(0);
     assert_eq!(db.count("SELECT COUNT(*) FROM ecmguard_runs"), 1);
     let out = check(db, 26, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
     assert_eq!(findings(&out.json())[0].3, day(1));
@@ -572,7 +526,7 @@ fn no_secret_is_stored(db: &Db) {
     );
     let stored = db.everything();
     assert!(stored.contains("leak-check"), "the search reads the data");
-    for secret in [KEY, TOKEN, super::server::PASSWORD] {
+    for secret in [KEY, TOKEN].into_iter().chain(db.password()) {
         assert!(!stored.contains(secret), "the database holds a secret");
         assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
     }
@@ -588,14 +542,19 @@ fn no_secret_is_stored(db: &Db) {
         ])
         .run()
         .code(0);
-    assert!(!report.stdout.contains(super::server::PASSWORD));
+    if let Some(password) = db.password() {
+        assert!(!report.stdout.contains(password));
+    }
 }
 
 /// A wrong password is reported without the password.
 #[test]
 fn postgres_errors_never_show_the_password() {
-    let url = super::server::server().new_database();
-    let wrong = url.replace(super::server::PASSWORD, "Wrong-Password-5a9d");
+    let Some(server) = super::server::server() else {
+        return;
+    };
+    let url = server.new_database();
+    let wrong = url.replace(server.password(), "Wrong-Password-5a9d");
     let out = Test::new()
         .policy(STATE)
         .images(json!([image("img-a", "CREATING")]))
@@ -620,13 +579,13 @@ fn postgres_errors_never_show_the_password() {
         .images(json!([image("img-a", "CREATING")]))
         .check(&["--history", &tls])
         .run()
-        .code(2)
-        .stderr_has("TLS is not supported yet");
+        .code(2);
     assert!(
-        !out.stderr.contains(super::server::PASSWORD),
+        flat(&out.stderr).contains("TLS is not supported yet"),
         "{}",
         out.stderr
     );
+    assert!(!out.stderr.contains(server.password()), "{}", out.stderr);
 }
 
 /// A file that is not an ecmguard history is refused and left as it was.
@@ -696,4 +655,263 @@ fn the_documented_questions_use_the_indexes() {
         "{findings}"
     );
     assert!(!findings.contains("SCAN f"), "{findings}");
+}
+
+/// Nothing test-only ships: the test hook (a file written and a pause held
+/// inside the write transaction) is compiled only with the `test-hooks`
+/// feature, which the tests enable through a dev-dependency on this package
+/// and a release build (`cargo build --release`, `cargo install`) never does.
+#[test]
+fn test_hooks_are_behind_a_feature_no_release_build_enables() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml_like::Manifest = toml_like::read(&root.join("Cargo.toml"));
+    assert!(
+        manifest.features.contains_key("test-hooks"),
+        "a `test-hooks` feature"
+    );
+    assert!(
+        !manifest
+            .features
+            .get("default")
+            .is_some_and(|d| d.iter().any(|f| f == "test-hooks")),
+        "not a default feature"
+    );
+    // Every mention of a test variable in the sources sits under the feature.
+    let mut unguarded = Vec::new();
+    let mut stack = vec![root.join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            for (n, line) in lines.iter().enumerate() {
+                if line.contains("\"ECMGUARD_TEST_") {
+                    let guarded = lines[n.saturating_sub(12)..n]
+                        .iter()
+                        .any(|l| l.trim() == "#[cfg(feature = \"test-hooks\")]");
+                    if !guarded {
+                        unguarded.push(format!("{}:{}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unguarded.is_empty(),
+        "test hooks outside the feature: {unguarded:?}"
+    );
+}
+
+/// Just enough of Cargo.toml for the test above: the `[features]` table.
+mod toml_like {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    pub struct Manifest {
+        pub features: BTreeMap<String, Vec<String>>,
+    }
+
+    pub fn read(path: &Path) -> Manifest {
+        let text = std::fs::read_to_string(path).expect("Cargo.toml");
+        let mut features = BTreeMap::new();
+        let mut in_features = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_features = line == "[features]";
+                continue;
+            }
+            if !in_features || line.starts_with('#') || line.is_empty() {
+                continue;
+            }
+            if let Some((name, value)) = line.split_once('=') {
+                let list = value
+                    .trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|f| f.trim().trim_matches('"').to_owned())
+                    .filter(|f| !f.is_empty())
+                    .collect();
+                features.insert(name.trim().to_owned(), list);
+            }
+        }
+        Manifest { features }
+    }
+}
+
+/// libpq's password file is read (`~/.pgpass`, `PGPASSFILE`; wildcards;
+/// ignored when others may read it), and what the server says — its message
+/// and SQLSTATE — is shown for a wrong password, a missing database and a
+/// refused permission, never a bare "db error".
+#[test]
+fn postgres_logins_use_the_password_file_and_show_the_server_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(server) = super::server::server() else {
+        return;
+    };
+    let url = server.new_database();
+    let (host, port) = server.host_port();
+    let user = server.user();
+    let without_password = format!(
+        "postgres://{user}@{host}:{port}/{}",
+        url.rsplit('/').next().unwrap_or_default()
+    );
+    let home = tempfile::tempdir().expect("home");
+    let pgpass = home.path().join(".pgpass");
+    let escaped = server.password().replace('\\', "\\\\").replace(':', "\\:");
+    std::fs::write(
+        &pgpass,
+        format!("# ecmguard tests\nother-host:*:*:*:wrong\n{host}:{port}:*:{user}:{escaped}\n"),
+    )
+    .expect("write .pgpass");
+    let chmod = |mode: u32| {
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(mode)).expect("chmod")
+    };
+    chmod(0o600);
+    let home_s = home.path().display().to_string();
+    let run = |history: &str, env: &[(&str, &str)]| {
+        let mut test = Test::new()
+            .policy(STATE)
+            .images(json!([image("img-a", "CREATING")]))
+            .env("HOME", &home_s)
+            .env("PGPASSWORD", "")
+            .env("PGPASSFILE", "");
+        for (key, value) in env {
+            test = test.env(key, value);
+        }
+        test.check(&["--history", history]).run()
+    };
+    // ~/.pgpass gives the password: the run is recorded.
+    run(&without_password, &[]).code(1);
+    // PGPASSFILE names another file, which wins over ~/.pgpass.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::write(&elsewhere, "*:*:*:*:Not-The-Password-1\n").expect("write");
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let out = run(
+        &without_password,
+        &[("PGPASSFILE", &elsewhere.display().to_string())],
+    )
+    .code(2)
+    .stderr_has("28P01");
+    assert!(!out.stderr.contains("Not-The-Password-1"), "{}", out.stderr);
+    // A file others may read is ignored, as libpq ignores it, and the
+    // message says why the login had no password.
+    chmod(0o644);
+    let out = run(&without_password, &[])
+        .code(2)
+        .stderr_has("ecmguard::history-open");
+    assert!(
+        flat(&out.stderr).contains("group or world access"),
+        "{}",
+        out.stderr
+    );
+    chmod(0o600);
+    // The server's own words: a wrong password, a missing database…
+    let wrong = url.replace(server.password(), "Wrong-Password-3c1d");
+    let out = run(&wrong, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("password authentication failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 28P01"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("Wrong-Password-3c1d"),
+        "{}",
+        out.stderr
+    );
+    let missing = format!("{}_missing", url);
+    let out = run(&missing, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 3D000"),
+        "{}",
+        out.stderr
+    );
+    // …and a login that may not create the history's tables.
+    let database = url.rsplit('/').next().unwrap_or_default().to_owned();
+    let fresh = server.new_database();
+    let fresh_db = fresh.rsplit('/').next().unwrap_or_default().to_owned();
+    server
+        .admin(&database)
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS ecmguard_reader_{fresh_db}; CREATE ROLE ecmguard_reader_{fresh_db} LOGIN PASSWORD 'Reader-Pass-77'"
+        ))
+        .expect("create a role");
+    let reader =
+        format!("postgres://ecmguard_reader_{fresh_db}:Reader-Pass-77@{host}:{port}/{fresh_db}");
+    let out = run(&reader, &[]).code(2);
+    assert!(
+        flat(&out.stderr).contains("permission denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        flat(&out.stderr).contains("SQLSTATE 42501"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("Reader-Pass-77"), "{}", out.stderr);
+    assert!(!out.stderr.contains(server.password()));
+}
+
+/// A diagnostic's text with its frame and line breaks taken out, so a
+/// phrase wrapped across lines can be searched for.
+fn flat(text: &str) -> String {
+    text.replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A shared history is written by every runner that can log in: its text is
+/// printed escaped (`history` human output) and neutralised in the HTML
+/// page (control characters, bidirectional overrides, zero-width
+/// characters), and never becomes a CSS class.
+fn database_text_is_escaped_in_every_history_format(db: &Db) {
+    check(db, 1, STATE, json!([image("img-a", "CREATING")]), &[]).code(1);
+    db.execute(
+        "UPDATE ecmguard_findings SET status = 'violation\u{1b}[2J\n##[error]forged', \
+         rule_id = 'state\u{202e}', image_id = 'img-\u{200b}a'; \
+         UPDATE ecmguard_rule_counts SET severity = 'error\u{1b}[31m', rule_id = 'state\u{202e}'; \
+         UPDATE ecmguard_runs SET verdict = 'fail\u{2066}\n##[warning]forged', account = 'default\u{feff}'",
+    );
+    let raw = ['\u{1b}', '\u{202e}', '\u{200b}', '\u{2066}', '\u{feff}'];
+    for format in ["human", "html"] {
+        let out = super::db::history_run(db, 2, format, &[]).code(0);
+        for c in raw {
+            assert!(
+                !out.stdout.contains(c),
+                "{format}: a raw {:?} from the database:\n{}",
+                c,
+                out.stdout
+            );
+        }
+        assert!(
+            !out.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("##[")),
+            "{format}: a forged line:\n{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains("\\u{202e}"), "{format}: shown escaped");
+        if format == "html" {
+            assert!(
+                !out.stdout.contains("sev-error\\u"),
+                "no class from the database"
+            );
+        }
+    }
 }

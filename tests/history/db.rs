@@ -23,10 +23,20 @@ impl Db {
         Db::Sqlite { _dir: dir, path }
     }
 
-    pub fn postgres() -> Db {
-        let url = server::server().new_database();
+    /// A fresh database on the test server; `None` where there is no
+    /// server and none is required (`server::server`).
+    pub fn postgres() -> Option<Db> {
+        let url = server::server()?.new_database();
         let database = url.rsplit('/').next().unwrap_or_default().to_owned();
-        Db::Postgres { url, database }
+        Some(Db::Postgres { url, database })
+    }
+
+    /// The database password, for a search of what must never hold it.
+    pub fn password(&self) -> Option<&'static str> {
+        match self {
+            Db::Sqlite { .. } => None,
+            Db::Postgres { .. } => Some(pg().password()),
+        }
     }
 
     /// What `--history` is given.
@@ -45,7 +55,7 @@ impl Db {
                 conn.query_row(sql, [], |row| row.get(0))
                     .expect("query the SQLite file")
             }
-            Db::Postgres { database, .. } => server::server()
+            Db::Postgres { database, .. } => pg()
                 .admin(database)
                 .query_one(sql, &[])
                 .expect("query PostgreSQL")
@@ -60,7 +70,7 @@ impl Db {
                 let conn = rusqlite::Connection::open(path).expect("open the SQLite file");
                 conn.execute_batch(sql).expect("execute on the SQLite file");
             }
-            Db::Postgres { database, .. } => server::server()
+            Db::Postgres { database, .. } => pg()
                 .admin(database)
                 .batch_execute(sql)
                 .expect("execute on PostgreSQL"),
@@ -82,7 +92,7 @@ impl Db {
                 text
             }
             Db::Postgres { database, .. } => {
-                let mut client = server::server().admin(database);
+                let mut client = pg().admin(database);
                 let mut text = String::new();
                 for table in [
                     "ecmguard_meta",
@@ -125,6 +135,12 @@ impl Db {
     }
 }
 
+/// The server a `Db::Postgres` lives on (there is one whenever there is such
+/// a `Db`).
+fn pg() -> &'static server::Server {
+    server::server().expect("a PostgreSQL Db exists only with a server")
+}
+
 /// `2026-01-DD` at midnight +08:00.
 pub fn day(n: u32) -> String {
     format!("2026-01-{n:02}T00:00:00+08:00")
@@ -157,8 +173,8 @@ pub fn check(db: &Db, n: u32, policy: &str, images: Value, extra: &[&str]) -> Ou
     Test::new().policy(policy).images(images).args(&args).run()
 }
 
-/// `ecmguard history --history DB --format json --now day(n)`, parsed.
-pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
+/// `ecmguard history --history DB --format FORMAT --now day(n)`, run.
+pub fn history_run(db: &Db, n: u32, format: &str, extra: &[&str]) -> Output {
     let now = day(n);
     let history = db.arg();
     let mut args = vec![
@@ -166,13 +182,33 @@ pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
         "--history",
         history.as_str(),
         "--format",
-        "json",
+        format,
         "--now",
         now.as_str(),
     ];
     args.extend_from_slice(extra);
-    let out = Test::new().args(&args).run().code(0);
-    out.json()
+    Test::new().args(&args).run()
+}
+
+/// `ecmguard history --history DB --format json --now day(n)`, parsed.
+pub fn history(db: &Db, n: u32, extra: &[&str]) -> Value {
+    history_run(db, n, "json", extra).code(0).json()
+}
+
+/// `ecmguard history prune --history DB --older-than DURATION --now day(n)`.
+pub fn prune(db: &Db, n: u32, older_than: &str) -> Output {
+    Test::new()
+        .args(&[
+            "history",
+            "prune",
+            "--history",
+            &db.arg(),
+            "--older-than",
+            older_than,
+            "--now",
+            &day(n),
+        ])
+        .run()
 }
 
 /// The findings of a JSON report as `(rule, image, status, first_seen, open_for_seconds)`.
@@ -217,9 +253,12 @@ pub fn workdir(policy: &str, images: &Value) -> TempDir {
     let dir = TempDir::new().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("policies")).expect("mkdir");
     std::fs::write(dir.path().join("policies/main.yaml"), policy).expect("policy");
+    // The whole account: a listing that states its total.
+    let total = images.as_array().map_or(0, Vec::len);
+    let listing = serde_json::json!({ "TotalCount": total, "ImageSet": images });
     std::fs::write(
         dir.path().join("images.json"),
-        serde_json::to_vec(images).expect("json"),
+        serde_json::to_vec(&listing).expect("json"),
     )
     .expect("images");
     dir

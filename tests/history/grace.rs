@@ -6,7 +6,9 @@ use serde_json::json;
 
 use crate::support::{Test, diagnostics};
 
-const GRACE: &str = "\
+/// `state` with a 14-day grace period: a violation first seen on day 1 is in
+/// grace until day 15 and fails from then on.
+pub(super) const GRACE: &str = "\
 rules:
   - id: state
     title: Images are NORMAL

@@ -187,16 +187,7 @@ fn the_human_history_never_cuts_an_account_or_a_rule_id() {
         "rules:\n  - id: {rule}\n    title: Images are NORMAL\n    assert: {{ ImageState: NORMAL }}\n"
     );
     super::db::check(&db, 1, &policy, images(), &["--account", account]).code(1);
-    let out = Test::new()
-        .args(&[
-            "history",
-            "--history",
-            &db.arg(),
-            "--now",
-            &super::db::day(2),
-        ])
-        .run()
-        .code(0);
+    let out = super::db::history_run(&db, 2, "human", &[]).code(0);
     assert!(out.stdout.contains(account), "{}", out.stdout);
     assert!(out.stdout.contains(rule), "{}", out.stdout);
     assert!(!out.stdout.contains('…'), "{}", out.stdout);
@@ -215,16 +206,7 @@ fn the_human_history_escapes_hostile_text() {
         "ImageState": "CREATING"
     }]);
     super::db::check(&db, 1, policy, hostile, &[]).code(1);
-    let out = Test::new()
-        .args(&[
-            "history",
-            "--history",
-            &db.arg(),
-            "--now",
-            &super::db::day(2),
-        ])
-        .run()
-        .code(0);
+    let out = super::db::history_run(&db, 2, "human", &[]).code(0);
     assert!(out.stdout.contains("is not NORMAL"), "{}", out.stdout);
     assert!(!out.stdout.contains('\u{202e}'), "{}", out.stdout);
     assert!(!out.stdout.contains("##[set-output"), "{}", out.stdout);

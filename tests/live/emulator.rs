@@ -1,5 +1,6 @@
 //! The emulator's HTTP surface as the service's: error envelopes at HTTP 200 with a
-//! RequestId, paging limits and their (misspelled) real error code, the default Limit.
+//! RequestId (a random UUID), paging limits and their (misspelled) real error code, the
+//! default Limit, and errors in Chinese for `X-TC-Language: zh-CN`.
 
 use ecm_emulator::{Config, DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, Emulator};
 use ecmguard::source::live::sign::{SignInput, sign};
@@ -15,6 +16,23 @@ async fn post_with(
     body: &str,
     signed: bool,
 ) -> (u16, Value) {
+    let how = Ask {
+        key: signed.then_some(DEFAULT_SECRET_KEY),
+        language: None,
+    };
+    ask(client, em, body, how).await
+}
+
+/// How a test request is made.
+#[derive(Clone, Copy)]
+struct Ask<'a> {
+    /// Signed with this secret key (for the default secret id), or not at all.
+    key: Option<&'a str>,
+    /// `X-TC-Language`, when sent.
+    language: Option<&'a str>,
+}
+
+async fn ask(client: &reqwest::Client, em: &Emulator, body: &str, how: Ask<'_>) -> (u16, Value) {
     let host = em.addr().to_string();
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -27,7 +45,10 @@ async fn post_with(
         .header("x-tc-version", "2019-07-19")
         .header("x-tc-timestamp", ts.to_string())
         .body(body.to_owned());
-    if signed {
+    if let Some(language) = how.language {
+        req = req.header("x-tc-language", language);
+    }
+    if let Some(secret_key) = how.key {
         let s = sign(&SignInput {
             method: "POST",
             host: &host,
@@ -37,7 +58,7 @@ async fn post_with(
             timestamp: ts,
             service: "ecm",
             secret_id: DEFAULT_SECRET_ID,
-            secret_key: DEFAULT_SECRET_KEY,
+            secret_key,
         });
         req = req.header("authorization", s.authorization);
     }
@@ -159,4 +180,116 @@ async fn arrival_jitter_is_seeded() {
         .collect();
     assert_eq!(got, want);
     assert!(got.iter().all(|d| *d <= jitter * 2) && got.iter().any(|d| !d.is_zero()));
+}
+
+/// A version-4 UUID in its usual form: `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`.
+fn is_uuid_v4(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    let hex = |part: &str| part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts.iter().all(|p| hex(p))
+        && parts[2].starts_with('4')
+        && parts[3].starts_with(['8', '9', 'a', 'b'])
+}
+
+/// The service's RequestIds are random version-4 UUIDs, on pages and on
+/// errors alike; so are the emulator's (a sequence would let a client come to
+/// rely on an order the service does not have), and its log says which
+/// answer had which.
+#[tokio::test]
+async fn request_ids_are_random_uuids_like_the_services() {
+    let mut config = Config::new(ecm_emulator::generate_images(3));
+    config.rate_limit = None;
+    let em = Emulator::start(config).await.unwrap();
+    let mut ids = Vec::new();
+    for (body, signed) in [
+        ("{}", true),
+        ("{}", true),
+        ("{}", false),
+        (r#"{"Limit": 101}"#, true),
+    ] {
+        let (_, v) = post(&em, body, signed).await;
+        let id = v["Response"]["RequestId"]
+            .as_str()
+            .expect("a RequestId")
+            .to_owned();
+        assert!(is_uuid_v4(&id), "{id}");
+        ids.push(id);
+    }
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "{ids:?}");
+    let logged: Vec<String> = em.log().into_iter().map(|e| e.request_id).collect();
+    assert_eq!(logged, ids);
+}
+
+/// The SDKs and tccli send `X-TC-Language: zh-CN`, and the service answers in
+/// Chinese: the emulator answers with each code's documented Chinese text.
+#[tokio::test]
+async fn errors_are_answered_in_chinese_when_asked_as_the_sdks_ask() {
+    let mut config = Config::new(ecm_emulator::generate_images(3));
+    config.rate_limit = None;
+    let em = Emulator::start(config).await.unwrap();
+    let client = super::support::http_client();
+    let message = |v: &Value| {
+        v["Response"]["Error"]["Message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let chinese = Ask {
+        key: Some(DEFAULT_SECRET_KEY),
+        language: Some("zh-CN"),
+    };
+    for (body, how, code, text) in [
+        (
+            r#"{"Limit": 101}"#,
+            chinese,
+            "InvalidParameterValue.InvaildPageParam",
+            "分页参数不合法。",
+        ),
+        (
+            r#"{"Filters": [{"Name": "image-colour", "Values": ["red"]}]}"#,
+            chinese,
+            "InvalidParameterValue.InvalidFilter",
+            "无效过滤器。",
+        ),
+        (
+            "{}",
+            Ask {
+                key: Some("not-the-key"),
+                ..chinese
+            },
+            "AuthFailure.SignatureFailure",
+            "签名错误。 签名计算错误，请对照调用方式中的接口鉴权文档检查签名计算过程。",
+        ),
+    ] {
+        let (_, v) = ask(&client, &em, body, how).await;
+        assert_eq!(v["Response"]["Error"]["Code"], code, "{body}");
+        assert_eq!(message(&v), text, "{body}");
+        // Asked in English (or not at all), the same error is in English.
+        for language in [Some("en-US"), None] {
+            let (_, v) = ask(&client, &em, body, Ask { language, ..how }).await;
+            assert_eq!(v["Response"]["Error"]["Code"], code);
+            assert!(message(&v).is_ascii(), "{body}: {}", message(&v));
+        }
+    }
+    // A code without a documented Chinese text keeps its English message.
+    let (_, v) = ask(
+        &client,
+        &em,
+        "{}",
+        Ask {
+            key: None,
+            ..chinese
+        },
+    )
+    .await;
+    assert_eq!(
+        v["Response"]["Error"]["Code"],
+        "AuthFailure.InvalidAuthorization"
+    );
+    assert!(message(&v).is_ascii(), "{}", message(&v));
+    // A page is a page in any language.
+    let (_, v) = ask(&client, &em, "{}", chinese).await;
+    assert_eq!(v["Response"]["TotalCount"], 3);
 }

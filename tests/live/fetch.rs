@@ -42,11 +42,54 @@ async fn fetches_every_page_once_in_offset_order() {
     assert_eq!(pages.last(), Some(&(13, 13)));
 }
 
+/// The emulator's data is read by ecmguard's own snapshot reader (the
+/// example's `--images`), so it takes every shape `--snapshot` takes: here
+/// the sample saved page by page with tccli, one output after another (`cat`),
+/// and `null` fields, key order and unknown fields come back as written.
+#[tokio::test]
+async fn the_emulator_serves_a_listing_saved_page_by_page() {
+    let sample = crate::support::tencent_fixture("sample_images.json");
+    let sample: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample).unwrap()).unwrap();
+    let images = sample["ImageSet"].as_array().unwrap().clone();
+    let pages: String = images
+        .chunks(4)
+        .map(|page| {
+            let output = serde_json::json!({
+                "TotalCount": images.len(),
+                "ImageSet": page,
+                "RequestId": "6bf23a6f-0be1-48df-b5f6-6cd131e8cdb5",
+            });
+            format!("{output:#}\n")
+        })
+        .collect();
+    let served = ecmguard::source::snapshot::load_json(
+        "-",
+        ecmguard::source::snapshot::Completeness::Assumed,
+        &mut pages.as_bytes(),
+    )
+    .expect("the pages are one listing");
+    let mut config = Config::new(served);
+    config.rate_limit = None;
+    let em = Emulator::start(config).await.unwrap();
+    let fetched = fetch_all(&fast_config(&em), &|_| {}).await.unwrap();
+    let back: Vec<serde_json::Value> = fetched
+        .images
+        .iter()
+        .map(|raw| serde_json::from_str(raw.get()).unwrap())
+        .collect();
+    assert_eq!(back, images);
+}
+
 #[tokio::test]
 async fn images_are_kept_exactly_as_sent() {
-    let sample =
-        std::fs::read_to_string(crate::support::tencent_fixture("sample_images.json")).unwrap();
-    let images = ecm_emulator::load_images(&sample).unwrap();
+    let sample = crate::support::tencent_fixture("sample_images.json");
+    let images = ecmguard::source::snapshot::load_json(
+        &sample.display().to_string(),
+        ecmguard::source::snapshot::Completeness::Proven,
+        &mut std::io::empty(),
+    )
+    .unwrap();
     let mut config = Config::new(images.clone());
     config.rate_limit = None;
     let em = Emulator::start(config).await.unwrap();

@@ -23,7 +23,7 @@ const POLICY: &str = "rules:\n  - id: image-state-normal\n    title: Images are 
 fn a_clean_run_renders_every_format() {
     let dir = dir_with(
         POLICY,
-        r#"[{"ImageId": "img-1", "ImageName": "ok", "ImageState": "NORMAL", "ImageType": "PRIVATE_IMAGE"}]"#,
+        r#"{"TotalCount": 1, "ImageSet": [{"ImageId": "img-1", "ImageName": "ok", "ImageState": "NORMAL", "ImageType": "PRIVATE_IMAGE"}]}"#,
     );
     for format in FORMATS {
         let output = check_in(dir.path(), &[], &["--format", format]);
@@ -58,7 +58,7 @@ fn a_clean_run_renders_every_format() {
 /// says so; `--allow-empty` accepts it (exit 0), still saying so.
 #[test]
 fn an_empty_result_set_fails_in_every_format_unless_allowed() {
-    let dir = dir_with(POLICY, "[]");
+    let dir = dir_with(POLICY, r#"{"TotalCount": 0, "ImageSet": []}"#);
     for format in FORMATS {
         let output = check_in(dir.path(), &[], &["--format", format]);
         assert_eq!(output.status.code(), Some(1), "{format}");

@@ -184,7 +184,7 @@ fn waiver_warnings_are_annotations_at_their_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let policy = "rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\nwaivers:\n  - rules: [state]\n    images: [img-gone]\n    reason: Nothing left to waive\n  - rules: [state]\n    images: [img-a]\n    reason: Old exception\n    expires: 2026-01-01\n";
     std::fs::write(dir.path().join("policy.yaml"), policy).expect("write policy");
-    let images = serde_json::json!([{"ImageId": "img-a", "ImageState": "CREATING"}]);
+    let images = serde_json::json!({"TotalCount": 1, "ImageSet": [{"ImageId": "img-a", "ImageState": "CREATING"}]});
     std::fs::write(dir.path().join("snapshot.json"), images.to_string()).expect("write images");
     let text = render_in(dir.path(), "github");
     let warnings: Vec<Command> = text

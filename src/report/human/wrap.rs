@@ -1,9 +1,14 @@
 //! Wrapping text for the terminal by display width, at ASCII spaces only:
 //! an image id, a regex, a path or a URL has no space in it, so it is never
 //! split across lines (people grep and copy them from CI logs). A word wider
-//! than the line overflows it rather than being broken.
+//! than the line overflows it rather than being broken. Diagnostics may also
+//! break between Chinese, Japanese and Korean characters ([`breakable_words`]),
+//! since such text has no spaces: an API message in Chinese would otherwise
+//! overflow the line.
 
-use unicode_width::UnicodeWidthStr;
+use textwrap::WordSeparator;
+use textwrap::core::Word;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Columns `text` takes on a terminal (CJK characters take two). Text from
 /// outside is escaped before it gets here, so it holds no control character.
@@ -13,17 +18,17 @@ pub fn width(text: &str) -> usize {
 
 /// A space that does not break: words joined by it stay on one line (it is
 /// printed as a space). NUL, since escaped outside text never holds one.
-pub const GLUE: char = '\0';
+pub(crate) const GLUE: char = '\0';
 
 /// `text` joined with [`GLUE`] instead of spaces.
-pub fn glued(text: &str) -> String {
+pub(crate) fn glued(text: &str) -> String {
     text.replace(' ', "\0")
 }
 
 /// `text` cut into lines at spaces: the first line has `first` columns, the
 /// others `rest`. A line holds at least one word, however wide. Linear in
 /// the length of `text`.
-pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut used = 0;
@@ -62,6 +67,75 @@ pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     lines
 }
 
+/// The words the diagnostics' wrapping (textwrap's custom word separator)
+/// may break between: at ASCII spaces, as [`wrap`] does, and on either side
+/// of each wide (CJK) character, as such text is broken, but never before
+/// closing punctuation (`，` `。` stay with the character before them). ASCII
+/// runs stay whole, so ids, paths and URLs are never split.
+pub fn breakable_words(line: &str) -> Box<dyn Iterator<Item = Word<'_>> + '_> {
+    Box::new(WordSeparator::AsciiSpace.find_words(line).flat_map(|word| {
+        let text = word.word;
+        // Byte ranges of `text`, in order and without gaps.
+        let mut pieces: Vec<(usize, usize)> = Vec::new();
+        // Where the narrow text not yet in a piece starts.
+        let mut start = 0;
+        for (at, c) in text.char_indices() {
+            if c.width() != Some(2) {
+                continue;
+            }
+            let end = at + c.len_utf8();
+            match pieces.last_mut() {
+                // No break before it: it joins the piece before it,
+                // with any narrow text between them.
+                Some(last) if closing_punctuation(c) => last.1 = end,
+                None if closing_punctuation(c) => pieces.push((start, end)),
+                _ => {
+                    if start < at {
+                        pieces.push((start, at));
+                    }
+                    pieces.push((at, end));
+                }
+            }
+            start = end;
+        }
+        if start < text.len() || pieces.is_empty() {
+            pieces.push((start, text.len()));
+        }
+        let last = pieces.len() - 1;
+        pieces
+            .into_iter()
+            .enumerate()
+            .map(move |(index, (from, to))| {
+                let mut piece = Word::from(&text[from..to]);
+                if index == last {
+                    piece.whitespace = word.whitespace;
+                }
+                piece
+            })
+    }))
+}
+
+/// Full-width punctuation that ends a phrase: no line starts with it.
+fn closing_punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。'
+            | '、'
+            | '；'
+            | '：'
+            | '！'
+            | '？'
+            | '）'
+            | '」'
+            | '』'
+            | '】'
+            | '》'
+            | '〉'
+            | '”'
+            | '’'
+    )
+}
+
 /// The line without the spaces a break left at its end, glue printed as spaces.
 fn trimmed(mut line: String) -> String {
     let end = line.trim_end_matches(' ').len();
@@ -98,6 +172,37 @@ mod tests {
         assert_eq!(wrap("aaaa  bbbb", 5, 5), ["aaaa", "bbbb"]);
         assert_eq!(wrap("", 5, 5), [""]);
         assert_eq!(wrap("  lead", 10, 10), ["  lead"]);
+    }
+
+    /// The lines miette's wrapping makes of `text` with [`breakable_words`].
+    fn broken(text: &str, width: usize) -> Vec<String> {
+        let options = textwrap::Options::new(width)
+            .break_words(false)
+            .word_separator(WordSeparator::Custom(breakable_words))
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        textwrap::wrap(text, options)
+            .into_iter()
+            .map(|line| line.into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn diagnostics_break_between_cjk_characters_but_not_inside_ascii_words() {
+        // Six wide characters a line, greedily; `误，` and `名。` are not parted.
+        assert_eq!(
+            broken("签名错误。 签名计算错误，请检查签名。", 12),
+            ["签名错误。", "签名计算错", "误，请检查签", "名。"]
+        );
+        // Closing punctuation never starts a line.
+        assert_eq!(broken("镜像ID不合法。", 12), ["镜像ID不合", "法。"]);
+        assert_eq!(broken("ab。cd", 1), ["ab。", "cd"]);
+        // ASCII words stay whole, however narrow the line.
+        assert_eq!(
+            broken("RequestId 60df2bc5-edbb-4606-982c-db7f629262e5", 10),
+            ["RequestId", "60df2bc5-edbb-4606-982c-db7f629262e5"]
+        );
+        assert_eq!(broken("img-a 的镜像", 10), ["img-a 的镜", "像"]);
+        assert_eq!(broken("", 5), [""]);
     }
 
     #[test]

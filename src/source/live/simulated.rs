@@ -236,7 +236,7 @@ mod tests {
         run.elapsed.as_secs_f64() / BOUND.as_secs_f64()
     }
 
-    /// The setting: 20 requests/s counted over a sliding window of arrival times with
+    /// The emulator's strict limiter: 20 requests/s counted over a sliding window of arrival times with
     /// ±20 ms of jitter, 100 ms of latency, 250 pages. No request is throttled, and the fetch
     /// ends within 1.10× the bound, for every seed tried.
     #[tokio::test(start_paused = true)]

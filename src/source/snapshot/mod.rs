@@ -1,32 +1,41 @@
 //! Snapshot files: reading every accepted shape into images, and the schema
-//! of ours. A snapshot that says it is partial is refused, never judged; what
+//! of ours. A snapshot is judged only when it is known to be complete; what
 //! went wrong is a typed [`SnapshotError`] (unreadable, malformed, incomplete,
 //! or an API error saved in place of images).
 //!
-//! Accepted shapes, told apart by their first keys:
-//! ours `{"schema": "ecmguard/snapshot/v1", …, "ImageSet": […]}`, a response
-//! `{"Response": {…}}`, an array of responses (pages), tccli's
-//! `{"TotalCount", "ImageSet", "RequestId"}`, and a bare array of images.
+//! Accepted shapes: ours `{"schema": "ecmguard/snapshot/v1", …, "ImageSet":
+//! […]}`, a response `{"Response": {…}}`, tccli's output `{"TotalCount",
+//! "ImageSet", "RequestId"}`, the pages of one listing in either of those two
+//! shapes (a JSON array of them, as `jq -s` writes it, or the documents one
+//! after another, as `cat` writes them), and a bare array of images, which
+//! states no total and is judged only on the user's word
+//! ([`Completeness::Assumed`], `--assume-complete`).
+//!
+//! `document` reads the JSON documents, `listing` makes one listing of them,
+//! and this module decides whether the images are the whole set.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde::de::{
-    DeserializeSeed, Deserializer, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
-use serde_json::value::RawValue;
+use serde::de::DeserializeSeed;
 
 use crate::diag::{Code, Diag};
-use crate::image::{Image, ImageKey, ImageSet, read_image};
+use crate::image::{Image, ImageSet};
 use crate::source::Provenance;
 use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;
 
+mod document;
+mod listing;
 mod split;
+
+use document::SnapshotImage;
+use document::{FirstDocument, LaterDocument, Top};
 
 /// Why a snapshot cannot be judged. Each holds the diagnostic that says so.
 #[derive(Debug)]
@@ -35,7 +44,7 @@ pub enum SnapshotError {
     Unreadable(Diag),
     /// Not JSON, none of the accepted shapes, or a field of the wrong type.
     Malformed(Diag),
-    /// The snapshot itself says it is not the complete result set.
+    /// The snapshot is not known to be the complete result set.
     Incomplete(Diag),
     /// The snapshot holds an API error response in place of images.
     ApiError(Diag),
@@ -77,6 +86,8 @@ const SNIPPET_LINE_LIMIT: usize = 1024;
 pub enum Shape {
     Ecmguard,
     Response,
+    /// Several pages: a JSON array of responses or tccli outputs, or such
+    /// documents one after another.
     Pages,
     Tccli,
     ImageArray,
@@ -87,20 +98,36 @@ impl fmt::Display for Shape {
         f.write_str(match self {
             Shape::Ecmguard => "ecmguard snapshot",
             Shape::Response => "DescribeImage response",
-            Shape::Pages => "array of DescribeImage responses",
+            Shape::Pages => "pages of one listing",
             Shape::Tccli => "tccli output",
             Shape::ImageArray => "array of images",
         })
     }
 }
 
-/// What a snapshot held, before de-duplication.
+/// Whether a snapshot that states no total may be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Completeness {
+    /// Only a snapshot that proves it is complete: it states a total, and
+    /// holds exactly that many distinct images. A bare array is refused.
+    #[default]
+    Proven,
+    /// `--assume-complete`: a bare array of images is the whole set on the
+    /// user's word (recorded in the provenance, warned about in reports). A
+    /// snapshot that states a total is still held to it.
+    Assumed,
+}
+
+/// What a snapshot held, before de-duplication. `T`: how its images are
+/// held ([`Image`] for a check, the JSON as written for the emulator).
 #[derive(Debug)]
-pub struct Snapshot {
+pub struct Snapshot<T = Image> {
     pub shape: Shape,
-    pub images: Vec<Image>,
+    pub images: Vec<T>,
     /// `TotalCount` / `total_count` when the snapshot states one.
     pub total_count: Option<u64>,
+    /// How many pages the listing was saved in (1 but for [`Shape::Pages`]).
+    pub pages: usize,
     /// Provenance recorded by `ecmguard fetch`.
     pub fetched_at: Option<String>,
     pub endpoint: Option<String>,
@@ -110,11 +137,29 @@ pub struct Snapshot {
     pub usage: Option<crate::usage::Section>,
 }
 
+impl<T> Snapshot<T> {
+    fn bare(shape: Shape, images: Vec<T>, total_count: Option<u64>) -> Self {
+        Snapshot {
+            shape,
+            images,
+            total_count,
+            pages: 1,
+            fetched_at: None,
+            endpoint: None,
+            filters: None,
+            usage: None,
+        }
+    }
+}
+
 /// A snapshot read into a complete, de-duplicated image set.
 #[derive(Debug)]
 pub struct Loaded {
     pub images: ImageSet,
     pub provenance: Provenance,
+    /// What every report should say about the source: that its completeness
+    /// was assumed, or that `--assume-complete` changed nothing.
+    pub warnings: Vec<Diag>,
     /// The snapshot's `usage` section, if it has one (see [`usage`]).
     pub usage: Option<crate::usage::Section>,
 }
@@ -122,7 +167,7 @@ pub struct Loaded {
 /// The usage a snapshot saved, checked as a live listing is: both sets present with their
 /// totals, every item with its id, as many distinct items as each total. Without a section
 /// (a snapshot fetched without `--usage`, or a shape that cannot hold one) the run cannot
-/// know usage: exit 3, saying what reads it (`needed_by`) and to fetch it with `--usage`.
+/// know usage: exit 3, saying what needs it (`needed_by`) and to fetch it with `--usage`.
 pub fn usage(
     name: &str,
     section: Option<crate::usage::Section>,
@@ -164,43 +209,86 @@ pub fn usage(
 }
 
 /// Read the snapshot `name` (a path, or `-` for `stdin`), build the image set
-/// with times read in `zone`, and refuse it if it is not complete. This is
-/// the whole of `check --snapshot` before evaluation.
+/// with times read in `zone`, and refuse it if it is not known to be
+/// complete. This is the whole of `check --snapshot` before evaluation.
 ///
 /// The input is parsed as it is read, never held whole: at peak a check holds
 /// the images and a read buffer, not the file's bytes as well (which, for a
 /// large account, would double its memory).
-pub fn load(name: &str, zone: &ApiZone, stdin: &mut dyn Read) -> Result<Loaded, SnapshotError> {
-    let snapshot = if name == "-" {
-        read_from(name, stdin)?
-    } else {
-        let mut file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
-        // A regular file can be read twice: first the fast path, which hands
-        // each image's bytes to the in-memory parser; anything it is unsure
-        // of is read again, from the start, by the exact streaming parser.
-        if file.metadata().is_ok_and(|meta| meta.is_file()) {
-            if let Ok(Some(snapshot)) = read_fast(name, &file) {
-                return finish(name, snapshot, zone);
-            }
-            file.seek(SeekFrom::Start(0))
-                .map_err(|e| read_failure(name, &e))?;
-        }
-        // A file can be read again for an error snippet, so nothing of it is
-        // kept while parsing.
-        stream(name, file, false).map_err(|err| {
-            let bytes = std::fs::metadata(name)
-                .ok()
-                .filter(|meta| meta.len() <= SNIPPET_LIMIT as u64)
-                .and_then(|_| std::fs::read(name).ok());
-            err.into_failure(name, bytes.as_deref())
-        })?
-    };
-    finish(name, snapshot, zone)
+pub fn load(
+    name: &str,
+    zone: &ApiZone,
+    completeness: Completeness,
+    stdin: &mut dyn Read,
+) -> Result<Loaded, SnapshotError> {
+    finish(name, read_input(name, stdin)?, zone, completeness)
 }
 
 /// [`load`] for a snapshot already in memory (tests, benchmarks, fuzzing).
-pub fn load_bytes(name: &str, bytes: &[u8], zone: &ApiZone) -> Result<Loaded, SnapshotError> {
-    finish(name, read(name, bytes)?, zone)
+pub fn load_bytes(
+    name: &str,
+    bytes: &[u8],
+    zone: &ApiZone,
+    completeness: Completeness,
+) -> Result<Loaded, SnapshotError> {
+    finish(name, read(name, bytes)?, zone, completeness)
+}
+
+/// The images of the snapshot `name` (a path, or `-` for `stdin`) as the JSON
+/// they were written in (nulls, key order and unknown values kept), for a
+/// server that serves them as an account: the API emulator. The same shapes
+/// and checks as [`load`]; duplicates are dropped, the first one kept.
+pub fn load_json(
+    name: &str,
+    completeness: Completeness,
+    stdin: &mut dyn Read,
+) -> Result<Vec<serde_json::Value>, SnapshotError> {
+    let snapshot = read_input::<serde_json::Value>(name, stdin)?;
+    check_ids(name, &snapshot)?;
+    let mut seen = HashSet::new();
+    let Snapshot {
+        shape,
+        images,
+        total_count,
+        pages,
+        ..
+    } = snapshot;
+    let images: Vec<serde_json::Value> = images
+        .into_iter()
+        .filter(|image| image.image_id().is_none_or(|id| seen.insert(id.to_owned())))
+        .collect();
+    judge(name, shape, total_count, pages, images.len(), completeness)?;
+    Ok(images)
+}
+
+/// A snapshot from a path, or from `stdin` for `-`.
+fn read_input<T: SnapshotImage>(
+    name: &str,
+    stdin: &mut dyn Read,
+) -> Result<Snapshot<T>, SnapshotError> {
+    if name == "-" {
+        return stream(name, stdin, true).map_err(|err| err.into_failure(name, None));
+    }
+    let mut file = std::fs::File::open(name).map_err(|e| read_failure(name, &e))?;
+    // A regular file can be read twice: first the fast path, which hands
+    // each image's bytes to the in-memory parser; anything it is unsure
+    // of is read again, from the start, by the exact streaming parser.
+    if file.metadata().is_ok_and(|meta| meta.is_file()) {
+        if let Ok(Some(snapshot)) = read_fast_as(name, &file) {
+            return Ok(snapshot);
+        }
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| read_failure(name, &e))?;
+    }
+    // A file can be read again for an error snippet, so nothing of it is
+    // kept while parsing.
+    stream(name, file, false).map_err(|err| {
+        let bytes = std::fs::metadata(name)
+            .ok()
+            .filter(|meta| meta.len() <= SNIPPET_LIMIT as u64)
+            .and_then(|_| std::fs::read(name).ok());
+        err.into_failure(name, bytes.as_deref())
+    })
 }
 
 fn read_failure(name: &str, err: &std::io::Error) -> SnapshotError {
@@ -213,68 +301,185 @@ fn read_failure(name: &str, err: &std::io::Error) -> SnapshotError {
     )
 }
 
-fn finish(name: &str, snapshot: Snapshot, zone: &ApiZone) -> Result<Loaded, SnapshotError> {
+fn finish(
+    name: &str,
+    snapshot: Snapshot,
+    zone: &ApiZone,
+    completeness: Completeness,
+) -> Result<Loaded, SnapshotError> {
+    check_ids(name, &snapshot)?;
     let Snapshot {
         shape,
         images,
         total_count,
+        pages,
         fetched_at,
         endpoint,
         filters,
         usage,
     } = snapshot;
-    if let Some(position) = images.iter().position(|image| image.id().is_none()) {
-        return Err(SnapshotError::Malformed(
-            Diag::error(
-                Code::SnapshotImageWithoutId,
-                format!(
-                    "{name}: image {} of the {shape} has no `ImageId`; images without one cannot be told apart, de-duplicated or baselined",
-                    position + 1
-                ),
-            )
-            .with_help("every DescribeImage image has an ImageId: the file was edited or is not a DescribeImage result"),
-        ));
-    }
     let images = ImageSet::new(images, zone);
-    check_total(name, shape, total_count, images.len())?;
+    let assumed = judge(name, shape, total_count, pages, images.len(), completeness)?;
+    let warnings = match (completeness, assumed) {
+        (Completeness::Proven, _) => Vec::new(),
+        (Completeness::Assumed, true) => vec![assumed_complete(name, images.len())],
+        (Completeness::Assumed, false) => vec![assumption_unused(name, shape)],
+    };
     Ok(Loaded {
         images,
         provenance: Provenance::Snapshot {
             path: name.to_owned(),
             shape,
+            assumed_complete: assumed,
             fetched_at,
             endpoint,
             filters,
         },
+        warnings,
         usage,
     })
 }
 
-/// The fast path for files: [`split`] cuts a top-level object into its
+/// Images without an `ImageId` cannot be de-duplicated or counted against a
+/// total: refused before either is tried. (Pages are checked page by page
+/// as they are read, which can say which page.)
+fn check_ids<T: SnapshotImage>(name: &str, snapshot: &Snapshot<T>) -> Result<(), SnapshotError> {
+    match snapshot.images.iter().position(|i| i.image_id().is_none()) {
+        Some(position) => Err(listing::without_id(
+            name,
+            &format!("image {} of the {}", position + 1, snapshot.shape),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether `distinct` images (after de-duplication by `ImageId`) are the
+/// whole result set: exactly the total the snapshot states, or, for a bare
+/// array, which states none, the user's word. `Ok(true)`: judged on that word.
+fn judge(
+    name: &str,
+    shape: Shape,
+    total_count: Option<u64>,
+    pages: usize,
+    distinct: usize,
+    completeness: Completeness,
+) -> Result<bool, SnapshotError> {
+    let holds = crate::text::count(distinct as u64, "distinct image", "distinct images");
+    match total_count {
+        Some(total) if total == distinct as u64 => Ok(false),
+        // Pages prove they are all there only by adding up: their distinct
+        // ImageIds number exactly their one TotalCount. A page saved twice
+        // adds nothing (duplicates are dropped, as a live listing drops
+        // them); a missing page leaves the count short.
+        Some(total) if shape == Shape::Pages => Err(SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!(
+                    "{name}: the {} hold {holds} but their TotalCount is {total}; a page is missing (or the listing changed while it was saved), so this is not the complete result set",
+                    crate::text::count(pages as u64, "page", "pages"),
+                ),
+            )
+            .with_help("save every page, Offset 0, 100, 200, … up to TotalCount (README, \"Snapshots\"), or let `ecmguard fetch -o FILE` page, pace and check the listing"),
+        )),
+        Some(total) => Err(SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!(
+                    "{name}: the {shape} holds {holds} but its TotalCount is {total}; it is not the complete result set"
+                ),
+            )
+            .with_help("fetch every page with `ecmguard fetch -o FILE` (or save all pages) and check that file"),
+        )),
+        None if completeness == Completeness::Assumed => Ok(true),
+        None => Err(SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotWithoutTotal,
+                format!(
+                    "{name}: a bare array of {} states no total, so whether it is the complete result set cannot be established",
+                    crate::text::count(distinct as u64, "image", "images")
+                ),
+            )
+            .with_help("save the listing with its total (`ecmguard fetch -o FILE`, or tccli's whole output of every page), or pass --assume-complete if this array is the whole set"),
+        )),
+    }
+}
+
+/// The warning every report carries when a bare array was judged on the
+/// user's word.
+fn assumed_complete(name: &str, images: usize) -> Diag {
+    Diag::warning(
+        Code::SnapshotAssumedComplete,
+        format!(
+            "the snapshot {name} states no total; its {} were judged as the complete result set on your word (--assume-complete)",
+            crate::text::count(images as u64, "image", "images")
+        ),
+    )
+    .with_help("to have completeness proven instead, save the listing with its total: `ecmguard fetch -o FILE`")
+}
+
+/// `--assume-complete` on a snapshot that states its total: the total is
+/// checked all the same, so the flag changed nothing, which the user should
+/// know rather than believe it did something.
+fn assumption_unused(name: &str, shape: Shape) -> Diag {
+    Diag::warning(
+        Code::AssumeCompleteUnused,
+        format!(
+            "--assume-complete changed nothing: the snapshot {name} ({shape}) states its total, and holds it"
+        ),
+    )
+    .with_help("--assume-complete is for bare arrays of images, which state no total; drop it here")
+}
+
+/// The fast path for files: [`split`] cuts each top-level object into its
 /// `ImageSet` (parsed one image at a time) and the rest (the envelope), which
 /// the exact parser reads to decide the shape. `None`: not a shape the fast
 /// path handles, or anything it is unsure of; read the input the exact way.
 /// Public so that tests and the fuzz target can check it agrees with [`read`].
 pub fn read_fast(name: &str, reader: impl Read) -> std::io::Result<Option<Snapshot>> {
-    let Some(parts) = split::split_top_object(SkipBom::new(reader))? else {
+    read_fast_as(name, reader)
+}
+
+fn read_fast_as<T: SnapshotImage>(
+    name: &str,
+    reader: impl Read,
+) -> std::io::Result<Option<Snapshot<T>>> {
+    let Some(split) = split::split_documents::<T, _>(SkipBom::new(reader))? else {
         return Ok(None);
     };
-    let Ok(mut snapshot) = read(name, &parts.envelope) else {
-        return Ok(None);
-    };
-    if !matches!(snapshot.shape, Shape::Ecmguard | Shape::Tccli) {
-        return Ok(None);
+    let several = split.documents.len() > 1;
+    let mut documents = Vec::with_capacity(split.documents.len());
+    for envelope in split.documents {
+        // Each envelope on its own, as a document of one (its `ImageSet` is
+        // empty: nothing goes into the scratch vector).
+        let mut de = serde_json::Deserializer::from_slice(&envelope.bytes);
+        let Ok((of_envelope, _)) = parse::<_, T>(&mut de) else {
+            return Ok(None);
+        };
+        let Ok([document]) = <[Top; 1]>::try_from(of_envelope) else {
+            return Ok(None);
+        };
+        match document {
+            // Ours (alone) or tccli's, each with its `ImageSet` back in place.
+            Top::Object(mut object)
+                if object.response.is_none()
+                    && (object.schema.is_none() || !several)
+                    && matches!(object.image_set, Some(Some(_))) =>
+            {
+                object.image_set = Some(Some(envelope.images));
+                documents.push(Top::Object(object));
+            }
+            _ => return Ok(None),
+        }
     }
-    snapshot.images = parts.images;
-    Ok(Some(snapshot))
+    Ok(listing::assemble(name, documents, split.images).ok())
 }
 
 /// Parse a snapshot held in memory. `name` is how the user named it (`-` for stdin).
 pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let top = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
-    top.into_snapshot(name)
+    let (documents, images) = parse(&mut de).map_err(|err| json_error(name, Some(bytes), &err))?;
+    listing::assemble(name, documents, images)
 }
 
 /// Parse a snapshot as it is read from `reader`, holding only a read buffer
@@ -304,7 +509,11 @@ impl StreamError {
     }
 }
 
-fn stream(name: &str, reader: impl Read, record: bool) -> Result<Snapshot, StreamError> {
+fn stream<T: SnapshotImage>(
+    name: &str,
+    reader: impl Read,
+    record: bool,
+) -> Result<Snapshot<T>, StreamError> {
     let recording = Rc::new(RefCell::new(Recording {
         bytes: Vec::new(),
         overflowed: !record,
@@ -318,7 +527,9 @@ fn stream(name: &str, reader: impl Read, record: bool) -> Result<Snapshot, Strea
     let mut de =
         serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
     match parse(&mut de) {
-        Ok(top) => top.into_snapshot(name).map_err(StreamError::Snapshot),
+        Ok((documents, images)) => {
+            listing::assemble(name, documents, images).map_err(StreamError::Snapshot)
+        }
         Err(err) if err.is_io() => Err(StreamError::Io(err)),
         Err(err) => {
             let recording = recording.take();
@@ -328,12 +539,36 @@ fn stream(name: &str, reader: impl Read, record: bool) -> Result<Snapshot, Strea
     }
 }
 
-fn parse<'de, R: serde_json::de::Read<'de>>(
+/// Every JSON document of the input, one after another (usually one; the
+/// pages of a listing when they were saved one after another, as `cat` does),
+/// and every image they hold, in one vector. Each is read as it comes, so
+/// nothing but the images accumulates.
+fn parse<'de, R: serde_json::de::Read<'de>, T: SnapshotImage>(
     de: &mut serde_json::Deserializer<R>,
-) -> serde_json::Result<Top> {
-    let top = TopSeed.deserialize(&mut *de)?;
-    de.end()?;
-    Ok(top)
+) -> serde_json::Result<(Vec<Top>, Vec<T>)> {
+    let mut images = Vec::new();
+    let first = FirstDocument {
+        images: &mut images,
+    }
+    .deserialize(&mut *de)?;
+    let mut documents = vec![first];
+    loop {
+        // `end` skips whitespace and fails if anything else follows; that
+        // byte is only peeked, so the next document can be read from it, as
+        // serde_json's own stream of values does.
+        match de.end() {
+            Ok(()) => return Ok((documents, images)),
+            Err(err) if err.is_io() => return Err(err),
+            Err(_) => {}
+        }
+        let later = LaterDocument {
+            index: documents.len() + 1,
+            first: &documents[0],
+            images: &mut images,
+        }
+        .deserialize(&mut *de)?;
+        documents.push(later);
+    }
 }
 
 /// A UTF-8 byte-order mark: not JSON, but some editors start a file with one.
@@ -418,29 +653,6 @@ impl<R: Read> Read for Recorder<R> {
     }
 }
 
-/// Check that a snapshot which states a total holds exactly that many distinct
-/// images. `distinct` is the count after de-duplication by `ImageId`.
-fn check_total(
-    name: &str,
-    shape: Shape,
-    total_count: Option<u64>,
-    distinct: usize,
-) -> Result<(), SnapshotError> {
-    match total_count {
-        Some(total) if total != distinct as u64 => Err(SnapshotError::Incomplete(
-            Diag::error(
-                Code::SnapshotIncomplete,
-                format!(
-                    "{name}: the {shape} holds {} but its TotalCount is {total}; it is not the complete result set",
-                    crate::text::count(distinct as u64, "distinct image", "distinct images")
-                ),
-            )
-            .with_help("fetch every page with `ecmguard fetch -o FILE` (or save all pages) and check that file"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> SnapshotError {
     let (line, column) = (err.line(), err.column());
     let message = strip_position(&err.to_string());
@@ -451,7 +663,7 @@ fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> Snap
     .with_help(if err.is_eof() {
         "the snapshot ends early: it was cut off; fetch it again".to_owned()
     } else {
-        "a snapshot is JSON as `ecmguard fetch` writes it, or a DescribeImage response, pages, tccli output, or an array of images".to_owned()
+        "a snapshot is JSON as `ecmguard fetch` writes it, a DescribeImage response, tccli output, the pages of one listing (a JSON array of them, or one after another), or an array of images".to_owned()
     });
     if let Some(bytes) = bytes
         && bytes.len() <= SNIPPET_LIMIT
@@ -483,509 +695,6 @@ fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),
-    }
-}
-
-fn shape_error(name: &str, message: impl Into<String>) -> SnapshotError {
-    SnapshotError::Malformed(Diag::error(Code::SnapshotShape, format!("{name}: {}", message.into()))
-        .with_help("accepted: an ecmguard snapshot, a DescribeImage response {\"Response\": …}, an array of responses, tccli output {\"TotalCount\", \"ImageSet\"}, or an array of images"))
-}
-
-// ---------------------------------------------------------------------------
-
-/// One `{"Response": {…}}` page.
-#[derive(Debug, Default)]
-struct Page {
-    total_count: Option<u64>,
-    /// Whether `ImageSet` was there at all (`null` is there: an empty page).
-    has_image_set: bool,
-    images: Vec<Image>,
-    /// An `Error` key, in whatever shape it came.
-    error: Option<ApiError>,
-}
-
-/// What a page's `Error` said, read loosely: any `Error` at all means the
-/// request failed, whether or not it has a readable `Code`.
-#[derive(Debug, Default)]
-struct ApiError {
-    code: String,
-    message: String,
-}
-
-impl ApiError {
-    fn from_raw(raw: &RawValue) -> ApiError {
-        #[derive(serde::Deserialize)]
-        struct Shaped {
-            #[serde(rename = "Code", default)]
-            code: Option<serde_json::Value>,
-            #[serde(rename = "Message", default)]
-            message: Option<serde_json::Value>,
-        }
-        let text = |v: Option<serde_json::Value>| match v {
-            Some(serde_json::Value::String(s)) => s,
-            Some(other) => other.to_string(),
-            None => String::new(),
-        };
-        match serde_json::from_str::<Shaped>(raw.get()) {
-            Ok(shaped) => ApiError {
-                code: text(shaped.code),
-                message: text(shaped.message),
-            },
-            // A string, a number, a list: quote (the start of) it as the message.
-            Err(_) => ApiError {
-                code: String::new(),
-                message: raw.get().chars().take(200).collect(),
-            },
-        }
-    }
-}
-
-#[derive(Debug)]
-enum Top {
-    /// An object with top-level keys.
-    Object(Box<TopObject>),
-    Pages(Vec<Page>),
-    Images(Vec<Image>),
-    EmptyArray,
-}
-
-#[derive(Debug, Default)]
-struct TopObject {
-    schema: Option<String>,
-    response: Option<Page>,
-    image_set: Option<Option<Vec<Image>>>,
-    total_count: Option<u64>,
-    tccli_total: Option<u64>,
-    request_id: bool,
-    fetched_at: Option<String>,
-    endpoint: Option<String>,
-    filters: Option<serde_json::Value>,
-    usage: Option<crate::usage::Section>,
-}
-
-impl Top {
-    fn into_snapshot(self, name: &str) -> Result<Snapshot, SnapshotError> {
-        let bare = |shape, images, total_count| Snapshot {
-            shape,
-            images,
-            total_count,
-            fetched_at: None,
-            endpoint: None,
-            filters: None,
-            usage: None,
-        };
-        match self {
-            Top::EmptyArray => Ok(bare(Shape::ImageArray, Vec::new(), None)),
-            Top::Images(images) => Ok(bare(Shape::ImageArray, images, None)),
-            Top::Pages(pages) => {
-                let mut total = None;
-                let mut images = Vec::new();
-                for (index, page) in pages.into_iter().enumerate() {
-                    if let Some(error) = page.error {
-                        return Err(api_error(name, &error));
-                    }
-                    unknown_completeness(name, &page, &format!("page {}", index + 1))?;
-                    match (total, page.total_count) {
-                        (Some(a), Some(b)) if a != b => {
-                            return Err(SnapshotError::Incomplete(
-                                Diag::error(
-                                    Code::SnapshotIncomplete,
-                                    format!("{name}: TotalCount changed between pages ({a} before page {index}, then {b}); the pages are not one consistent listing"),
-                                )
-                                .with_help("fetch the full set again with `ecmguard fetch -o FILE`"),
-                            ));
-                        }
-                        (None, Some(b)) => total = Some(b),
-                        _ => {}
-                    }
-                    images.extend(page.images);
-                }
-                Ok(bare(Shape::Pages, images, total))
-            }
-            Top::Object(object) => object.into_snapshot(name),
-        }
-    }
-}
-
-impl TopObject {
-    fn into_snapshot(self, name: &str) -> Result<Snapshot, SnapshotError> {
-        if let Some(page) = self.response {
-            if self.image_set.is_some() || self.schema.is_some() {
-                return Err(shape_error(
-                    name,
-                    "has both `Response` and top-level `ImageSet`/`schema`",
-                ));
-            }
-            if let Some(error) = page.error {
-                return Err(api_error(name, &error));
-            }
-            unknown_completeness(name, &page, "the response")?;
-            return Ok(Snapshot {
-                shape: Shape::Response,
-                images: page.images,
-                total_count: page.total_count,
-                fetched_at: None,
-                endpoint: None,
-                filters: None,
-                usage: None,
-            });
-        }
-        let Some(image_set) = self.image_set else {
-            return Err(shape_error(
-                name,
-                "has no `ImageSet` and no `Response`: this is not a snapshot",
-            ));
-        };
-        let images = image_set.unwrap_or_default();
-        match self.schema {
-            Some(schema) if schema == SNAPSHOT_SCHEMA => Ok(Snapshot {
-                shape: Shape::Ecmguard,
-                images,
-                total_count: Some(
-                    self.total_count
-                        .or(self.tccli_total)
-                        .ok_or_else(|| missing_total(name, Shape::Ecmguard, "total_count"))?,
-                ),
-                fetched_at: self.fetched_at,
-                endpoint: self.endpoint,
-                filters: self.filters,
-                usage: self.usage,
-            }),
-            Some(schema) => Err(shape_error(
-                name,
-                format!("has schema `{schema}`; this ecmguard reads `{SNAPSHOT_SCHEMA}`"),
-            )),
-            None => {
-                let _ = self.request_id;
-                Ok(Snapshot {
-                    shape: Shape::Tccli,
-                    images,
-                    total_count: Some(
-                        self.tccli_total
-                            .or(self.total_count)
-                            .ok_or_else(|| missing_total(name, Shape::Tccli, "TotalCount"))?,
-                    ),
-                    fetched_at: None,
-                    endpoint: None,
-                    filters: None,
-                    // Only ecmguard's own snapshots hold usage.
-                    usage: None,
-                })
-            }
-        }
-    }
-}
-
-/// Ours and tccli's state the listing's total; without it (or with `null`)
-/// the snapshot's completeness cannot be established.
-fn missing_total(name: &str, shape: Shape, key: &str) -> SnapshotError {
-    SnapshotError::Incomplete(
-        Diag::error(
-            Code::SnapshotIncomplete,
-            format!("{name}: the {shape} has no integer `{key}`, so whether it holds the complete result set cannot be established"),
-        )
-        .with_help("fetch the result set again with `ecmguard fetch -o FILE`, which records its total"),
-    )
-}
-
-/// A response page says how many images the listing has (`TotalCount`) and
-/// holds them (`ImageSet`, `null` for none): without either, whether the
-/// snapshot is complete cannot be established, so it is not judged.
-fn unknown_completeness(name: &str, page: &Page, which: &str) -> Result<(), SnapshotError> {
-    let missing = match (page.total_count.is_some(), page.has_image_set) {
-        (true, true) => return Ok(()),
-        (false, true) => "`TotalCount`",
-        (true, false) => "`ImageSet`",
-        (false, false) => "`TotalCount` and `ImageSet`",
-    };
-    Err(SnapshotError::Incomplete(
-        Diag::error(
-            Code::SnapshotIncomplete,
-            format!("{name}: {which} has no {missing}, so whether it is the complete result set cannot be established"),
-        )
-        .with_help("save complete DescribeImage responses, or fetch with `ecmguard fetch -o FILE`"),
-    ))
-}
-
-fn api_error(name: &str, error: &ApiError) -> SnapshotError {
-    // The API's words, escaped: they are printed, and could hold anything.
-    let code = crate::text::escape(&error.code);
-    let message = crate::text::escape(&error.message);
-    let detail = match (code.as_ref(), message.as_ref()) {
-        ("", "") => "an `Error` with no code or message".to_owned(),
-        ("", message) => format!("an `Error` without a code: {message}"),
-        (code, message) => format!("{code}: {message}"),
-    };
-    SnapshotError::ApiError(
-        Diag::error(
-            Code::SnapshotApiError,
-            format!("{name}: holds an API error instead of images: {detail}"),
-        )
-        .with_help(
-            "the request that produced this file failed; fetch again with `ecmguard fetch -o FILE`",
-        ),
-    )
-}
-
-// --- serde plumbing -------------------------------------------------------
-
-struct TopSeed;
-
-impl<'de> DeserializeSeed<'de> for TopSeed {
-    type Value = Top;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Top, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopSeed {
-    type Value = Top;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(
-            "a JSON object or array (a snapshot, a response, pages, tccli output or images)",
-        )
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Top, A::Error> {
-        let mut pages = Vec::new();
-        let mut images = Vec::new();
-        while let Some(element) = seq.next_element_seed(ElementSeed)? {
-            match element {
-                Element::Page(page) if images.is_empty() => pages.push(page),
-                Element::Image(image) if pages.is_empty() => images.push(*image),
-                _ => {
-                    return Err(A::Error::custom(
-                        "the array mixes DescribeImage responses and images",
-                    ));
-                }
-            }
-        }
-        Ok(match (pages.is_empty(), images.is_empty()) {
-            (false, _) => Top::Pages(pages),
-            (_, false) => Top::Images(images),
-            _ => Top::EmptyArray,
-        })
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut top = TopObject::default();
-        while let Some(key) = map.next_key::<TopKey>()? {
-            match key {
-                TopKey::Schema => top.schema = Some(map.next_value()?),
-                TopKey::Response => top.response = Some(map.next_value_seed(ResponseSeed)?),
-                TopKey::ImageSet => top.image_set = Some(map.next_value_seed(ImageListSeed)?),
-                TopKey::TotalCount => {
-                    top.tccli_total = map.next_value_seed(CountSeed("TotalCount"))?
-                }
-                TopKey::OurTotal => {
-                    top.total_count = map.next_value_seed(CountSeed("total_count"))?
-                }
-                TopKey::RequestId => {
-                    top.request_id = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                TopKey::FetchedAt => top.fetched_at = map.next_value()?,
-                TopKey::Endpoint => top.endpoint = map.next_value()?,
-                TopKey::Filters => top.filters = map.next_value()?,
-                TopKey::Usage => top.usage = map.next_value()?,
-                TopKey::Other | TopKey::Error => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(Top::Object(Box::new(top)))
-    }
-}
-
-/// A count (`TotalCount`, `total_count`) or null, said the way people
-/// read it: "a whole number of images" rather than serde's `u64`.
-struct CountSeed(&'static str);
-
-impl<'de> DeserializeSeed<'de> for CountSeed {
-    type Value = Option<u64>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for CountSeed {
-    type Value = Option<u64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a whole number of images for {} (or null)", self.0)
-    }
-    fn visit_none<E>(self) -> Result<Option<u64>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<u64>, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<u64>, D::Error> {
-        d.deserialize_u64(self)
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Option<u64>, E> {
-        Ok(Some(v))
-    }
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Option<u64>, E> {
-        u64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
-    }
-}
-
-enum TopKey {
-    Error,
-    Schema,
-    Response,
-    ImageSet,
-    TotalCount,
-    OurTotal,
-    RequestId,
-    FetchedAt,
-    Endpoint,
-    Filters,
-    Usage,
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for TopKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = TopKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<TopKey, E> {
-                Ok(match v {
-                    "Error" => TopKey::Error,
-                    "schema" => TopKey::Schema,
-                    "Response" => TopKey::Response,
-                    "ImageSet" => TopKey::ImageSet,
-                    "TotalCount" => TopKey::TotalCount,
-                    "total_count" => TopKey::OurTotal,
-                    "RequestId" => TopKey::RequestId,
-                    "fetched_at" => TopKey::FetchedAt,
-                    "endpoint" => TopKey::Endpoint,
-                    "filters" => TopKey::Filters,
-                    "usage" => TopKey::Usage,
-                    _ => TopKey::Other,
-                })
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// `ImageSet`: an array of images, or null.
-struct ImageListSeed;
-
-impl<'de> DeserializeSeed<'de> for ImageListSeed {
-    type Value = Option<Vec<Image>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ImageListSeed {
-    type Value = Option<Vec<Image>>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of images or null")
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut images = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(image) = seq.next_element::<Image>()? {
-            images.push(image);
-        }
-        Ok(Some(images))
-    }
-}
-
-/// The value of `Response`.
-struct ResponseSeed;
-
-impl<'de> DeserializeSeed<'de> for ResponseSeed {
-    type Value = Page;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ResponseSeed {
-    type Value = Page;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a DescribeImage Response object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page, A::Error> {
-        let mut page = Page::default();
-        while let Some(key) = map.next_key::<TopKey>()? {
-            match key {
-                TopKey::TotalCount => {
-                    page.total_count = map.next_value_seed(CountSeed("TotalCount"))?
-                }
-                TopKey::ImageSet => {
-                    page.has_image_set = true;
-                    page.images = map.next_value_seed(ImageListSeed)?.unwrap_or_default()
-                }
-                TopKey::Error => {
-                    let raw = map.next_value::<Box<RawValue>>()?;
-                    page.error = Some(ApiError::from_raw(&raw));
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(page)
-    }
-}
-
-enum Element {
-    Page(Page),
-    Image(Box<Image>),
-}
-
-/// An element of a top-level array: a page if its first key is `Response`,
-/// otherwise an image.
-struct ElementSeed;
-
-impl<'de> DeserializeSeed<'de> for ElementSeed {
-    type Value = Element;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Element, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ElementSeed {
-    type Value = Element;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an image object or a {\"Response\": …} page")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Element, A::Error> {
-        match map.next_key::<ImageKey>()? {
-            None => Ok(Element::Image(Box::default())),
-            Some(ImageKey::Other(key)) if &*key == "Response" => {
-                let page = map.next_value_seed(ResponseSeed)?;
-                while map.next_key::<IgnoredAny>()?.is_some() {
-                    map.next_value::<IgnoredAny>()?;
-                }
-                Ok(Element::Page(page))
-            }
-            Some(first) => {
-                read_image(Some(first), &mut map).map(|image| Element::Image(Box::new(image)))
-            }
-        }
     }
 }
 
@@ -1096,9 +805,236 @@ mod tests {
             assert_eq!(fast.endpoint, exact.endpoint);
             assert_eq!(fast.filters, exact.filters);
             assert_eq!(fast.usage, exact.usage);
+            assert_eq!(fast.pages, exact.pages);
             let json = |s: &Snapshot| serde_json::to_string(&s.images).unwrap();
             assert_eq!(json(&fast), json(&exact));
         }
+    }
+
+    /// tccli's output of one page of a listing of `total`.
+    fn tccli_page(total: u64, ids: &[&str]) -> String {
+        let images: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{{\n        \"ImageId\": \"{id}\"\n    }}"))
+            .collect();
+        format!(
+            "{{\n    \"TotalCount\": {total},\n    \"ImageSet\": [\n    {}\n    ],\n    \"RequestId\": \"r\"\n}}\n",
+            images.join(",\n    ")
+        )
+    }
+
+    #[test]
+    fn an_array_of_tccli_outputs_is_pages_not_images() {
+        let pages = format!(
+            "[{},{}]",
+            tccli_page(3, &["img-a", "img-b"]),
+            tccli_page(3, &["img-c"])
+        );
+        let s = shape_of(&pages);
+        assert_eq!(
+            (s.shape, s.images.len(), s.total_count, s.pages),
+            (Shape::Pages, 3, Some(3), 2)
+        );
+        // Whatever key tccli's output starts with.
+        let s = shape_of(
+            r#"[{"ImageSet":[{"ImageId":"a"}],"TotalCount":1},{"RequestId":"r","TotalCount":1,"ImageSet":null}]"#,
+        );
+        assert_eq!((s.shape, s.images.len()), (Shape::Pages, 1));
+        // Responses and tccli outputs are both pages.
+        let s = shape_of(
+            r#"[{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"a"}]}},{"TotalCount":2,"ImageSet":[{"ImageId":"b"}]}]"#,
+        );
+        assert_eq!((s.shape, s.images.len(), s.pages), (Shape::Pages, 2, 2));
+    }
+
+    #[test]
+    fn documents_one_after_another_are_the_pages_of_one_listing() {
+        let cat = format!(
+            "{}{}",
+            tccli_page(3, &["img-a", "img-b"]),
+            tccli_page(3, &["img-c"])
+        );
+        let responses = r#"{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"a"}]}}{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"b"}],"RequestId":"r"}}"#;
+        for text in [cat.as_str(), responses] {
+            let exact = shape_of(text);
+            assert_eq!(exact.shape, Shape::Pages, "{text}");
+            assert_eq!(exact.pages, 2);
+            assert_eq!(exact.total_count, Some(exact.images.len() as u64));
+            let streamed = read_from("t.json", text.as_bytes()).expect("streams");
+            assert_eq!(streamed.images.len(), exact.images.len());
+            same(text.as_bytes());
+        }
+        // tccli's pages take the fast path; the responses are left to the exact one.
+        assert!(read_fast("t.json", cat.as_bytes()).unwrap().is_some());
+        assert!(read_fast("t.json", responses.as_bytes()).unwrap().is_none());
+    }
+
+    #[test]
+    fn pages_are_checked_like_a_live_listing() {
+        let incomplete = |text: &str, says: &str| {
+            let err = read("t.json", text.as_bytes()).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    SnapshotError::Incomplete(_) | SnapshotError::ApiError(_)
+                ),
+                "{text}"
+            );
+            let message = &err.diag().message;
+            assert!(message.contains(says), "{text}: {message}");
+        };
+        // One TotalCount across pages.
+        incomplete(
+            &format!("{}{}", tccli_page(3, &["a", "b"]), tccli_page(4, &["c"])),
+            "document 2 says TotalCount 4, the pages before it 3",
+        );
+        // An Error in any page, of either shape.
+        incomplete(
+            &format!(
+                "{}{{\"Error\":{{\"Code\":\"InternalError\",\"Message\":\"m\"}},\"RequestId\":\"r\"}}",
+                tccli_page(3, &["a"])
+            ),
+            "document 2 holds an API error instead of images: InternalError: m",
+        );
+        incomplete(
+            r#"[{"TotalCount":1,"ImageSet":[]},{"Response":{"Error":"boom"}}]"#,
+            "page 2 holds an API error",
+        );
+        // A page that does not say its total.
+        incomplete(
+            r#"[{"TotalCount":1,"ImageSet":[]},{"ImageSet":[{"ImageId":"a"}]}]"#,
+            "page 2 has no `TotalCount`",
+        );
+        // Whether every page is there is decided with the images (`judge`).
+        let two_of_three = shape_of(&format!(
+            "{}{}",
+            tccli_page(3, &["a"]),
+            tccli_page(3, &["b"])
+        ));
+        let err = judge(
+            "t.json",
+            two_of_three.shape,
+            two_of_three.total_count,
+            two_of_three.pages,
+            2,
+            Completeness::Assumed,
+        )
+        .unwrap_err();
+        assert!(
+            err.diag().message.contains(
+                "the 2 pages hold 2 distinct images but their TotalCount is 3; a page is missing"
+            ),
+            "{}",
+            err.diag().message
+        );
+    }
+
+    #[test]
+    fn a_mixed_array_or_a_document_that_cannot_follow_is_a_located_error() {
+        for (text, at, says) in [
+            (
+                "[{\"TotalCount\":2,\"ImageSet\":[]},\n {\"ImageId\":\"a\"}]",
+                "t.json:2:",
+                "element 2 is an image, but the elements before it are pages",
+            ),
+            (
+                "[{\"ImageId\":\"a\"},\n {\"Response\":{\"TotalCount\":1,\"ImageSet\":[]}}]",
+                "t.json:2:",
+                "element 2 is a page",
+            ),
+            (
+                "[{\"schema\":\"ecmguard/snapshot/v1\",\"total_count\":0,\"ImageSet\":[]}]",
+                "t.json:1:",
+                "element 1 is an ecmguard snapshot",
+            ),
+            (
+                "{\"TotalCount\":0,\"ImageSet\":[]}\n{\"schema\":\"ecmguard/snapshot/v1\"}",
+                "t.json:2:",
+                "document 2 is an ecmguard snapshot",
+            ),
+            (
+                "[{\"ImageId\":\"a\"}]\n{\"TotalCount\":0,\"ImageSet\":[]}",
+                "t.json:2:",
+                "after an array of images",
+            ),
+            (
+                "{\"TotalCount\":0,\"ImageSet\":[]}\n[]",
+                "t.json:2:",
+                "document 2 is a JSON array",
+            ),
+        ] {
+            for err in [
+                read("t.json", text.as_bytes()).unwrap_err(),
+                read_from("t.json", text.as_bytes()).unwrap_err(),
+            ] {
+                assert!(matches!(err, SnapshotError::Malformed(_)), "{text}");
+                let message = &err.diag().message;
+                assert!(message.contains(at), "{text}: {message}");
+                assert!(message.contains(says), "{text}: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_bare_array_is_judged_only_on_the_users_word() {
+        let zone = ApiZone::default();
+        let bare = br#"[{"ImageId":"a"},{"ImageId":"b"}]"#;
+        let err = load_bytes("t.json", bare, &zone, Completeness::Proven).unwrap_err();
+        assert!(matches!(err, SnapshotError::Incomplete(_)));
+        assert_eq!(err.diag().code, Code::SnapshotWithoutTotal);
+        let loaded = load_bytes("t.json", b"[]", &zone, Completeness::Proven);
+        assert!(loaded.is_err(), "an empty array states no total either");
+
+        let loaded = load_bytes("t.json", bare, &zone, Completeness::Assumed).expect("judged");
+        assert_eq!(loaded.images.len(), 2);
+        assert!(loaded.provenance.assumed_complete());
+        assert_eq!(
+            loaded.warnings.iter().map(|w| w.code).collect::<Vec<_>>(),
+            [Code::SnapshotAssumedComplete]
+        );
+
+        // A snapshot that states its total is held to it, assumed or not.
+        let stated = br#"{"TotalCount":2,"ImageSet":[{"ImageId":"a"},{"ImageId":"b"}]}"#;
+        let loaded = load_bytes("t.json", stated, &zone, Completeness::Assumed).expect("judged");
+        assert!(!loaded.provenance.assumed_complete());
+        assert_eq!(loaded.warnings[0].code, Code::AssumeCompleteUnused);
+        let short = br#"{"TotalCount":3,"ImageSet":[{"ImageId":"a"},{"ImageId":"b"}]}"#;
+        assert!(matches!(
+            load_bytes("t.json", short, &zone, Completeness::Assumed),
+            Err(SnapshotError::Incomplete(_))
+        ));
+        let loaded = load_bytes("t.json", stated, &zone, Completeness::Proven).expect("judged");
+        assert!(loaded.warnings.is_empty());
+    }
+
+    /// Images go into one vector as they are read; where a key is repeated,
+    /// the last one counts, as for any JSON object serde reads.
+    #[test]
+    fn a_repeated_image_set_keeps_the_last() {
+        let s = shape_of(
+            r#"{"TotalCount":1,"ImageSet":[{"ImageId":"a"},{"ImageId":"b"}],"ImageSet":[{"ImageId":"c"}]}"#,
+        );
+        let ids: Vec<&str> = s.images.iter().filter_map(|i| i.id()).collect();
+        assert_eq!(ids, ["c"]);
+        let s = shape_of(
+            r#"[{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"x"}],"ImageSet":[{"ImageId":"a"}]}},{"TotalCount":2,"ImageSet":[{"ImageId":"b"}]}]"#,
+        );
+        let ids: Vec<&str> = s.images.iter().filter_map(|i| i.id()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn json_images_are_kept_as_written() {
+        let text = r#"[{"TotalCount":2,"ImageSet":[{"TaskId":null,"ImageId":"a","Labels":[1]}]},
+            {"TotalCount":2,"ImageSet":[{"ImageId":"a","ImageName":"again"},{"ImageId":"b","SrcImage":null}]}]"#;
+        let images = load_json("-", Completeness::Proven, &mut text.as_bytes()).expect("loads");
+        assert_eq!(
+            serde_json::Value::Array(images).to_string(),
+            r#"[{"TaskId":null,"ImageId":"a","Labels":[1]},{"ImageId":"b","SrcImage":null}]"#
+        );
+        let bare = r#"[{"ImageId":"a"}]"#;
+        assert!(load_json("-", Completeness::Proven, &mut bare.as_bytes()).is_err());
+        assert!(load_json("-", Completeness::Assumed, &mut bare.as_bytes()).is_ok());
     }
 
     #[test]
@@ -1185,6 +1121,17 @@ mod tests {
         }
     }
 
+    /// `bytes` cut at `at` (`cut`), or with the byte there replaced.
+    fn edited(mut bytes: Vec<u8>, at: usize, byte: u8, cut: bool) -> Vec<u8> {
+        let at = at % bytes.len();
+        if cut {
+            bytes.truncate(at);
+        } else {
+            bytes[at] = byte;
+        }
+        bytes
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
 
@@ -1199,13 +1146,25 @@ mod tests {
             use crate::generate::{GenOptions, write_snapshot};
             let mut bytes = Vec::new();
             write_snapshot(&GenOptions { count: 6, ..GenOptions::default() }, &mut bytes).unwrap();
-            let at = at % bytes.len();
-            if cut {
-                bytes.truncate(at);
-            } else {
-                bytes[at] = byte;
-            }
-            same(&bytes);
+            same(&edited(bytes, at, byte, cut));
+        }
+
+        /// The same for the pages of a listing one after another (`cat`),
+        /// which the fast path cuts document by document.
+        #[test]
+        fn the_fast_path_agrees_on_pages_one_after_another(
+            at in 0usize..4000,
+            byte in proptest::prelude::any::<u8>(),
+            cut in proptest::prelude::any::<bool>(),
+        ) {
+            let bytes = format!(
+                "{}{}{}",
+                tccli_page(5, &["img-a", "img-b"]),
+                tccli_page(5, &["img-c", "img-d"]),
+                tccli_page(5, &["img-e"])
+            )
+            .into_bytes();
+            same(&edited(bytes, at, byte, cut));
         }
     }
 }

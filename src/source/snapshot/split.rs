@@ -3,10 +3,11 @@
 //! parser, which is about twice as fast as its reader-based one, while
 //! holding only a window of the file.
 //!
-//! It knows nothing of snapshot shapes: it cuts a top-level JSON object into
-//! the images of its `ImageSet` array and an *envelope* (every other key, with
-//! `ImageSet` emptied), and gives up — returning `None` — on anything it is
-//! not sure of: a JSON error, an escaped key, `ImageSet` that is not an array.
+//! It knows nothing of snapshot shapes: it cuts each top-level JSON object
+//! (one, or several one after another, as `cat` writes pages) into the images
+//! of its `ImageSet` array and an *envelope* (every other key, with `ImageSet`
+//! emptied), and gives up — returning `None` — on anything it is not sure
+//! of: a JSON error, an escaped key, `ImageSet` that is not an array.
 //! The parent reads the envelope with the exact parser to decide the shape,
 //! and on `None` reads the file again with the exact streaming parser, so
 //! every error message, and every shape, comes from one place; this module
@@ -14,10 +15,9 @@
 //! differentially (the parent's tests, properties and the fuzz target).
 
 use std::io::{self, Read};
+use std::ops::Range;
 
-use serde::Deserialize;
-
-use crate::image::Image;
+use super::SnapshotImage;
 
 /// Bytes asked of the reader at a time; the window grows past this only for
 /// a single value larger than it.
@@ -30,19 +30,55 @@ const CHUNK: usize = 1 << 20;
 /// anyway, and giving up would read every image the slow way as well.
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
-/// A top-level object cut in two: its `ImageSet` images, and the rest.
-pub(super) struct Parts {
-    /// The object with `"ImageSet": []`: small, for the exact parser.
-    pub(super) envelope: Vec<u8>,
-    pub(super) images: Vec<Image>,
+/// The top-level objects of an input, cut: the images of all of them, in
+/// order, and each one's envelope.
+pub(super) struct Split<T> {
+    pub(super) documents: Vec<Envelope>,
+    pub(super) images: Vec<T>,
 }
 
-/// Cut a top-level object with one `ImageSet` array. `None`: not handled
-/// here (including every malformed input); read it the exact way.
-pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
+/// A top-level object without its images.
+pub(super) struct Envelope {
+    /// The object with `"ImageSet": []`: small, for the exact parser.
+    pub(super) bytes: Vec<u8>,
+    /// Where its `ImageSet` images are in [`Split::images`].
+    pub(super) images: Range<usize>,
+}
+
+/// Cut every top-level object of the input (one, or several one after
+/// another), each with one `ImageSet` array. `None`: not handled here
+/// (including every malformed input); read it the exact way.
+pub(super) fn split_documents<T: SnapshotImage, R: Read>(
+    reader: R,
+) -> io::Result<Option<Split<T>>> {
     let mut window = Window::new(reader);
+    let mut split = Split {
+        documents: Vec::new(),
+        images: Vec::new(),
+    };
+    let mut envelopes = 0;
+    while window.skip_ws()?.is_some() {
+        let Some(envelope) = split_object(&mut window, &mut split.images)? else {
+            return Ok(None);
+        };
+        // The envelopes are held until the last document is read: bounded
+        // in all, as each one is.
+        envelopes += envelope.bytes.len();
+        if envelopes > ENVELOPE_LIMIT {
+            return Ok(None);
+        }
+        split.documents.push(envelope);
+    }
+    Ok((!split.documents.is_empty()).then_some(split))
+}
+
+/// Cut the object at the window's start, its images appended to `images`.
+fn split_object<T: SnapshotImage, R: Read>(
+    window: &mut Window<R>,
+    images: &mut Vec<T>,
+) -> io::Result<Option<Envelope>> {
     let mut envelope: Vec<u8> = vec![b'{'];
-    let mut images: Vec<Image> = Vec::new();
+    let start = images.len();
     let mut seen_image_set = false;
     // Bytes of the envelope that are the `usage` section's.
     let mut usage_bytes = 0;
@@ -85,7 +121,7 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             }
             seen_image_set = true;
             window.advance(1);
-            if !read_images(&mut window, &mut images)? {
+            if !read_images(window, images)? {
                 return Ok(None);
             }
             envelope.extend_from_slice(b"[]");
@@ -112,15 +148,21 @@ pub(super) fn split_top_object(reader: impl Read) -> io::Result<Option<Parts>> {
             _ => return Ok(None),
         }
     }
-    if window.skip_ws()?.is_some() || !seen_image_set {
+    if !seen_image_set {
         return Ok(None);
     }
     envelope.push(b'}');
-    Ok(Some(Parts { envelope, images }))
+    Ok(Some(Envelope {
+        bytes: envelope,
+        images: start..images.len(),
+    }))
 }
 
 /// The elements of an `ImageSet` array whose `[` was consumed. `false`: give up.
-fn read_images<R: Read>(window: &mut Window<R>, images: &mut Vec<Image>) -> io::Result<bool> {
+fn read_images<T: SnapshotImage, R: Read>(
+    window: &mut Window<R>,
+    images: &mut Vec<T>,
+) -> io::Result<bool> {
     if window.skip_ws()? == Some(b']') {
         window.advance(1);
         return Ok(true);
@@ -133,7 +175,7 @@ fn read_images<R: Read>(window: &mut Window<R>, images: &mut Vec<Image>) -> io::
             return Ok(false);
         };
         let mut de = serde_json::Deserializer::from_slice(window.take(len));
-        match Image::deserialize(&mut de).and_then(|image| de.end().map(|()| image)) {
+        match T::deserialize(&mut de).and_then(|image| de.end().map(|()| image)) {
             Ok(image) => images.push(image),
             Err(_) => return Ok(false),
         }
@@ -310,21 +352,30 @@ impl<R: Read> Window<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::Image;
 
-    fn split(json: &str) -> Option<Parts> {
-        split_top_object(json.as_bytes()).expect("no I/O error")
+    fn documents(json: &str) -> Option<Split<Image>> {
+        split_documents(json.as_bytes()).expect("no I/O error")
+    }
+
+    /// The one document of `json`: its envelope, and how many images it has.
+    fn split(json: &str) -> Option<(Vec<u8>, usize)> {
+        documents(json).and_then(|mut split| {
+            (split.documents.len() == 1)
+                .then(|| (split.documents.remove(0).bytes, split.images.len()))
+        })
     }
 
     #[test]
     fn the_envelope_keeps_every_other_key_and_empties_the_image_set() {
-        let parts =
+        let (envelope, images) =
             split(r#" { "a" : [1, {"b": "]"}], "ImageSet" : [{"ImageId":"x"}], "c": null } "#)
                 .expect("handled");
         assert_eq!(
-            String::from_utf8(parts.envelope).unwrap(),
+            String::from_utf8(envelope).unwrap(),
             r#"{"a":[1, {"b": "]"}],"ImageSet":[],"c":null}"#
         );
-        assert_eq!(parts.images.len(), 1);
+        assert_eq!(images, 1);
     }
 
     #[test]
@@ -337,10 +388,14 @@ mod tests {
             r#"{"ImageSet":[],"ImageSet":[]}"#,
             r#"{"ImageSet":[{"ImageId":"a"}]"#,
             r#"{"ImageSet":[]} x"#,
+            r#"{"ImageSet":[]} []"#,
+            r#"{"ImageSet":[]} {"TotalCount":1}"#,
             r#"{"TotalCount":1}"#,
+            "",
+            "  ",
             r#"{"ImageSet":[{"ImageSize":"50"}]}"#,
         ] {
-            assert!(split(json).is_none(), "{json}");
+            assert!(documents(json).is_none(), "{json}");
         }
     }
 
@@ -348,7 +403,22 @@ mod tests {
     fn values_larger_than_a_chunk_are_handled() {
         let long = "x".repeat(3 * CHUNK);
         let json = format!(r#"{{"ImageSet":[{{"ImageId":"{long}"}},{{"ImageName":"b"}}]}}"#);
-        let parts = split(&json).expect("handled");
-        assert_eq!(parts.images.len(), 2);
+        let (_, images) = split(&json).expect("handled");
+        assert_eq!(images, 2);
+    }
+
+    #[test]
+    fn documents_one_after_another_are_cut_one_by_one() {
+        let split = documents(
+            "{\"TotalCount\":3,\"ImageSet\":[{\"ImageId\":\"a\"},{\"ImageId\":\"b\"}]}\n{\"ImageSet\":[{\"ImageId\":\"c\"}],\"TotalCount\":3}{\"ImageSet\":[]}",
+        )
+        .expect("handled");
+        let ranges: Vec<Range<usize>> = split.documents.iter().map(|d| d.images.clone()).collect();
+        assert_eq!(ranges, [0..2, 2..3, 3..3]);
+        assert_eq!(split.images.len(), 3);
+        assert_eq!(
+            String::from_utf8(split.documents[1].bytes.clone()).unwrap(),
+            r#"{"ImageSet":[],"TotalCount":3}"#
+        );
     }
 }
