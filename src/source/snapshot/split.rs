@@ -43,6 +43,8 @@ pub(super) struct Envelope {
     pub(super) bytes: Vec<u8>,
     /// Where its `ImageSet` images are in [`Split::images`].
     pub(super) images: Range<usize>,
+    /// How many of `bytes` are its `usage` section's (not counted against the limit).
+    usage: usize,
 }
 
 /// Cut every top-level object of the input (one, or several one after
@@ -63,7 +65,7 @@ pub(super) fn split_documents<T: SnapshotImage, R: Read>(
         };
         // The envelopes are held until the last document is read: bounded
         // in all, as each one is.
-        envelopes += envelope.bytes.len();
+        envelopes += envelope.bytes.len() - envelope.usage;
         if envelopes > ENVELOPE_LIMIT {
             return Ok(None);
         }
@@ -155,6 +157,7 @@ fn split_object<T: SnapshotImage, R: Read>(
     Ok(Some(Envelope {
         bytes: envelope,
         images: start..images.len(),
+        usage: usage_bytes,
     }))
 }
 
