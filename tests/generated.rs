@@ -45,7 +45,10 @@ fn meant(breaches: &[Breach], image: &serde_json::Value) -> Vec<(&'static str, S
     if has(Breach::NoDescription) {
         out.push(("private-image-description", Status::Violation));
     }
-    if has(Breach::UnusedOld) {
+    // An unused image whose creation time cannot be read cannot be judged by its age.
+    if has(Breach::UnusedOld) && has(Breach::UnreadableTime) {
+        out.push(("unused-private-images-expire", Status::Indeterminate));
+    } else if has(Breach::UnusedOld) {
         out.push(("unused-private-images-expire", Status::Violation));
     }
     out
