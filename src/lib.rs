@@ -78,6 +78,7 @@ pub mod source;
 pub mod source_text;
 pub mod text;
 pub mod time;
+pub mod usage;
 
 /// What `ecmguard --version` shows: the package version, and the commit it
 /// was built from when built from a git checkout, `0.1.0 (abc1234)` (see

@@ -15,7 +15,7 @@ use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
 use crate::eval::{EvalOptions, Evaluation, OpenSince, evaluate};
-use crate::image::{Field, FieldType, Image, ImageSet};
+use crate::image::{Field, FieldType, Image, ImageSet, ImageUsage, UsageKnown};
 use crate::policy::context::Cx;
 use crate::policy::read::{Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
@@ -217,8 +217,20 @@ fn images(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<Image>> {
             ok = false;
             continue;
         }
-        match serde_json::from_value::<Image>(item.to_json()) {
-            Ok(image) => images.push(image),
+        // `Usage` is not an API field: it is taken out of the image's JSON (where it would
+        // be kept as an unknown field) and set as the image's usage.
+        let mut json = item.to_json();
+        let usage = json
+            .as_object_mut()
+            .and_then(|fields| fields.remove("Usage"))
+            .map(|_| test_usage(item));
+        match serde_json::from_value::<Image>(json) {
+            Ok(mut image) => {
+                if let Some(usage) = usage {
+                    image.set_usage(usage);
+                }
+                images.push(image);
+            }
             Err(err) => {
                 let diag = cx
                     .err(Code::InvalidTestFile, item.span, format!("not a valid image: {err}"), "this image")
@@ -312,21 +324,145 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
     ok.then_some(open)
 }
 
+/// The keys of a test image's `Usage` mapping: the counts, and `InUse`.
+const USAGE_KEYS: [&str; 4] = ["Instances", "RunningInstances", "Modules", "InUse"];
+
+/// A test image's `Usage` (checked by [`test_image_fields`]): the counts, 0 when not
+/// given; `InUse: null` for an image whose use is unknown (instances with an unknown image
+/// exist), `InUse` otherwise following from the counts.
+fn test_usage(image: &Node) -> ImageUsage {
+    let usage = image
+        .as_map()
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("Usage"))
+                .map(|(_, v)| v)
+        })
+        .and_then(Node::as_map);
+    let get = |key: &str| usage.and_then(|u| u.iter().find(|(k, _)| k.as_str() == Some(key)));
+    let count = |key: &str| match get(key).map(|(_, v)| &v.kind) {
+        Some(NodeKind::Int(n)) => u32::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    let unknown = matches!(get("InUse").map(|(_, v)| &v.kind), Some(NodeKind::Null));
+    ImageUsage {
+        counts: crate::usage::Counts {
+            instances: count("Instances"),
+            running: count("RunningInstances"),
+            modules: count("Modules"),
+        },
+        known: if unknown {
+            UsageKnown::LowerBound
+        } else {
+            UsageKnown::Exact
+        },
+    }
+}
+
+/// A test image's `Usage` mapping: known keys, counts that are whole numbers
+/// (running ones no more than instances), and an `InUse` that agrees with them.
+fn test_usage_fields(cx: &mut Cx<'_>, value: &Node) -> bool {
+    let entries = match &value.kind {
+        NodeKind::Map(entries) => entries,
+        _ => {
+            cx.wrong_type(
+                value,
+                "`Usage`",
+                "a mapping of Instances, RunningInstances, Modules (counts) and InUse",
+            );
+            return false;
+        }
+    };
+    let mut ok = true;
+    let mut counts = BTreeMap::new();
+    let mut in_use = None;
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or("");
+        if !USAGE_KEYS.contains(&name) {
+            let diag = cx
+                .err(
+                    Code::UnknownField,
+                    key.span,
+                    format!("unknown field `Usage.{name}` in a test image"),
+                    "not a usage field",
+                )
+                .with_help("a test image's Usage has Instances, RunningInstances, Modules (counts, 0 when not given) and InUse (true, false, or null: unknown)")
+                .suggest(did_you_mean(name, USAGE_KEYS));
+            cx.push(diag);
+            ok = false;
+            continue;
+        }
+        match (&value.kind, name) {
+            (NodeKind::Bool(b), "InUse") => in_use = Some((Some(*b), value.span)),
+            (NodeKind::Null, "InUse") => in_use = Some((None, value.span)),
+            (NodeKind::Int(n), _) if name != "InUse" && u32::try_from(*n).is_ok() => {
+                counts.insert(name, *n);
+            }
+            _ => {
+                let expected = if name == "InUse" {
+                    "true, false or null (unknown)"
+                } else {
+                    "a whole number (0 or more)"
+                };
+                let diag = cx.err(
+                    Code::InvalidTestFile,
+                    value.span,
+                    format!("`Usage.{name}` is {expected}, found {}", value.display()),
+                    format!("expected {expected}"),
+                );
+                cx.push(diag);
+                ok = false;
+            }
+        }
+    }
+    let count = |key| counts.get(key).copied().unwrap_or(0);
+    if count("RunningInstances") > count("Instances") {
+        let diag = cx.err(
+            Code::InvalidTestFile,
+            value.span,
+            "`Usage.RunningInstances` is more than `Usage.Instances`",
+            "running instances are some of the instances",
+        );
+        cx.push(diag);
+        ok = false;
+    }
+    let used = count("Instances") + count("Modules") > 0;
+    let contradiction = match in_use {
+        Some((Some(b), _)) => b != used,
+        // Unknown use is for an image nothing is counted for (counts are lower bounds).
+        Some((None, _)) => used,
+        None => false,
+    };
+    if let (true, Some((_, span))) = (contradiction, in_use) {
+        let diag = cx
+            .err(
+                Code::InvalidTestFile,
+                span,
+                "`Usage.InUse` disagrees with the counts",
+                "not what the counts say",
+            )
+            .with_help("InUse is true when Instances + Modules > 0; it can be null (unknown) only when nothing is counted; leave it out to take it from the counts");
+        cx.push(diag);
+        ok = false;
+    }
+    ok
+}
+
 /// A test image is written by a person: every key must be an Image field
-/// (`SrcImage` holding its own), once, with a value of the field's type or
-/// null. A typo such as `ImageTyp` would otherwise be kept as an unknown
-/// field and leave the real field missing, so the case could pass for the
-/// wrong reason.
+/// (`SrcImage` holding its own, `Usage` the usage counts), once, with a value
+/// of the field's type or null. A typo such as `ImageTyp` would otherwise be
+/// kept as an unknown field and leave the real field missing, so the case
+/// could pass for the wrong reason.
 fn test_image_fields(cx: &mut Cx<'_>, node: &Node) -> bool {
     let Some(entries) = node.as_map() else {
         cx.wrong_type(node, "an image", "a mapping of Image fields");
         return false;
     };
-    let top: Vec<&str> = Field::ALL
-        .iter()
+    let top: Vec<&str> = Field::of_image()
         .filter(|f| !f.in_src_image())
         .map(|f| f.path())
-        .chain(["SrcImage"])
+        .chain(["SrcImage", "Usage"])
         .collect();
     let fields = Of::new("an image").keys("an image field name", "expected a string");
     let mut ok = true;
@@ -342,6 +478,10 @@ fn test_image_fields(cx: &mut Cx<'_>, node: &Node) -> bool {
         };
         if name == "SrcImage" {
             ok &= src_image_fields(cx, value);
+            continue;
+        }
+        if name == "Usage" {
+            ok &= test_usage_fields(cx, value);
             continue;
         }
         ok &= test_field(cx, key, value, name, &top, name);
@@ -389,8 +529,8 @@ fn test_field(
     known: &[&str],
     name: &str,
 ) -> bool {
-    let Some(field) = Field::from_path(path) else {
-        let diag = cx
+    let Some(field) = Field::from_path(path).filter(|f| !f.is_usage()) else {
+        let mut diag = cx
             .err(
                 Code::UnknownField,
                 key.span,
@@ -399,6 +539,11 @@ fn test_field(
             )
             .with_help("test images use the DescribeImage field names; a misspelt field would leave the real one missing")
             .suggest(did_you_mean(name, known.iter().copied()));
+        if let Some(usage) = path.strip_prefix("Usage.") {
+            diag = diag.with_help(format!(
+                "usage is a mapping of its own in a test image: `Usage: {{ {usage}: … }}`"
+            ));
+        }
         cx.push(diag);
         return false;
     };

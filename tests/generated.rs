@@ -1,5 +1,5 @@
 //! The generator against the shipped pack: exactly the images it made to
-//! violate get findings, and its snapshot reads back complete.
+//! violate get findings, and its snapshot (with its usage) reads back complete.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -45,6 +45,12 @@ fn meant(breaches: &[Breach], image: &serde_json::Value) -> Vec<(&'static str, S
     if has(Breach::NoDescription) {
         out.push(("private-image-description", Status::Violation));
     }
+    // An unused image whose creation time cannot be read cannot be judged by its age.
+    if has(Breach::UnusedOld) && has(Breach::UnreadableTime) {
+        out.push(("unused-private-images-expire", Status::Indeterminate));
+    } else if has(Breach::UnusedOld) {
+        out.push(("unused-private-images-expire", Status::Violation));
+    }
     out
 }
 
@@ -75,6 +81,14 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     )
     .expect("reads");
     assert_eq!(loaded.images.len(), options.count);
+    let mut images = loaded.images;
+    let usage = snapshot::usage("gen.json", loaded.usage, "the pack").expect("usage adds up");
+    assert!(
+        usage.set().instances.len() > options.count,
+        "about two per image"
+    );
+    assert!(usage.set().modules.iter().any(|m| m.image_id().is_none()));
+    images.attach_usage(usage);
     let compile = CompileOptions {
         now: options.now,
         zone: ApiZone::default(),
@@ -87,7 +101,7 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
     .expect("the shipped pack loads");
     let evaluation = evaluate(
         &pack.policy,
-        &loaded.images,
+        &images,
         EvalOptions {
             now: options.now,
             baseline: None,
@@ -99,7 +113,7 @@ fn exactly_the_violating_images_fail_the_shipped_pack() {
         .findings
         .iter()
         .map(|f| {
-            let image = f.image.and_then(|i| loaded.images.images()[i].id());
+            let image = f.image.and_then(|i| images.images()[i].id());
             (
                 pack.policy.rules[f.rule].id.clone(),
                 image.expect("a per-image finding").to_owned(),

@@ -42,6 +42,14 @@ impl Server {
     pub(crate) fn requests(&self) -> u64 {
         self.emulator.as_ref().map_or(0, Emulator::request_count)
     }
+
+    /// Every request so far (with its action), in arrival order.
+    pub(crate) fn log(&self) -> Vec<ecm_emulator::LogEntry> {
+        self.emulator
+            .as_ref()
+            .map(Emulator::log)
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for Server {

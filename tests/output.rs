@@ -103,5 +103,5 @@ fn json_report_of_the_example() {
 fn validate_the_shipped_pack() {
     let (code, stdout, stderr) = in_repo(&["validate"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("ok: 6 rules in 3 files valid"), "{stdout}");
+    assert!(stdout.contains("ok: 7 rules in 4 files valid"), "{stdout}");
 }

@@ -9,6 +9,7 @@ mod explain;
 mod fetch;
 mod history;
 mod init;
+mod modules;
 mod policies;
 mod shell;
 

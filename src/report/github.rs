@@ -30,7 +30,11 @@ pub fn render(
             .collect();
         let file = source_path(rule.origin.file.name(), root).slash_path();
         for finding in open.iter().take(max_per_rule) {
-            let message = report.finding_text(finding);
+            let mut message = report.finding_text(finding);
+            // A rule that reads usage: what uses the image, ids capped like the findings.
+            if let Some(evidence) = report.usage_evidence(finding) {
+                message.push_str(&format!(" (usage: {})", evidence.text(max_per_rule)));
+            }
             let status = match finding.status {
                 Status::Indeterminate => " (indeterminate)",
                 _ => "",

@@ -510,7 +510,13 @@ fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
                                 }
                             }
                         }
-                        td class="msg" { (finding.message) }
+                        td class="msg" {
+                            (finding.message)
+                            // A rule that reads usage: what uses the image, ids capped.
+                            @if let Some(evidence) = report.usage_evidence(finding) {
+                                br; span class="usage" { "usage: " (evidence.text(MAX_LISTED)) }
+                            }
+                        }
                     }
                 }
             }
@@ -686,7 +692,7 @@ fn location(rule: &Rule) -> String {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    report.run.source.label_with_time()
+    report.with_usage(report.run.source.label_with_time())
 }
 
 fn truncate(text: &str, max: usize) -> String {

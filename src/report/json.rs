@@ -77,6 +77,8 @@ impl Serialize for Run<'_, '_> {
         map.serialize_entry("duplicates_dropped", &run.duplicates_dropped)?;
         map.serialize_entry("baseline", &run.baseline)?;
         map.serialize_entry("exit_code", &self.0.exit_code())?;
+        // What the run listed of usage (null: it listed none).
+        map.serialize_entry("usage", &self.0.usage_summary())?;
         map.end()
     }
 }
@@ -209,6 +211,10 @@ impl Serialize for FindingView<'_, '_> {
                 .map(|&i| report.image(i).id())
                 .collect();
             map.serialize_entry("images", &ids)?;
+        }
+        // The instances and modules behind the counts of a rule that reads usage.
+        if let Some(evidence) = report.usage_evidence(finding) {
+            map.serialize_entry("usage", &evidence)?;
         }
         map.end()
     }

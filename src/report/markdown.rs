@@ -180,11 +180,16 @@ fn write_failing(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::
             } else {
                 String::new()
             };
+            // A rule that reads usage: what uses the image, ids capped like the images.
+            let message = match report.usage_evidence(finding) {
+                Some(evidence) => format!("{} (usage: {})", finding.message, evidence.text(max)),
+                None => finding.message.clone(),
+            };
             writeln!(
                 md,
                 "| {id} | {name} | {} |{seen} {} |",
                 finding.status.as_str(),
-                cell(&finding.message)
+                cell(&message)
             )?;
         }
         more(md, open.len(), max)?;
@@ -386,5 +391,5 @@ fn severity_label(severity: Severity) -> &'static str {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    report.run.source.label()
+    report.with_usage(report.run.source.label())
 }

@@ -303,6 +303,175 @@ impl Report<'_> {
     }
 }
 
+/// What uses a finding's image: the evidence behind the counts of a rule that reads
+/// `Usage.*` (docs/usage.md). Every format shows it for those findings: all the ids in
+/// `json`, `csv` and `sarif`, capped like images in the others.
+#[derive(Debug, Clone)]
+pub struct UsageEvidence<'a> {
+    /// The counts, and whether they are exact or lower bounds.
+    pub usage: crate::image::ImageUsage,
+    /// `Usage.InUse` (`None`: unknown).
+    pub in_use: Option<bool>,
+    /// The ids of the instances counted, in listing order.
+    pub instances: Vec<&'a str>,
+    /// The ids of the modules counted, in listing order.
+    pub modules: Vec<&'a str>,
+    /// Instances of the run whose image the API does not name.
+    pub unknown_image_instances: u64,
+}
+
+impl UsageEvidence<'_> {
+    /// `3 instances (2 running): ein-a, ein-b, ein-c; 1 module: em-1`, at most `cap` ids
+    /// of each (`0`: counts only); `at least …` when the counts are lower bounds; `no
+    /// instance, no module`; or why the use is unknown.
+    pub fn text(&self, cap: usize) -> String {
+        use crate::image::UsageKnown;
+        let counts = self.usage.counts;
+        if self.in_use.is_none() {
+            return format!(
+                "unknown: no instance or module counted, but {} an image the API does not name",
+                if self.unknown_image_instances == 1 {
+                    "1 instance runs".to_owned()
+                } else {
+                    format!(
+                        "{} instances run",
+                        crate::text::thousands(self.unknown_image_instances)
+                    )
+                }
+            );
+        }
+        if counts.instances == 0 && counts.modules == 0 {
+            return "no instance, no module".to_owned();
+        }
+        let ids = |ids: &[&str]| {
+            if cap == 0 || ids.is_empty() {
+                return String::new();
+            }
+            let shown: Vec<&str> = ids.iter().take(cap).copied().collect();
+            let mut text = format!(": {}", shown.join(", "));
+            if ids.len() > cap {
+                text.push_str(&format!(" and {} more", ids.len() - cap));
+            }
+            text
+        };
+        let at_least = if self.usage.known == UsageKnown::LowerBound {
+            "at least "
+        } else {
+            ""
+        };
+        let instances = format!(
+            "{at_least}{} ({} running){}",
+            crate::text::count(u64::from(counts.instances), "instance", "instances"),
+            counts.running,
+            ids(&self.instances)
+        );
+        let modules = format!(
+            "{}{}",
+            crate::text::count(u64::from(counts.modules), "module", "modules"),
+            ids(&self.modules)
+        );
+        format!("{instances}; {modules}")
+    }
+}
+
+/// In `json` and `sarif`: `{"Instances", "RunningInstances", "Modules", "InUse", "exact",
+/// "instances": [ids], "modules": [ids]}`, every id (docs/report-json.md).
+impl Serialize for UsageEvidence<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let counts = self.usage.counts;
+        let mut map = s.serialize_map(Some(7))?;
+        map.serialize_entry("Instances", &counts.instances)?;
+        map.serialize_entry("RunningInstances", &counts.running)?;
+        map.serialize_entry("Modules", &counts.modules)?;
+        map.serialize_entry("InUse", &self.in_use)?;
+        map.serialize_entry(
+            "exact",
+            &(self.usage.known == crate::image::UsageKnown::Exact),
+        )?;
+        map.serialize_entry("instances", &self.instances)?;
+        map.serialize_entry("modules", &self.modules)?;
+        map.end()
+    }
+}
+
+/// What the run listed of usage, for the formats that describe the run's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UsageSummary {
+    /// Instances listed.
+    pub instances: u64,
+    /// Modules listed.
+    pub modules: u64,
+    /// Instances whose image the API does not name (the counts are lower bounds while
+    /// there is one).
+    pub instances_with_unknown_image: u64,
+}
+
+impl UsageSummary {
+    /// `usage: 20,000 instances, 500 modules` and, when there are some, `; 3 instances run
+    /// an image the API does not name`.
+    pub fn label(&self) -> String {
+        let mut label = format!(
+            "usage: {}, {}",
+            crate::text::count(self.instances, "instance", "instances"),
+            crate::text::count(self.modules, "module", "modules")
+        );
+        match self.instances_with_unknown_image {
+            0 => {}
+            1 => label.push_str("; 1 instance runs an image the API does not name"),
+            n => label.push_str(&format!(
+                "; {} instances run an image the API does not name",
+                crate::text::thousands(n)
+            )),
+        }
+        label
+    }
+}
+
+impl Report<'_> {
+    /// What the run listed of usage (`None`: usage was not listed).
+    pub fn usage_summary(&self) -> Option<UsageSummary> {
+        let usage = self.images.usage()?;
+        Some(UsageSummary {
+            instances: usage.set().instances.len() as u64,
+            modules: usage.set().modules.len() as u64,
+            instances_with_unknown_image: usage.unknown_image_instances(),
+        })
+    }
+
+    /// A label of the run's source (`live API https://…`), with what it listed of usage
+    /// when it did: `live API https://… (usage: 3 instances, 2 modules)`.
+    pub fn with_usage(&self, source: String) -> String {
+        match self.usage_summary() {
+            Some(usage) => format!("{source} ({})", usage.label()),
+            None => source,
+        }
+    }
+
+    /// The evidence behind a finding of a rule that reads usage (`None` for other rules,
+    /// set-level findings, and runs that did not list usage).
+    pub fn usage_evidence(&self, finding: &Finding) -> Option<UsageEvidence<'_>> {
+        let usage = self.images.usage()?;
+        let position = finding.image?;
+        if !self.rule(finding).reads_usage() {
+            return None;
+        }
+        let image = self.image(position);
+        let (instances, modules) = self.images.used_by(position)?;
+        let in_use = match image.get(crate::image::Field::UsageInUse) {
+            crate::image::Value::Bool(b) => Some(b),
+            _ => None,
+        };
+        Some(UsageEvidence {
+            usage: image.usage(),
+            in_use,
+            instances,
+            modules,
+            unknown_image_instances: usage.unknown_image_instances(),
+        })
+    }
+}
+
 /// `img-x (name)`, or the id alone when the image has no name.
 pub(crate) fn image_label(image: &Image) -> String {
     let id = image.id().unwrap_or(NO_IMAGE_ID);

@@ -145,6 +145,9 @@ struct InvocationProperties {
     time_zone: String,
     fail_on: &'static str,
     images: usize,
+    /// What the run listed of usage, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<crate::report::UsageSummary>,
 }
 
 #[derive(Serialize)]
@@ -268,6 +271,9 @@ struct ResultProperties<'a> {
     /// With `check --history`: seconds since `firstSeen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     open_for_seconds: Option<i64>,
+    /// A rule that reads usage: the instances and modules behind the counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<crate::report::UsageEvidence<'a>>,
 }
 
 #[derive(Serialize)]
@@ -333,6 +339,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     value: None,
                     first_seen: None,
                     open_for_seconds: None,
+                    usage: None,
                 },
             });
         }
@@ -367,6 +374,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     time_zone: report.run.zone.label().to_owned(),
                     fail_on: report.run.fail_on.as_str(),
                     images: report.images.len(),
+                    usage: report.usage_summary(),
                 },
             }],
             original_uri_base_ids,
@@ -548,6 +556,7 @@ fn result<'a>(
             value: finding.duplicate.as_ref().map(|d| d.value.as_str()),
             first_seen: report.first_seen_rfc3339(finding),
             open_for_seconds: report.open_for_seconds(finding),
+            usage: report.usage_evidence(finding),
         },
     }
 }

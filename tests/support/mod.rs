@@ -343,17 +343,46 @@ pub fn evaluated(
         compile(yaml).unwrap_or_else(|problems| panic!("policy does not load: {problems:?}"));
     let images: Vec<Image> = serde_json::from_value(images).expect("images");
     let set = ImageSet::new(images, &ApiZone::default());
-    let evaluation = evaluate(
-        &loaded.policy,
-        &set,
+    let evaluation = evaluate_at_now(&loaded.policy, &set);
+    (loaded.policy, set, evaluation)
+}
+
+/// Evaluate at [`NOW`], without baseline, selection or history.
+fn evaluate_at_now(
+    policy: &ecmguard::policy::PolicySet,
+    set: &ImageSet,
+) -> ecmguard::eval::Evaluation {
+    evaluate(
+        policy,
+        set,
         EvalOptions {
             now: now(),
             baseline: None,
             selection: None,
             history: None,
         },
-    );
-    (loaded.policy, set, evaluation)
+    )
+}
+
+/// Evaluate a loaded policy on an image set already built (with its usage, say):
+/// `(rule id, image id, status, message)` of every finding.
+pub fn findings_in(
+    loaded: &Loaded,
+    set: &ImageSet,
+) -> Vec<(String, Option<String>, Status, String)> {
+    evaluate_at_now(&loaded.policy, set)
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                loaded.policy.rules[f.rule].id.clone(),
+                f.image
+                    .and_then(|i| set.images()[i].id().map(str::to_owned)),
+                f.status,
+                f.message.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Evaluate a policy on images in-process: `(rule id, image id, status)`.

@@ -63,6 +63,11 @@ pub(super) fn write(
         );
     for (lead, finding) in listed {
         frame.note(out, lead, &escape(&report.finding_text(finding)))?;
+        // A rule that reads usage: what uses the image, ids capped like the images.
+        if let Some(evidence) = report.usage_evidence(finding) {
+            let text = evidence.text(style.max_findings);
+            frame.note(out, Some("usage:"), &escape(&text))?;
+        }
     }
     let total = violations + indeterminate;
     // `--max-findings 0` asks for counts only: the header has them.
