@@ -8,6 +8,8 @@
 
 pub mod file;
 pub mod model;
+pub mod planner;
 
 pub use file::{MAX_FILE_BYTES, PLAN_SCHEMA};
 pub use model::{Action, ActionKind, Kept, KeptReason, NotPlanned, Plan, SeenUsage};
+pub use planner::{Context, plan};
