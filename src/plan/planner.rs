@@ -342,3 +342,327 @@ fn split(
     }
     (passing, kept)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{EvalOptions, evaluate};
+    use crate::policy::{CompileOptions, compile};
+    use crate::source_text::SourceFile;
+    use crate::time::ApiZone;
+    use crate::usage::{Instance, Module, Usage, UsageSet};
+
+    const NOW: &str = "2026-12-07T00:00:00+08:00";
+
+    /// Rules with fixes; every image below is old (a violation of `old`).
+    const POLICY: &str = r#"
+rules:
+  - id: old-unused
+    title: old
+    where: { ImageType: PRIVATE_IMAGE }
+    assert: { ImageCreateTime: { newer_than: 90d } }
+    fix: delete
+  - id: lower
+    title: lower-case names
+    assert: { ImageName: { matches: "^[a-z0-9-]+$" } }
+    fix: { rename: "{ImageName}-x" }
+  - id: described
+    title: described
+    assert: { ImageDescription: { exists: true } }
+    fix: { describe: "owner unknown, created {ImageCreateTime}" }
+"#;
+
+    fn image(id: &str, name: &str, ty: &str) -> serde_json::Value {
+        serde_json::json!({"ImageId": id, "ImageName": name, "ImageType": ty,
+            "ImageCreateTime": "2020-01-01 00:00:00", "ImageDescription": "d"})
+    }
+
+    fn made(
+        policy: &str,
+        images: Vec<serde_json::Value>,
+        usage: Option<UsageSet>,
+        selection: Option<&str>,
+    ) -> Plan {
+        let options = CompileOptions {
+            now: NOW.parse().expect("time"),
+            zone: ApiZone::default(),
+            params: Vec::new(),
+        };
+        let loaded =
+            compile(vec![SourceFile::new("p.yaml", policy)], &options).expect("a valid policy");
+        let images = serde_json::from_value(serde_json::Value::Array(images)).expect("images");
+        let mut images = ImageSet::new(images, &options.zone);
+        if let Some(usage) = usage {
+            images.attach_usage(Usage::new(usage));
+        }
+        let evaluation = evaluate(
+            &loaded.policy,
+            &images,
+            EvalOptions {
+                now: options.now,
+                baseline: None,
+                selection: None,
+                history: None,
+            },
+        );
+        let at: Timestamp = "2026-12-07T00:00:00Z".parse().expect("time");
+        plan(
+            &loaded.policy,
+            &evaluation,
+            &images,
+            Context {
+                tool_version: "test".into(),
+                created_at: at,
+                expires_at: at,
+                evaluated_at: at,
+                endpoint: None,
+                account: None,
+                policy_digest: String::new(),
+                selection: selection.map(str::to_owned),
+            },
+        )
+    }
+
+    fn usage(instances: &[(&str, Option<&str>)], modules: &[(&str, &str)]) -> UsageSet {
+        let instances: Vec<Instance> = instances
+            .iter()
+            .map(|(id, image)| Instance::new(id, "RUNNING", *image))
+            .collect();
+        let modules: Vec<Module> = modules
+            .iter()
+            .map(|(id, image)| Module::new(id, Some(image)))
+            .collect();
+        let (ni, nm) = (instances.len() as u64, modules.len() as u64);
+        UsageSet::new(instances, ni, modules, nm).expect("usage")
+    }
+
+    fn reasons(plan: &Plan) -> Vec<(&str, &str, &KeptReason)> {
+        plan.kept
+            .iter()
+            .map(|k| (k.image_id.as_str(), k.rule.as_str(), &k.reason))
+            .collect()
+    }
+
+    const DELETE_ONLY: &str = "rules:\n  - id: old-unused\n    title: old\n    where: { ImageType: PRIVATE_IMAGE }\n    assert: { ImageCreateTime: { newer_than: 90d } }\n    fix: delete\n";
+
+    #[test]
+    fn a_delete_is_planned_only_for_an_image_proven_unused() {
+        let images = vec![
+            image("img-free", "a", "PRIVATE_IMAGE"),
+            image("img-run", "b", "PRIVATE_IMAGE"),
+            image("img-mod", "c", "PRIVATE_IMAGE"),
+        ];
+        let plan = made(
+            DELETE_ONLY,
+            images,
+            Some(usage(&[("ein-1", Some("img-run"))], &[("em-1", "img-mod")])),
+            None,
+        );
+        let ids: Vec<&str> = plan.actions.iter().map(|a| a.image_id.as_str()).collect();
+        assert_eq!(ids, ["img-free"]);
+        assert_eq!(plan.actions[0].usage, Some(SeenUsage::default()));
+        assert_eq!(plan.actions[0].image["ImageName"], "a");
+        assert_eq!(
+            reasons(&plan),
+            [
+                (
+                    "img-run",
+                    "old-unused",
+                    &KeptReason::InUse {
+                        instances: vec!["ein-1".into()],
+                        modules: vec![]
+                    }
+                ),
+                (
+                    "img-mod",
+                    "old-unused",
+                    &KeptReason::InUse {
+                        instances: vec![],
+                        modules: vec!["em-1".into()]
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_delete_when_use_is_unknown_or_not_listed() {
+        let images = vec![image("img-a", "a", "PRIVATE_IMAGE")];
+        let plan = made(
+            DELETE_ONLY,
+            images.clone(),
+            Some(usage(&[("ein-1", None)], &[])),
+            None,
+        );
+        assert!(plan.actions.is_empty());
+        assert!(matches!(
+            plan.kept[0].reason,
+            KeptReason::UnknownUse {
+                unknown_image_instances: 1,
+                ..
+            }
+        ));
+        let plan = made(DELETE_ONLY, images, None, None);
+        assert!(plan.actions.is_empty());
+        assert_eq!(plan.kept[0].reason, KeptReason::UsageNotListed);
+    }
+
+    #[test]
+    fn a_public_image_is_never_changed() {
+        let policy = "rules:\n  - id: old\n    title: old\n    assert: { ImageCreateTime: { newer_than: 90d } }\n    fix: delete\n";
+        let plan = made(
+            policy,
+            vec![image("img-pub", "a", "PUBLIC_IMAGE")],
+            Some(usage(&[], &[])),
+            None,
+        );
+        assert!(plan.actions.is_empty());
+        assert_eq!(
+            plan.kept[0].reason,
+            KeptReason::NotPrivate {
+                image_type: Some("PUBLIC_IMAGE".into())
+            }
+        );
+    }
+
+    #[test]
+    fn only_violations_are_planned() {
+        let policy = "rules:\n  - id: old\n    title: old\n    where: { ImageType: PRIVATE_IMAGE }\n    assert: { ImageCreateTime: { newer_than: 90d } }\n    fix: delete\nwaivers:\n  - rules: [old]\n    images: [img-w]\n    reason: kept\n";
+        let mut no_time = image("img-u", "u", "PRIVATE_IMAGE");
+        no_time["ImageCreateTime"] = serde_json::Value::Null;
+        let plan = made(
+            policy,
+            vec![image("img-w", "w", "PRIVATE_IMAGE"), no_time],
+            Some(usage(&[], &[])),
+            None,
+        );
+        assert!(plan.actions.is_empty());
+        assert_eq!(plan.not_planned.waived, 1);
+        assert_eq!(plan.not_planned.indeterminate, 1);
+    }
+
+    #[test]
+    fn renames_and_descriptions_within_the_apis_limits() {
+        let images = vec![
+            image("img-ok", "Short", "PRIVATE_IMAGE"),
+            image("img-long", "ThisNameIsLongEnough", "PRIVATE_IMAGE"),
+            // 19 CJK characters + "-x" = 21 characters: too long, though well under 60 bytes.
+            image("img-cjk", &"镜".repeat(19), "PRIVATE_IMAGE"),
+        ];
+        let policy = "rules:\n  - id: lower\n    title: t\n    assert: { ImageName: { matches: \"^[a-z]+$\" } }\n    fix: { rename: \"{ImageName}-x\" }\n";
+        let plan = made(policy, images, None, None);
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(
+            plan.actions[0].kind,
+            ActionKind::Rename {
+                to: "Short-x".into()
+            }
+        );
+        assert_eq!(
+            plan.kept[0].reason,
+            KeptReason::TooLong {
+                field: "ImageName".into(),
+                chars: 22,
+                limit: 20
+            }
+        );
+        assert_eq!(
+            plan.kept[1].reason,
+            KeptReason::TooLong {
+                field: "ImageName".into(),
+                chars: 21,
+                limit: 20
+            }
+        );
+        let describe = "rules:\n  - id: d\n    title: t\n    assert: { ImageDescription: { eq: ok } }\n    fix: { describe: \"{ImageDescription}{ImageDescription}{ImageName}\" }\n";
+        let mut long = image("img-d", &"n".repeat(61), "PRIVATE_IMAGE");
+        long["ImageDescription"] = "".into();
+        let plan = made(describe, vec![long], None, None);
+        assert_eq!(
+            plan.kept[0].reason,
+            KeptReason::TooLong {
+                field: "ImageDescription".into(),
+                chars: 61,
+                limit: 60
+            }
+        );
+    }
+
+    #[test]
+    fn a_new_name_must_be_free() {
+        let policy = "rules:\n  - id: lower\n    title: t\n    assert: { ImageName: { matches: \"^[a-z]+$\" } }\n    fix: { rename: \"{ImageName}x\" }\n  - id: fixed\n    title: t\n    assert: { ImageName: { matches: \"^[a-z]+$\" } }\n    fix: { rename: same }\n";
+        let images = vec![
+            image("img-a", "A", "PRIVATE_IMAGE"),
+            image("img-taker", "Ax", "PRIVATE_IMAGE"),
+            image("img-b", "B", "PRIVATE_IMAGE"),
+        ];
+        let plan = made(policy, images.clone(), None, None);
+        let by_image = |id: &str, rule: &str| {
+            plan.kept
+                .iter()
+                .find(|k| k.image_id == id && k.rule == rule)
+                .map(|k| k.reason.clone())
+        };
+        // Two rules rename each image differently: a conflict, nothing done.
+        assert!(matches!(
+            by_image("img-b", "lower"),
+            Some(KeptReason::Conflict { .. })
+        ));
+        assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+        // One rule giving two images one name: both kept.
+        let collide = "rules:\n  - id: one-name\n    title: t\n    assert: { ImageName: { matches: \"^[a-z]+$\" } }\n    fix: { rename: \"same\" }\n";
+        let plan = made(collide, images.clone(), None, None);
+        assert!(plan.actions.is_empty());
+        assert!(
+            plan.kept
+                .iter()
+                .all(|k| matches!(k.reason, KeptReason::NameCollision { .. }))
+        );
+        let taken = "rules:\n  - id: x\n    title: t\n    assert: { ImageId: { eq: img-a } }\n    fix: { rename: \"Ax\" }\n";
+        let plan = made(taken, images.clone(), None, None);
+        assert!(plan.kept.iter().any(|k| k.image_id == "img-b"
+            && k.reason
+                == KeptReason::NameTaken {
+                    by: "img-taker".into()
+                }));
+        // The image's own name: unchanged, nothing to do.
+        assert!(
+            plan.kept
+                .iter()
+                .any(|k| k.image_id == "img-taker"
+                    && matches!(k.reason, KeptReason::Unchanged { .. }))
+        );
+        let plan = made(
+            "rules:\n  - id: x\n    title: t\n    assert: { ImageName: { ne: A } }\n    fix: { rename: \"free\" }\n",
+            images[..2].to_vec(),
+            None,
+            Some("--image img-taker"),
+        );
+        assert!(matches!(
+            plan.kept[0].reason,
+            KeptReason::NameUnverifiable { .. }
+        ));
+    }
+
+    #[test]
+    fn a_delete_makes_the_other_fixes_of_its_image_moot() {
+        let plan = made(
+            POLICY,
+            vec![image("img-a", "Upper", "PRIVATE_IMAGE")],
+            Some(usage(&[], &[])),
+            None,
+        );
+        assert_eq!(plan.actions.len(), 1);
+        assert_eq!(plan.actions[0].kind, ActionKind::Delete);
+        assert_eq!(
+            reasons(&plan),
+            [(
+                "img-a",
+                "lower",
+                &KeptReason::Deleted {
+                    by_rule: "old-unused".into()
+                }
+            )]
+        );
+    }
+}
