@@ -11,6 +11,7 @@ mod history;
 mod init;
 mod modules;
 mod policies;
+mod rules;
 mod shell;
 
 use std::io::{Read, Write};
