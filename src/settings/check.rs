@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 use super::live::{LiveSettings, live_settings};
-use super::policy::{PolicySettings, policy_settings};
+use super::policy::{PolicySettings, from_policy_args};
 use super::{Problems, account, history_target, project_config};
 use crate::cli::{self, CheckArgs, HistoryDbArgs};
 use crate::config::ProjectConfig;
@@ -75,7 +75,7 @@ impl CheckSettings {
         let mut problems = Problems(Vec::new());
         let config = project_config(args.policy.config.as_deref(), &mut problems);
         let config = config.as_ref();
-        let policy = policy_settings(&args.policy, config, clock, &mut problems);
+        let policy = from_policy_args(&args.policy, config, clock, &mut problems);
         let mut reports = vec![ReportTarget {
             format: args.format,
             path: args.output.clone(),

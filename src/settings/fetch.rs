@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use super::live::{LiveSettings, live_settings};
-use super::policy::{PolicySettings, policy_settings};
-use super::{DEFAULT_POLICY_DIR, Problems, api_zone, project_config};
-use crate::cli::{FetchArgs, PolicyArgs};
+use super::policy::{PolicyFlags, PolicySettings, policy_settings};
+use super::{DEFAULT_POLICY_DIR, Problems, now, project_config, zone};
+use crate::cli::FetchArgs;
 use crate::diag::Diag;
 use crate::time::ApiZone;
 
@@ -36,26 +36,17 @@ impl FetchSettings {
         // and a configured `policy`, a missing ./policies means none (a snapshot needs no
         // policy); any policy named is read as `check` reads it.
         let named = !args.policies.is_empty() || config.is_some_and(|c| c.policy.is_some());
+        let zone = zone(args.api_time_zone.as_deref(), config, &mut problems);
         let policy = if named || Path::new(DEFAULT_POLICY_DIR).exists() {
-            let policy_args = PolicyArgs {
-                policies: args.policies.clone(),
-                now: None,
-                api_time_zone: args.api_time_zone.clone(),
-                params: args.params.clone(),
-                param_files: Vec::new(),
-                config: None,
+            let flags = PolicyFlags {
+                policies: &args.policies,
+                params: &args.params,
+                param_files: &[],
             };
-            policy_settings(&policy_args, config, clock, &mut problems)
+            let now = now(None, clock, &mut problems);
+            policy_settings(flags, config, now, zone.clone(), &mut problems)
         } else {
             None
-        };
-        let zone = match &args.api_time_zone {
-            Some(text) => api_zone(text, &mut problems),
-            None => Some(
-                config
-                    .and_then(|c| c.api_time_zone.clone())
-                    .unwrap_or_default(),
-            ),
         };
         let live = live_settings(&args.live, &args.images, config, &mut problems);
         match (zone, live) {
@@ -69,5 +60,42 @@ impl FetchSettings {
             }),
             _ => Err(problems.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// `--api-time-zone` serves the snapshot and the policies it is for: a bad
+    /// value is one problem, not one per use.
+    #[test]
+    fn a_bad_zone_with_policies_is_one_problem() {
+        let argv = [
+            "ecmguard",
+            "fetch",
+            "--config",
+            "none",
+            "--policy",
+            "p",
+            "--api-time-zone",
+            "Mars/Olympus",
+            "-o",
+            "images.json",
+        ];
+        let Ok(Cli {
+            command: Command::Fetch(args),
+            ..
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("`ecmguard fetch` flags that parse")
+        };
+        let problems = FetchSettings::from_args(&args, Timestamp::now).expect_err("invalid zone");
+        let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:#?}");
+        assert!(messages[0].starts_with("--api-time-zone:"), "{messages:#?}");
     }
 }

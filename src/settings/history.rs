@@ -3,9 +3,9 @@
 
 use jiff::Timestamp;
 
-use super::policy::{PolicySettings, policy_settings};
-use super::{Problems, account, history_target, history_zone, now_flag, project_config};
-use crate::cli::{HistoryArgs, HistoryFormat, PolicyArgs, PruneArgs};
+use super::policy::{PolicyFlags, PolicySettings, policy_settings};
+use super::{Problems, account, history_target, now, project_config, zone};
+use crate::cli::{HistoryArgs, HistoryFormat, PruneArgs};
 use crate::config::ProjectConfig;
 use crate::diag::Diag;
 use crate::history::Target;
@@ -85,8 +85,8 @@ impl HistoryCommandSettings {
         // account, zone and policies as the `check --history` it reads.
         let config = project_config(args.config.as_deref(), &mut problems);
         let config = config.as_ref();
-        let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
-        let now = now_flag(args.now.as_deref(), clock, &mut problems);
+        let zone = zone(args.api_time_zone.as_deref(), config, &mut problems);
+        let now = now(args.now.as_deref(), clock, &mut problems);
         let target = stored_history(
             args.db.history.as_deref(),
             config,
@@ -101,7 +101,7 @@ impl HistoryCommandSettings {
             .map(|a| account(&a, &mut problems));
         let since = match (&args.since, now, &zone) {
             (Some(text), Some(now), Some(zone)) => {
-                back_from("--since", text, now, zone, &mut problems)
+                back_from("--since", text, now.at, zone, &mut problems)
             }
             _ => None,
         };
@@ -109,15 +109,12 @@ impl HistoryCommandSettings {
         let policy = if args.policies.is_empty() && !configured_policy {
             None
         } else {
-            let policy_args = PolicyArgs {
-                policies: args.policies.clone(),
-                now: args.now.clone(),
-                api_time_zone: args.api_time_zone.clone(),
-                params: args.params.clone(),
-                param_files: Vec::new(),
-                config: None,
+            let flags = PolicyFlags {
+                policies: &args.policies,
+                params: &args.params,
+                param_files: &[],
             };
-            policy_settings(&policy_args, config, clock, &mut problems)
+            policy_settings(flags, config, now, zone.clone(), &mut problems)
         };
         match (target, now, zone) {
             (Some(target), Some(now), Some(zone)) if problems.0.is_empty() => {
@@ -129,7 +126,7 @@ impl HistoryCommandSettings {
                     target,
                     account,
                     since,
-                    now,
+                    now: now.at,
                     zone,
                     format: args.format,
                     policy,
@@ -145,8 +142,8 @@ impl PruneSettings {
         let mut problems = Problems(Vec::new());
         let config = project_config(args.config.as_deref(), &mut problems);
         let config = config.as_ref();
-        let zone = history_zone(args.api_time_zone.as_deref(), config, &mut problems);
-        let now = now_flag(args.now.as_deref(), clock, &mut problems);
+        let zone = zone(args.api_time_zone.as_deref(), config, &mut problems);
+        let now = now(args.now.as_deref(), clock, &mut problems);
         let target = stored_history(
             args.history.as_deref(),
             config,
@@ -154,9 +151,13 @@ impl PruneSettings {
             &mut problems,
         );
         let before = match (now, &zone) {
-            (Some(now), Some(zone)) => {
-                back_from("--older-than", &args.older_than, now, zone, &mut problems)
-            }
+            (Some(now), Some(zone)) => back_from(
+                "--older-than",
+                &args.older_than,
+                now.at,
+                zone,
+                &mut problems,
+            ),
             _ => None,
         };
         match (target, before) {
@@ -167,5 +168,69 @@ impl PruneSettings {
             }),
             _ => Err(problems.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn history_settings(args: &[&str]) -> Result<HistoryCommandSettings, Vec<Diag>> {
+        let mut argv = vec!["ecmguard", "history", "--config", "none"];
+        argv.extend_from_slice(args);
+        let Ok(Cli {
+            command: Command::History(args),
+            ..
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("`ecmguard history` flags that parse")
+        };
+        HistoryCommandSettings::from_args(&args, Timestamp::now)
+    }
+
+    /// `--now` and `--api-time-zone` serve the history and its `--policy` alike:
+    /// a bad value is one problem, not one per use.
+    #[test]
+    fn a_bad_time_or_zone_with_policies_is_one_problem_each() {
+        let problems = history_settings(&[
+            "--history",
+            "h.db",
+            "--policy",
+            "p",
+            "--now",
+            "yesterday",
+            "--api-time-zone",
+            "Mars/Olympus",
+        ])
+        .expect_err("invalid flags");
+        let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(messages[0].starts_with("--api-time-zone:"), "{messages:#?}");
+        assert!(messages[1].starts_with("--now:"), "{messages:#?}");
+    }
+
+    /// The policies of `ecmguard history` are compiled for its `--now` and zone.
+    #[test]
+    fn the_policies_take_the_commands_time_and_zone() {
+        let settings = history_settings(&[
+            "--history",
+            "h.db",
+            "--policy",
+            "p",
+            "--now",
+            "2026-03-01T00:00:00Z",
+            "--api-time-zone",
+            "+03:00",
+        ])
+        .expect("valid flags");
+        let policy = settings.policy.expect("--policy given");
+        assert_eq!(policy.compile.now, settings.now);
+        assert_eq!(policy.now_given, Some(settings.now));
+        assert_eq!(format!("{:?}", policy.compile.zone), "ApiZone(+03:00)");
+        assert_eq!(format!("{:?}", settings.zone), "ApiZone(+03:00)");
+        assert_eq!(policy.paths, [std::path::PathBuf::from("p")]);
     }
 }

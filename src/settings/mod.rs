@@ -113,11 +113,17 @@ fn account(text: &str, problems: &mut Problems) -> Option<String> {
     }
 }
 
-fn now_flag(
-    text: Option<&str>,
-    clock: fn() -> Timestamp,
-    problems: &mut Problems,
-) -> Option<Timestamp> {
+/// The time of a run: `--now` when given, else the clock, read once.
+#[derive(Debug, Clone, Copy)]
+struct Now {
+    at: Timestamp,
+    /// Whether `--now` gave it (policy tests use a given one for cases without a `now`).
+    given: bool,
+}
+
+/// `--now`, parsed once per command however many of its settings use it, so a bad
+/// value is one problem.
+fn now(text: Option<&str>, clock: fn() -> Timestamp, problems: &mut Problems) -> Option<Now> {
     match text {
         Some(text) => parse_now(text)
             .map_err(|m| {
@@ -126,13 +132,18 @@ fn now_flag(
                     "for example --now 2026-01-01T00:00:00+08:00",
                 )
             })
-            .ok(),
-        None => Some(clock()),
+            .ok()
+            .map(|at| Now { at, given: true }),
+        None => Some(Now {
+            at: clock(),
+            given: false,
+        }),
     }
 }
 
-/// `--api-time-zone`, else the config file's `api_time_zone`, else the default.
-fn history_zone(
+/// `--api-time-zone`, else the config file's `api_time_zone`, else the default;
+/// parsed once per command, like `--now`.
+fn zone(
     flag: Option<&str>,
     config: Option<&ProjectConfig>,
     problems: &mut Problems,

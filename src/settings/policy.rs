@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use super::{DEFAULT_POLICY_DIR, Problems, api_zone, project_config};
+use super::{DEFAULT_POLICY_DIR, Now, Problems, now, project_config, zone};
 use crate::cli::{self, PolicyArgs};
 use crate::config::ProjectConfig;
 use crate::diag::Diag;
 use crate::policy::CompileOptions;
 use crate::policy::inputs::{self, ParamInput};
-use crate::time::parse_now;
+use crate::time::ApiZone;
 
 /// What every command that loads policies needs.
 #[derive(Debug, Clone)]
@@ -33,9 +33,29 @@ impl PolicySettings {
     pub fn from_args(args: &PolicyArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
         let config = project_config(args.config.as_deref(), &mut problems);
-        match policy_settings(args, config.as_ref(), clock, &mut problems) {
+        match from_policy_args(args, config.as_ref(), clock, &mut problems) {
             Some(settings) if problems.0.is_empty() => Ok(settings),
             _ => Err(problems.0),
+        }
+    }
+}
+
+/// The policy flags of a command: `check`, `validate`, `test` and `rules` have
+/// all of [`PolicyArgs`]; `history` and `fetch` have `--policy` and `--param` (their
+/// param files come from the config file alone), and parse `--now` and
+/// `--api-time-zone` themselves, since they need them with or without policies.
+pub(super) struct PolicyFlags<'a> {
+    pub(super) policies: &'a [PathBuf],
+    pub(super) params: &'a [String],
+    pub(super) param_files: &'a [PathBuf],
+}
+
+impl<'a> From<&'a PolicyArgs> for PolicyFlags<'a> {
+    fn from(args: &'a PolicyArgs) -> Self {
+        PolicyFlags {
+            policies: &args.policies,
+            params: &args.params,
+            param_files: &args.param_files,
         }
     }
 }
@@ -45,16 +65,16 @@ impl PolicySettings {
 /// `param_files`), the `ECMGUARD_PARAM_<name>` variables, then `--param` in
 /// command-line order.
 fn param_inputs(
-    args: &PolicyArgs,
+    flags: &PolicyFlags<'_>,
     config: Option<&ProjectConfig>,
     problems: &mut Problems,
 ) -> (Vec<ParamInput>, Vec<PathBuf>) {
-    let files = if args.param_files.is_empty() {
+    let files = if flags.param_files.is_empty() {
         config
             .and_then(|c| c.param_files.clone())
             .unwrap_or_default()
     } else {
-        args.param_files.clone()
+        flags.param_files.to_vec()
     };
     let mut params = Vec::new();
     for path in &files {
@@ -66,7 +86,7 @@ fn param_inputs(
     let (mut env, mut env_problems) = inputs::from_env(std::env::vars_os());
     params.append(&mut env);
     problems.0.append(&mut env_problems);
-    for text in &args.params {
+    for text in flags.params {
         match cli::split_assignment(text) {
             Some((name, value)) => params.push(ParamInput::command_line(name, value)),
             None => problems.flag(
@@ -78,38 +98,32 @@ fn param_inputs(
     (params, files)
 }
 
-pub(super) fn policy_settings(
+/// The policy settings of a command whose policy flags are [`PolicyArgs`].
+pub(super) fn from_policy_args(
     args: &PolicyArgs,
     config: Option<&ProjectConfig>,
     clock: fn() -> Timestamp,
     problems: &mut Problems,
 ) -> Option<PolicySettings> {
-    let now_given = args.now.as_ref().map(|text| {
-        parse_now(text)
-            .map_err(|m| {
-                problems.flag(
-                    format!("--now: {m}"),
-                    "for example --now 2026-01-01T00:00:00+08:00",
-                )
-            })
-            .ok()
-    });
-    let now = match now_given {
-        Some(given) => given,
-        None => Some(clock()),
-    };
-    let zone = match &args.api_time_zone {
-        Some(text) => api_zone(text, problems),
-        None => Some(
-            config
-                .and_then(|c| c.api_time_zone.clone())
-                .unwrap_or_default(),
-        ),
-    };
-    let (params, param_files) = param_inputs(args, config, problems);
-    let paths_given = !args.policies.is_empty();
+    let now = now(args.now.as_deref(), clock, problems);
+    let zone = zone(args.api_time_zone.as_deref(), config, problems);
+    policy_settings(PolicyFlags::from(args), config, now, zone, problems)
+}
+
+/// The policy settings from the command's policy flags, its time and its zone (`None`
+/// when their flag was a problem, already recorded): the param files are read and
+/// their problems recorded either way.
+pub(super) fn policy_settings(
+    flags: PolicyFlags<'_>,
+    config: Option<&ProjectConfig>,
+    now: Option<Now>,
+    zone: Option<ApiZone>,
+    problems: &mut Problems,
+) -> Option<PolicySettings> {
+    let (params, param_files) = param_inputs(&flags, config, problems);
+    let paths_given = !flags.policies.is_empty();
     let paths = if paths_given {
-        args.policies.clone()
+        flags.policies.to_vec()
     } else {
         config
             .and_then(|c| c.policy.clone())
@@ -120,15 +134,16 @@ pub(super) fn policy_settings(
         .into_iter()
         .collect();
     inputs.extend(param_files.into_iter().map(|p| (p, "a param file")));
+    let now = now?;
     Some(PolicySettings {
         paths,
         paths_given,
         compile: CompileOptions {
-            now: now?,
+            now: now.at,
             zone: zone?,
             params,
         },
-        now_given: now_given.flatten(),
+        now_given: now.given.then_some(now.at),
         inputs,
     })
 }
