@@ -12,6 +12,7 @@ mod init;
 mod modules;
 mod plan;
 mod policies;
+mod rules;
 mod shell;
 
 use std::io::{Read, Write};
