@@ -51,7 +51,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diag>> {
 }
 
 /// Test files (`*.test.yaml`/`*.test.yml`) under the given paths.
-pub fn discover_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diag>> {
+pub(crate) fn discover_tests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diag>> {
     discover_with(paths, is_test_file)
 }
 
@@ -121,7 +121,7 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
 
 /// Read a policy, test, param or config file: a regular file (a FIFO or
 /// device is refused, never waited on), within the size limit, then UTF-8.
-pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
+pub(crate) fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
     let name = path.display().to_string();
     let limit = yaml::MAX_FILE_BYTES as u64;
     let bytes = crate::fs::read::read_capped(path, limit).map_err(|e| match e {
@@ -138,7 +138,7 @@ pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
 }
 
 /// Check UTF-8 and wrap as a source file, pointing at the first bad byte.
-pub fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diag> {
+pub(crate) fn source_from_bytes(name: String, bytes: Vec<u8>) -> Result<Arc<SourceFile>, Diag> {
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(name, text)),
         Err(err) => {
@@ -164,7 +164,7 @@ pub fn load(paths: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<D
 }
 
 /// [`load`] for files already found by [`discover`].
-pub fn load_files(files: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
+pub(crate) fn load_files(files: &[PathBuf], options: &CompileOptions) -> Result<Loaded, Vec<Diag>> {
     let mut sources = Vec::with_capacity(files.len());
     let mut diags = Vec::new();
     for path in files {
