@@ -39,7 +39,7 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The owner of most of `images`' private images (the smallest UIN
     /// among equals, so the same images always give the same owner).
-    pub fn of_images(images: &ImageSet) -> Fingerprint {
+    pub(crate) fn of_images(images: &ImageSet) -> Fingerprint {
         let mut counts: HashMap<i64, usize> = HashMap::new();
         for image in images.images() {
             if let Value::Int(owner) = image.get(Field::ImageOwner)
@@ -58,13 +58,13 @@ impl Fingerprint {
     }
 
     /// As stored: `None` when no image said who owns it.
-    pub fn to_stored(&self) -> Option<String> {
+    pub(crate) fn to_stored(&self) -> Option<String> {
         (!self.owners.is_empty()).then(|| self.owners.iter().cloned().collect::<Vec<_>>().join(","))
     }
 
     /// Add a stored fingerprint's owners (the label's account is every
     /// owner its runs have had).
-    pub fn add_stored(&mut self, stored: &str) {
+    pub(crate) fn add_stored(&mut self, stored: &str) {
         self.owners.extend(
             stored
                 .split(',')

@@ -37,7 +37,7 @@ pub enum Found {
 }
 
 /// Look up the password for `wanted` in `file`.
-pub fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
+pub(crate) fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
     let meta = match std::fs::metadata(file) {
         Ok(meta) => meta,
         Err(_) => return Found::Nothing,

@@ -22,7 +22,7 @@ pub enum Checked {
 }
 
 /// The record of a finished check.
-pub fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRecord {
+pub(crate) fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRecord {
     let summary = report.summary();
     let policy = report.policy;
     let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);

@@ -152,7 +152,7 @@ fn read_step(
 
 /// Since when each finding of `account` has been open, as of `until`: what
 /// evaluation is given, and what a run's fixes are computed from.
-pub fn open_since(
+pub(crate) fn open_since(
     store: &mut dyn Store,
     account: &str,
     until: i64,
@@ -196,7 +196,7 @@ impl OpenState {
     }
 
     /// The open findings, oldest streak first.
-    pub fn into_oldest_first(self) -> Vec<FindingRecord> {
+    pub(crate) fn into_oldest_first(self) -> Vec<FindingRecord> {
         let mut open: Vec<FindingRecord> = self.entries.into_values().collect();
         open.sort_by(|a, b| {
             (a.first_seen, &a.rule, &a.image).cmp(&(b.first_seen, &b.rule, &b.image))

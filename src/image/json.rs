@@ -107,7 +107,7 @@ fn read_field<'de, A: MapAccess<'de>>(
             let value = map.next_value_seed(IntSeed(field))?;
             builder.image.set_int(i, value);
         }
-        Slot::Bool => builder.image.cloud_init = map.next_value_seed(BoolSeed(field))?,
+        Slot::Bool(i) => builder.image.bools[i] = map.next_value_seed(BoolSeed(field))?,
         // No JSON key maps to a usage path (the key lookups know only the API's fields):
         // usage never comes from an image's own JSON.
         Slot::Usage(_) => {
@@ -390,7 +390,7 @@ fn write_field<M: SerializeMap>(
             Some(v) => map.serialize_entry(key, &v),
             None => Ok(()),
         },
-        Slot::Bool => match image.cloud_init {
+        Slot::Bool(i) => match image.bools[i] {
             Some(v) => map.serialize_entry(key, &v),
             None => Ok(()),
         },

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::value::RawValue;
 
 use crate::time::{ApiZone, parse_api_datetime};
-use field::{INT_SLOTS, STR_SLOTS, Slot, UsageSlot};
+use field::{BOOL_SLOTS, INT_SLOTS, STR_SLOTS, Slot, UsageSlot};
 
 pub use field::{Field, FieldType};
 pub use json::MAX_UNKNOWN_DEPTH;
@@ -134,7 +134,7 @@ pub struct Image {
     ints: [i64; INT_SLOTS],
     /// Bit `i` set: `ints[i]` is present.
     ints_present: u8,
-    cloud_init: Option<bool>,
+    bools: [Option<bool>; BOOL_SLOTS],
     /// Whether a `SrcImage` object was present (null and absent are the same).
     has_src_image: bool,
     created: CreateTime,
@@ -154,7 +154,7 @@ impl Default for Image {
             strs: [TextRange::MISSING; STR_SLOTS],
             ints: [0; INT_SLOTS],
             ints_present: 0,
-            cloud_init: None,
+            bools: [None; BOOL_SLOTS],
             has_src_image: false,
             created: CreateTime::Missing,
             extra: None,
@@ -193,7 +193,7 @@ impl Image {
         match field.slot() {
             Slot::Str(i) => self.str_at(i).map_or(Value::Missing, Value::Str),
             Slot::Int(i) => self.int_at(i).map_or(Value::Missing, Value::Int),
-            Slot::Bool => self.cloud_init.map_or(Value::Missing, Value::Bool),
+            Slot::Bool(i) => self.bools[i].map_or(Value::Missing, Value::Bool),
             Slot::Usage(slot) => match self.usage().value(slot) {
                 None => Value::Missing,
                 Some(UsageValue::Int(n)) => Value::Int(i64::from(n)),
@@ -267,9 +267,7 @@ impl Image {
                 None => "<missing>".into(),
             },
             Slot::Int(i) => self.int_at(i).map_or("<missing>".into(), |v| v.to_string()),
-            Slot::Bool => self
-                .cloud_init
-                .map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Bool(i) => self.bools[i].map_or("<missing>".into(), |v| v.to_string()),
             Slot::Usage(slot) => match self.usage().value(slot) {
                 None => "<missing>".into(),
                 Some(UsageValue::Int(n)) => n.to_string(),
@@ -293,10 +291,10 @@ impl Image {
                 self.text = text.into_boxed_str();
             }
             (Slot::Int(i), Some(SetValue::Int(v))) => self.set_int(i, Some(v)),
-            (Slot::Bool, Some(SetValue::Bool(v))) => self.cloud_init = Some(v),
+            (Slot::Bool(i), Some(SetValue::Bool(v))) => self.bools[i] = Some(v),
             (Slot::Str(i), None) => self.strs[i] = TextRange::MISSING,
             (Slot::Int(i), None) => self.set_int(i, None),
-            (Slot::Bool, None) => self.cloud_init = None,
+            (Slot::Bool(i), None) => self.bools[i] = None,
             _ => {}
         }
     }

@@ -59,7 +59,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const NAMES: [&'static str; 3] = ["error", "warning", "info"];
+    pub(crate) const NAMES: [&'static str; 3] = ["error", "warning", "info"];
 
     pub fn parse(text: &str) -> Option<Severity> {
         match text {
@@ -132,7 +132,7 @@ impl Rule {
 
     /// Whether the rule reads a `Usage.*` path (in `where`, `assert`, `unique` or its
     /// message): then the run must list usage, and its findings carry the evidence.
-    pub fn reads_usage(&self) -> bool {
+    pub(crate) fn reads_usage(&self) -> bool {
         let usage = |field: Field| field.is_usage();
         self.scope.as_ref().is_some_and(|c| c.reads(&usage))
             || match &self.check {
@@ -152,7 +152,7 @@ impl PolicySet {
     /// What reads usage, for the run to say why it lists usage: the ids of the rules that
     /// read a `Usage.*` path, and the locations of the waivers whose `where` does (a
     /// waiver that reads usage cannot apply without it). Empty: usage is not needed.
-    pub fn usage_readers(&self) -> UsageReaders {
+    pub(crate) fn usage_readers(&self) -> UsageReaders {
         UsageReaders {
             rules: self
                 .rules
@@ -190,7 +190,7 @@ impl UsageReaders {
 
     /// `the rule a`, `the rules a, b and c`, `the waiver at p.yaml:12` or both joined by
     /// `and`: what messages say usage is "needed by".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let list = |items: Vec<String>| match items.as_slice() {
             [] => String::new(),
             [one] => one.clone(),
@@ -282,7 +282,7 @@ impl CmpOp {
         }
     }
 
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
             CmpOp::Ne => "≠",
@@ -420,7 +420,7 @@ pub struct Template {
 impl Template {
     /// Whether the message names its image itself (`{ImageId}`): reports
     /// then print it as it is, without an `ImageId (ImageName): ` before it.
-    pub fn names_image(&self) -> bool {
+    pub(crate) fn names_image(&self) -> bool {
         self.parts.contains(&TemplatePart::Field(Field::ImageId))
     }
 
@@ -432,7 +432,7 @@ impl Template {
     }
 
     /// Whether the message lists the images of a set-level finding (`{images}`).
-    pub fn lists_images(&self) -> bool {
+    pub(crate) fn lists_images(&self) -> bool {
         self.parts.contains(&TemplatePart::Images)
     }
 }
@@ -505,7 +505,7 @@ pub enum ParamSource {
 impl ParamSource {
     /// How listings show the source: `default`, `vars/prod.yaml:3`,
     /// `ECMGUARD_PARAM_max_age`, `--param`, `test case`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             ParamSource::Default => "default".to_owned(),
             ParamSource::ParamFile { file, line } => format!("{file}:{line}"),

@@ -32,7 +32,7 @@ impl SnapshotError {
         }
     }
 
-    pub fn into_diag(self) -> Diag {
+    pub(crate) fn into_diag(self) -> Diag {
         match self {
             SnapshotError::Unreadable(d)
             | SnapshotError::Malformed(d)

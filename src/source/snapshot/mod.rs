@@ -42,7 +42,7 @@ use reader::{BOM, SkipBom};
 use stream::{parse, stream};
 
 /// The schema tag of the snapshots `ecmguard fetch` writes.
-pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
+pub(crate) const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
 
 /// Which accepted shape a snapshot had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
