@@ -1,0 +1,4 @@
+//! Remediation's writes against the ECM emulator (everything on 127.0.0.1): the emulator's
+//! write actions, the write client, `ecmguard apply`.
+
+mod emulator;
