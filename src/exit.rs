@@ -72,6 +72,7 @@ impl ExitCode {
             | Error::Policy(_)
             | Error::TestFile(_)
             | Error::Baseline(_)
+            | Error::Plan(_)
             | Error::Output(_) => ExitCode::Invalid,
             // A history that cannot be used or written is invalid output, as
             // a report that cannot be written is: exit 2 whatever the verdict

@@ -70,6 +70,7 @@ pub mod input;
 pub mod listing;
 pub mod outcome;
 pub mod output;
+pub mod plan;
 pub mod policy;
 pub mod policytests;
 pub mod report;

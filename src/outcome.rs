@@ -38,6 +38,10 @@ pub enum Error {
     Fetch(FetchError),
     /// Output that could not be written (a report, snapshot or baseline).
     Output(Diag),
+    /// A plan that cannot be made (too many actions) or a plan file that
+    /// cannot be used (edited, expired, of another schema, endpoint or
+    /// account); nothing was saved or done.
+    Plan(Diag),
     /// The `--history` database: cannot be opened, is not ours, was written
     /// by a newer version, or the run could not be recorded in it.
     History(Diag),
@@ -59,7 +63,12 @@ impl Error {
     pub fn into_diagnostics(self) -> Vec<Diag> {
         match self {
             Error::Usage(diags) | Error::Policy(diags) | Error::TestFile(diags) => diags,
-            Error::Baseline(diag) | Error::Output(diag) | Error::History(diag) => vec![diag],
+            Error::Baseline(diag)
+            | Error::Output(diag)
+            | Error::History(diag)
+            | Error::Plan(diag) => {
+                vec![diag]
+            }
             Error::Snapshot(error) => vec![error.into_diag()],
             Error::Fetch(error) => vec![error.diag()],
         }
