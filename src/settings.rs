@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 
 use crate::cli::{
-    self, CheckArgs, FetchArgs, HistoryArgs, HistoryDbArgs, HistoryFormat, LiveArgs, PolicyArgs,
-    PruneArgs, RulesArgs, RulesFormat, TestArgs,
+    self, ApplyArgs, CheckArgs, FetchArgs, HistoryArgs, HistoryDbArgs, HistoryFormat, LiveArgs,
+    PolicyArgs, PruneArgs, RulesArgs, RulesFormat, TestArgs,
 };
 use crate::config::{self, ProjectConfig};
 use crate::diag::{Code, Diag, did_you_mean};
@@ -685,6 +685,38 @@ impl FetchSettings {
                 config_file: config.map(|c| c.path.clone()),
             }),
             _ => Err(problems.0),
+        }
+    }
+}
+
+/// `ecmguard apply PLAN`.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    pub plan: PathBuf,
+    /// The live flags of `check`, filters aside (an apply reads only the plan's images).
+    pub live: LiveSettings,
+    /// `--output`: the `ecmguard/apply/v1` result.
+    pub output: Option<PathBuf>,
+}
+
+impl ApplySettings {
+    pub fn from_args(args: &ApplyArgs) -> Result<Self, Vec<Diag>> {
+        let mut problems = Problems(Vec::new());
+        let config = project_config(args.config.as_deref(), &mut problems);
+        if !args.live.filters.is_empty() {
+            problems.flag(
+                "--filter does not apply to `apply`: it reads and changes only the images its plan names",
+                "narrow the selection when planning (ecmguard plan --filter …), then apply that plan",
+            );
+        }
+        let live = live_settings(&args.live, &[], config.as_ref(), &mut problems);
+        match live {
+            Some(live) => problems.finish(|| ApplySettings {
+                plan: args.plan.clone(),
+                live,
+                output: args.output.clone(),
+            }),
+            None => Err(problems.0),
         }
     }
 }
