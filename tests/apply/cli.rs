@@ -1,5 +1,5 @@
 //! `ecmguard apply PLAN` end to end against the emulator: each action re-checked and done,
-//! already done, skipped or failed as SPEC 11 says, the exit code, the result file, and the
+//! already done, skipped or failed, the exit code, the result file, and the
 //! plans that are refused before anything is done.
 
 use ecm_emulator::{Change, DELETE_IMAGE, Fault, FaultRule, FaultScript, MODIFY_IMAGE_ATTRIBUTE};

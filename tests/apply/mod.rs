@@ -3,5 +3,6 @@
 
 mod cli;
 mod emulator;
+mod interrupt;
 mod read_path;
 mod support;
