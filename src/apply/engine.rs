@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::client::{self, Budget, Write, WriteError};
 use super::report::{ActionOutcome, Applied, Status};
-use crate::plan::model::{Action, ActionKind};
+use crate::plan::model::{Action, ActionKind, KeptReason};
 use crate::source::live::{
     ApiErrorKind, ApiFilter, FetchError, FetchProgress, Session, UsageScope,
 };
@@ -262,25 +262,30 @@ async fn recheck(session: &Session, action: &Action) -> Result<Now, FetchError> 
             let usage = session
                 .usage(UsageScope::Images(&[id.to_owned()]), "apply", &silent)
                 .await?;
-            let instances: Vec<&str> = usage
+            let instances: Vec<String> = usage
                 .set
                 .instances
                 .iter()
                 .filter(|i| i.image_id().is_none_or(|image| image == id))
-                .filter_map(|i| i.id.as_deref())
+                .filter_map(|i| {
+                    i.id.as_deref()
+                        .map(|id| crate::text::escape(id).into_owned())
+                })
                 .collect();
-            let modules: Vec<&str> = usage
+            let modules: Vec<String> = usage
                 .set
                 .modules
                 .iter()
                 .filter(|m| m.image_id() == Some(id))
-                .filter_map(|m| m.id.as_deref())
+                .filter_map(|m| {
+                    m.id.as_deref()
+                        .map(|id| crate::text::escape(id).into_owned())
+                })
                 .collect();
             if !instances.is_empty() || !modules.is_empty() {
-                return Ok(Now::Stale(format!(
-                    "now in use ({})",
-                    uses(&instances, &modules)
-                )));
+                // Said as the plan says what it keeps: `in use (2 instances: ein-1, ein-2)`.
+                let reason = KeptReason::InUse { instances, modules };
+                return Ok(Now::Stale(format!("now {reason}")));
             }
         }
         ActionKind::Rename { to } => {
@@ -310,34 +315,6 @@ async fn recheck(session: &Session, action: &Action) -> Result<Now, FetchError> 
         ActionKind::Describe { .. } => {}
     }
     Ok(Now::ToDo)
-}
-
-/// `instances ein-1, ein-2; module em-1`.
-fn uses(instances: &[&str], modules: &[&str]) -> String {
-    let mut parts = Vec::new();
-    if !instances.is_empty() {
-        parts.push(format!(
-            "{} {}",
-            if instances.len() == 1 {
-                "instance"
-            } else {
-                "instances"
-            },
-            crate::text::escape(&instances.join(", "))
-        ));
-    }
-    if !modules.is_empty() {
-        parts.push(format!(
-            "{} {}",
-            if modules.len() == 1 {
-                "module"
-            } else {
-                "modules"
-            },
-            crate::text::escape(&modules.join(", "))
-        ));
-    }
-    parts.join("; ")
 }
 
 /// The first field (in the order the plan saw them, then new ones) whose value differs
@@ -386,15 +363,6 @@ mod tests {
         assert_eq!(
             changed_field(&seen, &grown).unwrap(),
             "New changed since the plan: (absent) -> 1"
-        );
-    }
-
-    #[test]
-    fn uses_are_listed_by_kind() {
-        assert_eq!(uses(&["ein-1"], &[]), "instance ein-1");
-        assert_eq!(
-            uses(&["ein-1", "ein-2"], &["em-1"]),
-            "instances ein-1, ein-2; module em-1"
         );
     }
 }

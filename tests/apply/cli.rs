@@ -111,7 +111,7 @@ fn what_changed_since_the_plan_is_skipped_with_the_field_that_changed() {
     );
     assert!(
         out.stdout
-            .contains("img-00000002: skipped (stale) (now in use (module "),
+            .contains("img-00000002: skipped (stale) (now in use (module: "),
         "{}",
         out.stdout
     );

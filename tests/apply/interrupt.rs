@@ -31,7 +31,7 @@ fn ctrl_c_lets_the_write_in_flight_finish_and_starts_no_other() {
     let dir = tempfile::TempDir::new().unwrap();
     std::fs::write(dir.path().join("plan.json"), plan_file(&plan)).unwrap();
     let url = server.url();
-    let mut child = crate::support::ecmguard_command()
+    let child = crate::support::ecmguard_command()
         .args([
             "apply",
             "plan.json",
