@@ -115,6 +115,12 @@ schema = {
                 "unknown": {"enum": ["fail", "pass"], "default": "fail"},
                 "grace": {**DURATION, "description": "How long a new violation may stay open before it fails the gate "
                           "(status grace until then); needs `check --history`, without it violations fail at once"},
+                "fix": {"description": "What `ecmguard plan` does to an image that violates this per-image rule "
+                        "(not on `expect` rules); templates as in `message`",
+                        "anyOf": [{"enum": ["delete"]},
+                                  {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+                                   "properties": {"rename": {"type": "string", "description": "New ImageName (at most 20 characters)"},
+                                                  "describe": {"type": "string", "description": "New ImageDescription (at most 60 characters)"}}}]},
             },
         },
         "condition": {"type": "object", "minProperties": 1, "additionalProperties": False, "properties": condition_properties},

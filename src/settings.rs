@@ -28,6 +28,9 @@ use crate::source::live::{self, Credentials, LiveConfig};
 use crate::source::snapshot::Completeness;
 use crate::time::{ApiZone, parse_now};
 
+mod plan;
+pub use plan::PlanSettings;
+
 /// The policy directory read when no `--policy` is given (defined beside
 /// the loader, where `--help` reads it too).
 pub use crate::policy::DEFAULT_POLICY_DIR;

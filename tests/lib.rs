@@ -19,6 +19,7 @@ mod integrity;
 mod live;
 mod live_cli;
 mod output;
+mod plan;
 mod properties;
 mod reports;
 mod schema;

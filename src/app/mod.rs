@@ -11,6 +11,7 @@ mod fetch;
 mod history;
 mod init;
 mod modules;
+mod plan;
 mod policies;
 mod shell;
 
@@ -51,6 +52,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Test(args) => policies::test(&args, io),
         Command::Rules(args) => policies::rules(&args, io),
         Command::Fetch(args) => fetch::run(&args, io),
+        Command::Plan(args) => plan::run(&args, io),
         Command::History(args) => history::run(&args, io),
         Command::Apply(args) => apply::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),

@@ -8,6 +8,14 @@
 
 pub mod file;
 pub mod model;
+pub mod planner;
 
 pub use file::{MAX_FILE_BYTES, PLAN_SCHEMA};
 pub use model::{Action, ActionKind, Kept, KeptReason, NotPlanned, Plan, SeenUsage};
+pub use planner::{Context, plan};
+
+/// `plan --max-actions`: how many actions a plan may have unless raised.
+pub const DEFAULT_MAX_ACTIONS: usize = 20;
+
+/// `plan --plan-ttl`: how long a plan can be applied.
+pub const DEFAULT_TTL_TEXT: &str = "24h";

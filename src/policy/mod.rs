@@ -6,6 +6,7 @@
 
 pub(crate) mod context;
 pub mod duration;
+pub(crate) mod fix;
 pub mod inputs;
 pub mod matcher;
 pub mod model;

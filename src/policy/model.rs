@@ -112,6 +112,9 @@ pub struct Rule {
     /// `grace`: how long a violation may stay open before it fails the gate
     /// (docs/history.md). Needs `check --history` to know how long it has been open.
     pub grace: Option<Grace>,
+    /// `fix`: what `ecmguard plan` would do to an image that violates the
+    /// rule (docs/remediation.md). Per-image rules only.
+    pub fix: Option<Fix>,
     /// The rule's `id` entry.
     pub origin: Origin,
     /// The `assert` or `expect` entry.
@@ -136,11 +139,12 @@ impl Rule {
                 Check::Assert(condition) => condition.reads(&usage),
                 Check::Expect(expectation) => expectation.unique.iter().any(|f| f.is_usage()),
             }
-            || self.message.as_ref().is_some_and(|m| {
-                m.parts
-                    .iter()
-                    .any(|part| matches!(part, TemplatePart::Field(f) if f.is_usage()))
-            })
+            || self.message.as_ref().is_some_and(|m| m.reads_usage())
+            || self
+                .fix
+                .as_ref()
+                .and_then(Fix::template)
+                .is_some_and(Template::reads_usage)
     }
 }
 
@@ -373,6 +377,40 @@ pub enum OpKind {
     },
 }
 
+/// A rule's `fix`: the one action `ecmguard plan` takes on an image that
+/// violates it. The templates are message templates, rendered per image.
+#[derive(Debug, Clone)]
+pub enum Fix {
+    /// `fix: delete`: `DeleteImage`.
+    Delete,
+    /// `fix: {rename: TEMPLATE}`: `ModifyImageAttribute` `ImageName`.
+    Rename(Template),
+    /// `fix: {describe: TEMPLATE}`: `ModifyImageAttribute` `ImageDescription`.
+    Describe(Template),
+}
+
+impl Fix {
+    /// The fixes a rule can declare, as written.
+    pub const NAMES: [&'static str; 3] = ["delete", "rename", "describe"];
+
+    /// `delete`, `rename`, `describe`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fix::Delete => "delete",
+            Fix::Rename(_) => "rename",
+            Fix::Describe(_) => "describe",
+        }
+    }
+
+    /// The template of a rename or describe.
+    pub fn template(&self) -> Option<&Template> {
+        match self {
+            Fix::Delete => None,
+            Fix::Rename(t) | Fix::Describe(t) => Some(t),
+        }
+    }
+}
+
 /// A message template: literal text and placeholders.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -384,6 +422,13 @@ impl Template {
     /// then print it as it is, without an `ImageId (ImageName): ` before it.
     pub fn names_image(&self) -> bool {
         self.parts.contains(&TemplatePart::Field(Field::ImageId))
+    }
+
+    /// Whether a placeholder reads a `Usage.*` path.
+    pub fn reads_usage(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part, TemplatePart::Field(f) if f.is_usage()))
     }
 
     /// Whether the message lists the images of a set-level finding (`{images}`).
