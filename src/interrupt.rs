@@ -1,6 +1,6 @@
 //! Ctrl-C (SIGINT) and SIGTERM end a run cleanly, whatever it is doing: the
 //! progress bar is cleared, the temporary of any output file still being
-//! written is removed (`output::abandon_unfinished`), `interrupted` is said
+//! written is removed (`fs::write::abandon_unfinished`), `interrupted` is said
 //! as a diagnostic, and the process exits with 130 (143 for SIGTERM), a
 //! status no finished run has (`exit::INTERRUPTED`).
 //!
@@ -109,7 +109,7 @@ fn say_stopping(style: Style) {
 fn stop(signal: Stop, bar: &FetchBar, style: Style) -> ! {
     // Held until the process is gone: no output file is put in place after
     // this (one being renamed now is complete and stays).
-    let _unfinished = ecmguard::output::abandon_unfinished();
+    let _unfinished = ecmguard::fs::write::abandon_unfinished();
     bar.interrupted();
     let (what, status) = match signal {
         Stop::Interrupt => ("Ctrl-C (SIGINT)", ecmguard::exit::INTERRUPTED),

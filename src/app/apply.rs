@@ -11,9 +11,9 @@ use crate::apply::report::{self, Context};
 use crate::apply::{self, Applied, Hooks};
 use crate::cli::ApplyArgs;
 use crate::diag::{Code, Diag};
+use crate::fs::write::AtomicFile;
 use crate::history::account::Fingerprint;
 use crate::outcome::{ApplyEnd, Error, Outcome};
-use crate::output::AtomicFile;
 use crate::plan::model::Plan;
 use crate::settings::ApplySettings;
 use crate::source::live::{self, ApiFilter, FetchError, FetchProgress, Session};
@@ -117,8 +117,8 @@ fn end_of(applied: &Applied) -> ApplyEnd {
 /// `--output` naming the plan file would replace the plan with its result.
 fn refuse_overwriting_the_plan(plan: &Path, output: &Path) -> Result<(), Error> {
     let same = match (
-        crate::output::file_identity(plan),
-        crate::output::file_identity(output),
+        crate::fs::write::file_identity(plan),
+        crate::fs::write::file_identity(output),
     ) {
         (Some(a), Some(b)) => a == b,
         _ => plan == output,

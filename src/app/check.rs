@@ -10,11 +10,11 @@ use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
+use crate::fs::write::{AtomicFile, file_identity};
 use crate::history::Target;
 use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
-use crate::output::{AtomicFile, file_identity};
 use crate::policy;
 use crate::report::human::{self, Style};
 use crate::report::{self, Report, RunInfo};
@@ -179,12 +179,13 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
 
 pub(super) fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {
     let name = path.display().to_string();
-    let bytes = crate::input::read_capped(path, crate::baseline::MAX_FILE_BYTES).map_err(|e| {
-        Error::Baseline(
-            Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
-                .with_help("write one with `ecmguard check --write-baseline FILE`"),
-        )
-    })?;
+    let bytes =
+        crate::fs::read::read_capped(path, crate::baseline::MAX_FILE_BYTES).map_err(|e| {
+            Error::Baseline(
+                Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
+                    .with_help("write one with `ecmguard check --write-baseline FILE`"),
+            )
+        })?;
     crate::baseline::read(&name, &bytes).map_err(Error::Baseline)
 }
 

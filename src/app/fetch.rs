@@ -8,8 +8,8 @@ use std::path::Path;
 use super::{Io, done, file_failed, stdout_failed};
 use crate::cli::FetchArgs;
 use crate::diag::{Code, Diag};
+use crate::fs::write::AtomicFile;
 use crate::outcome::{Error, Outcome};
-use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
 use crate::source::live::{self, Blocking, Fetched, FetchedUsage, LiveConfig, UsageScope};
 use crate::source::snapshot;
@@ -91,10 +91,10 @@ fn refuse_overwriting_the_config(settings: &FetchSettings) -> Result<(), Error> 
     let (Some(config), output) = (&settings.config_file, Path::new(&settings.output)) else {
         return Ok(());
     };
-    let identity = crate::output::file_identity(output);
+    let identity = crate::fs::write::file_identity(output);
     if settings.output == "-"
         || identity.is_none()
-        || identity != crate::output::file_identity(config)
+        || identity != crate::fs::write::file_identity(config)
     {
         return Ok(());
     }

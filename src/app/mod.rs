@@ -13,6 +13,7 @@ mod init;
 mod modules;
 mod plan;
 mod policies;
+mod rules;
 mod shell;
 
 use std::io::{Read, Write};

@@ -58,7 +58,7 @@ pub fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
             ));
         }
     }
-    let bytes = match crate::input::read_capped(file, MAX_FILE_BYTES) {
+    let bytes = match crate::fs::read::read_capped(file, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
         Err(e) => {
             return Found::Ignored(format!(

@@ -137,7 +137,7 @@ fn write_string(out: &mut String, s: &str) {
 /// Read and verify the plan file at `path` (see [`load`]).
 pub fn read(path: &Path, now: Timestamp) -> Result<Plan, Diag> {
     let name = path.display().to_string();
-    let bytes = crate::input::read_capped(path, MAX_FILE_BYTES).map_err(|e| {
+    let bytes = crate::fs::read::read_capped(path, MAX_FILE_BYTES).map_err(|e| {
         Diag::error(
             Code::FileRead,
             format!("cannot read the plan {}: {e}", crate::text::escape(&name)),

@@ -15,6 +15,7 @@ pub(crate) mod params;
 pub mod pattern;
 pub(crate) mod read;
 pub(crate) mod template;
+pub mod test_files;
 pub(crate) mod validate;
 pub mod yaml;
 
@@ -121,8 +122,8 @@ fn walk(dir: &Path, keep: &impl Fn(&str) -> bool, found: &mut Vec<PathBuf>) -> s
 pub fn read_source(path: &Path) -> Result<Arc<SourceFile>, Diag> {
     let name = path.display().to_string();
     let limit = yaml::MAX_FILE_BYTES as u64;
-    let bytes = crate::input::read_capped(path, limit).map_err(|e| match e {
-        crate::input::ReadError::TooLarge { size, limit } => Diag::error(
+    let bytes = crate::fs::read::read_capped(path, limit).map_err(|e| match e {
+        crate::fs::read::ReadError::TooLarge { size, limit } => Diag::error(
             Code::FileTooLarge,
             format!("{name} is {size} bytes; policy, test, param and config files are limited to {limit} bytes"),
         )

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use super::{CheckSettings, Problems, positive_time};
+use super::live::positive_time;
+use super::{CheckSettings, Problems};
 use crate::cli::{CheckArgs, PlanArgs, PlanFormat};
 use crate::diag::Diag;
 use crate::report::Format;
