@@ -94,6 +94,8 @@ pub enum Command {
     Plan(Box<PlanArgs>),
     /// Runs, trends and time to fix from a compliance history (check --history).
     History(HistoryArgs),
+    /// Perform exactly the actions of a saved plan, each re-checked just before it is done.
+    Apply(ApplyArgs),
     /// What a diagnostic code means, with an example and the fix; `explain fields` and
     /// `explain operators` list what a policy can test.
     Explain(ExplainArgs),
@@ -458,6 +460,23 @@ pub struct PruneArgs {
     pub api_time_zone: Option<String>,
     /// Project config file (default: ./ecmguard.yaml when present; `none`: read none): its
     /// `history` and `api_time_zone` are the defaults.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `ecmguard apply PLAN`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file `ecmguard plan -o PLAN` saved.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Write the result (ecmguard/apply/v1 JSON: each action's outcome, reason, RequestId
+    /// and time) to this file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Project config file of flag defaults (default: ./ecmguard.yaml when present; `none`: read none).
     #[arg(long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

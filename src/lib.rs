@@ -54,6 +54,7 @@
 
 pub mod account;
 pub mod app;
+pub mod apply;
 pub mod baseline;
 pub mod cli;
 pub mod config;

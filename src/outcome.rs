@@ -17,6 +17,19 @@ pub enum Outcome {
     Verdict(Verdict),
     /// Policy tests ran and at least one case failed.
     TestsFailed,
+    /// A plan was applied: how it ended.
+    Applied(ApplyEnd),
+}
+
+/// How an apply ended, as its exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyEnd {
+    /// Every action done or already done.
+    AllDone,
+    /// Some skipped (stale, in use), none failed.
+    Skipped,
+    /// Some failed or were not attempted, or the run stopped (network, deadline, Ctrl-C).
+    Failed,
 }
 
 /// Why a command stopped before it could answer.

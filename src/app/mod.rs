@@ -4,6 +4,7 @@
 //! each command returns an [`Outcome`] or a typed [`Error`], which
 //! `exit::ExitCode::of` maps.
 
+mod apply;
 mod check;
 mod explain;
 mod fetch;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Fetch(args) => fetch::run(&args, io),
         Command::Plan(args) => plan::run(&args, io),
         Command::History(args) => history::run(&args, io),
+        Command::Apply(args) => apply::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Init(args) => init::run(&args, io),
         Command::Completions(args) => shell::completions(&args, io),

@@ -474,6 +474,11 @@ codes! {
             example: "a new deletion rule that matches 300 old images",
             fix: "Narrow the selection (`--image`, `--filter`), or raise the limit with `--max-actions N` once the count is expected.";
     }
+    area "Applying plans" {
+        ApplyStopped => "apply-stopped", "`ecmguard apply` stopped before its last action: a re-check could not be made (network, permission, `--deadline`), or Ctrl-C; the action in flight finished, no other was started, and the result file lists the rest as not attempted (exit 3).",
+            example: "Ctrl-C during an apply of 20 deletes, or DescribeInstances refused for a missing ecm:DescribeInstances permission",
+            fix: "Fix the cause the message names, then apply the same plan again: what is done is recognised as already done.";
+    }
     area "Usage and --module" {
         UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
             example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",

@@ -13,6 +13,7 @@
 //! `live`); this module holds what every command's flags need: the problems
 //! collected, the config file, the time, the zone, the history and account.
 
+mod apply;
 mod check;
 mod fetch;
 mod history;
@@ -30,6 +31,7 @@ use crate::diag::{Code, Diag};
 use crate::history::Target;
 use crate::time::{ApiZone, parse_now};
 
+pub use apply::ApplySettings;
 pub use check::{CheckSettings, HistorySettings, ReportTarget, SourceSettings};
 pub use fetch::FetchSettings;
 pub use history::{HistoryCommandSettings, PruneSettings};
