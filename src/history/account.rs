@@ -39,7 +39,7 @@ pub struct Fingerprint {
 impl Fingerprint {
     /// The owner of most of `images`' private images (the smallest UIN
     /// among equals, so the same images always give the same owner).
-    pub(crate) fn of_images(images: &ImageSet) -> Fingerprint {
+    pub fn of_images(images: &ImageSet) -> Fingerprint {
         let mut counts: HashMap<i64, usize> = HashMap::new();
         for image in images.images() {
             if let Value::Int(owner) = image.get(Field::ImageOwner)
@@ -58,7 +58,7 @@ impl Fingerprint {
     }
 
     /// As stored: `None` when no image said who owns it.
-    pub(crate) fn to_stored(&self) -> Option<String> {
+    pub fn to_stored(&self) -> Option<String> {
         (!self.owners.is_empty()).then(|| self.owners.iter().cloned().collect::<Vec<_>>().join(","))
     }
 
