@@ -77,6 +77,14 @@ pub(super) fn open_for_check(
     Ok(Some(Opening { reader }))
 }
 
+/// `apply --history`: the database the actions are recorded in, opened (and created, and
+/// migrated) before anything is done.
+pub(super) fn open_for_apply(settings: Option<&HistorySettings>) -> Result<Option<History>, Error> {
+    settings
+        .map(|s| History::open(&s.target, &options(true)).map_err(Error::History))
+        .transpose()
+}
+
 /// A history whose open streaks are being read.
 pub(super) struct Opening {
     reader: JoinHandle<Result<CheckHistory, Diag>>,

@@ -8,7 +8,7 @@ use super::store::{Store, StoreError};
 
 /// The schema version this ecmguard writes and reads. Databases with a lower
 /// version are migrated forward on open; a higher one is refused.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = super::actions::SCHEMA_VERSION;
 
 /// The SQL dialects of the two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,7 @@ pub fn migration(to: i64, dialect: Dialect) -> Option<Vec<String>> {
     match to {
         1 => Some(version_1(dialect)),
         2 => Some(version_2()),
+        3 => Some(super::actions::version_3(dialect)),
         _ => None,
     }
 }
