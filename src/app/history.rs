@@ -12,6 +12,7 @@ use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
 use crate::diag::{Code, Diag};
 use crate::history::account::Fingerprint;
+use crate::history::actions::ApplyQuery;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
 use crate::history::summary::{self, Query};
@@ -218,8 +219,16 @@ pub(super) fn run(args: &HistoryArgs, io: &mut Io<'_>) -> Result<Outcome, Error>
             now: settings.now,
         })
         .map_err(Error::History)?;
+    let applies = history
+        .applies(&ApplyQuery {
+            account: settings.account.clone(),
+            since: settings.since.map(Timestamp::as_second),
+            until: settings.now.as_second(),
+        })
+        .map_err(Error::History)?;
     let database = history.describe();
     let view = HistoryView {
+        applies: &applies,
         summary: &summary,
         waivers: waivers.as_deref(),
         zone: &settings.zone,
@@ -238,8 +247,20 @@ fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = PruneSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     let mut history = open_existing(&settings.target)?;
     let pruned = history.prune(settings.before).map_err(Error::History)?;
+    // An apply decides no streak: its record goes with its age alone.
+    let applies = history
+        .prune_applies(settings.before)
+        .map_err(Error::History)?;
+    let applies = if applies > 0 {
+        format!(
+            " and {}",
+            crate::text::count(applies as u64, "apply", "applies")
+        )
+    } else {
+        String::new()
+    };
     let line = format!(
-        "pruned {} ({}) recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
+        "pruned {} ({}){applies} recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
         crate::text::count(pruned.runs as u64, "run", "runs"),
         crate::text::count(pruned.findings as u64, "finding", "findings"),
         settings.older_than,

@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod actions;
+pub mod actions_view;
 pub mod html;
 pub mod pgpass;
 pub mod plan;
