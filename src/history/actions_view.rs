@@ -100,12 +100,10 @@ pub(crate) fn human(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Resul
     }
     for apply in &applies[skipped..] {
         let r = &apply.record;
-        let plan = r
-            .plan
-            .as_deref()
-            .map_or_else(|| "planned and approved in the run".to_owned(), |p| {
-                format!("plan {}", escape(p))
-            });
+        let plan = r.plan.as_deref().map_or_else(
+            || "planned and approved in the run".to_owned(),
+            |p| format!("plan {}", escape(p)),
+        );
         writeln!(
             out,
             "  {}  {}  {}: {}{}",

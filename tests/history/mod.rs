@@ -19,7 +19,7 @@ macro_rules! both {
 }
 
 mod cases;
-mod db;
+pub(crate) mod db;
 mod grace;
 mod greener;
 mod reports;
