@@ -8,23 +8,9 @@ use ecmguard::plan::model::ActionKind;
 use serde_json::Value;
 
 use super::support::{A, B, apply, plan, server, writes};
+use crate::history::both;
 use crate::history::db::Db;
 use crate::support::Test;
-
-/// Each case once on SQLite and once on PostgreSQL.
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $case() { super::$case(&super::Db::sqlite()) } )*
-        }
-        mod postgres {
-            $( #[test] fn $case() {
-                // Skipped, with a note on stderr, where there is no server.
-                if let Some(db) = super::Db::postgres() { super::$case(&db) }
-            } )*
-        }
-    };
-}
 
 both!(
     actions_are_recorded_and_listed,

@@ -18,6 +18,9 @@ macro_rules! both {
     };
 }
 
+/// For the other suites that run a case on both backends (`apply --history`).
+pub(crate) use both;
+
 mod cases;
 pub(crate) mod db;
 mod grace;
