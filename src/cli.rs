@@ -464,21 +464,44 @@ pub struct PruneArgs {
     pub config: Option<PathBuf>,
 }
 
-/// `ecmguard apply PLAN`.
+/// `ecmguard apply PLAN`, or `ecmguard apply` (plan now, show, ask).
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The plan file `ecmguard plan -o PLAN` saved.
+    /// The plan file `ecmguard plan -o PLAN` saved. None: plan now as `ecmguard plan` does,
+    /// show the plan, and ask before doing it (`--auto-approve`: do not ask).
     #[arg(value_name = "PLAN")]
-    pub plan: PathBuf,
+    pub plan: Option<PathBuf>,
+    /// Without PLAN: the policies, params and --now of the check the plan is made from.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Without PLAN: plan only for this image (repeatable; shorthand for --filter image-id=ID).
+    #[arg(long = "image", value_name = "ID")]
+    pub images: Vec<String>,
+    /// Without PLAN: plan for the image this module deploys, its DefaultImage (repeatable).
+    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
+    pub modules: Vec<String>,
+    /// Without PLAN: list usage even when no rule reads Usage.* and no rule deletes.
+    #[arg(long)]
+    pub usage: bool,
     #[command(flatten)]
     pub live: LiveArgs,
+    /// Without PLAN: mark findings recorded in this baseline as `baselined` (never planned).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record each action in this compliance history (without PLAN: also read first-seen
+    /// times and grace from it, as `plan` does).
+    #[command(flatten)]
+    pub history: HistoryDbArgs,
     /// Write the result (ecmguard/apply/v1 JSON: each action's outcome, reason, RequestId
     /// and time) to this file.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Project config file of flag defaults (default: ./ecmguard.yaml when present; `none`: read none).
-    #[arg(long = "config", value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Without PLAN: the most actions the plan may have (default 20); more is refused (exit 2).
+    #[arg(long = "max-actions", value_name = "N")]
+    pub max_actions: Option<usize>,
+    /// Without PLAN: do not ask before performing the plan (needed off a terminal).
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,7 @@ fn main() -> std::process::ExitCode {
     // Not locked for the whole run: the progress bar's ticker thread writes
     // to stderr too, and holding the lock here would deadlock it.
     let mut err = std::io::stderr();
+    let stdin_is_terminal = std::io::stdin().is_terminal();
     let mut stdin = std::io::stdin().lock();
     let err_style = Style {
         color: err_color,
@@ -49,6 +50,7 @@ fn main() -> std::process::ExitCode {
         stdout: &mut out,
         stderr: &mut err,
         stdin: &mut stdin,
+        stdin_is_terminal,
         style: Style {
             color,
             width,

@@ -12,6 +12,7 @@ use super::{Io, done, stdout_failed};
 use crate::cli::{HistoryAction, HistoryArgs, HistoryFormat, PruneArgs};
 use crate::diag::{Code, Diag};
 use crate::history::account::Fingerprint;
+use crate::history::actions::ApplyQuery;
 use crate::history::record::{self, Checked};
 use crate::history::render::{self, HistoryView};
 use crate::history::summary::{self, Query};
@@ -75,6 +76,14 @@ pub(super) fn open_for_check(
         })
         .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
     Ok(Some(Opening { reader }))
+}
+
+/// `apply --history`: the database the actions are recorded in, opened (and created, and
+/// migrated) before anything is done.
+pub(super) fn open_for_apply(settings: Option<&HistorySettings>) -> Result<Option<History>, Error> {
+    settings
+        .map(|s| History::open(&s.target, &options(true)).map_err(Error::History))
+        .transpose()
 }
 
 /// A history whose open streaks are being read.
@@ -210,8 +219,16 @@ pub(super) fn run(args: &HistoryArgs, io: &mut Io<'_>) -> Result<Outcome, Error>
             now: settings.now,
         })
         .map_err(Error::History)?;
+    let applies = history
+        .applies(&ApplyQuery {
+            account: settings.account.clone(),
+            since: settings.since.map(Timestamp::as_second),
+            until: settings.now.as_second(),
+        })
+        .map_err(Error::History)?;
     let database = history.describe();
     let view = HistoryView {
+        applies: &applies,
         summary: &summary,
         waivers: waivers.as_deref(),
         zone: &settings.zone,
@@ -230,8 +247,20 @@ fn prune(args: &PruneArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = PruneSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     let mut history = open_existing(&settings.target)?;
     let pruned = history.prune(settings.before).map_err(Error::History)?;
+    // An apply decides no streak: its record goes with its age alone.
+    let applies = history
+        .prune_applies(settings.before)
+        .map_err(Error::History)?;
+    let applies = if applies > 0 {
+        format!(
+            " and {}",
+            crate::text::count(applies as u64, "apply", "applies")
+        )
+    } else {
+        String::new()
+    };
     let line = format!(
-        "pruned {} ({}) recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
+        "pruned {} ({}){applies} recorded more than {} ago from {}; the runs that open streaks, grace periods and account identities need are kept, whatever their age\n",
         crate::text::count(pruned.runs as u64, "run", "runs"),
         crate::text::count(pruned.findings as u64, "finding", "findings"),
         settings.older_than,

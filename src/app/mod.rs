@@ -35,6 +35,9 @@ pub struct Io<'a> {
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
     pub stdin: &'a mut dyn Read,
+    /// Whether stdin is a terminal: someone is there to answer a question (`apply`
+    /// without a plan file asks before it acts).
+    pub stdin_is_terminal: bool,
     pub style: Style,
     /// How diagnostics on stderr look (stderr may be a terminal when stdout is not).
     pub err_style: Style,

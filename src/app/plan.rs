@@ -24,12 +24,40 @@ use crate::text::{count, escape};
 
 pub(super) fn run(args: &PlanArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let settings = PlanSettings::from_args(args, io.clock).map_err(Error::Usage)?;
+    let (made, mut output) = make(&settings, io)?;
+    match settings.format {
+        PlanFormat::Json => {
+            super::to_reader(plan::file::write(&made, io.stdout))?;
+        }
+        PlanFormat::Human => {
+            let shown = show(&made, settings.output.as_deref());
+            super::to_reader(io.stdout.write_all(shown.as_bytes()))?;
+        }
+    }
+    super::to_reader(io.stdout.flush())?;
+    if let Some(file) = &mut output {
+        plan::file::write(&made, file).map_err(|e| file_failed(file.path(), &e))?;
+    }
+    if let Some(file) = output {
+        let path = file.path().to_owned();
+        file.commit().map_err(|e| file_failed(&path, &e))?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// The plan, made as `ecmguard plan` makes it (for `plan` and for `apply` without a plan
+/// file): the check, then the planner, the check's warnings on stderr, and the
+/// `--max-actions` bound. With `-o`, the plan file opened (not yet written).
+pub(super) fn make(
+    settings: &PlanSettings,
+    io: &mut Io<'_>,
+) -> Result<(Plan, Option<AtomicFile>), Error> {
     let check_settings = &settings.check;
     let options = &check_settings.policy.compile;
     let policy_files = policy::discover(&check_settings.policy.paths).map_err(Error::Policy)?;
     // Opened before any work: a plan that could not be saved stops the run
     // before the fetch, and one that would overwrite an input is refused.
-    let mut output = open_output(&settings, &policy_files)?;
+    let output = open_output(settings, &policy_files)?;
     let loaded = policy::load_files(&policy_files, options).map_err(Error::Policy)?;
     let baseline = match &check_settings.baseline {
         Some(path) => Some(check::read_baseline(path)?),
@@ -114,24 +142,7 @@ pub(super) fn run(args: &PlanArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     if made.actions.len() > settings.max_actions {
         return Err(Error::Plan(too_many(&made, settings.max_actions)));
     }
-    match settings.format {
-        PlanFormat::Json => {
-            super::to_reader(plan::file::write(&made, io.stdout))?;
-        }
-        PlanFormat::Human => {
-            let shown = show(&made, settings.output.as_deref());
-            super::to_reader(io.stdout.write_all(shown.as_bytes()))?;
-        }
-    }
-    super::to_reader(io.stdout.flush())?;
-    if let Some(file) = &mut output {
-        plan::file::write(&made, file).map_err(|e| file_failed(file.path(), &e))?;
-    }
-    if let Some(file) = output {
-        let path = file.path().to_owned();
-        file.commit().map_err(|e| file_failed(&path, &e))?;
-    }
-    Ok(Outcome::Done)
+    Ok((made, output))
 }
 
 fn internal(e: &dyn std::fmt::Display) -> Error {
@@ -199,6 +210,25 @@ fn too_many(plan: &Plan, max: usize) -> Diag {
 
 /// The plan as people read it (docs/remediation.md, "Reading a plan").
 pub fn show(plan: &Plan, saved_to: Option<&Path>) -> String {
+    let mut out = show_actions(plan);
+    match saved_to {
+        Some(path) => {
+            let shown = escape(&path.display().to_string()).into_owned();
+            out.push_str(&format!(
+                "Saved the plan to {shown}. To perform exactly these actions: ecmguard apply {shown}\n"
+            ));
+        }
+        None if !plan.actions.is_empty() => out.push_str(
+            "The plan was not saved. To perform exactly these actions, save it (-o PLAN) and run ecmguard apply PLAN\n",
+        ),
+        None => {}
+    }
+    out
+}
+
+/// The plan's actions, the `Plan:` line and what was not planned: what `plan` shows, and
+/// `apply` without a plan file shows before it asks.
+pub(super) fn show_actions(plan: &Plan) -> String {
     let mut out = String::new();
     if plan.actions.is_empty() {
         out.push_str("ecmguard will perform no action.\n\n");
@@ -255,18 +285,6 @@ pub fn show(plan: &Plan, saved_to: Option<&Path>) -> String {
             "Not planned (findings of rules with a fix that are not violations): {}.\n",
             not_planned.join(", ")
         ));
-    }
-    match saved_to {
-        Some(path) => {
-            let shown = escape(&path.display().to_string()).into_owned();
-            out.push_str(&format!(
-                "Saved the plan to {shown}. To perform exactly these actions: ecmguard apply {shown}\n"
-            ));
-        }
-        None if !plan.actions.is_empty() => out.push_str(
-            "The plan was not saved. To perform exactly these actions, save it (-o PLAN) and run ecmguard apply PLAN\n",
-        ),
-        None => {}
     }
     out
 }

@@ -31,6 +31,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// As stored and serialised: `done`, `already_done`, `skipped_stale`…
+    pub fn key(self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::AlreadyDone => "already_done",
+            Status::SkippedStale => "skipped_stale",
+            Status::SkippedInUse => "skipped_in_use",
+            Status::Failed => "failed",
+            Status::NotAttempted => "not_attempted",
+        }
+    }
+
     /// As printed: `done`, `already done`, `skipped (stale)`…
     pub fn label(self) -> &'static str {
         match self {

@@ -478,6 +478,12 @@ codes! {
         ApplyStopped => "apply-stopped", "`ecmguard apply` stopped before its last action: a re-check could not be made (network, permission, `--deadline`), or Ctrl-C; the action in flight finished, no other was started, and the result file lists the rest as not attempted (exit 3).",
             example: "Ctrl-C during an apply of 20 deletes, or DescribeInstances refused for a missing ecm:DescribeInstances permission",
             fix: "Fix the cause the message names, then apply the same plan again: what is done is recognised as already done.";
+        ApplyNeedsApproval => "apply-needs-approval", "`ecmguard apply` without a plan file, off a terminal and without `--auto-approve`: nobody can answer its question, so nothing is planned or done (exit 2).",
+            example: "`ecmguard apply --policy policies` in a CI job",
+            fix: "In CI, apply a saved plan that was reviewed (`ecmguard plan -o plan.json`, then `ecmguard apply plan.json`); or, knowingly, `--auto-approve`.";
+        ApplyCancelled => "apply-cancelled", "`ecmguard apply` without a plan file asked whether to perform the plan it showed, and the answer was not `yes` (or there was none): nothing was done (exit 1).",
+            example: "answering `y` or pressing Ctrl-D at `Do you want to perform these actions?`",
+            fix: "Run it again and answer `yes` (the whole word) to perform the actions, or save the plan for review with `ecmguard plan -o plan.json`.";
     }
     area "Usage and --module" {
         UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",

@@ -13,6 +13,8 @@
 //! written to the database or shown in a message.
 
 pub mod account;
+pub mod actions;
+pub mod actions_view;
 pub mod html;
 pub mod pgpass;
 pub mod plan;
@@ -399,7 +401,7 @@ fn open_error(target: &Target, error: &StoreError) -> Diag {
 /// A store error as a diagnostic: its own code for a database that
 /// disagrees with itself or a run of another account; otherwise the code
 /// of what was being done (`failed`).
-fn diag_of(database: Option<&str>, error: &StoreError, doing: &str) -> Diag {
+pub(crate) fn diag_of(database: Option<&str>, error: &StoreError, doing: &str) -> Diag {
     let (code, fallback) = match error.kind {
         ErrorKind::Inconsistent => (Code::HistoryInconsistent, None),
         ErrorKind::OtherAccount => (Code::HistoryOtherAccount, None),
@@ -417,7 +419,7 @@ fn diag_of(database: Option<&str>, error: &StoreError, doing: &str) -> Diag {
     }
 }
 
-fn read_error(store: &dyn Store, error: &StoreError) -> Diag {
+pub(crate) fn read_error(store: &dyn Store, error: &StoreError) -> Diag {
     diag_of(Some(&store.describe()), error, "reading the history failed")
 }
 

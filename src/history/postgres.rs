@@ -31,7 +31,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 const BATCH: usize = 5000;
 
 pub struct Postgres {
-    client: Client,
+    pub(super) client: Client,
     /// The URL without its password, for messages.
     shown: String,
     /// Scrubbed from every message, in case a server echoes it.
@@ -95,7 +95,7 @@ impl Postgres {
         })
     }
 
-    fn error(&self, e: &postgres::Error) -> StoreError {
+    pub(super) fn error(&self, e: &postgres::Error) -> StoreError {
         let message = describe(e);
         StoreError::new(match &self.password {
             Some(p) => message.replace(p.as_str(), "***"),
@@ -141,7 +141,7 @@ impl Postgres {
         Ok(())
     }
 
-    fn query(
+    pub(super) fn query(
         &mut self,
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],

@@ -30,6 +30,8 @@ pub struct HistoryView<'a> {
     pub zone: &'a ApiZone,
     /// `SQLite file PATH` or `PostgreSQL URL` without its password.
     pub database: &'a str,
+    /// The applies of the window (`apply --history`), oldest first.
+    pub applies: &'a [super::actions::ApplyRow],
 }
 
 impl HistoryView<'_> {
@@ -215,6 +217,7 @@ fn json_head(view: &HistoryView<'_>) -> serde_json::Map<String, Value> {
         "rules": rules,
         "time_to_fix": fix_json(&s.time_to_fix),
         "waivers_due": waivers,
+        "applies": super::actions_view::json(view),
     });
     match head {
         Value::Object(map) => map,
@@ -258,7 +261,8 @@ fn human(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
     )?;
     writeln!(out)?;
     open(view, &s.open, out)?;
-    waivers(view, out)
+    waivers(view, out)?;
+    super::actions_view::human(view, out)
 }
 
 fn runs(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {

@@ -22,7 +22,7 @@ use super::store::{
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Sqlite {
-    conn: Connection,
+    pub(super) conn: Connection,
     path: PathBuf,
 }
 
@@ -54,7 +54,7 @@ impl Sqlite {
 }
 
 /// A SQLite error as a store error; "not a database" marks a foreign file.
-fn error(e: rusqlite::Error) -> StoreError {
+pub(super) fn error(e: rusqlite::Error) -> StoreError {
     if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
         StoreError::foreign(format!("not a SQLite database ({e})"))
     } else {

@@ -313,7 +313,7 @@ pub struct Pruned {
 /// the schema methods, which `schema::open` calls in its own. `Send`: a
 /// check reads the open streaks on a thread of their own while its images
 /// load, and closes the database on one while its reports are written.
-pub trait Store: Send {
+pub trait Store: Send + super::actions::ActionStore {
     /// `SQLite file PATH` or `PostgreSQL postgres://user@host/db` (never a
     /// password), for messages.
     fn describe(&self) -> String;

@@ -171,7 +171,7 @@ fn max_findings(text: Option<&str>, problems: &mut Problems) -> usize {
 
 /// `--history` and `--account` of a check (else the config file's
 /// `history` and `account`).
-fn check_history(
+pub(super) fn check_history(
     args: &HistoryDbArgs,
     config: Option<&ProjectConfig>,
     profile: Option<&str>,

@@ -31,7 +31,7 @@ use crate::diag::{Code, Diag};
 use crate::history::Target;
 use crate::time::{ApiZone, parse_now};
 
-pub use apply::ApplySettings;
+pub use apply::{ApplySettings, PlanSource};
 pub use check::{CheckSettings, HistorySettings, ReportTarget, SourceSettings};
 pub use fetch::FetchSettings;
 pub use history::{HistoryCommandSettings, PruneSettings};

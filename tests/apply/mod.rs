@@ -3,6 +3,8 @@
 
 mod cli;
 mod emulator;
+mod history;
 mod interrupt;
+mod prompt;
 mod read_path;
 mod support;

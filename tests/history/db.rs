@@ -100,6 +100,8 @@ impl Db {
                     "ecmguard_findings",
                     "ecmguard_rule_counts",
                     "ecmguard_fixes",
+                    "ecmguard_applies",
+                    "ecmguard_actions",
                 ] {
                     for row in client
                         .query(&format!("SELECT t::text FROM {table} t"), &[])

@@ -310,12 +310,13 @@ fn a_version_1_history_is_migrated_and_keeps_its_streaks(db: &Db) {
         ])
     };
     // Day 16: the version-1 streak goes on (past its grace), and the run is
-    // recorded with the account's fingerprint at version 2.
+    // recorded with the account's fingerprint (version 2), and the history migrated on to
+    // the current version (3: the applies).
     let out = check(db, 16, GRACE, images(), &[]).code(1);
     assert_eq!(findings(&out.json())[0].3, day(1));
     assert_eq!(
         db.count("SELECT CAST(value AS BIGINT) FROM ecmguard_meta WHERE key = 'schema_version'"),
-        2
+        3
     );
     assert_eq!(
         db.count("SELECT COUNT(*) FROM ecmguard_runs WHERE account_fingerprint IS NOT NULL"),

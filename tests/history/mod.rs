@@ -18,8 +18,11 @@ macro_rules! both {
     };
 }
 
+/// For the other suites that run a case on both backends (`apply --history`).
+pub(crate) use both;
+
 mod cases;
-mod db;
+pub(crate) mod db;
 mod grace;
 mod greener;
 mod reports;
