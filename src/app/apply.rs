@@ -8,12 +8,12 @@ use std::path::Path;
 
 use super::{Io, file_failed, stdout_failed};
 use crate::apply::report::{self, Context};
-use crate::apply::{self, Applied, Hooks};
+use crate::apply::{self, Hooks};
 use crate::cli::ApplyArgs;
 use crate::diag::{Code, Diag};
 use crate::fs::write::AtomicFile;
 use crate::history::account::Fingerprint;
-use crate::outcome::{ApplyEnd, Error, Outcome};
+use crate::outcome::{Error, Outcome};
 use crate::plan::model::Plan;
 use crate::settings::ApplySettings;
 use crate::source::live::{self, ApiFilter, FetchError, FetchProgress, Session};
@@ -100,18 +100,7 @@ pub(super) fn run(args: &ApplyArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         .with_help("apply the same plan again: what is done is recognised as done, and the rest is re-checked and done");
         super::print_diagnostics(&[diag], io);
     }
-    Ok(Outcome::Applied(end_of(&applied)))
-}
-
-/// The exit class of an apply.
-fn end_of(applied: &Applied) -> ApplyEnd {
-    if applied.failed() {
-        ApplyEnd::Failed
-    } else if applied.all_done() {
-        ApplyEnd::AllDone
-    } else {
-        ApplyEnd::Skipped
-    }
+    Ok(Outcome::Applied(applied.end()))
 }
 
 /// `--output` naming the plan file would replace the plan with its result.

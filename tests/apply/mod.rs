@@ -4,5 +4,6 @@
 mod cli;
 mod emulator;
 mod interrupt;
+mod property;
 mod read_path;
 mod support;
