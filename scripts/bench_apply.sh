@@ -68,7 +68,7 @@ run() { # limiter seed -> prints "seconds requests throttled"
     -o "$work/plan.json" >/dev/null 2>"$work/stderr" \
     || { echo "plan failed:" >&2; cat "$work/stderr" >&2; exit 1; }
   local planned
-  planned=$(grep -c '"action": "delete"' "$work/plan.json" || true)
+  planned=$(jq '[.actions[] | select(.action == "delete")] | length' "$work/plan.json")
   [ "$planned" -eq "$DELETES" ] || { echo "planned $planned deletes, not $DELETES" >&2; exit 1; }
   local start end code=0
   start=$(now_s)
