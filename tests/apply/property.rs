@@ -267,27 +267,31 @@ fn random_faults(rng: &mut Rng) -> FaultScript {
                 code: code.to_owned(),
                 message: None,
             };
-            let fault = match rng.below(if write { 11 } else { 6 }) {
-                0 => Fault::Throttle,
-                1 => Fault::InternalError,
-                2 => Fault::Http {
-                    status: *rng.pick(&[500, 502, 503, 504]),
-                    body: None,
-                },
-                // Past the 200 ms timeout: for a write, done but never answered.
-                3 => Fault::Delay { ms: 400 },
-                4 => Fault::Truncate,
-                5 => api(*rng.pick(&[
-                    "UnauthorizedOperation",
-                    "UnauthorizedOperation.ForbiddenOperation",
-                    "AuthFailure.UnauthorizedOperation",
-                ])),
-                6 => api("FailedOperation.ImageInUse"),
-                7 => api(*rng.pick(&["ResourceNotFound", "InvalidParameterValue.InvalidImageID"])),
-                8 => api("InvalidParameterValue"),
-                9 => api(*rng.pick(&["ServiceUnavailable", "ResourceUnavailable"])),
-                _ => api("RequestLimitExceeded"),
-            };
+            let fault =
+                match rng.below(if write { 11 } else { 6 }) {
+                    0 => Fault::Throttle,
+                    1 => Fault::InternalError,
+                    2 => Fault::Http {
+                        status: *rng.pick(&[500, 502, 503, 504]),
+                        body: None,
+                    },
+                    // Past the 200 ms timeout: for a write, done but never answered.
+                    3 => Fault::Delay { ms: 400 },
+                    4 => Fault::Truncate,
+                    5 => api(rng.pick::<&str>(&[
+                        "UnauthorizedOperation",
+                        "UnauthorizedOperation.ForbiddenOperation",
+                        "AuthFailure.UnauthorizedOperation",
+                    ])),
+                    6 => api("FailedOperation.ImageInUse"),
+                    7 => api(rng.pick::<&str>(&[
+                        "ResourceNotFound",
+                        "InvalidParameterValue.InvalidImageID",
+                    ])),
+                    8 => api("InvalidParameterValue"),
+                    9 => api(rng.pick::<&str>(&["ServiceUnavailable", "ResourceUnavailable"])),
+                    _ => api("RequestLimitExceeded"),
+                };
             let mut rule = FaultRule::once(fault).for_action(action);
             rule = if rng.chance(12) {
                 rule.forever()
