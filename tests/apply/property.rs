@@ -36,6 +36,7 @@ use ecmguard::plan::model::{Action, ActionKind, Plan};
 use ecmguard::source::live::Session;
 use serde_json::Value;
 
+use crate::live::property::Rng;
 use crate::live::support::fast_config_at;
 use crate::live_cli::{Server, with_credentials};
 use crate::support::{NOW, Test};
@@ -52,31 +53,6 @@ const REGRESSIONS: &[u64] = &[
 
 /// How many random cases one run checks (each is a plan, a faulty apply and two clean ones).
 const CASES: u32 = 28;
-
-/// splitmix64, as the fetch properties use: deterministic, spread well enough.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
 
 fn image_id(i: u64) -> String {
     ecm_emulator::synthetic_image(i as usize)["ImageId"]
