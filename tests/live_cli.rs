@@ -48,6 +48,19 @@ impl Server {
         self.emulator.as_ref().map(Emulator::handle)
     }
 
+    /// Replaces the emulator's fault script (between runs).
+    pub(crate) fn set_faults(&self, faults: FaultScript) {
+        if let Some(emulator) = &self.emulator {
+            emulator.set_faults(faults);
+        }
+    }
+
+    /// Runs `future` to its end on this thread, in the emulator's runtime (which serves
+    /// on its own worker meanwhile): a client in process, against this server.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
     /// Every request so far (with its action), in arrival order.
     pub(crate) fn log(&self) -> Vec<ecm_emulator::LogEntry> {
         self.emulator

@@ -197,7 +197,7 @@ fn perform(
         .with_help("apply the same plan again: what is done is recognised as done, and the rest is re-checked and done");
         super::print_diagnostics(&[diag], io);
     }
-    let end = end_of(&applied);
+    let end = applied.end();
     if let (Some(history), Some(target)) = (&mut history, &settings.history) {
         let record = ApplyRecord {
             time: started_at.as_second(),
@@ -244,17 +244,6 @@ fn action_records(plan: &Plan, applied: &Applied, finished: Timestamp) -> Vec<Ac
             }
         })
         .collect()
-}
-
-/// The exit class of an apply.
-fn end_of(applied: &Applied) -> ApplyEnd {
-    if applied.failed() {
-        ApplyEnd::Failed
-    } else if applied.all_done() {
-        ApplyEnd::AllDone
-    } else {
-        ApplyEnd::Skipped
-    }
 }
 
 /// `--output` naming the plan file would replace the plan with its result.

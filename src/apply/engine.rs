@@ -80,7 +80,8 @@ pub async fn apply(session: &Session, actions: &[Action], hooks: Hooks<'_>) -> A
                 hooks.clock,
             )
         } else {
-            let outcome = one(session, index, action, hooks.clock).await;
+            let planned = planned_values(actions, index);
+            let outcome = one(session, index, action, &planned, hooks.clock).await;
             if outcome.run_stopped {
                 applied.stopped = Some(outcome.reason.clone().unwrap_or_default());
             }
@@ -100,6 +101,21 @@ pub async fn apply(session: &Session, actions: &[Action], hooks: Hooks<'_>) -> A
         applied.outcomes.push(outcome);
     }
     applied
+}
+
+/// The values the plan's other actions set on the same image (field, value): a rename and a
+/// description of one image are two actions, and whichever comes second (in this run or
+/// the next) must not take the other's effect for a change someone made since the plan.
+fn planned_values(actions: &[Action], index: usize) -> Vec<(&'static str, &str)> {
+    let Some(action) = actions.get(index) else {
+        return Vec::new();
+    };
+    actions
+        .iter()
+        .enumerate()
+        .filter(|(i, other)| *i != index && other.image_id == action.image_id)
+        .filter_map(|(_, other)| Some((other.kind.field_limit()?.0, other.kind.new_value()?)))
+        .collect()
 }
 
 fn write_of(action: &Action) -> Write<'_> {
@@ -134,6 +150,7 @@ async fn one(
     session: &Session,
     index: usize,
     action: &Action,
+    planned: &[(&'static str, &str)],
     clock: fn() -> Timestamp,
 ) -> ActionOutcome {
     let outcome = |status: Status| ActionOutcome::new(index, action, status, clock());
@@ -145,7 +162,7 @@ async fn one(
     // The service said the image does not exist: believed only if a re-read agrees.
     let mut said_missing: Option<(String, String, String)> = None;
     loop {
-        let now = match recheck(session, action).await {
+        let now = match recheck(session, action, planned).await {
             Ok(now) => now,
             Err(e) => {
                 let mut out = outcome(Status::Failed).with_reason(format!(
@@ -228,8 +245,13 @@ async fn one(
     }
 }
 
-/// Re-reads the image (and for a delete its usage, every page) and says what is to be done.
-async fn recheck(session: &Session, action: &Action) -> Result<Now, FetchError> {
+/// Re-reads the image (and for a delete its usage, every page) and says what is to be done;
+/// `planned` are the values the plan's other actions set on it (not changes).
+async fn recheck(
+    session: &Session,
+    action: &Action,
+    planned: &[(&'static str, &str)],
+) -> Result<Now, FetchError> {
     let silent = |_: FetchProgress| {};
     let id = action.image_id.as_str();
     let by_id = [ApiFilter::new("image-id", [id.to_owned()])];
@@ -254,7 +276,7 @@ async fn recheck(session: &Session, action: &Action) -> Result<Now, FetchError> 
             crate::text::escape(new)
         )));
     }
-    if let Some(change) = changed_field(&action.image, &current) {
+    if let Some(change) = changed_field(&action.image, &current, planned) {
         return Ok(Now::Stale(change));
     }
     match &action.kind {
@@ -318,8 +340,18 @@ async fn recheck(session: &Session, action: &Action) -> Result<Now, FetchError> 
 }
 
 /// The first field (in the order the plan saw them, then new ones) whose value differs
-/// between the image as seen and as it is now, said as `ImageName changed: "a" -> "b"`.
-fn changed_field(seen: &Map<String, Value>, now: &Map<String, Value>) -> Option<String> {
+/// between the image as seen and as it is now, said as `ImageName changed: "a" -> "b"`;
+/// a field that now holds the value another action of the plan sets is not a change.
+fn changed_field(
+    seen: &Map<String, Value>,
+    now: &Map<String, Value>,
+    planned: &[(&'static str, &str)],
+) -> Option<String> {
+    let planned_here = |key: &str| {
+        planned.iter().any(|(field, value)| {
+            *field == key && now.get(key).and_then(Value::as_str) == Some(*value)
+        })
+    };
     let show = |v: Option<&Value>| match v {
         None => "(absent)".to_owned(),
         Some(Value::String(s)) => format!("\"{}\"", crate::text::escape(s)),
@@ -327,7 +359,7 @@ fn changed_field(seen: &Map<String, Value>, now: &Map<String, Value>) -> Option<
     };
     seen.keys()
         .chain(now.keys().filter(|k| !seen.contains_key(*k)))
-        .find(|key| seen.get(*key) != now.get(*key))
+        .find(|key| seen.get(*key) != now.get(*key) && !planned_here(key))
         .map(|key| {
             format!(
                 "{} changed since the plan: {} -> {}",
@@ -353,16 +385,22 @@ mod tests {
     #[test]
     fn the_first_changed_field_is_named() {
         let seen = map(json!({"ImageId": "img-1", "ImageName": "a", "ImageSize": 50}));
-        assert_eq!(changed_field(&seen, &seen), None);
+        assert_eq!(changed_field(&seen, &seen, &[]), None);
         let now = map(json!({"ImageId": "img-1", "ImageName": "b", "ImageSize": 60}));
         assert_eq!(
-            changed_field(&seen, &now).unwrap(),
+            changed_field(&seen, &now, &[]).unwrap(),
             "ImageName changed since the plan: \"a\" -> \"b\""
         );
         let grown = map(json!({"ImageId": "img-1", "ImageName": "a", "ImageSize": 50, "New": 1}));
         assert_eq!(
-            changed_field(&seen, &grown).unwrap(),
+            changed_field(&seen, &grown, &[]).unwrap(),
             "New changed since the plan: (absent) -> 1"
         );
+        // The plan's own rename of the image, done by an earlier action, is no change; the
+        // same field with another value is.
+        let renamed = map(json!({"ImageId": "img-1", "ImageName": "b", "ImageSize": 50}));
+        assert_eq!(changed_field(&seen, &renamed, &[("ImageName", "b")]), None);
+        assert!(changed_field(&seen, &renamed, &[("ImageName", "c")]).is_some());
+        assert!(changed_field(&seen, &renamed, &[("ImageDescription", "b")]).is_some());
     }
 }

@@ -7,6 +7,7 @@ use std::io::Write;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::outcome::ApplyEnd;
 use crate::plan::model::Action;
 
 /// The schema name of the apply result file.
@@ -201,6 +202,19 @@ impl Applied {
                 .outcomes
                 .iter()
                 .any(|o| matches!(o.outcome, Status::Failed | Status::NotAttempted))
+    }
+
+    /// How the apply ended, as its exit code says it: every action done or already done;
+    /// some skipped and none failed; or something failed, was not attempted, or the run
+    /// stopped.
+    pub fn end(&self) -> ApplyEnd {
+        if self.failed() {
+            ApplyEnd::Failed
+        } else if self.all_done() {
+            ApplyEnd::AllDone
+        } else {
+            ApplyEnd::Skipped
+        }
     }
 
     /// `Apply: 2 done, 1 already done, 1 skipped (stale), 0 failed.`, with the in-use

@@ -6,5 +6,6 @@ mod emulator;
 mod history;
 mod interrupt;
 mod prompt;
+mod property;
 mod read_path;
 mod support;

@@ -1,10 +1,10 @@
 //! Nothing on the read path reaches a write action: by the module graph (only `apply` and
 //! the `apply` command name the write client or the write actions) and by what the
-//! emulator receives from `check` and `fetch`.
+//! emulator receives from `check`, `fetch` and `plan`.
 
 use std::path::Path;
 
-use ecm_emulator::{DELETE_IMAGE, MODIFY_IMAGE_ATTRIBUTE};
+use ecm_emulator::{DELETE_IMAGE, DESCRIBE_INSTANCES, MODIFY_IMAGE_ATTRIBUTE};
 
 use crate::live_cli::{Server, with_credentials};
 use crate::support::{NOW, Test};
@@ -60,9 +60,35 @@ fn only_the_apply_modules_know_the_write_client_and_the_write_actions() {
     );
 }
 
+/// A rule of each fix kind over the generated images (CentOS, Ubuntu, TencentOS private
+/// images), so that a plan has deletes, renames and descriptions to make.
+const EVERY_FIX: &str = "rules:
+  - id: old-centos
+    title: Old CentOS images go
+    where: { ImageType: PRIVATE_IMAGE, Platform: CentOS }
+    assert: { ImageCreateTime: { newer_than: 1y } }
+    fix: delete
+  - id: ubuntu-names
+    title: Ubuntu images are named so
+    where: { ImageType: PRIVATE_IMAGE, Platform: Ubuntu }
+    assert: { ImageName: { matches: \"^ubuntu-\" } }
+    fix: { rename: \"ubuntu-{ImageId}\" }
+  - id: tencentos-owner
+    title: TencentOS images name their owner
+    where: { ImageType: PRIVATE_IMAGE, Platform: TencentOS }
+    assert: { ImageDescription: { matches: \"^owner:\" } }
+    fix: { describe: \"owner: unknown ({ImageName})\" }
+";
+
 #[test]
-fn check_and_fetch_never_send_a_write_action() {
-    let server = Server::start(ecm_emulator::generate_images(30), |_| {});
+fn check_fetch_and_plan_never_send_a_write_action() {
+    let server = Server::start(ecm_emulator::generate_images(30), |config| {
+        // One of the deletes' images is in use: the plan keeps it.
+        config.instances = vec![ecm_emulator::synthetic_instance(
+            1,
+            Some("img-00000004".to_owned()),
+        )];
+    });
     let url = server.url();
     with_credentials(Test::new().policy(crate::live_cli::STATE))
         .check(&["--endpoint", &url, "--now", NOW, "--usage"])
@@ -71,8 +97,38 @@ fn check_and_fetch_never_send_a_write_action() {
         .args(&["fetch", "--endpoint", &url, "--usage", "-o", "snap.json"])
         .run()
         .code(0);
+    let planned = with_credentials(Test::new().policy(EVERY_FIX))
+        .args(&[
+            "plan",
+            "--endpoint",
+            &url,
+            "--now",
+            NOW,
+            "--usage",
+            "-o",
+            "plan.json",
+        ])
+        .run()
+        .code(0);
+    // The plan had something of every kind to do (and kept the image in use): had it
+    // written anything, the log would show it.
+    let plan: serde_json::Value = serde_json::from_str(&planned.read("plan.json")).unwrap();
+    for kind in ["delete", "rename", "describe"] {
+        assert!(
+            plan["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["action"] == kind),
+            "no {kind} planned: {plan}"
+        );
+    }
+    assert_eq!(plan["kept"][0]["reason"]["kind"], "in_use", "{plan}");
     let log = server.log();
-    assert!(log.len() > 2, "the runs did read");
+    assert!(
+        log.iter().any(|e| e.action == DESCRIBE_INSTANCES),
+        "the plan listed usage"
+    );
     assert!(
         log.iter()
             .all(|e| e.action != DELETE_IMAGE && e.action != MODIFY_IMAGE_ATTRIBUTE),

@@ -4,7 +4,7 @@ mod emulator;
 mod errors;
 mod faults;
 mod fetch;
-mod property;
+pub(crate) mod property;
 mod rate;
 mod secrets;
 pub(crate) mod support;

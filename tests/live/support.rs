@@ -17,12 +17,17 @@ pub async fn emulator(n: usize, faults: FaultScript) -> Emulator {
 
 /// A client configuration for `emulator` that does not wait for long anywhere.
 pub fn fast_config(emulator: &Emulator) -> LiveConfig {
+    fast_config_at(&emulator.url())
+}
+
+/// [`fast_config`] for the emulator at `url` (one that runs on a runtime of its own).
+pub fn fast_config_at(url: &str) -> LiveConfig {
     let mut cfg = LiveConfig::new(Credentials::new(
         DEFAULT_SECRET_ID,
         DEFAULT_SECRET_KEY,
         None,
     ));
-    cfg.endpoint = emulator.url();
+    cfg.endpoint = url.to_owned();
     cfg.rate = 500.0;
     cfg.timeout = Duration::from_secs(5);
     cfg.retry = RetryBudget {
