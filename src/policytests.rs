@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
-use crate::eval::{EvalOptions, OpenSince, evaluate};
+use crate::eval::{EvalOptions, OpenSince, OpenSinceBuilder, evaluate};
 use crate::image::{Field, FieldType, Image, ImageSet};
 use crate::policy::context::Cx;
 use crate::policy::yaml::{self, Node, NodeKind};
@@ -291,7 +291,7 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
         );
         return None;
     };
-    let mut open = OpenSince::new();
+    let mut open = OpenSinceBuilder::new();
     let mut ok = true;
     for item in items {
         let Some(mapping) = cx.mapping(item, "a history entry", HISTORY_KEYS) else {
@@ -310,7 +310,7 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
             _ => ok = false,
         }
     }
-    ok.then_some(open)
+    ok.then(|| open.build())
 }
 
 /// A test image is written by a person: every key must be an Image field

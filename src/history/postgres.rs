@@ -20,7 +20,7 @@ use super::sql;
 use crate::text;
 
 use super::store::{
-    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    EachStreak, FindingRecord, FindingSource, FixSource, FixStats, NewFinding, RuleCountRecord,
     RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
@@ -436,27 +436,44 @@ impl Store for Postgres {
         Ok(())
     }
 
-    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()> {
-        let statement = self
-            .client
-            .prepare(sql::INSERT_FIX)
-            .map_err(|e| self.error(&e))?;
-        for f in fixes {
-            self.client
-                .execute(
-                    &statement,
-                    &[
-                        &run,
-                        &f.account,
-                        &f.rule,
-                        &f.image,
-                        &f.first_seen,
-                        &f.fixed_at,
-                    ],
-                )
-                .map_err(|e| self.error(&e))?;
-        }
-        Ok(())
+    fn insert_fixes(
+        &mut self,
+        run: i64,
+        account: &str,
+        fixed_at: i64,
+        fixes: &dyn FixSource,
+    ) -> StoreResult<()> {
+        // A few thousand rows per round trip, copied a batch at a time (the
+        // rows are only lent for the call that hands them out).
+        const SQL: &str = "INSERT INTO ecmguard_fixes \
+             (run_id, account, rule_id, image_id, first_seen, fixed_at) \
+             SELECT $1::bigint, $2::text, *, $3::bigint FROM UNNEST($4::text[], $5::text[], $6::bigint[])";
+        let mut rules: Vec<String> = Vec::new();
+        let mut images: Vec<Option<String>> = Vec::new();
+        let mut seen: Vec<i64> = Vec::new();
+        let flush = |this: &mut Self,
+                     rules: &mut Vec<String>,
+                     images: &mut Vec<Option<String>>,
+                     seen: &mut Vec<i64>|
+         -> StoreResult<()> {
+            if !rules.is_empty() {
+                this.query(SQL, &[&run, &account, &fixed_at, &*rules, &*images, &*seen])?;
+                rules.clear();
+                images.clear();
+                seen.clear();
+            }
+            Ok(())
+        };
+        fixes.each(&mut |f| {
+            rules.push(f.rule.to_owned());
+            images.push(f.image.map(str::to_owned));
+            seen.push(f.first_seen);
+            if rules.len() == BATCH {
+                flush(self, &mut rules, &mut images, &mut seen)?;
+            }
+            Ok(())
+        })?;
+        flush(self, &mut rules, &mut images, &mut seen)
     }
 
     fn accounts(&mut self) -> StoreResult<Vec<String>> {

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    EachStreak, FindingRecord, FindingSource, FixSource, FixStats, NewFinding, RuleCountRecord,
     RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
@@ -364,23 +364,29 @@ impl Store for Sqlite {
         Ok(())
     }
 
-    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()> {
+    fn insert_fixes(
+        &mut self,
+        run: i64,
+        account: &str,
+        fixed_at: i64,
+        fixes: &dyn FixSource,
+    ) -> StoreResult<()> {
         let mut stmt = self
             .conn
             .prepare_cached(&q(sql::INSERT_FIX))
             .map_err(error)?;
-        for f in fixes {
+        fixes.each(&mut |f| {
             stmt.execute(params![
                 run,
-                f.account,
+                account,
                 f.rule,
                 f.image,
                 f.first_seen,
-                f.fixed_at
+                fixed_at
             ])
-            .map_err(error)?;
-        }
-        Ok(())
+            .map(|_| ())
+            .map_err(error)
+        })
     }
 
     fn accounts(&mut self) -> StoreResult<Vec<String>> {

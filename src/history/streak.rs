@@ -14,12 +14,14 @@ use jiff::Timestamp;
 
 use super::account::Fingerprint;
 use super::plan::{self, Plan, Step};
-use super::store::{FindingRecord, FindingSource, FixRecord, RunRecord, Store, StoreResult};
-use crate::eval::{OpenSince, Status};
+use super::store::{
+    FindingRecord, FindingSource, FixRow, FixSource, RunRecord, Store, StoreResult,
+};
+use crate::eval::{OpenSince, OpenSinceBuilder, Status};
 
 /// A state that runs are replayed into: what a check needs
-/// ([`OpenSince`]: since when), or what `history` lists ([`OpenState`]:
-/// the findings themselves).
+/// ([`OpenSince`], built: since when), or what `history` lists
+/// ([`OpenState`]: the findings themselves).
 trait Streaks {
     /// A run evaluated `rule` on `image` (a narrowed run: before its own
     /// findings are read in): what was known of it is replaced.
@@ -82,14 +84,29 @@ fn read_step(
     let mut unexpected: Option<String> = None;
     let mut clamped = 0;
     let mut out_of_range = None;
-    state.read(store, step.run.id, &mut |rule, image, first_seen| {
-        match rows.get_mut(rule) {
-            Some(n) => *n += 1,
-            None => {
-                unexpected.get_or_insert_with(|| rule.to_owned());
+    // A run's rows come rule by rule: the rule's count and whether this
+    // step decides it are looked up once per rule, not once per row.
+    let mut current = RuleRows::default();
+    let mut count = |current: &mut RuleRows, rows: &mut HashMap<&str, i64>| {
+        if current.rows > 0 {
+            match rows.get_mut(current.rule.as_str()) {
+                Some(n) => *n += current.rows,
+                None => {
+                    unexpected.get_or_insert_with(|| current.rule.clone());
+                }
             }
         }
-        let decided = step.rules.contains(rule)
+        current.rows = 0;
+    };
+    state.read(store, step.run.id, &mut |rule, image, first_seen| {
+        if current.rule != rule || current.rows == 0 {
+            count(&mut current, &mut rows);
+            current.rule.clear();
+            current.rule.push_str(rule);
+            current.decided = step.rules.contains(rule);
+        }
+        current.rows += 1;
+        let decided = current.decided
             && match (&step.checked, image) {
                 (None, _) => true,
                 (Some(checked), Some(image)) => checked.contains(image),
@@ -111,6 +128,7 @@ fn read_step(
         }
         Some(first_seen)
     })?;
+    count(&mut current, &mut rows);
     if let Some(rule) = unexpected {
         return Err(plan::disagrees(
             account,
@@ -150,6 +168,14 @@ fn read_step(
     Ok(clamped)
 }
 
+/// The rows of one rule counted so far in a run being read.
+#[derive(Default)]
+struct RuleRows {
+    rule: String,
+    rows: i64,
+    decided: bool,
+}
+
 /// Since when each finding of `account` has been open, as of `until`: what
 /// evaluation is given, and what a run's fixes are computed from.
 pub fn open_since(
@@ -157,14 +183,14 @@ pub fn open_since(
     account: &str,
     until: i64,
 ) -> StoreResult<(OpenSince, Replayed)> {
-    let mut open = OpenSince::new();
+    let mut open = OpenSinceBuilder::new();
     let replayed = replay(store, account, until, &mut open)?;
-    Ok((open, replayed))
+    Ok((open.build(), replayed))
 }
 
-impl Streaks for OpenSince {
+impl Streaks for OpenSinceBuilder {
     fn forget(&mut self, rule: &str, image: &str) {
-        self.remove(rule, Some(image));
+        OpenSinceBuilder::forget(self, rule, image);
     }
 
     fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
@@ -225,50 +251,56 @@ impl Streaks for OpenState {
     }
 }
 
-/// The streaks `run` ends: open before it, its rule in the run's policy,
-/// its image checked by the run (a whole-account run that checked at least
-/// one image checks every image of the account, and alone checks set-level
-/// findings), and not among its `findings`. A run that checked nothing ends
-/// nothing, and a rule that left the policy does not make its findings
-/// "fixed". The streaks the run continues are struck off `open` as its
-/// findings are matched: what is left is what it did not find.
-pub fn fixes(
-    open: &mut OpenSince,
-    run: &RunRecord,
-    findings: &dyn FindingSource,
-) -> Vec<FixRecord> {
-    if run.images <= 0 {
-        return Vec::new();
-    }
+/// What a run leaves of the streaks it was judged against: the ones its
+/// findings continue are struck off (and freed), so what is left are the
+/// ones it may end ([`Fixes`]).
+pub fn settle(mut open: OpenSince, findings: &dyn FindingSource) -> OpenSince {
     findings.each(&mut |f| {
-        open.remove(f.rule, f.image);
+        open.strike(f.rule, f.image);
         true
     });
-    let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
-    let checked: Option<HashSet<&str>> = run
-        .checked_images
-        .as_ref()
-        .map(|ids| ids.iter().map(String::as_str).collect());
-    let mut fixes: Vec<FixRecord> = open
-        .iter()
-        .filter(|(rule, image, _)| {
+    open.unstruck()
+}
+
+/// The streaks `run` ends, from what it left open ([`settle`]): its rule in
+/// the run's policy, its image checked by the run (a whole-account run that
+/// checked at least one image checks every image of the account, and alone
+/// checks set-level findings). A run that checked nothing ends nothing, and
+/// a rule that left the policy does not make its findings "fixed". By rule
+/// id, then ImageId.
+pub struct Fixes<'a> {
+    pub left: &'a OpenSince,
+    pub run: &'a RunRecord,
+}
+
+impl FixSource for Fixes<'_> {
+    fn each(&self, each: &mut dyn FnMut(FixRow<'_>) -> StoreResult<()>) -> StoreResult<()> {
+        let run = self.run;
+        if run.images <= 0 {
+            return Ok(());
+        }
+        let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
+        let checked: Option<HashSet<&str>> = run
+            .checked_images
+            .as_ref()
+            .map(|ids| ids.iter().map(String::as_str).collect());
+        let mut result = Ok(());
+        self.left.each(|rule, image, at| {
             let covered = match (&checked, image) {
                 (None, _) => !run.narrowed,
                 (Some(ids), Some(id)) => run.narrowed && ids.contains(id),
                 (Some(_), None) => false,
             };
-            covered && rules.contains(rule)
-        })
-        .map(|(rule, image, at)| FixRecord {
-            account: run.account.clone(),
-            rule: rule.to_owned(),
-            image: image.map(str::to_owned),
-            first_seen: at.as_second(),
-            fixed_at: run.time,
-        })
-        .collect();
-    fixes.sort_by(|a, b| (&a.rule, &a.image).cmp(&(&b.rule, &b.image)));
-    fixes
+            if result.is_ok() && covered && rules.contains(rule) {
+                result = each(FixRow {
+                    rule,
+                    image,
+                    first_seen: at.as_second(),
+                });
+            }
+        });
+        result
+    }
 }
 
 /// Whether a status keeps a streak going: every status does. A waiver or a
@@ -342,59 +374,93 @@ mod tests {
         Timestamp::from_second(s).unwrap()
     }
 
-    fn open(findings: &[(&str, Option<&str>, i64)]) -> OpenSince {
-        let mut open = OpenSince::new();
+    fn builder(findings: &[(&str, Option<&str>, i64)]) -> OpenSinceBuilder {
+        let mut open = OpenSinceBuilder::new();
         for (rule, image, first_seen) in findings {
             open.insert(rule, *image, at(*first_seen));
         }
         open
     }
 
+    fn open(findings: &[(&str, Option<&str>, i64)]) -> OpenSince {
+        builder(findings).build()
+    }
+
+    /// The fixes a run with `found` records: `(rule, ImageId, first seen)`.
+    fn fixes(
+        open: OpenSince,
+        run: &RunRecord,
+        found: &Vec<FindingRecord>,
+    ) -> Vec<(String, Option<String>, i64)> {
+        let left = settle(open, found);
+        let mut fixes = Vec::new();
+        Fixes { left: &left, run }
+            .each(&mut |f| {
+                fixes.push((f.rule.to_owned(), f.image.map(str::to_owned), f.first_seen));
+                Ok(())
+            })
+            .unwrap();
+        fixes
+    }
+
     #[test]
     fn a_whole_run_without_the_finding_fixes_it() {
-        let mut open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
+        let open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
         let found = vec![finding("r", Some("i2"), 20)];
-        let fixes = fixes(&mut open, &run(100, None), &found);
-        assert_eq!(fixes.len(), 1);
-        assert_eq!(fixes[0].image.as_deref(), Some("i1"));
-        assert_eq!((fixes[0].first_seen, fixes[0].fixed_at), (10, 100));
+        let fixes = fixes(open, &run(100, None), &found);
+        assert_eq!(fixes, vec![("r".into(), Some("i1".into()), 10)]);
     }
 
     #[test]
     fn a_narrowed_run_fixes_only_what_it_checked() {
-        let mut open = open(&[
+        let open = open(&[
             ("r", Some("i1"), 10),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
-        let fixes = fixes(&mut open, &run(100, Some(vec!["i1"])), NONE);
-        let fixed: Vec<_> = fixes.iter().map(|f| f.image.as_deref()).collect();
+        let fixes = fixes(open, &run(100, Some(vec!["i1"])), NONE);
+        let fixed: Vec<_> = fixes.iter().map(|f| f.1.as_deref()).collect();
         assert_eq!(fixed, vec![Some("i1")]);
     }
 
     #[test]
+    fn set_level_streaks_are_fixed_by_whole_runs_only() {
+        let found = vec![finding("r", Some("i1"), 10)];
+        let whole = fixes(
+            open(&[("r", Some("i1"), 10), ("set", None, 5)]),
+            &run(100, None),
+            &found,
+        );
+        assert_eq!(whole, vec![("set".into(), None, 5)]);
+        let again = vec![finding("set", None, 5), finding("set", None, 5)];
+        let continued = fixes(open(&[("set", None, 5)]), &run(100, None), &again);
+        assert!(continued.is_empty());
+    }
+
+    #[test]
     fn a_rule_that_left_the_policy_is_not_fixed() {
-        let mut open = open(&[("gone", Some("i1"), 10)]);
-        assert!(fixes(&mut open, &run(100, None), NONE).is_empty());
+        let open = open(&[("gone", Some("i1"), 10)]);
+        assert!(fixes(open, &run(100, None), NONE).is_empty());
     }
 
     #[test]
     fn a_run_that_checked_nothing_fixes_nothing() {
-        let mut open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
+        let open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
         let mut empty = run(100, None);
         empty.images = 0;
-        assert!(fixes(&mut open, &empty, NONE).is_empty());
+        assert!(fixes(open, &empty, NONE).is_empty());
     }
 
     #[test]
     fn forgetting_touches_one_rule_and_image() {
-        let mut state = open(&[
+        let mut state = builder(&[
             ("r", Some("i1"), 10),
             ("s", Some("i1"), 15),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
         Streaks::forget(&mut state, "r", "i1");
+        let state = state.build();
         assert_eq!(state.get("r", Some("i1")), None);
         assert_eq!(state.get("s", Some("i1")), Some(at(15)));
         assert_eq!(state.get("r", Some("i2")), Some(at(20)));
