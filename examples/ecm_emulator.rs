@@ -1,10 +1,11 @@
-//! Runs the ECM `DescribeImage` emulator on 127.0.0.1 so the live path can be tried without
-//! an account:
+//! Runs the ECM emulator (`DescribeImage`, and `DescribeInstances` and `DescribeModule` for
+//! usage) on 127.0.0.1 so the live path can be tried without an account:
 //!
 //! ```text
-//! cargo run --example ecm_emulator -- --images examples/snapshots/account.json --port 8080
+//! cargo run --example ecm_emulator -- --images examples/snapshots/account.json --port 8080   # its usage too
 //! cat page*.json | cargo run --example ecm_emulator -- --images -
 //! cargo run --example ecm_emulator -- --generate 25000 --latency-ms 100 --fault-script faults.yaml
+//! cargo run --example ecm_emulator -- --generate 10000 --instances 20000 --modules 500
 //! cargo run --example ecm_emulator -- --generate 25000 --limiter sliding-window --jitter-ms 20
 //! ```
 //!
@@ -39,11 +40,20 @@ struct Args {
     /// Images to serve, in any shape `ecmguard check --snapshot` reads (`-` for stdin): a
     /// snapshot, a DescribeImage response, tccli output, the pages of one listing (a JSON
     /// array of them, or one after another), or a JSON array of images (the whole account).
+    /// A file's `instances` and `modules` sections (or a snapshot's `usage`) are the usage
+    /// DescribeInstances and DescribeModule serve.
     #[arg(long, value_name = "FILE", required_unless_present = "generate")]
     images: Option<String>,
-    /// Serve this many generated images instead (or in addition, after the file's).
+    /// Serve this many generated images instead (or in addition, after the file's), with
+    /// generated usage (--instances, --modules).
     #[arg(long)]
     generate: Option<usize>,
+    /// Generated instances over the generated images (default: twice as many as images).
+    #[arg(long, requires = "generate")]
+    instances: Option<usize>,
+    /// Generated modules (default: one for every 20 generated images).
+    #[arg(long, requires = "generate")]
+    modules: Option<usize>,
     /// Port on 127.0.0.1 (0: any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -53,7 +63,7 @@ struct Args {
     /// Added latency per request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     latency_ms: u64,
-    /// Requests per second before RequestLimitExceeded (0: unlimited).
+    /// Requests per second of each action before RequestLimitExceeded (0: unlimited).
     #[arg(long, default_value_t = 20)]
     rate_limit: u32,
     /// How the rate limit counts.
@@ -88,6 +98,7 @@ fn fail(message: String) -> ! {
 async fn main() {
     let args = Args::parse();
     let mut images = Vec::new();
+    let (mut instances, mut modules) = (Vec::new(), Vec::new());
     if let Some(name) = &args.images {
         // ecmguard's own reader: the same shapes and checks as `--snapshot`,
         // each image kept exactly as written. The file defines the account,
@@ -99,11 +110,25 @@ async fn main() {
                     ecmguard::exit::ExitCode::of_error(&ecmguard::outcome::Error::Snapshot(error));
                 std::process::exit(i32::from(code.code()))
             });
+        if name != "-" {
+            let text =
+                std::fs::read_to_string(name).unwrap_or_else(|e| fail(format!("{name}: {e}")));
+            (instances, modules) =
+                ecm_emulator::load_usage(&text).unwrap_or_else(|e| fail(format!("{name}: {e}")));
+        }
     }
     if let Some(n) = args.generate {
-        images.extend(ecm_emulator::generate_images(n));
+        let generated = ecm_emulator::generate_images(n);
+        let (more_instances, more_modules) = ecm_emulator::generate_usage(
+            &generated,
+            args.instances.unwrap_or(2 * n),
+            args.modules.unwrap_or(n / 20),
+        );
+        images.extend(generated);
+        instances.extend(more_instances);
+        modules.extend(more_modules);
     }
-    let mut config = Config::new(images);
+    let mut config = Config::new(images).with_usage(instances, modules);
     if let Some(path) = &args.fault_script {
         let text = std::fs::read_to_string(path)
             .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
@@ -134,6 +159,7 @@ async fn main() {
     config.latency = Duration::from_millis(args.latency_ms);
     config.clock = Clock::offset(args.clock_offset);
     let count = config.images.len();
+    let (instance_count, module_count) = (config.instances.len(), config.modules.len());
 
     let emulator = Emulator::bind(config, SocketAddr::from(([127, 0, 0, 1], args.port)))
         .await
@@ -141,7 +167,7 @@ async fn main() {
     println!("{}", emulator.url());
     let _ = std::io::stdout().flush();
     eprintln!(
-        "ecm_emulator: serving {count} images at {} (rate limit {}, latency {} ms, jitter ±{} ms); Ctrl-C stops",
+        "ecm_emulator: serving {count} images, {instance_count} instances and {module_count} modules at {} (rate limit {} per action, latency {} ms, jitter ±{} ms); Ctrl-C stops",
         emulator.url(),
         match (args.rate_limit, args.limiter) {
             (0, _) => "none".to_owned(),
@@ -165,6 +191,20 @@ async fn main() {
         "ecm_emulator: {} requests, {} throttled (RequestLimitExceeded), at most {} in any 1 s",
         s.requests, s.throttled, s.busiest_second
     );
+    // Each action is limited on its own: what each one's limiter saw.
+    for action in [
+        ecm_emulator::DESCRIBE_IMAGE,
+        ecm_emulator::DESCRIBE_INSTANCES,
+        ecm_emulator::DESCRIBE_MODULE,
+    ] {
+        let s = emulator.summary_of(action);
+        if s.requests > 0 {
+            eprintln!(
+                "ecm_emulator: {action}: {} requests, {} throttled, at most {} in any 1 s",
+                s.requests, s.throttled, s.busiest_second
+            );
+        }
+    }
     emulator.shutdown().await;
 }
 

@@ -1,19 +1,20 @@
 //! Write a seeded, realistic `ecmguard/snapshot/v1` image set to stdout:
 //!
 //! ```sh
-//! cargo run --release --example gen_images -- --count 100000 --seed 1 [--violating 0.1] [--now RFC3339] > big.json
+//! cargo run --release --example gen_images -- --count 100000 --seed 1 [--violating 0.1] [--now RFC3339] [--no-usage] > big.json
 //! ```
 //!
 //! Check it with the same `--now` (default `2026-01-01T00:00:00+08:00`); the
-//! number of violating images is printed on stderr.
+//! number of violating images is printed on stderr. The snapshot holds its usage
+//! (about two instances per image) unless `--no-usage` is given; the shipped
+//! pack reads usage, so it checks only snapshots with usage.
 
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 use ecmguard::generate::{GenOptions, REFERENCE_NOW, write_snapshot};
 
-const USAGE: &str =
-    "usage: gen_images --count N [--seed S] [--violating FRACTION] [--now RFC3339] > snapshot.json";
+const USAGE: &str = "usage: gen_images --count N [--seed S] [--violating FRACTION] [--now RFC3339] [--no-usage] > snapshot.json";
 
 fn parse_args() -> Result<GenOptions, String> {
     let mut options = GenOptions::default();
@@ -21,6 +22,10 @@ fn parse_args() -> Result<GenOptions, String> {
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Err(USAGE.to_owned());
+        }
+        if flag == "--no-usage" {
+            options.usage = false;
+            continue;
         }
         let value = args
             .next()

@@ -27,6 +27,7 @@
 # recording the run adds <= 25% (1.25x); history over a year <= 2 s;
 # with many findings: recording peaks <= 2x the snapshot and takes <= 2x the
 # check without history, and `history` peaks under 256 MiB in every format.
+# Exits 1 when any target is MISSED (after printing every table).
 #
 # --binary PATH measures that ecmguard (another build, for a before/after
 # comparison on the same machine) and builds nothing: the examples must be
@@ -114,6 +115,22 @@ now = "2026-01-01T00:00:00+08:00"
 ecmguard = os.environ["ECMGUARD"]
 parse_only = "target/release/examples/parse_only"
 
+# Every target's verdict; the script exits 1 when one is missed, so a CI job
+# or a script running it cannot take a missed target for success.
+missed = []
+
+def target(ok, what):
+    if not ok:
+        missed.append(what)
+    return "met" if ok else "MISSED"
+
+def finish():
+    if missed:
+        print(f"\n{len(missed)} target(s) MISSED: " + "; ".join(missed))
+        raise SystemExit(1)
+    print("\nevery target met")
+    raise SystemExit(0)
+
 GNU_TIME = "/usr/bin/time"
 stats = f"{d}/time.txt"
 
@@ -185,20 +202,20 @@ def heavy_history():
     print(f"{'':32} {'wall':>8} {'cpu':>8} {'peak RSS':>11} {'RSS/file':>9}  exit")
     print(f"{'check --format json':32} {pt:7.3f}s {pc:7.3f}s {mib(prss):>11} {prss / size:8.2f}x  {codes}")
     print(f"{'  … --history DB':32} {ht:7.3f}s {hc:7.3f}s {mib(hrss):>11} {hrss / size:8.2f}x")
-    print(f"recording: wall {ht / pt:.2f}x the check (target <= 2x: {'met' if ht / pt <= 2 else 'MISSED'}), "
+    print(f"recording: wall {ht / pt:.2f}x the check (target <= 2x: {target(ht / pt <= 2, 'recording wall <= 2x the check')}), "
           f"cpu {hc / pc:.2f}x, "
-          f"peak RSS {hrss / size:.2f}x the snapshot (target <= 2x: {'met' if hrss / size <= 2 else 'MISSED'}), "
+          f"peak RSS {hrss / size:.2f}x the snapshot (target <= 2x: {target(hrss / size <= 2, 'recording peak RSS <= 2x the snapshot')}), "
           f"{hrss / prss:.2f}x the check's")
     print(f"history file after {3 + len(recorded)} runs: {mib(os.path.getsize(db))}")
     for fmt in ["human", "json", "html"]:
         t, rss, codes, cpu = median([ecmguard, "history", "--history", db, "--now", now, "--format", fmt], runs)
         print(f"  history --format {fmt:6} {t:7.3f}s wall {mib(rss):>11}  "
-              f"target < 256 MiB: {'met' if rss < 256 * 2**20 else 'MISSED'}  {sorted(codes)}")
+              f"target < 256 MiB: {target(rss < 256 * 2**20, f'history --format {fmt} < 256 MiB')}  {sorted(codes)}")
 
 if os.environ["ONLY_HEAVY_HISTORY"] == "1":
     print(f"machine: {os.cpu_count()} cores; {runs} runs each, medians")
     heavy_history()
-    raise SystemExit(0)
+    finish()
 
 path = f"{d}/images-100000.json"
 size = os.path.getsize(path)
@@ -214,9 +231,9 @@ for name, t, rss, codes, cpu in rows:
 worst_t = max(r[1] for r in rows[1:]) / parse_t
 worst_cpu = max(r[4] for r in rows[1:]) / parse_cpu
 worst_rss = max(r[2] for r in rows) / size
-print(f"target check <= 1.5x parse-only: wall {'met' if worst_t <= 1.5 else 'MISSED'} ({worst_t:.2f}x), "
-      f"cpu {'met' if worst_cpu <= 1.5 else 'MISSED'} ({worst_cpu:.2f}x)")
-print(f"target peak RSS <= 2x file:      {'met' if worst_rss <= 2 else 'MISSED'} ({worst_rss:.2f}x)")
+print(f"target check <= 1.5x parse-only: wall {target(worst_t <= 1.5, 'worst_t <= 1.5')} ({worst_t:.2f}x), "
+      f"cpu {target(worst_cpu <= 1.5, 'worst_cpu <= 1.5')} ({worst_cpu:.2f}x)")
+print(f"target peak RSS <= 2x file:      {target(worst_rss <= 2, 'worst_rss <= 2')} ({worst_rss:.2f}x)")
 
 print("\nseries: check --format json (1M: a single run)")
 print(f"{'images':>9} {'file':>11} {'wall':>8} {'cpu':>8} {'cpu/image':>10} {'peak RSS':>11} {'RSS/file':>9}  exit")
@@ -262,7 +279,7 @@ try:
 except Exception:
     pass
 print(f"report: {mib(os.path.getsize(report))}, {findings} findings")
-print(f"target peak RSS <= 2x file with heavy findings: {'met' if worst <= 2 else 'MISSED'} ({worst:.2f}x)")
+print(f"target peak RSS <= 2x file with heavy findings: {target(worst <= 2, 'worst <= 2')} ({worst:.2f}x)")
 
 # fetch -o FILE from the emulator: the snapshot is streamed to its file.
 import socket, signal
@@ -287,12 +304,12 @@ try:
     out = os.path.getsize(fetched)
     print(f"\nfetch -o FILE, 100k images from the emulator (no rate limit): {t:.2f}s, "
           f"peak RSS {mib(rss)} for a {mib(out)} snapshot = {rss / out:.2f}x  {sorted(codes)}")
-    print(f"target fetch -o RSS <= 1.5x the snapshot: {'met' if rss / out <= 1.5 else 'MISSED'} ({rss / out:.2f}x)")
+    print(f"target fetch -o RSS <= 1.5x the snapshot: {target(rss / out <= 1.5, 'rss / out <= 1.5')} ({rss / out:.2f}x)")
 finally:
     emulator.send_signal(signal.SIGTERM)
     emulator.wait()
 if os.environ["HISTORY"] != "1":
-    raise SystemExit(0)
+    finish()
 
 # Compliance history. Recording: a history that already holds 30 runs of the
 # same account (the steady state of a daily job), then the measured runs;
@@ -325,7 +342,7 @@ print(f"{'':32} {'wall':>8} {'cpu':>8}  exit")
 print(f"{'check --format json':32} {pt:7.3f}s {pc:7.3f}s  {codes}")
 print(f"{'  … --history DB':32} {ht:7.3f}s {hc:7.3f}s")
 print(f"recording adds: wall {ht / pt:.2f}x, cpu {hc / pc:.2f}x; target <= 1.25x: "
-      f"wall {'met' if ht / pt <= 1.25 else 'MISSED'}, cpu {'met' if hc / pc <= 1.25 else 'MISSED'}")
+      f"wall {target(ht / pt <= 1.25, 'ht / pt <= 1.25')}, cpu {target(hc / pc <= 1.25, 'hc / pc <= 1.25')}")
 print(f"history file after {30 + len(recorded)} runs: {mib(os.path.getsize(db))}")
 
 year = f"{d}/year.db"
@@ -339,6 +356,7 @@ for fmt in ["human", "json", "html"]:
     t, rss, codes, cpu = median([ecmguard, "history", "--history", year, "--now", "2027-01-01T00:00:00+08:00",
                                   "--format", fmt], runs)
     print(f"  history --format {fmt:6} {t:7.3f}s wall {cpu:7.3f}s cpu {mib(rss):>11}  "
-          f"{t / pt:5.2f}x the 100k check  target <= 2 s: {'met' if t <= 2 else 'MISSED'}  {sorted(codes)}")
+          f"{t / pt:5.2f}x the 100k check  target <= 2 s: {target(t <= 2, 't <= 2')}  {sorted(codes)}")
 heavy_history()
+finish()
 PY

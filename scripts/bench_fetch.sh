@@ -25,54 +25,24 @@ RATE=${RATE:-20}
 RUNS=${RUNS:-3}
 JITTER_MS=${JITTER_MS:-20}
 LIMITERS=${LIMITERS:-"lenient strict"}
-TARGET_DIR=${CARGO_TARGET_DIR:-target}
+source scripts/bench_lib.sh
 
 cargo build --release --quiet --example ecm_emulator --example fetch_bench
-
-work=$(mktemp -d)
-emulator_pid=
-cleanup() {
-  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 pages=$(( (IMAGES + 99) / 100 )); [ "$pages" -ge 1 ] || pages=1
 bound=$(awk -v p="$pages" -v r="$RATE" 'BEGIN { printf "%.3f", p / r }')
 
 # field NAME JSON: a number from fetch_bench's one-line JSON.
 field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p" <<<"$2"; }
-# median: of the numbers on stdin (the lower middle one for an even count).
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-
 one_run() { # limiter seed -> prints "duration requests throttled busiest"
   local limiter=$1 seed=$2 flags
-  case $limiter in
-    lenient) flags=(--limiter token-bucket) ;;
-    strict) flags=(--limiter sliding-window --jitter-ms "$JITTER_MS" --jitter-seed "$seed") ;;
-    *) echo "unknown limiter $limiter" >&2; exit 2 ;;
-  esac
-  : >"$work/url"
-  "$TARGET_DIR/release/examples/ecm_emulator" --generate "$IMAGES" --latency-ms "$LATENCY_MS" \
-    --rate-limit 20 "${flags[@]}" --secret-id AKIDbench --secret-key benchkey \
-    >"$work/url" 2>"$work/log" &
-  emulator_pid=$!
-  for _ in $(seq 100); do
-    [ -s "$work/url" ] && break
-    sleep 0.1
-  done
-  local url
-  url=$(head -n 1 "$work/url")
-  [ -n "$url" ] || { echo "emulator did not start:" >&2; cat "$work/log" >&2; exit 1; }
-
+  read -r -a flags <<<"$(limiter_flags "$limiter" "$seed")"
+  start_emulator --generate "$IMAGES" --latency-ms "$LATENCY_MS" --rate-limit 20 "${flags[@]}"
   local stats
   stats=$(env -u TENCENTCLOUD_TOKEN -u TENCENTCLOUD_SECURITY_TOKEN \
     TENCENTCLOUD_SECRET_ID=AKIDbench TENCENTCLOUD_SECRET_KEY=benchkey \
-    "$TARGET_DIR/release/examples/fetch_bench" --endpoint "$url" --rate "$RATE")
-  # SIGTERM: the emulator prints what its limiter saw, then exits.
-  kill -TERM "$emulator_pid"
-  wait "$emulator_pid" || true
-  emulator_pid=
+    "$TARGET_DIR/release/examples/fetch_bench" --endpoint "$emulator_url" --rate "$RATE")
+  stop_emulator
   echo "  $limiter run (seed $seed): $stats" >&2
   local summary
   summary=$(grep 'in any 1 s' "$work/log" || true)

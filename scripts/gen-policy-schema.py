@@ -11,7 +11,8 @@ import re
 root = pathlib.Path(__file__).resolve().parent.parent
 image_rs = (root / "src/image.rs").read_text(encoding="utf-8")
 fields = re.findall(r'^\s+\w+ => "([A-Za-z.]+)", (String|Integer|Boolean|Timestamp), Slot', image_rs, re.M)
-assert len(fields) == 26, fields
+# 26 DescribeImage paths and the 4 Usage.* paths.
+assert len(fields) == 30, fields
 
 PARAM = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$", "description": "A param reference: \"${name}\""}
 DURATION = {"type": "string", "pattern": r"^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|([0-9]+(s|min|h|d|w|mo|y))+)$",

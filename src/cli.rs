@@ -253,6 +253,13 @@ pub struct CheckArgs {
     /// Check only this image (repeatable; shorthand for --filter image-id=ID).
     #[arg(long = "image", value_name = "ID")]
     pub images: Vec<String>,
+    /// Check the image this module deploys, its DefaultImage (repeatable; with --image: both).
+    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
+    pub modules: Vec<String>,
+    /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.*;
+    /// with --snapshot, require the snapshot's usage.
+    #[arg(long)]
+    pub usage: bool,
     #[command(flatten)]
     pub live: LiveArgs,
     /// Report format on stdout (or --output).
@@ -282,7 +289,8 @@ pub struct CheckArgs {
     /// Record the run in a compliance history: a SQLite file (created on first use) or a postgres:// URL.
     #[command(flatten)]
     pub history: HistoryDbArgs,
-    // How much the reports people read list (issue 12; human, github, markdown).
+    // How many findings per rule the reports people read list (human,
+    // github, markdown); the data formats always list them all.
     #[arg(
         long = "max-findings",
         value_name = "N",
@@ -400,6 +408,17 @@ pub struct FetchArgs {
     /// Fetch only this image (repeatable; shorthand for --filter image-id=ID).
     #[arg(long = "image", value_name = "ID")]
     pub images: Vec<String>,
+    /// Save usage in the snapshot (DescribeInstances, DescribeModule), as a policy that reads
+    /// Usage.* needs; done without the flag when the --policy files read it.
+    #[arg(long)]
+    pub usage: bool,
+    /// The policies the snapshot is for: when one reads Usage.*, usage is saved too (default:
+    /// the config file's `policy`, else ./policies when it exists).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Set a param of the --policy files (repeatable), as `check` takes it.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
     /// Where to write the snapshot (`-` for stdout).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: String,

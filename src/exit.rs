@@ -108,7 +108,10 @@ impl ExitCode {
             | FetchError::TotalTooLarge { .. }
             | FetchError::PageMismatch { .. }
             | FetchError::Deadline { .. }
+            | FetchError::ItemModel { .. }
             | FetchError::Unsettled { .. } => ExitCode::Incomplete,
+            // A usage listing fails as its cause does.
+            FetchError::Usage { error, .. } => ExitCode::of_fetch_error(error),
         }
     }
 }
@@ -155,6 +158,7 @@ mod tests {
         );
         assert_eq!(
             of(Error::Fetch(FetchError::Unsettled {
+                action: &crate::source::live::DESCRIBE_IMAGE,
                 restarts: 3,
                 reason: "x".into()
             })),

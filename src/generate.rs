@@ -4,10 +4,13 @@
 //! Images follow the documented DescribeImage formats and the official examples
 //! (`img-` + 8 lowercase alphanumerics, Chinese and ASCII names, public images
 //! with an empty `ImageCreateTime` and owner 0, fields absent or `null`,
-//! `SrcImage` present, absent or `null`, every observed `ImageState`). A knob
-//! sets the fraction of images that break at least one rule of the shipped
-//! policy pack (`policies/`) when checked with `--now` at [`GenOptions::now`];
-//! every other image passes all of them. The PRNG is our own splitmix64:
+//! `SrcImage` present, absent or `null`, every observed `ImageState`), and
+//! their usage (the snapshot's `usage` section: instances of every state and
+//! modules, some without a default image), since the shipped pack reads it. A
+//! knob sets the fraction of images that break at least one rule of the
+//! shipped policy pack (`policies/`) when checked with `--now` at
+//! [`GenOptions::now`]; every other image passes all of them (an older private
+//! image is in use). The PRNG is our own splitmix64:
 //! nothing here needs cryptographic quality, and a dependency for thirty
 //! lines would be a poor trade.
 
@@ -32,6 +35,9 @@ pub struct GenOptions {
     pub violating: f64,
     /// The instant ages are measured from.
     pub now: Timestamp,
+    /// Write the usage section (about two instances per image, a module for every
+    /// twenty). Without it, the shipped pack's usage rule cannot be checked.
+    pub usage: bool,
 }
 
 impl Default for GenOptions {
@@ -41,6 +47,7 @@ impl Default for GenOptions {
             seed: 1,
             violating: 0.1,
             now: REFERENCE_NOW.parse().unwrap_or(Timestamp::UNIX_EPOCH),
+            usage: true,
         }
     }
 }
@@ -190,9 +197,10 @@ const FAILED_OR_BUSY: &[&str] = &[
     "IMPORTFAILED",
 ];
 
-/// Ways an image breaks the shipped pack (one or two per violating image).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Breach {
+/// Ways an image breaks the shipped pack (one or two per violating image);
+/// [`Generator::breaches`] tells which an image was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
     OldPrivate,
     NotNormal,
     BadName,
@@ -202,6 +210,8 @@ enum Breach {
     NoCloudInit,
     CloudInitMissing,
     UnreadableTime,
+    /// Private, older than the shipped pack's `max_unused_age`, and used by nothing.
+    UnusedOld,
 }
 
 const BREACHES: &[Breach] = &[
@@ -214,13 +224,18 @@ const BREACHES: &[Breach] = &[
     Breach::NoCloudInit,
     Breach::CloudInitMissing,
     Breach::UnreadableTime,
+    Breach::UnusedOld,
 ];
 
 impl Breach {
     fn needs_private(self) -> bool {
         matches!(
             self,
-            Breach::OldPrivate | Breach::BadName | Breach::NoDescription | Breach::UnreadableTime
+            Breach::OldPrivate
+                | Breach::BadName
+                | Breach::NoDescription
+                | Breach::UnreadableTime
+                | Breach::UnusedOld
         )
     }
 }
@@ -235,7 +250,38 @@ pub struct Generator {
     /// an index into a distinct id (`a` is coprime with 36, so it is a bijection).
     id_map: (u64, u64),
     violating: usize,
+    /// What uses the images produced so far, for the usage section.
+    uses: Vec<Use>,
+    /// The breaches of the image produced last.
+    breaches: Vec<Breach>,
 }
+
+/// What uses one image: instances (each with its state), and whether a module deploys it.
+struct Use {
+    image: String,
+    states: Vec<&'static str>,
+    module: bool,
+}
+
+/// Instance states in a realistic mix: mostly running, some stopped, a few failed, being
+/// destroyed or changing state (every instance is a use, whatever its state).
+const STATES: &[&str] = &[
+    "RUNNING",
+    "RUNNING",
+    "RUNNING",
+    "RUNNING",
+    "RUNNING",
+    "RUNNING",
+    "STOPPED",
+    "STOPPED",
+    "LAUNCH_FAILED",
+    "SHUTDOWN",
+    "STARTING",
+    "TERMINATING",
+];
+
+/// Ages below this need no use to pass the shipped pack's `max_unused_age` (90 days).
+const UNUSED_OK: i64 = 85 * 86_400;
 
 /// The images of `options`, one JSON object at a time.
 pub fn images(options: &GenOptions) -> Generator {
@@ -252,6 +298,8 @@ pub fn images(options: &GenOptions) -> Generator {
         index: 0,
         id_map: (a % ID_SPACE, b),
         violating: 0,
+        uses: Vec::new(),
+        breaches: Vec::new(),
     }
 }
 
@@ -259,6 +307,13 @@ impl Generator {
     /// How many of the images produced so far were made to violate.
     pub fn violating_so_far(&self) -> usize {
         self.violating
+    }
+
+    /// How the image produced last was made to break the shipped pack (none
+    /// for an image that passes every rule): what a test checks the
+    /// findings against.
+    pub fn breaches(&self) -> &[Breach] {
+        &self.breaches
     }
 
     fn id(&self, index: usize) -> String {
@@ -339,6 +394,7 @@ impl Generator {
                 }
             }
         }
+        self.breaches.clone_from(&breaches);
         let has = |b: Breach| breaches.contains(&b);
         let private = breaches.iter().any(|b| b.needs_private()) || self.rng.chance(0.65);
         let unapproved = has(Breach::UnapprovedPlatform);
@@ -421,20 +477,55 @@ impl Generator {
         } else {
             map.insert("Platform".into(), os.platform.into());
         }
+        // `None`: no readable time.
+        let age = if !private || has(Breach::UnreadableTime) {
+            None
+        } else if has(Breach::OldPrivate) {
+            Some(self.rng.range(181 * 86_400, 8 * 365 * 86_400))
+        } else if has(Breach::UnusedOld) {
+            Some(self.rng.range(95 * 86_400, 175 * 86_400))
+        } else {
+            Some(self.rng.range(3600, 150 * 86_400))
+        };
         let created = if !private {
             // Public images carry an empty time.
             String::new()
         } else if has(Breach::UnreadableTime) {
             let day = self.rng.range(1, 28);
             format!("2025/06/{day:02} 10:00")
-        } else if has(Breach::OldPrivate) {
-            let age = self.rng.range(181 * 86_400, 8 * 365 * 86_400);
-            self.created(age)
         } else {
-            let age = self.rng.range(3600, 150 * 86_400);
-            self.created(age)
+            self.created(age.unwrap_or(0))
         };
         map.insert("ImageCreateTime".into(), created.into());
+        // Usage: a private image older than the pack's unused age is in use unless it is
+        // meant to break that rule; younger ones and public ones sometimes.
+        let used = if has(Breach::UnusedOld) {
+            false
+        } else if private && age.is_none_or(|a| a >= UNUSED_OK) {
+            true
+        } else if private {
+            self.rng.chance(0.6)
+        } else {
+            self.rng.chance(0.25)
+        };
+        if used && self.options.usage {
+            let image = self.id(index);
+            // One use in ten is a module's default image alone.
+            let module_only = private && self.rng.chance(0.1);
+            let states = if module_only {
+                Vec::new()
+            } else {
+                (0..self.rng.range(1, 4))
+                    .map(|_| *self.rng.pick(STATES))
+                    .collect()
+            };
+            let module = module_only || self.rng.chance(0.05);
+            self.uses.push(Use {
+                image,
+                states,
+                module,
+            });
+        }
         map.insert(
             "ImageSize".into(),
             (*self.rng.pick(&[20i64, 50, 50, 50, 80, 100])).into(),
@@ -528,8 +619,69 @@ pub fn write_snapshot(options: &GenOptions, out: &mut dyn Write) -> io::Result<u
         first = false;
         serde_json::to_writer(&mut *out, &image).map_err(io::Error::other)?;
     }
-    out.write_all(b"\n]}\n")?;
+    out.write_all(b"\n]")?;
+    if options.usage {
+        write_usage(&generator, out)?;
+    }
+    out.write_all(b"}\n")?;
     Ok(generator.violating_so_far())
+}
+
+/// The usage section of what the generator produced: `,"usage":{…}`, an instance or a
+/// module per line; and one module in ten with no default image.
+fn write_usage(generator: &Generator, out: &mut dyn Write) -> io::Result<()> {
+    let instances: usize = generator.uses.iter().map(|u| u.states.len()).sum();
+    let deploying = generator.uses.iter().filter(|u| u.module).count();
+    let without_image = deploying / 9 + 1;
+    write!(
+        out,
+        ",\"usage\":{{\"instances_total\":{instances},\"modules_total\":{},\"InstanceSet\":[",
+        deploying + without_image
+    )?;
+    let mut n = 0u64;
+    let module_id = |m: usize| format!("em-{}", base36_8(m as u64 * 7919 + 13));
+    let mut module_of = 0usize;
+    for used in &generator.uses {
+        if used.module {
+            module_of += 1;
+        }
+        for state in &used.states {
+            out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+            let module = if used.module {
+                json!({"ModuleId": module_id(module_of - 1), "ModuleName": format!("module-{}", module_of - 1)})
+            } else {
+                Value::Null
+            };
+            let instance = json!({
+                "InstanceId": format!("ein-{}", base36_8(n * 104_729 + 7)),
+                "InstanceState": state,
+                "Image": {"ImageId": used.image},
+                "SimpleModule": module,
+            });
+            serde_json::to_writer(&mut *out, &instance).map_err(io::Error::other)?;
+            n += 1;
+        }
+    }
+    out.write_all(b"\n],\"ModuleSet\":[")?;
+    let deployed = generator
+        .uses
+        .iter()
+        .filter(|u| u.module)
+        .map(|u| Some(u.image.as_str()));
+    for (m, image) in deployed
+        .chain(std::iter::repeat_n(None, without_image))
+        .enumerate()
+    {
+        out.write_all(if m == 0 { b"\n" } else { b",\n" })?;
+        let module = json!({
+            "ModuleId": module_id(m),
+            "ModuleName": format!("module-{m}"),
+            "ModuleState": "NORMAL",
+            "DefaultImage": image.map(|id| json!({"ImageId": id})),
+        });
+        serde_json::to_writer(&mut *out, &module).map_err(io::Error::other)?;
+    }
+    out.write_all(b"\n]}")
 }
 
 #[cfg(test)]

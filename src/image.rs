@@ -1,6 +1,8 @@
 //! The `Image` model of `DescribeImage`: the 27 addressable field paths with
 //! their types, typed storage with every field optional, unknown fields kept,
-//! and `ImageCreateTime` read in the API time zone.
+//! and `ImageCreateTime` read in the API time zone; and the four `Usage.*`
+//! paths, filled from the usage index (`usage`) when usage was listed, so
+//! evaluation reads them like any other field.
 
 use std::fmt;
 
@@ -39,18 +41,29 @@ enum Slot {
     Str(usize),
     Int(usize),
     Bool,
+    Usage(UsageSlot),
+}
+
+/// Which of an image's usage values a `Usage.*` path reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UsageSlot {
+    Instances,
+    Running,
+    Modules,
+    InUse,
 }
 
 macro_rules! fields {
     ($($variant:ident => $path:literal, $ty:ident, $slot:expr;)*) => {
-        /// A field path of the DescribeImage Image model (`ImageId`, `SrcImage.RegionID`, …).
+        /// A field path: of the DescribeImage Image model (`ImageId`, `SrcImage.RegionID`, …),
+        /// or of its usage (`Usage.InUse`, …).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Field {
             $($variant,)*
         }
 
         impl Field {
-            /// Every field path, in the order of the API documentation.
+            /// Every field path, in the order of the API documentation, then the usage paths.
             pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
 
             pub fn path(self) -> &'static str {
@@ -104,6 +117,10 @@ fields! {
     SrcInstanceName => "SrcImage.InstanceName", String, Slot::Str(19);
     SrcInstanceId => "SrcImage.InstanceId", String, Slot::Str(20);
     SrcImageType => "SrcImage.ImageType", String, Slot::Str(21);
+    UsageInstances => "Usage.Instances", Integer, Slot::Usage(UsageSlot::Instances);
+    UsageRunningInstances => "Usage.RunningInstances", Integer, Slot::Usage(UsageSlot::Running);
+    UsageModules => "Usage.Modules", Integer, Slot::Usage(UsageSlot::Modules);
+    UsageInUse => "Usage.InUse", Boolean, Slot::Usage(UsageSlot::InUse);
 }
 
 impl Field {
@@ -111,14 +128,28 @@ impl Field {
         Field::ALL.iter().copied().find(|f| f.path() == path)
     }
 
-    /// The key inside its JSON object (`RegionID` for `SrcImage.RegionID`).
+    /// The key inside its JSON object (`RegionID` for `SrcImage.RegionID`, `InUse` for
+    /// `Usage.InUse`).
     pub fn json_key(self) -> &'static str {
         let path = self.path();
-        path.strip_prefix("SrcImage.").unwrap_or(path)
+        path.strip_prefix("SrcImage.")
+            .or_else(|| path.strip_prefix("Usage."))
+            .unwrap_or(path)
     }
 
     pub fn in_src_image(self) -> bool {
         self.path().starts_with("SrcImage.")
+    }
+
+    /// A `Usage.*` path: not a member of the API's Image, but what uses the image, listed
+    /// from `DescribeInstances` and `DescribeModule` when a rule reads it.
+    pub fn is_usage(self) -> bool {
+        matches!(self.slot(), Slot::Usage(_))
+    }
+
+    /// The fields of the DescribeImage Image model (every path but `Usage.*`).
+    pub fn of_image() -> impl Iterator<Item = Field> {
+        Field::ALL.iter().copied().filter(|f| !f.is_usage())
     }
 }
 
@@ -185,6 +216,48 @@ struct Extra {
     src: Vec<(Box<str>, Box<RawValue>)>,
 }
 
+/// What uses an image, as its `Usage.*` fields read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImageUsage {
+    pub counts: crate::usage::Counts,
+    pub known: UsageKnown,
+}
+
+/// How much is known of an image's use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UsageKnown {
+    /// Usage was not listed: every `Usage.*` field is missing.
+    #[default]
+    Not,
+    /// Every instance and module was listed and names its image: the counts are exact.
+    Exact,
+    /// Some instance runs an image the API cannot name (`Image: null`): the counts are
+    /// lower bounds, and `Usage.InUse` is missing for an image with no counted use.
+    LowerBound,
+}
+
+impl ImageUsage {
+    /// A field's value: the counts, and `InUse` (`Instances + Modules > 0`, or missing
+    /// when nothing is counted and the counts are lower bounds).
+    fn value(self, slot: UsageSlot) -> Option<UsageValue> {
+        let c = self.counts;
+        match (self.known, slot) {
+            (UsageKnown::Not, _) => None,
+            (_, UsageSlot::Instances) => Some(UsageValue::Int(c.instances)),
+            (_, UsageSlot::Running) => Some(UsageValue::Int(c.running)),
+            (_, UsageSlot::Modules) => Some(UsageValue::Int(c.modules)),
+            (_, UsageSlot::InUse) if c.instances + c.modules > 0 => Some(UsageValue::Bool(true)),
+            (UsageKnown::Exact, UsageSlot::InUse) => Some(UsageValue::Bool(false)),
+            (UsageKnown::LowerBound, UsageSlot::InUse) => None,
+        }
+    }
+}
+
+enum UsageValue {
+    Int(u32),
+    Bool(bool),
+}
+
 /// One image of the result set. Every field is optional.
 ///
 /// Compact on purpose: a check holds every image of an account at once, so
@@ -203,6 +276,12 @@ pub struct Image {
     has_src_image: bool,
     created: CreateTime,
     extra: Option<Box<Extra>>,
+    /// What uses the image ([`ImageUsage`], in two fields so the layout packs the
+    /// state byte with the other flags). Inline rather than boxed: every image of a
+    /// run that reads usage has it, and the join writes it without an allocation per
+    /// image (8 bytes per image).
+    usage_counts: crate::usage::Counts,
+    usage_known: UsageKnown,
 }
 
 impl Default for Image {
@@ -216,6 +295,8 @@ impl Default for Image {
             has_src_image: false,
             created: CreateTime::Missing,
             extra: None,
+            usage_counts: crate::usage::Counts::default(),
+            usage_known: UsageKnown::Not,
         }
     }
 }
@@ -250,7 +331,26 @@ impl Image {
             Slot::Str(i) => self.str_at(i).map_or(Value::Missing, Value::Str),
             Slot::Int(i) => self.int_at(i).map_or(Value::Missing, Value::Int),
             Slot::Bool => self.cloud_init.map_or(Value::Missing, Value::Bool),
+            Slot::Usage(slot) => match self.usage().value(slot) {
+                None => Value::Missing,
+                Some(UsageValue::Int(n)) => Value::Int(i64::from(n)),
+                Some(UsageValue::Bool(b)) => Value::Bool(b),
+            },
         }
+    }
+
+    /// What uses the image, as far as it is known.
+    pub fn usage(&self) -> ImageUsage {
+        ImageUsage {
+            counts: self.usage_counts,
+            known: self.usage_known,
+        }
+    }
+
+    /// Set what uses the image (the join of a usage index, or a policy test's image).
+    pub fn set_usage(&mut self, usage: ImageUsage) {
+        self.usage_counts = usage.counts;
+        self.usage_known = usage.known;
     }
 
     fn str_at(&self, slot: usize) -> Option<&str> {
@@ -307,12 +407,18 @@ impl Image {
             Slot::Bool => self
                 .cloud_init
                 .map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Usage(slot) => match self.usage().value(slot) {
+                None => "<missing>".into(),
+                Some(UsageValue::Int(n)) => n.to_string(),
+                Some(UsageValue::Bool(b)) => b.to_string(),
+            },
         }
     }
 
     /// Set a field from its text form (used by tests and the generator).
     /// Rewrites the image's text buffer: fine for building test images, not
-    /// meant for a hot path.
+    /// meant for a hot path. `Usage.*` fields are set together with
+    /// [`Image::set_usage`].
     pub fn set(&mut self, field: Field, value: Option<SetValue>) {
         if field.in_src_image() && value.is_some() {
             self.has_src_image = true;
@@ -508,6 +614,11 @@ fn read_field<'de, A: MapAccess<'de>>(
             builder.image.set_int(i, value);
         }
         Slot::Bool => builder.image.cloud_init = map.next_value_seed(BoolSeed(field))?,
+        // No JSON key maps to a usage path (the key lookups know only the API's fields):
+        // usage never comes from an image's own JSON.
+        Slot::Usage(_) => {
+            map.next_value::<serde::de::IgnoredAny>()?;
+        }
     }
     Ok(())
 }
@@ -737,11 +848,12 @@ fn check_depth<E: serde::de::Error>(name: &str, raw: &RawValue) -> Result<(), E>
 }
 
 /// Writes the fields that are present (absent and null are both omitted),
-/// then the unknown fields as they were received.
+/// then the unknown fields as they were received: the image as the API sent
+/// it, without its usage (reports show usage as evidence of its own).
 impl Serialize for Image {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        for field in Field::ALL.iter().copied().filter(|f| !f.in_src_image()) {
+        for field in Field::of_image().filter(|f| !f.in_src_image()) {
             write_field(&mut map, self, field, field.json_key())?;
         }
         if self.has_src_image {
@@ -788,15 +900,18 @@ fn write_field<M: SerializeMap>(
             Some(v) => map.serialize_entry(key, &v),
             None => Ok(()),
         },
+        Slot::Usage(_) => Ok(()),
     }
 }
 
 /// The complete result set: de-duplicated by `ImageId`, times resolved in
-/// the API zone. Evaluation only ever sees one of these.
+/// the API zone, and, when usage was listed, what uses each image. Evaluation
+/// only ever sees one of these.
 #[derive(Debug, Default)]
 pub struct ImageSet {
     images: Vec<Image>,
     duplicates_dropped: usize,
+    usage: Option<(crate::usage::Usage, crate::usage::Join)>,
 }
 
 impl ImageSet {
@@ -824,7 +939,42 @@ impl ImageSet {
         Self {
             images,
             duplicates_dropped,
+            usage: None,
         }
+    }
+
+    /// Join usage into the set: every image's `Usage.*` fields are filled from it (exact,
+    /// or lower bounds while an instance's image is unknown), and it is kept, with what
+    /// uses each image, for the evidence reports show.
+    pub fn attach_usage(&mut self, usage: crate::usage::Usage) {
+        let known = if usage.is_exact() {
+            UsageKnown::Exact
+        } else {
+            UsageKnown::LowerBound
+        };
+        let join = usage.join(self.images.iter().map(Image::id));
+        for (position, image) in self.images.iter_mut().enumerate() {
+            image.set_usage(ImageUsage {
+                counts: join.counts(position),
+                known,
+            });
+        }
+        self.usage = Some((usage, join));
+    }
+
+    /// The usage, when usage was listed.
+    pub fn usage(&self) -> Option<&crate::usage::Usage> {
+        self.usage.as_ref().map(|(usage, _)| usage)
+    }
+
+    /// What uses the image at `position`: the ids of its instances and modules, when usage
+    /// was listed.
+    pub fn used_by(&self, position: usize) -> Option<(Vec<&str>, Vec<&str>)> {
+        let (usage, join) = self.usage.as_ref()?;
+        Some((
+            usage.instance_ids(join.instances(position)).collect(),
+            usage.module_ids(join.modules(position)).collect(),
+        ))
     }
 
     pub fn images(&self) -> &[Image] {
@@ -850,19 +1000,66 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_17_image_and_10_src_image_paths() {
+    fn there_are_17_image_and_10_src_image_paths_and_4_of_usage() {
         let src = Field::ALL.iter().filter(|f| f.in_src_image()).count();
         assert_eq!(src, 10);
+        let usage = Field::ALL.iter().filter(|f| f.is_usage()).count();
+        assert_eq!(usage, 4);
         // 16 top-level scalar fields + the SrcImage object = 17 Image fields.
-        assert_eq!(Field::ALL.len() - src + 1, 17);
+        assert_eq!(Field::of_image().count() - src + 1, 17);
         for f in Field::ALL {
             assert_eq!(Field::from_path(f.path()), Some(*f));
         }
     }
 
     #[test]
+    fn usage_fields_are_counts_and_in_use_unknown_only_on_a_lower_bound() {
+        use crate::usage::Counts;
+        let mut image = Image::default();
+        for field in Field::ALL.iter().filter(|f| f.is_usage()) {
+            assert_eq!(image.get(*field), Value::Missing, "{field}");
+        }
+        let used = Counts {
+            instances: 3,
+            running: 2,
+            modules: 1,
+        };
+        for (counts, known, in_use) in [
+            (used, UsageKnown::Exact, Value::Bool(true)),
+            (used, UsageKnown::LowerBound, Value::Bool(true)),
+            (Counts::default(), UsageKnown::Exact, Value::Bool(false)),
+            (Counts::default(), UsageKnown::LowerBound, Value::Missing),
+        ] {
+            image.set_usage(ImageUsage { counts, known });
+            assert_eq!(image.get(Field::UsageInUse), in_use, "{counts:?} {known:?}");
+            assert_eq!(
+                image.get(Field::UsageInstances),
+                Value::Int(i64::from(counts.instances))
+            );
+            assert_eq!(
+                image.get(Field::UsageRunningInstances),
+                Value::Int(i64::from(counts.running))
+            );
+            assert_eq!(
+                image.get(Field::UsageModules),
+                Value::Int(i64::from(counts.modules))
+            );
+        }
+        // Usage is evidence of its own, never part of the image as the API sent it.
+        image.set(Field::ImageId, Some(SetValue::Str("img-a".into())));
+        assert_eq!(
+            serde_json::to_value(&image).unwrap(),
+            serde_json::json!({"ImageId": "img-a"})
+        );
+        // And a `Usage` key in an API image is an unknown field, never usage.
+        let sent: Image =
+            serde_json::from_str(r#"{"ImageId":"img-b","Usage":{"InUse":false}}"#).unwrap();
+        assert_eq!(sent.get(Field::UsageInUse), Value::Missing);
+    }
+
+    #[test]
     fn key_lookups_agree_with_the_field_table() {
-        for field in Field::ALL.iter().copied() {
+        for field in Field::of_image() {
             let (found, other) = if field.in_src_image() {
                 (
                     src_key_field(field.json_key()),
@@ -877,10 +1074,9 @@ mod tests {
                 assert!(!other.in_src_image() && other.json_key() == field.json_key());
             }
         }
-        let image_keys = Field::ALL.iter().filter(|f| !f.in_src_image()).count();
-        let known = Field::ALL
-            .iter()
-            .filter(|f| image_key_field(f.json_key()).is_some_and(|g| g == **f))
+        let image_keys = Field::of_image().filter(|f| !f.in_src_image()).count();
+        let known = Field::of_image()
+            .filter(|f| image_key_field(f.json_key()).is_some_and(|g| g == *f))
             .count();
         assert_eq!(known, image_keys);
         for unknown in ["SrcImage", "imageid", "Region", "", "ImageId "] {
@@ -960,9 +1156,10 @@ mod tests {
     #[test]
     fn the_compact_image_stays_small() {
         // A check holds every image at once: a regression here costs memory
-        // per image of the account (256 bytes on 64-bit targets today).
+        // per image of the account (264 bytes on 64-bit targets today: 256,
+        // and the usage counts inline since usage paths exist).
         let size = std::mem::size_of::<Image>();
-        assert!(size <= 256, "size_of::<Image>() = {size}");
+        assert!(size <= 264, "size_of::<Image>() = {size}");
     }
 
     #[test]

@@ -9,6 +9,15 @@
 //! to a process status. Every message is one `diag::Diag` with a code from
 //! one table. `app` strings the steps together.
 //!
+//! **Stability.** ecmguard is a command-line tool, and this library is its
+//! implementation: it exists for the tool, its tests, benchmarks, fuzz
+//! targets and examples. It is not published (`publish = false`), and its
+//! items carry no stability promise: any of them may change or go in any
+//! release. What is stable is the command line, the exit codes and the
+//! documented formats (`ecmguard/report/v1`, `ecmguard/rules/v1`, the
+//! snapshot and baseline files). Items only the tool needs are
+//! `pub(crate)`; the `generate` module is behind the `generate` feature.
+//!
 //! The library is usable on its own; it never prints:
 //!
 //! ```
@@ -43,6 +52,7 @@
 // would add indirection everywhere for no gain where it matters.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod app;
 pub mod baseline;
 pub mod cli;
@@ -50,6 +60,9 @@ pub mod config;
 pub mod diag;
 pub mod eval;
 pub mod exit;
+/// Seeded, realistic image sets for benchmarks, tests and examples (the
+/// `generate` feature; not part of the library's API).
+#[cfg(any(test, feature = "generate"))]
 pub mod generate;
 pub mod history;
 pub mod image;
@@ -65,6 +78,7 @@ pub mod source;
 pub mod source_text;
 pub mod text;
 pub mod time;
+pub mod usage;
 
 /// What `ecmguard --version` shows: the package version, and the commit it
 /// was built from when built from a git checkout, `0.1.0 (abc1234)` (see

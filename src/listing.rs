@@ -8,8 +8,9 @@ use serde::Serialize;
 use crate::policy::PolicySet;
 use crate::policy::model::{Location, ParamSource, Severity, UnknownPolicy};
 use crate::text::escape;
+use crate::text::markdown::{cell, code, inline, paragraphs};
 
-pub const RULES_SCHEMA: &str = "ecmguard/rules/v1";
+pub(crate) const RULES_SCHEMA: &str = "ecmguard/rules/v1";
 
 #[derive(Serialize)]
 struct RuleEntry<'a> {
@@ -147,15 +148,6 @@ pub fn human(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
     )
 }
 
-/// Escape text for a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('\n', " ")
-}
-
 pub fn markdown(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "# ecmguard rules\n")?;
     writeln!(out, "| id | severity | kind | title | tags | defined at |")?;
@@ -175,12 +167,12 @@ pub fn markdown(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> 
         )?;
     }
     for rule in &policy.rules {
-        writeln!(out, "\n## `{}` — {}\n", rule.id, cell(&rule.title))?;
+        writeln!(out, "\n## `{}` — {}\n", rule.id, inline(&rule.title))?;
         if let Some(description) = &rule.description {
-            writeln!(out, "{}\n", cell(description))?;
+            writeln!(out, "{}\n", paragraphs(description))?;
         }
         if let Some(remediation) = &rule.remediation {
-            writeln!(out, "**Remediation:** {}\n", cell(remediation))?;
+            writeln!(out, "**Remediation:** {}\n", paragraphs(remediation))?;
         }
         if let Some(url) = &rule.url {
             writeln!(out, "More: <{url}>\n")?;
@@ -194,9 +186,9 @@ pub fn markdown(policy: &PolicySet, out: &mut dyn Write) -> std::io::Result<()> 
         for param in &policy.params {
             writeln!(
                 out,
-                "| `{}` | `{}` | {} | {} |",
+                "| `{}` | {} | {} | {} |",
                 param.name,
-                cell(&param.value),
+                code(&param.value),
                 cell(&param.source.describe()),
                 cell(param.description.as_deref().unwrap_or(""))
             )?;

@@ -14,9 +14,10 @@ use jiff::Timestamp;
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
-use crate::eval::{EvalOptions, OpenSince, OpenSinceBuilder, evaluate};
-use crate::image::{Field, FieldType, Image, ImageSet};
+use crate::eval::{EvalOptions, Evaluation, OpenSince, OpenSinceBuilder, evaluate};
+use crate::image::{Field, FieldType, Image, ImageSet, ImageUsage, UsageKnown};
 use crate::policy::context::Cx;
+use crate::policy::read::{Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::policy::{self, CompileOptions, PolicySet};
 use crate::source_text::{SourceFile, Span};
@@ -134,7 +135,10 @@ pub fn parse(
         }
     }
     if cx.diags.iter().any(Diag::is_error) {
-        Err(cx.diags)
+        let mut long = Vec::new();
+        root.long_strings(&mut long);
+        let shown = crate::diag::cap_per_file(cx.diags, |_| crate::diag::LARGE_FILE);
+        Err(crate::diag::clip_values(shown, &long))
     } else {
         Ok(parsed)
     }
@@ -159,14 +163,14 @@ fn now_of(cx: &mut Cx<'_>, node: &Node) -> Option<Timestamp> {
 }
 
 fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Case> {
-    let mapping = cx.mapping(node, "a test case", CASE_KEYS)?;
-    let name = mapping
+    let m = cx.mapping(node, "a test case", CASE_KEYS)?;
+    let name = m
         .require(cx, "name", "this case")
         .and_then(|n| cx.string(n, "`name`"));
-    let now = match mapping.get("now") {
+    let now = match m.get("now") {
         Some(n) => now_of(cx, n),
         None => file_now.or_else(|| {
-            let span = mapping.key("name").map_or(mapping.span, |k| k.span);
+            let span = m.key("name").map_or(m.span, |k| k.span);
             let diag = cx
                 .err(Code::InvalidTestFile, span, "this case has no `now`", "no time to evaluate at")
                 .with_help("add `now: 2026-01-01T00:00:00+08:00` at the top of the file or to the case, or pass --now; tests never read the clock");
@@ -174,101 +178,20 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
             None
         }),
     };
-    let mut images = Vec::new();
-    let mut ok = true;
-    match mapping.require(cx, "images", "this case") {
-        Some(Node {
-            kind: NodeKind::Seq(items),
-            ..
-        }) => {
-            for item in items {
-                if !test_image_fields(cx, item) {
-                    ok = false;
-                    continue;
-                }
-                match serde_json::from_value::<Image>(item.to_json()) {
-                    Ok(image) => images.push(image),
-                    Err(err) => {
-                        let diag = cx
-                            .err(Code::InvalidTestFile, item.span, format!("not a valid image: {err}"), "this image")
-                            .with_help("images use the DescribeImage field names and types, e.g. { ImageId: img-a, ImageSize: 50 }");
-                        cx.push(diag);
-                        ok = false;
-                    }
-                }
-            }
-        }
-        Some(other) => {
-            cx.wrong_type(other, "`images`", "a list of images");
-            ok = false;
-        }
-        None => ok = false,
-    }
-    let mut params = Vec::new();
-    if let Some(node) = mapping.get("params") {
-        match node.as_map() {
-            Some(entries) => {
-                for (key, value) in entries {
-                    let Some(name) = key.as_str() else {
-                        cx.wrong_type(key, "a param name", "a string");
-                        ok = false;
-                        continue;
-                    };
-                    // Handed to the compiler exactly like `--param name=value`.
-                    let text = match &value.kind {
-                        NodeKind::Str(s) => s.clone(),
-                        NodeKind::Seq(_) => value.to_json().to_string(),
-                        _ => value.display(),
-                    };
-                    params.push((name.to_owned(), text));
-                }
-            }
-            None => {
-                cx.wrong_type(node, "`params`", "a mapping of param names to values");
-                ok = false;
-            }
-        }
-    }
-    let mut expect = Vec::new();
-    let mut expect_spans = Vec::new();
-    match mapping.require(cx, "expect", "this case") {
-        Some(Node {
-            kind: NodeKind::Seq(items),
-            ..
-        }) => {
-            for item in items {
-                match expected(cx, item) {
-                    Some((e, span)) => {
-                        expect.push(e);
-                        expect_spans.push(span);
-                    }
-                    None => ok = false,
-                }
-            }
-        }
-        Some(other) => {
-            cx.wrong_type(
-                other,
-                "`expect`",
-                "a list of { rule, image, status } (empty: no findings)",
-            );
-            ok = false;
-        }
-        None => ok = false,
-    }
-    let history = match mapping.get("history") {
+    let images = match m.require(cx, "images", "this case") {
+        Some(node) => images(cx, node),
         None => None,
-        Some(node) => match history(cx, node) {
-            Some(history) => Some(history),
-            None => {
-                ok = false;
-                None
-            }
-        },
     };
-    if !ok {
-        return None;
-    }
+    let params = match m.get("params") {
+        None => Some(Vec::new()),
+        Some(node) => case_params(cx, node),
+    };
+    let expect = match m.require(cx, "expect", "this case") {
+        Some(node) => expected_findings(cx, node),
+        None => None,
+    };
+    let history = m.optional_by("history", |node| history(cx, node));
+    let (images, params, (expect, expect_spans), history) = (images?, params?, expect?, history?);
     Some(Case {
         name: name?,
         now: now?,
@@ -278,6 +201,94 @@ fn case(cx: &mut Cx<'_>, node: &Node, file_now: Option<Timestamp>) -> Option<Cas
         expect_spans,
         history,
     })
+}
+
+/// A case's `images`: each checked like a policy (`test_image_fields`),
+/// then read as the API's Image.
+fn images(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<Image>> {
+    let Some(items) = node.as_seq() else {
+        cx.wrong_type(node, "`images`", "a list of images");
+        return None;
+    };
+    let mut images = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for item in items {
+        if !test_image_fields(cx, item) {
+            ok = false;
+            continue;
+        }
+        // `Usage` is not an API field: it is taken out of the image's JSON (where it would
+        // be kept as an unknown field) and set as the image's usage.
+        let mut json = item.to_json();
+        let usage = json
+            .as_object_mut()
+            .and_then(|fields| fields.remove("Usage"))
+            .map(|_| test_usage(item));
+        match serde_json::from_value::<Image>(json) {
+            Ok(mut image) => {
+                if let Some(usage) = usage {
+                    image.set_usage(usage);
+                }
+                images.push(image);
+            }
+            Err(err) => {
+                let diag = cx
+                    .err(Code::InvalidTestFile, item.span, format!("not a valid image: {err}"), "this image")
+                    .with_help("images use the DescribeImage field names and types, e.g. { ImageId: img-a, ImageSize: 50 }");
+                cx.push(diag);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(images)
+}
+
+/// A case's `params`, each handed to the compiler exactly like
+/// `--param name=value`.
+fn case_params(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<(String, String)>> {
+    let Some(entries) = node.as_map() else {
+        cx.wrong_type(node, "`params`", "a mapping of param names to values");
+        return None;
+    };
+    let names = Of::new("`params`").keys("a param name", "expected a string");
+    let (entries, ok) = cx.entries(entries, names);
+    let params = entries
+        .into_iter()
+        .map(|(name, _, value)| {
+            let text = match &value.kind {
+                NodeKind::Str(s) => s.clone(),
+                NodeKind::Seq(_) => value.to_json().to_string(),
+                _ => value.display(),
+            };
+            (name.to_owned(), text)
+        })
+        .collect();
+    ok.then_some(params)
+}
+
+/// A case's `expect`: the findings expected, and where each names its rule.
+fn expected_findings(cx: &mut Cx<'_>, node: &Node) -> Option<(Vec<Expected>, Vec<Span>)> {
+    let Some(items) = node.as_seq() else {
+        cx.wrong_type(
+            node,
+            "`expect`",
+            "a list of { rule, image, status } (empty: no findings)",
+        );
+        return None;
+    };
+    let mut expect = Vec::with_capacity(items.len());
+    let mut spans = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for item in items {
+        match expected(cx, item) {
+            Some((e, span)) => {
+                expect.push(e);
+                spans.push(span);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some((expect, spans))
 }
 
 /// `history: [{ rule, image, first_seen }]`: since when each finding has
@@ -313,54 +324,198 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
     ok.then(|| open.build())
 }
 
+/// The keys of a test image's `Usage` mapping: the counts, and `InUse`.
+const USAGE_KEYS: [&str; 4] = ["Instances", "RunningInstances", "Modules", "InUse"];
+
+/// A test image's `Usage` (checked by [`test_image_fields`]): the counts, 0 when not
+/// given; `InUse: null` for an image whose use is unknown (instances with an unknown image
+/// exist), `InUse` otherwise following from the counts.
+fn test_usage(image: &Node) -> ImageUsage {
+    let usage = image
+        .as_map()
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("Usage"))
+                .map(|(_, v)| v)
+        })
+        .and_then(Node::as_map);
+    let get = |key: &str| usage.and_then(|u| u.iter().find(|(k, _)| k.as_str() == Some(key)));
+    let count = |key: &str| match get(key).map(|(_, v)| &v.kind) {
+        Some(NodeKind::Int(n)) => u32::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    let unknown = matches!(get("InUse").map(|(_, v)| &v.kind), Some(NodeKind::Null));
+    ImageUsage {
+        counts: crate::usage::Counts {
+            instances: count("Instances"),
+            running: count("RunningInstances"),
+            modules: count("Modules"),
+        },
+        known: if unknown {
+            UsageKnown::LowerBound
+        } else {
+            UsageKnown::Exact
+        },
+    }
+}
+
+/// A test image's `Usage` mapping: known keys, counts that are whole numbers
+/// (running ones no more than instances), and an `InUse` that agrees with them.
+fn test_usage_fields(cx: &mut Cx<'_>, value: &Node) -> bool {
+    let entries = match &value.kind {
+        NodeKind::Map(entries) => entries,
+        _ => {
+            cx.wrong_type(
+                value,
+                "`Usage`",
+                "a mapping of Instances, RunningInstances, Modules (counts) and InUse",
+            );
+            return false;
+        }
+    };
+    let mut ok = true;
+    let mut counts = BTreeMap::new();
+    let mut in_use = None;
+    for (key, value) in entries {
+        let name = key.as_str().unwrap_or("");
+        if !USAGE_KEYS.contains(&name) {
+            let diag = cx
+                .err(
+                    Code::UnknownField,
+                    key.span,
+                    format!("unknown field `Usage.{name}` in a test image"),
+                    "not a usage field",
+                )
+                .with_help("a test image's Usage has Instances, RunningInstances, Modules (counts, 0 when not given) and InUse (true, false, or null: unknown)")
+                .suggest(did_you_mean(name, USAGE_KEYS));
+            cx.push(diag);
+            ok = false;
+            continue;
+        }
+        match (&value.kind, name) {
+            (NodeKind::Bool(b), "InUse") => in_use = Some((Some(*b), value.span)),
+            (NodeKind::Null, "InUse") => in_use = Some((None, value.span)),
+            (NodeKind::Int(n), _) if name != "InUse" && u32::try_from(*n).is_ok() => {
+                counts.insert(name, *n);
+            }
+            _ => {
+                let expected = if name == "InUse" {
+                    "true, false or null (unknown)"
+                } else {
+                    "a whole number (0 or more)"
+                };
+                let diag = cx.err(
+                    Code::InvalidTestFile,
+                    value.span,
+                    format!("`Usage.{name}` is {expected}, found {}", value.display()),
+                    format!("expected {expected}"),
+                );
+                cx.push(diag);
+                ok = false;
+            }
+        }
+    }
+    let count = |key| counts.get(key).copied().unwrap_or(0);
+    if count("RunningInstances") > count("Instances") {
+        let diag = cx.err(
+            Code::InvalidTestFile,
+            value.span,
+            "`Usage.RunningInstances` is more than `Usage.Instances`",
+            "running instances are some of the instances",
+        );
+        cx.push(diag);
+        ok = false;
+    }
+    let used = count("Instances") + count("Modules") > 0;
+    let contradiction = match in_use {
+        Some((Some(b), _)) => b != used,
+        // Unknown use is for an image nothing is counted for (counts are lower bounds).
+        Some((None, _)) => used,
+        None => false,
+    };
+    if let (true, Some((_, span))) = (contradiction, in_use) {
+        let diag = cx
+            .err(
+                Code::InvalidTestFile,
+                span,
+                "`Usage.InUse` disagrees with the counts",
+                "not what the counts say",
+            )
+            .with_help("InUse is true when Instances + Modules > 0; it can be null (unknown) only when nothing is counted; leave it out to take it from the counts");
+        cx.push(diag);
+        ok = false;
+    }
+    ok
+}
+
 /// A test image is written by a person: every key must be an Image field
-/// (`SrcImage` holding its own), with a value of the field's type or null.
-/// A typo such as `ImageTyp` would otherwise be kept as an unknown field and
-/// leave the real field missing, so the case could pass for the wrong reason.
+/// (`SrcImage` holding its own, `Usage` the usage counts), once, with a value
+/// of the field's type or null. A typo such as `ImageTyp` would otherwise be
+/// kept as an unknown field and leave the real field missing, so the case
+/// could pass for the wrong reason.
 fn test_image_fields(cx: &mut Cx<'_>, node: &Node) -> bool {
     let Some(entries) = node.as_map() else {
         cx.wrong_type(node, "an image", "a mapping of Image fields");
         return false;
     };
-    let top: Vec<&str> = Field::ALL
-        .iter()
+    let top: Vec<&str> = Field::of_image()
         .filter(|f| !f.in_src_image())
         .map(|f| f.path())
-        .chain(["SrcImage"])
+        .chain(["SrcImage", "Usage"])
         .collect();
+    let fields = Of::new("an image").keys("an image field name", "expected a string");
     let mut ok = true;
-    for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            cx.wrong_type(key, "an image field name", "a string");
-            ok = false;
-            continue;
+    // Each field's problems where it is, in file order.
+    for item in cx.each(entries, fields) {
+        let (name, key, value) = match item {
+            Ok(entry) => entry,
+            Err(diag) => {
+                cx.push(diag);
+                ok = false;
+                continue;
+            }
         };
         if name == "SrcImage" {
-            match &value.kind {
-                NodeKind::Null => {}
-                NodeKind::Map(inner) => {
-                    let src: Vec<&str> = Field::ALL
-                        .iter()
-                        .filter(|f| f.in_src_image())
-                        .map(|f| f.json_key())
-                        .collect();
-                    for (key, value) in inner {
-                        let Some(name) = key.as_str() else {
-                            cx.wrong_type(key, "a SrcImage field name", "a string");
-                            ok = false;
-                            continue;
-                        };
-                        ok &= test_field(cx, key, value, &format!("SrcImage.{name}"), &src, name);
-                    }
-                }
-                _ => {
-                    cx.wrong_type(value, "`SrcImage`", "a mapping of SrcImage fields");
-                    ok = false;
-                }
-            }
+            ok &= src_image_fields(cx, value);
+            continue;
+        }
+        if name == "Usage" {
+            ok &= test_usage_fields(cx, value);
             continue;
         }
         ok &= test_field(cx, key, value, name, &top, name);
+    }
+    ok
+}
+
+/// A test image's `SrcImage`: null, or a mapping of SrcImage fields.
+fn src_image_fields(cx: &mut Cx<'_>, value: &Node) -> bool {
+    let inner = match &value.kind {
+        NodeKind::Null => return true,
+        NodeKind::Map(inner) => inner,
+        _ => {
+            cx.wrong_type(value, "`SrcImage`", "a mapping of SrcImage fields");
+            return false;
+        }
+    };
+    let src: Vec<&str> = Field::ALL
+        .iter()
+        .filter(|f| f.in_src_image())
+        .map(|f| f.json_key())
+        .collect();
+    let fields = Of::new("`SrcImage`").keys("a SrcImage field name", "expected a string");
+    let mut ok = true;
+    for item in cx.each(inner, fields) {
+        match item {
+            Ok((name, key, value)) => {
+                ok &= test_field(cx, key, value, &format!("SrcImage.{name}"), &src, name);
+            }
+            Err(diag) => {
+                cx.push(diag);
+                ok = false;
+            }
+        }
     }
     ok
 }
@@ -374,8 +529,8 @@ fn test_field(
     known: &[&str],
     name: &str,
 ) -> bool {
-    let Some(field) = Field::from_path(path) else {
-        let diag = cx
+    let Some(field) = Field::from_path(path).filter(|f| !f.is_usage()) else {
+        let mut diag = cx
             .err(
                 Code::UnknownField,
                 key.span,
@@ -384,6 +539,11 @@ fn test_field(
             )
             .with_help("test images use the DescribeImage field names; a misspelt field would leave the real one missing")
             .suggest(did_you_mean(name, known.iter().copied()));
+        if let Some(usage) = path.strip_prefix("Usage.") {
+            diag = diag.with_help(format!(
+                "usage is a mapping of its own in a test image: `Usage: {{ {usage}: … }}`"
+            ));
+        }
         cx.push(diag);
         return false;
     };
@@ -414,7 +574,7 @@ fn test_field(
         } else if field.ty() == FieldType::String
             && !matches!(value.kind, NodeKind::Seq(_) | NodeKind::Map(_))
         {
-            diag = diag.with_help(format!("quote it: \"{}\"", value.display()));
+            diag = diag.with_help(format!("quote it: \"{}\"", value.quoted()));
         }
         cx.push(diag);
         return false;
@@ -430,22 +590,17 @@ fn expected(cx: &mut Cx<'_>, node: &Node) -> Option<(Expected, Span)> {
     let image = mapping.get("image").and_then(|n| cx.string(n, "`image`"));
     let status_node = mapping.require(cx, "status", "this expected finding");
     let status = status_node.and_then(|node| {
-        let text = node.as_str().unwrap_or("");
-        let status = Status::parse(text);
-        if status.is_none() {
-            let names = Status::ALL.map(Status::as_str);
-            let diag = cx
-                .err(
-                    Code::InvalidTestFile,
-                    node.span,
-                    format!("unknown status {}", node.display()),
-                    "not a status",
-                )
-                .with_help(format!("status is one of {}", names.join(", ")))
-                .suggest(did_you_mean(text, names));
-            cx.push(diag);
-        }
-        status
+        let names = Status::ALL.map(Status::as_str);
+        let text = cx.choose(node.as_str().unwrap_or(""), &names, |cx| {
+            cx.err(
+                Code::InvalidTestFile,
+                node.span,
+                format!("unknown status {}", node.quoted()),
+                "not a status",
+            )
+            .with_help(format!("status is one of {}", names.join(", ")))
+        })?;
+        Status::parse(text)
     });
     Some((
         Expected {
@@ -473,15 +628,8 @@ pub fn run_file(
     let scope = rules_under_test(test, compiled);
     let mut results = Vec::with_capacity(test.cases.len());
     for case in &test.cases {
-        let mut options = base.clone();
-        options.now = case.now;
-        options.params.extend(
-            case.params
-                .iter()
-                .map(|(name, text)| crate::policy::inputs::ParamInput::test_case(name, text)),
-        );
-        let loaded = match policy::compile(policy_files.to_vec(), &options) {
-            Ok(loaded) => loaded,
+        let (policy, images, evaluation) = match evaluate_case(case, policy_files, base) {
+            Ok(evaluated) => evaluated,
             Err(problems) => {
                 let reasons: Vec<&str> = problems
                     .iter()
@@ -500,22 +648,11 @@ pub fn run_file(
                 continue;
             }
         };
-        let images = ImageSet::new(case.images.clone(), &options.zone);
-        let evaluation = evaluate(
-            &loaded.policy,
-            &images,
-            EvalOptions {
-                now: case.now,
-                baseline: None,
-                selection: None,
-                history: case.history.as_ref(),
-            },
-        );
         let mut actual: Vec<Expected> = evaluation
             .findings
             .iter()
             .map(|f| Expected {
-                rule: loaded.policy.rules[f.rule].id.clone(),
+                rule: policy.rules[f.rule].id.clone(),
                 image: f
                     .image
                     .and_then(|i| images.images()[i].id().map(str::to_owned)),
@@ -533,6 +670,35 @@ pub fn run_file(
         });
     }
     Ok(results)
+}
+
+/// One case evaluated as `ecmguard test` evaluates it: the policy files
+/// compiled with the case's `now` and params, its images, its history.
+pub fn evaluate_case(
+    case: &Case,
+    policy_files: &[Arc<SourceFile>],
+    base: &CompileOptions,
+) -> Result<(PolicySet, ImageSet, Evaluation), Vec<Diag>> {
+    let mut options = base.clone();
+    options.now = case.now;
+    options.params.extend(
+        case.params
+            .iter()
+            .map(|(name, text)| crate::policy::inputs::ParamInput::test_case(name, text)),
+    );
+    let loaded = policy::compile(policy_files.to_vec(), &options)?;
+    let images = ImageSet::new(case.images.clone(), &options.zone);
+    let evaluation = evaluate(
+        &loaded.policy,
+        &images,
+        EvalOptions {
+            now: case.now,
+            baseline: None,
+            selection: None,
+            history: case.history.as_ref(),
+        },
+    );
+    Ok((loaded.policy, images, evaluation))
 }
 
 /// Multiset difference: (expected − actual, actual − expected).
@@ -562,6 +728,7 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
 /// reason. One located diagnostic per name, with "did you mean".
 pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
     let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
+    let loaded: std::collections::HashSet<&str> = known.iter().copied().collect();
     let named = test
         .rules
         .iter()
@@ -575,7 +742,18 @@ pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
         }));
     let mut diags = Vec::new();
     for (id, span, what) in named {
-        if known.contains(&id) {
+        if loaded.contains(id) {
+            continue;
+        }
+        if diags.len() >= crate::diag::LARGE_FILE {
+            // Counted, not each worked out against every loaded rule.
+            diags.push(
+                Diag::error(
+                    Code::UnknownRule,
+                    format!("{what} names rule `{id}`, which is not in the loaded policies"),
+                )
+                .at(&test.file, span, "not loaded"),
+            );
             continue;
         }
         let diag = Diag::error(
@@ -594,7 +772,7 @@ pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
         .suggest(did_you_mean(id, known.iter().copied()));
         diags.push(diag);
     }
-    diags
+    crate::diag::cap_per_file(diags, |_| crate::diag::LARGE_FILE)
 }
 
 /// `None` means every rule. Call [`unknown_rules`] first.

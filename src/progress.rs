@@ -1,7 +1,8 @@
 //! Fetch progress on stderr, as the binary shows it. On a terminal: a live
 //! bar (indicatif), with each retry and restart printed in full above it.
 //! Anywhere else (CI logs, `2> file`): one plain line when the fetch starts,
-//! one per retry and per restart, and one closing line. Quiet: nothing.
+//! one per retry and per restart, and one closing line; the same for each
+//! listing of usage (instances, modules) after it. Quiet: nothing.
 //! Part of the binary, not the library: the library reports progress
 //! through `source::live::Progress` and never prints.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use ecmguard::source::live::{FetchProgress, FetchStats, Progress};
+use ecmguard::source::live::{Action, FetchProgress, FetchStats, Progress};
 use ecmguard::text::{count, escape};
 
 /// How progress is shown.
@@ -54,6 +55,8 @@ pub struct FetchBar {
 #[derive(Debug, Default)]
 struct State {
     endpoint: String,
+    /// The listing under way when it is not the images' (usage, `--module`).
+    action: Option<&'static Action>,
     /// Pages received and needed in the current listing; `None` until the
     /// first page tells the total.
     pages: Option<(u64, u64)>,
@@ -113,6 +116,22 @@ impl FetchBar {
     }
 }
 
+impl FetchBar {
+    /// A listing starts: its first line, or the bar (again, after the last listing's).
+    fn start(&self, state: &mut State) {
+        state.pages = None;
+        state.images = 0;
+        match self.mode {
+            Mode::Bar => {
+                self.bar.reset();
+                self.redraw(state);
+                self.bar.enable_steady_tick(Duration::from_millis(120));
+            }
+            _ => self.line(&starting_line(state.action, &state.endpoint)),
+        }
+    }
+}
+
 impl Progress for FetchBar {
     fn event(&self, event: FetchProgress) {
         if self.mode == Mode::Quiet {
@@ -122,13 +141,13 @@ impl Progress for FetchBar {
         match event {
             FetchProgress::Started { endpoint } => {
                 state.endpoint = endpoint;
-                match self.mode {
-                    Mode::Bar => {
-                        self.redraw(&state);
-                        self.bar.enable_steady_tick(Duration::from_millis(120));
-                    }
-                    _ => self.line(&starting_line(&state.endpoint)),
-                }
+                state.action = None;
+                self.start(&mut state);
+            }
+            FetchProgress::Listing { action, endpoint } => {
+                state.endpoint = endpoint;
+                state.action = Some(action);
+                self.start(&mut state);
             }
             FetchProgress::Page {
                 done,
@@ -144,7 +163,7 @@ impl Progress for FetchBar {
                 attempt,
                 delay,
                 reason,
-            } => self.line(&retry_line(offset, attempt, delay, &reason)),
+            } => self.line(&retry_line(state.action, offset, attempt, delay, &reason)),
             FetchProgress::Restart {
                 restart,
                 max_restarts,
@@ -164,7 +183,16 @@ impl Progress for FetchBar {
                 // On a terminal the bar goes, and the line stays as the
                 // fetch's summary.
                 self.bar.finish_and_clear();
-                self.write(&closing_line(&endpoint, images, &stats));
+                self.write(&closing_line(None, &endpoint, images, &stats));
+            }
+            FetchProgress::Listed {
+                action,
+                endpoint,
+                items,
+                stats,
+            } => {
+                self.bar.finish_and_clear();
+                self.write(&closing_line(Some(action), &endpoint, items, &stats));
             }
             _ => {}
         }
@@ -176,9 +204,18 @@ impl Progress for FetchBar {
 }
 
 /// `fetching images from https://… …`: said at once, so a slow or refused
-/// endpoint is not silence.
-fn starting_line(endpoint: &str) -> String {
-    format!("fetching images from {} …", escape(endpoint))
+/// endpoint is not silence. Another listing names its action: `fetching
+/// instances (DescribeInstances) from https://… …`.
+fn starting_line(action: Option<&Action>, endpoint: &str) -> String {
+    format!("fetching {} from {} …", what(action), escape(endpoint))
+}
+
+/// `images`, or `instances (DescribeInstances)`.
+fn what(action: Option<&Action>) -> String {
+    match action {
+        None => "images".to_owned(),
+        Some(action) => format!("{} ({})", action.items, action.name),
+    }
 }
 
 /// `fetching images: page 3/? (250 images) from https://…`: the total is
@@ -188,24 +225,37 @@ fn bar_text(state: &State) -> String {
         Some((done, total)) => format!("page {done}/{total}"),
         None => "page 0/?".to_owned(),
     };
+    let (one, many) = state
+        .action
+        .map_or(("image", "images"), |a| (a.item, a.items));
     format!(
-        "fetching images: {pages} ({}) from {}",
-        count(state.images, "image", "images"),
+        "fetching {many}: {pages} ({}) from {}",
+        count(state.images, one, many),
         escape(&state.endpoint)
     )
 }
 
 /// `retrying the page at offset 300 in 0.8 s (attempt 2): HTTP 502`; the
 /// reason whole, escaped (it can quote the server).
-fn retry_line(offset: u64, attempt: u32, delay: Duration, reason: &str) -> String {
+fn retry_line(
+    action: Option<&Action>,
+    offset: u64,
+    attempt: u32,
+    delay: Duration,
+    reason: &str,
+) -> String {
     let when = if delay.is_zero() {
         // After throttling the retry takes the slowed pacer's next slot.
         "at the next free slot".to_owned()
     } else {
         format!("in {}", seconds(delay))
     };
+    let page = match action {
+        None => "the page".to_owned(),
+        Some(action) => format!("the {} page", action.name),
+    };
     format!(
-        "retrying the page at offset {offset} {when} (attempt {attempt}): {}",
+        "retrying {page} at offset {offset} {when} (attempt {attempt}): {}",
         escape(reason)
     )
 }
@@ -219,8 +269,15 @@ fn restart_line(restart: u32, max_restarts: u32, reason: &str) -> String {
 }
 
 /// `fetched 2,345 images from https://… in 24 pages (30 requests, 6
-/// retries) in 4.6 s`, with the restarts when there were any.
-fn closing_line(endpoint: &str, images: u64, stats: &FetchStats) -> String {
+/// retries) in 4.6 s`, with the restarts when there were any; another
+/// listing names its action: `fetched 1,250 instances (DescribeInstances)
+/// from …`.
+fn closing_line(
+    action: Option<&Action>,
+    endpoint: &str,
+    images: u64,
+    stats: &FetchStats,
+) -> String {
     let mut effort = format!(
         "{}, {}",
         count(stats.requests, "request", "requests"),
@@ -232,9 +289,12 @@ fn closing_line(endpoint: &str, images: u64, stats: &FetchStats) -> String {
             count(stats.restarts, "restart", "restarts")
         ));
     }
+    let fetched = match action {
+        None => count(images, "image", "images"),
+        Some(action) => format!("{} ({})", action.count(images), action.name),
+    };
     format!(
-        "fetched {} from {} in {} ({effort}) in {}",
-        count(images, "image", "images"),
+        "fetched {fetched} from {} in {} ({effort}) in {}",
         escape(endpoint),
         count(stats.pages, "page", "pages"),
         seconds(stats.duration)
@@ -249,6 +309,8 @@ fn seconds(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use ecmguard::source::live::DESCRIBE_INSTANCES;
 
     use super::*;
 
@@ -267,6 +329,7 @@ mod tests {
     fn the_closing_line_counts_in_english() {
         assert_eq!(
             closing_line(
+                None,
                 "https://ecm.tencentcloudapi.com",
                 2345,
                 &stats(24, 30, 6, 0, 4600)
@@ -274,7 +337,7 @@ mod tests {
             "fetched 2,345 images from https://ecm.tencentcloudapi.com in 24 pages (30 requests, 6 retries) in 4.6 s"
         );
         assert_eq!(
-            closing_line("http://127.0.0.1:9", 1, &stats(1, 1, 1, 1, 40)),
+            closing_line(None, "http://127.0.0.1:9", 1, &stats(1, 1, 1, 1, 40)),
             "fetched 1 image from http://127.0.0.1:9 in 1 page (1 request, 1 retry, 1 restart) in 0.0 s"
         );
     }
@@ -300,11 +363,11 @@ mod tests {
         let line = restart_line(1, 3, &long);
         assert!(line.ends_with(&long), "{line}");
         assert_eq!(
-            retry_line(300, 2, Duration::from_millis(800), "HTTP 502\x1b[2J"),
+            retry_line(None, 300, 2, Duration::from_millis(800), "HTTP 502\x1b[2J"),
             "retrying the page at offset 300 in 0.8 s (attempt 2): HTTP 502\\u{1b}[2J"
         );
         assert_eq!(
-            retry_line(0, 3, Duration::ZERO, "RequestLimitExceeded"),
+            retry_line(None, 0, 3, Duration::ZERO, "RequestLimitExceeded"),
             "retrying the page at offset 0 at the next free slot (attempt 3): RequestLimitExceeded"
         );
     }
@@ -347,9 +410,25 @@ mod tests {
                 images: 8,
             },
             FetchProgress::Finished {
-                endpoint,
+                endpoint: endpoint.clone(),
                 images: 8,
                 stats: stats(1, 2, 1, 0, 1200),
+            },
+            FetchProgress::Listing {
+                action: &DESCRIBE_INSTANCES,
+                endpoint: endpoint.clone(),
+            },
+            FetchProgress::Retry {
+                offset: 100,
+                attempt: 2,
+                delay: Duration::ZERO,
+                reason: "RequestLimitExceeded".into(),
+            },
+            FetchProgress::Listed {
+                action: &DESCRIBE_INSTANCES,
+                endpoint,
+                items: 1250,
+                stats: stats(13, 14, 1, 0, 700),
             },
         ] {
             sink.event(event);
@@ -365,7 +444,10 @@ mod tests {
             run(Mode::Lines),
             "fetching images from http://127.0.0.1:9 …\n\
              retrying the page at offset 0 in 0.5 s (attempt 2): InternalError\n\
-             fetched 8 images from http://127.0.0.1:9 in 1 page (2 requests, 1 retry) in 1.2 s\n"
+             fetched 8 images from http://127.0.0.1:9 in 1 page (2 requests, 1 retry) in 1.2 s\n\
+             fetching instances (DescribeInstances) from http://127.0.0.1:9 …\n\
+             retrying the DescribeInstances page at offset 100 at the next free slot (attempt 2): RequestLimitExceeded\n\
+             fetched 1,250 instances (DescribeInstances) from http://127.0.0.1:9 in 13 pages (14 requests, 1 retry) in 0.7 s\n"
         );
         assert_eq!(run(Mode::Quiet), "");
     }

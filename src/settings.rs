@@ -86,6 +86,10 @@ pub struct CheckSettings {
     pub source: SourceSettings,
     /// `--image`: the images a pre-deployment check is about.
     pub images: Vec<String>,
+    /// `--module`: the modules whose default images a pre-deployment check is about.
+    pub modules: Vec<String>,
+    /// `--usage`: list usage even when no rule reads it.
+    pub usage: bool,
     /// The `--format`/`--output` report first, then every `--report`.
     pub reports: Vec<ReportTarget>,
     pub fail_on: FailOn,
@@ -136,6 +140,11 @@ pub struct PruneSettings {
 #[derive(Debug, Clone)]
 pub struct FetchSettings {
     pub live: LiveSettings,
+    /// `--usage`: save usage whatever the policies read.
+    pub usage: bool,
+    /// The policies the snapshot is for (`--policy`, else the config file's `policy`, else
+    /// `./policies` when it exists): when one reads usage, usage is saved. `None`: none.
+    pub policy: Option<PolicySettings>,
     /// A path, or `-` for stdout.
     pub output: String,
     pub zone: ApiZone,
@@ -354,6 +363,8 @@ impl CheckSettings {
             policy,
             source,
             images: args.images.clone(),
+            modules: dedup(&args.modules),
+            usage: args.usage,
             reports,
             fail_on: args
                 .fail_on
@@ -370,6 +381,16 @@ impl CheckSettings {
             quiet: args.quiet,
         })
     }
+}
+
+/// The values of a repeatable flag, each once, in the order first given.
+fn dedup(values: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .iter()
+        .filter(|v| seen.insert(v.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// `--max-findings N`: a whole number, 0 or more (0 lists no image, only
@@ -435,18 +456,23 @@ fn history_target(text: &str, problems: &mut Problems) -> Option<Target> {
         .ok()
 }
 
-/// An account label: printable text, not empty, at most 128 characters.
+/// An account label (`--account`, or the config file's, checked there
+/// with its location by the same rule: `account::label`).
 fn account(text: &str, problems: &mut Problems) -> Option<String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 128 || trimmed.chars().any(char::is_control)
-    {
-        problems.flag(
-            "--account must be 1 to 128 printable characters",
-            "for example --account prod-guangzhou",
-        );
-        return None;
+    match crate::account::label(text) {
+        Ok(label) => Some(label.to_owned()),
+        Err(problem) => {
+            problems.flag(
+                format!(
+                    "--account must be 1 to {} printable characters: the value given {}",
+                    crate::account::MAX_CHARS,
+                    problem.describe()
+                ),
+                "for example --account prod-guangzhou",
+            );
+            None
+        }
     }
-    Some(trimmed.to_owned())
 }
 
 fn now_flag(
@@ -619,10 +645,27 @@ impl PruneSettings {
 }
 
 impl FetchSettings {
-    pub fn from_args(args: &FetchArgs) -> Result<Self, Vec<Diag>> {
+    pub fn from_args(args: &FetchArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let mut problems = Problems(Vec::new());
         let config = project_config(args.config.as_deref(), &mut problems);
         let config = config.as_ref();
+        // The policies are read only to know whether they read usage. Without --policy
+        // and a configured `policy`, a missing ./policies means none (a snapshot needs no
+        // policy); any policy named is read as `check` reads it.
+        let named = !args.policies.is_empty() || config.is_some_and(|c| c.policy.is_some());
+        let policy = if named || Path::new(DEFAULT_POLICY_DIR).exists() {
+            let policy_args = PolicyArgs {
+                policies: args.policies.clone(),
+                now: None,
+                api_time_zone: args.api_time_zone.clone(),
+                params: args.params.clone(),
+                param_files: Vec::new(),
+                config: None,
+            };
+            policy_settings(&policy_args, config, clock, &mut problems)
+        } else {
+            None
+        };
         let zone = match &args.api_time_zone {
             Some(text) => api_zone(text, &mut problems),
             None => Some(
@@ -635,6 +678,8 @@ impl FetchSettings {
         match (zone, live) {
             (Some(zone), Some(live)) => problems.finish(|| FetchSettings {
                 live,
+                usage: args.usage,
+                policy,
                 output: args.output.clone(),
                 zone,
                 config_file: config.map(|c| c.path.clone()),

@@ -92,6 +92,38 @@ impl SourceFile {
         }
     }
 
+    /// The 0-based index of the line holding byte `byte` (clamped to the
+    /// text), and that line's byte range without its line break.
+    pub fn line_of(&self, byte: usize) -> (usize, std::ops::Range<usize>) {
+        let byte = byte.min(self.text.len());
+        let index = match self.line_starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        (index, self.line_range(index))
+    }
+
+    /// The byte range of the 0-based line `index` without its line break
+    /// (`\n`, or `\r\n`); empty past the last line.
+    pub fn line_range(&self, index: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(index) else {
+            return self.text.len()..self.text.len();
+        };
+        let mut end = self
+            .line_starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        if end > start && self.text.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        start..end
+    }
+
+    /// How many lines the text has.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// Byte offset of a 1-based line and character column, if it exists.
     pub fn offset_of(&self, at: LineCol) -> Option<usize> {
         let line_start = *self.line_starts.get(at.line.checked_sub(1)?)?;

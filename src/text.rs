@@ -4,11 +4,13 @@
 //! the cursor, recolour, or start a line of their own, GitHub's legacy
 //! `##[command]` form broken up, and very long values clipped.
 
+pub mod markdown;
+
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Longest run of characters a message quotes before it is clipped.
-pub const MAX_QUOTED_CHARS: usize = 2000;
+pub(crate) const MAX_QUOTED_CHARS: usize = 2000;
 
 /// Characters that change what a terminal or a log shows without being
 /// text: C0 and C1 controls (newline and carriage return included), DEL,
@@ -56,7 +58,7 @@ pub fn escape(text: &str) -> Cow<'_, str> {
 /// Like [`escape`], for text we lay out ourselves over several lines (a
 /// list of findings in one message): our own line breaks are kept, and
 /// everything inside the lines is escaped.
-pub fn escape_lines(text: &str) -> Cow<'_, str> {
+pub(crate) fn escape_lines(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c != '\n' && is_control(c)) && !text.contains("##[") {
         return Cow::Borrowed(text);
     }
@@ -68,7 +70,7 @@ pub fn escape_lines(text: &str) -> Cow<'_, str> {
 /// every span still points where it did): a control character becomes `?`
 /// (C0, DEL) or `¿` (C1), a separator or bidirectional control `�`; line
 /// feeds and tabs stay, a carriage return becomes a space.
-pub fn snippet_safe(text: &str) -> Cow<'_, str> {
+pub(crate) fn snippet_safe(text: &str) -> Cow<'_, str> {
     if !text
         .chars()
         .any(|c| is_control(c) && !matches!(c, '\n' | '\t'))
@@ -113,13 +115,31 @@ pub fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 /// At most `max` characters of `text`, then `… (N more characters)`.
-pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
+pub(crate) fn clip(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some((cut, _)) => {
             let rest = text[cut..].chars().count();
             Cow::Owned(format!("{}… ({rest} more characters)", &text[..cut]))
         }
+    }
+}
+
+/// Longest run of a value's characters a diagnostic quotes: a key, an
+/// operand, a path as the user wrote it.
+pub const MAX_VALUE_CHARS: usize = 80;
+
+/// A value as a diagnostic quotes it: whole, or its first
+/// [`MAX_VALUE_CHARS`] characters then `… (N bytes)`, so a message about a
+/// 900 KB value stays one line.
+pub fn clip_value(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(MAX_VALUE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => Cow::Owned(format!(
+            "{}… ({} bytes)",
+            &text[..cut],
+            thousands(text.len() as u64)
+        )),
     }
 }
 
@@ -130,7 +150,7 @@ pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
 /// of `##[` (GitHub's legacy command form). The document means the same;
 /// printed, it is inert. (These only ever occur inside strings:
 /// JSON's own syntax is ASCII.)
-pub struct JsonControls<W: std::io::Write> {
+pub(crate) struct JsonControls<W: std::io::Write> {
     inner: W,
     /// The start of a multi-byte character not yet seen whole.
     pending: Vec<u8>,

@@ -406,23 +406,13 @@ fn where_unknown_is_out_of_scope_and_unknown_pass_passes() {
 
 #[test]
 fn default_messages_state_value_and_expectation() {
-    let loaded = compile("rules:\n  - id: age\n    title: T\n    assert: { ImageCreateTime: { newer_than: 180d } }\n").unwrap();
-    let images: Vec<ecmguard::image::Image> = serde_json::from_value(json!([
-        { "ImageId": "img-old", "ImageCreateTime": "2019-07-22 20:48:14" },
-        { "ImageId": "img-blank", "ImageCreateTime": "" },
-        { "ImageId": "img-bad", "ImageCreateTime": "22/07/2019" }
-    ]))
-    .unwrap();
-    let set = ecmguard::image::ImageSet::new(images, &ecmguard::time::ApiZone::default());
-    let evaluation = ecmguard::eval::evaluate(
-        &loaded.policy,
-        &set,
-        ecmguard::eval::EvalOptions {
-            now: crate::support::now(),
-            baseline: None,
-            selection: None,
-            history: None,
-        },
+    let (_, _, evaluation) = crate::support::evaluated(
+        "rules:\n  - id: age\n    title: T\n    assert: { ImageCreateTime: { newer_than: 180d } }\n",
+        json!([
+            { "ImageId": "img-old", "ImageCreateTime": "2019-07-22 20:48:14" },
+            { "ImageId": "img-blank", "ImageCreateTime": "" },
+            { "ImageId": "img-bad", "ImageCreateTime": "22/07/2019" }
+        ]),
     );
     let messages: Vec<&str> = evaluation
         .findings
@@ -484,6 +474,31 @@ fn set_level_count_reports_an_absence() {
     assert_eq!(findings(bounded, json!([])).len(), 1);
 }
 
+/// A `unique` rule's findings: `(value, the ImageIds sharing it)`, sorted.
+fn duplicates(yaml: &str, images: serde_json::Value) -> Vec<(String, Vec<String>)> {
+    let (_, set, evaluation) = crate::support::evaluated(yaml, images);
+    let mut found: Vec<(String, Vec<String>)> = evaluation
+        .findings
+        .iter()
+        .map(|f| {
+            assert_eq!(f.image, None, "a set-level finding has no image of its own");
+            let duplicate = f
+                .duplicate
+                .as_ref()
+                .expect("a unique finding names its value");
+            let mut ids: Vec<String> = duplicate
+                .images
+                .iter()
+                .filter_map(|&i| set.images()[i].id().map(str::to_owned))
+                .collect();
+            ids.sort();
+            (duplicate.value.clone(), ids)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 #[test]
 fn set_level_unique_reports_each_duplicated_value() {
     let yaml = "rules:\n  - id: names\n    title: N\n    where: { ImageType: PRIVATE_IMAGE }\n    expect: { unique: ImageName }\n";
@@ -497,8 +512,17 @@ fn set_level_unique_reports_each_duplicated_value() {
         { "ImageId": "g", "ImageType": "PRIVATE_IMAGE" },
         { "ImageId": "h", "ImageType": "PUBLIC_IMAGE", "ImageName": "web" }
     ]);
-    let found = findings(yaml, images);
-    assert_eq!(found.len(), 2, "{found:?}");
+    // Each duplicated value once, with exactly the images in scope that
+    // share it (values as JSON): not the public `h`, and no value for the
+    // two without a name.
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        duplicates(yaml, images),
+        [
+            ("\"db\"".to_owned(), ids(&["c", "d", "e"])),
+            ("\"web\"".to_owned(), ids(&["a", "b"]))
+        ]
+    );
     let pair =
         "rules:\n  - id: pair\n    title: P\n    expect: { unique: [Platform, OsVersion] }\n";
     let images = json!([
@@ -506,7 +530,13 @@ fn set_level_unique_reports_each_duplicated_value() {
         { "ImageId": "b", "Platform": "Ubuntu", "OsVersion": "24.04" },
         { "ImageId": "c", "Platform": "Ubuntu", "OsVersion": "22.04" }
     ]);
-    assert_eq!(findings(pair, images).len(), 1);
+    let found = duplicates(pair, images);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, ids(&["a", "c"]));
+    assert!(
+        found[0].0.contains("Ubuntu") && found[0].0.contains("22.04"),
+        "{found:?}"
+    );
 }
 
 #[test]

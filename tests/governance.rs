@@ -283,7 +283,7 @@ fn policy_test_files_are_validated_with_locations() {
 
 #[test]
 fn the_shipped_pack_passes_its_own_tests() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let output = crate::support::ecmguard_command()
         .arg("test")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
@@ -298,29 +298,84 @@ fn the_shipped_pack_passes_its_own_tests() {
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
 
+/// Every rule of the shipped pack is tested both ways by its `*.test.yaml`
+/// files (found, not listed): a case in which the rule fails with the
+/// findings the case expects of it, and a case in which it is evaluated on
+/// an image in its scope (the whole set, for a set-level rule) and passes.
+/// Every case passes, as `ecmguard test` runs it.
 #[test]
 fn every_shipped_rule_has_a_failing_and_a_passing_case() {
+    use ecmguard::eval::{RuleStatus, Status};
+    use ecmguard::policytests::{self, Expected};
+    use ecmguard::source_text::SourceFile;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let tests: String = ["lifecycle", "platform", "hygiene"]
+    let options = crate::support::options();
+    let files = ecmguard::policy::discover(std::slice::from_ref(&root)).expect("the pack");
+    let sources: Vec<Arc<SourceFile>> = files
         .iter()
-        .map(|n| std::fs::read_to_string(root.join(format!("{n}.test.yaml"))).unwrap())
+        .map(|path| {
+            let text = std::fs::read_to_string(path).expect("a policy file");
+            SourceFile::new(path.display().to_string(), text)
+        })
         .collect();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ecmguard"))
-        .args(["rules", "--format", "json"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    for rule in listing["rules"].as_array().unwrap() {
-        let id = rule["id"].as_str().unwrap();
-        assert!(
-            tests.contains(&format!("rule: {id},")),
-            "no failing case expects {id}"
-        );
+    let pack = ecmguard::policy::compile(sources.clone(), &options).expect("the pack loads");
+    let mut test_files: Vec<_> = std::fs::read_dir(&root)
+        .expect("policies/")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.to_string_lossy().ends_with(".test.yaml"))
+        .collect();
+    test_files.sort();
+    assert!(!test_files.is_empty(), "no *.test.yaml in policies/");
+    let (mut failing, mut passing) = (BTreeSet::new(), BTreeSet::new());
+    for path in &test_files {
+        let text = std::fs::read_to_string(path).expect("a test file");
+        let file = SourceFile::new(path.display().to_string(), text);
+        let tests = policytests::parse(&file, &options, None)
+            .unwrap_or_else(|problems| panic!("{}: {problems:?}", path.display()));
+        let results = policytests::run_file(&tests, &sources, &pack.policy, &options)
+            .unwrap_or_else(|problems| panic!("{}: {problems:?}", path.display()));
+        for result in &results {
+            assert!(
+                result.passed(),
+                "{}: case `{}` fails: {result:?}",
+                path.display(),
+                result.name
+            );
+        }
+        for case in &tests.cases {
+            let (policy, _, evaluation) = policytests::evaluate_case(case, &sources, &options)
+                .unwrap_or_else(|p| panic!("case `{}`: {p:?}", case.name));
+            for (rule, result) in policy.rules.iter().zip(&evaluation.rules) {
+                let expected_failing = case.expect.iter().any(|e: &Expected| {
+                    e.rule == rule.id
+                        && matches!(e.status, Status::Violation | Status::Indeterminate)
+                });
+                // A set-level rule passes on the set; a per-image rule must
+                // have passed on at least one image (not skipped for none).
+                let passed = result.status == RuleStatus::Pass
+                    && (rule.is_set_level() || result.counts.passed > 0);
+                if result.status == RuleStatus::Fail && expected_failing {
+                    failing.insert(rule.id.clone());
+                }
+                if passed {
+                    passing.insert(rule.id.clone());
+                }
+            }
+        }
     }
+    let ids: BTreeSet<String> = pack.policy.rules.iter().map(|r| r.id.clone()).collect();
+    let no_failing: Vec<&String> = ids.difference(&failing).collect();
+    let no_passing: Vec<&String> = ids.difference(&passing).collect();
     assert!(
-        tests.matches("expect: []").count() >= 3,
-        "each file needs a passing case"
+        no_failing.is_empty(),
+        "no case fails these rules as it expects: {no_failing:?}"
+    );
+    assert!(
+        no_passing.is_empty(),
+        "no case passes these rules on an image in scope: {no_passing:?}"
     );
 }
 

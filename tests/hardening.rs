@@ -3,20 +3,20 @@
 //! every file must give exit 2 from `validate`, a diagnostic located as
 //! `FILE:LINE:COL`, and the diagnostic code the manifest pins. Hostile inputs
 //! (alias bombs, deep nesting, oversized files, deep or cut-off JSON) must be
-//! refused quickly with exit 2, never a hang or a stack overflow.
+//! refused with exit 2, never a hang or a stack overflow. The work is bounded
+//! by the tool (the YAML parser's budgets, the size cap checked before
+//! parsing, serde_json's depth limit), which these tests check by the
+//! diagnostic each bound gives; no test times itself (a hang is caught by
+//! the harness's deadline, `support::HANG_DEADLINE`), and the timings are in
+//! `benches/hostile.rs`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use ecmguard::generate::{GenOptions, write_snapshot};
 use ecmguard::policy::yaml::MAX_FILE_BYTES;
 
 use crate::support::{NOW, Test};
-
-/// Generous for a debug build on a loaded 2-core machine; a hang or an
-/// exponential blow-up takes far longer.
-const QUICK: Duration = Duration::from_secs(10);
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/malformed")
@@ -87,12 +87,10 @@ fn every_malformed_policy_is_refused_with_its_located_code() {
     for (file, code) in manifest() {
         let bytes = std::fs::read(corpus().join(&file)).expect("fixture");
         let path = format!("p/{file}");
-        let started = Instant::now();
         let out = Test::new()
             .file(&path, bytes)
             .args(&["validate", "--policy", &path])
             .run();
-        let took = started.elapsed();
         let problem = if out.code != 2 {
             Some(format!("exit {}", out.code))
         } else if first_code(&out.stderr) != Some(code.as_str()) {
@@ -102,8 +100,6 @@ fn every_malformed_policy_is_refused_with_its_located_code() {
             ))
         } else if !located(&out.stderr, &path) {
             Some(format!("no {path}:LINE:COL in stderr"))
-        } else if took > QUICK {
-            Some(format!("took {took:?}"))
         } else {
             None
         };
@@ -128,14 +124,14 @@ fn the_size_limit_is_exact_and_checked_before_parsing() {
         .code(0);
     // One byte more, and garbage YAML after it: refused for its size alone.
     let over = format!("{at_limit}\x07[{{");
-    let started = Instant::now();
-    Test::new()
+    let out = Test::new()
         .file("p.yaml", over)
         .args(&["validate", "--policy", "p.yaml"])
         .run()
         .code(2)
         .stderr_has("ecmguard::file-too-large");
-    assert!(started.elapsed() < QUICK);
+    // Refused for its size before parsing: the garbage after it is not reached.
+    assert!(!out.stderr.contains("yaml-syntax"), "{}", out.stderr);
 }
 
 /// Deep nesting never overflows the stack. Where the snapshot reads values
@@ -192,7 +188,6 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
         ),
     ];
     for (name, json, code) in cases {
-        let started = Instant::now();
         let out = Test::new()
             .policy("rules:\n  - id: r1\n    title: A rule\n    assert: { ImageState: NORMAL }\n")
             .file("images.json", json)
@@ -212,11 +207,6 @@ fn deeply_nested_snapshot_json_never_overflows_the_stack() {
                 out.stderr.len()
             );
         }
-        assert!(
-            started.elapsed() < QUICK,
-            "{name} took {:?}",
-            started.elapsed()
-        );
     }
 }
 
@@ -235,7 +225,6 @@ fn a_large_snapshot_cut_off_on_stdin_is_exit_2_quickly() {
     .expect("generate");
     assert!(bytes.len() > 16 * 1024 * 1024, "{} bytes", bytes.len());
     for cut in [bytes.len() / 2, bytes.len() - 3] {
-        let started = Instant::now();
         Test::new()
             .policy("rules:\n  - id: r1\n    title: A rule\n    assert: { ImageState: NORMAL }\n")
             .stdin(bytes[..cut].to_vec())
@@ -244,11 +233,6 @@ fn a_large_snapshot_cut_off_on_stdin_is_exit_2_quickly() {
             .code(2)
             .stderr_has("ecmguard::snapshot-json")
             .stderr_has("cut off");
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "took {:?}",
-            started.elapsed()
-        );
     }
 }
 

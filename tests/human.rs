@@ -5,7 +5,7 @@
 //! name their image.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::json;
 
@@ -212,7 +212,7 @@ fn one_block_per_failing_rule_in_severity_order() {
 fn interleaved(dir: &std::path::Path, args: &[&str]) -> String {
     let log = dir.join("log.txt");
     let file = std::fs::File::create(&log).expect("log file");
-    let status = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let status = crate::support::ecmguard_command()
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -476,4 +476,40 @@ fn messages_list_and_name_images_once() {
         out.stdout
     );
     assert!(!out.stdout.contains("img-b (web): img-b"), "{}", out.stdout);
+}
+
+/// Figures read as the other reports write them: `1,500 violations`, in the
+/// block, the summary line and the table alike (the JSON has the number).
+#[test]
+fn large_figures_have_thousands_separators() {
+    let images: Vec<serde_json::Value> = (0..1500)
+        .map(|i| json!({ "ImageId": format!("img-{i:05}"), "ImageState": "CREATING" }))
+        .collect();
+    let out = Test::new()
+        .policy("rules:\n  - id: state\n    title: Images are NORMAL\n    assert: { ImageState: NORMAL }\n")
+        .images(json!(images))
+        .check(&["--max-findings", "1"])
+        .run()
+        .code(1);
+    for figure in [
+        "Images are NORMAL — 1,500 violations",
+        "1,500 images fail this",
+        "… and 1,499 more",
+        "1,500 images checked against 1 rule: 1,500 error, 0 warning",
+    ] {
+        assert!(
+            out.stdout.contains(figure),
+            "no `{figure}` in\n{}",
+            out.stdout
+        );
+    }
+    let table = out
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("state "))
+        .expect("the table row");
+    assert_eq!(
+        table.split_whitespace().collect::<Vec<_>>(),
+        ["state", "error", "1,500", "1,500", "0", "0", "0", "fail"]
+    );
 }

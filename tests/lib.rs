@@ -24,4 +24,5 @@ mod schema;
 mod self_contained;
 mod snapshot_input;
 mod timezones;
+mod usage;
 mod validation;

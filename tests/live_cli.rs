@@ -42,6 +42,14 @@ impl Server {
     pub(crate) fn requests(&self) -> u64 {
         self.emulator.as_ref().map_or(0, Emulator::request_count)
     }
+
+    /// Every request so far (with its action), in arrival order.
+    pub(crate) fn log(&self) -> Vec<ecm_emulator::LogEntry> {
+        self.emulator
+            .as_ref()
+            .map(Emulator::log)
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -222,42 +230,60 @@ fn no_secret_appears_in_any_output() {
     let formats = [
         "human", "json", "sarif", "junit", "markdown", "html", "csv", "github",
     ];
-    let mut runs: Vec<Vec<String>> = Vec::new();
-    // Transport failures carry no secret and spend the whole retry budget;
-    // the library's own sweep covers them.
-    for endpoint in [url.as_str(), wrong_url.as_str(), "http://example.com"] {
+    // Each run with the exit code it must have and the files it must write:
+    // a run that failed early, or wrote nothing, would print no secret
+    // without proving anything.
+    let mut runs: Vec<(Vec<String>, i32, &[&str])> = Vec::new();
+    for (endpoint, check_code, fetch_code, written) in [
+        (url.as_str(), 1, 0, &["r.json", "b.json"][..]),
+        (wrong_url.as_str(), 3, 3, &[][..]),
+        // Refused before any request: plain http to a host that is not loopback.
+        ("http://example.com", 2, 2, &[][..]),
+    ] {
         for format in formats {
-            runs.push(vec![
-                "check".into(),
-                "--endpoint".into(),
-                endpoint.into(),
-                "--format".into(),
-                format.into(),
-                "--report".into(),
-                "json=r.json".into(),
-                "--write-baseline".into(),
-                "b.json".into(),
-            ]);
+            runs.push((
+                vec![
+                    "check".into(),
+                    "--endpoint".into(),
+                    endpoint.into(),
+                    "--format".into(),
+                    format.into(),
+                    "--report".into(),
+                    "json=r.json".into(),
+                    "--write-baseline".into(),
+                    "b.json".into(),
+                ],
+                check_code,
+                written,
+            ));
         }
-        runs.push(vec![
-            "fetch".into(),
-            "--endpoint".into(),
-            endpoint.into(),
-            "-o".into(),
-            "s.json".into(),
-        ]);
-        runs.push(vec![
-            "fetch".into(),
-            "--endpoint".into(),
-            endpoint.into(),
-            "-o".into(),
-            "-".into(),
-        ]);
+        // Into a file, and to stdout.
+        for output in ["s.json", "-"] {
+            let snapshot: &[&str] = if fetch_code == 0 && output != "-" {
+                &["s.json"]
+            } else {
+                &[]
+            };
+            runs.push((
+                vec![
+                    "fetch".into(),
+                    "--endpoint".into(),
+                    endpoint.into(),
+                    "-o".into(),
+                    output.into(),
+                ],
+                fetch_code,
+                snapshot,
+            ));
+        }
     }
-    runs.push(vec!["validate".into()]);
-    runs.push(vec!["rules".into(), "--format".into(), "json".into()]);
-    runs.push(vec!["test".into()]);
-    for args in runs {
+    runs.push((vec!["validate".into()], 0, &[]));
+    runs.push((
+        vec!["rules".into(), "--format".into(), "json".into()],
+        0,
+        &[],
+    ));
+    for (args, code, written) in runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = Test::new()
             .policy(STATE)
@@ -267,11 +293,19 @@ fn no_secret_appears_in_any_output() {
             .env("HOME", "/nonexistent")
             .args(&args)
             .run();
+        assert_eq!(out.code, code, "{args:?}\n{}", out.stderr);
         let mut everything = format!("{}{}", out.stdout, out.stderr);
-        for file in ["r.json", "b.json", "s.json"] {
-            if let Ok(text) = std::fs::read_to_string(out_path(&out, file)) {
-                everything.push_str(&text);
-            }
+        for file in written {
+            let text = std::fs::read_to_string(out_path(&out, file))
+                .unwrap_or_else(|e| panic!("{args:?} wrote no {file}: {e}"));
+            assert!(text.contains("img-"), "{args:?}: {file} lists no image");
+            everything.push_str(&text);
+        }
+        if args.last() == Some(&"-") && code == 0 {
+            assert!(
+                out.stdout.contains("ImageSet"),
+                "{args:?}: no snapshot on stdout"
+            );
         }
         for secret in [KEY, TOKEN] {
             assert!(
@@ -288,7 +322,7 @@ fn no_secret_appears_in_any_output() {
 #[test]
 fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
     use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
     let (master, slave) = crate::support::pseudo_terminal();
@@ -299,7 +333,7 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
     let failing = "rules:\n  - id: huge\n    title: Images are huge\n    assert: { ImageSize: { gt: 100000 } }\n";
     std::fs::write(dir.path().join("policies/main.yaml"), failing).unwrap();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let mut child = crate::support::ecmguard_command()
         .args([
             "check",
             "--endpoint",
@@ -315,7 +349,8 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
         .env("TENCENTCLOUD_SECRET_ID", DEFAULT_SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_SECRET_KEY)
         .env("HOME", "/nonexistent")
-        .env_remove("NO_COLOR")
+        // The terminal type a bar is drawn for (the harness passes none on).
+        .env("TERM", "xterm")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(slave))
@@ -332,7 +367,7 @@ fn the_progress_bar_on_a_terminal_neither_hangs_nor_lingers() {
         if let Some(status) = child.try_wait().expect("wait") {
             break status;
         }
-        if started.elapsed() > Duration::from_secs(30) {
+        if started.elapsed() > crate::support::HANG_DEADLINE {
             let _ = child.kill();
             panic!("ecmguard hung with its stderr on a terminal");
         }

@@ -39,8 +39,17 @@ fn invalid_param(message: &str) -> ApiErr {
     ApiErr::new("InvalidParameter", message)
 }
 
-/// Reads parameters from a POST JSON body.
-pub(crate) fn params_from_json(body: &[u8]) -> Result<Params, ApiErr> {
+/// Reads `DescribeImage` parameters from a POST JSON body.
+#[cfg(test)]
+fn params_from_json(body: &[u8]) -> Result<Params, ApiErr> {
+    let params = parse_json(body)?;
+    check(&params)?;
+    Ok(params)
+}
+
+/// Reads parameters from a POST JSON body, without checking the filters against an
+/// action's documented names (`check`, or the usage actions' own check).
+pub(crate) fn parse_json(body: &[u8]) -> Result<Params, ApiErr> {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
@@ -97,7 +106,6 @@ pub(crate) fn params_from_json(body: &[u8]) -> Result<Params, ApiErr> {
             }
         }
     }
-    check(&params)?;
     Ok(params)
 }
 
@@ -107,8 +115,18 @@ fn integer(value: &Value, name: &str) -> Result<i64, ApiErr> {
         .ok_or_else(|| invalid_param(&format!("{name} must be an integer.")))
 }
 
-/// Reads parameters from a GET query string (`Filters.0.Values.0=…&Filters.0.Name=…`).
-pub(crate) fn params_from_query(query: &str) -> Result<Params, ApiErr> {
+/// Reads `DescribeImage` parameters from a GET query string
+/// (`Filters.0.Values.0=…&Filters.0.Name=…`).
+#[cfg(test)]
+fn params_from_query(query: &str) -> Result<Params, ApiErr> {
+    let params = parse_query(query)?;
+    check(&params)?;
+    Ok(params)
+}
+
+/// Reads parameters from a GET query string, without checking the filters (see
+/// [`parse_json`]).
+pub(crate) fn parse_query(query: &str) -> Result<Params, ApiErr> {
     let mut params = Params {
         offset: 0,
         limit: DEFAULT_LIMIT,
@@ -162,7 +180,6 @@ pub(crate) fn params_from_query(query: &str) -> Result<Params, ApiErr> {
             .filters
             .push((name, vals.into_iter().map(|(_, v)| v).collect()));
     }
-    check(&params)?;
     Ok(params)
 }
 
@@ -192,8 +209,29 @@ fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The documented limits, with the service's own error codes.
-fn check(p: &Params) -> Result<(), ApiErr> {
+/// The documented limits of `DescribeImage`, with the service's own error codes.
+pub(crate) fn check(p: &Params) -> Result<(), ApiErr> {
+    check_paging(p)?;
+    for (name, values) in &p.filters {
+        if !FILTER_NAMES.contains(&name.as_str()) {
+            return Err(ApiErr::new(
+                "InvalidParameterValue.InvalidFilter",
+                &format!("The filter `{name}` is not supported."),
+            ));
+        }
+        if matches!(name.as_str(), "image-name" | "image-os") && values.len() != 1 {
+            return Err(ApiErr::new(
+                "InvalidParameterValue.FilterLimitExceeded",
+                &format!("The filter `{name}` accepts exactly one value."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `Offset`, `Limit`, at most [`MAX_FILTERS`] filters and no filter without values: the
+/// limits every listing action shares.
+pub(crate) fn check_paging(p: &Params) -> Result<(), ApiErr> {
     if p.offset < 0 || p.limit < 0 || p.limit > MAX_LIMIT {
         return Err(ApiErr::new(
             // Sic: the real code is spelled "Invaild".
@@ -215,22 +253,10 @@ fn check(p: &Params) -> Result<(), ApiErr> {
         ));
     }
     for (name, values) in &p.filters {
-        if !FILTER_NAMES.contains(&name.as_str()) {
-            return Err(ApiErr::new(
-                "InvalidParameterValue.InvalidFilter",
-                &format!("The filter `{name}` is not supported."),
-            ));
-        }
         if values.is_empty() {
             return Err(ApiErr::new(
                 "InvalidParameterValue",
                 &format!("The filter `{name}` has no Values."),
-            ));
-        }
-        if matches!(name.as_str(), "image-name" | "image-os") && values.len() != 1 {
-            return Err(ApiErr::new(
-                "InvalidParameterValue.FilterLimitExceeded",
-                &format!("The filter `{name}` accepts exactly one value."),
             ));
         }
     }
@@ -317,7 +343,7 @@ pub fn synthetic_image(i: usize) -> Value {
     })
 }
 
-fn base36(mut n: u64, width: usize) -> String {
+pub(crate) fn base36(mut n: u64, width: usize) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = vec![b'0'; width];
     for slot in out.iter_mut().rev() {

@@ -1,17 +1,24 @@
 //! The fault script: which requests get which misbehaviour.
 //!
 //! A script is a list of rules; each request is matched against the rules in order and the
-//! first rule that applies decides its fault. A rule can be narrowed to one `offset` and to
-//! requests from a given sequence number on, can skip its first `after` matches, and applies
-//! `times` times (default 1) or `forever`. Written as JSON or YAML:
+//! first rule that applies decides its fault. A rule can be narrowed to one `action`
+//! (`DescribeImage`, `DescribeInstances`, `DescribeModule`; default every action), one
+//! `offset` and to requests from a given sequence number on, can skip its first `after`
+//! matches, and applies `times` times (default 1) or `forever`. Written as JSON or YAML:
 //!
 //! ```yaml
 //! faults:
 //!   - { offset: 200, times: 3, fault: { kind: throttle } }
 //!   - { from_request: 5, fault: { kind: http, status: 502 } }
 //!   - { offset: 300, fault: { kind: insert, count: 2 } }
+//!   - { action: DescribeInstances, forever: true, fault: { kind: api_error, code: UnauthorizedOperation } }
+//!   - { action: DescribeInstances, fault: { kind: null_image, count: 3 } }
 //!   - { forever: true, fault: { kind: internal_error } }
 //! ```
+//!
+//! The data faults act on the data of the request's action: `insert`, `delete` and
+//! `null_image` change images, instances or modules (persistently); `null_image_set` makes
+//! the action's set (`ImageSet`, `InstanceSet`, `ModuleItemSet`) null.
 
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +67,9 @@ impl FaultScript {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultRule {
+    /// Only requests of this action (`DescribeInstances`…); default every action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
     /// Only requests for this `Offset`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offset: Option<u64>,
@@ -87,6 +97,7 @@ impl FaultRule {
     /// A rule that applies `fault` once, to the first request.
     pub fn once(fault: Fault) -> Self {
         FaultRule {
+            action: None,
             offset: None,
             from_request: None,
             after: 0,
@@ -94,6 +105,12 @@ impl FaultRule {
             forever: false,
             fault,
         }
+    }
+
+    /// Narrows the rule to one action.
+    pub fn for_action(mut self, action: &str) -> Self {
+        self.action = Some(action.to_owned());
+        self
     }
 
     /// Narrows the rule to one offset.
@@ -126,8 +143,9 @@ impl FaultRule {
         self
     }
 
-    pub(crate) fn matches(&self, seq: u64, offset: Option<i64>) -> bool {
-        self.offset.is_none_or(|o| offset == i64::try_from(o).ok())
+    pub(crate) fn matches(&self, seq: u64, action: &str, offset: Option<i64>) -> bool {
+        self.action.as_deref().is_none_or(|a| a == action)
+            && self.offset.is_none_or(|o| offset == i64::try_from(o).ok())
             && self.from_request.is_none_or(|from| seq >= from)
     }
 }
@@ -171,14 +189,16 @@ pub enum Fault {
     },
     /// A normal answer cut in the middle of its JSON.
     Truncate,
-    /// `ImageSet: null` with the real `TotalCount`.
+    /// The action's set null (`ImageSet: null`, `InstanceSet: null`…) with the real
+    /// `TotalCount`.
     NullImageSet,
     /// The real page with `TotalCount` off by `delta`.
     TotalCountDelta {
         /// Added to the real count.
         delta: i64,
     },
-    /// Insert `count` new images at position `at` of the data set (persistent), then answer.
+    /// Insert `count` new items (images, instances or modules, as the request's action lists)
+    /// at position `at` of the data set (persistent), then answer.
     Insert {
         /// How many.
         count: u64,
@@ -186,7 +206,7 @@ pub enum Fault {
         #[serde(default)]
         at: u64,
     },
-    /// Delete `count` images from position `at` of the data set (persistent), then answer.
+    /// Delete `count` items from position `at` of the action's data (persistent), then answer.
     Delete {
         /// How many.
         count: u64,
@@ -205,6 +225,16 @@ pub enum Fault {
         /// How many.
         count: u64,
     },
+    /// From position `at`, `count` instances lose their image (`Image: null`: the service
+    /// cannot name it), or `count` modules their default image (persistent), then answer.
+    /// No effect on `DescribeImage`.
+    NullImage {
+        /// How many.
+        count: u64,
+        /// Where.
+        #[serde(default)]
+        at: u64,
+    },
 }
 
 /// A rule and how often it has matched.
@@ -214,10 +244,15 @@ pub(crate) struct RuleState {
     pub(crate) matched: u64,
 }
 
-/// Picks the fault for a request and advances the rules' counters.
-pub(crate) fn pick(rules: &mut [RuleState], seq: u64, offset: Option<i64>) -> Option<Fault> {
+/// Picks the fault for a request of `action` and advances the rules' counters.
+pub(crate) fn pick(
+    rules: &mut [RuleState],
+    seq: u64,
+    action: &str,
+    offset: Option<i64>,
+) -> Option<Fault> {
     for state in rules.iter_mut() {
-        if !state.rule.matches(seq, offset) {
+        if !state.rule.matches(seq, action, offset) {
             continue;
         }
         let index = state.matched;
@@ -272,11 +307,41 @@ mod tests {
                 matched: 0,
             },
         ];
-        assert_eq!(pick(&mut rules, 1, Some(0)), Some(Fault::Truncate));
-        assert_eq!(pick(&mut rules, 2, Some(0)), None);
-        assert_eq!(pick(&mut rules, 3, Some(100)), None); // after
-        assert_eq!(pick(&mut rules, 4, Some(100)), Some(Fault::Throttle));
-        assert_eq!(pick(&mut rules, 5, Some(100)), Some(Fault::Throttle));
-        assert_eq!(pick(&mut rules, 6, Some(100)), None);
+        assert_eq!(
+            pick(&mut rules, 1, "DescribeImage", Some(0)),
+            Some(Fault::Truncate)
+        );
+        assert_eq!(pick(&mut rules, 2, "DescribeImage", Some(0)), None);
+        assert_eq!(pick(&mut rules, 3, "DescribeImage", Some(100)), None); // after
+        assert_eq!(
+            pick(&mut rules, 4, "DescribeImage", Some(100)),
+            Some(Fault::Throttle)
+        );
+        assert_eq!(
+            pick(&mut rules, 5, "DescribeImage", Some(100)),
+            Some(Fault::Throttle)
+        );
+        assert_eq!(pick(&mut rules, 6, "DescribeImage", Some(100)), None);
+    }
+
+    #[test]
+    fn rules_can_be_narrowed_to_an_action() {
+        let mut rules = vec![RuleState {
+            rule: FaultRule::once(Fault::Throttle)
+                .for_action("DescribeInstances")
+                .forever(),
+            matched: 0,
+        }];
+        assert_eq!(pick(&mut rules, 1, "DescribeImage", Some(0)), None);
+        assert_eq!(
+            pick(&mut rules, 2, "DescribeInstances", Some(0)),
+            Some(Fault::Throttle)
+        );
+        let s = FaultScript::parse(
+            "faults:\n  - { action: DescribeModule, fault: { kind: null_image, count: 2 } }\n",
+        )
+        .unwrap();
+        assert_eq!(s.faults[0].action.as_deref(), Some("DescribeModule"));
+        assert_eq!(s.faults[0].fault, Fault::NullImage { count: 2, at: 0 });
     }
 }

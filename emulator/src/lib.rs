@@ -1,13 +1,15 @@
-//! `ecm-emulator`: a local HTTP emulator of Tencent Cloud ECM `DescribeImage`, for ecmguard's
-//! tests and for trying the live path without an account.
+//! `ecm-emulator`: a local HTTP emulator of Tencent Cloud ECM `DescribeImage`, and of the two
+//! usage actions `DescribeInstances` and `DescribeModule`, for ecmguard's tests and for trying
+//! the live path without an account.
 //!
 //! It listens on 127.0.0.1 only, verifies TC3-HMAC-SHA256 signatures as the service does
 //! (`verify`, an implementation independent of ecmguard's signer), pages a configurable image
-//! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`),
-//! enforces a requests-per-second limit with `RequestLimitExceeded` (leniently or strictly,
-//! with seeded arrival jitter: `limiter`), misbehaves on demand (`fault`), answers errors in
-//! Chinese when asked to (`X-TC-Language: zh-CN`, as the SDKs and tccli ask: `language`), and
-//! logs every request so tests can check rates, retries and pages.
+//! set with the documented `Offset`/`Limit`/`Filters` semantics and error codes (`data`), and
+//! the instances and modules that reference it (`usage`), enforces a requests-per-second limit
+//! per action with `RequestLimitExceeded` (leniently or strictly, with seeded arrival jitter:
+//! `limiter`), misbehaves on demand, per action (`fault`), answers errors in Chinese when
+//! asked to (`X-TC-Language: zh-CN`, as the SDKs and tccli ask: `language`), and logs every
+//! request with its action so tests can check rates, retries and pages.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -27,6 +29,7 @@ mod data;
 pub mod fault;
 mod language;
 pub mod limiter;
+pub mod usage;
 mod verify;
 
 use std::net::SocketAddr;
@@ -48,6 +51,13 @@ pub use data::{
 };
 pub use fault::{Fault, FaultRule, FaultScript};
 pub use limiter::{Jitter, Limiter, LimiterKind};
+pub use usage::{
+    DESCRIBE_INSTANCES, DESCRIBE_MODULE, Instance, Module, generate_usage, load_usage,
+    synthetic_instance, synthetic_module,
+};
+
+/// `DescribeImage`.
+pub const DESCRIBE_IMAGE: &str = "DescribeImage";
 
 /// The secret id the emulator accepts by default (the dummy of Tencent's documentation).
 pub const DEFAULT_SECRET_ID: &str = "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE";
@@ -139,10 +149,15 @@ fn unix_now() -> i64 {
 pub struct Config {
     /// The data set, in the order it is paged. Objects may carry [`META_KEY`] metadata.
     pub images: Vec<Value>,
+    /// The instances `DescribeInstances` lists, referencing images by id. Default none.
+    pub instances: Vec<Instance>,
+    /// The modules `DescribeModule` lists, referencing images by id. Default none.
+    pub modules: Vec<Module>,
     /// Accepted keys. Default: [`DEFAULT_SECRET_ID`] / [`DEFAULT_SECRET_KEY`].
     pub keys: Vec<Key>,
-    /// Requests per second before `RequestLimitExceeded` (`None`: unlimited). Default 20,
-    /// the documented limit.
+    /// Requests per second of each action before `RequestLimitExceeded` (`None`: unlimited).
+    /// Default 20, the documented limit; each action is counted on its own, as the service
+    /// limits each API.
     pub rate_limit: Option<u32>,
     /// How `rate_limit` counts. Default [`LimiterKind::TokenBucket`] (lenient).
     pub limiter: LimiterKind,
@@ -166,6 +181,8 @@ impl Config {
     pub fn new(images: Vec<Value>) -> Self {
         Config {
             images,
+            instances: Vec::new(),
+            modules: Vec::new(),
             keys: vec![Key::new(DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY)],
             rate_limit: Some(20),
             limiter: LimiterKind::TokenBucket,
@@ -176,6 +193,13 @@ impl Config {
             faults: FaultScript::none(),
             page_cap: None,
         }
+    }
+
+    /// Serve these instances and modules too.
+    pub fn with_usage(mut self, instances: Vec<Instance>, modules: Vec<Module>) -> Self {
+        self.instances = instances;
+        self.modules = modules;
+        self
     }
 
     /// The strict limiter: `rate_limit` counted over a sliding one-second window of arrival
@@ -191,13 +215,13 @@ impl Config {
 /// What the emulator did with a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// A page: how many images it held and the `TotalCount` it reported.
+    /// A page: how many items it held and the `TotalCount` it reported.
     Page {
-        /// Images in `ImageSet` (0 for `ImageSet: null`).
+        /// Items in the action's set (0 for `ImageSet: null`…).
         returned: usize,
         /// `TotalCount` as sent.
         total_count: i64,
-        /// `ImageSet` was `null`.
+        /// The set was `null`.
         null_image_set: bool,
     },
     /// An API error envelope with this code.
@@ -225,6 +249,8 @@ pub struct LogEntry {
     /// Arrival at the limiter, since the emulator started (monotonic clock); includes
     /// [`LogEntry::jitter`].
     pub at: Duration,
+    /// `X-TC-Action` as sent (empty when there was none).
+    pub action: String,
     /// The arrival jitter this request was held for before it was counted.
     pub jitter: Duration,
     /// HTTP method.
@@ -287,9 +313,14 @@ impl ApiErr {
 #[derive(Debug)]
 struct Inner {
     images: Vec<Value>,
+    instances: Vec<Instance>,
+    modules: Vec<Module>,
     rules: Vec<fault::RuleState>,
     log: Vec<LogEntry>,
+    /// `DescribeImage`'s (and any request's that names no usage action).
     limiter: Option<Limiter>,
+    /// One per usage action, made on its first request.
+    usage_limiters: Vec<(String, Limiter)>,
     seq: u64,
     inserted: usize,
     clock: Clock,
@@ -298,6 +329,8 @@ struct Inner {
 #[derive(Debug)]
 struct Shared {
     keys: Vec<Key>,
+    rate_limit: Option<u32>,
+    limiter_kind: LimiterKind,
     page_cap: Option<usize>,
     max_skew: Duration,
     latency: Duration,
@@ -344,6 +377,8 @@ impl Emulator {
         let now = Instant::now();
         let shared = Arc::new(Shared {
             keys: config.keys,
+            rate_limit: config.rate_limit,
+            limiter_kind: config.limiter,
             page_cap: config.page_cap,
             max_skew: config.max_skew,
             latency: config.latency,
@@ -352,6 +387,9 @@ impl Emulator {
             started: now,
             inner: Mutex::new(Inner {
                 images: config.images,
+                instances: config.instances,
+                modules: config.modules,
+                usage_limiters: Vec::new(),
                 rules: config
                     .faults
                     .faults
@@ -408,23 +446,27 @@ impl Emulator {
 
     /// Requests, refusals for the rate and the busiest second so far.
     pub fn summary(&self) -> Summary {
-        let inner = self.shared.lock();
-        let throttled = inner
-            .log
-            .iter()
-            .filter(|e| matches!(&e.outcome, Outcome::ApiError { code } if code == "RequestLimitExceeded"))
-            .count();
-        let times: Vec<Duration> = inner.log.iter().map(|e| e.at).collect();
-        Summary {
-            requests: inner.seq,
-            throttled: throttled as u64,
-            busiest_second: limiter::busiest(&times, Duration::from_secs(1)),
-        }
+        summarise(&self.shared.lock().log, |_| true)
+    }
+
+    /// [`Emulator::summary`] of one action's requests (each action has its own limit).
+    pub fn summary_of(&self, action: &str) -> Summary {
+        summarise(&self.shared.lock().log, |e| e.action == action)
     }
 
     /// The current data set (after any inserts and deletes).
     pub fn images(&self) -> Vec<Value> {
         self.shared.lock().images.clone()
+    }
+
+    /// The current instances (after any fault that changed them).
+    pub fn instances(&self) -> Vec<Instance> {
+        self.shared.lock().instances.clone()
+    }
+
+    /// The current modules (after any fault that changed them).
+    pub fn modules(&self) -> Vec<Module> {
+        self.shared.lock().modules.clone()
     }
 
     /// Replaces the server clock.
@@ -460,6 +502,22 @@ impl Drop for Emulator {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+    }
+}
+
+fn summarise(log: &[LogEntry], which: impl Fn(&LogEntry) -> bool) -> Summary {
+    let entries: Vec<&LogEntry> = log.iter().filter(|e| which(e)).collect();
+    let throttled = entries
+        .iter()
+        .filter(
+            |e| matches!(&e.outcome, Outcome::ApiError { code } if code == "RequestLimitExceeded"),
+        )
+        .count();
+    let times: Vec<Duration> = entries.iter().map(|e| e.at).collect();
+    Summary {
+        requests: entries.len() as u64,
+        throttled: throttled as u64,
+        busiest_second: limiter::busiest(&times, Duration::from_secs(1)),
     }
 }
 
@@ -569,6 +627,11 @@ fn decide(
         seq,
         request_id: request_id(),
         at: arrived.duration_since(shared.started),
+        action: headers
+            .get("x-tc-action")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned(),
         jitter,
         method: method.to_string(),
         offset: None,
@@ -622,9 +685,9 @@ fn answer(
     };
 
     let params = if *method == Method::POST {
-        data::params_from_json(body)
+        data::parse_json(body)
     } else if *method == Method::GET {
-        data::params_from_query(query)
+        data::parse_query(query)
     } else {
         Err(ApiErr::new(
             "UnsupportedProtocol",
@@ -638,10 +701,11 @@ fn answer(
         entry.limit = Some(p.limit);
         entry.filters = p.filters.clone();
     }
+    let action = entry.action.clone();
 
-    // Every request counts against the quota, before its signature or
-    // parameters are judged.
-    if let Some(limiter) = inner.limiter.as_mut()
+    // Every request counts against its action's quota, before its signature or parameters
+    // are judged.
+    if let Some(limiter) = inner.limiter_for(shared, &action, arrived)
         && !limiter.admit(arrived)
     {
         let limit = limiter.limit();
@@ -671,7 +735,8 @@ fn answer(
                 "The request is missing X-TC-Action.",
             ));
         }
-        Some("DescribeImage") => {}
+        Some(DESCRIBE_IMAGE) => {}
+        Some(name) if usage::is_usage_action(name) => {}
         Some(other) => {
             return fail(ApiErr::new(
                 "InvalidAction",
@@ -685,12 +750,20 @@ fn answer(
             "The API version must be 2019-07-19.",
         ));
     }
-    let params = match params {
+    let checked = params.and_then(|p| {
+        if action == DESCRIBE_IMAGE {
+            data::check(&p)
+        } else {
+            usage::check(&action, &p)
+        }
+        .map(|()| p)
+    });
+    let params = match checked {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
 
-    let fault = fault::pick(&mut inner.rules, seq, Some(params.offset));
+    let fault = fault::pick(&mut inner.rules, seq, &action, Some(params.offset));
     let mut delay = None;
     let mut total_delta = 0i64;
     let mut null_set = false;
@@ -736,58 +809,64 @@ fn answer(
         Some(Fault::Truncate) => truncate = true,
         Some(Fault::NullImageSet) => null_set = true,
         Some(Fault::TotalCountDelta { delta }) => total_delta = delta,
-        Some(Fault::Insert { count, at }) => {
-            let at = usize::try_from(at)
-                .unwrap_or(usize::MAX)
-                .min(inner.images.len());
-            for _ in 0..count {
-                // Far beyond any generated index, so inserted ids never collide.
-                let image = synthetic_image(1_000_000_000 + inner.inserted);
-                inner.inserted += 1;
-                inner.images.insert(at, image);
-            }
-        }
-        Some(Fault::Delete { count, at }) => {
-            let len = inner.images.len();
-            let at = usize::try_from(at).unwrap_or(usize::MAX).min(len);
-            let end = at
-                .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
-                .min(len);
-            inner.images.drain(at..end);
-        }
+        Some(Fault::Insert { count, at }) => inner.insert(&action, count, at),
+        Some(Fault::Delete { count, at }) => inner.delete(&action, count, at),
+        Some(Fault::NullImage { count, at }) => inner.null_image(&action, count, at),
         Some(Fault::Duplicate { count }) => extra_before = count,
         Some(Fault::Overlap { count }) => shift_back = count,
     }
 
-    let matched: Vec<&Value> = inner
-        .images
-        .iter()
-        .filter(|img| data::matches(img, &params.filters))
-        .collect();
-    let total = matched.len();
-    // Both are non-negative after the parameter checks.
+    // The page's window of the matching items: from `Offset` (shifted back by an
+    // `overlap`), `Limit` long (capped), with `duplicate` items before it repeated.
     let offset = usize::try_from(params.offset).unwrap_or(usize::MAX);
     let limit = usize::try_from(params.limit).unwrap_or(0);
     let limit = shared.page_cap.map_or(limit, |cap| limit.min(cap));
-    let start = offset
-        .saturating_sub(usize::try_from(shift_back).unwrap_or(usize::MAX))
-        .min(total);
-    let end = start.saturating_add(limit).min(total);
-    let extra_start = start.saturating_sub(usize::try_from(extra_before).unwrap_or(usize::MAX));
-    let page: Vec<Value> = matched[extra_start..start]
-        .iter()
-        .chain(&matched[start..end])
-        .map(|img| data::public_view(img))
-        .collect();
+    let window = |total: usize| {
+        let start = offset
+            .saturating_sub(usize::try_from(shift_back).unwrap_or(usize::MAX))
+            .min(total);
+        let end = start.saturating_add(limit).min(total);
+        let extra_start = start.saturating_sub(usize::try_from(extra_before).unwrap_or(usize::MAX));
+        extra_start..end
+    };
+    let (set_key, total, page) = if action == DESCRIBE_IMAGE {
+        let matched: Vec<&Value> = inner
+            .images
+            .iter()
+            .filter(|img| data::matches(img, &params.filters))
+            .collect();
+        let page: Vec<Value> = matched[window(matched.len())]
+            .iter()
+            .map(|img| data::public_view(img))
+            .collect();
+        ("ImageSet", matched.len(), page)
+    } else {
+        let (total, page) = usage::page(
+            &action,
+            &inner.images,
+            &inner.instances,
+            &inner.modules,
+            &params.filters,
+            window,
+        );
+        (usage::set_key(&action), total, page)
+    };
     let total_count = i64::try_from(total)
         .unwrap_or(i64::MAX)
         .saturating_add(total_delta);
     let returned = if null_set { 0 } else { page.len() };
-    let body = json!({"Response": {
-        "TotalCount": total_count,
-        "ImageSet": if null_set { Value::Null } else { Value::Array(page) },
-        "RequestId": request_id,
-    }});
+    let mut response = serde_json::Map::new();
+    response.insert("TotalCount".into(), json!(total_count));
+    response.insert(
+        set_key.into(),
+        if null_set {
+            Value::Null
+        } else {
+            Value::Array(page)
+        },
+    );
+    response.insert("RequestId".into(), json!(request_id));
+    let body = json!({ "Response": response });
     if truncate {
         let bytes = body.to_string().into_bytes();
         let cut = bytes[..bytes.len() / 2].to_vec();
@@ -802,6 +881,103 @@ fn answer(
             null_image_set: null_set,
         },
     )
+}
+
+impl Inner {
+    /// The limiter `action` counts against: each usage action has its own, made on its
+    /// first request; anything else counts against `DescribeImage`'s.
+    fn limiter_for(&mut self, shared: &Shared, action: &str, now: Instant) -> Option<&mut Limiter> {
+        if !usage::is_usage_action(action) {
+            return self.limiter.as_mut();
+        }
+        let limit = shared.rate_limit?;
+        let index = match self.usage_limiters.iter().position(|(a, _)| a == action) {
+            Some(index) => index,
+            None => {
+                let limiter = Limiter::new(shared.limiter_kind, limit, now);
+                self.usage_limiters.push((action.to_owned(), limiter));
+                self.usage_limiters.len() - 1
+            }
+        };
+        self.usage_limiters
+            .get_mut(index)
+            .map(|(_, limiter)| limiter)
+    }
+
+    /// `insert`: new items of the action's data at `at` (persistent). Inserted ids are far
+    /// beyond any generated index, so they never collide.
+    fn insert(&mut self, action: &str, count: u64, at: u64) {
+        let image_of = |images: &[Value], n: usize| {
+            (!images.is_empty())
+                .then(|| {
+                    images[n % images.len()]
+                        .get("ImageId")?
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .flatten()
+        };
+        for _ in 0..count {
+            let n = 1_000_000_000 + self.inserted;
+            self.inserted += 1;
+            match action {
+                DESCRIBE_INSTANCES => {
+                    let at = clamp(at, self.instances.len());
+                    let item = synthetic_instance(n, image_of(&self.images, self.inserted));
+                    self.instances.insert(at, item);
+                }
+                DESCRIBE_MODULE => {
+                    let at = clamp(at, self.modules.len());
+                    let item = synthetic_module(n, image_of(&self.images, self.inserted));
+                    self.modules.insert(at, item);
+                }
+                _ => {
+                    let at = clamp(at, self.images.len());
+                    self.images.insert(at, synthetic_image(n));
+                }
+            }
+        }
+    }
+
+    /// `delete`: `count` items of the action's data from `at` (persistent).
+    fn delete(&mut self, action: &str, count: u64, at: u64) {
+        fn drain<T>(items: &mut Vec<T>, count: u64, at: u64) {
+            let at = clamp(at, items.len());
+            let end = at
+                .saturating_add(usize::try_from(count).unwrap_or(usize::MAX))
+                .min(items.len());
+            items.drain(at..end);
+        }
+        match action {
+            DESCRIBE_INSTANCES => drain(&mut self.instances, count, at),
+            DESCRIBE_MODULE => drain(&mut self.modules, count, at),
+            _ => drain(&mut self.images, count, at),
+        }
+    }
+
+    /// `null_image`: instances whose image the service cannot name, or modules without a
+    /// default image (persistent).
+    fn null_image(&mut self, action: &str, count: u64, at: u64) {
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        match action {
+            DESCRIBE_INSTANCES => {
+                for instance in self.instances.iter_mut().skip(at).take(count) {
+                    instance.image = None;
+                }
+            }
+            DESCRIBE_MODULE => {
+                for module in self.modules.iter_mut().skip(at).take(count) {
+                    module.default_image = None;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn clamp(at: u64, len: usize) -> usize {
+    usize::try_from(at).unwrap_or(usize::MAX).min(len)
 }
 
 /// `{header:X-TC-Token}` in a fault's body becomes that request header's

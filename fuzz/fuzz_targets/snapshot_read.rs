@@ -1,6 +1,7 @@
 //! Snapshot reading on arbitrary bytes, in memory and streamed: both must
 //! agree on accepting or refusing, the fast path for files must agree with
-//! them on what it accepts, and none may panic.
+//! them on what it accepts, every accepted image must serialise and read
+//! back the same, and none may panic.
 #![no_main]
 
 use ecmguard::source::snapshot::{self, SnapshotError};
@@ -35,9 +36,22 @@ fuzz_target!(|bytes: &[u8]| {
         );
     }
     if let Ok(snapshot) = in_memory {
-        // Whatever was accepted must serialise back.
+        // Whatever was accepted must serialise back (reports write every
+        // image), and read again as the same image.
         for image in &snapshot.images {
-            let _ = serde_json::to_vec(image);
+            let written = match serde_json::to_vec(image) {
+                Ok(written) => written,
+                Err(e) => panic!("an accepted image does not serialise: {e}"),
+            };
+            let again: ecmguard::image::Image = match serde_json::from_slice(&written) {
+                Ok(again) => again,
+                Err(e) => panic!("an accepted image does not read back: {e}"),
+            };
+            assert_eq!(
+                serde_json::to_vec(&again).ok().as_deref(),
+                Some(written.as_slice()),
+                "an image reads back differently"
+            );
         }
     }
 });

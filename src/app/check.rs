@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use std::path::{Path, PathBuf};
 
-use super::{Io, file_failed, history, plural};
+use super::{Io, file_failed, history};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
@@ -21,7 +21,11 @@ use crate::report::{self, Report, RunInfo};
 use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
 use crate::source::Provenance;
 use crate::source::snapshot;
+use crate::text::count;
 use crate::time::ApiZone;
+use crate::usage::Usage;
+
+use super::modules::Resolved;
 
 pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let started = Instant::now();
@@ -39,9 +43,22 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     // Opened before any image is fetched: a history that cannot be used
     // stops the run before the API is asked for anything.
     let opening = history::open_for_check(settings.history.as_ref(), options.now)?;
-    let (images, provenance, source_warnings) = images(&settings, io)?;
+    // Usage is listed only when something reads it: a policy without usage rules makes no
+    // request an account granting only ecm:DescribeImage would refuse.
+    let readers = loaded.policy.usage_readers();
+    let needed_by = if !readers.is_empty() {
+        Some(readers.describe())
+    } else {
+        settings.usage.then(|| "--usage".to_owned())
+    };
+    let Source {
+        images,
+        provenance,
+        warnings: source_warnings,
+        modules,
+    } = images(&settings, needed_by.as_deref(), io)?;
     let mut history = opening.map(history::Opening::wait).transpose()?;
-    let selection = selection(&settings, &provenance);
+    let selection = selection(&settings, &provenance, &modules);
     let checked = checked_by_run(selection.as_ref(), &images);
     if let Some(history) = &mut history {
         // Before anything is judged: one label's streaks are never continued
@@ -68,6 +85,10 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     // and a history that had to be corrected.
     warnings.extend(source_warnings);
     warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
+    // A --module that deploys no image is why nothing is checked for it.
+    warnings.extend(modules.warnings);
+    // Every report says how many instances run an image nobody can name.
+    warnings.extend(images.usage().and_then(unknown_images));
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
     let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);
@@ -139,7 +160,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
                 Code::GateFailed,
                 format!(
                     "the gate failed: {} at or above --fail-on {} ({} violations, {} indeterminate in all)",
-                    plural(summary.failing, "finding"),
+                    count(summary.failing as u64, "finding", "findings"),
                     report.run.fail_on.as_str(),
                     summary.violations.error + summary.violations.warning + summary.violations.info,
                     summary.indeterminate
@@ -294,38 +315,153 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
     .with_help("write the report somewhere else; nothing was read or written")
 }
 
-/// The images of the run, where they came from, and what every report must
-/// say about that source.
+/// The images of a run, where they came from, what every report must say about that
+/// source, and the `--module`s they were chosen for.
+struct Source {
+    images: ImageSet,
+    provenance: Provenance,
+    warnings: Vec<Diag>,
+    modules: Resolved,
+}
+
+/// The images of the run and where they came from, with their usage when something reads
+/// it (`needed_by`); with `--module`, the modules' default images too.
 fn images(
     settings: &CheckSettings,
+    needed_by: Option<&str>,
     io: &mut Io<'_>,
-) -> Result<(ImageSet, Provenance, Vec<Diag>), Error> {
+) -> Result<Source, Error> {
     let zone = &settings.policy.compile.zone;
     match &settings.source {
         SourceSettings::Snapshot { path, completeness } => {
             let loaded = snapshot::load(path, zone, *completeness, io.stdin)?;
-            let images = if settings.images.is_empty() {
+            // A snapshot's modules are in its usage, checked whole before they are used.
+            let usage = match (needed_by, settings.modules.is_empty()) {
+                (None, true) => None,
+                (Some(needed_by), _) => Some(snapshot::usage(path, loaded.usage, needed_by)?),
+                (None, false) => Some(snapshot::usage(path, loaded.usage, "--module")?),
+            };
+            let modules = match &usage {
+                Some(usage) if !settings.modules.is_empty() => {
+                    let found = &usage.set().modules;
+                    super::modules::resolve(&settings.modules, found, || Ok(found.clone()))?
+                }
+                _ => Resolved::default(),
+            };
+            let wanted = wanted_images(settings, &modules);
+            let mut images = if wanted.is_empty() && settings.modules.is_empty() {
                 loaded.images
             } else {
-                select_images(loaded.images, &settings.images, zone)?
+                select_images(loaded.images, &wanted, zone)?
             };
-            Ok((images, loaded.provenance, loaded.warnings))
+            require_module_images(&images, &modules)?;
+            // Judged exactly as the live check would be: with the usage it saved, when
+            // something reads usage, and not otherwise.
+            if let (Some(usage), Some(_)) = (usage, needed_by) {
+                images.attach_usage(usage);
+            }
+            Ok(Source {
+                images,
+                provenance: loaded.provenance,
+                warnings: loaded.warnings,
+                modules,
+            })
         }
         SourceSettings::Live(live) => {
-            let (config, fetched) = super::fetch::fetch_live(live, io)?;
-            let images = fetched.image_set(zone)?;
+            let wanted = super::fetch::Wanted {
+                usage: needed_by,
+                modules: &settings.modules,
+            };
+            let listed = super::fetch::fetch_live(live, wanted, io)?;
+            let mut images = listed.fetched.image_set(zone)?;
             require_images(&images, &settings.images)?;
-            Ok((images, fetched.provenance(&config), Vec::new()))
+            require_module_images(&images, &listed.modules)?;
+            let mut provenance = listed.fetched.provenance(&listed.config);
+            provenance.add_requests(&listed.module_stats);
+            if let Some(usage) = listed.usage {
+                provenance.add_requests(&usage.stats);
+                images.attach_usage(Usage::new(usage.set));
+            }
+            Ok(Source {
+                images,
+                provenance,
+                warnings: Vec::new(),
+                modules: listed.modules,
+            })
         }
     }
 }
 
+/// `--image` and the `--module`s' default images, each once.
+fn wanted_images(settings: &CheckSettings, modules: &Resolved) -> Vec<String> {
+    let mut wanted = settings.images.clone();
+    for image in modules.images() {
+        if !wanted.contains(&image) {
+            wanted.push(image);
+        }
+    }
+    wanted
+}
+
+/// A module's default image that is not in the result set: what the module would deploy
+/// cannot be judged, so the check is refused, as an `--image` that does not exist is.
+fn require_module_images(images: &ImageSet, modules: &Resolved) -> Result<(), Error> {
+    for (module, image) in &modules.modules {
+        let Some(image) = image else { continue };
+        if !images
+            .images()
+            .iter()
+            .any(|i| i.id() == Some(image.as_str()))
+        {
+            return Err(Error::usage(
+                Diag::error(
+                    Code::InvalidArgument,
+                    format!(
+                        "--module {}: its default image {} is not in the result set",
+                        crate::text::escape(module),
+                        crate::text::escape(image)
+                    ),
+                )
+                .with_help("the module would deploy an image DescribeImage does not list (deleted, or of another account); give the module an existing default image"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Instances whose image the API does not name: a warning in every report, with how many,
+/// since it changes what `Usage.*` means for the whole run.
+fn unknown_images(usage: &Usage) -> Option<Diag> {
+    let n = usage.unknown_image_instances();
+    (n > 0).then(|| {
+        Diag::warning(
+            Code::UsageImageUnknown,
+            format!(
+                "{} an image the API does not name (`Image: null`): usage counts are lower bounds, and Usage.InUse is unknown for every image with no counted use",
+                if n == 1 {
+                    "1 instance runs".to_owned()
+                } else {
+                    format!("{} instances run", crate::text::thousands(n))
+                }
+            ),
+        )
+        .with_help("rules that read Usage.InUse are indeterminate for those images until the instances name their image again (or are gone); no image is taken for unused on a guess")
+    })
+}
+
 /// The selection this run checks, when it is narrower than the account:
 /// `--image`, `--filter`, or a snapshot fetched with filters.
-fn selection(settings: &CheckSettings, provenance: &Provenance) -> Option<Selection> {
+fn selection(
+    settings: &CheckSettings,
+    provenance: &Provenance,
+    modules: &Resolved,
+) -> Option<Selection> {
     let mut by = Vec::new();
     if !settings.images.is_empty() {
         by.push(format!("--image {}", settings.images.join(", ")));
+    }
+    if !modules.modules.is_empty() {
+        by.push(modules.describe());
     }
     if let SourceSettings::Live(live) = &settings.source {
         let filters: Vec<String> = live

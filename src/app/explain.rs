@@ -170,6 +170,13 @@ fn fields() -> String {
         "\nImageCreateTime is read in --api-time-zone (default +08:00); an empty or unreadable\n\
          one is missing.\n",
     );
+    out.push_str(
+        "\nUsage.* is what uses the image, listed from DescribeInstances and DescribeModule only\n\
+         when a rule reads it (or --usage; docs/usage.md): instances of any state, RUNNING ones,\n\
+         and modules whose default image it is. Usage.InUse is Instances + Modules > 0; while an\n\
+         instance's image is unknown the counts are lower bounds and InUse is missing for an\n\
+         image with no counted use.\n",
+    );
     out
 }
 

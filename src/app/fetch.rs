@@ -11,13 +11,17 @@ use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
 use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
-use crate::source::live::{self, Fetched, LiveConfig};
+use crate::source::live::{self, Blocking, Fetched, FetchedUsage, LiveConfig, UsageScope};
 use crate::source::snapshot;
 use crate::text::escape;
+use crate::usage::SectionOut;
+
+use super::modules::Resolved;
 
 pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
-    let settings = FetchSettings::from_args(args).map_err(Error::Usage)?;
+    let settings = FetchSettings::from_args(args, io.clock).map_err(Error::Usage)?;
     refuse_overwriting_the_config(&settings)?;
+    let needed_by = usage_needed_by(&settings)?;
     // The destination is opened first: an unwritable one is found before
     // the whole fetch, not after it.
     let mut file = match settings.output.as_str() {
@@ -26,14 +30,24 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
             AtomicFile::create(Path::new(path)).map_err(|e| file_failed(Path::new(path), &e))?,
         ),
     };
-    let (config, fetched) = fetch_live(&settings.live, io)?;
+    let wanted = Wanted {
+        usage: needed_by.as_deref(),
+        modules: &[],
+    };
+    let Live {
+        config,
+        fetched,
+        usage,
+        ..
+    } = fetch_live(&settings.live, wanted, io)?;
     let document = SnapshotOut {
         schema: snapshot::SNAPSHOT_SCHEMA,
         fetched_at: settings.zone.rfc3339((io.clock)()),
         endpoint: &config.endpoint,
-        filters: config.filters_json(),
+        filters: fetched.filters_json(),
         total_count: fetched.total_count,
         image_set: &fetched.images,
+        usage: usage.as_ref().map(|u| SectionOut::of(&u.set)),
     };
     match &mut file {
         // The snapshot is the product: a reader that stopped reading did
@@ -56,6 +70,20 @@ pub(super) fn run(args: &FetchArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         let _ = io.stderr.write_all(note.as_bytes());
     }
     done()
+}
+
+/// Why the snapshot saves usage: `--usage`, or the policies it is for read it. Policies
+/// that do not load stop the fetch, as they stop a check (exit 2).
+fn usage_needed_by(settings: &FetchSettings) -> Result<Option<String>, Error> {
+    if settings.usage {
+        return Ok(Some("--usage".to_owned()));
+    }
+    let Some(policy) = &settings.policy else {
+        return Ok(None);
+    };
+    let loaded = crate::policy::load(&policy.paths, &policy.compile).map_err(Error::Policy)?;
+    let readers = loaded.policy.usage_readers();
+    Ok((!readers.is_empty()).then(|| readers.describe()))
 }
 
 /// `fetch -o ecmguard.yaml` would replace the config file the run read.
@@ -93,6 +121,9 @@ struct SnapshotOut<'a> {
     total_count: u64,
     #[serde(rename = "ImageSet")]
     image_set: &'a [Box<serde_json::value::RawValue>],
+    /// The instance and module listings, when usage was fetched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<SectionOut<'a>>,
 }
 
 /// Streamed, pretty-printed, with a final newline: never held whole.
@@ -101,11 +132,34 @@ fn write_snapshot(document: &SnapshotOut<'_>, out: &mut dyn Write) -> std::io::R
     out.write_all(b"\n")
 }
 
-/// Resolve credentials (after everything else was validated) and fetch.
+/// What a live run lists besides the images.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Wanted<'a> {
+    /// Usage, because this reads it (`the rules a and b`, `--usage`): the subject of the
+    /// diagnostics that say why a failed usage listing was needed.
+    pub(super) usage: Option<&'a str>,
+    /// `--module`: these modules first, and then their default images with the others.
+    pub(super) modules: &'a [String],
+}
+
+/// What a live run listed.
+pub(super) struct Live {
+    pub(super) config: LiveConfig,
+    pub(super) fetched: Fetched,
+    pub(super) usage: Option<FetchedUsage>,
+    /// The `--module`s, resolved to their default images.
+    pub(super) modules: Resolved,
+    /// What the module lookups took (counted into the run's requests).
+    pub(super) module_stats: live::FetchStats,
+}
+
+/// Resolve credentials (after everything else was validated) and fetch the images, then
+/// what else is `wanted`, in one session (one deadline, a pacer per action).
 pub(super) fn fetch_live(
     settings: &LiveSettings,
+    wanted: Wanted<'_>,
     io: &mut Io<'_>,
-) -> Result<(LiveConfig, Fetched), Error> {
+) -> Result<Live, Error> {
     super::print_diagnostics(&settings.warnings, io);
     let mut config = settings.config.clone();
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
@@ -127,6 +181,64 @@ pub(super) fn fetch_live(
         ));
         super::print_diagnostics(&[warning], io);
     }
-    let fetched = live::fetch_blocking(&config, io.progress)?;
-    Ok((config, fetched))
+    let listed = list(config, wanted, io.progress);
+    io.progress.finish();
+    listed
+}
+
+/// The listings of a run, in order: the `--module`s (their default images join the image
+/// filter), the images, then usage; one session, so one deadline and a pacer per action.
+fn list(
+    config: LiveConfig,
+    wanted: Wanted<'_>,
+    progress: &dyn live::Progress,
+) -> Result<Live, Error> {
+    let run = Blocking::new(&config)?;
+    let mut filters = config.filters.clone();
+    let (mut modules, mut module_stats) = (Resolved::default(), live::FetchStats::default());
+    if !wanted.modules.is_empty() {
+        let (found, stats) = run.modules(wanted.modules, progress)?;
+        module_stats = stats;
+        modules =
+            super::modules::resolve(wanted.modules, &found, || Ok(run.modules(&[], progress)?.0))?;
+        let images = modules.images();
+        match filters.iter_mut().find(|f| f.name == "image-id") {
+            // --image too: the union.
+            Some(filter) => {
+                for image in images {
+                    if !filter.values.contains(&image) {
+                        filter.values.push(image);
+                    }
+                }
+            }
+            None if !images.is_empty() => filters.push(live::image_id_filter(images)),
+            // Only modules without a default image: there is no image to list (listing
+            // without a filter would judge the whole account instead).
+            None => {
+                let usage = match wanted.usage {
+                    Some(needed_by) => Some(run.usage(UsageScope::Account, needed_by, progress)?),
+                    None => None,
+                };
+                return Ok(Live {
+                    fetched: Fetched::nothing(filters),
+                    config,
+                    usage,
+                    modules,
+                    module_stats,
+                });
+            }
+        }
+    }
+    let fetched = run.images(&filters, progress)?;
+    let usage = match wanted.usage {
+        Some(needed_by) => Some(run.usage(UsageScope::Account, needed_by, progress)?),
+        None => None,
+    };
+    Ok(Live {
+        config,
+        fetched,
+        usage,
+        modules,
+        module_stats,
+    })
 }

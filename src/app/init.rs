@@ -44,6 +44,11 @@ pub(crate) const PACK: &[(&str, &str)] = &[
         "platform.test.yaml",
         include_str!("../../policies/platform.test.yaml"),
     ),
+    ("usage.yaml", include_str!("../../policies/usage.yaml")),
+    (
+        "usage.test.yaml",
+        include_str!("../../policies/usage.test.yaml"),
+    ),
 ];
 
 /// A policy file as a new project gets it: without the editor hint that

@@ -9,6 +9,7 @@ mod explain;
 mod fetch;
 mod history;
 mod init;
+mod modules;
 mod policies;
 mod shell;
 
@@ -24,6 +25,7 @@ use crate::exit::ExitCode;
 use crate::outcome::{Error, Outcome};
 use crate::report::human::{self, Style};
 use crate::source::live::Progress;
+use crate::text::count;
 
 /// Where a command's output goes, and how it looks.
 pub struct Io<'a> {
@@ -69,8 +71,11 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
 /// `error: 12 problems (11 errors, 1 warning) in 3 files`: the closing line
 /// of a failed validation, so a long list of diagnostics has a total.
 fn problem_count(diags: &[Diag]) -> String {
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
+    // A diagnostic that counts a file's problems not shown counts as them.
+    let (errors, warnings) = diags
+        .iter()
+        .map(Diag::counts)
+        .fold((0, 0), |(e, w), (de, dw)| (e + de, w + dw));
     let mut files: Vec<&str> = diags
         .iter()
         .filter_map(|d| d.file().map(|f| f.name()))
@@ -79,12 +84,15 @@ fn problem_count(diags: &[Diag]) -> String {
     files.dedup();
     let mut line = format!(
         "error: {} ({}, {})",
-        plural(diags.len(), "problem"),
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        count((errors + warnings) as u64, "problem", "problems"),
+        count(errors as u64, "error", "errors"),
+        count(warnings as u64, "warning", "warnings")
     );
     if !files.is_empty() {
-        line.push_str(&format!(" in {}", plural(files.len(), "file")));
+        line.push_str(&format!(
+            " in {}",
+            count(files.len() as u64, "file", "files")
+        ));
     }
     line
 }
@@ -95,14 +103,6 @@ fn print_diagnostics(diags: &[Diag], io: &mut Io<'_>) {
     for diag in diags {
         let text = human::render_diagnostic(diag, io.err_style);
         let _ = io.stderr.write_all(text.as_bytes());
-    }
-}
-
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 

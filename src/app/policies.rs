@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Io, done, plural, to_reader};
+use super::{Io, done, to_reader};
 use crate::cli::{RulesArgs, RulesFormat, TestArgs, ValidateArgs};
 use crate::diag::{Code, Diag};
 use crate::outcome::{Error, Outcome};
@@ -11,6 +11,7 @@ use crate::policy::{self, CompileOptions};
 use crate::report::human;
 use crate::settings::{PolicySettings, RulesSettings, TestSettings};
 use crate::source_text::SourceFile;
+use crate::text::count;
 use crate::text::escape;
 
 pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
@@ -25,14 +26,17 @@ pub(super) fn validate(args: &ValidateArgs, io: &mut Io<'_>) -> Result<Outcome, 
     to_reader(writeln!(
         io.stdout,
         "ok: {} in {} valid ({}, {}{})",
-        plural(loaded.policy.rules.len(), "rule"),
-        plural(files, "file"),
-        plural(loaded.policy.waivers.len(), "waiver"),
-        plural(loaded.policy.params.len(), "param"),
+        count(loaded.policy.rules.len() as u64, "rule", "rules"),
+        count(files as u64, "file", "files"),
+        count(loaded.policy.waivers.len() as u64, "waiver", "waivers"),
+        count(loaded.policy.params.len() as u64, "param", "params"),
         if loaded.warnings.is_empty() {
             String::new()
         } else {
-            format!(", {}", plural(loaded.warnings.len(), "warning"))
+            format!(
+                ", {}",
+                count(loaded.warnings.len() as u64, "warning", "warnings")
+            )
         }
     ))?;
     to_reader(io.stdout.flush())?;

@@ -5,7 +5,7 @@
 //! reader), and checked whole: every unknown key, wrong type and invalid
 //! value is a located diagnostic, all reported together.
 //!
-//! Choices the spec leaves open, and why:
+//! Choices the product's rules for the config file leave open, and why:
 //! - Paths in the file are relative to the file's directory, not to the
 //!   working directory, so `--config ci/ecmguard.yaml` means the same thing
 //!   from anywhere (as `.cargo/config.toml` and tsconfig do).
@@ -13,30 +13,29 @@
 //!   (`--policy x` replaces `policy:`, it does not add to it): one rule,
 //!   and nothing merged behind the user's back.
 //! - It never holds secrets: it is committed with the project. A key that
-//!   looks like a credential, at any depth, a value shaped like a Tencent
-//!   Cloud SecretId, and a `history` URL with a password are refused, and no
-//!   diagnostic about the file shows their values (the file's text is
-//!   masked before any diagnostic points into it).
+//!   looks like a credential, at any depth, a value holding a Tencent Cloud
+//!   SecretId, a URL password and a password parameter are refused, and
+//!   every diagnostic about the file leaves through one masking step
+//!   (`secrets`), whatever the parse state, so none shows a secret.
 //!
 //! The library reads; `settings` merges the flags over it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod read;
 mod secrets;
 mod starter;
 
+use secrets::Secrets;
 pub use secrets::looks_like_credential;
-use secrets::{find_credentials, line_secrets, masked};
 pub use starter::{starter_yaml, starter_yaml_for};
 
-use crate::diag::{Code, Diag, did_you_mean};
+use crate::diag::Diag;
 use crate::eval::FailOn;
-use crate::policy::duration::Duration;
-use crate::policy::yaml::{self, Node, NodeKind};
+use crate::policy::yaml;
 use crate::report::Format;
-use crate::source::live::{self, Credentials, LiveConfig};
-use crate::source_text::{SourceFile, Span};
+use crate::source_text::SourceFile;
 use crate::time::ApiZone;
 
 /// The config file read from the working directory when `--config` is not given.
@@ -118,422 +117,28 @@ pub fn load(flag: Option<&Path>) -> Result<Option<ProjectConfig>, Vec<Diag>> {
 }
 
 /// The config file's text, read from `path` (which paths inside it are
-/// relative to).
+/// relative to). Every diagnostic about the file passes through one masking
+/// step on its way out, whatever the parse state: no secret-looking part of
+/// the file is shown in a snippet, message, label or help.
 pub fn parse(file: &Arc<SourceFile>, path: &Path) -> Result<ProjectConfig, Vec<Diag>> {
-    let dir = path.parent().unwrap_or(Path::new(""));
-    let mut reader = Reader {
-        file: file.clone(),
-        dir,
-        problems: Vec::new(),
-    };
-    let root = match yaml::parse(file) {
-        Ok(root) => root,
-        Err(diag) => {
-            // The tree is not there to say where secrets are: mask by line.
-            reader.file = masked(file, &line_secrets(file.text()));
-            return Err(vec![reader.relocate(diag)]);
-        }
-    };
-    let mut secrets = line_secrets(file.text());
-    let mut credentials = Vec::new();
-    find_credentials(&root, &mut secrets, &mut credentials);
-    reader.file = masked(file, &secrets);
-    for found in credentials {
-        let diag = Diag::error(
-            Code::ConfigCredential,
-            format!(
-                "{} in {}: the config file never holds credentials",
-                found.what,
-                file.name()
-            ),
-        )
-        .at(&reader.file, found.span, "looks like a credential")
-        .with_help(found.help);
-        reader.problems.push(diag);
-    }
-    let mut config = ProjectConfig {
-        path: path.to_owned(),
-        ..ProjectConfig::default()
-    };
-    match &root.kind {
-        NodeKind::Null => {}
-        NodeKind::Map(entries) => reader.entries(entries, &mut config),
-        _ => reader.wrong_type(&root, "the config file", "a mapping of keys to values"),
-    }
-    if reader.problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(reader.problems)
-    }
-}
-
-/// Walks the file's mapping, collecting problems.
-struct Reader<'a> {
-    /// The file as diagnostics show it: secrets masked.
-    file: Arc<SourceFile>,
-    dir: &'a Path,
-    problems: Vec<Diag>,
-}
-
-impl Reader<'_> {
-    /// A diagnostic made on the unmasked file, pointed at the masked one.
-    fn relocate(&self, diag: Diag) -> Diag {
-        let mut out = Diag::error(diag.code, diag.message.clone());
-        if let Some(span) = diag.primary_span() {
-            out = out.at(&self.file, span, "here");
-        }
-        match diag.help {
-            Some(help) => out.with_help(help),
-            None => out,
-        }
-    }
-
-    fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
-        let diag = Diag::error(
-            Code::ConfigType,
-            format!("{what} must be {expected}, found {}", node.type_name()),
-        )
-        .at(&self.file, node.span, format!("expected {expected}"));
-        self.problems.push(diag);
-    }
-
-    fn invalid(&mut self, node: &Node, key: &str, message: String, help: impl Into<String>) {
-        let diag = Diag::error(Code::ConfigValue, format!("`{key}`: {message}"))
-            .at(&self.file, node.span, "invalid value")
-            .with_help(help);
-        self.problems.push(diag);
-    }
-
-    fn entries(&mut self, entries: &[(Node, Node)], config: &mut ProjectConfig) {
-        let mut seen: Vec<(&str, Span)> = Vec::with_capacity(entries.len());
-        for (key, value) in entries {
-            let Some(name) = key.as_str() else {
-                self.wrong_type(key, "a key of the config file", "a string");
-                continue;
-            };
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-                let diag = Diag::error(
-                    Code::DuplicateKey,
-                    format!("`{name}` appears twice in the config file"),
-                )
-                .at(&self.file, key.span, "second here")
-                .also(*first, "first here")
-                .with_help("remove one of them");
-                self.problems.push(diag);
-                continue;
-            }
-            seen.push((name, key.span));
-            if looks_like_credential(name) {
-                // Reported with the other credentials, before any key.
-                continue;
-            }
-            if !KEYS.contains(&name) {
-                let flag_style = name.replace('-', "_");
-                let suggestion = did_you_mean(&flag_style, KEYS.iter().copied());
-                let diag = Diag::error(
-                    Code::ConfigUnknownKey,
-                    format!("unknown key `{name}` in the config file"),
-                )
-                .at(&self.file, key.span, "unknown key")
-                .with_help(format!("the keys are: {}", KEYS.join(", ")))
-                .suggest(suggestion);
-                self.problems.push(diag);
-                continue;
-            }
-            self.value(name, value, config);
-        }
-    }
-
-    fn value(&mut self, key: &str, node: &Node, config: &mut ProjectConfig) {
-        match key {
-            "policy" => {
-                if let Some(paths) = self.paths(node, key) {
-                    if paths.is_empty() {
-                        self.invalid(
-                            node,
-                            key,
-                            "names no policy".to_owned(),
-                            "remove the key to read ./policies, or name policy files or directories",
-                        );
-                    } else {
-                        config.policy = Some(paths);
-                    }
-                }
-            }
-            "param_files" => config.param_files = self.paths(node, key),
-            "baseline" => {
-                config.baseline = self
-                    .text(node, key, "a path")
-                    .map(|text| self.resolve(&text));
-            }
-            "fail_on" => config.fail_on = self.fail_on(node),
-            "api_time_zone" => {
-                config.api_time_zone = self.text(node, key, "a string such as \"+08:00\"").and_then(|text| {
-                    ApiZone::parse(&text)
-                        .map_err(|message| {
-                            let help = "an offset such as \"+08:00\", UTC, or an IANA name such as Asia/Shanghai";
-                            let help = match crate::time::zone_suggestion(&text) {
-                                Some(name) => format!("did you mean `{name}`? {help}"),
-                                None => help.to_owned(),
-                            };
-                            self.invalid(node, key, message, help)
-                        })
-                        .ok()
-                });
-            }
-            "reports" => config.reports = self.reports(node),
-            "history" => config.history = self.history(node),
-            "account" => {
-                config.account = self.text(node, key, "a string").and_then(|text| {
-                    if text.trim().is_empty() || text.chars().any(crate::text::is_control) {
-                        self.invalid(
-                            node,
-                            key,
-                            "is empty or holds control characters".to_owned(),
-                            "an account label such as `production`",
-                        );
-                        None
-                    } else {
-                        Some(text)
-                    }
-                });
-            }
-            "rate" => config.rate = self.rate(node),
-            "timeout" => config.timeout = self.timeout(node),
-            "endpoint" => config.endpoint = self.endpoint(node),
-            _ => {}
-        }
-    }
-
-    /// A string value; anything else is a wrong type.
-    fn text(&mut self, node: &Node, key: &str, expected: &str) -> Option<String> {
-        match &node.kind {
-            NodeKind::Str(text) if !text.is_empty() => Some(text.clone()),
-            NodeKind::Str(_) => {
-                self.invalid(
-                    node,
-                    key,
-                    "is empty".to_owned(),
-                    format!("give {expected}, or remove the key"),
-                );
-                None
-            }
-            _ => {
-                self.wrong_type(node, &format!("`{key}`"), expected);
-                None
-            }
-        }
-    }
-
-    /// A path, or a list of paths, resolved against the file's directory.
-    fn paths(&mut self, node: &Node, key: &str) -> Option<Vec<PathBuf>> {
-        let expected = "a path or a list of paths";
-        match &node.kind {
-            NodeKind::Str(_) => self
-                .text(node, key, expected)
-                .map(|t| vec![self.resolve(&t)]),
-            NodeKind::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                let mut ok = true;
-                for item in items {
-                    match self.text(item, key, "a path") {
-                        Some(text) => out.push(self.resolve(&text)),
-                        None => ok = false,
-                    }
-                }
-                ok.then_some(out)
-            }
-            _ => {
-                self.wrong_type(node, &format!("`{key}`"), expected);
-                None
-            }
-        }
-    }
-
-    /// Relative to the config file's directory.
-    fn resolve(&self, text: &str) -> PathBuf {
-        let path = Path::new(text);
-        if path.is_absolute() {
-            path.to_owned()
-        } else {
-            self.dir.join(path)
-        }
-    }
-
-    fn fail_on(&mut self, node: &Node) -> Option<FailOn> {
-        let names = ["error", "warning", "info", "never"];
-        let text = self.text(node, "fail_on", "one of error, warning, info, never")?;
-        let parsed = FailOn::parse(&text);
-        if parsed.is_none() {
-            let diag = Diag::error(
-                Code::ConfigValue,
-                format!("`fail_on`: `{text}` is not a level (error, warning, info, never)"),
-            )
-            .at(&self.file, node.span, "not a level")
-            .with_help("the lowest severity that fails the gate: error, warning, info or never")
-            .suggest(did_you_mean(&text, names));
-            self.problems.push(diag);
-        }
-        parsed
-    }
-
-    fn reports(&mut self, node: &Node) -> Option<Vec<(Format, PathBuf)>> {
-        let items: Vec<&Node> = match &node.kind {
-            NodeKind::Str(_) => vec![node],
-            NodeKind::Seq(items) => items.iter().collect(),
-            _ => {
-                self.wrong_type(node, "`reports`", "a list of FORMAT=FILE");
-                return None;
-            }
-        };
-        let formats: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-        let help = format!(
-            "FORMAT is one of {}; e.g. reports: [sarif=ecmguard.sarif]",
-            formats.join(", ")
-        );
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for item in items {
-            let Some(text) = self.text(item, "reports", "FORMAT=FILE") else {
-                ok = false;
-                continue;
-            };
-            let parsed = crate::cli::split_assignment(&text)
-                .filter(|(_, file)| !file.is_empty())
-                .map(|(name, file)| (name, Format::parse(name), file));
-            match parsed {
-                Some((_, Some(format), file)) => out.push((format, self.resolve(file))),
-                Some((name, None, _)) => {
-                    let diag = Diag::error(
-                        Code::ConfigValue,
-                        format!("`reports`: unknown format `{name}` in `{text}`"),
-                    )
-                    .at(&self.file, item.span, "unknown format")
-                    .with_help(help.clone())
-                    .suggest(did_you_mean(name, formats.iter().copied()));
-                    self.problems.push(diag);
-                    ok = false;
-                }
-                None => {
-                    self.invalid(
-                        item,
-                        "reports",
-                        format!("`{text}` is not FORMAT=FILE"),
-                        help.clone(),
-                    );
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(out)
-    }
-
-    fn history(&mut self, node: &Node) -> Option<String> {
-        let text = self.text(node, "history", "a SQLite file path or a postgres:// URL")?;
-        if !text.contains("://") {
-            return Some(self.resolve(&text).display().to_string());
-        }
-        match url::Url::parse(&text) {
-            // A password here was found as a secret and reported already.
-            Ok(url) if url.password().is_some() => None,
-            Ok(_) => Some(text),
-            Err(e) => {
-                self.invalid(
-                    node,
-                    "history",
-                    format!("not a URL ({e})"),
-                    "a SQLite file path, or a URL such as postgres://ecmguard@db.example.com/ecmguard",
-                );
-                None
-            }
-        }
-    }
-
-    fn rate(&mut self, node: &Node) -> Option<f64> {
-        let rate = match node.kind {
-            NodeKind::Int(n) => n as f64,
-            NodeKind::Float(f) => f,
-            _ => {
-                self.wrong_type(node, "`rate`", "a number of requests per second");
-                return None;
-            }
-        };
-        if rate.is_finite() && rate > 0.0 {
-            Some(rate)
-        } else {
-            self.invalid(
-                node,
-                "rate",
-                format!("{rate} is not a positive number of requests per second"),
-                format!("for example rate: {}", live::DEFAULT_RATE),
-            );
-            None
-        }
-    }
-
-    fn timeout(&mut self, node: &Node) -> Option<std::time::Duration> {
-        let help = "a duration such as 30s or 2min (months and years are not timeouts)";
-        if matches!(node.kind, NodeKind::Int(_) | NodeKind::Float(_)) {
-            let diag = Diag::error(
-                Code::ConfigType,
-                format!(
-                    "`timeout` must be a duration with a unit, found {}",
-                    node.type_name()
-                ),
-            )
-            .at(&self.file, node.span, "no unit")
-            .with_help(help);
-            self.problems.push(diag);
-            return None;
-        }
-        let text = self.text(node, "timeout", "a duration such as 30s")?;
-        match Duration::parse(&text) {
-            Ok(d) => match d.fixed_positive() {
-                Some(timeout) => Some(timeout),
-                None => {
-                    self.invalid(
-                        node,
-                        "timeout",
-                        format!("`{text}` is not a positive time"),
-                        help,
-                    );
-                    None
-                }
-            },
-            Err(e) => {
-                let help = crate::policy::duration::time_limit_help(&text, "30s or 2min");
-                self.invalid(node, "timeout", e.message, help);
-                None
-            }
-        }
-    }
-
-    fn endpoint(&mut self, node: &Node) -> Option<String> {
-        let text = self.text(node, "endpoint", "a URL")?;
-        let mut check = LiveConfig::new(Credentials::new("", "", None));
-        check.endpoint = text.clone();
-        match check.validate() {
-            Ok(()) => Some(text),
-            Err(e) => {
-                let diag = e.diag();
-                let help = diag
-                    .help
-                    .clone()
-                    .unwrap_or_else(|| format!("for example endpoint: {}", live::DEFAULT_ENDPOINT));
-                let code = diag.code;
-                let located = Diag::error(code, format!("`endpoint`: {}", diag.message))
-                    .at(&self.file, node.span, "this endpoint")
-                    .with_help(help);
-                self.problems.push(located);
-                None
-            }
-        }
-    }
+    let mut secrets = Secrets::in_text(file);
+    let root = yaml::parse(file).map_err(|diag| secrets.redact(vec![diag]))?;
+    read::read(&root, file, path, &mut secrets).map_err(|problems| {
+        let shown = secrets.redact(crate::diag::cap_per_file(problems, |_| {
+            crate::diag::SMALL_FILE
+        }));
+        // Long values are clipped as the messages now quote them: masked.
+        let mut long = Vec::new();
+        root.long_strings(&mut long);
+        let long = secrets.mask_all(&long);
+        crate::diag::clip_values(shown, &long.iter().map(String::as_str).collect::<Vec<_>>())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::Code;
 
     fn read(text: &str) -> Result<ProjectConfig, Vec<Diag>> {
         parse(

@@ -94,6 +94,9 @@ codes! {
         YamlSyntax => "yaml-syntax", "The file is not valid YAML, or exceeds the parser's depth, alias or size budget.",
             example: "`rules: [ { id: a }` (an unclosed bracket), or tabs used for indentation",
             fix: "Fix the YAML at the line and column shown; indent with spaces.";
+        MoreProblems => "more-problems", "A file has more problems than one run lists (50 in a config or param file, 500 in a policy or test file); the rest are counted, and the first of them located, not each shown.",
+            example: "a generated config file of 50,000 unknown keys",
+            fix: "Fix the problems shown (they are usually one mistake repeated) and run again; the count says how many remain.";
         NoPolicyFiles => "no-policy-files", "A --policy directory holds no *.yaml or *.yml policy file.",
             example: "`ecmguard validate --policy empty-dir/`",
             fix: "Point --policy at a directory with *.yaml files (not only *.test.yaml), or run `ecmguard init` to write a starter pack.";
@@ -306,6 +309,9 @@ codes! {
         SnapshotImageWithoutId => "snapshot-image-without-id", "A snapshot holds an image without an `ImageId`, which cannot be de-duplicated or baselined (exit 2).",
             example: "an image object without `ImageId` in a snapshot",
             fix: "Give every image its ImageId (the API always does); a hand-made snapshot needs one per image.";
+        SnapshotUsageMissing => "snapshot-usage-missing", "A rule (or `--usage`) reads `Usage.*`, but the snapshot holds no usage (fetched without `--usage`, or a shape that cannot hold it): exit 3, no verdict on usage nobody listed.",
+            example: "`ecmguard check --snapshot account.json` with the shipped pack (its `unused-private-images-expire` rule reads `Usage.InUse`) on a snapshot written by `fetch` without `--usage`",
+            fix: "Fetch the snapshot again with `ecmguard fetch --usage -o FILE` (or with --policy naming policies that read usage), or check live.";
         SnapshotWithoutTotal => "snapshot-without-total", "A snapshot is a bare JSON array of images, which states no total, so whether it is the complete result set cannot be established: it is judged only with --assume-complete (exit 3).",
             example: "`tccli ecm DescribeImage --filter ImageSet > images.json; ecmguard check --snapshot images.json`",
             fix: "Save the listing with its total (`ecmguard fetch -o FILE`, or tccli's whole output for every page), or pass --assume-complete if the array is the whole set.";
@@ -390,6 +396,12 @@ codes! {
         ApiImageWithoutId => "api-image-without-id", "A page of the API's answer holds an image without an `ImageId`: it cannot be de-duplicated, so no verdict is given (exit 3).",
             example: "a page whose image has no `ImageId`",
             fix: "Retry later; if it persists, report it to Tencent Cloud with the RequestId.";
+        ApiUsageWithoutId => "api-usage-without-id", "A page of `DescribeInstances` or `DescribeModule` holds an instance without an `InstanceId` or a module without a `ModuleId`: it cannot be de-duplicated, so no usage count is taken from it (exit 3).",
+            example: "a `ModuleItemSet` element whose `Module` is null",
+            fix: "Retry later; if it persists, report it to Tencent Cloud with the RequestId.";
+        ApiUsageModel => "api-usage-model", "An instance or module of a usage listing does not fit the documented model (a member of the wrong type), so what it uses cannot be read (exit 3).",
+            example: "an instance whose `InstanceState` is a number",
+            fix: "Report it with the RequestId: the API sent data outside its documented model, so no verdict was given on it.";
         ApiTotalTooLarge => "api-total-too-large", "The API reports a TotalCount beyond 10,000,000: refused (exit 3) before anything is planned or allocated for it.",
             example: "an endpoint that reports TotalCount 2,000,000,000",
             fix: "Check --endpoint: no real account has that many images.";
@@ -435,6 +447,20 @@ codes! {
         ApiError => "api-error", "Any other error code answered by the API.",
             example: "an API error code ecmguard does not classify",
             fix: "Read the Code and Message shown; the RequestId identifies the call for Tencent Cloud support.";
+    }
+    area "Usage and --module" {
+        UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",
+            example: "a CAM user with only ecm:DescribeImage, and the shipped pack's `unused-private-images-expire` rule, which reads `Usage.InUse`",
+            fix: "Allow ecm:DescribeInstances and ecm:DescribeModule (a read-only ECM policy is enough), or remove the rules that read `Usage.*`.";
+        UsageImageUnknown => "usage-image-unknown", "Warning: some listed instances run an image the API does not name (`Image: null`): every usage count is a lower bound, and `Usage.InUse` is unknown (a rule reading it is indeterminate) for every image with no counted use. Every report says how many.",
+            example: "an instance whose `Image` is null in DescribeInstances, and a rule `where: { Usage.InUse: false }`",
+            fix: "Nothing to fix in the policy: the images no instance is counted for cannot be proven unused while the instance's image is unknown. Check the instances (DescribeInstances) and run again.";
+        ModuleNotFound => "module-not-found", "`check --module` names a module that DescribeModule does not list (exit 2); the help lists the modules that exist when there are few.",
+            example: "`ecmguard check --module em-00000000` on an account without that module",
+            fix: "Give the id of an existing module (`tccli ecm DescribeModule` lists them), or check an image with --image.";
+        ModuleWithoutImage => "module-without-image", "Warning: a `--module` has no default image: it deploys no image, so nothing is checked for it (alone, the check checked nothing and fails, exit 1).",
+            example: "`ecmguard check --module em-n2e2345` for a module whose `DefaultImage` is null",
+            fix: "Give the module a default image, or check the image its instances are started with by --image.";
     }
 }
 

@@ -3,13 +3,19 @@
 //! help. Every error and warning the tool prints is a [`Diag`].
 
 pub mod code;
+mod limit;
+mod snippet;
 
 pub use code::Code;
+pub use limit::{LARGE_FILE, SMALL_FILE, cap_per_file, clip_values};
+pub use snippet::{MAX_LINE_CHARS, MAX_LINES};
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use miette::{Diagnostic, LabeledSpan, SourceCode};
+
+use snippet::Shown;
 
 use crate::source_text::{LineCol, SourceFile, Span};
 
@@ -28,8 +34,13 @@ pub struct Diag {
     pub message: String,
     pub help: Option<String>,
     file: Option<Arc<SourceFile>>,
-    source: Option<NamedSource<Arc<str>>>,
     labels: Vec<(Span, Option<String>)>,
+    /// How the file is shown around the labels, worked out when first
+    /// rendered (bounded whatever the file holds: `snippet`).
+    shown: OnceLock<Shown>,
+    /// The errors and warnings this diagnostic counts for others not shown
+    /// (`limit`); `None` for a diagnostic that is one problem.
+    stands_for: Option<(usize, usize)>,
 }
 
 impl Diag {
@@ -40,8 +51,9 @@ impl Diag {
             message: message.into(),
             help: None,
             file: None,
-            source: None,
             labels: Vec::new(),
+            shown: OnceLock::new(),
+            stands_for: None,
         }
     }
 
@@ -55,9 +67,9 @@ impl Diag {
     /// Point at `span` of `file`; the first label is the primary location.
     pub fn at(mut self, file: &Arc<SourceFile>, span: Span, label: impl Into<String>) -> Self {
         if self.file.is_none() {
-            self.source = Some(file.named_source());
             self.file = Some(file.clone());
         }
+        self.shown = OnceLock::new();
         let label = label.into();
         self.labels
             .push((span, (!label.is_empty()).then_some(label)));
@@ -68,6 +80,7 @@ impl Diag {
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
         if self.file.is_some() {
             self.labels.push((span, Some(label.into())));
+            self.shown = OnceLock::new();
         }
         self
     }
@@ -91,6 +104,36 @@ impl Diag {
         }
     }
 
+    /// The same diagnostic with every text it prints (message, help,
+    /// labels) passed through `mask`, and, if it points into `from`, its
+    /// snippet taken from `to` instead: the same file with secrets masked
+    /// byte for byte, so every span still points where it did.
+    pub fn redacted(
+        mut self,
+        from: &Arc<SourceFile>,
+        to: &Arc<SourceFile>,
+        mask: impl Fn(&str) -> String,
+    ) -> Self {
+        if self.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, from)) {
+            self.file = Some(to.clone());
+            self.shown = OnceLock::new();
+        }
+        self.map_text(mask)
+    }
+
+    /// The same diagnostic with every text it prints (message, help,
+    /// labels) passed through `f`.
+    pub fn map_text(mut self, f: impl Fn(&str) -> String) -> Self {
+        self.message = f(&self.message);
+        self.help = self.help.as_deref().map(&f);
+        for (_, label) in &mut self.labels {
+            if let Some(text) = label {
+                *text = f(text);
+            }
+        }
+        self
+    }
+
     /// The same diagnostic as an error (a warning that, here, stops or fails the run).
     pub fn into_error(mut self) -> Self {
         self.level = Level::Error;
@@ -99,6 +142,16 @@ impl Diag {
 
     pub fn is_error(&self) -> bool {
         self.level == Level::Error
+    }
+
+    /// The errors and warnings this diagnostic stands for: itself, or the
+    /// problems of a file it counts without showing them.
+    pub fn counts(&self) -> (usize, usize) {
+        match (self.stands_for, self.level) {
+            (Some(counts), _) => counts,
+            (None, Level::Error) => (1, 0),
+            (None, Level::Warning) => (0, 1),
+        }
     }
 
     pub fn file(&self) -> Option<&Arc<SourceFile>> {
@@ -132,6 +185,17 @@ fn shown(text: &str) -> String {
 
 impl std::error::Error for Diag {}
 
+impl Diag {
+    /// How the file is shown around the labels, if the diagnostic has one.
+    fn shown(&self) -> Option<&Shown> {
+        let file = self.file.as_ref()?;
+        Some(self.shown.get_or_init(|| {
+            let spans: Vec<Span> = self.labels.iter().map(|(span, _)| *span).collect();
+            Shown::of(file, &spans)
+        }))
+    }
+}
+
 impl Diagnostic for Diag {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(format!("ecmguard::{}", self.code.name())))
@@ -151,22 +215,24 @@ impl Diagnostic for Diag {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.source.as_ref().map(|s| s as &dyn SourceCode)
+        self.shown().map(Shown::source)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         if self.labels.is_empty() {
             return None;
         }
+        let shown = self.shown();
         Some(Box::new(self.labels.iter().enumerate().map(
-            |(i, (span, label))| {
+            move |(i, (span, label))| {
+                let span = shown.map_or(*span, |shown| shown.label(i, *span));
                 let label = label
                     .as_deref()
                     .map(|l| crate::text::escape(&crate::text::clip(l, 200)).into_owned());
                 if i == 0 {
-                    LabeledSpan::new_primary_with_span(label, *span)
+                    LabeledSpan::new_primary_with_span(label, span)
                 } else {
-                    LabeledSpan::new_with_span(label, *span)
+                    LabeledSpan::new_with_span(label, span)
                 }
             },
         )))

@@ -12,7 +12,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use super::render::HistoryView;
 use super::store::RunRow;
 use super::summary::{RuleTrend, TimeToFix, WAIVER_WINDOW_DAYS};
-use crate::report::html::{head_meta, num};
+use crate::report::page::{BASE_CSS, head_meta, num, ticks};
 use crate::time::describe_seconds;
 
 /// Rows of the open findings and runs tables before "… and N more".
@@ -59,7 +59,7 @@ fn page(view: &HistoryView<'_>) -> Markup {
             head {
                 (head_meta())
                 title { "ecmguard history: " (scope) }
-                style { (PreEscaped(CSS)) }
+                style { (PreEscaped(BASE_CSS)) (PreEscaped(CSS)) }
             }
             body {
                 header class=(if failing { "top fail" } else { "top pass" }) {
@@ -136,7 +136,10 @@ fn runs_chart(view: &HistoryView<'_>) -> Markup {
         .unwrap_or(0)
         .max(1);
     let y_of = |n: i64| top + plot_h - plot_h * n as f64 / max as f64;
-    let ticks = ticks(max);
+    let ticks: Vec<i64> = ticks(max.unsigned_abs())
+        .into_iter()
+        .map(|t| t as i64)
+        .collect();
     let first = runs.first().map(|r| view.time(r.time)).unwrap_or_default();
     let last = runs.last().map(|r| view.time(r.time)).unwrap_or_default();
     html! {
@@ -345,70 +348,11 @@ fn runs_table(view: &HistoryView<'_>) -> Markup {
     }
 }
 
-/// Up to five round tick values from 0 to `max`.
-fn ticks(max: i64) -> Vec<i64> {
-    let step = [
-        1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000,
-        100_000, 200_000, 500_000,
-    ]
-    .into_iter()
-    .find(|step| max / step <= 4)
-    .unwrap_or(max.max(1));
-    (0..=max / step).map(|i| i * step).collect()
-}
-
-/// Coordinates with one decimal: enough for a screen, stable in tests.
+/// The page's own styles, after the shared ones (`report::page`).
 const CSS: &str = r#"
-:root {
-  --fg: #1f2328; --muted: #59636e; --bg: #ffffff; --panel: #f6f8fa; --line: #d1d9e0;
-  --error: #cf222e; --warning: #bf8700; --info: #0969da; --pass: #1a7f37; --trend: #8250df;
-}
-@media (prefers-color-scheme: dark) {
-  :root {
-    --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --panel: #151b23; --line: #3d444d;
-    --error: #f85149; --warning: #d29922; --info: #4493f8; --pass: #3fb950; --trend: #a371f7;
-  }
-}
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", sans-serif; color: var(--fg); background: var(--bg); }
-header.top { padding: 20px 32px; color: #fff; }
-header.top.fail { background: linear-gradient(90deg, #a40e26, #cf222e); }
-header.top.pass { background: linear-gradient(90deg, #116329, #1a7f37); }
-header h1 { margin: 0; font-size: 22px; font-weight: 600; }
-header .meta { margin: 4px 0 0; opacity: .9; }
-main { max-width: 1240px; margin: 0 auto; padding: 16px 32px 32px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 8px 0 20px; }
-.card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
-.card.bad { border-left: 4px solid var(--error); } .card.good { border-left: 4px solid var(--pass); }
-.card .figure { display: block; font-size: 24px; font-weight: 650; }
-.card .label { color: var(--muted); font-size: 12px; }
-figure { margin: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
-svg.chart { width: 100%; height: auto; display: block; }
-svg text { font-size: 11px; fill: var(--fg); }
-svg text.axis { fill: var(--muted); font-size: 10.5px; }
-svg .grid { stroke: var(--line); stroke-width: 1; }
-svg .axis-line { stroke: var(--muted); stroke-width: 1; }
-.seg.sev-error, .swatch.sev-error { fill: var(--error); background: var(--error); }
-.seg.sev-warning, .swatch.sev-warning { fill: var(--warning); background: var(--warning); }
-.seg.sev-info, .swatch.sev-info { fill: var(--info); background: var(--info); }
+:root { --trend: #8250df; }
+@media (prefers-color-scheme: dark) { :root { --trend: #a371f7; } }
 svg.spark { display: block; }
 .trend { fill: none; stroke: var(--trend); stroke-width: 1.5; }
 .trend-dot { fill: var(--trend); }
-.legend { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 8px; vertical-align: -1px; }
-h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-table { width: 100%; border-collapse: collapse; margin: 6px 0 10px; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
-th { background: var(--panel); font-weight: 600; font-size: 12px; color: var(--muted); }
-th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.msg { white-space: pre-wrap; overflow-wrap: anywhere; }
-td.date, td code { white-space: nowrap; }
-code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--panel); padding: 1px 4px; border-radius: 4px; }
-.where { color: var(--muted); font-size: 12px; }
-.tag { border: 1px solid var(--line); border-radius: 10px; padding: 0 6px; font-size: 11px; }
-.pill, .sev { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; }
-.pill.fail { background: var(--error); } .pill.pass { background: var(--pass); }
-.sev.sev-error { background: var(--error); } .sev.sev-warning { background: var(--warning); } .sev.sev-info { background: var(--info); }
-.more, .empty { color: var(--muted); font-style: italic; }
-footer { max-width: 1240px; margin: 0 auto; padding: 12px 32px 32px; color: var(--muted); font-size: 12px; }
 "#;

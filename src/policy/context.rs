@@ -1,6 +1,6 @@
 //! The validation context: the file being read, the diagnostics collected so
-//! far, the run's clock and zone, params, and helpers for reading mappings
-//! with unknown-key and duplicate-key checks.
+//! far, the run's clock and zone, params. It reads its files with the one
+//! YAML reader (`read`), in the policy language's words.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,10 +8,11 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use crate::diag::Code;
-use crate::diag::{Diag, did_you_mean};
+use crate::diag::Diag;
 use crate::policy::duration::Duration;
 use crate::policy::inputs::ParamInput;
-use crate::policy::yaml::{Node, NodeKind};
+use crate::policy::read::{self, Dialect, Read};
+use crate::policy::yaml::Node;
 use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;
 
@@ -54,6 +55,9 @@ pub(crate) struct Cx<'o> {
     /// Memory of every pattern compiled so far, against the set's budget.
     pub pattern_bytes: usize,
     pub pattern_budget_reported: bool,
+    /// Diagnostics pushed so far about each file, against the cap on what
+    /// a file shows (`diag::cap_per_file`).
+    pushed: HashMap<*const SourceFile, usize>,
 }
 
 impl<'o> Cx<'o> {
@@ -66,6 +70,7 @@ impl<'o> Cx<'o> {
             duplicate_ids: std::collections::HashSet::new(),
             pattern_bytes: 0,
             pattern_budget_reported: false,
+            pushed: HashMap::new(),
         }
     }
 
@@ -81,17 +86,6 @@ impl<'o> Cx<'o> {
             .insert((Arc::as_ptr(file) as usize, span.start));
     }
 
-    /// A located error in the current file (not yet reported: see `push`).
-    pub fn err(
-        &self,
-        code: Code,
-        span: Span,
-        message: impl Into<String>,
-        label: impl Into<String>,
-    ) -> Diag {
-        Diag::error(code, message).at(&self.file, span, label)
-    }
-
     /// A located warning in the current file (not yet reported: see `push`).
     pub fn warn(
         &self,
@@ -101,10 +95,6 @@ impl<'o> Cx<'o> {
         label: impl Into<String>,
     ) -> Diag {
         Diag::warning(code, message).at(&self.file, span, label)
-    }
-
-    pub fn push(&mut self, diag: Diag) {
-        self.diags.push(diag);
     }
 
     /// A duration's text (`180d`, `6mo`) parsed and resolved against the
@@ -145,166 +135,28 @@ impl<'o> Cx<'o> {
         };
         Some((duration, threshold))
     }
-
-    /// Report a wrong YAML type.
-    pub fn wrong_type(&mut self, node: &Node, what: &str, expected: &str) {
-        let diag = self.err(
-            Code::WrongType,
-            node.span,
-            format!("{what} must be {expected}, found {}", node.type_name()),
-            format!("expected {expected}"),
-        );
-        self.push(diag);
-    }
-
-    /// Read a mapping, reporting unknown and duplicate keys. Entries with
-    /// unknown keys are left out of the result.
-    pub fn mapping<'n>(
-        &mut self,
-        node: &'n Node,
-        what: &str,
-        known: &[&str],
-    ) -> Option<Mapping<'n>> {
-        let Some(entries) = node.as_map() else {
-            self.wrong_type(node, what, "a mapping");
-            return None;
-        };
-        let (unique, _) = self.unique_entries(entries, what, "remove one of them");
-        let mut mapping = Mapping {
-            span: node.span,
-            entries: Vec::with_capacity(unique.len()),
-        };
-        for (name, key, value) in unique {
-            if !known.contains(&name) {
-                let diag = self
-                    .err(
-                        Code::UnknownKey,
-                        key.span,
-                        format!("unknown key `{name}` in {what}"),
-                        "unknown key",
-                    )
-                    .with_help(format!("the keys of {what} are: {}", known.join(", ")))
-                    .suggest(did_you_mean(name, known.iter().copied()));
-                self.push(diag);
-                continue;
-            }
-            mapping.entries.push((name, key, value));
-        }
-        Some(mapping)
-    }
-
-    /// The entries of a mapping with string keys, each key once, in file
-    /// order. Non-string and repeated keys are reported (with `again_help` for
-    /// a repeat) and left out; the flag is false if anything was reported.
-    pub fn unique_entries<'n>(
-        &mut self,
-        entries: &'n [(Node, Node)],
-        what: &str,
-        again_help: &str,
-    ) -> (Vec<(&'n str, &'n Node, &'n Node)>, bool) {
-        let mut unique: Vec<(&'n str, &'n Node, &'n Node)> = Vec::with_capacity(entries.len());
-        let mut ok = true;
-        for (key, value) in entries {
-            let Some(name) = key.as_str() else {
-                let diag = self.err(
-                    Code::WrongType,
-                    key.span,
-                    format!(
-                        "a key of {what} must be a string, found {}",
-                        key.type_name()
-                    ),
-                    "not a string key",
-                );
-                self.push(diag);
-                ok = false;
-                continue;
-            };
-            if let Some((_, first, _)) = unique.iter().find(|(n, _, _)| *n == name) {
-                let diag = self
-                    .err(
-                        Code::DuplicateKey,
-                        key.span,
-                        format!("`{name}` appears twice in {what}"),
-                        "second here",
-                    )
-                    .also(first.span, "first here")
-                    .with_help(again_help);
-                self.push(diag);
-                ok = false;
-                continue;
-            }
-            unique.push((name, key, value));
-        }
-        (unique, ok)
-    }
-
-    /// A required or optional string value.
-    pub fn string(&mut self, node: &Node, what: &str) -> Option<String> {
-        match &node.kind {
-            NodeKind::Str(s) => Some(s.clone()),
-            _ => {
-                self.wrong_type(node, what, "a string");
-                None
-            }
-        }
-    }
-
-    /// A list of strings (a single string is not accepted: the spec's lists
-    /// are lists, and silently wrapping would hide a typo in indentation).
-    pub fn strings(&mut self, node: &Node, what: &str) -> Option<Vec<(String, Span)>> {
-        let Some(items) = node.as_seq() else {
-            self.wrong_type(node, what, "a list of strings");
-            return None;
-        };
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for item in items {
-            match item.as_str() {
-                Some(s) => out.push((s.to_owned(), item.span)),
-                None => {
-                    self.wrong_type(item, &format!("an item of {what}"), "a string");
-                    ok = false;
-                }
-            }
-        }
-        ok.then_some(out)
-    }
 }
 
-/// A mapping's known entries, in file order.
-pub(crate) struct Mapping<'n> {
-    pub span: Span,
-    pub entries: Vec<(&'n str, &'n Node, &'n Node)>,
-}
-
-impl<'n> Mapping<'n> {
-    pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(name, _, _)| *name == key)
-            .map(|(_, _, v)| *v)
+impl Read for Cx<'_> {
+    fn file(&self) -> &Arc<SourceFile> {
+        &self.file
     }
 
-    pub fn key(&self, key: &str) -> Option<&'n Node> {
-        self.entries
-            .iter()
-            .find(|(name, _, _)| *name == key)
-            .map(|(_, k, _)| *k)
+    fn dialect(&self) -> &Dialect {
+        &read::POLICY
     }
 
-    /// A required entry; reports `missing-key` at the mapping when absent.
-    pub fn require(&self, cx: &mut Cx<'_>, key: &str, what: &str) -> Option<&'n Node> {
-        let found = self.get(key);
-        if found.is_none() {
-            let span = self.entries.first().map_or(self.span, |(_, k, _)| k.span);
-            let diag = cx.err(
-                Code::MissingKey,
-                span,
-                format!("{what} has no `{key}`"),
-                format!("`{key}` is required here"),
-            );
-            cx.push(diag);
+    fn push(&mut self, diag: Diag) {
+        if let Some(file) = diag.file() {
+            *self.pushed.entry(Arc::as_ptr(file)).or_default() += 1;
         }
-        found
+        self.diags.push(diag);
+    }
+
+    /// Whether a diagnostic about the current file will still be shown.
+    fn room(&self) -> bool {
+        self.pushed
+            .get(&Arc::as_ptr(&self.file))
+            .is_none_or(|&n| n < crate::diag::LARGE_FILE)
     }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::diag::{Code, Diag};
 use crate::policy::model::ParamSource;
+use crate::policy::read::{Collect, Dialect, Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
@@ -183,34 +184,16 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
             ]);
         }
     };
+    let mut reader = Collect::new(file, &PARAM_FILE, crate::diag::SMALL_FILE);
+    let names = Of::new(file.name())
+        .keys("a param name", "not a param name")
+        .again("keep one of them; a later param file (or the environment, or --param) overrides an earlier one");
     let mut inputs: Vec<ParamInput> = Vec::with_capacity(entries.len());
-    let mut seen: Vec<(&str, Span)> = Vec::with_capacity(entries.len());
-    let mut problems = Vec::new();
-    for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            problems.push(shape(
-                file,
-                key.span,
-                format!("a param name must be a string, found {}", key.type_name()),
-                "not a param name",
-            ));
-            continue;
-        };
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
-            problems.push(
-                Diag::error(
-                    Code::DuplicateKey,
-                    format!("param `{name}` is set twice in {}", file.name()),
-                )
-                .at(file, key.span, "second here")
-                .also(*first, "first here")
-                .with_help("keep one of them; a later param file (or the environment, or --param) overrides an earlier one"),
-            );
-            continue;
-        }
-        seen.push((name, key.span));
-        match given(file, name, value) {
-            Ok(given) => inputs.push(ParamInput {
+    for item in reader.each(entries, names) {
+        let given =
+            item.and_then(|(name, key, value)| Ok((name, key, value, given(file, name, value)?)));
+        match given {
+            Ok((name, key, value, given)) => inputs.push(ParamInput {
                 name: name.to_owned(),
                 value: given,
                 source: ParamSource::ParamFile {
@@ -221,15 +204,28 @@ pub fn param_file(file: &Arc<SourceFile>) -> Result<Vec<ParamInput>, Vec<Diag>> 
                 span: value.span,
                 name_span: Some(key.span),
             }),
-            Err(diag) => problems.push(diag),
+            Err(diag) => reader.push(diag),
         }
     }
-    if problems.is_empty() {
-        Ok(inputs)
-    } else {
-        Err(problems)
+    if reader.problems.is_empty() {
+        return Ok(inputs);
     }
+    let mut long = Vec::new();
+    root.long_strings(&mut long);
+    let shown = crate::diag::cap_per_file(reader.problems, |_| crate::diag::SMALL_FILE);
+    Err(crate::diag::clip_values(shown, &long))
 }
+
+/// A param file's words: everything about its shape is
+/// `invalid-param-file`, and a name set twice says so.
+const PARAM_FILE: Dialect = Dialect {
+    wrong_type: Code::InvalidParamFile,
+    unknown_key: Code::UnknownParamInFile,
+    key_label: "not a param name",
+    keys_of_what: false,
+    dashes_are_underscores: false,
+    twice: |name, file| format!("param `{name}` is set twice in {file}"),
+};
 
 /// A param file's value: a scalar as text, or a list of scalars.
 fn given(file: &Arc<SourceFile>, name: &str, value: &Node) -> Result<Given, Diag> {

@@ -11,7 +11,9 @@ use crate::policy::model::{CmpOp, Condition, FieldTest, Op, OpKind, Text};
 use crate::policy::operator::Operator;
 use crate::policy::params::{self, Operand, Want};
 use crate::policy::pattern::{self, Pattern};
+use crate::policy::read::{Entry, Of, Read};
 use crate::policy::yaml::{Node, NodeKind};
+use crate::source_text::Span;
 use crate::time::parse_time_operand;
 
 const LOGIC: &[&str] = &["all", "any", "not"];
@@ -47,48 +49,13 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
         return None;
     }
     let mut parts = Vec::with_capacity(entries.len());
-    let (unique, mut ok) = cx.unique_entries(
+    let (unique, mut ok) = cx.entries(
         entries,
-        "one condition",
-        "combine the matchers into one mapping, or use `all: [...]`",
+        Of::new("one condition")
+            .again("combine the matchers into one mapping, or use `all: [...]`"),
     );
     for (name, key, value) in unique {
-        let compiled = match name {
-            "all" | "any" => list(cx, value, name).map(|items| {
-                if name == "all" {
-                    Condition::All(items)
-                } else {
-                    Condition::Any(items)
-                }
-            }),
-            "not" => condition(cx, value, "`not`").map(|inner| Condition::Not(Box::new(inner))),
-            path => match Field::from_path(path) {
-                Some(field) => matcher(cx, field, value).map(Condition::Test),
-                None => {
-                    let candidates = Field::ALL
-                        .iter()
-                        .map(|f| f.path())
-                        .chain(LOGIC.iter().copied());
-                    let mut diag = cx
-                        .err(
-                            Code::UnknownField,
-                            key.span,
-                            format!("unknown field `{path}`"),
-                            "not an Image field",
-                        )
-                        .suggest(did_you_mean(path, candidates));
-                    if diag.help.is_none() {
-                        diag = diag.with_help("fields are the DescribeImage Image fields, like ImageType or SrcImage.Region; see `docs/policy-language.md`");
-                    }
-                    if Operator::from_name(path).is_some() {
-                        diag = diag.with_help(format!("`{path}` is an operator: put it under a field, e.g. {{ ImageName: {{ {path}: … }} }}"));
-                    }
-                    cx.push(diag);
-                    None
-                }
-            },
-        };
-        match compiled {
+        match entry(cx, name, key, value) {
             Some(c) => parts.push(c),
             None => ok = false,
         }
@@ -101,6 +68,46 @@ pub(crate) fn condition(cx: &mut Cx<'_>, node: &Node, what: &str) -> Option<Cond
     } else {
         Condition::All(parts)
     })
+}
+
+/// One entry of a condition: `all`/`any`/`not`, or `PATH: MATCHER`.
+fn entry(cx: &mut Cx<'_>, name: &str, key: &Node, value: &Node) -> Option<Condition> {
+    match name {
+        "all" => list(cx, value, name).map(Condition::All),
+        "any" => list(cx, value, name).map(Condition::Any),
+        "not" => condition(cx, value, "`not`").map(|inner| Condition::Not(Box::new(inner))),
+        path => match Field::from_path(path) {
+            Some(field) => matcher(cx, field, value).map(Condition::Test),
+            None => {
+                unknown_field(cx, path, key);
+                None
+            }
+        },
+    }
+}
+
+fn unknown_field(cx: &mut Cx<'_>, path: &str, key: &Node) {
+    let candidates = Field::ALL
+        .iter()
+        .map(|f| f.path())
+        .chain(LOGIC.iter().copied());
+    let mut diag = cx
+        .err(
+            Code::UnknownField,
+            key.span,
+            format!("unknown field `{path}`"),
+            "not an Image field",
+        )
+        .suggest(did_you_mean(path, candidates));
+    if diag.help.is_none() {
+        diag = diag.with_help("fields are the DescribeImage Image fields, like ImageType or SrcImage.Region; see `docs/policy-language.md`");
+    }
+    if Operator::from_name(path).is_some() {
+        diag = diag.with_help(format!(
+            "`{path}` is an operator: put it under a field, e.g. {{ ImageName: {{ {path}: … }} }}"
+        ));
+    }
+    cx.push(diag);
 }
 
 fn list(cx: &mut Cx<'_>, node: &Node, name: &str) -> Option<Vec<Condition>> {
@@ -187,18 +194,40 @@ fn operator_map(
         cx.push(diag);
         return None;
     }
-    let ty = field.ty();
-    let mut ok = true;
-    let (seen, unique_ok) = cx.unique_entries(
+    let (seen, mut ok) = cx.entries(
         entries,
-        &format!("the matcher of `{field}`"),
-        "use `all: [...]` to apply one operator twice",
+        Of::new(&format!("the matcher of `{field}`"))
+            .again("use `all: [...]` to apply one operator twice"),
     );
-    ok &= unique_ok;
     // Names to operators first: an unknown name is reported, and the rest
     // of the mapping is still checked.
-    let mut known: Vec<(Operator, &Node, &Node)> = Vec::with_capacity(seen.len());
-    for &(name, key, value) in &seen {
+    let (known, named) = operators(cx, field, &seen);
+    ok &= named;
+    let (ignore_case, modifier_ok) = ignore_case(cx, field, &known);
+    ok &= modifier_ok;
+    let mut ops = Vec::with_capacity(known.len());
+    for &(op, key, value) in &known {
+        if op == Operator::IgnoreCase {
+            continue;
+        }
+        match test(cx, field, op, key, value, ignore_case) {
+            Some(op) => ops.push(op),
+            None => ok = false,
+        }
+    }
+    ok.then_some(ops)
+}
+
+/// An operator written in a matcher: its name, key and operand.
+type Written<'n> = (Operator, &'n Node, &'n Node);
+
+/// The operators of a matcher's entries; each unknown name reported (the
+/// flag is false then).
+fn operators<'n>(cx: &mut Cx<'_>, field: Field, seen: &[Entry<'n>]) -> (Vec<Written<'n>>, bool) {
+    let ty = field.ty();
+    let mut known = Vec::with_capacity(seen.len());
+    let mut ok = true;
+    for &(name, key, value) in seen {
         match Operator::from_name(name) {
             Some(op) => known.push((op, key, value)),
             None => {
@@ -220,9 +249,16 @@ fn operator_map(
             }
         }
     }
-    // `ignore_case` modifies the whole mapping, wherever it is written.
+    (known, ok)
+}
+
+/// `ignore_case`, which modifies the whole mapping wherever it is written:
+/// its value, and whether it is well placed (the flag).
+fn ignore_case(cx: &mut Cx<'_>, field: Field, known: &[Written<'_>]) -> (bool, bool) {
+    let ty = field.ty();
     let mut ignore_case = false;
-    for &(op, key, value) in &known {
+    let mut ok = true;
+    for &(op, key, value) in known {
         if op != Operator::IgnoreCase {
             continue;
         }
@@ -276,37 +312,25 @@ fn operator_map(
         cx.push(diag);
         ok = false;
     }
-    let mut ops = Vec::new();
-    for &(op, key, value) in &known {
-        if op == Operator::IgnoreCase {
-            continue;
-        }
-        if !op.applies_to(ty) {
-            let diag = cx
-                .err(
-                    Code::OperatorType,
-                    key.span,
-                    format!(
-                        "`{op}` does not apply to `{field}`, which is {}",
-                        article(ty)
-                    ),
-                    format!("not for {ty} fields"),
-                )
-                .with_help(operator_type_help(op, ty));
-            cx.push(diag);
-            ok = false;
-            continue;
-        }
-        let Some(operand) = params::resolve(cx, value, want_of(op, ty)) else {
-            ok = false;
-            continue;
-        };
-        match operator(cx, field, op, &operand, ignore_case) {
-            Some(op) => ops.push(op),
-            None => ok = false,
-        }
+    (ignore_case, ok)
+}
+
+/// One operator of a matcher: checked against the field's type, its
+/// operand resolved (a param) and compiled.
+fn test(
+    cx: &mut Cx<'_>,
+    field: Field,
+    op: Operator,
+    key: &Node,
+    value: &Node,
+    ignore_case: bool,
+) -> Option<Op> {
+    let ty = field.ty();
+    if !op.applies_to(ty) {
+        return not_applicable(cx, field, op, key.span);
     }
-    ok.then_some(ops)
+    let operand = params::resolve(cx, value, want_of(op, ty))?;
+    operator(cx, field, op, &operand, ignore_case)
 }
 
 /// What an operator needs an untyped `--param` value to be.
@@ -368,153 +392,187 @@ fn operator(
     operand: &Operand,
     ignore_case: bool,
 ) -> Option<Op> {
-    use FieldType::{Boolean, Integer, String as Str, Timestamp};
+    use FieldType::{Integer, String as Str, Timestamp};
     let ty = field.ty();
-    let node = &operand.node;
+    let u = Use {
+        field,
+        op,
+        operand,
+        ignore_case,
+    };
     let (kind, expected) = match op {
-        Operator::Exists => match node.kind {
+        Operator::Exists => match operand.node.kind {
             NodeKind::Bool(b) => (
                 OpKind::Exists(b),
                 if b { "present" } else { "missing" }.to_owned(),
             ),
             _ => return type_error(cx, field, op, operand, "true or false"),
         },
-        Operator::Eq | Operator::Ne => match ty {
-            Str => {
-                let (text, shown) = text_operand(cx, field, op, operand, ignore_case)?;
-                if op == Operator::Eq {
-                    (OpKind::StrEq(text), format!("equal to {shown}"))
-                } else {
-                    (OpKind::StrNe(text), format!("not equal to {shown}"))
-                }
-            }
-            Integer => int_comparison(cx, field, op, operand)?,
-            Boolean => match node.kind {
-                NodeKind::Bool(b) if op == Operator::Eq => (OpKind::BoolEq(b), format!("{b}")),
-                NodeKind::Bool(b) => (OpKind::BoolNe(b), format!("not {b}")),
-                _ => return type_error(cx, field, op, operand, "true or false"),
-            },
-            Timestamp => time_comparison(cx, field, op, operand)?,
-        },
-        Operator::StartsWith | Operator::EndsWith | Operator::Contains => {
-            if ty != Str {
-                return not_applicable(cx, field, op, operand);
-            }
-            let (text, shown) = text_operand(cx, field, op, operand, ignore_case)?;
-            match op {
-                Operator::StartsWith => {
-                    (OpKind::StartsWith(text), format!("starting with {shown}"))
-                }
-                Operator::EndsWith => (OpKind::EndsWith(text), format!("ending with {shown}")),
-                _ => (OpKind::Contains(text), format!("containing {shown}")),
-            }
+        Operator::Eq | Operator::Ne => equality(cx, &u)?,
+        Operator::StartsWith | Operator::EndsWith | Operator::Contains if ty == Str => {
+            substring(cx, &u)?
         }
-        Operator::In | Operator::NotIn => match ty {
-            Str => {
-                let texts = each_item(cx, field, op, operand, string_operand)?;
-                let shown = format!(
-                    "[{}]",
-                    texts
-                        .iter()
-                        .map(|t| format!("{t:?}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                let case = if ignore_case { " (ignoring case)" } else { "" };
-                let texts: Vec<Text> = texts
-                    .into_iter()
-                    .map(|t| make_text(t, ignore_case))
-                    .collect();
-                if op == Operator::In {
-                    (OpKind::StrIn(texts), format!("one of {shown}{case}"))
-                } else {
-                    (OpKind::StrNotIn(texts), format!("none of {shown}{case}"))
-                }
-            }
-            Integer => {
-                let values = each_item(cx, field, op, operand, int_operand)?;
-                let shown = format!(
-                    "[{}]",
-                    values
-                        .iter()
-                        .map(i64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                if op == Operator::In {
-                    (OpKind::IntIn(values), format!("one of {shown}"))
-                } else {
-                    (OpKind::IntNotIn(values), format!("none of {shown}"))
-                }
-            }
-            Boolean | Timestamp => return not_applicable(cx, field, op, operand),
-        },
-        Operator::Matches | Operator::NotMatches => {
-            if ty != Str {
-                return not_applicable(cx, field, op, operand);
-            }
-            let pattern = string_operand(cx, field, op, operand)?;
-            let regex = build_regex(cx, &pattern, ignore_case, operand, Code::InvalidRegex)?;
-            let case = if ignore_case { " (ignoring case)" } else { "" };
-            if op == Operator::Matches {
-                (
-                    OpKind::Matches(regex),
-                    format!("matching /{pattern}/{case}"),
-                )
-            } else {
-                (
-                    OpKind::NotMatches(regex),
-                    format!("not matching /{pattern}/{case}"),
-                )
-            }
+        Operator::In | Operator::NotIn if matches!(ty, Str | Integer) => membership(cx, &u)?,
+        Operator::Matches | Operator::NotMatches if ty == Str => pattern_test(cx, &u)?,
+        Operator::Glob if ty == Str => glob_test(cx, &u)?,
+        Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte if ty == Integer => {
+            int_comparison(cx, field, op, operand)?
         }
-        Operator::Glob => {
-            if ty != Str {
-                return not_applicable(cx, field, op, operand);
-            }
-            let pattern = string_operand(cx, field, op, operand)?;
-            let source = match glob_to_regex(&pattern) {
-                Ok(source) => source,
-                Err(message) => {
-                    let note = operand.origin_note();
-                    let diag = cx.err(Code::InvalidGlob, node.span, format!("invalid glob {pattern:?}: {message}{note}"), "invalid glob")
-                        .with_help("globs use * (any text), ? (one character) and [abc] / [a-z] / [!abc] classes");
-                    cx.push(diag);
-                    return None;
-                }
-            };
-            let regex = build_regex(cx, &source, ignore_case, operand, Code::InvalidGlob)?;
-            let case = if ignore_case { " (ignoring case)" } else { "" };
-            (
-                OpKind::Glob(regex),
-                format!("matching glob {pattern:?}{case}"),
-            )
+        Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte if ty == Timestamp => {
+            time_comparison(cx, field, op, operand)?
         }
-        Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => match ty {
-            Integer => int_comparison(cx, field, op, operand)?,
-            Timestamp => time_comparison(cx, field, op, operand)?,
-            Str | Boolean => return not_applicable(cx, field, op, operand),
-        },
-        Operator::OlderThan | Operator::NewerThan => {
-            if ty != Timestamp {
-                return not_applicable(cx, field, op, operand);
-            }
+        Operator::OlderThan | Operator::NewerThan if ty == Timestamp => {
             age_test(cx, field, op, operand)?
         }
-        // A modifier, read by `operator_map` before any test is compiled.
-        Operator::IgnoreCase => return not_applicable(cx, field, op, operand),
+        // On a field type they do not apply to (`operator_map` reports these
+        // first), and `ignore_case`, a modifier read before any test.
+        Operator::StartsWith
+        | Operator::EndsWith
+        | Operator::Contains
+        | Operator::In
+        | Operator::NotIn
+        | Operator::Matches
+        | Operator::NotMatches
+        | Operator::Glob
+        | Operator::Gt
+        | Operator::Gte
+        | Operator::Lt
+        | Operator::Lte
+        | Operator::OlderThan
+        | Operator::NewerThan
+        | Operator::IgnoreCase => return not_applicable(cx, field, op, operand.node.span),
     };
     Some(Op { kind, expected })
 }
 
+/// An operator as written on a field, with its operand resolved and the
+/// mapping's `ignore_case`: what compiling one operator needs.
+#[derive(Clone, Copy)]
+struct Use<'o> {
+    field: Field,
+    op: Operator,
+    operand: &'o Operand,
+    ignore_case: bool,
+}
+
+/// `eq` / `ne` on any field type.
+fn equality(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let eq = u.op == Operator::Eq;
+    Some(match u.field.ty() {
+        FieldType::String => {
+            let (text, shown) = text_operand(cx, u.field, u.op, u.operand, u.ignore_case)?;
+            if eq {
+                (OpKind::StrEq(text), format!("equal to {shown}"))
+            } else {
+                (OpKind::StrNe(text), format!("not equal to {shown}"))
+            }
+        }
+        FieldType::Integer => int_comparison(cx, u.field, u.op, u.operand)?,
+        FieldType::Boolean => match u.operand.node.kind {
+            NodeKind::Bool(b) if eq => (OpKind::BoolEq(b), format!("{b}")),
+            NodeKind::Bool(b) => (OpKind::BoolNe(b), format!("not {b}")),
+            _ => return type_error(cx, u.field, u.op, u.operand, "true or false"),
+        },
+        FieldType::Timestamp => time_comparison(cx, u.field, u.op, u.operand)?,
+    })
+}
+
+/// `starts_with`, `ends_with`, `contains` on a string field.
+fn substring(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let (text, shown) = text_operand(cx, u.field, u.op, u.operand, u.ignore_case)?;
+    Some(match u.op {
+        Operator::StartsWith => (OpKind::StartsWith(text), format!("starting with {shown}")),
+        Operator::EndsWith => (OpKind::EndsWith(text), format!("ending with {shown}")),
+        _ => (OpKind::Contains(text), format!("containing {shown}")),
+    })
+}
+
+/// `in` / `not_in` on a string or integer field.
+fn membership(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let inside = u.op == Operator::In;
+    let words = if inside { "one of" } else { "none of" };
+    if u.field.ty() == FieldType::Integer {
+        let values = each_item(cx, u.field, u.op, u.operand, int_operand)?;
+        let shown: Vec<String> = values.iter().map(i64::to_string).collect();
+        let expected = format!("{words} [{}]", shown.join(", "));
+        let kind = if inside {
+            OpKind::IntIn(values)
+        } else {
+            OpKind::IntNotIn(values)
+        };
+        return Some((kind, expected));
+    }
+    let texts = each_item(cx, u.field, u.op, u.operand, string_operand)?;
+    let shown: Vec<String> = texts.iter().map(|t| format!("{t:?}")).collect();
+    let case = ignoring_case(u.ignore_case);
+    let expected = format!("{words} [{}]{case}", shown.join(", "));
+    let texts: Vec<Text> = texts
+        .into_iter()
+        .map(|t| make_text(t, u.ignore_case))
+        .collect();
+    let kind = if inside {
+        OpKind::StrIn(texts)
+    } else {
+        OpKind::StrNotIn(texts)
+    };
+    Some((kind, expected))
+}
+
+/// `matches` / `not_matches` on a string field: the regex compiled once.
+fn pattern_test(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let pattern = string_operand(cx, u.field, u.op, u.operand)?;
+    let regex = build_regex(cx, &pattern, u.ignore_case, u.operand, Code::InvalidRegex)?;
+    let case = ignoring_case(u.ignore_case);
+    Some(if u.op == Operator::Matches {
+        (
+            OpKind::Matches(regex),
+            format!("matching /{pattern}/{case}"),
+        )
+    } else {
+        (
+            OpKind::NotMatches(regex),
+            format!("not matching /{pattern}/{case}"),
+        )
+    })
+}
+
+/// `glob` on a string field: the glob as an anchored regex, compiled once.
+fn glob_test(cx: &mut Cx<'_>, u: &Use<'_>) -> Option<(OpKind, String)> {
+    let pattern = string_operand(cx, u.field, u.op, u.operand)?;
+    let source = match glob_to_regex(&pattern) {
+        Ok(source) => source,
+        Err(message) => {
+            let note = u.operand.origin_note();
+            let diag = cx
+                .err(
+                    Code::InvalidGlob,
+                    u.operand.node.span,
+                    format!("invalid glob {pattern:?}: {message}{note}"),
+                    "invalid glob",
+                )
+                .with_help(
+                    "globs use * (any text), ? (one character) and [abc] / [a-z] / [!abc] classes",
+                );
+            cx.push(diag);
+            return None;
+        }
+    };
+    let regex = build_regex(cx, &source, u.ignore_case, u.operand, Code::InvalidGlob)?;
+    let case = ignoring_case(u.ignore_case);
+    Some((
+        OpKind::Glob(regex),
+        format!("matching glob {pattern:?}{case}"),
+    ))
+}
+
 /// An operator on a field type it does not apply to. `operator_map` reports
 /// these before compiling; this keeps the compiler total, never silent.
-fn not_applicable<T>(cx: &mut Cx<'_>, field: Field, op: Operator, operand: &Operand) -> Option<T> {
+fn not_applicable<T>(cx: &mut Cx<'_>, field: Field, op: Operator, span: Span) -> Option<T> {
     let ty = field.ty();
     let diag = cx
         .err(
             Code::OperatorType,
-            operand.node.span,
+            span,
             format!(
                 "`{op}` does not apply to `{field}`, which is {}",
                 article(ty)
@@ -795,6 +853,11 @@ fn each_item<T>(
         out.push(check(cx, field, name, &item)?);
     }
     Some(out)
+}
+
+/// ` (ignoring case)` after an expected value, or nothing.
+fn ignoring_case(ignore_case: bool) -> &'static str {
+    if ignore_case { " (ignoring case)" } else { "" }
 }
 
 fn make_text(value: String, ignore_case: bool) -> Text {

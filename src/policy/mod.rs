@@ -12,6 +12,7 @@ pub mod model;
 pub mod operator;
 pub(crate) mod params;
 pub mod pattern;
+pub(crate) mod read;
 pub(crate) mod template;
 pub(crate) mod validate;
 pub mod yaml;
@@ -25,6 +26,7 @@ pub use model::PolicySet;
 use crate::diag::{Code, Diag};
 use crate::source_text::SourceFile;
 use context::Cx;
+use read::Read;
 
 /// The policy directory read when no `--policy` (and no `policy:` in the
 /// config file) is given.
@@ -201,7 +203,7 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
 
     // Params are global to the set, so every file's are defined first.
     let mut params = Vec::new();
-    let mut param_origins = Vec::new();
+    let mut param_origins = std::collections::HashMap::new();
     let mut sections = Vec::with_capacity(roots.len());
     for (file, root) in &roots {
         cx.file = file.clone();
@@ -255,20 +257,8 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
         diags.push(validate::no_rules(&files, empty));
     }
     if diags.iter().any(Diag::is_error) {
-        // Errors first, each group in file order, then by position.
-        let file_index = |d: &Diag| {
-            d.file()
-                .and_then(|f| files.iter().position(|g| Arc::ptr_eq(f, g)))
-                .unwrap_or(usize::MAX)
-        };
-        diags.sort_by_key(|d| {
-            (
-                std::cmp::Reverse(d.level),
-                file_index(d),
-                d.primary_span().map_or(0, |s| s.start),
-            )
-        });
-        return Err(diags);
+        errors_first(&mut diags, &files);
+        return Err(bounded(diags, options, &roots));
     }
     Ok(Loaded {
         policy: PolicySet {
@@ -277,6 +267,68 @@ pub fn compile(files: Vec<Arc<SourceFile>>, options: &CompileOptions) -> Result<
             waivers,
             params,
         },
-        warnings: diags,
+        warnings: bounded(diags, options, &roots),
+    })
+}
+
+/// Errors first, each group in file order, then by position.
+fn errors_first(diags: &mut [Diag], files: &[Arc<SourceFile>]) {
+    let index: std::collections::HashMap<*const SourceFile, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| (Arc::as_ptr(file), i))
+        .collect();
+    diags.sort_by_cached_key(|d| {
+        (
+            std::cmp::Reverse(d.level),
+            d.file()
+                .and_then(|f| index.get(&Arc::as_ptr(f)).copied())
+                .unwrap_or(usize::MAX),
+            d.primary_span().map_or(0, |s| s.start),
+        )
+    });
+}
+
+/// What a compile prints, bounded: each file's diagnostics capped (a param
+/// file at as few as its own reader shows, `inputs`; a policy file at
+/// more), and long values clipped where they are quoted.
+fn bounded(
+    diags: Vec<Diag>,
+    options: &CompileOptions,
+    roots: &[(Arc<SourceFile>, yaml::Node)],
+) -> Vec<Diag> {
+    let mut long = Vec::new();
+    for (_, root) in roots {
+        root.long_strings(&mut long);
+    }
+    for input in &options.params {
+        let texts: Vec<&str> = match &input.value {
+            inputs::Given::Text(text) => vec![text.as_str()],
+            inputs::Given::List(items) => items.iter().map(|(text, _)| text.as_str()).collect(),
+        };
+        long.extend(
+            texts
+                .into_iter()
+                .filter(|t| t.chars().nth(crate::text::MAX_VALUE_CHARS).is_some()),
+        );
+    }
+    crate::diag::clip_values(cap(diags, options), &long)
+}
+
+/// What each file shows at most: a param file as few as its own reader
+/// lets it (`inputs`), a policy file more (`diag::cap_per_file`).
+fn cap(diags: Vec<Diag>, options: &CompileOptions) -> Vec<Diag> {
+    let param_files: std::collections::HashSet<*const SourceFile> = options
+        .params
+        .iter()
+        .filter(|input| matches!(input.source, model::ParamSource::ParamFile { .. }))
+        .map(|input| Arc::as_ptr(&input.file))
+        .collect();
+    crate::diag::cap_per_file(diags, |file| {
+        if param_files.contains(&std::ptr::from_ref(file)) {
+            crate::diag::SMALL_FILE
+        } else {
+            crate::diag::LARGE_FILE
+        }
     })
 }

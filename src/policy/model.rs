@@ -126,6 +126,90 @@ impl Rule {
     pub fn is_set_level(&self) -> bool {
         matches!(self.check, Check::Expect(_))
     }
+
+    /// Whether the rule reads a `Usage.*` path (in `where`, `assert`, `unique` or its
+    /// message): then the run must list usage, and its findings carry the evidence.
+    pub fn reads_usage(&self) -> bool {
+        let usage = |field: Field| field.is_usage();
+        self.scope.as_ref().is_some_and(|c| c.reads(&usage))
+            || match &self.check {
+                Check::Assert(condition) => condition.reads(&usage),
+                Check::Expect(expectation) => expectation.unique.iter().any(|f| f.is_usage()),
+            }
+            || self.message.as_ref().is_some_and(|m| {
+                m.parts
+                    .iter()
+                    .any(|part| matches!(part, TemplatePart::Field(f) if f.is_usage()))
+            })
+    }
+}
+
+impl PolicySet {
+    /// What reads usage, for the run to say why it lists usage: the ids of the rules that
+    /// read a `Usage.*` path, and the locations of the waivers whose `where` does (a
+    /// waiver that reads usage cannot apply without it). Empty: usage is not needed.
+    pub fn usage_readers(&self) -> UsageReaders {
+        UsageReaders {
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| r.reads_usage())
+                .map(|r| r.id.clone())
+                .collect(),
+            waivers: self
+                .waivers
+                .iter()
+                .filter(|w| {
+                    w.scope
+                        .as_ref()
+                        .is_some_and(|c| c.reads(&|f: Field| f.is_usage()))
+                })
+                .map(|w| w.origin.location())
+                .collect(),
+        }
+    }
+}
+
+/// What reads usage in a policy set ([`PolicySet::usage_readers`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageReaders {
+    /// Ids of the rules that read a `Usage.*` path.
+    pub rules: Vec<String>,
+    /// Where the waivers are whose `where` reads one.
+    pub waivers: Vec<Location>,
+}
+
+impl UsageReaders {
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty() && self.waivers.is_empty()
+    }
+
+    /// `the rule a`, `the rules a, b and c`, `the waiver at p.yaml:12` or both joined by
+    /// `and`: what messages say usage is "needed by".
+    pub fn describe(&self) -> String {
+        let list = |items: Vec<String>| match items.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            [init @ .., last] => format!("{} and {last}", init.join(", ")),
+        };
+        let mut parts = Vec::new();
+        match self.rules.len() {
+            0 => {}
+            1 => parts.push(format!("the rule {}", self.rules[0])),
+            _ => parts.push(format!("the rules {}", list(self.rules.clone()))),
+        }
+        let at: Vec<String> = self
+            .waivers
+            .iter()
+            .map(|l| format!("{}:{}", l.file, l.line))
+            .collect();
+        match at.len() {
+            0 => {}
+            1 => parts.push(format!("the waiver at {}", at[0])),
+            _ => parts.push(format!("the waivers at {}", list(at))),
+        }
+        parts.join(" and ")
+    }
 }
 
 /// A rule's grace period, resolved against `now` at load like every duration.
@@ -224,6 +308,17 @@ pub enum Condition {
     Any(Vec<Condition>),
     Not(Box<Condition>),
     Test(FieldTest),
+}
+
+impl Condition {
+    /// Whether some test of the condition reads a field `which` picks.
+    pub fn reads(&self, which: &dyn Fn(Field) -> bool) -> bool {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => parts.iter().any(|c| c.reads(which)),
+            Condition::Not(inner) => inner.reads(which),
+            Condition::Test(test) => which(test.field),
+        }
+    }
 }
 
 /// `PATH: MATCHER`: every operator must hold on the field's value.

@@ -9,12 +9,15 @@
 //! without a default is typed where it is used (the field and operator say what they need).
 //! A param file's YAML list is a list; its scalars are text like any other value.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::image::FieldType;
 use crate::policy::context::{Cx, ParamSlot, ParamValue};
 use crate::policy::inputs::{ENV_PREFIX, Given, ParamInput};
 use crate::policy::model::{Origin, Param, ParamSource};
+use crate::policy::read::{Of, Read};
 use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
@@ -55,7 +58,7 @@ pub(crate) fn define(
     cx: &mut Cx<'_>,
     node: &Node,
     defined: &mut Vec<Param>,
-    origins: &mut Vec<(String, Origin)>,
+    origins: &mut HashMap<String, Origin>,
 ) {
     let Some(entries) = node.as_map() else {
         cx.wrong_type(
@@ -65,9 +68,16 @@ pub(crate) fn define(
         );
         return;
     };
+    // The values given for each name, found once rather than searched for
+    // each param; lowest precedence first.
+    let options = cx.options;
+    let mut given: HashMap<&str, Vec<&ParamInput>> = HashMap::new();
+    for input in &options.params {
+        given.entry(input.name.as_str()).or_default().push(input);
+    }
+    let names = Of::new("`params`").keys("a param name", "expected a string");
     for (key, value) in entries {
-        let Some(name) = key.as_str() else {
-            cx.wrong_type(key, "a param name", "a string");
+        let Some(name) = cx.key_name(key, names) else {
             continue;
         };
         if !is_param_name(name) {
@@ -84,7 +94,9 @@ pub(crate) fn define(
             cx.push(diag);
             continue;
         }
-        if let Some((_, first)) = origins.iter().find(|(n, _)| n == name) {
+        // A name is defined once in the whole set, so a repeat is found
+        // across files (and named by where the first is), not per mapping.
+        if let Some(first) = origins.get(name) {
             let diag = Diag::error(
                 Code::DuplicateParam,
                 format!("param `{name}` is defined twice"),
@@ -102,84 +114,100 @@ pub(crate) fn define(
             file: cx.file.clone(),
             span: key.span,
         };
-        origins.push((name.to_owned(), origin.clone()));
-        let Some(mapping) = cx.mapping(
-            value,
-            &format!("param `{name}`"),
-            &["default", "description"],
-        ) else {
-            continue;
-        };
-        let description = mapping
-            .get("description")
-            .and_then(|d| cx.string(d, "`description`"));
-        let default = mapping.get("default").cloned();
-        // Lowest precedence first: the last value given is the one in force.
-        let given: Vec<&ParamInput> = cx
-            .options
-            .params
-            .iter()
-            .filter(|input| input.name == name)
-            .collect();
-        let (value, source) = match (given.split_last(), &default) {
-            (None, _) => (default.map(ParamValue::Node), ParamSource::Default),
-            (Some((in_force, overridden)), Some(template)) => {
-                // Every value given for a typed param is checked, not only
-                // the one in force: a param file is checked whole, so a
-                // mistake in it shows before the environment it serves.
-                for input in overridden {
-                    if let Err(diag) = typed_like(input, template) {
-                        cx.push(diag);
-                    }
-                }
-                let value = match typed_like(in_force, template) {
-                    Ok(node) => Some(ParamValue::Node(node)),
-                    Err(diag) => {
-                        cx.push(diag);
-                        None
-                    }
-                };
-                (value, in_force.source.clone())
-            }
-            // No default, no type: typed where it is used.
-            (Some((in_force, _)), None) => (
-                Some(ParamValue::Given((*in_force).clone())),
-                in_force.source.clone(),
-            ),
-        };
-        if value.is_none() && source == ParamSource::Default {
-            let diag = cx
-                .err(
-                    Code::MissingParamValue,
-                    key.span,
-                    format!("param `{name}` has no value"),
-                    "no default",
-                )
-                .with_help(format!(
-                    "give one with --param {name}=VALUE, a --param-file or {ENV_PREFIX}{name}, or add `default:` to the param"
-                ));
-            cx.push(diag);
+        origins.insert(name.to_owned(), origin.clone());
+        let values = given.get(name).map_or(&[][..], Vec::as_slice);
+        if let Some(param) = definition(cx, name, value, values, origin) {
+            defined.push(param);
         }
-        let shown = match &value {
-            Some(ParamValue::Node(node)) => display_value(node),
-            Some(ParamValue::Given(input)) => match &input.value {
-                Given::Text(text) => text.clone(),
-                Given::List(items) => {
-                    let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
-                    format!("[{}]", texts.join(", "))
+    }
+}
+
+/// One param's `{ default, description }`, with its value in force.
+fn definition(
+    cx: &mut Cx<'_>,
+    name: &str,
+    node: &Node,
+    given: &[&ParamInput],
+    origin: Origin,
+) -> Option<Param> {
+    let mapping = cx.mapping(
+        node,
+        &format!("param `{name}`"),
+        &["default", "description"],
+    )?;
+    let description = mapping.optional::<String>(cx, "description").flatten();
+    let (value, source) = in_force(cx, given, mapping.get("default"));
+    if value.is_none() && source == ParamSource::Default {
+        let diag = cx
+            .err(
+                Code::MissingParamValue,
+                origin.span,
+                format!("param `{name}` has no value"),
+                "no default",
+            )
+            .with_help(format!(
+                "give one with --param {name}=VALUE, a --param-file or {ENV_PREFIX}{name}, or add `default:` to the param"
+            ));
+        cx.push(diag);
+    }
+    let shown = value.as_ref().map(shown_value).unwrap_or_default();
+    cx.params
+        .insert(name.to_owned(), ParamSlot { value, used: false });
+    Some(Param {
+        name: name.to_owned(),
+        description,
+        value: shown,
+        source,
+        origin,
+    })
+}
+
+/// A param's value in force and where it comes from: the last value given
+/// (typed like the default, if there is one), else the default.
+fn in_force(
+    cx: &mut Cx<'_>,
+    given: &[&ParamInput],
+    default: Option<&Node>,
+) -> (Option<ParamValue>, ParamSource) {
+    match (given.split_last(), default) {
+        (None, _) => (default.cloned().map(ParamValue::Node), ParamSource::Default),
+        (Some((in_force, overridden)), Some(template)) => {
+            // Every value given for a typed param is checked, not only
+            // the one in force: a param file is checked whole, so a
+            // mistake in it shows before the environment it serves.
+            for input in overridden {
+                if let Err(diag) = typed_like(input, template) {
+                    cx.push(diag);
                 }
-            },
-            None => String::new(),
-        };
-        defined.push(Param {
-            name: name.to_owned(),
-            description,
-            value: shown,
-            source,
-            origin,
-        });
-        cx.params
-            .insert(name.to_owned(), ParamSlot { value, used: false });
+            }
+            let value = match typed_like(in_force, template) {
+                Ok(node) => Some(ParamValue::Node(node)),
+                Err(diag) => {
+                    cx.push(diag);
+                    None
+                }
+            };
+            (value, in_force.source.clone())
+        }
+        // No default, no type: typed where it is used.
+        (Some((in_force, _)), None) => (
+            Some(ParamValue::Given((*in_force).clone())),
+            in_force.source.clone(),
+        ),
+    }
+}
+
+/// A param's value as `ecmguard rules` shows it.
+fn shown_value(value: &ParamValue) -> String {
+    match value {
+        ParamValue::Node(node) => display_value(node),
+        ParamValue::Given(input) => match &input.value {
+            Given::Text(text) => text.clone(),
+            Given::List(items) => {
+                let texts: Vec<&str> = items.iter().map(|(t, _)| t.as_str()).collect();
+                format!("[{}]", texts.join(", "))
+            }
+        },
     }
 }
 
@@ -391,9 +419,18 @@ pub(crate) fn finish(
     defined: &[Param],
     referenced: &std::collections::HashSet<String>,
 ) {
+    let names: HashSet<&str> = defined.iter().map(|p| p.name.as_str()).collect();
+    // A file naming thousands of unknown params shows only its first ones
+    // (`diag::cap_per_file`): the rest are counted without looking for
+    // what each might have meant among every defined param.
+    let mut unknown_in: HashMap<*const SourceFile, usize> = HashMap::new();
     for input in &cx.options.params {
-        if !defined.iter().any(|p| p.name == input.name) {
-            let diag = unknown_name(input, defined);
+        if !names.contains(input.name.as_str()) {
+            let seen = unknown_in
+                .entry(std::sync::Arc::as_ptr(&input.file))
+                .or_default();
+            *seen += 1;
+            let diag = unknown_name(input, defined, *seen <= crate::diag::SMALL_FILE);
             cx.push(diag);
         }
     }
@@ -420,9 +457,13 @@ pub(crate) fn finish(
 /// environment, which is shared by every run on the machine or CI job and
 /// may serve other policy sets (Terraform ignores unknown `TF_VAR_`s
 /// silently; a typo there would silently keep a default, so we say so).
-fn unknown_name(input: &ParamInput, defined: &[Param]) -> Diag {
+fn unknown_name(input: &ParamInput, defined: &[Param], shown: bool) -> Diag {
     let name = &input.name;
-    let suggestion = did_you_mean(name, defined.iter().map(|p| p.name.as_str()));
+    let suggestion = if shown {
+        did_you_mean(name, defined.iter().map(|p| p.name.as_str()))
+    } else {
+        None
+    };
     let define = "define it under `params:` in a policy file";
     match &input.source {
         ParamSource::ParamFile { file, .. } => Diag::error(
@@ -434,7 +475,7 @@ fn unknown_name(input: &ParamInput, defined: &[Param]) -> Diag {
             input.name_span.unwrap_or(input.span),
             "no such param",
         )
-        .with_help(if defined.is_empty() {
+        .with_help(if defined.is_empty() || !shown {
             define.to_owned()
         } else {
             format!(
@@ -506,7 +547,11 @@ pub(crate) fn resolve(cx: &mut Cx<'_>, node: &Node, want: Want) -> Option<Operan
         });
     };
     let Some(slot) = cx.params.get_mut(name) else {
-        let known: Vec<String> = cx.params.keys().cloned().collect();
+        let known: Vec<String> = if cx.room() {
+            cx.params.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
         let diag = cx
             .err(
                 Code::UnknownParam,

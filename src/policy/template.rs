@@ -7,6 +7,7 @@ use crate::diag::did_you_mean;
 use crate::image::Field;
 use crate::policy::context::Cx;
 use crate::policy::model::{Template, TemplatePart};
+use crate::policy::read::Read;
 use crate::policy::yaml::Node;
 use crate::source_text::Span;
 

@@ -13,6 +13,7 @@ use crate::policy::model::{
     Waiver,
 };
 use crate::policy::params;
+use crate::policy::read::{Mapping, Read};
 use crate::policy::template;
 use crate::policy::yaml::{Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
@@ -61,7 +62,7 @@ pub(crate) fn define_params(
     cx: &mut Cx<'_>,
     node: &Node,
     defined: &mut Vec<Param>,
-    origins: &mut Vec<(String, Origin)>,
+    origins: &mut std::collections::HashMap<String, Origin>,
 ) {
     params::define(cx, node, defined, origins);
 }
@@ -87,97 +88,186 @@ pub(crate) fn rules(cx: &mut Cx<'_>, node: &Node, rules: &mut Vec<Rule>) {
 }
 
 fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
-    let mapping = cx.mapping(node, "a rule", RULE_KEYS)?;
-    let mut ok = true;
+    let m = cx.mapping(node, "a rule", RULE_KEYS)?;
+    let (id, origin_span) = rule_id(cx, &m);
+    let title = title(cx, &m);
+    let severity = m
+        .get("severity")
+        .map_or(Some(Severity::Error), |node| severity(cx, node));
+    let description = m.optional::<String>(cx, "description").flatten();
+    let remediation = m.optional::<String>(cx, "remediation").flatten();
+    let url = rule_url(cx, &m);
+    let tags = match m.get("tags") {
+        None => Some(Vec::new()),
+        Some(node) => cx
+            .strings(node, "`tags`")
+            .map(|t| t.into_iter().map(|(s, _)| s).collect()),
+    };
+    let unknown = m
+        .get("unknown")
+        .map_or(Some(UnknownPolicy::Fail), |node| unknown_policy(cx, node));
+    let grace = m.optional_by("grace", |node| grace(cx, node));
+    let scope = m.optional_by("where", |node| matcher::condition(cx, node, "`where`"));
+    let (check, check_span) = check(cx, &m, origin_span);
+    let condition_span = m
+        .get("assert")
+        .or_else(|| m.get("expect"))
+        .map_or(check_span, |node| condition_start(cx.file.text(), node));
+    let set_level = matches!(check, Some(Check::Expect(_)))
+        || (m.get("expect").is_some() && m.get("assert").is_none());
+    let message = m.optional_by("message", |node| template::compile(cx, node, set_level));
+    let origin = |span| Origin {
+        file: cx.file.clone(),
+        span,
+    };
+    Some(Rule {
+        id: id?,
+        title: title?,
+        severity: severity?,
+        description,
+        remediation,
+        url: url?,
+        tags: tags?,
+        scope: scope?,
+        check: check?,
+        message: message?,
+        unknown: unknown?,
+        grace: grace?,
+        origin: origin(origin_span),
+        check_origin: origin(check_span),
+        condition_origin: origin(condition_span),
+    })
+}
 
-    let id_node = mapping.require(cx, "id", "this rule");
+/// The rule's `id` (required; well formed; not a repeat, which is
+/// reported once for the whole set) and where the rule is said to be
+/// defined: its `id: …`, else its first key.
+fn rule_id(cx: &mut Cx<'_>, m: &Mapping<'_>) -> (Option<String>, Span) {
+    let id_node = m.require(cx, "id", "this rule");
     let id = id_node.and_then(|n| cx.string(n, "`id`"));
-    let origin_span = match (mapping.key("id"), id_node) {
+    let origin_span = match (m.key("id"), id_node) {
         (Some(key), Some(value)) => Span::new(
             key.span.start,
             value.span.end().saturating_sub(key.span.start),
         ),
-        _ => mapping
-            .entries
-            .first()
-            .map_or(mapping.span, |(_, k, _)| k.span),
+        _ => m.first_key_span(),
     };
-    if let (Some(id), Some(id_node)) = (&id, id_node) {
-        if !is_rule_id(id) {
-            let suggestion: String = id
-                .to_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            let diag = cx.err(Code::InvalidRuleId, id_node.span, format!("`{id}` is not a valid rule id"), "invalid id")
-                .with_help(format!("ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"));
-            cx.push(diag);
-            ok = false;
-        } else if cx.is_duplicate_id(id_node.span) {
-            // Reported once for the whole set, from the raw documents.
-            ok = false;
-        }
-    } else {
-        ok = false;
-    }
-
-    let title = mapping
-        .require(cx, "title", "this rule")
-        .and_then(|n| cx.string(n, "`title`"));
-    if let (Some(title), Some(node)) = (&title, mapping.get("title"))
-        && title.trim().is_empty()
-    {
+    let (Some(id), Some(id_node)) = (id, id_node) else {
+        return (None, origin_span);
+    };
+    if !is_rule_id(&id) {
+        let suggestion: String = id
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
         let diag = cx
             .err(
-                Code::EmptyValue,
-                node.span,
-                "`title` is empty",
-                "empty title",
+                Code::InvalidRuleId,
+                id_node.span,
+                format!("`{id}` is not a valid rule id"),
+                "invalid id",
             )
-            .with_help("say in one line what the rule requires");
+            .with_help(format!(
+                "ids are lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit, e.g. `{suggestion}`"
+            ));
         cx.push(diag);
-        ok = false;
+        return (None, origin_span);
     }
+    // A repeat is reported once for the whole set, from the raw documents.
+    let repeat = cx.is_duplicate_id(id_node.span);
+    ((!repeat).then_some(id), origin_span)
+}
 
-    let severity = match mapping.get("severity") {
-        None => Some(Severity::Error),
-        Some(node) => match node.as_str() {
-            Some(text) => Severity::parse(text).or_else(|| {
-                let diag = cx
-                    .err(
-                        Code::UnknownSeverity,
-                        node.span,
-                        format!("unknown severity `{text}`"),
-                        "not a severity",
-                    )
-                    .with_help("severity is one of: error, warning, info")
-                    .suggest(did_you_mean(text, Severity::NAMES));
-                cx.push(diag);
-                None
-            }),
-            None => {
-                cx.wrong_type(node, "`severity`", "one of error, warning, info");
-                None
-            }
-        },
+/// The rule's `title`: required, one non-empty line.
+fn title(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
+    let empty = Empty {
+        message: "`title` is empty",
+        label: "empty title",
+        help: "say in one line what the rule requires",
     };
+    required_text(cx, m, "title", "this rule", &empty)
+}
 
-    let text_field = |cx: &mut Cx<'_>, key: &str| {
-        mapping
-            .get(key)
-            .and_then(|n| cx.string(n, &format!("`{key}`")))
+/// How a required text that is empty is told.
+struct Empty {
+    message: &'static str,
+    label: &'static str,
+    help: &'static str,
+}
+
+/// A required string that says something (not only spaces).
+fn required_text(
+    cx: &mut Cx<'_>,
+    m: &Mapping<'_>,
+    key: &str,
+    owner: &str,
+    empty: &Empty,
+) -> Option<String> {
+    let node = m.require(cx, key, owner)?;
+    let text = cx.string(node, &format!("`{key}`"))?;
+    if text.trim().is_empty() {
+        let diag = cx
+            .err(Code::EmptyValue, node.span, empty.message, empty.label)
+            .with_help(empty.help);
+        cx.push(diag);
+        return None;
+    }
+    Some(text)
+}
+
+/// `severity: error | warning | info`.
+fn severity(cx: &mut Cx<'_>, node: &Node) -> Option<Severity> {
+    let Some(text) = node.as_str() else {
+        cx.wrong_type(node, "`severity`", "one of error, warning, info");
+        return None;
     };
-    let description = text_field(cx, "description");
-    let remediation = text_field(cx, "remediation");
-    let url = text_field(cx, "url");
-    if let (Some(url), Some(node)) = (&url, mapping.get("url"))
-        && let Err(problem) = check_url(url)
+    let name = cx.choose(text, &Severity::NAMES, |cx| {
+        cx.err(
+            Code::UnknownSeverity,
+            node.span,
+            format!("unknown severity `{text}`"),
+            "not a severity",
+        )
+        .with_help("severity is one of: error, warning, info")
+    })?;
+    Severity::parse(name)
+}
+
+/// `unknown: fail | pass`: what an indeterminate `assert` result does.
+fn unknown_policy(cx: &mut Cx<'_>, node: &Node) -> Option<UnknownPolicy> {
+    let problem = |cx: &Cx<'_>| {
+        cx.err(
+            Code::UnknownUnknownPolicy,
+            node.span,
+            format!("`unknown` must be fail or pass, found {}", node.quoted()),
+            "not fail or pass",
+        )
+        .with_help("`unknown: fail` (default) makes a missing field fail the gate; `unknown: pass` lets the image pass")
+    };
+    let Some(text) = node.as_str() else {
+        let diag = problem(cx);
+        cx.push(diag);
+        return None;
+    };
+    match cx.choose(text, &["fail", "pass"], problem)? {
+        "pass" => Some(UnknownPolicy::Pass),
+        _ => Some(UnknownPolicy::Fail),
+    }
+}
+
+/// The rule's `url`, shown as a link in reports: `Some(None)` without one,
+/// `None` after reporting one that is not an absolute http(s) URL.
+fn rule_url(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<Option<String>> {
+    let url = m.optional::<String>(cx, "url");
+    if let (Some(Some(text)), Some(node)) = (&url, m.get("url"))
+        && let Err(problem) = check_url(text)
     {
         let diag = cx
             .err(
@@ -188,117 +278,42 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
             )
             .with_help("for example url: https://wiki.example.com/policies/image-age");
         cx.push(diag);
-        ok = false;
+        return None;
     }
-    let tags = match mapping.get("tags") {
-        None => Some(Vec::new()),
-        Some(node) => cx
-            .strings(node, "`tags`")
-            .map(|t| t.into_iter().map(|(s, _)| s).collect()),
-    };
+    // A `url` of the wrong type was reported; the rule still compiles.
+    Some(url.flatten())
+}
 
-    let unknown = match mapping.get("unknown") {
-        None => Some(UnknownPolicy::Fail),
-        Some(node) => match node.as_str() {
-            Some("fail") => Some(UnknownPolicy::Fail),
-            Some("pass") => Some(UnknownPolicy::Pass),
-            _ => {
-                let shown = node.display();
-                let diag = cx.err(Code::UnknownUnknownPolicy, node.span, format!("`unknown` must be fail or pass, found {shown}"), "not fail or pass")
-                    .with_help("`unknown: fail` (default) makes a missing field fail the gate; `unknown: pass` lets the image pass")
-                    .suggest(node.as_str().and_then(|t| did_you_mean(t, ["fail", "pass"])));
-                cx.push(diag);
-                None
-            }
-        },
-    };
-
-    let grace = match mapping.get("grace") {
-        None => Some(None),
-        Some(node) => grace(cx, node).map(Some),
-    };
-
-    let scope_ok;
-    let scope = match mapping.get("where") {
-        None => {
-            scope_ok = true;
-            None
-        }
-        Some(node) => {
-            let compiled = matcher::condition(cx, node, "`where`");
-            scope_ok = compiled.is_some();
-            compiled
-        }
-    };
-
-    let (assert_key, expect_key) = (mapping.key("assert"), mapping.key("expect"));
-    let condition_span = mapping
-        .get("assert")
-        .or_else(|| mapping.get("expect"))
-        .map(|node| condition_start(cx.file.text(), node));
-    let (check, check_span) = match (mapping.get("assert"), mapping.get("expect")) {
+/// The rule's check, exactly one of `assert` and `expect`, and the span a
+/// report points at for it (the key).
+fn check(cx: &mut Cx<'_>, m: &Mapping<'_>, origin_span: Span) -> (Option<Check>, Span) {
+    match (m.get("assert"), m.get("expect")) {
         (Some(_), Some(_)) => {
             let (a, e) = (
-                assert_key.map_or(mapping.span, |k| k.span),
-                expect_key.map_or(mapping.span, |k| k.span),
+                m.key("assert").map_or(m.span, |k| k.span),
+                m.key("expect").map_or(m.span, |k| k.span),
             );
             let diag = cx.err(Code::CheckKind, e, "a rule has both `assert` and `expect`", "`expect` here")
                 .also(a, "`assert` here")
                 .with_help("`assert` checks every image in scope; `expect` checks the set of images in scope. Split this into two rules.");
             cx.push(diag);
-            (None, mapping.span)
+            (None, m.span)
         }
         (None, None) => {
             let diag = cx.err(Code::CheckKind, origin_span, "a rule needs `assert` or `expect`", "this rule checks nothing")
                 .with_help("add `assert: CONDITION` (every image in scope must satisfy it) or `expect: { count: … }` / `expect: { unique: … }`");
             cx.push(diag);
-            (None, mapping.span)
+            (None, m.span)
         }
         (Some(node), None) => (
             matcher::condition(cx, node, "`assert`").map(Check::Assert),
-            assert_key.map_or(node.span, |k| k.span),
+            m.key("assert").map_or(node.span, |k| k.span),
         ),
         (None, Some(node)) => (
             expectation(cx, node).map(Check::Expect),
-            expect_key.map_or(node.span, |k| k.span),
+            m.key("expect").map_or(node.span, |k| k.span),
         ),
-    };
-    let set_level = matches!(check, Some(Check::Expect(_)))
-        || (mapping.get("expect").is_some() && mapping.get("assert").is_none());
-    let message = match mapping.get("message") {
-        None => Some(None),
-        Some(node) => template::compile(cx, node, set_level).map(Some),
-    };
-
-    if !ok || !scope_ok {
-        return None;
     }
-    Some(Rule {
-        id: id?,
-        title: title?,
-        severity: severity?,
-        description,
-        remediation,
-        url,
-        tags: tags?,
-        scope,
-        check: check?,
-        message: message?,
-        unknown: unknown?,
-        grace: grace?,
-        origin: Origin {
-            file: cx.file.clone(),
-            span: origin_span,
-        },
-        check_origin: Origin {
-            file: cx.file.clone(),
-            span: check_span,
-        },
-        condition_origin: Origin {
-            file: cx.file.clone(),
-            span: condition_span.unwrap_or(check_span),
-        },
-    })
 }
 
 /// Where a check's condition starts, for the line a report shows. A flow
@@ -337,7 +352,7 @@ fn grace(cx: &mut Cx<'_>, node: &Node) -> Option<Grace> {
                 .err(
                     Code::InvalidDuration,
                     value.span,
-                    format!("`grace` must be a duration, found {}{note}", value.display()),
+                    format!("`grace` must be a duration, found {}{note}", value.quoted()),
                     "not a duration",
                 )
                 .with_help("for example grace: 14d (how long a new violation may stay open before it fails the gate)");
@@ -429,8 +444,12 @@ fn expectation(cx: &mut Cx<'_>, node: &Node) -> Option<Expectation> {
     ok.then_some(expectation)
 }
 
+/// How a `count` is written, for the help of each of its problems.
+const COUNT_HELP: &str =
+    "write `count: { gte: 1 }` with eq, gte, gt, lte, lt and non-negative integers";
+
 fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
-    let help = "write `count: { gte: 1 }` with eq, gte, gt, lte, lt and non-negative integers";
+    let help = COUNT_HELP;
     let Some(entries) = node.as_map() else {
         let diag = cx
             .err(
@@ -458,59 +477,59 @@ fn count_tests(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<CountTest>> {
         cx.push(diag);
         return None;
     }
-    let mut tests = Vec::new();
+    let mut tests = Vec::with_capacity(entries.len());
     let mut ok = true;
     for (key, value) in entries {
-        let op = match key.as_str() {
-            Some("eq") => CmpOp::Eq,
-            Some("gte") => CmpOp::Gte,
-            Some("gt") => CmpOp::Gt,
-            Some("lte") => CmpOp::Lte,
-            Some("lt") => CmpOp::Lt,
-            other => {
-                let name = other.unwrap_or("?");
-                let diag = cx
-                    .err(
-                        Code::InvalidCount,
-                        key.span,
-                        format!("unknown count comparison `{name}`"),
-                        "not a comparison",
-                    )
-                    .with_help(help)
-                    .suggest(other.and_then(|o| did_you_mean(o, ["eq", "gte", "gt", "lte", "lt"])));
-                cx.push(diag);
-                ok = false;
-                continue;
-            }
-        };
-        let Some(operand) = params::resolve(cx, value, params::Want::Count) else {
-            ok = false;
-            continue;
-        };
-        match operand.node.kind {
-            NodeKind::Int(v) if v >= 0 => tests.push(CountTest {
-                op,
-                value: v as u64,
-            }),
-            _ => {
-                let diag = cx
-                    .err(
-                        Code::InvalidCount,
-                        operand.node.span,
-                        format!(
-                            "a count must be a non-negative integer, found {}{}",
-                            operand.node.display(),
-                            operand.origin_note()
-                        ),
-                        "not a count",
-                    )
-                    .with_help(help);
-                cx.push(diag);
-                ok = false;
-            }
+        match count_test(cx, key, value) {
+            Some(test) => tests.push(test),
+            None => ok = false,
         }
     }
     ok.then_some(tests)
+}
+
+/// One comparison of a `count`: `gte: 1` (a param allowed).
+fn count_test(cx: &mut Cx<'_>, key: &Node, value: &Node) -> Option<CountTest> {
+    let name = key.as_str().unwrap_or("?");
+    let chosen = cx.choose(name, &["eq", "gte", "gt", "lte", "lt"], |cx| {
+        cx.err(
+            Code::InvalidCount,
+            key.span,
+            format!("unknown count comparison `{name}`"),
+            "not a comparison",
+        )
+        .with_help(COUNT_HELP)
+    })?;
+    let op = match chosen {
+        "eq" => CmpOp::Eq,
+        "gte" => CmpOp::Gte,
+        "gt" => CmpOp::Gt,
+        "lte" => CmpOp::Lte,
+        _ => CmpOp::Lt,
+    };
+    let operand = params::resolve(cx, value, params::Want::Count)?;
+    match operand.node.kind {
+        NodeKind::Int(v) if v >= 0 => Some(CountTest {
+            op,
+            value: v as u64,
+        }),
+        _ => {
+            let diag = cx
+                .err(
+                    Code::InvalidCount,
+                    operand.node.span,
+                    format!(
+                        "a count must be a non-negative integer, found {}{}",
+                        operand.node.quoted(),
+                        operand.origin_note()
+                    ),
+                    "not a count",
+                )
+                .with_help(COUNT_HELP);
+            cx.push(diag);
+            None
+        }
+    }
 }
 
 /// Compile one file's `waivers:` list; rule ids resolve against every rule.
@@ -525,150 +544,54 @@ pub(crate) fn waivers(
         cx.wrong_type(node, "`waivers`", "a list of waivers");
         return;
     };
+    let ids = RuleIds {
+        compiled: rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_str(), i))
+            .collect(),
+        declared: all_rule_ids.iter().map(String::as_str).collect(),
+        all: all_rule_ids,
+    };
     for item in items {
-        if let Some(waiver) = waiver(cx, item, rules, all_rule_ids) {
+        if let Some(waiver) = waiver(cx, item, rules, &ids) {
             waivers.push(waiver);
         }
     }
 }
 
-fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String]) -> Option<Waiver> {
-    let mapping = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
-    let mut ok = true;
-    let origin_span = mapping
+/// The rule ids a waiver may name, looked up rather than searched.
+struct RuleIds<'r> {
+    /// Compiled rules: id to index.
+    compiled: std::collections::HashMap<&'r str, usize>,
+    /// Every id written, broken rules included.
+    declared: std::collections::HashSet<&'r str>,
+    all: &'r [String],
+}
+
+fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], known: &RuleIds<'_>) -> Option<Waiver> {
+    let m = cx.mapping(node, "a waiver", WAIVER_KEYS)?;
+    let origin_span = m
         .key("rules")
-        .or_else(|| mapping.entries.first().map(|(_, k, _)| *k))
-        .map_or(mapping.span, |k| k.span);
-    let mut rule_indices = Vec::new();
-    match mapping
-        .require(cx, "rules", "this waiver")
-        .and_then(|n| cx.strings(n, "`rules`"))
-    {
-        Some(ids) if ids.is_empty() => {
-            let span = mapping.get("rules").map_or(origin_span, |n| n.span);
-            let diag = cx.err(
-                Code::EmptyCondition,
-                span,
-                "a waiver must name at least one rule",
-                "empty list",
-            );
-            cx.push(diag);
-            ok = false;
-        }
-        Some(ids) => {
-            for (id, span) in ids {
-                match rules.iter().position(|r| r.id == id) {
-                    Some(index) => rule_indices.push(index),
-                    // A rule that failed to compile was reported already.
-                    None if all_rule_ids.contains(&id) => ok = false,
-                    None => {
-                        let diag = cx
-                            .err(
-                                Code::UnknownRule,
-                                span,
-                                format!("waiver names unknown rule `{id}`"),
-                                "no rule has this id",
-                            )
-                            .with_help(
-                                "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
-                                 load the policy that defines it with --policy, or remove the id",
-                            )
-                            .suggest(did_you_mean(&id, all_rule_ids.iter().map(String::as_str)));
-                        cx.push(diag);
-                        ok = false;
-                    }
-                }
-            }
-        }
-        None => ok = false,
-    }
-    let images = match mapping.get("images") {
-        None => None,
-        Some(node) => {
-            match cx.strings(node, "`images`") {
-                Some(ids) if ids.is_empty() => {
-                    let diag = cx.err(Code::EmptyCondition, node.span, "`images` is empty", "empty list")
-                    .with_help("list ImageIds, or remove `images` to waive the rules' set-level findings");
-                    cx.push(diag);
-                    ok = false;
-                    None
-                }
-                Some(ids) => Some(ids.into_iter().map(|(s, _)| s).collect()),
-                None => {
-                    ok = false;
-                    None
-                }
-            }
-        }
-    };
-    let scope = match mapping.get("where") {
-        None => None,
-        Some(node) => {
-            let compiled = matcher::condition(cx, node, "the waiver's `where`");
-            ok &= compiled.is_some();
-            compiled
-        }
-    };
-    let reason = mapping
-        .require(cx, "reason", "this waiver")
-        .and_then(|n| cx.string(n, "`reason`"));
-    if let (Some(reason), Some(node)) = (&reason, mapping.get("reason"))
-        && reason.trim().is_empty()
-    {
-        let diag = cx
-            .err(
-                Code::EmptyValue,
-                node.span,
-                "the waiver's `reason` is empty",
-                "empty reason",
-            )
-            .with_help("say why the exception is acceptable, ideally with a ticket reference");
-        cx.push(diag);
-        ok = false;
-    }
-    let owner = mapping.get("owner").and_then(|n| cx.string(n, "`owner`"));
-    let expires = match mapping.get("expires") {
-        None => None,
-        Some(node) => {
-            let parsed = node.as_str().and_then(|text| {
-                let date = text
-                    .trim()
-                    .parse::<jiff::civil::Date>()
-                    .ok()
-                    .filter(|_| text.trim().len() == 10)?;
-                Some((text.trim().to_owned(), cx.options.zone.start_of_day(date)?))
-            });
-            if parsed.is_none() {
-                let diag = cx
-                    .err(
-                        Code::InvalidTime,
-                        node.span,
-                        format!(
-                            "`expires` must be a date like 2027-03-31, found {}",
-                            node.display()
-                        ),
-                        "not a date",
-                    )
-                    .with_help(
-                        "the waiver stops applying at the start of that day in the API time zone",
-                    );
-                cx.push(diag);
-                ok = false;
-            }
-            parsed
-        }
-    };
-    if !ok {
-        return None;
-    }
+        .map_or_else(|| m.first_key_span(), |k| k.span);
+    let rule_indices = waived_rules(cx, &m, origin_span, known);
+    let images = m.optional_by("images", |node| waived_images(cx, node));
+    let scope = m.optional_by("where", |node| {
+        matcher::condition(cx, node, "the waiver's `where`")
+    });
+    let reason = reason(cx, &m);
+    let owner = m.optional::<String>(cx, "owner").flatten();
+    let expires = m.optional_by("expires", |node| expiry(cx, node));
+    let (rules_of, images, scope, reason, expires) =
+        (rule_indices?, images?, scope?, reason?, expires?);
     let expired = expires
         .as_ref()
         .is_some_and(|(_, at)| cx.options.now >= *at);
     let waiver = Waiver {
-        rules: rule_indices,
+        rules: rules_of,
         images,
         scope,
-        reason: reason?,
+        reason,
         owner,
         expires,
         expired,
@@ -688,6 +611,117 @@ fn waiver(cx: &mut Cx<'_>, node: &Node, rules: &[Rule], all_rule_ids: &[String])
         }
     }
     Some(waiver)
+}
+
+/// The rules a waiver names (required, at least one), as indices of the
+/// compiled rules. A rule that is not loaded is reported with "did you
+/// mean"; one that is written but failed to compile was reported already.
+fn waived_rules(
+    cx: &mut Cx<'_>,
+    m: &Mapping<'_>,
+    origin_span: Span,
+    known: &RuleIds<'_>,
+) -> Option<Vec<usize>> {
+    let ids = m
+        .require(cx, "rules", "this waiver")
+        .and_then(|n| cx.strings(n, "`rules`"))?;
+    if ids.is_empty() {
+        let span = m.get("rules").map_or(origin_span, |n| n.span);
+        let diag = cx.err(
+            Code::EmptyCondition,
+            span,
+            "a waiver must name at least one rule",
+            "empty list",
+        );
+        cx.push(diag);
+        return None;
+    }
+    let mut indices = Vec::with_capacity(ids.len());
+    let mut ok = true;
+    for (id, span) in ids {
+        match known.compiled.get(id.as_str()) {
+            Some(&index) => indices.push(index),
+            None if known.declared.contains(id.as_str()) => ok = false,
+            None => {
+                let suggestion = if cx.room() {
+                    did_you_mean(&id, known.all.iter().map(String::as_str))
+                } else {
+                    None
+                };
+                let diag = cx
+                    .err(
+                        Code::UnknownRule,
+                        span,
+                        format!("waiver names unknown rule `{id}`"),
+                        "no rule has this id",
+                    )
+                    .with_help(
+                        "a waiver names rules of the loaded policy set (`ecmguard rules` lists them); \
+                         load the policy that defines it with --policy, or remove the id",
+                    )
+                    .suggest(suggestion);
+                cx.push(diag);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(indices)
+}
+
+/// The ImageIds a waiver names: a non-empty list.
+fn waived_images(cx: &mut Cx<'_>, node: &Node) -> Option<Vec<String>> {
+    let ids = cx.strings(node, "`images`")?;
+    if ids.is_empty() {
+        let diag = cx
+            .err(
+                Code::EmptyCondition,
+                node.span,
+                "`images` is empty",
+                "empty list",
+            )
+            .with_help("list ImageIds, or remove `images` to waive the rules' set-level findings");
+        cx.push(diag);
+        return None;
+    }
+    Some(ids.into_iter().map(|(s, _)| s).collect())
+}
+
+/// The waiver's `reason`: required, not empty.
+fn reason(cx: &mut Cx<'_>, m: &Mapping<'_>) -> Option<String> {
+    let empty = Empty {
+        message: "the waiver's `reason` is empty",
+        label: "empty reason",
+        help: "say why the exception is acceptable, ideally with a ticket reference",
+    };
+    required_text(cx, m, "reason", "this waiver", &empty)
+}
+
+/// `expires: 2027-03-31`, as written and as the start of that day in the
+/// API time zone.
+fn expiry(cx: &mut Cx<'_>, node: &Node) -> Option<(String, jiff::Timestamp)> {
+    let parsed = node.as_str().and_then(|text| {
+        let date = text
+            .trim()
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .filter(|_| text.trim().len() == 10)?;
+        Some((text.trim().to_owned(), cx.options.zone.start_of_day(date)?))
+    });
+    if parsed.is_none() {
+        let diag = cx
+            .err(
+                Code::InvalidTime,
+                node.span,
+                format!(
+                    "`expires` must be a date like 2027-03-31, found {}",
+                    node.quoted()
+                ),
+                "not a date",
+            )
+            .with_help("the waiver stops applying at the start of that day in the API time zone");
+        cx.push(diag);
+    }
+    parsed
 }
 
 /// The ids of every rule item in every file, valid or not, so a waiver of a

@@ -121,6 +121,32 @@ impl Node {
             NodeKind::Map(_) => "{…}".into(),
         }
     }
+
+    /// Every string under this node (keys too) longer than a diagnostic
+    /// quotes whole, for `diag::clip_values`.
+    pub fn long_strings<'n>(&'n self, out: &mut Vec<&'n str>) {
+        match &self.kind {
+            NodeKind::Str(s) if s.chars().nth(crate::text::MAX_VALUE_CHARS).is_some() => {
+                out.push(s);
+            }
+            NodeKind::Seq(items) => items.iter().for_each(|item| item.long_strings(out)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(key, value)| {
+                key.long_strings(out);
+                value.long_strings(out);
+            }),
+            _ => {}
+        }
+    }
+
+    /// The node as a diagnostic quotes it: [`Node::display`], a long one
+    /// clipped (`text::clip_value`).
+    pub fn quoted(&self) -> String {
+        let shown = self.display();
+        match crate::text::clip_value(&shown) {
+            std::borrow::Cow::Borrowed(_) => shown,
+            std::borrow::Cow::Owned(clipped) => clipped,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Node {

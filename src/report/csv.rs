@@ -1,6 +1,6 @@
 //! The CSV report: one row per finding under a fixed header (after a row
-//! for what was not judged: `nothing-checked`, or `skip` for a set-level
-//! rule on a narrowed selection), RFC 4180
+//! for what was not judged: `nothing-checked`, `usage-image-unknown`, or
+//! `skip` for a set-level rule on a narrowed selection), RFC 4180
 //! (CRLF line ends, fields quoted when they hold `,` `"` CR or LF, quotes
 //! doubled), UTF-8 without a byte-order mark. Cells that a spreadsheet would
 //! run as a formula are defused with a leading `'` (see `docs/reports.md`).
@@ -29,47 +29,64 @@ pub const HEADER: [&str; 11] = [
 
 /// Appended to [`HEADER`] when the run had a history (`check --history`);
 /// without one the columns are absent, so existing consumers see no change.
-pub const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
+pub(crate) const HISTORY_HEADER: [&str; 2] = ["first_seen", "open_for_seconds"];
+
+/// Appended (after the history columns) when the run listed usage; filled for the
+/// findings of rules that read usage: the counts, `InUse` (`true`, `false`, empty when
+/// unknown), and every instance and module id behind the counts, space-separated.
+pub const USAGE_HEADER: [&str; 6] = [
+    "usage_instances",
+    "usage_running_instances",
+    "usage_modules",
+    "usage_in_use",
+    "usage_instance_ids",
+    "usage_module_ids",
+];
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let history = report.has_history();
+    let usage = report.usage_summary().is_some();
+    let mut header: Vec<&str> = HEADER.to_vec();
     if history {
-        let header: Vec<&str> = HEADER.iter().chain(&HISTORY_HEADER).copied().collect();
-        write_record(out, &header)?;
-    } else {
-        write_record(out, &HEADER)?;
+        header.extend(HISTORY_HEADER);
     }
+    if usage {
+        header.extend(USAGE_HEADER);
+    }
+    write_record(out, &header)?;
     // What was not judged comes first, told apart by its status: nothing
-    // checked at all, and set-level rules skipped on a narrowed selection.
-    if let Some(nothing) = report
-        .evaluation
-        .warnings
-        .iter()
-        .find(|w| w.code == Code::NothingChecked)
-    {
-        let failing = if nothing.is_error() { "true" } else { "false" };
-        let severity = if nothing.is_error() {
-            "error"
+    // checked at all, instances whose image is unknown (they change what every
+    // usage count means), and set-level rules skipped on a narrowed selection.
+    for (code, status) in [
+        (Code::NothingChecked, "nothing-checked"),
+        (Code::UsageImageUnknown, "usage-image-unknown"),
+    ] {
+        let Some(warning) = report.evaluation.warnings.iter().find(|w| w.code == code) else {
+            continue;
+        };
+        let (severity, failing) = if warning.is_error() {
+            ("error", "true")
         } else {
-            "warning"
+            ("warning", "false")
         };
         write_record(
             out,
             &padded(
                 &[
                     "",
-                    "nothing-checked",
+                    status,
                     severity,
                     failing,
                     "",
                     "",
-                    nothing.message.as_str(),
+                    warning.message.as_str(),
                     "",
                     "",
                     "",
                     "",
                 ],
                 history,
+                usage,
             ),
         )?;
     }
@@ -95,6 +112,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
                         "",
                     ],
                     history,
+                    usage,
                 ),
             )?;
         }
@@ -123,27 +141,51 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             column.as_str(),
             waiver.map_or("", |w| w.reason.as_str()),
         ];
+        let mut extra: Vec<String> = Vec::new();
         if history {
-            let first_seen = report.first_seen_rfc3339(finding).unwrap_or_default();
-            let open_for = report
-                .open_for_seconds(finding)
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            let mut full = record.to_vec();
-            full.extend([first_seen.as_str(), open_for.as_str()]);
-            write_record(out, &full)?;
-            continue;
+            extra.push(report.first_seen_rfc3339(finding).unwrap_or_default());
+            extra.push(
+                report
+                    .open_for_seconds(finding)
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+            );
         }
-        write_record(out, &record)?;
+        if usage {
+            extra.extend(usage_cells(report, finding));
+        }
+        let mut full = record.to_vec();
+        full.extend(extra.iter().map(String::as_str));
+        write_record(out, &full)?;
     }
     Ok(())
 }
 
-/// A row that is not a finding, with empty history columns when the run had a history.
-fn padded<'a>(row: &[&'a str], history: bool) -> Vec<&'a str> {
+/// The usage columns of a finding: filled for a rule that reads usage, empty otherwise.
+fn usage_cells(report: &Report<'_>, finding: &crate::eval::Finding) -> [String; 6] {
+    let Some(evidence) = report.usage_evidence(finding) else {
+        return Default::default();
+    };
+    let counts = evidence.usage.counts;
+    [
+        counts.instances.to_string(),
+        counts.running.to_string(),
+        counts.modules.to_string(),
+        evidence.in_use.map(|b| b.to_string()).unwrap_or_default(),
+        evidence.instances.join(" "),
+        evidence.modules.join(" "),
+    ]
+}
+
+/// A row that is not a finding, with empty history and usage columns when the run had
+/// them.
+fn padded<'a>(row: &[&'a str], history: bool, usage: bool) -> Vec<&'a str> {
     let mut row = row.to_vec();
     if history {
         row.extend(std::iter::repeat_n("", HISTORY_HEADER.len()));
+    }
+    if usage {
+        row.extend(std::iter::repeat_n("", USAGE_HEADER.len()));
     }
     row
 }

@@ -9,6 +9,7 @@ use std::io::Write;
 use crate::eval::{Finding, SkipReason, Status};
 use crate::policy::model::{Rule, Severity};
 use crate::report::{Report, source_path};
+use crate::text::{count, thousands};
 
 /// Paths are relative to the run's root (the working directory): GitHub
 /// resolves annotation files against the repository root, where workflows run.
@@ -29,7 +30,11 @@ pub fn render(
             .collect();
         let file = source_path(rule.origin.file.name(), root).slash_path();
         for finding in open.iter().take(max_per_rule) {
-            let message = report.finding_text(finding);
+            let mut message = report.finding_text(finding);
+            // A rule that reads usage: what uses the image, ids capped like the findings.
+            if let Some(evidence) = report.usage_evidence(finding) {
+                message.push_str(&format!(" (usage: {})", evidence.text(max_per_rule)));
+            }
             let status = match finding.status {
                 Status::Indeterminate => " (indeterminate)",
                 _ => "",
@@ -46,10 +51,14 @@ pub fn render(
             command(
                 out,
                 "notice",
-                &located(rule, &file, &format!("{}: {rest} more not shown", rule.id)),
+                &located(
+                    rule,
+                    &file,
+                    &format!("{}: {} more not shown", rule.id, thousands(rest as u64)),
+                ),
                 &format!(
-                    "{rest} more finding{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
-                    if rest == 1 { "" } else { "s" },
+                    "{} of {} {} not annotated (at most {max_per_rule} per rule, --max-findings); the JSON and CSV reports list them all",
+                    count(rest as u64, "more finding", "more findings"),
                     rule.id,
                     if rest == 1 { "is" } else { "are" },
                 ),

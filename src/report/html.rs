@@ -13,7 +13,10 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use crate::eval::{Finding, RuleStatus, Status};
 use crate::image::{Field, Value};
 use crate::policy::model::{Check, Condition, OpKind, Rule, Waiver};
+use crate::report::page::{BASE_CSS, head_meta, num, ticks};
 use crate::report::{NO_IMAGE_ID, Report, age_days};
+use crate::text::{count, thousands};
+use crate::time::describe_seconds;
 
 /// Findings listed per rule before "… and N more" (the JSON and CSV reports
 /// list them all).
@@ -36,6 +39,7 @@ fn page(report: &Report<'_>) -> Markup {
                 (head_meta())
                 title { "ecmguard report: " (verdict) }
                 style {
+                    (PreEscaped(BASE_CSS))
                     (PreEscaped(CSS))
                     // Only for runs with history or grace, so other pages stay byte for byte as they were.
                     @if report.has_history() || summary.grace > 0 { (PreEscaped(HISTORY_CSS)) }
@@ -46,7 +50,7 @@ fn page(report: &Report<'_>) -> Markup {
                     div {
                         h1 { "ecmguard compliance report" }
                         p class="meta" {
-                            (count(summary.images, "image")) " checked against " (count(summary.rules, "rule"))
+                            (count(summary.images as u64, "image", "images")) " checked against " (count(summary.rules as u64, "rule", "rules"))
                             " at " (report.now_label()) " · " (source_label(report))
                         }
                     }
@@ -100,29 +104,29 @@ fn cards(report: &Report<'_>) -> Markup {
     html! {
         section class="cards" {
             div class=(if s.failing > 0 { "card bad" } else { "card good" }) {
-                span class="figure" { (s.failing) }
+                span class="figure" { (thousands(s.failing as u64)) }
                 span class="label" { "failing findings" }
             }
             div class="card" {
                 span class="figure" {
-                    span class="sev-error" { (s.violations.error) } " / "
-                    span class="sev-warning" { (s.violations.warning) } " / "
-                    span class="sev-info" { (s.violations.info) }
+                    span class="sev-error" { (thousands(s.violations.error as u64)) } " / "
+                    span class="sev-warning" { (thousands(s.violations.warning as u64)) } " / "
+                    span class="sev-info" { (thousands(s.violations.info as u64)) }
                 }
                 span class="label" { "violations: error / warning / info" }
             }
-            div class="card" { span class="figure" { (s.indeterminate) } span class="label" { "indeterminate" } }
-            div class="card" { span class="figure" { (s.waived) } span class="label" { "waived" } }
-            div class="card" { span class="figure" { (s.baselined) } span class="label" { "baselined" } }
+            div class="card" { span class="figure" { (thousands(s.indeterminate as u64)) } span class="label" { "indeterminate" } }
+            div class="card" { span class="figure" { (thousands(s.waived as u64)) } span class="label" { "waived" } }
+            div class="card" { span class="figure" { (thousands(s.baselined as u64)) } span class="label" { "baselined" } }
             @if s.grace > 0 {
-                div class="card" { span class="figure" { (s.grace) } span class="label" { "in grace (not failing yet)" } }
+                div class="card" { span class="figure" { (thousands(s.grace as u64)) } span class="label" { "in grace (not failing yet)" } }
             }
             div class="card" {
-                span class="figure" { (passing) " / " (report.policy.rules.len()) }
-                span class="label" { "rules pass (" (failing_rules) " with findings, " (skipped) " skipped)" }
+                span class="figure" { (thousands(passing as u64)) " / " (thousands(report.policy.rules.len() as u64)) }
+                span class="label" { "rules pass (" (thousands(failing_rules as u64)) " with findings, " (thousands(skipped as u64)) " skipped)" }
             }
             div class="card" {
-                span class="figure" { (s.warnings) }
+                span class="figure" { (thousands(s.warnings as u64)) }
                 span class="label" { "policy warnings" }
             }
         }
@@ -239,7 +243,7 @@ fn age_chart(report: &Report<'_>) -> Markup {
         .unwrap_or(0)
         .max(1);
     let y_of = |n: usize| top + plot_h - plot_h * n as f64 / max as f64;
-    let ticks = tick_values(max);
+    let ticks: Vec<usize> = ticks(max as u64).into_iter().map(|t| t as usize).collect();
     html! {
         svg class="chart" viewBox=(format!("0 0 {SVG_WIDTH} {height}")) role="img"
             aria-label=(format!("Histogram of the ages of {private} private images")) {
@@ -253,7 +257,7 @@ fn age_chart(report: &Report<'_>) -> Markup {
                 @let over = first_limit.is_some_and(|days| *lower as f64 >= days.floor());
                 rect class=(if over { "bar over" } else { "bar ok" }) x=(num(x + 4.0)) y=(num(y_of(n)))
                     width=(num(slot_w - 8.0)) height=(num(top + plot_h - y_of(n))) {
-                    title { (label) ": " (count(n, "image")) }
+                    title { (label) ": " (count(n as u64, "image", "images")) }
                 }
                 @if n > 0 {
                     text class="value" x=(num(x + slot_w / 2.0)) y=(num(y_of(n) - 4.0)) text-anchor="middle" { (n) }
@@ -263,7 +267,7 @@ fn age_chart(report: &Report<'_>) -> Markup {
             @let x = left + slot_w * BUCKETS.len() as f64;
             rect class="bar unknown" x=(num(x + 4.0)) y=(num(y_of(undated))) width=(num(slot_w - 8.0))
                 height=(num(top + plot_h - y_of(undated))) {
-                title { "no readable creation time: " (count(undated, "image")) }
+                title { "no readable creation time: " (count(undated as u64, "image", "images")) }
             }
             @if undated > 0 {
                 text class="value" x=(num(x + slot_w / 2.0)) y=(num(y_of(undated) - 4.0)) text-anchor="middle" { (undated) }
@@ -302,17 +306,6 @@ fn bucket_position(days: f64) -> f64 {
         }
     }
     (BUCKETS.len() - 1) as f64
-}
-
-/// Up to five round tick values from 0 to `max`.
-fn tick_values(max: usize) -> Vec<usize> {
-    let step = [
-        1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000,
-    ]
-    .into_iter()
-    .find(|step| max / step <= 4)
-    .unwrap_or(max.max(1));
-    (0..=max / step).map(|i| i * step).collect()
 }
 
 fn findings_chart(report: &Report<'_>) -> Markup {
@@ -433,11 +426,11 @@ fn rules_table(report: &Report<'_>) -> Markup {
                                     }
                                 }
                                 td { span class=(format!("sev sev-{}", rule.severity.as_str())) { (rule.severity.as_str()) } }
-                                td class="n" { (c.in_scope) }
-                                td class="n" { (c.violations) }
-                                td class="n" { (c.indeterminate) }
-                                td class="n" { (c.waived) }
-                                td class="n" { (c.baselined) }
+                                td class="n" { (thousands(c.in_scope as u64)) }
+                                td class="n" { (thousands(c.violations as u64)) }
+                                td class="n" { (thousands(c.indeterminate as u64)) }
+                                td class="n" { (thousands(c.waived as u64)) }
+                                td class="n" { (thousands(c.baselined as u64)) }
                             }
                         }
                     }
@@ -473,7 +466,7 @@ fn failing_section(report: &Report<'_>) -> Markup {
                 details open[failing > 0] {
                     summary {
                         span class=(format!("sev sev-{}", rule.severity.as_str())) { (rule.severity.as_str()) }
-                        " " code { (rule.id) } " " (rule.title) " · " (count(open.len(), "finding"))
+                        " " code { (rule.id) } " " (rule.title) " · " (count(open.len() as u64, "finding", "findings"))
                         @if failing == 0 { " (not failing under --fail-on " (report.run.fail_on.as_str()) ")" }
                     }
                     @if let Some(remediation) = &rule.remediation {
@@ -507,14 +500,29 @@ fn findings_table(report: &Report<'_>, findings: &[&Finding]) -> Markup {
                             }
                         }
                         td { span class=(format!("status {}", finding.status.as_str())) { (finding.status.as_str()) } }
-                        @if history { td class="date" { (report.first_seen_label(finding).unwrap_or_default()) } }
-                        td class="msg" { (finding.message) }
+                        @if history {
+                            // The date and how long it has been open on two lines: on one
+                            // they were wider than the column and ran into the message.
+                            td class="seen" {
+                                @if let Some(at) = finding.first_seen {
+                                    (report.run.zone.format(at)) br;
+                                    "(open " (describe_seconds(report.open_for_seconds(finding).unwrap_or(0))) ")"
+                                }
+                            }
+                        }
+                        td class="msg" {
+                            (finding.message)
+                            // A rule that reads usage: what uses the image, ids capped.
+                            @if let Some(evidence) = report.usage_evidence(finding) {
+                                br; span class="usage" { "usage: " (evidence.text(MAX_LISTED)) }
+                            }
+                        }
                     }
                 }
             }
         }
         @if findings.len() > MAX_LISTED {
-            p class="more" { "… and " (findings.len() - MAX_LISTED) " more (the JSON and CSV reports list them all)" }
+            p class="more" { "… and " (thousands((findings.len() - MAX_LISTED) as u64)) " more (the JSON and CSV reports list them all)" }
         }
     }
 }
@@ -554,7 +562,7 @@ fn waivers_section(report: &Report<'_>) -> Markup {
                                         @for finding in waived.iter().take(10) {
                                             (report.image_label(finding).unwrap_or_else(|| finding.message.clone())) br;
                                         }
-                                        @if waived.len() > 10 { "… and " (waived.len() - 10) " more" }
+                                        @if waived.len() > 10 { "… and " (thousands((waived.len() - 10) as u64)) " more" }
                                     }
                                 }
                             }
@@ -593,7 +601,7 @@ fn baseline_section(report: &Report<'_>) -> Markup {
             h2 { "Baseline" }
             @if !baselined.is_empty() {
                 details {
-                    summary { (count(baselined.len(), "finding")) " recorded in the baseline (reported, not failing)" }
+                    summary { (count(baselined.len() as u64, "finding", "findings")) " recorded in the baseline (reported, not failing)" }
                     table {
                         thead { tr { th { "Rule" } th { "Image" } th { "Message" } } }
                         tbody {
@@ -606,16 +614,16 @@ fn baseline_section(report: &Report<'_>) -> Markup {
                             }
                         }
                     }
-                    @if baselined.len() > MAX_LISTED { p class="more" { "… and " (baselined.len() - MAX_LISTED) " more" } }
+                    @if baselined.len() > MAX_LISTED { p class="more" { "… and " (thousands((baselined.len() - MAX_LISTED) as u64)) " more" } }
                 }
             }
             @if !fixed.is_empty() {
-                p { "Fixed since the baseline (" (fixed.len()) "):" }
+                p { "Fixed since the baseline (" (thousands(fixed.len() as u64)) "):" }
                 ul {
                     @for entry in fixed.iter().take(MAX_LISTED) {
                         li { code { (entry.rule) } " " (entry.image.as_deref().unwrap_or("(set-level)")) }
                     }
-                    @if fixed.len() > MAX_LISTED { li { "… and " (fixed.len() - MAX_LISTED) " more" } }
+                    @if fixed.len() > MAX_LISTED { li { "… and " (thousands((fixed.len() - MAX_LISTED) as u64)) " more" } }
                 }
             }
         }
@@ -632,7 +640,7 @@ fn grace_section(report: &Report<'_>) -> Markup {
     html! {
         section {
             h2 { "In grace" }
-            p class="help" { (count(grace.len(), "violation")) " younger than their rule's grace period: reported, not failing yet." }
+            p class="help" { (count(grace.len() as u64, "violation", "violations")) " younger than their rule's grace period: reported, not failing yet." }
             table {
                 thead { tr { th { "Rule" } th { "Image" } th { "First seen" } th { "Fails from" } th { "Message" } } }
                 tbody {
@@ -647,7 +655,7 @@ fn grace_section(report: &Report<'_>) -> Markup {
                     }
                 }
             }
-            @if grace.len() > MAX_LISTED { p class="more" { "… and " (grace.len() - MAX_LISTED) " more" } }
+            @if grace.len() > MAX_LISTED { p class="more" { "… and " (thousands((grace.len() - MAX_LISTED) as u64)) " more" } }
         }
     }
 }
@@ -684,36 +692,7 @@ fn location(rule: &Rule) -> String {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    report.run.source.label_with_time()
-}
-
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-/// The `<meta>` lines every page ecmguard writes starts its head with (this
-/// report and the history page).
-pub(crate) fn head_meta() -> Markup {
-    html! {
-        meta charset="utf-8";
-        meta name="viewport" content="width=device-width, initial-scale=1";
-        meta name="generator" content=(format!("ecmguard {}", env!("CARGO_PKG_VERSION")));
-    }
-}
-
-/// Coordinates with one decimal: enough for a screen, stable in snapshots
-/// (none when whole).
-pub(crate) fn num(value: f64) -> String {
-    let rounded = (value * 10.0).round() / 10.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded:.1}")
-    }
+    report.with_usage(report.run.source.label_with_time())
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -756,85 +735,38 @@ fn segments(
     out
 }
 
+/// The report's own styles, after the pages' shared ones.
 const CSS: &str = r#"
-:root {
-  --fg: #1f2328; --muted: #59636e; --bg: #ffffff; --panel: #f6f8fa; --line: #d1d9e0;
-  --error: #cf222e; --warning: #bf8700; --info: #0969da; --pass: #1a7f37;
-  --waived: #8c959f; --baselined: #c8d1da; --ok-bar: #54aeff; --over-bar: #fa7a7a; --unknown-bar: #afb8c1;
-}
+:root { --waived: #8c959f; --baselined: #c8d1da; --ok-bar: #54aeff; --over-bar: #fa7a7a; --unknown-bar: #afb8c1; }
 @media (prefers-color-scheme: dark) {
-  :root {
-    --fg: #e6edf3; --muted: #9198a1; --bg: #0d1117; --panel: #151b23; --line: #3d444d;
-    --error: #f85149; --warning: #d29922; --info: #4493f8; --pass: #3fb950;
-    --waived: #656c76; --baselined: #3d444d; --ok-bar: #1f6feb; --over-bar: #da3633; --unknown-bar: #656c76;
-  }
+  :root { --waived: #656c76; --baselined: #3d444d; --ok-bar: #1f6feb; --over-bar: #da3633; --unknown-bar: #656c76; }
 }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: var(--fg); background: var(--bg); }
-header.verdict { display: flex; justify-content: space-between; align-items: center; gap: 24px; padding: 20px 32px; color: #fff; }
-header.verdict.fail { background: linear-gradient(90deg, #a40e26, #cf222e); }
-header.verdict.pass { background: linear-gradient(90deg, #116329, #1a7f37); }
-header h1 { margin: 0; font-size: 22px; font-weight: 600; }
-header .meta { margin: 4px 0 0; opacity: .9; }
+header.verdict { display: flex; justify-content: space-between; align-items: center; gap: 24px; }
 .badge { text-align: right; }
 .badge .word { display: block; font-size: 30px; font-weight: 700; letter-spacing: .08em; }
 .badge .small { font-size: 12px; opacity: .9; white-space: nowrap; }
-main { max-width: 1240px; margin: 0 auto; padding: 16px 32px 32px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px; margin: 8px 0 20px; }
-.card { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
-.card.bad { border-left: 4px solid var(--error); }
-.card.good { border-left: 4px solid var(--pass); }
-.card .figure { display: block; font-size: 24px; font-weight: 650; }
-.card .label { color: var(--muted); font-size: 12px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 16px; }
-figure { margin: 0; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
 figcaption { font-weight: 600; margin-bottom: 6px; }
-svg.chart { width: 100%; height: auto; display: block; }
-svg text { font-size: 11px; fill: var(--fg); }
-svg text.axis { fill: var(--muted); font-size: 10.5px; }
 svg text.value { font-weight: 600; }
 svg text.limit-label { fill: var(--error); font-size: 10.5px; font-weight: 600; }
-svg .grid { stroke: var(--line); stroke-width: 1; }
-svg .axis-line { stroke: var(--muted); stroke-width: 1; }
 svg .limit { stroke: var(--error); stroke-width: 1.5; stroke-dasharray: 5 3; }
 .bar.ok { fill: var(--ok-bar); } .bar.over { fill: var(--over-bar); } .bar.unknown { fill: var(--unknown-bar); }
-.seg.sev-error, .swatch.sev-error { fill: var(--error); background: var(--error); }
-.seg.sev-warning, .swatch.sev-warning { fill: var(--warning); background: var(--warning); }
-.seg.sev-info, .swatch.sev-info { fill: var(--info); background: var(--info); }
 .seg.indeterminate, .swatch.indeterminate { opacity: .5; }
 .seg.waived, .swatch.waived { fill: var(--waived); background: var(--waived); }
 .seg.baselined, .swatch.baselined { fill: var(--baselined); background: var(--baselined); }
 .swatch.ok { background: var(--ok-bar); } .swatch.over { background: var(--over-bar); } .swatch.unknown { background: var(--unknown-bar); }
-.legend { color: var(--muted); font-size: 12px; margin: 6px 0 0; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 8px; vertical-align: -1px; }
-h2 { font-size: 18px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
-table { width: 100%; border-collapse: collapse; margin: 6px 0 10px; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
-th { background: var(--panel); font-weight: 600; font-size: 12px; color: var(--muted); }
-th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.msg, td.name { white-space: pre-wrap; overflow-wrap: anywhere; }
-td.id, td code, td.date { white-space: nowrap; }
 table.findings { table-layout: fixed; }
 col.c-id { width: 150px; } col.c-name { width: 24%; } col.c-status { width: 120px; }
 table.findings td.id { overflow: hidden; text-overflow: ellipsis; }
 .card .sev-error { color: var(--error); } .card .sev-warning { color: var(--warning); } .card .sev-info { color: var(--info); }
-code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--panel); padding: 1px 4px; border-radius: 4px; }
-.where { color: var(--muted); font-size: 12px; }
-.tag { border: 1px solid var(--line); border-radius: 10px; padding: 0 6px; font-size: 11px; }
-.pill, .sev, .status { display: inline-block; border-radius: 10px; padding: 0 8px; font-size: 12px; font-weight: 600; color: #fff; }
-.pill.fail { background: var(--error); } .pill.pass { background: var(--pass); }
 .pill.findings { background: var(--warning); } .pill.skip { background: var(--waived); }
-.sev.sev-error { background: var(--error); } .sev.sev-warning { background: var(--warning); } .sev.sev-info { background: var(--info); }
 .status { color: var(--fg); border: 1px solid var(--line); font-weight: 500; }
 .status.violation { border-color: var(--error); } .status.indeterminate { border-color: var(--warning); }
 details { border: 1px solid var(--line); border-radius: 8px; padding: 6px 12px; margin: 8px 0; }
 summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
 .help { color: var(--muted); margin: 6px 0; }
-.more, .empty { color: var(--muted); font-style: italic; }
 ul.warnings li { margin-bottom: 6px; }
-footer { max-width: 1240px; margin: 0 auto; padding: 12px 32px 32px; color: var(--muted); font-size: 12px; }
 "#;
-
 /// Styles for first-seen columns and the `grace` status.
 const HISTORY_CSS: &str = r#"
 :root { --grace: #bc8cff; }
@@ -842,4 +774,5 @@ const HISTORY_CSS: &str = r#"
 .seg.grace, .swatch.grace { fill: var(--grace); background: var(--grace); }
 .status.grace { border-color: var(--grace); }
 col.c-seen { width: 200px; }
+td.seen { overflow-wrap: anywhere; }
 "#;

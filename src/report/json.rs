@@ -11,7 +11,7 @@ use crate::eval::{Finding, RuleResult};
 use crate::policy::model::{Location, Rule};
 use crate::report::Report;
 
-pub const REPORT_SCHEMA: &str = "ecmguard/report/v1";
+pub(crate) const REPORT_SCHEMA: &str = "ecmguard/report/v1";
 
 pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     // serde_json writes many tiny pieces; a concrete buffer here keeps them
@@ -77,6 +77,8 @@ impl Serialize for Run<'_, '_> {
         map.serialize_entry("duplicates_dropped", &run.duplicates_dropped)?;
         map.serialize_entry("baseline", &run.baseline)?;
         map.serialize_entry("exit_code", &self.0.exit_code())?;
+        // What the run listed of usage (null: it listed none).
+        map.serialize_entry("usage", &self.0.usage_summary())?;
         map.end()
     }
 }
@@ -209,6 +211,10 @@ impl Serialize for FindingView<'_, '_> {
                 .map(|&i| report.image(i).id())
                 .collect();
             map.serialize_entry("images", &ids)?;
+        }
+        // The instances and modules behind the counts of a rule that reads usage.
+        if let Some(evidence) = report.usage_evidence(finding) {
+            map.serialize_entry("usage", &evidence)?;
         }
         map.end()
     }

@@ -30,6 +30,10 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
         Property::new("exit_code", report.exit_code().to_string()),
         Property::new("verdict", if summary.passed { "pass" } else { "fail" }),
     ]);
+    // What the run listed of usage, when it did.
+    if let Some(usage) = report.usage_summary() {
+        suite.add_property(Property::new("usage", usage.label()));
+    }
     for (index, rule) in report.policy.rules.iter().enumerate() {
         let findings: Vec<&Finding> = report.findings_of(index).collect();
         let failing: Vec<&Finding> = findings
@@ -112,13 +116,17 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
     let indeterminate = failing.len() - violations;
     let mut parts = Vec::new();
     if violations > 0 {
-        parts.push(format!(
-            "{violations} violation{}",
-            if violations == 1 { "" } else { "s" }
+        parts.push(crate::text::count(
+            violations as u64,
+            "violation",
+            "violations",
         ));
     }
     if indeterminate > 0 {
-        parts.push(format!("{indeterminate} indeterminate"));
+        parts.push(format!(
+            "{} indeterminate",
+            crate::text::thousands(indeterminate as u64)
+        ));
     }
     format!("{}: {}", parts.join(", "), escape(title))
 }
@@ -126,11 +134,15 @@ fn failure_message(failing: &[&Finding], title: &str) -> String {
 /// One finding on one line. Names and messages are escaped: XML 1.0 cannot
 /// hold most control characters at all, and CI logs print what test views show.
 fn line(report: &Report<'_>, finding: &Finding) -> String {
-    let text = format!(
+    let mut text = format!(
         "{} {}",
         finding.status.as_str(),
         report.finding_text(finding)
     );
+    // A rule that reads usage: what uses the image, ids capped like the images.
+    if let Some(evidence) = report.usage_evidence(finding) {
+        text.push_str(&format!(" (usage: {})", evidence.text(MAX_LISTED)));
+    }
     escape(&text).into_owned()
 }
 

@@ -4,8 +4,8 @@
 //! `<details>` (capped by `--max-findings`, with the first-seen time under
 //! `--history`), waivers,
 //! baselined findings, violations in grace and warnings. Every
-//! piece of data goes through `cell`/`text`, so names from the API or the
-//! policy cannot break a table, start markup or inject HTML.
+//! piece of data goes through `text::markdown`, so names from the API or the
+//! policy cannot break a table, start markup, inject HTML or mention anyone.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -13,6 +13,8 @@ use std::io::Write;
 use crate::eval::{Finding, RuleStatus, Status};
 use crate::policy::model::Severity;
 use crate::report::{NO_IMAGE_ID, Report};
+use crate::text::markdown::{cell, code, html, inline};
+use crate::text::{count, thousands};
 
 /// `max_listed` (`--max-findings`) caps the findings listed per rule and
 /// per section; 0 lists none (counts only).
@@ -34,9 +36,9 @@ fn write_report(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::R
     writeln!(
         md,
         "{} checked against {} at {}. The gate fails on `{}` and above: exit code {}.\n",
-        count(summary.images, "image"),
-        count(summary.rules, "rule"),
-        text(&report.now_label()),
+        count(summary.images as u64, "image", "images"),
+        count(summary.rules as u64, "rule", "rules"),
+        inline(&report.now_label()),
         report.run.fail_on.as_str(),
         report.exit_code()
     )?;
@@ -48,14 +50,14 @@ fn write_report(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::R
     writeln!(
         md,
         "| **{}** | {} / {} / {} | {} | {} | {} | {} |\n",
-        summary.failing,
-        summary.violations.error,
-        summary.violations.warning,
-        summary.violations.info,
-        summary.indeterminate,
-        summary.waived,
-        summary.baselined,
-        summary.warnings
+        thousands(summary.failing as u64),
+        thousands(summary.violations.error as u64),
+        thousands(summary.violations.warning as u64),
+        thousands(summary.violations.info as u64),
+        thousands(summary.indeterminate as u64),
+        thousands(summary.waived as u64),
+        thousands(summary.baselined as u64),
+        thousands(summary.warnings as u64)
     )?;
     write_rules(report, md)?;
     write_failing(report, md, max)?;
@@ -67,7 +69,7 @@ fn write_report(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::R
         md,
         "<sub>ecmguard {} · {}</sub>",
         env!("CARGO_PKG_VERSION"),
-        text(&source_label(report))
+        inline(&source_label(report))
     )
 }
 
@@ -95,9 +97,9 @@ fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         };
         let c = &result.counts;
         let scope = if rule.is_set_level() {
-            format!("{} (set)", c.in_scope)
+            format!("{} (set)", thousands(c.in_scope as u64))
         } else {
-            c.in_scope.to_string()
+            thousands(c.in_scope as u64)
         };
         writeln!(
             md,
@@ -105,10 +107,10 @@ fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             code(&rule.id),
             cell(&rule.title),
             severity_label(rule.severity),
-            c.violations,
-            c.indeterminate,
-            c.waived,
-            c.baselined
+            thousands(c.violations as u64),
+            thousands(c.indeterminate as u64),
+            thousands(c.waived as u64),
+            thousands(c.baselined as u64)
         )?;
     }
     writeln!(md)?;
@@ -121,7 +123,7 @@ fn write_rules(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
         .collect();
     if !skipped.is_empty() {
         for (id, reason) in skipped {
-            writeln!(md, "- ⏭️ {} not evaluated: {}", code(id), text(&reason))?;
+            writeln!(md, "- ⏭️ {} not evaluated: {}", code(id), inline(&reason))?;
         }
         writeln!(md)?;
     }
@@ -150,7 +152,7 @@ fn write_failing(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::
             "<details><summary><code>{}</code> {}: {}{note}</summary>\n",
             html(&rule.id),
             html(&rule.title),
-            count(open.len(), "finding")
+            count(open.len() as u64, "finding", "findings")
         )?;
         if max == 0 {
             more(md, open.len(), max)?;
@@ -178,11 +180,16 @@ fn write_failing(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::
             } else {
                 String::new()
             };
+            // A rule that reads usage: what uses the image, ids capped like the images.
+            let message = match report.usage_evidence(finding) {
+                Some(evidence) => format!("{} (usage: {})", finding.message, evidence.text(max)),
+                None => finding.message.clone(),
+            };
             writeln!(
                 md,
                 "| {id} | {name} | {} |{seen} {} |",
                 finding.status.as_str(),
-                cell(&finding.message)
+                cell(&message)
             )?;
         }
         more(md, open.len(), max)?;
@@ -196,7 +203,7 @@ fn write_waived(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::R
     if waived.is_empty() {
         return Ok(());
     }
-    writeln!(md, "### Waived ({})\n", waived.len())?;
+    writeln!(md, "### Waived ({})\n", thousands(waived.len() as u64))?;
     if max == 0 {
         more(md, waived.len(), max)?;
         return writeln!(md);
@@ -239,7 +246,7 @@ fn write_baselined(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt
         writeln!(
             md,
             "<details><summary>{} recorded in the baseline (not failing)</summary>\n",
-            count(baselined.len(), "finding")
+            count(baselined.len() as u64, "finding", "findings")
         )?;
         if max > 0 {
             writeln!(md, "| Rule | Image | Message |")?;
@@ -263,7 +270,7 @@ fn write_baselined(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt
         writeln!(
             md,
             "Fixed since the baseline: {}\n",
-            count(fixed.len(), "entry")
+            count(fixed.len() as u64, "entry", "entries")
         )?;
         for entry in fixed.iter().take(max) {
             writeln!(
@@ -273,11 +280,11 @@ fn write_baselined(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt
                 entry
                     .image
                     .as_deref()
-                    .map_or("(set-level)".to_owned(), text)
+                    .map_or("(set-level)".to_owned(), inline)
             )?;
         }
         if max > 0 && fixed.len() > max {
-            writeln!(md, "- … and {} more", fixed.len() - max)?;
+            writeln!(md, "- … and {} more", thousands((fixed.len() - max) as u64))?;
         }
         writeln!(md)?;
     }
@@ -291,7 +298,7 @@ fn write_grace(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::Re
     if grace.is_empty() {
         return Ok(());
     }
-    writeln!(md, "### In grace ({})\n", grace.len())?;
+    writeln!(md, "### In grace ({})\n", thousands(grace.len() as u64))?;
     writeln!(
         md,
         "Violations younger than their rule's `grace` period: reported, not failing yet.\n"
@@ -328,7 +335,7 @@ fn write_warnings(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
     if warnings.is_empty() {
         return Ok(());
     }
-    writeln!(md, "### Warnings ({})\n", warnings.len())?;
+    writeln!(md, "### Warnings ({})\n", thousands(warnings.len() as u64))?;
     for warning in warnings {
         let at = match warning.location() {
             Some((file, at)) => {
@@ -340,7 +347,7 @@ fn write_warnings(report: &Report<'_>, md: &mut String) -> std::fmt::Result {
             md,
             "- ⚠️ {}{at}: {}",
             code(warning.code.name()),
-            text(&warning.message)
+            inline(&warning.message)
         )?;
     }
     writeln!(md)
@@ -353,13 +360,13 @@ fn more(md: &mut String, total: usize, max: usize) -> std::fmt::Result {
         writeln!(
             md,
             "\n{} not listed (--max-findings 0; the JSON or CSV report lists them all)",
-            count(total, "finding")
+            count(total as u64, "finding", "findings")
         )?;
     } else if total > max {
         writeln!(
             md,
             "\n… and {} more (--max-findings, or the JSON or CSV report for all)",
-            total - max
+            thousands((total - max) as u64)
         )?;
     }
     Ok(())
@@ -384,102 +391,5 @@ fn severity_label(severity: Severity) -> &'static str {
 }
 
 fn source_label(report: &Report<'_>) -> String {
-    report.run.source.label()
-}
-
-fn count(n: usize, noun: &str) -> String {
-    match (n, noun) {
-        (1, _) => format!("1 {noun}"),
-        (_, "entry") => format!("{n} entries"),
-        _ => format!("{n} {noun}s"),
-    }
-}
-
-/// Escape text for Markdown (also inside a table cell): HTML-significant
-/// characters become entities, Markdown punctuation gets a backslash, `|`
-/// cannot end the cell, line breaks cannot end the row, and `@` cannot
-/// mention anyone.
-pub fn text(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '`' => out.push_str("&#96;"),
-            '@' => out.push_str("&#64;"),
-            '|' => out.push_str("\\|"),
-            '\r' => {}
-            '\n' => out.push(' '),
-            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '$' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Text inside an HTML block (`<summary>`), where Markdown is not read.
-pub fn html(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '@' => out.push_str("&#64;"),
-            // A blank line would end the HTML block.
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A table cell: [`text`], with line breaks kept as `<br>`.
-pub fn cell(raw: &str) -> String {
-    raw.split('\n').map(text).collect::<Vec<_>>().join("<br>")
-}
-
-/// A code span for identifiers (rule ids, ImageIds, codes). Backticks and
-/// `|` cannot occur in rule ids, but ImageIds come from the API: anything
-/// that could end the span or the cell falls back to escaped text.
-pub fn code(raw: &str) -> String {
-    if raw.is_empty()
-        || raw
-            .chars()
-            .any(|c| matches!(c, '`' | '|' | '\n' | '\r') || c.is_control())
-    {
-        text(raw)
-    } else {
-        format!("`{raw}`")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hostile_text_stays_text() {
-        assert_eq!(
-            text("<script>alert(1)</script>"),
-            "&lt;script&gt;alert\\(1\\)&lt;/script&gt;"
-        );
-        assert_eq!(text("a|b"), "a\\|b");
-        assert_eq!(
-            text("`x` @team [l](u)"),
-            "&#96;x&#96; &#64;team \\[l\\]\\(u\\)"
-        );
-        assert_eq!(cell("one\ntwo"), "one<br>two");
-        assert_eq!(code("img-1"), "`img-1`");
-        assert_eq!(code("img`|x"), "img&#96;\\|x");
-    }
+    report.with_usage(report.run.source.label())
 }

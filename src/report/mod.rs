@@ -10,6 +10,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod page;
 pub mod sarif;
 
 use std::path::{Component, Path, PathBuf};
@@ -162,7 +163,7 @@ impl Report<'_> {
     }
 
     /// Does this finding fail the gate under `--fail-on`?
-    pub fn is_failing(&self, finding: &Finding) -> bool {
+    pub(crate) fn is_failing(&self, finding: &Finding) -> bool {
         Evaluation::is_failing(self.policy, finding, self.run.fail_on)
     }
 
@@ -200,11 +201,11 @@ impl Report<'_> {
 }
 
 /// Shown in reports where an image has no `ImageId`.
-pub const NO_IMAGE_ID: &str = "<no ImageId>";
+pub(crate) const NO_IMAGE_ID: &str = "<no ImageId>";
 
 impl Report<'_> {
     /// The findings with one status, in evaluation order.
-    pub fn findings_with(&self, status: Status) -> impl Iterator<Item = &Finding> + '_ {
+    pub(crate) fn findings_with(&self, status: Status) -> impl Iterator<Item = &Finding> + '_ {
         self.evaluation
             .findings
             .iter()
@@ -212,7 +213,7 @@ impl Report<'_> {
     }
 
     /// The findings of one rule (index into `PolicySet::rules`), in evaluation order.
-    pub fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
+    pub(crate) fn findings_of(&self, rule: usize) -> impl Iterator<Item = &Finding> + '_ {
         self.evaluation
             .findings
             .iter()
@@ -220,13 +221,13 @@ impl Report<'_> {
     }
 
     /// Whether a `--baseline` was in force (even one that matched nothing).
-    pub fn baseline_used(&self) -> bool {
+    pub(crate) fn baseline_used(&self) -> bool {
         self.run.baseline.is_some()
     }
 
     /// `--now` as a civil time in the API time zone (`2026-11-27 00:00:00
     /// +08:00`), the way the people reading a report think of it.
-    pub fn now_label(&self) -> String {
+    pub(crate) fn now_label(&self) -> String {
         format!(
             "{} {}",
             self.run.zone.format(self.run.now),
@@ -236,7 +237,7 @@ impl Report<'_> {
 
     /// Whether the run had a history (`check --history`): findings then
     /// carry `first_seen`, and the formats that show it add it.
-    pub fn has_history(&self) -> bool {
+    pub(crate) fn has_history(&self) -> bool {
         self.evaluation.history
     }
 
@@ -248,12 +249,12 @@ impl Report<'_> {
     }
 
     /// `first_seen` as RFC 3339 in the API zone (with history).
-    pub fn first_seen_rfc3339(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn first_seen_rfc3339(&self, finding: &Finding) -> Option<String> {
         finding.first_seen.map(|at| self.run.zone.rfc3339(at))
     }
 
     /// `2025-12-20 08:00:00 (open 12d)`, for the formats people read.
-    pub fn first_seen_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn first_seen_label(&self, finding: &Finding) -> Option<String> {
         let at = finding.first_seen?;
         let open = self.open_for_seconds(finding).unwrap_or(0);
         Some(format!(
@@ -270,7 +271,7 @@ impl Report<'_> {
     }
 
     /// `img-x (name)` for a finding's image, or `None` for a set-level finding.
-    pub fn image_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn image_label(&self, finding: &Finding) -> Option<String> {
         finding.image.map(|index| image_label(self.image(index)))
     }
 
@@ -278,7 +279,7 @@ impl Report<'_> {
     /// `None` for a set-level finding and when the rule's `message` names
     /// its image itself (`{ImageId}`), which would otherwise say it twice
     /// (`img-x (n): img-x runs …`).
-    pub fn message_label(&self, finding: &Finding) -> Option<String> {
+    pub(crate) fn message_label(&self, finding: &Finding) -> Option<String> {
         let names_image = self
             .rule(finding)
             .message
@@ -294,7 +295,7 @@ impl Report<'_> {
     /// A finding as one line of text: `img-x (name): message`, or the
     /// message alone (see [`Report::message_label`]). Raw: each format
     /// escapes it its own way.
-    pub fn finding_text(&self, finding: &Finding) -> String {
+    pub(crate) fn finding_text(&self, finding: &Finding) -> String {
         match self.message_label(finding) {
             Some(label) => format!("{label}: {}", finding.message),
             None => finding.message.clone(),
@@ -302,8 +303,177 @@ impl Report<'_> {
     }
 }
 
+/// What uses a finding's image: the evidence behind the counts of a rule that reads
+/// `Usage.*` (docs/usage.md). Every format shows it for those findings: all the ids in
+/// `json`, `csv` and `sarif`, capped like images in the others.
+#[derive(Debug, Clone)]
+pub struct UsageEvidence<'a> {
+    /// The counts, and whether they are exact or lower bounds.
+    pub usage: crate::image::ImageUsage,
+    /// `Usage.InUse` (`None`: unknown).
+    pub in_use: Option<bool>,
+    /// The ids of the instances counted, in listing order.
+    pub instances: Vec<&'a str>,
+    /// The ids of the modules counted, in listing order.
+    pub modules: Vec<&'a str>,
+    /// Instances of the run whose image the API does not name.
+    pub unknown_image_instances: u64,
+}
+
+impl UsageEvidence<'_> {
+    /// `3 instances (2 running): ein-a, ein-b, ein-c; 1 module: em-1`, at most `cap` ids
+    /// of each (`0`: counts only); `at least …` when the counts are lower bounds; `no
+    /// instance, no module`; or why the use is unknown.
+    pub fn text(&self, cap: usize) -> String {
+        use crate::image::UsageKnown;
+        let counts = self.usage.counts;
+        if self.in_use.is_none() {
+            return format!(
+                "unknown: no instance or module counted, but {} an image the API does not name",
+                if self.unknown_image_instances == 1 {
+                    "1 instance runs".to_owned()
+                } else {
+                    format!(
+                        "{} instances run",
+                        crate::text::thousands(self.unknown_image_instances)
+                    )
+                }
+            );
+        }
+        if counts.instances == 0 && counts.modules == 0 {
+            return "no instance, no module".to_owned();
+        }
+        let ids = |ids: &[&str]| {
+            if cap == 0 || ids.is_empty() {
+                return String::new();
+            }
+            let shown: Vec<&str> = ids.iter().take(cap).copied().collect();
+            let mut text = format!(": {}", shown.join(", "));
+            if ids.len() > cap {
+                text.push_str(&format!(" and {} more", ids.len() - cap));
+            }
+            text
+        };
+        let at_least = if self.usage.known == UsageKnown::LowerBound {
+            "at least "
+        } else {
+            ""
+        };
+        let instances = format!(
+            "{at_least}{} ({} running){}",
+            crate::text::count(u64::from(counts.instances), "instance", "instances"),
+            counts.running,
+            ids(&self.instances)
+        );
+        let modules = format!(
+            "{}{}",
+            crate::text::count(u64::from(counts.modules), "module", "modules"),
+            ids(&self.modules)
+        );
+        format!("{instances}; {modules}")
+    }
+}
+
+/// In `json` and `sarif`: `{"Instances", "RunningInstances", "Modules", "InUse", "exact",
+/// "instances": [ids], "modules": [ids]}`, every id (docs/report-json.md).
+impl Serialize for UsageEvidence<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let counts = self.usage.counts;
+        let mut map = s.serialize_map(Some(7))?;
+        map.serialize_entry("Instances", &counts.instances)?;
+        map.serialize_entry("RunningInstances", &counts.running)?;
+        map.serialize_entry("Modules", &counts.modules)?;
+        map.serialize_entry("InUse", &self.in_use)?;
+        map.serialize_entry(
+            "exact",
+            &(self.usage.known == crate::image::UsageKnown::Exact),
+        )?;
+        map.serialize_entry("instances", &self.instances)?;
+        map.serialize_entry("modules", &self.modules)?;
+        map.end()
+    }
+}
+
+/// What the run listed of usage, for the formats that describe the run's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UsageSummary {
+    /// Instances listed.
+    pub instances: u64,
+    /// Modules listed.
+    pub modules: u64,
+    /// Instances whose image the API does not name (the counts are lower bounds while
+    /// there is one).
+    pub instances_with_unknown_image: u64,
+}
+
+impl UsageSummary {
+    /// `usage: 20,000 instances, 500 modules` and, when there are some, `; 3 instances run
+    /// an image the API does not name`.
+    pub fn label(&self) -> String {
+        let mut label = format!(
+            "usage: {}, {}",
+            crate::text::count(self.instances, "instance", "instances"),
+            crate::text::count(self.modules, "module", "modules")
+        );
+        match self.instances_with_unknown_image {
+            0 => {}
+            1 => label.push_str("; 1 instance runs an image the API does not name"),
+            n => label.push_str(&format!(
+                "; {} instances run an image the API does not name",
+                crate::text::thousands(n)
+            )),
+        }
+        label
+    }
+}
+
+impl Report<'_> {
+    /// What the run listed of usage (`None`: usage was not listed).
+    pub fn usage_summary(&self) -> Option<UsageSummary> {
+        let usage = self.images.usage()?;
+        Some(UsageSummary {
+            instances: usage.set().instances.len() as u64,
+            modules: usage.set().modules.len() as u64,
+            instances_with_unknown_image: usage.unknown_image_instances(),
+        })
+    }
+
+    /// A label of the run's source (`live API https://…`), with what it listed of usage
+    /// when it did: `live API https://… (usage: 3 instances, 2 modules)`.
+    pub fn with_usage(&self, source: String) -> String {
+        match self.usage_summary() {
+            Some(usage) => format!("{source} ({})", usage.label()),
+            None => source,
+        }
+    }
+
+    /// The evidence behind a finding of a rule that reads usage (`None` for other rules,
+    /// set-level findings, and runs that did not list usage).
+    pub fn usage_evidence(&self, finding: &Finding) -> Option<UsageEvidence<'_>> {
+        let usage = self.images.usage()?;
+        let position = finding.image?;
+        if !self.rule(finding).reads_usage() {
+            return None;
+        }
+        let image = self.image(position);
+        let (instances, modules) = self.images.used_by(position)?;
+        let in_use = match image.get(crate::image::Field::UsageInUse) {
+            crate::image::Value::Bool(b) => Some(b),
+            _ => None,
+        };
+        Some(UsageEvidence {
+            usage: image.usage(),
+            in_use,
+            instances,
+            modules,
+            unknown_image_instances: usage.unknown_image_instances(),
+        })
+    }
+}
+
 /// `img-x (name)`, or the id alone when the image has no name.
-pub fn image_label(image: &Image) -> String {
+pub(crate) fn image_label(image: &Image) -> String {
     let id = image.id().unwrap_or(NO_IMAGE_ID);
     match image.name() {
         Some(name) if !name.is_empty() => format!("{id} ({name})"),
@@ -324,7 +494,7 @@ pub enum SourcePath {
 
 impl SourcePath {
     /// `/`-separated, whatever the platform: the form CI systems expect.
-    pub fn slash_path(&self) -> String {
+    pub(crate) fn slash_path(&self) -> String {
         match self {
             SourcePath::Relative(segments) => segments.join("/"),
             SourcePath::Outside(path) => path.to_string_lossy().replace('\\', "/"),
@@ -391,7 +561,7 @@ fn segments(path: &Path) -> Vec<String> {
 
 /// Whole days between an image's `ImageCreateTime` and `now` (negative for
 /// a time in the future), or `None` when the time is missing or unreadable.
-pub fn age_days(image: &Image, now: Timestamp) -> Option<i64> {
+pub(crate) fn age_days(image: &Image, now: Timestamp) -> Option<i64> {
     match image.get(crate::image::Field::ImageCreateTime) {
         crate::image::Value::Time(at) => {
             Some((now.as_second() - at.as_second()).div_euclid(86_400))

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+use url::Url;
 
 use crate::diag::Diag;
 use crate::eval::{Finding, Status};
@@ -17,12 +18,12 @@ use crate::policy::model::{Origin, Rule, Severity};
 use crate::report::{NO_IMAGE_ID, Report, SourcePath, source_path};
 
 /// The schema URI of the final SARIF 2.1.0 standard (with errata 01).
-pub const SARIF_SCHEMA: &str =
+pub(crate) const SARIF_SCHEMA: &str =
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 /// The key of our `partialFingerprints`; bump the version if the value's
 /// recipe ever changes, so consumers do not match old and new values.
-pub const FINGERPRINT_KEY: &str = "ecmguard/v1";
+pub(crate) const FINGERPRINT_KEY: &str = "ecmguard/v1";
 
 /// The base id that relative policy paths are resolved against.
 pub const SRCROOT: &str = "%SRCROOT%";
@@ -144,6 +145,9 @@ struct InvocationProperties {
     time_zone: String,
     fail_on: &'static str,
     images: usize,
+    /// What the run listed of usage, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<crate::report::UsageSummary>,
 }
 
 #[derive(Serialize)]
@@ -267,6 +271,9 @@ struct ResultProperties<'a> {
     /// With `check --history`: seconds since `firstSeen`.
     #[serde(skip_serializing_if = "Option::is_none")]
     open_for_seconds: Option<i64>,
+    /// A rule that reads usage: the instances and modules behind the counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<crate::report::UsageEvidence<'a>>,
 }
 
 #[derive(Serialize)]
@@ -332,6 +339,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     value: None,
                     first_seen: None,
                     open_for_seconds: None,
+                    usage: None,
                 },
             });
         }
@@ -366,6 +374,7 @@ fn build<'a>(report: &'a Report<'a>, root: Option<&Path>) -> Log<'a> {
                     time_zone: report.run.zone.label().to_owned(),
                     fail_on: report.run.fail_on.as_str(),
                     images: report.images.len(),
+                    usage: report.usage_summary(),
                 },
             }],
             original_uri_base_ids,
@@ -405,13 +414,13 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
         (None, None) => None,
         (Some(text), None) => Some(Help {
             text: text.to_owned(),
-            markdown: markdown_text(text),
+            markdown: crate::text::markdown::paragraphs(text),
         }),
         (remediation, Some(link)) => {
             let text = remediation.unwrap_or("See the policy documentation.");
             Some(Help {
                 text: format!("{text} ({link})"),
-                markdown: format!("{}\n\n<{link}>", markdown_text(text)),
+                markdown: format!("{}\n\n<{link}>", crate::text::markdown::paragraphs(text)),
             })
         }
     };
@@ -445,7 +454,7 @@ fn descriptor(rule: &Rule) -> Descriptor<'_> {
 
 /// `private-image-max-age` → `PrivateImageMaxAge`: SARIF's `name` is a
 /// readable identifier, conventionally Pascal case.
-pub fn pascal_case(id: &str) -> String {
+pub(crate) fn pascal_case(id: &str) -> String {
     id.split(['-', '.', '_'])
         .filter(|part| !part.is_empty())
         .map(|part| {
@@ -456,21 +465,6 @@ pub fn pascal_case(id: &str) -> String {
             }
         })
         .collect()
-}
-
-/// Remediation text is plain text: keep Markdown from reading it as markup.
-fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '!'
-        ) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `scheme:rest` with no whitespace or control characters: what the schema's
@@ -562,6 +556,7 @@ fn result<'a>(
             value: finding.duplicate.as_ref().map(|d| d.value.as_str()),
             first_seen: report.first_seen_rfc3339(finding),
             open_for_seconds: report.open_for_seconds(finding),
+            usage: report.usage_evidence(finding),
         },
     }
 }
@@ -626,15 +621,12 @@ impl Locator<'_> {
     fn at<'a>(&self, origin: &Origin) -> Location<'a> {
         let at = origin.line_col();
         let artifact_location = match source_path(origin.file.name(), self.root) {
-            SourcePath::Relative(segments) => {
-                let encoded: Vec<String> = segments.iter().map(|s| percent_encode(s)).collect();
-                ArtifactLocation {
-                    uri: encoded.join("/"),
-                    uri_base_id: Some(SRCROOT),
-                }
-            }
+            SourcePath::Relative(segments) => ArtifactLocation {
+                uri: relative_reference(&segments),
+                uri_base_id: Some(SRCROOT),
+            },
             SourcePath::Outside(path) => ArtifactLocation {
-                uri: file_uri(&path, false),
+                uri: outside_uri(&path),
                 uri_base_id: None,
             },
         };
@@ -663,44 +655,44 @@ impl Locator<'_> {
 
 /// `file:///abs/dir/` for `%SRCROOT%` (SARIF wants the trailing slash).
 fn directory_uri(dir: &Path) -> Option<String> {
-    dir.is_absolute().then(|| file_uri(dir, true))
+    Url::from_directory_path(dir).ok().map(String::from)
 }
 
-fn file_uri(path: &Path, directory: bool) -> String {
-    let mut uri = String::from("file://");
-    for component in path.components() {
-        match component {
-            // `C:` on Windows: kept as is, it is part of the path in file URIs.
-            std::path::Component::Prefix(prefix) => {
-                uri.push('/');
-                uri.push_str(&prefix.as_os_str().to_string_lossy().replace('\\', "/"));
-            }
-            std::path::Component::RootDir => {}
-            other => {
-                uri.push('/');
-                uri.push_str(&percent_encode(&other.as_os_str().to_string_lossy()));
-            }
+/// A policy file outside the working directory: an absolute `file:` URI,
+/// or (a relative path when no working directory is known) a relative
+/// reference, its `..` steps kept.
+fn outside_uri(path: &Path) -> String {
+    match Url::from_file_path(path) {
+        Ok(url) => url.into(),
+        Err(()) => {
+            let components: Vec<String> = path
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let up = components.iter().take_while(|c| *c == "..").count();
+            let mut uri = "../".repeat(up);
+            uri.push_str(&relative_reference(&components[up..]));
+            uri
         }
     }
-    if directory || uri == "file://" {
-        uri.push('/');
-    }
-    uri
 }
 
-/// Percent-encode one path segment: everything but RFC 3986 unreserved
-/// characters, so spaces, non-ASCII names and `:` (which would read as a
-/// scheme in a relative reference) are safe.
-pub fn percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
+/// Path segments as a relative URI reference, each segment encoded as
+/// `url` encodes a file path. A first segment holding `:` would read as a
+/// scheme (`a:b.yaml`), so it gets a `./` before it (RFC 3986, 4.2).
+fn relative_reference(segments: &[String]) -> String {
+    // A base to encode against; the literal always parses.
+    let Ok(mut url) = Url::parse("file:///") else {
+        return segments.join("/");
+    };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
     }
-    out
+    let encoded = url.path().trim_start_matches('/');
+    match segments.first() {
+        Some(first) if first.contains(':') => format!("./{encoded}"),
+        _ => encoded.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -714,13 +706,27 @@ mod tests {
     }
 
     #[test]
-    fn segments_are_percent_encoded() {
+    fn paths_become_file_uris_and_relative_references() {
+        let segments = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            percent_encode("策略 a:b.yaml"),
-            "%E7%AD%96%E7%95%A5%20a%3Ab.yaml"
+            relative_reference(&segments(&["策略 a", "b #1%.yaml"])),
+            "%E7%AD%96%E7%95%A5%20a/b%20%231%25.yaml"
         );
-        assert_eq!(file_uri(Path::new("/w/x y"), true), "file:///w/x%20y/");
-        assert_eq!(file_uri(Path::new("/"), true), "file:///");
+        assert_eq!(relative_reference(&segments(&["a:b.yaml"])), "./a:b.yaml");
+        assert_eq!(
+            directory_uri(Path::new("/w/x y")).as_deref(),
+            Some("file:///w/x%20y/")
+        );
+        assert_eq!(directory_uri(Path::new("/")).as_deref(), Some("file:///"));
+        assert_eq!(directory_uri(Path::new("relative")), None);
+        assert_eq!(
+            outside_uri(Path::new("/etc/p q.yaml")),
+            "file:///etc/p%20q.yaml"
+        );
+        assert_eq!(
+            outside_uri(Path::new("../../x/a b.yaml")),
+            "../../x/a%20b.yaml"
+        );
     }
 
     #[test]

@@ -62,6 +62,26 @@ impl Provenance {
         }
     }
 
+    /// Count another listing of the run (usage, modules) into the requests, retries, pages,
+    /// restarts and time of a live source: they say what the run asked of the API.
+    pub fn add_requests(&mut self, stats: &live::FetchStats) {
+        if let Provenance::Api {
+            pages,
+            requests,
+            retries,
+            restarts,
+            fetch_seconds,
+            ..
+        } = self
+        {
+            *pages += stats.pages;
+            *requests += stats.requests;
+            *retries += stats.retries;
+            *restarts += stats.restarts;
+            *fetch_seconds += stats.duration.as_secs_f64();
+        }
+    }
+
     /// HTTP requests this run made, and how many were retries (0 for a snapshot).
     pub fn requests_and_retries(&self) -> (u64, u64) {
         match self {

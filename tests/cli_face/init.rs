@@ -2,13 +2,12 @@
 //! that checks a snapshot at once; nothing is overwritten without --force.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::{NOW, tencent_fixture};
+use crate::support::NOW;
 
 /// Run the binary in `dir`: (exit code, stdout, stderr).
 fn ecmguard(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let out = crate::support::ecmguard_command()
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -45,7 +44,9 @@ fn an_initialised_project_validates_tests_and_checks() {
     assert!(ok(dir, &["validate"]).starts_with("ok: "));
     let tests = ok(dir, &["test"]);
     assert!(tests.contains(" passed, 0 failed"), "{tests}");
-    let snapshot = tencent_fixture("sample_images.json");
+    // The pack reads usage: a snapshot that holds it (the example account's).
+    let snapshot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/snapshots/account.json");
     let (code, stdout, stderr) = ecmguard(
         dir,
         &[
@@ -59,7 +60,7 @@ fn an_initialised_project_validates_tests_and_checks() {
     // A verdict on the whole set (the sample holds old and failed images).
     assert!(code == 0 || code == 1, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("images checked against 6 rules"),
+        stdout.contains("images checked against 7 rules"),
         "{stdout}"
     );
 }
@@ -115,7 +116,7 @@ fn init_into_another_directory_names_it_in_the_config() {
     assert!(!dir.join("policies").exists());
     let config = std::fs::read_to_string(dir.join("ecmguard.yaml")).unwrap();
     assert!(config.contains("policy: [\"ci/gate\"]"), "{config}");
-    assert!(ok(dir, &["validate"]).starts_with("ok: 6 rules in 3 files"));
+    assert!(ok(dir, &["validate"]).starts_with("ok: 7 rules in 4 files"));
     let tests = ok(dir, &["test"]);
     assert!(tests.contains("0 failed"), "{tests}");
 }

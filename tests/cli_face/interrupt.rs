@@ -35,7 +35,7 @@ fn project() -> tempfile::TempDir {
 }
 
 fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
+    let mut command = crate::support::ecmguard_command();
     command
         .args(args)
         .current_dir(dir)
@@ -43,6 +43,8 @@ fn command(dir: &Path, args: &[&str]) -> Command {
         .env("TENCENTCLOUD_SECRET_KEY", DEFAULT_SECRET_KEY)
         .env("HOME", "/nonexistent")
         .env("NO_COLOR", "1")
+        // The terminal type a bar is drawn for (the harness passes none on).
+        .env("TERM", "xterm")
         .env_remove("GITHUB_ACTIONS")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
@@ -55,14 +57,14 @@ fn interrupt_when_started(
     child: &mut Child,
     started: impl FnOnce(Duration) -> bool,
 ) -> Option<i32> {
-    if !started(Duration::from_secs(20)) {
+    if !started(crate::support::HANG_DEADLINE) {
         let _ = child.kill();
         panic!("the fetch never started");
     }
     // The first request is now held by the emulator.
     std::thread::sleep(Duration::from_millis(300));
     kill_process(Pid::from_child(child), Signal::INT).expect("send SIGINT");
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + crate::support::HANG_DEADLINE;
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
             return status.code();

@@ -1,4 +1,4 @@
-//! The everyday face of the command line (issue 12): fetch progress on
+//! The everyday face of the command line: fetch progress on
 //! stderr, Ctrl-C, completions, the man page, `init`, `explain`, `--version`,
 //! and the wording of common mistakes.
 

@@ -4,6 +4,11 @@
 //! covering nearly all of it, the red FAIL banner, and on the history page the
 //! red bars of the violations chart. An unstyled or blank page fails.
 //!
+//! The layout of the tables is measured in the same browser: a copy of a page
+//! with a script added reports where each cell is and where its content is
+//! drawn (`getBoundingClientRect`, read back with `--dump-dom`), and no
+//! cell's content may leave its cell or cover its neighbour's.
+//!
 //! Chromium's own name lookups are mapped to nothing (`--host-resolver-rules`):
 //! the pages load nothing, and the browser's background requests reach no
 //! network either.
@@ -18,11 +23,12 @@ use super::{Reports, run, tool};
 const INSTALL: &str = "Install Chromium with `apt-get install -y chromium` (as root), or set \
      ECMGUARD_CHROMIUM to a Chromium or Chrome binary.";
 
-/// `name` (an HTML file in `reports`) rendered at `width`×`height` into
-/// `png` (a file in `reports`).
-fn screenshot(reports: &Reports, name: &str, png: &str, width: u32, height: u32) -> Screenshot {
+/// Headless Chromium with a profile of its own in `reports`, reaching no
+/// network, on `name` (a file in `reports`) at `width`×`height`, with
+/// `action` (`--screenshot=…`, `--dump-dom`).
+fn chromium(reports: &Reports, name: &str, action: &str, width: u32, height: u32) -> super::Ran {
     let chromium = tool("ECMGUARD_CHROMIUM", "chromium", INSTALL);
-    let profile = reports.scratch(&format!("{png}.profile"));
+    let profile = reports.scratch(&format!("{name}.profile"));
     let page: PathBuf = reports.path(name);
     let ran = run(
         Command::new(&chromium)
@@ -39,7 +45,7 @@ fn screenshot(reports: &Reports, name: &str, png: &str, width: u32, height: u32)
                 "--hide-scrollbars",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("--screenshot={}", reports.path(png).display()))
+            .arg(action)
             .arg(format!("--window-size={width},{height}"))
             .arg(format!("file://{}", page.display())),
         "Chromium",
@@ -52,6 +58,14 @@ fn screenshot(reports: &Reports, name: &str, png: &str, width: u32, height: u32)
         chromium.display(),
         ran.log()
     );
+    ran
+}
+
+/// `name` (an HTML file in `reports`) rendered at `width`×`height` into
+/// `png` (a file in `reports`).
+fn screenshot(reports: &Reports, name: &str, png: &str, width: u32, height: u32) -> Screenshot {
+    let screenshot = format!("--screenshot={}", reports.path(png).display());
+    chromium(reports, name, &screenshot, width, height);
     reports.keep(png);
     let image = Screenshot::read(&reports.path(png));
     assert_eq!(
@@ -137,4 +151,123 @@ fn chromium_renders_the_history_page_with_its_charts() {
         red > 200,
         "only {red} red pixels in the chart area: no bars were drawn"
     );
+    let found = overlaps(&table_rows(&reports, "history.html", 1280));
+    assert!(
+        found.is_empty(),
+        "history.html at 1280 px:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Added to a copy of a page: for every table row, each cell's box and the
+/// box of what is drawn in it (a range over its contents, which overflowing
+/// text extends), left and right in CSS pixels; whether the cell clips what
+/// overflows. Written into the page as JSON, read back with `--dump-dom`.
+const MEASURE: &str = r#"<script>
+(() => {
+  const rows = [];
+  for (const table of document.querySelectorAll("table")) {
+    for (const row of table.querySelectorAll("tr")) {
+      const cells = [];
+      for (const cell of row.children) {
+        const box = cell.getBoundingClientRect();
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const drawn = range.getBoundingClientRect();
+        cells.push({
+          text: (cell.innerText || cell.textContent).slice(0, 80),
+          cell: [box.left, box.right],
+          drawn: drawn.width > 0 ? [drawn.left, drawn.right] : null,
+          clips: getComputedStyle(cell).overflowX !== "visible",
+        });
+      }
+      rows.push({ table: table.className, cells });
+    }
+  }
+  const out = document.createElement("pre");
+  out.id = "ecmguard-boxes";
+  out.textContent = JSON.stringify(rows);
+  document.body.appendChild(out);
+})();
+</script>"#;
+
+/// Every table row of `name` (an HTML file in `reports`) laid out by
+/// Chromium at `width` pixels: `(table class, [(text, cell, drawn, clips)])`.
+fn table_rows(reports: &Reports, name: &str, width: u32) -> Vec<serde_json::Value> {
+    let measured = format!("measured-{name}");
+    let page = reports.read(name);
+    let with_script = page.replace("</body>", &format!("{MEASURE}</body>"));
+    assert_ne!(page, with_script, "{name} has no </body>");
+    std::fs::write(reports.path(&measured), with_script).expect("write the measured copy");
+    let ran = chromium(reports, &measured, "--dump-dom", width, 1000);
+    let start = ran
+        .stdout
+        .find("<pre id=\"ecmguard-boxes\">")
+        .unwrap_or_else(|| panic!("the measuring script did not run on {name}\n{}", ran.log()));
+    let json = &ran.stdout[start..];
+    let json =
+        &json[json.find('>').map_or(0, |at| at + 1)..json.find("</pre>").unwrap_or(json.len())];
+    let json = json
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("the boxes are JSON");
+    assert!(!rows.is_empty(), "{name}: no table rows measured");
+    rows
+}
+
+/// Cells whose content is drawn outside them, or over a neighbour's, in
+/// the rows of `rows` (half a pixel of rounding allowed).
+fn overlaps(rows: &[serde_json::Value]) -> Vec<String> {
+    let span = |v: &serde_json::Value| Some((v[0].as_f64()?, v[1].as_f64()?));
+    let mut found = Vec::new();
+    for row in rows {
+        let cells = row["cells"].as_array().cloned().unwrap_or_default();
+        let mut drawn: Vec<(f64, f64, String)> = Vec::new();
+        for cell in &cells {
+            let text = cell["text"].as_str().unwrap_or_default().replace('\n', " ");
+            let (Some((left, right)), Some((mut from, mut to))) =
+                (span(&cell["cell"]), span(&cell["drawn"]))
+            else {
+                continue;
+            };
+            if cell["clips"].as_bool() == Some(true) {
+                (from, to) = (from.max(left), to.min(right));
+            }
+            if from < left - 0.5 || to > right + 0.5 {
+                found.push(format!(
+                    "`{text}` is drawn over {from:.1}..{to:.1}, outside its cell {left:.1}..{right:.1}"
+                ));
+            }
+            drawn.push((from, to, text));
+        }
+        for (i, (from, to, text)) in drawn.iter().enumerate() {
+            for (other_from, other_to, other) in &drawn[i + 1..] {
+                if from < &(other_to - 0.5) && other_from < &(to - 0.5) {
+                    found.push(format!("`{text}` and `{other}` are drawn over each other"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "needs Chromium (Debian chromium, ECMGUARD_CHROMIUM): \
+            .ci/run installs it and runs the ignored tests"]
+fn no_table_cell_runs_into_another_at_1280_pixels() {
+    let reports = Reports::fixture_with_history();
+    let html = reports.read("first-seen.html");
+    assert!(
+        html.contains("First seen"),
+        "the report has no First seen column"
+    );
+    let rows = table_rows(&reports, "first-seen.html", 1280);
+    let findings_rows = rows.iter().filter(|r| r["table"] == "findings").count();
+    assert!(
+        findings_rows > 5,
+        "only {findings_rows} rows of findings were measured"
+    );
+    let found = overlaps(&rows);
+    assert!(found.is_empty(), "at 1280 px:\n{}", found.join("\n"));
 }

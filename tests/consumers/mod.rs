@@ -142,23 +142,14 @@ pub fn run(command: &mut Command, what: &str, limit: Duration) -> Ran {
 }
 
 /// `ecmguard` with these arguments in `dir`; nothing from the caller's
-/// environment that would change a run (params, a history, GitHub Actions).
+/// environment (`support::ecmguard_command`).
 pub fn ecmguard<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
-    command
+    crate::support::ecmguard_command()
         .current_dir(dir)
         .args(args)
         .env("NO_COLOR", "1")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("ECMGUARD_HISTORY")
-        .env_remove("TENCENTCLOUD_SECRET_ID")
-        .env_remove("TENCENTCLOUD_SECRET_KEY");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("ECMGUARD_PARAM_") {
-            command.env_remove(key);
-        }
-    }
-    command.output().expect("run ecmguard")
+        .output()
+        .expect("run ecmguard")
 }
 
 /// `ecmguard` must have exited with one of `codes`.
@@ -256,6 +247,44 @@ impl Reports {
         ] {
             reports.keep(name);
         }
+        reports
+    }
+
+    /// `first-seen.html`: the report fixture's HTML report from a check with
+    /// `--history`, whose findings were first seen on 2026-10-01 (the second
+    /// of two recorded runs), so the findings tables have a "First seen"
+    /// column with dates and ages.
+    pub fn fixture_with_history() -> Self {
+        let reports = Reports::new();
+        let history = reports.path("history.db").display().to_string();
+        for (now, format, output) in [
+            ("2026-10-01T00:00:00+08:00", "json", "first.json"),
+            (NOW, "html", "first-seen.html"),
+        ] {
+            let output_path = reports.path(output).display().to_string();
+            let output = ecmguard(
+                &repo().join("tests/fixtures/reports"),
+                &[
+                    "check",
+                    "--policy",
+                    "policy.yaml",
+                    "--snapshot",
+                    "snapshot.json",
+                    "--baseline",
+                    "baseline.json",
+                    "--history",
+                    &history,
+                    "--now",
+                    now,
+                    "--format",
+                    format,
+                    "--output",
+                    &output_path,
+                ],
+            );
+            expect_code(&output, &[1], &format!("the report fixture at {now}"));
+        }
+        reports.keep("first-seen.html");
         reports
     }
 

@@ -67,17 +67,32 @@ fn a_string_param_keeps_hash_brackets_colons_quotes_and_spaces() {
             ("os".to_owned(), "img-b".to_owned())
         ]
     );
-    for literal in ["[a-z]+-v[0-9]+", "a: b", "\"quoted\"", "  spaced  "] {
+    // Each value, read as YAML or trimmed, would be another regex (or no
+    // regex at all): `[a-z]+-v[0-9]+` a broken flow list, `a: b` a mapping,
+    // `"quoted"` the word without its quotes, `  spaced  ` without its
+    // spaces. One image's name matches the literal regex; the other's only
+    // what a misreading would leave: only the first may pass the naming rule
+    // (every other rule passes both).
+    for (regex, matching, misread) in [
+        ("[a-z]+-v[0-9]+", "web-v2", "web"),
+        ("a: b", "xa: bx", "xax"),
+        ("\"quoted\"", "x\"quoted\"x", "xquotedx"),
+        ("  spaced  ", "x  spaced  x", "xspacedx"),
+    ] {
+        let images = json!([
+            { "ImageId": "img-literal", "ImageName": matching, "ImageSize": 50, "Platform": "Ubuntu", "IsSupportCloudInit": true },
+            { "ImageId": "img-misread", "ImageName": misread, "ImageSize": 50, "Platform": "Ubuntu", "IsSupportCloudInit": true },
+        ]);
         let out = Test::new()
             .policy(NAMING)
-            .images(images())
-            .check(&["--format", "json", "--param", &format!("name_re={literal}")])
+            .images(images)
+            .check(&["--format", "json", "--param", &format!("name_re={regex}")])
             .run()
             .code(1);
-        assert!(
-            out.stderr.is_empty() || out.stderr.contains("gate-failed"),
-            "{literal}: {}",
-            out.stderr
+        assert_eq!(
+            failing_rules(&out),
+            [("naming".to_owned(), "img-misread".to_owned())],
+            "{regex:?}"
         );
     }
 }

@@ -9,6 +9,7 @@ use ecmguard::policy::{self, PolicySet};
 use ecmguard::source_text::SourceFile;
 use ecmguard::time::ApiZone;
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
 use crate::support::{now, options};
@@ -53,20 +54,31 @@ type Case = (Vec<Value>, Vec<bool>, Vec<bool>, Vec<(usize, bool)>);
 /// A per-image finding: rule id, image id, status, message, waiver.
 type PerImage = (String, String, String, String, Option<usize>);
 
+/// At least one `true`: every case keeps a rule and selects an image.
+fn some(n: usize) -> impl Strategy<Value = Vec<bool>> {
+    prop::collection::vec(any::<bool>(), n).prop_filter("at least one", |v| v.contains(&true))
+}
+
 fn case() -> impl Strategy<Value = Case> {
     prop::collection::vec(image(), 1..12).prop_flat_map(|images| {
         let n = images.len();
         (
             Just(images),
-            prop::collection::vec(any::<bool>(), RULES.len()),
-            prop::collection::vec(any::<bool>(), n),
+            some(RULES.len()),
+            some(n),
             // Waivers: (an image index, by id (true) or by `where` on its name).
             prop::collection::vec((0..n, any::<bool>()), 0..3),
         )
     })
 }
 
-fn compile(rules: &[bool], waivers: &[(usize, bool)], names: &[String]) -> Option<PolicySet> {
+/// The policy of a case. Every generated policy is valid: one that does not
+/// compile is a failure of the test (it used to count as a passed case).
+fn compile(
+    rules: &[bool],
+    waivers: &[(usize, bool)],
+    names: &[String],
+) -> Result<PolicySet, String> {
     let mut text = String::from("rules:\n");
     let mut ids = Vec::new();
     for (rule, keep) in RULES.iter().zip(rules) {
@@ -79,9 +91,6 @@ fn compile(rules: &[bool], waivers: &[(usize, bool)], names: &[String]) -> Optio
                     .to_owned(),
             );
         }
-    }
-    if ids.is_empty() {
-        return None;
     }
     if !waivers.is_empty() {
         text.push_str("waivers:\n");
@@ -97,9 +106,9 @@ fn compile(rules: &[bool], waivers: &[(usize, bool)], names: &[String]) -> Optio
             ));
         }
     }
-    policy::compile(vec![SourceFile::new("p.yaml", text)], &options())
-        .ok()
+    policy::compile(vec![SourceFile::new("p.yaml", text.as_str())], &options())
         .map(|loaded| loaded.policy)
+        .map_err(|problems| format!("the generated policy does not compile: {problems:?}\n{text}"))
 }
 
 /// Per-image findings as (rule id, image id, status, message, waiver).
@@ -122,45 +131,102 @@ fn per_image(policy: &PolicySet, set: &ImageSet, evaluation: &Evaluation) -> Vec
     out
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+/// How many cases to run; each must be evaluated.
+const CASES: u32 = 200;
 
-    #[test]
-    fn findings_on_a_selection_are_the_full_findings_restricted_to_it(
-        (images, rules, chosen, waivers) in case()
-    ) {
-        let images: Vec<Value> = images
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut image)| {
-                image["ImageId"] = json!(format!("img-{i}"));
-                image
-            })
-            .collect();
-        let names: Vec<String> = images.iter().map(|i| i["ImageName"].as_str().unwrap_or("a").to_owned()).collect();
-        let Some(policy) = compile(&rules, &waivers, &names) else { return Ok(()) };
-        let zone = ApiZone::default();
-        let typed: Vec<Image> = serde_json::from_value(Value::Array(images.clone())).expect("images");
-        let full = ImageSet::new(typed.clone(), &zone);
-        let selected_ids: Vec<String> = (0..images.len()).filter(|&i| chosen[i]).map(|i| format!("img-{i}")).collect();
-        prop_assume!(!selected_ids.is_empty());
-        let subset = ImageSet::new(
-            typed.into_iter().filter(|i| i.id().is_some_and(|id| selected_ids.iter().any(|s| s == id))).collect(),
-            &zone,
-        );
-        let selection = Selection { narrowed_by: "--image".into() };
-        let whole = evaluate(&policy, &full, EvalOptions { now: now(), baseline: None, selection: None, history: None });
-        let part = evaluate(&policy, &subset, EvalOptions { now: now(), baseline: None, selection: Some(&selection), history: None });
-        let restricted: Vec<_> = per_image(&policy, &full, &whole)
-            .into_iter()
-            .filter(|f| selected_ids.contains(&f.1))
-            .collect();
-        prop_assert_eq!(per_image(&policy, &subset, &part), restricted);
-        for (rule, result) in policy.rules.iter().zip(&part.rules) {
-            if rule.is_set_level() {
-                prop_assert_eq!(result.status, RuleStatus::Skip);
-            }
-        }
-        prop_assert!(part.findings.iter().all(|f| f.image.is_some()), "no set-level finding on a selection");
+#[test]
+fn findings_on_a_selection_are_the_full_findings_restricted_to_it() {
+    let evaluated = std::sync::atomic::AtomicU32::new(0);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: CASES,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&case(), |(images, rules, chosen, waivers)| {
+        one_case(images, &rules, &chosen, &waivers)?;
+        evaluated.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
     }
+    // Every case was evaluated and compared: none was skipped or set aside.
+    assert_eq!(evaluated.into_inner(), CASES);
+}
+
+fn one_case(
+    images: Vec<Value>,
+    rules: &[bool],
+    chosen: &[bool],
+    waivers: &[(usize, bool)],
+) -> Result<(), TestCaseError> {
+    let images: Vec<Value> = images
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut image)| {
+            image["ImageId"] = json!(format!("img-{i}"));
+            image
+        })
+        .collect();
+    let names: Vec<String> = images
+        .iter()
+        .map(|i| i["ImageName"].as_str().unwrap_or("a").to_owned())
+        .collect();
+    let policy = compile(rules, waivers, &names).map_err(TestCaseError::fail)?;
+    let zone = ApiZone::default();
+    let typed: Vec<Image> = serde_json::from_value(Value::Array(images.clone())).expect("images");
+    let full = ImageSet::new(typed.clone(), &zone);
+    let selected_ids: Vec<String> = (0..images.len())
+        .filter(|&i| chosen[i])
+        .map(|i| format!("img-{i}"))
+        .collect();
+    prop_assert!(!selected_ids.is_empty(), "the strategy selects an image");
+    let subset = ImageSet::new(
+        typed
+            .into_iter()
+            .filter(|i| {
+                i.id()
+                    .is_some_and(|id| selected_ids.iter().any(|s| s == id))
+            })
+            .collect(),
+        &zone,
+    );
+    let selection = Selection {
+        narrowed_by: "--image".into(),
+    };
+    let whole = evaluate(
+        &policy,
+        &full,
+        EvalOptions {
+            now: now(),
+            baseline: None,
+            selection: None,
+            history: None,
+        },
+    );
+    let part = evaluate(
+        &policy,
+        &subset,
+        EvalOptions {
+            now: now(),
+            baseline: None,
+            selection: Some(&selection),
+            history: None,
+        },
+    );
+    let restricted: Vec<_> = per_image(&policy, &full, &whole)
+        .into_iter()
+        .filter(|f| selected_ids.contains(&f.1))
+        .collect();
+    prop_assert_eq!(per_image(&policy, &subset, &part), restricted);
+    for (rule, result) in policy.rules.iter().zip(&part.rules) {
+        if rule.is_set_level() {
+            prop_assert_eq!(result.status, RuleStatus::Skip);
+        }
+    }
+    prop_assert!(
+        part.findings.iter().all(|f| f.image.is_some()),
+        "no set-level finding on a selection"
+    );
+    Ok(())
 }

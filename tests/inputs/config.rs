@@ -452,3 +452,165 @@ fn the_config_history_serves_check_history_and_prune() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("needs --history DB"), "{stderr}");
 }
+
+/// Every file under `dir` but the config file itself, as text: where a
+/// report or any other output could have put a secret.
+fn written_files(dir: &std::path::Path) -> String {
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.push_str(&written_files(&path));
+        } else if path.file_name().is_some_and(|n| n != "ecmguard.yaml") {
+            out.push_str(&String::from_utf8_lossy(
+                &std::fs::read(&path).unwrap_or_default(),
+            ));
+        }
+    }
+    out
+}
+
+/// An attacker's view: a config file holding a known secret in each way a
+/// diagnostic used to show one (in the message beside a masked snippet, as
+/// an invalid value, in a URL the URL parser could not read, on the line
+/// next to a YAML syntax error). The secret appears nowhere: not on stdout
+/// or stderr, not in any file the run wrote.
+#[test]
+fn no_diagnostic_shows_a_secret_whatever_the_file_holds() {
+    const PW: &str = "Zq7hunter2Pw";
+    let cases = [
+        // The endpoint's own message quoted the URL whole.
+        format!("endpoint: https://ci:{PW}@ecm.example.com/\n"),
+        // A SecretId as a value each key complains about.
+        format!("fail_on: {SECRET_ID}\n"),
+        format!("timeout: {SECRET_ID}\n"),
+        format!("api_time_zone: {SECRET_ID}\n"),
+        format!("reports: [{SECRET_ID}]\n"),
+        format!("account: prod-{SECRET_ID}\n"),
+        // URLs the URL parser refuses: libpq's multi-host list, a bad port.
+        format!("history: postgres://ci:{PW}@db1:5432,db2:5432/ecm\n"),
+        format!("history: postgres://ci:{PW}@db1:99999/ecm\n"),
+        // A password as a query or connection-string parameter.
+        format!("history: postgres://ci@db/ecm?sslmode=require&password={PW}\n"),
+        format!("history: \"host=db sslpassword={PW} dbname=ecm\"\n"),
+        // YAML syntax errors next to a secret, in every way one is written.
+        format!("history: postgres://ci:{PW}@db/ecm\nrate: [\n"),
+        format!("account: {SECRET_ID}\nrate: [\n"),
+        format!("\"secret key\": {PW}\nrate: [\n"),
+        format!("? token\n: {PW}\nrate: [\n"),
+        format!("token:\n  {PW}\nrate: [\n"),
+        format!("token: |\n  {PW}\nrate: [\n"),
+        format!("# password: {PW}\nrate: [\n"),
+        format!("endpoint: https://h/?x=1&password={PW}\nrate: [\n"),
+    ];
+    let mut shown = Vec::new();
+    for text in &cases {
+        let out = project()
+            .file("ecmguard.yaml", text)
+            .check(&["--report", "json=out/report.json"])
+            .run()
+            .code(2);
+        let written = written_files(out.dir());
+        let leaked = [PW, SECRET_ID, "hunter2", "AKIDz8"]
+            .into_iter()
+            .any(|secret| {
+                out.stderr.contains(secret)
+                    || out.stdout.contains(secret)
+                    || written.contains(secret)
+            });
+        if leaked || !out.stderr.contains("[ecmguard.yaml:") {
+            shown.push(format!("{text:?}:\n{}{}", out.stdout, out.stderr));
+        }
+    }
+    assert!(
+        shown.is_empty(),
+        "{} of {} files had a secret shown (or no location):\n{}",
+        shown.len(),
+        cases.len(),
+        shown.join("\n")
+    );
+}
+
+/// A password in a history URL's query (`?password=`, `sslpassword=`) is
+/// a password in the file, refused like one in the user info: it used to be
+/// accepted and used to connect.
+#[test]
+fn a_password_parameter_in_the_history_url_is_refused() {
+    for url in [
+        "postgres://ci@db/ecm?password=s3cret",
+        "postgresql://ci@db/ecm?sslmode=require&sslpassword=s3cret",
+    ] {
+        project()
+            .file("ecmguard.yaml", format!("history: {url}\n"))
+            .args(&["validate"])
+            .run()
+            .code(2)
+            .stderr_has("ecmguard::config-credential")
+            .stderr_has("a password parameter")
+            .stderr_has("PGPASSWORD");
+    }
+    // A URL without one is a history like any other.
+    project()
+        .file(
+            "ecmguard.yaml",
+            "history: postgres://ci@db/ecm?sslmode=require\n",
+        )
+        .args(&["validate"])
+        .run()
+        .code(0);
+}
+
+/// `text` as the inside of a YAML double-quoted string: every character
+/// outside printable ASCII as `\uXXXX`.
+fn yaml_escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c.to_string()
+            } else {
+                format!("\\u{:04X}", u32::from(c))
+            }
+        })
+        .collect()
+}
+
+/// One rule for an account label wherever it is given: `--account` used to
+/// take a bidirectional override or a zero-width character that `account:`
+/// in the config file refused (and `ecmguard history` showed them raw). Now
+/// both refuse control, bidirectional and invisible characters: the flag
+/// with a flag diagnostic, the config key located in the file.
+#[test]
+fn an_account_label_is_checked_the_same_way_as_a_flag_and_in_the_config() {
+    for (label, point, what) in [
+        ("prod\u{202e}dab", "U+202E", "bidirectional"),
+        ("prod\u{200b}", "U+200B", "invisible"),
+        ("prod\u{7}", "U+0007", "control"),
+    ] {
+        project()
+            .check(&["--history", "h.db", "--account", label])
+            .run()
+            .code(2)
+            .stderr_has("ecmguard::invalid-argument")
+            .stderr_has("--account must be 1 to 128 printable characters")
+            .stderr_has(point)
+            .stderr_has(what);
+        let out = project()
+            .file(
+                "ecmguard.yaml",
+                format!("history: h.db\naccount: \"{}\"\n", yaml_escaped(label)),
+            )
+            .check(&[])
+            .run()
+            .code(2)
+            .stderr_has("ecmguard::config-value")
+            .stderr_has("[ecmguard.yaml:2:10]")
+            .stderr_has(point)
+            .stderr_has(what);
+        assert!(!out.dir().join("h.db").exists(), "nothing recorded");
+    }
+    // A plain label (surrounding spaces aside) is taken from either.
+    project()
+        .check(&["--history", "h.db", "--account", " prod-guangzhou "])
+        .run()
+        .code(0);
+}

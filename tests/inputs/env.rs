@@ -2,16 +2,22 @@
 //! naming no param is a warning (the environment serves many runs), which
 //! `validate --strict` turns into a failure.
 
-use super::{failing, project};
+use super::{failing, failing_images, images_with_plain_web, project};
 
 #[test]
 fn a_value_is_literal_text() {
-    // `#` and the spaces are kept: a YAML reading would make this `^web`.
-    project()
+    // `#` and the spaces are kept: a YAML reading would make this `^web`,
+    // which `web` passes.
+    let out = project()
+        .images(images_with_plain_web())
         .env("ECMGUARD_PARAM_name_re", "^web #x$")
-        .check(&[])
+        .check(&["--format", "json"])
         .run()
-        .code(0);
+        .code(1);
+    assert_eq!(
+        failing_images(&out),
+        [("naming".to_owned(), "img-web".to_owned())]
+    );
     let out = project()
         .env("ECMGUARD_PARAM_name_re", "^web$")
         .env("ECMGUARD_PARAM_max_age", "10d")

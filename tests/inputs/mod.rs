@@ -46,6 +46,32 @@ pub(crate) fn images() -> serde_json::Value {
     }])
 }
 
+/// [`images`] and `img-web`, named `web`: a `name_re` of `^web #x$` cut at
+/// its `#` (a YAML comment) to `^web` passes it; whole, it fails it.
+pub(crate) fn images_with_plain_web() -> serde_json::Value {
+    let mut images = images();
+    let mut plain = images[0].clone();
+    plain["ImageId"] = json!("img-web");
+    plain["ImageName"] = json!("web");
+    images.as_array_mut().expect("an array").push(plain);
+    images
+}
+
+/// `(rule, ImageId)` of the failing findings of a `check --format json` run.
+pub(crate) fn failing_images(out: &Output) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = out.json()["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (field(&f["rule"]), field(&f["image"]["ImageId"]))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// A run in a directory holding [`POLICY`] and [`images`].
 pub(crate) fn project() -> Test {
     Test::new().policy(POLICY).images(images())

@@ -1,12 +1,14 @@
 //! `--param-file FILE`: values typed like `--param`, and every mistake a
 //! located diagnostic in the file (exit 2).
 
-use super::{failing, project};
+use super::{failing, failing_images, images_with_plain_web, project};
 
 #[test]
 fn values_are_typed_like_param_values() {
-    // A quoted regex keeps its `#`; a YAML list is a list; 10d a duration.
+    // A quoted regex keeps its `#` (cut there, `^web` would pass `web`); a
+    // YAML list is a list; 10d a duration.
     let out = project()
+        .images(images_with_plain_web())
         .file(
             "vars.yaml",
             "name_re: \"^web #x$\"\nallowed_os: [Debian, Ubuntu]\nmax_age: 10d\nmin_size: 50\n",
@@ -14,7 +16,14 @@ fn values_are_typed_like_param_values() {
         .check(&["--format", "json", "--param-file", "vars.yaml"])
         .run()
         .code(1);
-    assert_eq!(failing(&out), ["age"]);
+    assert_eq!(
+        failing_images(&out),
+        [
+            ("age".to_owned(), "img-a".to_owned()),
+            ("age".to_owned(), "img-web".to_owned()),
+            ("naming".to_owned(), "img-web".to_owned())
+        ]
+    );
     // A list as text, as --param takes it; a literal string that is not the name.
     let out = project()
         .file("vars.yaml", "allowed_os: Debian,CentOS\nname_re: '^web$'\n")

@@ -28,7 +28,8 @@ fn fifos_and_devices_are_refused_not_waited_on() {
             .unwrap()
             .success()
     );
-    let started = std::time::Instant::now();
+    // A read of the FIFO would wait for a writer forever (caught by the
+    // harness's hang deadline); refused, it is never opened for reading.
     let out = test
         .check(&["--policy", "fifo.yaml"])
         .run()
@@ -43,7 +44,6 @@ fn fifos_and_devices_are_refused_not_waited_on() {
             .code(2)
             .stderr_has("it is a device, not a regular file");
     }
-    assert!(started.elapsed() < std::time::Duration::from_secs(30));
     drop(out);
     // A credentials file that is a device is refused too (exit 3: no credentials).
     let server = Server::start(images().as_array().cloned().unwrap_or_default(), |_| {});
@@ -68,7 +68,6 @@ fn patterns_are_held_to_a_total_budget() {
             "  - id: r{i}\n    title: T\n    assert: {{ ImageName: {{ matches: '\\w{{20}}' }} }}\n"
         ));
     }
-    let started = std::time::Instant::now();
     Test::new()
         .policy(&policy)
         .args(&["validate"])
@@ -76,7 +75,6 @@ fn patterns_are_held_to_a_total_budget() {
         .code(2)
         .stderr_has("ecmguard::pattern-budget")
         .stderr_has("need more than 64 MiB compiled");
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     // A realistic set of patterns is far below it.
     let mut policy = String::from("rules:\n");
     for i in 0..1000 {

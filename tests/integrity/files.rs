@@ -108,7 +108,7 @@ fn lost_output_is_never_a_success() {
     for format in ["human", "sarif", "json"] {
         let dir = Test::new().policy(POLICY).images(images());
         let path = dir.path().to_owned();
-        let status = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+        let status = crate::support::ecmguard_command()
             .args([
                 "check",
                 "--snapshot",
@@ -134,7 +134,7 @@ fn lost_output_is_never_a_success() {
 #[test]
 fn a_reader_that_stops_reading_keeps_the_verdict() {
     let test = Test::new().policy(POLICY).images(images());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let mut child = crate::support::ecmguard_command()
         .args([
             "check",
             "--snapshot",
@@ -221,7 +221,7 @@ fn a_run_killed_mid_write_leaves_the_previous_file_intact() {
     )
     .unwrap();
     std::fs::write(dir.join("big.json"), snapshot).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let mut child = crate::support::ecmguard_command()
         .args([
             "check",
             "--snapshot",
@@ -259,7 +259,7 @@ fn a_run_killed_mid_write_leaves_the_previous_file_intact() {
             "finished before it could be killed mid-write; make the report larger"
         );
         assert!(
-            started.elapsed() < std::time::Duration::from_secs(120),
+            started.elapsed() < crate::support::HANG_DEADLINE,
             "never started writing"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
@@ -371,7 +371,7 @@ fn fetch_to_a_closed_pipe_is_not_a_success() {
     let server = Server::start(images().as_array().cloned().unwrap_or_default(), |_| {});
     let url = server.url();
     let test = with_credentials(Test::new());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ecmguard"))
+    let mut child = crate::support::ecmguard_command()
         .args(["fetch", "--endpoint", &url, "-o", "-"])
         .current_dir(test.path())
         .env("TENCENTCLOUD_SECRET_ID", ecm_emulator::DEFAULT_SECRET_ID)

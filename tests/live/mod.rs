@@ -9,4 +9,5 @@ mod rate;
 mod secrets;
 mod support;
 mod tls;
+mod usage;
 mod vectors;

@@ -7,14 +7,22 @@
 //! without a rate limit, and behind the emulator's strict limiter (a sliding window over
 //! jittered arrivals, refused requests counted) set below the client's rate, so that the
 //! limiter's throttling and the pacer's slowdowns mix with the scripted faults.
+//!
+//! Usage too: under seeded scripts aimed at `DescribeInstances` and `DescribeModule` (the
+//! same faults, and instances losing their image), the usage counts of every image equal a
+//! direct count over the instances and modules the emulator serves, or the fetch is exit 3.
 
 use std::time::Duration;
 
-use ecm_emulator::{Config, Emulator, Fault, FaultRule, FaultScript};
+use ecm_emulator::{
+    Config, DESCRIBE_INSTANCES, DESCRIBE_MODULE, Emulator, Fault, FaultRule, FaultScript,
+};
 use ecmguard::exit::ExitCode;
-use ecmguard::source::live::fetch_all;
+use ecmguard::source::live::{Session, UsageScope, fetch_all};
+use ecmguard::usage::Usage;
 
 use super::support::{emulator, emulator_ids, fast_config, ids};
+use super::usage::{direct_counts, fetched_counts};
 
 /// splitmix64: small, deterministic, good enough to spread test cases.
 struct Rng(u64);
@@ -190,4 +198,95 @@ async fn run_cases(limit: Limit, seed: u64, cases: u32) -> (u32, u32, u64) {
         em.shutdown().await;
     }
     (complete, refused, limited)
+}
+
+/// A script aimed at the usage actions: each rule at one of them, with the faults of the
+/// image listing (inserts and deletes of instances or modules), and instances losing their
+/// image. That last one changes instances in place, which no listing can see while it
+/// reads (`TotalCount` stays, no page shifts): it is applied to the first instance request,
+/// before any page is served, so the served data is one state.
+fn random_usage_script(rng: &mut Rng, items: u64) -> FaultScript {
+    let mut rules = Vec::new();
+    if rng.chance(35) {
+        rules.push(
+            FaultRule::once(Fault::NullImage {
+                count: 1 + rng.below(4),
+                at: rng.below(items.max(1)),
+            })
+            .for_action(DESCRIBE_INSTANCES),
+        );
+    }
+    rules.extend((0..1 + rng.below(4)).map(|_| {
+        let fault = random_fault(rng, items);
+        let action = if rng.chance(65) {
+            DESCRIBE_INSTANCES
+        } else {
+            DESCRIBE_MODULE
+        };
+        let mut rule = FaultRule::once(fault).for_action(action);
+        if rng.chance(50) {
+            rule = rule.at_offset(rng.below(items.div_ceil(100).max(1)) * 100);
+        }
+        if rng.chance(10) {
+            rule = rule.forever();
+        } else {
+            rule = rule.times(1 + rng.below(3));
+        }
+        rule
+    }));
+    FaultScript::new(rules)
+}
+
+#[tokio::test]
+async fn usage_counts_equal_a_direct_count_or_exit_3() {
+    let mut rng = Rng(0x5EED_2026_1207);
+    let (mut complete, mut refused, mut unknown_seen) = (0, 0, 0);
+    for case in 0..40 {
+        let images = 50 + rng.below(200);
+        let instances = rng.below(420);
+        let modules = rng.below(230);
+        let script = random_usage_script(&mut rng, instances.max(modules));
+        let em = super::usage::emulator(
+            images as usize,
+            instances as usize,
+            modules as usize,
+            script.clone(),
+        )
+        .await;
+        let mut cfg = fast_config(&em);
+        cfg.timeout = Duration::from_millis(200);
+        let result = match Session::new(&cfg) {
+            Ok(session) => session.usage(UsageScope::Account, "--usage", &|_| {}).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(fetched) => {
+                complete += 1;
+                let usage = Usage::new(fetched.set);
+                let (direct, unknown) = direct_counts(&em);
+                assert_eq!(
+                    fetched_counts(&usage),
+                    direct,
+                    "case {case}: wrong counts for {script:?}"
+                );
+                assert_eq!(usage.unknown_image_instances(), unknown, "case {case}");
+                if unknown > 0 {
+                    unknown_seen += 1;
+                }
+            }
+            Err(error) => {
+                refused += 1;
+                assert_eq!(
+                    ExitCode::of_fetch_error(&error),
+                    ExitCode::Incomplete,
+                    "case {case}: {error} for {script:?}"
+                );
+            }
+        }
+        em.shutdown().await;
+    }
+    assert!(
+        complete > 10 && refused > 2 && unknown_seen > 0,
+        "complete {complete}, refused {refused}, with unknown images {unknown_seen}"
+    );
 }

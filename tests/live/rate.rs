@@ -59,7 +59,7 @@ async fn never_faster_than_the_rate_retries_included() {
     assert!(times[times.len() - 1] - times[0] >= Duration::from_millis(33 * 50 - 30));
 }
 
-/// The limiter: 20 requests/s over a sliding one-second window of arrival times,
+/// The emulator's strict limiter: 20 requests/s over a sliding one-second window of arrival times,
 /// refused requests counted, every arrival jittered by ±20 ms; 60 pages, 50 ms latency, the
 /// client at its default 20 req/s. Pacing with a margin keeps it under the limit: no more than
 /// one request throttled (a loaded machine adds its own jitter; the paused-time simulation in
@@ -92,11 +92,12 @@ async fn strict_limiter_with_jitter_no_throttle_near_the_bound() {
     // Retries are paced too: 20 in any second of sending at most, throttled or not.
     let sent = sent.into_inner().unwrap();
     assert!(max_in_window(&sent, Duration::from_millis(995)) <= 20);
-    // The bound is 60 pages / 20 per second = 3 s; the margin costs 7.5 %, the latency
-    // 50 ms once. 1.3× leaves room for a loaded machine.
+    // The bound is 60 pages / 20 per second = 3 s: paced, the fetch cannot be
+    // faster. How close to it it ends is a timing, which a loaded machine
+    // stretches: scripts/bench_fetch.sh measures it, and the paused-time
+    // simulation in `source::live::simulated` checks it exactly.
     let bound = Duration::from_secs(3);
     assert!(elapsed >= bound - Duration::from_millis(100), "{elapsed:?}");
-    assert!(elapsed <= bound.mul_f64(1.3), "{elapsed:?}, {summary:?}");
 }
 
 /// Faults and retries against the strict limiter: every request paced, the retries too, and

@@ -115,7 +115,6 @@ async fn an_untrusted_certificate_is_not_retried() {
         min_delay: std::time::Duration::from_millis(200),
         max_delay: std::time::Duration::from_millis(400),
     };
-    let started = std::time::Instant::now();
     let Err(err) = fetch_all(&cfg, &|_| {}).await else {
         panic!("an untrusted certificate");
     };
@@ -131,6 +130,7 @@ async fn an_untrusted_certificate_is_not_retried() {
         "{shown}"
     );
     assert!(shown.contains("not retried"), "{shown}");
+    // One connection: not retried (no wall-clock limit, which a loaded
+    // machine can exceed; the count is the proof).
     assert_eq!(*connections.lock().unwrap(), 1, "{shown}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -79,6 +79,18 @@ fn the_reader_is_strict() {
     assert!(parse("\"a\r\n").is_err());
 }
 
+/// A value as docs/reports.md says the CSV report writes it: a field that
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading
+/// `'` (spreadsheets run it as a formula otherwise); any other is as it is.
+/// Written from the documentation, not with the code's own function.
+fn as_documented(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
 #[test]
 fn one_row_per_finding_under_the_header() {
     let (text, code) = render("csv");
@@ -116,11 +128,11 @@ fn one_row_per_finding_under_the_header() {
         );
         assert_eq!(
             row[5],
-            defuse(finding["image"]["ImageName"].as_str().unwrap_or_default())
+            as_documented(finding["image"]["ImageName"].as_str().unwrap_or_default())
         );
         assert_eq!(
             row[6],
-            defuse(finding["message"].as_str().unwrap_or_default())
+            as_documented(finding["message"].as_str().unwrap_or_default())
         );
         assert_eq!(
             row[7],

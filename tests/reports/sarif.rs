@@ -246,24 +246,27 @@ fn policy_paths_are_percent_encoded_uris() {
         dir.path().join("snapshot.json"),
     )
     .expect("copy snapshot");
-    let mut command = assert_cmd::Command::cargo_bin("ecmguard").expect("binary");
-    let output = command
-        .current_dir(dir.path())
-        .args([
-            "check",
-            "--policy",
-            "策略 policies/a:b.yaml",
-            "--snapshot",
-            "snapshot.json",
-        ])
-        .args(["--now", super::support::NOW, "--format", "sarif"])
-        .output()
-        .expect("runs");
-    let log: Value = serde_json::from_slice(&output.stdout).expect("SARIF");
-    let uri = &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
-        ["uri"];
-    assert_eq!(uri, "%E7%AD%96%E7%95%A5%20policies/a%3Ab.yaml");
-    assert_eq!(errors(&validator(), &log), Vec::<String>::new());
+    std::fs::copy(fixture.join("policy.yaml"), dir.path().join("x:y #1%.yaml"))
+        .expect("copy policy");
+    // Each file's first result, as SARIF locates it.
+    let uri_of = |policy: &str| {
+        let output = crate::support::ecmguard_command()
+            .current_dir(dir.path())
+            .args(["check", "--policy", policy, "--snapshot", "snapshot.json"])
+            .args(["--now", super::support::NOW, "--format", "sarif"])
+            .output()
+            .expect("runs");
+        let log: Value = serde_json::from_slice(&output.stdout).expect("SARIF");
+        assert_eq!(errors(&validator(), &log), Vec::<String>::new());
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .clone()
+    };
+    assert_eq!(
+        uri_of("策略 policies/a:b.yaml"),
+        "%E7%AD%96%E7%95%A5%20policies/a:b.yaml"
+    );
+    // `x:y…` alone would read as a URI with the scheme `x`.
+    assert_eq!(uri_of("x:y #1%.yaml"), "./x:y%20%231%25.yaml");
 }
 
 #[test]

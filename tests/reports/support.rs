@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
-
 /// `--now` of every fixture run: the fixture's ages and expiries assume it.
 pub const NOW: &str = "2026-11-27T00:00:00+08:00";
 
@@ -19,7 +17,7 @@ pub fn check(extra: &[&str]) -> Output {
 }
 
 pub fn check_in(dir: &Path, base: &[&str], extra: &[&str]) -> Output {
-    let mut command = Command::cargo_bin("ecmguard").expect("the ecmguard binary is built");
+    let mut command = crate::support::ecmguard_command();
     command
         .current_dir(dir)
         .env("NO_COLOR", "1")
@@ -53,21 +51,51 @@ pub fn json() -> serde_json::Value {
     serde_json::from_str(&text).expect("the JSON report parses")
 }
 
-/// `file:///…/tests/fixtures/reports/`, as the SARIF report writes the root.
-pub fn root_uri() -> String {
-    // The binary sees its working directory with symlinks resolved.
+/// The `%SRCROOT%` URI of a SARIF log, checked to be the fixture directory:
+/// `file://`, a trailing `/`, and a path that percent-decodes to the
+/// directory the binary ran in (with symlinks resolved, as it sees it).
+pub fn root_uri(sarif: &serde_json::Value) -> String {
+    let uri = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("a %SRCROOT% URI")
+        .to_owned();
+    let path = uri
+        .strip_prefix("file://")
+        .and_then(|p| p.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("not a file:// directory URI: {uri}"));
     let dir = fixture_dir()
         .canonicalize()
         .unwrap_or_else(|_| fixture_dir());
-    let mut uri = String::from("file://");
-    for part in dir.components().skip(1) {
-        uri.push('/');
-        uri.push_str(&ecmguard::report::sarif::percent_encode(
-            &part.as_os_str().to_string_lossy(),
-        ));
-    }
-    uri.push('/');
+    assert_eq!(
+        percent_decode(path),
+        dir.to_string_lossy(),
+        "the root URI {uri} is not the fixture directory"
+    );
     uri
+}
+
+/// `%XX` escapes back to bytes (as RFC 3986 defines them), then UTF-8.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("the URI decodes to UTF-8")
 }
 
 /// A temp dir with a one-rule policy and `n` images that all violate it

@@ -1,6 +1,8 @@
 //! Test support: a fluent builder that runs the real binary in a temporary
 //! directory, and helpers that compile policies and evaluate in-process.
 
+mod isolation;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,6 +47,42 @@ pub fn tencent_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/tencent")
         .join(name)
+}
+
+/// How long a run may take before it is taken for a hang and killed: far
+/// above any run of the suite (the slowest take seconds in a debug build on
+/// a loaded machine), so it never fails a slow run, only a stuck one. The
+/// work of hostile inputs is bounded by the tool itself (the parser's
+/// budgets, size caps), which the tests check; how fast is for benchmarks.
+pub const HANG_DEADLINE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// What a run of the binary keeps of the environment of the test process:
+/// what any process needs to run, and to be measured or debugged. Nothing
+/// else: a developer's `ECMGUARD_HISTORY` (which the README tells users to
+/// export) would record fixture runs into their real history, their
+/// `TENCENTCLOUD_*` credentials, token or credentials file would be used,
+/// `ECMGUARD_PARAM_*` would change policies, `CLICOLOR_FORCE`, `COLUMNS`,
+/// `GITHUB_ACTIONS` and `HOME` would change what is printed or read.
+const KEPT_ENVIRONMENT: &[&str] = &[
+    "PATH",
+    "TMPDIR",
+    "LANG",
+    "LLVM_PROFILE_FILE",
+    "RUST_BACKTRACE",
+    "RUST_LIB_BACKTRACE",
+];
+
+/// The `ecmguard` binary with an environment of [`KEPT_ENVIRONMENT`] only:
+/// a test names every variable a run should see.
+pub fn ecmguard_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
+    command.env_clear();
+    for key in KEPT_ENVIRONMENT {
+        if let Some(value) = std::env::var_os(key) {
+            command.env(key, value);
+        }
+    }
+    command
 }
 
 /// A run of the `ecmguard` binary in a fresh directory.
@@ -154,43 +192,27 @@ impl Test {
     }
 
     pub fn run(self) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ecmguard"));
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut command = ecmguard_command();
         command
             .args(&self.args)
             .current_dir(self.dir.path())
             .env("NO_COLOR", "1")
             .env("COLUMNS", "100")
-            .env_remove("TENCENTCLOUD_SECRET_ID")
-            .env_remove("TENCENTCLOUD_SECRET_KEY")
-            // Tests that want GitHub Actions' behaviour ask for it with `.env`.
-            .env_remove("GITHUB_ACTIONS");
-
-        // Params from the test process's own environment would leak into
-        // every run; a test sets the ones it means with `.env`.
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("ECMGUARD_PARAM_") {
-                command.env_remove(key);
-            }
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("spawn ecmguard");
+        if let (Some(bytes), Some(mut input)) = (&self.stdin, child.stdin.take()) {
+            let _ = input.write_all(bytes);
         }
-        for (k, v) in &self.env {
-            command.env(k, v);
-        }
-        let output = match &self.stdin {
-            Some(bytes) => {
-                use std::io::Write;
-                use std::process::Stdio;
-                command
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped());
-                let mut child = command.spawn().expect("spawn ecmguard");
-                if let Some(mut input) = child.stdin.take() {
-                    let _ = input.write_all(bytes);
-                }
-                child.wait_with_output().expect("wait")
-            }
-            None => command.output().expect("run ecmguard"),
-        };
+        let output = wait_or_kill(child, &self.args);
         Output {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -198,6 +220,30 @@ impl Test {
             dir: self.dir,
         }
     }
+}
+
+/// The child's output, or a failure naming `args` when it is still running
+/// after [`HANG_DEADLINE`] (it is killed then).
+#[track_caller]
+pub fn wait_or_kill(child: std::process::Child, args: &[String]) -> std::process::Output {
+    use rustix::process::{Pid, Signal, kill_process};
+    let pid = Pid::from_child(&child);
+    let (finished, watch) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let hung = watch.recv_timeout(HANG_DEADLINE).is_err();
+        if hung {
+            let _ = kill_process(pid, Signal::KILL);
+        }
+        hung
+    });
+    let output = child.wait_with_output().expect("wait for ecmguard");
+    let _ = finished.send(());
+    let hung = watchdog.join().unwrap_or(false);
+    assert!(
+        !hung,
+        "ecmguard {args:?} was still running after {HANG_DEADLINE:?} and was killed (a hang?)"
+    );
+    output
 }
 
 impl Output {
@@ -283,28 +329,71 @@ pub fn diagnostics(yaml: &str) -> Vec<Diag> {
     }
 }
 
-/// Evaluate a policy on images in-process: `(rule id, image id, status)`.
-pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
+/// Evaluate a policy on images in-process, at [`NOW`], without baseline,
+/// selection or history: the policy, the image set and the evaluation.
+pub fn evaluated(
+    yaml: &str,
+    images: serde_json::Value,
+) -> (
+    ecmguard::policy::PolicySet,
+    ImageSet,
+    ecmguard::eval::Evaluation,
+) {
     let loaded =
         compile(yaml).unwrap_or_else(|problems| panic!("policy does not load: {problems:?}"));
     let images: Vec<Image> = serde_json::from_value(images).expect("images");
     let set = ImageSet::new(images, &ApiZone::default());
-    let evaluation = evaluate(
-        &loaded.policy,
-        &set,
+    let evaluation = evaluate_at_now(&loaded.policy, &set);
+    (loaded.policy, set, evaluation)
+}
+
+/// Evaluate at [`NOW`], without baseline, selection or history.
+fn evaluate_at_now(
+    policy: &ecmguard::policy::PolicySet,
+    set: &ImageSet,
+) -> ecmguard::eval::Evaluation {
+    evaluate(
+        policy,
+        set,
         EvalOptions {
             now: now(),
             baseline: None,
             selection: None,
             history: None,
         },
-    );
-    evaluation
+    )
+}
+
+/// Evaluate a loaded policy on an image set already built (with its usage, say):
+/// `(rule id, image id, status, message)` of every finding.
+pub fn findings_in(
+    loaded: &Loaded,
+    set: &ImageSet,
+) -> Vec<(String, Option<String>, Status, String)> {
+    evaluate_at_now(&loaded.policy, set)
         .findings
         .iter()
         .map(|f| {
             (
                 loaded.policy.rules[f.rule].id.clone(),
+                f.image
+                    .and_then(|i| set.images()[i].id().map(str::to_owned)),
+                f.status,
+                f.message.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Evaluate a policy on images in-process: `(rule id, image id, status)`.
+pub fn findings(yaml: &str, images: serde_json::Value) -> Vec<(String, Option<String>, Status)> {
+    let (policy, set, evaluation) = evaluated(yaml, images);
+    evaluation
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                policy.rules[f.rule].id.clone(),
                 f.image
                     .and_then(|i| set.images()[i].id().map(str::to_owned)),
                 f.status,

@@ -7,12 +7,13 @@
 
 use std::io::Write;
 
+use super::Style;
 use super::paint::Paint;
 use super::wrap::{glued, width, wrap};
-use super::{Style, plural};
 use crate::eval::Finding;
 use crate::policy::model::{Origin, Rule};
 use crate::report::Report;
+use crate::text::{count, thousands};
 use crate::text::{escape, snippet_safe};
 
 /// The open findings of one rule, in evaluation order.
@@ -30,7 +31,10 @@ impl Group<'_> {
 
 /// The tail of a capped list: how many more, and where to see them all.
 pub(super) fn more_line(rest: usize) -> String {
-    format!("… and {rest} more (--max-findings, or --format json/csv for all)")
+    format!(
+        "… and {} more (--max-findings, or --format json/csv for all)",
+        thousands(rest as u64)
+    )
 }
 
 /// Write the block of `rule` (an index into the policy's rules).
@@ -59,6 +63,11 @@ pub(super) fn write(
         );
     for (lead, finding) in listed {
         frame.note(out, lead, &escape(&report.finding_text(finding)))?;
+        // A rule that reads usage: what uses the image, ids capped like the images.
+        if let Some(evidence) = report.usage_evidence(finding) {
+            let text = evidence.text(style.max_findings);
+            frame.note(out, Some("usage:"), &escape(&text))?;
+        }
     }
     let total = violations + indeterminate;
     // `--max-findings 0` asks for counts only: the header has them.
@@ -98,10 +107,10 @@ fn header(
 ) -> std::io::Result<()> {
     let mut counts = Vec::new();
     if violations > 0 {
-        counts.push(plural(violations, "violation"));
+        counts.push(count(violations as u64, "violation", "violations"));
     }
     if indeterminate > 0 {
-        counts.push(format!("{indeterminate} indeterminate"));
+        counts.push(format!("{} indeterminate", thousands(indeterminate as u64)));
     }
     let fail_on = report.run.fail_on;
     let note = if fail_on.fails(rule.severity) {
@@ -159,20 +168,17 @@ fn label(rule: &Rule, violations: usize, indeterminate: usize) -> String {
     if rule.is_set_level() {
         return format!(
             "{} on the images in scope",
-            plural(violations + indeterminate, "finding")
+            count((violations + indeterminate) as u64, "finding", "findings")
         );
     }
-    let fail = |n: usize| {
-        if n == 1 {
-            "1 image fails this".to_owned()
-        } else {
-            format!("{n} images fail this")
-        }
-    };
+    let fail = |n: usize| format!("{} this", count(n as u64, "image fails", "images fail"));
     match (violations, indeterminate) {
         (v, 0) => fail(v),
-        (0, i) => format!("cannot be decided for {}", plural(i, "image")),
-        (v, i) => format!("{}, {i} cannot be decided", fail(v)),
+        (0, i) => format!(
+            "cannot be decided for {}",
+            count(i as u64, "image", "images")
+        ),
+        (v, i) => format!("{}, {} cannot be decided", fail(v), thousands(i as u64)),
     }
 }
 

@@ -18,7 +18,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use crate::diag::Diag;
 use crate::eval::{Finding, SkipReason, Status};
 use crate::report::Report;
-use crate::text::escape;
+use crate::text::{count, escape, thousands};
 use block::Group;
 use paint::Paint;
 
@@ -135,14 +135,6 @@ fn groups<'r>(report: &'r Report<'_>) -> Vec<Group<'r>> {
     groups
 }
 
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// One item of a list: `first` before its first line, `rest` before the
 /// others, wrapped at spaces to the style's width.
 fn item(
@@ -242,33 +234,33 @@ fn render_fixed(report: &Report<'_>, out: &mut dyn Write, style: Style) -> std::
 
 /// The closing line: images, rules, violations by severity, indeterminate,
 /// waived, baselined, and the verdict.
-pub fn summary_line(report: &Report<'_>) -> String {
+pub(crate) fn summary_line(report: &Report<'_>) -> String {
     let s = report.summary();
     let verdict = if s.passed { "PASS" } else { "FAIL" };
     format!(
         "{verdict}: {} checked{} against {}: {} error, {} warning, {} info violations; {} indeterminate; {} waived; {} baselined{}{}",
-        plural(s.images, "image"),
+        count(s.images as u64, "image", "images"),
         // A verdict on images taken as the whole set on the user's word says so.
         if report.run.source.assumed_complete() {
             format!(" ({})", crate::source::ASSUMED_COMPLETE)
         } else {
             String::new()
         },
-        plural(s.rules, "rule"),
-        s.violations.error,
-        s.violations.warning,
-        s.violations.info,
-        s.indeterminate,
-        s.waived,
-        s.baselined,
+        count(s.rules as u64, "rule", "rules"),
+        thousands(s.violations.error as u64),
+        thousands(s.violations.warning as u64),
+        thousands(s.violations.info as u64),
+        thousands(s.indeterminate as u64),
+        thousands(s.waived as u64),
+        thousands(s.baselined as u64),
         // Shown only when a rule has `grace` in force, so runs without it read as before.
         if s.grace > 0 {
-            format!("; {} in grace", s.grace)
+            format!("; {} in grace", thousands(s.grace as u64))
         } else {
             String::new()
         },
         if s.warnings > 0 {
-            format!("; {}", plural(s.warnings, "warning"))
+            format!("; {}", count(s.warnings as u64, "warning", "warnings"))
         } else {
             String::new()
         },
@@ -276,7 +268,11 @@ pub fn summary_line(report: &Report<'_>) -> String {
 }
 
 /// Render warnings or errors from loading (used by `validate` and on failure).
-pub fn render_diags(diags: &[Diag], out: &mut dyn Write, style: Style) -> std::io::Result<()> {
+pub(crate) fn render_diags(
+    diags: &[Diag],
+    out: &mut dyn Write,
+    style: Style,
+) -> std::io::Result<()> {
     for diag in diags {
         out.write_all(render_diagnostic(diag, style).as_bytes())?;
     }

@@ -7,7 +7,7 @@ use crate::policy::model::Severity;
 
 /// Whether to colour, and the colours.
 #[derive(Debug, Clone, Copy)]
-pub struct Paint {
+pub(crate) struct Paint {
     pub on: bool,
 }
 

@@ -10,6 +10,7 @@ use super::paint::Paint;
 use super::wrap::width;
 use crate::eval::RuleStatus;
 use crate::report::Report;
+use crate::text::thousands;
 
 /// A column: its header written out, abbreviated, and whether numbers
 /// (right-aligned).
@@ -92,14 +93,14 @@ pub(super) fn write(
             let mut row = vec![
                 rule.id.clone(),
                 rule.severity.as_str().to_owned(),
-                c.in_scope.to_string(),
-                c.violations.to_string(),
-                c.indeterminate.to_string(),
-                c.waived.to_string(),
-                c.baselined.to_string(),
+                thousands(c.in_scope as u64),
+                thousands(c.violations as u64),
+                thousands(c.indeterminate as u64),
+                thousands(c.waived as u64),
+                thousands(c.baselined as u64),
             ];
             if report.has_history() {
-                row.push(c.grace.to_string());
+                row.push(thousands(c.grace as u64));
             }
             row.push(result(report, index).to_owned());
             Some(row)

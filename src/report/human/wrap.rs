@@ -18,17 +18,17 @@ pub fn width(text: &str) -> usize {
 
 /// A space that does not break: words joined by it stay on one line (it is
 /// printed as a space). NUL, since escaped outside text never holds one.
-pub const GLUE: char = '\0';
+pub(crate) const GLUE: char = '\0';
 
 /// `text` joined with [`GLUE`] instead of spaces.
-pub fn glued(text: &str) -> String {
+pub(crate) fn glued(text: &str) -> String {
     text.replace(' ', "\0")
 }
 
 /// `text` cut into lines at spaces: the first line has `first` columns, the
 /// others `rest`. A line holds at least one word, however wide. Linear in
 /// the length of `text`.
-pub fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     let mut used = 0;

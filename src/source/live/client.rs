@@ -1,7 +1,9 @@
-//! One `DescribeImage` call: endpoint checks, the request exactly as the official SDK builds it
-//! (headers, body, TC3 signature over the exact body bytes), and the mapping of everything
-//! that can come back (success page, API error envelope, HTTP status, broken or oversized
-//! body, transport failure) into [`Page`] or [`CallError`].
+//! One call of a listing action (`DescribeImage`, `DescribeInstances`, `DescribeModule`):
+//! endpoint checks, the request exactly as the official SDK builds it (headers, body, TC3
+//! signature over the exact body bytes), and the mapping of everything that can come back
+//! (success page, API error envelope, HTTP status, broken or oversized body, transport
+//! failure) into [`Page`] or [`CallError`]. One [`Client`] (one connection pool) serves
+//! every action of a run; [`ActionClient`] is one listing's view of it.
 //!
 //! No retries here: `retry` decides what to do with a [`CallError`].
 
@@ -14,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::LiveConfig;
+use super::action::Action;
 use super::credentials::{Credentials, CredentialsError};
 use super::error::FetchError;
 use super::filters::ApiFilter;
@@ -23,8 +26,6 @@ use super::sign::{SignInput, sign};
 pub const SERVICE: &str = "ecm";
 /// API version of ECM.
 pub const VERSION: &str = "2019-07-19";
-/// The action we call.
-pub const ACTION: &str = "DescribeImage";
 /// Content type of a POST with a JSON body, exactly as the SDK sends it (no charset).
 pub const CONTENT_TYPE: &str = "application/json";
 /// The `X-TC-RequestClient` value: who is calling, for Tencent's logs.
@@ -103,18 +104,18 @@ fn is_loopback(host: &str) -> bool {
 #[derive(Debug)]
 pub(crate) struct Page {
     pub(crate) total_count: u64,
-    pub(crate) images: Vec<PageImage>,
+    pub(crate) items: Vec<PageItem>,
 }
 
-/// One image: its exact JSON and where its `ImageId` is (for
-/// de-duplication).
+/// One item (an image, an instance, a module) as kept (`Action::keep`) and where its id
+/// is (for de-duplication).
 #[derive(Debug)]
-pub(crate) struct PageImage {
+pub(crate) struct PageItem {
     pub(crate) raw: Box<RawValue>,
     id: IdText,
 }
 
-/// An image's `ImageId`. Almost always sent without escapes, so it is the
+/// An item's id (`ImageId`, …). Almost always sent without escapes, so it is the
 /// span of the JSON that holds it: a 100k-image fetch holds every image
 /// until the listing is complete, and 100k separate id strings (and a set
 /// of them) would be several MB more at the peak.
@@ -143,10 +144,10 @@ impl IdText {
     }
 }
 
-impl PageImage {
+impl PageItem {
     /// `id` must be `IdText::of` this `raw`'s text (the span is into it).
-    pub(crate) fn new(raw: Box<RawValue>, id: IdText) -> PageImage {
-        PageImage { raw, id }
+    pub(crate) fn new(raw: Box<RawValue>, id: IdText) -> PageItem {
+        PageItem { raw, id }
     }
 
     pub(crate) fn id(&self) -> &str {
@@ -176,12 +177,18 @@ pub(crate) enum CallError {
         body: String,
         retry_after: Option<Duration>,
     },
-    /// The body was not a DescribeImage envelope.
+    /// The body was not a response of the action.
     Malformed(String),
     /// The body exceeded the size limit.
     TooLarge,
-    /// An image without an `ImageId`: it cannot be de-duplicated, so the set cannot be known.
-    ImageWithoutId { position: usize, request_id: String },
+    /// An item without its id: it cannot be de-duplicated, so the set cannot be known.
+    ItemWithoutId { position: usize, request_id: String },
+    /// An item that does not fit the action's documented model (a member of the wrong type).
+    ItemModel {
+        position: usize,
+        detail: String,
+        request_id: String,
+    },
     /// The API's error envelope.
     Api {
         code: String,
@@ -190,17 +197,24 @@ pub(crate) enum CallError {
     },
 }
 
-/// A configured DescribeImage caller, shared by all page requests of a fetch.
+/// A configured caller of the API, shared by all page requests of a run, whatever their
+/// action.
 pub(crate) struct Client {
     http: reqwest::Client,
     endpoint: Endpoint,
     credentials: Credentials,
     fixed_headers: HeaderMap,
     token: Option<HeaderValue>,
-    filters: Vec<ApiFilter>,
     page_size: u32,
     timeout: Duration,
     max_response_bytes: usize,
+}
+
+/// One listing's view of the [`Client`]: an action and its filters.
+pub(crate) struct ActionClient<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) action: &'static Action,
+    pub(crate) filters: &'a [ApiFilter],
 }
 
 #[derive(Serialize)]
@@ -216,19 +230,16 @@ struct RequestBody<'a> {
 #[derive(Deserialize)]
 struct Envelope {
     #[serde(rename = "Response")]
-    response: ResponseBody,
+    response: Box<RawValue>,
 }
 
-#[derive(Deserialize)]
+/// `Response`, whose set is under the action's own key (`ImageSet`, `InstanceSet`, …).
+#[derive(Default)]
 struct ResponseBody {
-    #[serde(rename = "Error")]
     error: Option<ErrorBody>,
-    #[serde(rename = "RequestId")]
     request_id: Option<String>,
-    #[serde(rename = "TotalCount")]
     total_count: Option<u64>,
-    #[serde(rename = "ImageSet")]
-    image_set: Option<Vec<Box<RawValue>>>,
+    set: Option<Vec<Box<RawValue>>>,
 }
 
 #[derive(Deserialize)]
@@ -239,10 +250,49 @@ struct ErrorBody {
     message: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct IdOnly<'a> {
-    #[serde(rename = "ImageId", borrow)]
-    image_id: Option<IdStr<'a>>,
+/// An item's id, read without the rest of the item.
+struct IdOnly;
+
+impl IdOnly {
+    /// The value of `action.id_key` in the item's JSON (`None`: absent or null).
+    fn read<'a>(action: &'static Action, text: &'a str) -> serde_json::Result<Option<IdStr<'a>>> {
+        serde::de::DeserializeSeed::deserialize(
+            IdSeed(action.id_key),
+            &mut serde_json::Deserializer::from_str(text),
+        )
+    }
+}
+
+struct IdSeed(&'static str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for IdSeed {
+    type Value = Option<IdStr<'de>>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for IdSeed {
+    type Value = Option<IdStr<'de>>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an object with {}", self.0)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut id, mut seen) = (None, false);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == self.0 {
+                if seen {
+                    // Which of two ids would be the item's? Neither can be trusted.
+                    return Err(serde::de::Error::duplicate_field(self.0));
+                }
+                seen = true;
+                id = map.next_value::<Option<IdStr<'de>>>()?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(id)
+    }
 }
 
 /// serde borrows a `Cow<str>` only when it is the field's own type (inside an
@@ -285,7 +335,6 @@ impl Client {
             fixed.insert(HeaderName::from_static(name), v);
             Ok(())
         };
-        put("x-tc-action", ACTION)?;
         put("x-tc-version", VERSION)?;
         if let Some(region) = cfg.region.as_deref().filter(|r| !r.is_empty()) {
             put("x-tc-region", region)?;
@@ -315,7 +364,6 @@ impl Client {
             credentials: cfg.credentials.clone(),
             fixed_headers: fixed,
             token,
-            filters: cfg.filters.clone(),
             page_size: cfg.page_size,
             timeout: cfg.timeout,
             max_response_bytes: cfg.max_response_bytes,
@@ -339,9 +387,9 @@ impl Client {
     }
 
     /// The request body for a page; exposed to tests so they can compare bytes.
-    pub(crate) fn body(&self, offset: u64) -> Vec<u8> {
+    pub(crate) fn body(&self, filters: &[ApiFilter], offset: u64) -> Vec<u8> {
         let body = RequestBody {
-            filters: &self.filters,
+            filters,
             offset,
             limit: self.page_size,
         };
@@ -355,9 +403,14 @@ impl Client {
         redact(&self.credentials, text)
     }
 
-    /// One signed DescribeImage call for the page at `offset`, signed with the current time.
-    pub(crate) async fn describe_image(&self, offset: u64) -> Result<Page, CallError> {
-        let body = self.body(offset);
+    /// One signed call of `action` for the page at `offset`, signed with the current time.
+    pub(crate) async fn page(
+        &self,
+        action: &'static Action,
+        filters: &[ApiFilter],
+        offset: u64,
+    ) -> Result<Page, CallError> {
+        let body = self.body(filters, offset);
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -375,6 +428,10 @@ impl Client {
         });
 
         let mut headers = self.fixed_headers.clone();
+        headers.insert(
+            HeaderName::from_static("x-tc-action"),
+            HeaderValue::from_static(action.name),
+        );
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         headers.insert(
             HeaderName::from_static("x-tc-timestamp"),
@@ -397,13 +454,17 @@ impl Client {
             .headers(headers)
             .body(body);
         // The client has its own timeout too; this one also bounds reading the body.
-        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
+        match tokio::time::timeout(self.timeout, self.exchange(action, request)).await {
             Ok(result) => result,
             Err(_) => Err(CallError::Timeout),
         }
     }
 
-    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Page, CallError> {
+    async fn exchange(
+        &self,
+        action: &'static Action,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Page, CallError> {
         let mut response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let retry_after = response
@@ -432,8 +493,17 @@ impl Client {
                 body: excerpt(&self.redact(&String::from_utf8_lossy(&bytes))),
             });
         }
-        parse_response(&bytes).map_err(|e| match e {
+        parse_response(action, &bytes).map_err(|e| match e {
             CallError::Malformed(m) => CallError::Malformed(self.redact(&m)),
+            CallError::ItemModel {
+                position,
+                detail,
+                request_id,
+            } => CallError::ItemModel {
+                position,
+                detail: self.redact(&detail),
+                request_id: self.redact(&request_id),
+            },
             CallError::Api {
                 code,
                 message,
@@ -459,23 +529,30 @@ impl Client {
     }
 }
 
-/// Parses a DescribeImage response body (HTTP 200).
-pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|e| {
-        // Position and category only: serde_json messages can quote the input.
+/// Parses a response body (HTTP 200) of `action`.
+pub(crate) fn parse_response(action: &'static Action, bytes: &[u8]) -> Result<Page, CallError> {
+    // Position and category only: serde_json messages can quote the input.
+    let malformed = |e: serde_json::Error| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => {
+                "the JSON ends early (truncated response)".to_owned()
+            }
+            serde_json::error::Category::Syntax => "not valid JSON".to_owned(),
+            serde_json::error::Category::Data => format!("not a {} response", action.name),
+            serde_json::error::Category::Io => "read error".to_owned(),
+        };
         CallError::Malformed(format!(
-            "{} at line {}, column {}",
-            match e.classify() {
-                serde_json::error::Category::Eof => "the JSON ends early (truncated response)",
-                serde_json::error::Category::Syntax => "not valid JSON",
-                serde_json::error::Category::Data => "not a DescribeImage response",
-                serde_json::error::Category::Io => "read error",
-            },
+            "{what} at line {}, column {}",
             e.line(),
             e.column()
         ))
-    })?;
-    let r = envelope.response;
+    };
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(malformed)?;
+    let r = serde::de::DeserializeSeed::deserialize(
+        ResponseSeed(action),
+        &mut serde_json::Deserializer::from_str(envelope.response.get()),
+    )
+    .map_err(malformed)?;
     let request_id = r.request_id.unwrap_or_default();
     if let Some(err) = r.error {
         return Err(CallError::Api {
@@ -489,17 +566,27 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
             "the response has no TotalCount (RequestId {request_id})"
         )));
     };
-    // `ImageSet: null` is documented as possible and means an empty page.
-    let raw_images = r.image_set.unwrap_or_default();
-    let mut images = Vec::with_capacity(raw_images.len());
-    for (i, raw) in raw_images.into_iter().enumerate() {
-        let parsed = serde_json::from_str::<IdOnly<'_>>(raw.get()).map_err(|_| {
+    // A null set (`ImageSet: null`…) is documented as possible and means an empty page.
+    let raw_items = r.set.unwrap_or_default();
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (i, raw) in raw_items.into_iter().enumerate() {
+        let not_an_object = || {
             CallError::Malformed(format!(
-                "ImageSet[{i}] is not an image object (RequestId {request_id})"
+                "{}[{i}] is not a JSON object (RequestId {request_id})",
+                action.set_key
             ))
+        };
+        if !raw.get().starts_with('{') {
+            return Err(not_an_object());
+        }
+        let raw = action.keep(raw).map_err(|detail| CallError::ItemModel {
+            position: i + 1,
+            detail,
+            request_id: request_id.clone(),
         })?;
-        let Some(IdStr(id)) = parsed.image_id.filter(|id| !id.0.is_empty()) else {
-            return Err(CallError::ImageWithoutId {
+        let parsed = IdOnly::read(action, raw.get()).map_err(|_| not_an_object())?;
+        let Some(IdStr(id)) = parsed.filter(|id| !id.0.is_empty()) else {
+            return Err(CallError::ItemWithoutId {
                 position: i + 1,
                 request_id,
             });
@@ -507,12 +594,41 @@ pub(crate) fn parse_response(bytes: &[u8]) -> Result<Page, CallError> {
         // Located while `id` borrows from `raw`; moving the box keeps the
         // text where it is.
         let id = IdText::of(raw.get(), &id);
-        images.push(PageImage::new(raw, id));
+        items.push(PageItem::new(raw, id));
     }
-    Ok(Page {
-        total_count,
-        images,
-    })
+    Ok(Page { total_count, items })
+}
+
+/// Reads `Response` with the set under `action.set_key`.
+struct ResponseSeed(&'static Action);
+
+impl<'de> serde::de::DeserializeSeed<'de> for ResponseSeed {
+    type Value = ResponseBody;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<ResponseBody, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ResponseSeed {
+    type Value = ResponseBody;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a {} Response object", self.0.name)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<ResponseBody, A::Error> {
+        let mut body = ResponseBody::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match key.as_ref() {
+                "Error" => body.error = map.next_value()?,
+                "RequestId" => body.request_id = map.next_value()?,
+                "TotalCount" => body.total_count = map.next_value()?,
+                k if k == self.0.set_key => body.set = map.next_value()?,
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(body)
+    }
 }
 
 /// Replaces every occurrence of the secret key and the token with `***`.
@@ -614,6 +730,7 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::live::action::{DESCRIBE_IMAGE, DESCRIBE_INSTANCES, DESCRIBE_MODULE};
 
     /// The id is read where it sits in the image's JSON, or decoded when it
     /// has escapes; either way it is the id the API meant.
@@ -623,11 +740,11 @@ mod tests {
             {"ImageName":"a","ImageId":"img-abc"},
             {"ImageId":"img\u002dabc","ImageName":"b"},
             {"ImageId":"img-\u00e9"}]}}"#;
-        let page = parse_response(body).expect("page");
-        let ids: Vec<&str> = page.images.iter().map(PageImage::id).collect();
+        let page = parse_response(&DESCRIBE_IMAGE, body).expect("page");
+        let ids: Vec<&str> = page.items.iter().map(PageItem::id).collect();
         assert_eq!(ids, ["img-abc", "img-abc", "img-\u{e9}"]);
-        assert!(matches!(page.images[0].id, IdText::Span { .. }));
-        assert!(matches!(page.images[1].id, IdText::Decoded(_)));
+        assert!(matches!(page.items[0].id, IdText::Span { .. }));
+        assert!(matches!(page.items[1].id, IdText::Decoded(_)));
         // A string that is not a slice of the text is never taken for one.
         let elsewhere = String::from("img-abc");
         assert!(matches!(
@@ -695,17 +812,14 @@ mod tests {
 
     #[test]
     fn parses_success_error_and_null() {
-        let page = parse_response(
+        let page = parse_response(&DESCRIBE_IMAGE,
             br#"{"Response":{"TotalCount":2,"ImageSet":[{"ImageId":"img-1","X":[1, 2]},{"ImageId":"img-2","ImageName":"n"}],"RequestId":"r"}}"#,
         )
         .unwrap();
         assert_eq!(page.total_count, 2);
-        assert_eq!(page.images[0].id(), "img-1");
-        assert_eq!(
-            page.images[0].raw.get(),
-            r#"{"ImageId":"img-1","X":[1, 2]}"#
-        );
-        assert_eq!(page.images[1].id(), "img-2");
+        assert_eq!(page.items[0].id(), "img-1");
+        assert_eq!(page.items[0].raw.get(), r#"{"ImageId":"img-1","X":[1, 2]}"#);
+        assert_eq!(page.items[1].id(), "img-2");
         // An image without an ImageId cannot be told apart: the page is refused.
         for missing in [
             r#"{"ImageName":"n"}"#,
@@ -716,8 +830,8 @@ mod tests {
                 r#"{{"Response":{{"TotalCount":2,"ImageSet":[{{"ImageId":"a"}},{missing}],"RequestId":"r"}}}}"#
             );
             assert_eq!(
-                parse_response(body.as_bytes()).unwrap_err(),
-                CallError::ImageWithoutId {
+                parse_response(&DESCRIBE_IMAGE, body.as_bytes()).unwrap_err(),
+                CallError::ItemWithoutId {
                     position: 2,
                     request_id: "r".into()
                 },
@@ -725,12 +839,15 @@ mod tests {
             );
         }
 
-        let page =
-            parse_response(br#"{"Response":{"TotalCount":5,"ImageSet":null,"RequestId":"r"}}"#)
-                .unwrap();
-        assert!(page.images.is_empty());
+        let page = parse_response(
+            &DESCRIBE_IMAGE,
+            br#"{"Response":{"TotalCount":5,"ImageSet":null,"RequestId":"r"}}"#,
+        )
+        .unwrap();
+        assert!(page.items.is_empty());
 
         let err = parse_response(
+            &DESCRIBE_IMAGE,
             br#"{"Response":{"Error":{"Code":"InternalError","Message":"m"},"RequestId":"rid"}}"#,
         )
         .unwrap_err();
@@ -743,17 +860,120 @@ mod tests {
             }
         );
         assert!(matches!(
-            parse_response(br#"{"Response":{"TotalCount":5,"Image"#),
+            parse_response(&DESCRIBE_IMAGE, br#"{"Response":{"TotalCount":5,"Image"#),
             Err(CallError::Malformed(m)) if m.contains("truncated")
         ));
         assert!(matches!(
-            parse_response(br#"{"Response":{"ImageSet":[]}}"#),
+            parse_response(&DESCRIBE_IMAGE, br#"{"Response":{"ImageSet":[]}}"#),
             Err(CallError::Malformed(_))
         ));
         assert!(matches!(
-            parse_response(br#"{"Response":{"TotalCount":1,"ImageSet":["img-1"]}}"#),
+            parse_response(
+                &DESCRIBE_IMAGE,
+                br#"{"Response":{"TotalCount":1,"ImageSet":["img-1"]}}"#
+            ),
             Err(CallError::Malformed(_))
         ));
+    }
+
+    /// The same parser reads every action's page: its set under its own key, each item
+    /// trimmed and told apart by its own id.
+    #[test]
+    fn usage_pages_are_read_under_their_own_keys() {
+        let page = parse_response(
+            &DESCRIBE_INSTANCES,
+            br#"{"Response":{"TotalCount":2,"RequestId":"r","InstanceSet":[
+                {"InstanceId":"ein-1","InstanceState":"RUNNING","Image":{"ImageId":"img-1","ImageName":"n"},"Zone":"x"},
+                {"InstanceId":"ein-2","Image":null}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(page.total_count, 2);
+        let ids: Vec<&str> = page.items.iter().map(PageItem::id).collect();
+        assert_eq!(ids, ["ein-1", "ein-2"]);
+        assert!(!page.items[0].raw.get().contains("Zone"));
+        // An ImageSet in an instance listing is not its set.
+        let other = parse_response(
+            &DESCRIBE_INSTANCES,
+            br#"{"Response":{"TotalCount":1,"ImageSet":[{"ImageId":"img-1"}],"RequestId":"r"}}"#,
+        )
+        .unwrap();
+        assert!(other.items.is_empty());
+        let modules = parse_response(
+            &DESCRIBE_MODULE,
+            br#"{"Response":{"TotalCount":1,"ModuleItemSet":[{"Module":{"ModuleId":"em-1","DefaultImage":null}}],"RequestId":"r"}}"#,
+        )
+        .unwrap();
+        assert_eq!(modules.items[0].id(), "em-1");
+        assert_eq!(
+            parse_response(
+                &DESCRIBE_MODULE,
+                br#"{"Response":{"TotalCount":1,"ModuleItemSet":[{"Module":null}],"RequestId":"r"}}"#,
+            )
+            .unwrap_err(),
+            CallError::ItemWithoutId {
+                position: 1,
+                request_id: "r".into()
+            }
+        );
+        assert!(matches!(
+            parse_response(
+                &DESCRIBE_INSTANCES,
+                br#"{"Response":{"TotalCount":1,"InstanceSet":[{"InstanceId":"ein-1","InstanceState":7}],"RequestId":"r"}}"#,
+            ),
+            Err(CallError::ItemModel { position: 1, .. })
+        ));
+        // Two ids in one item: neither can be trusted.
+        assert!(matches!(
+            parse_response(
+                &DESCRIBE_IMAGE,
+                br#"{"Response":{"TotalCount":1,"ImageSet":[{"ImageId":"a","ImageId":"b"}],"RequestId":"r"}}"#,
+            ),
+            Err(CallError::Malformed(_))
+        ));
+    }
+
+    /// The official examples of both usage actions (`tests/fixtures/tencent/`), read and
+    /// trimmed as a listing does.
+    #[test]
+    fn the_official_usage_examples_are_read_and_trimmed() {
+        let examples: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/tencent/usage_and_fix_examples.json"
+        ))
+        .unwrap();
+        let outputs = |action: &str| -> Vec<String> {
+            examples["actions"][action]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["output"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut instances = 0;
+        for output in outputs("DescribeInstances") {
+            let page = parse_response(&DESCRIBE_INSTANCES, output.as_bytes()).unwrap();
+            for item in &page.items {
+                let instance: crate::usage::Instance =
+                    serde_json::from_str(item.raw.get()).unwrap();
+                assert!(item.id().starts_with("ein-"), "{}", item.id());
+                assert_eq!(instance.image_id(), Some("img-9qabwvbn"));
+                assert_eq!(instance.state.as_deref(), Some("RUNNING"));
+                assert!(
+                    instance
+                        .module
+                        .and_then(|m| m.id)
+                        .is_some_and(|m| m.starts_with("em-"))
+                );
+                instances += 1;
+            }
+        }
+        assert_eq!(instances, 8);
+        let module = &outputs("DescribeModule")[0];
+        let page = parse_response(&DESCRIBE_MODULE, module.as_bytes()).unwrap();
+        assert_eq!(page.total_count, 87);
+        let kept: crate::usage::Module = serde_json::from_str(page.items[0].raw.get()).unwrap();
+        assert_eq!(kept.id.as_deref(), Some("em-n2e2345"));
+        assert_eq!(kept.image_id(), Some("img-im4w1234"));
+        assert_eq!(kept.state.as_deref(), Some("NORMAL"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use crate::text::escape;
 
+use super::action::{Action, DESCRIBE_IMAGE};
 use super::credentials::CredentialsError;
 use super::filters::FilterError;
 use crate::diag::{Code, Diag};
@@ -151,16 +152,43 @@ pub enum FetchError {
         detail: String,
     },
 
-    /// A page holds an image without an `ImageId`: it cannot be de-duplicated or baselined,
-    /// so the result set cannot be known.
+    /// A page holds an item (an image, an instance, a module) without its id: it cannot be
+    /// de-duplicated (or baselined), so the result set cannot be known.
     #[error(
-        "image {position} of the page at Offset {offset} has no ImageId (RequestId {request_id})"
+        "{} {position} of the page at Offset {offset} has no {} (RequestId {})",
+        .action.item,
+        .action.id_key,
+        escape(request_id)
     )]
     ImageWithoutId {
+        /// Which listing.
+        action: &'static Action,
         /// Offset of the page.
         offset: u64,
         /// 1-based position in the page.
         position: usize,
+        /// `Response.RequestId`.
+        request_id: String,
+    },
+
+    /// An instance or module of a usage listing does not fit the documented model (a member
+    /// of the wrong type), so what it uses cannot be read.
+    #[error(
+        "{} {position} of the page at Offset {offset} does not fit the {} model: {} (RequestId {})",
+        .action.item,
+        .action.name,
+        escape(detail),
+        escape(request_id)
+    )]
+    ItemModel {
+        /// Which listing.
+        action: &'static Action,
+        /// Offset of the page.
+        offset: u64,
+        /// 1-based position in the page.
+        position: usize,
+        /// What did not fit.
+        detail: String,
         /// `Response.RequestId`.
         request_id: String,
     },
@@ -191,13 +219,38 @@ pub enum FetchError {
     },
 
     /// The listing never produced a consistent result set within the restart budget.
-    #[error("the image list did not settle after {}: {reason}", crate::text::count(u64::from(*restarts), "restart", "restarts"))]
+    #[error("the {} list did not settle after {}: {reason}", .action.item, crate::text::count(u64::from(*restarts), "restart", "restarts"))]
     Unsettled {
+        /// Which listing.
+        action: &'static Action,
         /// Restarts made before giving up.
         restarts: u32,
         /// The last inconsistency seen.
         reason: String,
     },
+
+    /// A usage listing (`DescribeInstances`, `DescribeModule`) failed as `error` says. Usage
+    /// is only listed because something reads it (`needed_by`), which the help names, so a
+    /// user can tell what needs the permission or the retry.
+    #[error("{}", usage_failure(.action, .error))]
+    Usage {
+        /// Which listing.
+        action: &'static Action,
+        /// What reads usage, e.g. `the rules unused-private-images-expire and
+        /// running-images-are-current` or `--usage`.
+        needed_by: String,
+        /// How it failed.
+        error: Box<FetchError>,
+    },
+}
+
+/// An API error names its action itself; any other failure of a usage listing is prefixed
+/// with it (`DescribeInstances: network error on the page at Offset 300: …`).
+fn usage_failure(action: &Action, error: &FetchError) -> String {
+    match error {
+        FetchError::Api(_) => error.to_string(),
+        other => format!("{}: {other}", action.name),
+    }
 }
 
 impl FetchError {
@@ -218,11 +271,19 @@ impl FetchError {
             FetchError::MalformedResponse { .. } => Code::ApiMalformedResponse,
             FetchError::ResponseTooLarge { .. } => Code::ApiResponseTooLarge,
             FetchError::ImageModel { .. } => Code::ApiImageModel,
-            FetchError::ImageWithoutId { .. } => Code::ApiImageWithoutId,
+            FetchError::ImageWithoutId { action, .. } if *action == &DESCRIBE_IMAGE => {
+                Code::ApiImageWithoutId
+            }
+            FetchError::ImageWithoutId { .. } => Code::ApiUsageWithoutId,
+            FetchError::ItemModel { .. } => Code::ApiUsageModel,
             FetchError::TotalTooLarge { .. } => Code::ApiTotalTooLarge,
             FetchError::PageMismatch { .. } => Code::ApiPageMismatch,
             FetchError::Deadline { .. } => Code::FetchDeadline,
             FetchError::Unsettled { .. } => Code::PaginationUnsettled,
+            FetchError::Usage { error, .. } => match error.api_error() {
+                Some(api) if api.kind == ApiErrorKind::Unauthorized => Code::UsageUnauthorized,
+                _ => error.code(),
+            },
         }
     }
 
@@ -272,9 +333,13 @@ impl FetchError {
             FetchError::ImageModel { .. } => "save the raw answer with `ecmguard fetch -o FILE` \
                  and report it; no verdict is given on data that cannot be read"
                 .to_owned(),
-            FetchError::ImageWithoutId { .. } => "every DescribeImage image has an ImageId; check \
-                 --endpoint (this is not the DescribeImage API, or it is broken). No verdict is \
-                 given on a set whose images cannot be told apart."
+            FetchError::ImageWithoutId { action, .. } => format!(
+                "every {} {} has an {}; check --endpoint (this is not the {} API, or it is \
+                 broken). No verdict is given on a set whose {} cannot be told apart.",
+                action.name, action.item, action.id_key, action.name, action.items
+            ),
+            FetchError::ItemModel { .. } => "the API sent data outside its documented model; \
+                 report it with the RequestId. No verdict is given on usage that cannot be read."
                 .to_owned(),
             FetchError::Deadline { .. } => "the endpoint answers too slowly (or throttles too \
                  much) to list the account in time; run again later, or raise --deadline"
@@ -284,10 +349,31 @@ impl FetchError {
                  No verdict is given on an answer that cannot be right."
                     .to_owned()
             }
-            FetchError::Unsettled { .. } => "images were being created or deleted while the \
-                 pages were read (or the API paged inconsistently); run again when the account \
-                 is quiet. No partial result is used."
-                .to_owned(),
+            FetchError::Unsettled { action, .. } => format!(
+                "{} were being created or deleted while the pages were read (or the API paged \
+                 inconsistently); run again when the account is quiet. No partial result is used.",
+                action.items
+            ),
+            FetchError::Usage {
+                action,
+                needed_by,
+                error,
+            } => match error.api_error() {
+                Some(api) if api.kind == ApiErrorKind::Unauthorized => format!(
+                    "the identity of {} lacks the CAM permission {}, and usage is needed by \
+                     {needed_by}: attach a policy that allows {} and {} (a read-only ECM \
+                     policy is enough), or remove what reads Usage.*",
+                    api.secret_id,
+                    action.permission(),
+                    super::action::DESCRIBE_INSTANCES.permission(),
+                    super::action::DESCRIBE_MODULE.permission(),
+                ),
+                _ => format!(
+                    "{} (usage is needed by {needed_by}; no count is ever taken from an \
+                     incomplete listing)",
+                    error.help()
+                ),
+            },
         }
     }
 
@@ -300,6 +386,7 @@ impl FetchError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             FetchError::Api(e) => Some(e),
+            FetchError::Usage { error, .. } => error.api_error(),
             _ => None,
         }
     }
@@ -424,6 +511,8 @@ impl ApiErrorKind {
 /// An error answered by the API (HTTP 200 with `Response.Error`), with its context.
 #[derive(Debug, Clone)]
 pub struct ApiError {
+    /// The action that was called, e.g. `DescribeImage`.
+    pub action: &'static str,
     /// `Response.Error.Code`, e.g. `AuthFailure.SignatureExpire`.
     pub code: String,
     /// `Response.Error.Message`.
@@ -448,7 +537,8 @@ impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "DescribeImage failed with {}: {} (RequestId {}, page at Offset {}){}",
+            "{} failed with {}: {} (RequestId {}, page at Offset {}){}",
+            self.action,
             escape(&self.code),
             escape(&self.message),
             if self.request_id.is_empty() {
@@ -490,8 +580,9 @@ impl ApiError {
                  fresh temporary credentials (TENCENTCLOUD_TOKEN)"
             ),
             ApiErrorKind::Unauthorized => format!(
-                "the identity of {id} lacks the CAM permission ecm:DescribeImage: attach a \
-                 policy that allows it (a read-only ECM policy is enough)"
+                "the identity of {id} lacks the CAM permission ecm:{}: attach a policy that \
+                 allows it (a read-only ECM policy is enough)",
+                self.action
             ),
             ApiErrorKind::AuthFailure => {
                 format!("authentication failed for {id} (from {origin}); check the credentials")
@@ -551,6 +642,7 @@ mod tests {
     #[test]
     fn each_error_is_one_diagnostic_with_its_code() {
         let unsettled = FetchError::Unsettled {
+            action: &DESCRIBE_IMAGE,
             restarts: 3,
             reason: "x".into(),
         };

@@ -1,14 +1,18 @@
 //! The live data source: fetches the complete `DescribeImage` result set from the Tencent
-//! Cloud API (or a compatible endpoint such as the local emulator).
+//! Cloud API (or a compatible endpoint such as the local emulator), and, when usage is
+//! needed, the complete `DescribeInstances` and `DescribeModule` listings.
 //!
-//! [`fetch_all`] is the one entry point. It validates the configuration (filters, endpoint,
-//! rate) before any request, then lists every page (`paginate`), pacing every request
-//! (`pacer`), retrying transient failures within a budget (`retry`), each call signed with
-//! TC3-HMAC-SHA256 (`sign`) and made by `client`. The result is complete and de-duplicated,
-//! or an error: never a partial set. The library never prints; progress goes to a callback.
+//! [`fetch_all`] lists the images; a [`Session`] lists any of the three actions (`action`)
+//! with one client, one pacer per action and one deadline for the run. It validates the
+//! configuration (filters, endpoint, rate) before any request, then lists every page
+//! (`paginate`), pacing every request (`pacer`), retrying transient failures within a budget
+//! (`retry`), each call signed with TC3-HMAC-SHA256 (`sign`) and made by `client`. The result
+//! is complete and de-duplicated, or an error: never a partial set. The library never
+//! prints; progress goes to a callback.
 //!
-//! See `docs/live.md` for the policy and its bounds.
+//! See `docs/live.md` for the policy and its bounds, and `docs/usage.md` for usage.
 
+pub mod action;
 mod client;
 pub mod credentials;
 mod error;
@@ -20,18 +24,24 @@ pub mod sign;
 #[cfg(test)]
 mod simulated;
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
 
+use crate::usage::{Instance, Module, UsageSet};
+pub use action::{
+    Action, DESCRIBE_IMAGE, DESCRIBE_INSTANCES, DESCRIBE_MODULE, MAX_USAGE_FILTER_VALUES,
+};
 pub use credentials::{Credentials, CredentialsError, Secret, resolve_credentials};
 pub use error::{ApiError, ApiErrorKind, FetchError};
 pub use filters::{ApiFilter, FilterError, image_id_filter, parse_filter_arg, validate_filters};
 
 /// The default endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://ecm.tencentcloudapi.com";
-/// The documented rate limit of `DescribeImage`, requests per second.
+/// The documented rate limit of `DescribeImage`, requests per second (and the one assumed for
+/// `DescribeInstances` and `DescribeModule`, each paced on its own: docs/usage.md).
 pub const DEFAULT_RATE: f64 = 20.0;
 /// The default time limit of one HTTP request (`--timeout`); a page is about 200 KiB, and the
 /// retry budget, not a long timeout, is what rides out a slow server (docs/live.md).
@@ -101,10 +111,10 @@ pub struct LiveConfig {
     pub endpoint: String,
     /// Sent as `X-TC-Region` when set (ECM ignores it for DescribeImage).
     pub region: Option<String>,
-    /// Pushed down as the request's `Filters`; validated before any request.
+    /// Pushed down as the `DescribeImage` request's `Filters`; validated before any request.
     pub filters: Vec<ApiFilter>,
-    /// Requests per second, every request counted (retries too). Default 20. An upper
-    /// bound: see `pacing_margin`, and the pacer slows down when the API throttles.
+    /// Requests per second of each action, every request counted (retries too). Default 20.
+    /// An upper bound: see `pacing_margin`, and the pacer slows down when the API throttles.
     pub rate: f64,
     /// `rate` requests are spread over one second plus this, so that arrival jitter does
     /// not put `rate + 1` of them inside one second of a strict limiter. Grows by itself
@@ -128,7 +138,8 @@ pub struct LiveConfig {
     pub max_in_flight: usize,
     /// Largest accepted response body. Default 16 MiB (a full page is ~200 KiB).
     pub max_response_bytes: usize,
-    /// Time limit of the whole fetch (`--deadline`). Default [`DEFAULT_DEADLINE`].
+    /// Time limit of the whole fetch (`--deadline`), every listing of a [`Session`] together.
+    /// Default [`DEFAULT_DEADLINE`].
     pub deadline: Duration,
     /// `Limit` of each request. Default and maximum [`PAGE_SIZE`].
     pub page_size: u32,
@@ -199,6 +210,8 @@ pub struct Fetched {
     pub total_count: u64,
     /// What it took.
     pub stats: FetchStats,
+    /// The filters the images were listed with.
+    pub filters: Vec<ApiFilter>,
 }
 
 /// Counters of one fetch, for reports (`run.requests`, `run.retries`…).
@@ -236,8 +249,28 @@ pub enum FetchProgress {
         done: u64,
         /// Pages this listing needs.
         total: u64,
-        /// Images received in this listing.
+        /// Items received in this listing: images, or the instances or modules of a
+        /// listing announced by [`FetchProgress::Listing`].
         images: u64,
+    },
+    /// A listing of another action than `DescribeImage` starts (usage, or the modules of
+    /// `check --module`); the events up to its [`FetchProgress::Listed`] are about it.
+    Listing {
+        /// What is listed.
+        action: &'static Action,
+        /// The endpoint as configured.
+        endpoint: String,
+    },
+    /// A listing announced by [`FetchProgress::Listing`] is complete.
+    Listed {
+        /// What was listed.
+        action: &'static Action,
+        /// The endpoint as configured.
+        endpoint: String,
+        /// Distinct items listed (`TotalCount`).
+        items: u64,
+        /// What it took.
+        stats: FetchStats,
     },
     /// A request is being sent now (it has its pacer slot). One event per HTTP request.
     Request {
@@ -302,18 +335,390 @@ impl Progress for Silent {
 
 /// [`fetch_all`] on a runtime of its own, for callers that are not async (the CLI).
 pub fn fetch_blocking(cfg: &LiveConfig, progress: &dyn Progress) -> Result<Fetched, FetchError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| FetchError::Runtime {
-            detail: e.to_string(),
-        })?;
-    let result = runtime.block_on(fetch_all(cfg, &|event| progress.event(event)));
+    let result = Blocking::new(cfg).and_then(|run| run.images(&cfg.filters, progress));
     progress.finish();
     result
 }
 
+/// A [`Session`] on a runtime of its own, for callers that are not async (the CLI): each
+/// method lists to the end before it returns. The caller calls `progress.finish()` when the
+/// last listing is done.
+pub struct Blocking {
+    runtime: tokio::runtime::Runtime,
+    session: Session,
+}
+
+impl Blocking {
+    /// Checks `cfg` and sets up the client; nothing is sent yet. The deadline runs from here.
+    pub fn new(cfg: &LiveConfig) -> Result<Blocking, FetchError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FetchError::Runtime {
+                detail: e.to_string(),
+            })?;
+        let session = runtime.block_on(async { Session::new(cfg) })?;
+        Ok(Blocking { runtime, session })
+    }
+
+    /// [`Session::images`].
+    pub fn images(
+        &self,
+        filters: &[ApiFilter],
+        progress: &dyn Progress,
+    ) -> Result<Fetched, FetchError> {
+        self.runtime
+            .block_on(self.session.images(filters, &|event| progress.event(event)))
+    }
+
+    /// [`Session::usage`].
+    pub fn usage(
+        &self,
+        scope: UsageScope<'_>,
+        needed_by: &str,
+        progress: &dyn Progress,
+    ) -> Result<FetchedUsage, FetchError> {
+        self.runtime.block_on(
+            self.session
+                .usage(scope, needed_by, &|event| progress.event(event)),
+        )
+    }
+
+    /// [`Session::modules`].
+    pub fn modules(
+        &self,
+        ids: &[String],
+        progress: &dyn Progress,
+    ) -> Result<(Vec<Module>, FetchStats), FetchError> {
+        self.runtime
+            .block_on(self.session.modules(ids, &|event| progress.event(event)))
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &LiveConfig {
+        &self.session.cfg
+    }
+}
+
+/// One run's connection to the API: one HTTP client, one pacer per action (Tencent limits
+/// each action on its own, so listing instances does not slow the images down), and one
+/// deadline (`--deadline`) for every listing together.
+pub struct Session {
+    cfg: LiveConfig,
+    client: client::Client,
+    pacers: std::sync::Mutex<Vec<(&'static str, Arc<pacer::Pacer>)>>,
+    started: tokio::time::Instant,
+}
+
+/// One complete listing of an action: every item as kept, de-duplicated, in offset order.
+#[derive(Debug)]
+pub struct Listed {
+    pub action: &'static Action,
+    /// Images exactly as the API sent them; instances and modules trimmed (`action`).
+    pub items: Vec<Box<RawValue>>,
+    /// `TotalCount` as reported (equal to `items.len()`).
+    pub total_count: u64,
+    pub stats: FetchStats,
+}
+
+/// Which usage to list.
+#[derive(Debug, Clone, Copy)]
+pub enum UsageScope<'a> {
+    /// Every instance and module of the account: the only listing that sees instances whose
+    /// image is unknown, so the only one that can prove an image unused.
+    Account,
+    /// The instances and modules of these images (`image-id` filters, five values at a
+    /// time): the re-check of a few images, which cannot see instances whose image is
+    /// unknown (docs/usage.md).
+    Images(&'a [String]),
+}
+
+/// Complete usage listings.
+#[derive(Debug)]
+pub struct FetchedUsage {
+    /// The instances and modules, checked complete.
+    pub set: UsageSet,
+    /// `TotalCount` of the instance listing(s).
+    pub instances_total: u64,
+    /// `TotalCount` of the module listing(s).
+    pub modules_total: u64,
+    /// What the instance and module listings took, together.
+    pub stats: FetchStats,
+}
+
+impl FetchStats {
+    /// Two listings' counters together (durations add: listings run one after another).
+    pub fn add(&self, other: &FetchStats) -> FetchStats {
+        FetchStats {
+            pages: self.pages + other.pages,
+            requests: self.requests + other.requests,
+            retries: self.retries + other.retries,
+            throttled: self.throttled + other.throttled,
+            restarts: self.restarts + other.restarts,
+            duration: self.duration + other.duration,
+        }
+    }
+}
+
+impl Session {
+    /// Checks `cfg` (filters, endpoint, rate, timeouts) and sets up the client; nothing is
+    /// sent yet. The deadline runs from here. Call it inside the runtime that will list.
+    pub fn new(cfg: &LiveConfig) -> Result<Session, FetchError> {
+        cfg.validate()?;
+        let endpoint = client::parse_endpoint(&cfg.endpoint)?;
+        let client = client::Client::new(cfg, endpoint)?;
+        Ok(Session {
+            cfg: cfg.clone(),
+            client,
+            pacers: std::sync::Mutex::new(Vec::new()),
+            started: tokio::time::Instant::now(),
+        })
+    }
+
+    /// The pacer of `action`, made on first use.
+    fn pacer(&self, action: &'static Action) -> Arc<pacer::Pacer> {
+        let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, pacer)) = pacers.iter().find(|(name, _)| *name == action.name) {
+            return Arc::clone(pacer);
+        }
+        let pacer = Arc::new(pacer::Pacer::with_margin(
+            self.cfg.rate,
+            self.cfg.pacing_margin,
+        ));
+        pacers.push((action.name, Arc::clone(&pacer)));
+        pacer
+    }
+
+    /// Lists every item of `action` matching `filters`: complete and de-duplicated, or an
+    /// error. Within what is left of the session's deadline.
+    pub async fn list(
+        &self,
+        action: &'static Action,
+        filters: &[ApiFilter],
+        on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
+    ) -> Result<Listed, FetchError> {
+        let pacer = self.pacer(action);
+        let counters = retry::Counters::default();
+        let started = tokio::time::Instant::now();
+        let transport = client::ActionClient {
+            client: &self.client,
+            action,
+            filters,
+        };
+        let caller = retry::Caller {
+            client: &transport,
+            pacer: &pacer,
+            budget: &self.cfg.retry,
+            counters: &counters,
+            progress: on_progress,
+        };
+        let plan = paginate::Plan {
+            max_restarts: self.cfg.max_restarts,
+            restart_delay: self.cfg.restart_delay,
+            max_in_flight: self.cfg.max_in_flight,
+        };
+        // The whole fetch is bounded too: retries and restarts are each bounded,
+        // but a slow server could still stretch a listing for hours.
+        let left = self.cfg.deadline.saturating_sub(self.started.elapsed());
+        let listing = tokio::time::timeout(left, paginate::list(&caller, &plan))
+            .await
+            .map_err(|_| FetchError::Deadline {
+                deadline: self.cfg.deadline,
+            })??;
+        Ok(Listed {
+            action,
+            items: listing.items,
+            total_count: listing.total_count,
+            stats: FetchStats {
+                pages: listing.pages,
+                requests: counters.requests.load(Ordering::Relaxed),
+                retries: counters.retries.load(Ordering::Relaxed),
+                throttled: counters.throttled.load(Ordering::Relaxed),
+                restarts: u64::from(listing.restarts),
+                duration: started.elapsed(),
+            },
+        })
+    }
+
+    /// Every image matching `filters`, with the `Started` and `Finished` progress events.
+    pub async fn images(
+        &self,
+        filters: &[ApiFilter],
+        on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
+    ) -> Result<Fetched, FetchError> {
+        validate_filters(filters)?;
+        on_progress(FetchProgress::Started {
+            endpoint: self.cfg.endpoint.clone(),
+        });
+        let listed = self.list(&DESCRIBE_IMAGE, filters, on_progress).await?;
+        let fetched = Fetched {
+            images: listed.items,
+            total_count: listed.total_count,
+            stats: listed.stats,
+            filters: filters.to_vec(),
+        };
+        on_progress(FetchProgress::Finished {
+            endpoint: self.cfg.endpoint.clone(),
+            images: fetched.images.len() as u64,
+            stats: fetched.stats.clone(),
+        });
+        Ok(fetched)
+    }
+
+    /// A listing of another action than `DescribeImage`, announced to the progress sink.
+    async fn listed(
+        &self,
+        action: &'static Action,
+        filters: &[ApiFilter],
+        on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
+    ) -> Result<Listed, FetchError> {
+        on_progress(FetchProgress::Listing {
+            action,
+            endpoint: self.cfg.endpoint.clone(),
+        });
+        let listed = self.list(action, filters, on_progress).await?;
+        on_progress(FetchProgress::Listed {
+            action,
+            endpoint: self.cfg.endpoint.clone(),
+            items: listed.total_count,
+            stats: listed.stats.clone(),
+        });
+        Ok(listed)
+    }
+
+    /// The complete instance and module listings of `scope`, instances first. A failure
+    /// names its action and `needed_by` (what reads usage: `the rules a and b`, `--usage`),
+    /// so a missing permission says who needs it.
+    pub async fn usage(
+        &self,
+        scope: UsageScope<'_>,
+        needed_by: &str,
+        on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
+    ) -> Result<FetchedUsage, FetchError> {
+        let batches: Vec<Vec<ApiFilter>> = match scope {
+            UsageScope::Account => vec![Vec::new()],
+            UsageScope::Images(ids) => ids
+                .chunks(MAX_USAGE_FILTER_VALUES)
+                .map(|chunk| vec![ApiFilter::new("image-id", chunk.iter().cloned())])
+                .collect(),
+        };
+        let failed = |action: &'static Action| {
+            move |error: FetchError| FetchError::Usage {
+                action,
+                needed_by: needed_by.to_owned(),
+                error: Box::new(error),
+            }
+        };
+        let mut stats = FetchStats::default();
+        let mut instances: Vec<Instance> = Vec::new();
+        let mut modules: Vec<Module> = Vec::new();
+        for filters in &batches {
+            let listed = self
+                .listed(&DESCRIBE_INSTANCES, filters, on_progress)
+                .await
+                .map_err(failed(&DESCRIBE_INSTANCES))?;
+            stats = stats.add(&listed.stats);
+            instances.extend(typed(&listed).map_err(failed(&DESCRIBE_INSTANCES))?);
+        }
+        for filters in &batches {
+            let listed = self
+                .listed(&DESCRIBE_MODULE, filters, on_progress)
+                .await
+                .map_err(failed(&DESCRIBE_MODULE))?;
+            stats = stats.add(&listed.stats);
+            modules.extend(typed(&listed).map_err(failed(&DESCRIBE_MODULE))?);
+        }
+        // Each listing was checked complete; several batches are merged (an instance runs
+        // one image, so they are disjoint, but a repeat is dropped all the same).
+        let (instances_total, modules_total) = (
+            distinct_count(&instances, |i| i.id.as_deref()),
+            distinct_count(&modules, |m| m.id.as_deref()),
+        );
+        // Every item has its id (the client refuses a page with one without) and the
+        // totals are the distinct counts, so this holds; if it did not, nothing is judged.
+        let set =
+            UsageSet::new(instances, instances_total, modules, modules_total).map_err(|e| {
+                FetchError::ItemModel {
+                    action: &DESCRIBE_INSTANCES,
+                    offset: 0,
+                    position: 0,
+                    detail: e.to_string(),
+                    request_id: String::new(),
+                }
+            })?;
+        Ok(FetchedUsage {
+            set,
+            instances_total,
+            modules_total,
+            stats,
+        })
+    }
+
+    /// The modules of these ids (`module-id` filters, five at a time), as `check --module`
+    /// needs them; an id that matches no module is simply not among them. No ids: every
+    /// module of the account.
+    pub async fn modules(
+        &self,
+        ids: &[String],
+        on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
+    ) -> Result<(Vec<Module>, FetchStats), FetchError> {
+        let mut modules = Vec::new();
+        let mut stats = FetchStats::default();
+        let batches: Vec<Vec<ApiFilter>> = if ids.is_empty() {
+            vec![Vec::new()]
+        } else {
+            ids.chunks(MAX_USAGE_FILTER_VALUES)
+                .map(|chunk| vec![ApiFilter::new("module-id", chunk.iter().cloned())])
+                .collect()
+        };
+        for filters in &batches {
+            let listed = self.listed(&DESCRIBE_MODULE, filters, on_progress).await?;
+            stats = stats.add(&listed.stats);
+            modules.extend(typed::<Module>(&listed)?);
+        }
+        Ok((modules, stats))
+    }
+}
+
+/// A listing's kept items, typed. They were trimmed to this type as the pages arrived, so
+/// this cannot fail unless the API sent something the trim let through.
+fn typed<T: serde::de::DeserializeOwned>(listed: &Listed) -> Result<Vec<T>, FetchError> {
+    listed
+        .items
+        .iter()
+        .enumerate()
+        .map(|(position, raw)| {
+            serde_json::from_str(raw.get()).map_err(|e| FetchError::ItemModel {
+                action: listed.action,
+                offset: 0,
+                position: position + 1,
+                detail: e.to_string(),
+                request_id: String::new(),
+            })
+        })
+        .collect()
+}
+
+fn distinct_count<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> u64 {
+    items
+        .iter()
+        .map(id)
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64
+}
+
 impl Fetched {
+    /// A listing that was not made because there was nothing to ask for (the `--module`s of
+    /// a check deploy no image): no image, no request.
+    pub fn nothing(filters: Vec<ApiFilter>) -> Fetched {
+        Fetched {
+            images: Vec::new(),
+            total_count: 0,
+            stats: FetchStats::default(),
+            filters,
+        }
+    }
+
     /// Type every image as received, with times read in `zone`. One that does not fit the
     /// documented model means the set cannot be judged: an error, never a smaller set.
     pub fn image_set(
@@ -331,11 +736,16 @@ impl Fetched {
         Ok(crate::image::ImageSet::new(images, zone))
     }
 
+    /// The filters as the API takes them (`[{"Name", "Values"}]`), for snapshots and reports.
+    pub fn filters_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.filters).unwrap_or(serde_json::Value::Array(Vec::new()))
+    }
+
     /// Where these images came from, for reports.
     pub fn provenance(&self, cfg: &LiveConfig) -> crate::source::Provenance {
         crate::source::Provenance::Api {
             endpoint: cfg.endpoint.clone(),
-            filters: cfg.filters_json(),
+            filters: self.filters_json(),
             pages: self.stats.pages,
             requests: self.stats.requests,
             retries: self.stats.retries,
@@ -351,52 +761,7 @@ pub async fn fetch_all(
     cfg: &LiveConfig,
     on_progress: &(dyn Fn(FetchProgress) + Send + Sync),
 ) -> Result<Fetched, FetchError> {
-    cfg.validate()?;
-    let endpoint = client::parse_endpoint(&cfg.endpoint)?;
-    let client = client::Client::new(cfg, endpoint)?;
-    on_progress(FetchProgress::Started {
-        endpoint: cfg.endpoint.clone(),
-    });
-    let pacer = pacer::Pacer::with_margin(cfg.rate, cfg.pacing_margin);
-    let counters = retry::Counters::default();
-    let started = tokio::time::Instant::now();
-    let caller = retry::Caller {
-        client: &client,
-        pacer: &pacer,
-        budget: &cfg.retry,
-        counters: &counters,
-        progress: on_progress,
-    };
-    let plan = paginate::Plan {
-        max_restarts: cfg.max_restarts,
-        restart_delay: cfg.restart_delay,
-        max_in_flight: cfg.max_in_flight,
-    };
-    // The whole fetch is bounded too: retries and restarts are each bounded,
-    // but a slow server could still stretch a listing for hours.
-    let listing = tokio::time::timeout(cfg.deadline, paginate::list(&caller, &plan))
-        .await
-        .map_err(|_| FetchError::Deadline {
-            deadline: cfg.deadline,
-        })??;
-    let fetched = Fetched {
-        images: listing.images,
-        total_count: listing.total_count,
-        stats: FetchStats {
-            pages: listing.pages,
-            requests: counters.requests.load(Ordering::Relaxed),
-            retries: counters.retries.load(Ordering::Relaxed),
-            throttled: counters.throttled.load(Ordering::Relaxed),
-            restarts: u64::from(listing.restarts),
-            duration: started.elapsed(),
-        },
-    };
-    on_progress(FetchProgress::Finished {
-        endpoint: cfg.endpoint.clone(),
-        images: fetched.images.len() as u64,
-        stats: fetched.stats.clone(),
-    });
-    Ok(fetched)
+    Session::new(cfg)?.images(&cfg.filters, on_progress).await
 }
 
 /// For the fuzz target only (`fuzz/fuzz_targets/describe_image_response.rs`): parse a
@@ -404,9 +769,9 @@ pub async fn fetch_all(
 /// whether the body was a usable page. Not part of the supported API.
 #[doc(hidden)]
 pub fn parse_response_for_fuzzing(body: &[u8]) -> bool {
-    match client::parse_response(body) {
+    match client::parse_response(&DESCRIBE_IMAGE, body) {
         Ok(page) => page
-            .images
+            .items
             .iter()
             .all(|image| serde_json::from_str::<crate::image::Image>(image.raw.get()).is_ok()),
         Err(_) => false,

@@ -1,9 +1,10 @@
-//! The listing: page 0 first (it tells `TotalCount`), then every other page concurrently,
-//! checked for consistency, de-duplicated by `ImageId`, assembled in offset order, and
-//! restarted from scratch (a bounded number of times) when the pages do not add up.
+//! The listing of any action (`action`): page 0 first (it tells `TotalCount`), then every
+//! other page concurrently, checked for consistency, de-duplicated by the items' ids
+//! (`ImageId`, `InstanceId`, `ModuleId`), assembled in offset order, and restarted from
+//! scratch (a bounded number of times) when the pages do not add up.
 //!
 //! A listing is only returned when it is consistent: the same `TotalCount` on every page,
-//! and exactly `TotalCount` distinct images. Anything else is a restart, then an error; never
+//! and exactly `TotalCount` distinct items. Anything else is a restart, then an error; never
 //! a partial result.
 
 use std::collections::{BTreeMap, HashSet};
@@ -19,7 +20,8 @@ use super::{FetchProgress, MAX_TOTAL_COUNT};
 
 /// A consistent listing.
 pub(crate) struct Listing {
-    pub(crate) images: Vec<Box<RawValue>>,
+    /// Each item as kept (`Action::keep`), de-duplicated, in offset order.
+    pub(crate) items: Vec<Box<RawValue>>,
     pub(crate) total_count: u64,
     pub(crate) pages: u64,
     pub(crate) restarts: u32,
@@ -37,7 +39,7 @@ enum Attempt {
     Inconsistent(String),
 }
 
-/// Lists every image, restarting when the pages are inconsistent.
+/// Lists every item, restarting when the pages are inconsistent.
 pub(crate) async fn list<T: Transport>(
     caller: &Caller<'_, T>,
     plan: &Plan,
@@ -46,9 +48,9 @@ pub(crate) async fn list<T: Transport>(
     let mut pages = 0;
     loop {
         match attempt(caller, plan, &mut pages).await? {
-            Attempt::Complete(images, total_count) => {
+            Attempt::Complete(items, total_count) => {
                 return Ok(Listing {
-                    images,
+                    items,
                     total_count,
                     pages,
                     restarts,
@@ -56,7 +58,11 @@ pub(crate) async fn list<T: Transport>(
             }
             Attempt::Inconsistent(reason) => {
                 if restarts >= plan.max_restarts {
-                    return Err(FetchError::Unsettled { restarts, reason });
+                    return Err(FetchError::Unsettled {
+                        action: caller.client.action(),
+                        restarts,
+                        reason,
+                    });
                 }
                 restarts += 1;
                 (caller.progress)(FetchProgress::Restart {
@@ -87,14 +93,14 @@ async fn attempt<T: Transport>(
             limit: MAX_TOTAL_COUNT,
         });
     }
-    // A server may hand out fewer images per page than `Limit` asks for while the
+    // A server may hand out fewer items per page than `Limit` asks for while the
     // listing is stable (a lower page cap): page by what the first page held.
     let asked = u64::from(caller.client.page_size().max(1));
-    let held = first.images.len() as u64;
+    let held = first.items.len() as u64;
     if held > asked {
         return Err(FetchError::PageMismatch {
             offset: 0,
-            detail: format!("{held} images for Limit={asked}"),
+            detail: format!("{held} {} for Limit={asked}", caller.client.action().items),
         });
     }
     let page_size = if held > 0 && held < asked && held < total {
@@ -107,11 +113,11 @@ async fn attempt<T: Transport>(
         .map(move |i: u64| i * page_size)
         .take_while(move |offset| *offset < total);
     let total_pages = total.saturating_sub(1) / page_size + 1;
-    let mut images_seen = held;
+    let mut items_seen = held;
     (caller.progress)(FetchProgress::Page {
         done: 1,
         total: total_pages,
-        images: images_seen,
+        images: items_seen,
     });
 
     let mut by_offset: BTreeMap<u64, Page> = BTreeMap::new();
@@ -125,21 +131,25 @@ async fn attempt<T: Transport>(
         // the requests still in flight.
         let page = result?;
         *pages += 1;
-        if page.images.len() as u64 > asked {
+        if page.items.len() as u64 > asked {
             return Err(FetchError::PageMismatch {
                 offset,
-                detail: format!("{} images for Limit={asked}", page.images.len()),
+                detail: format!(
+                    "{} {} for Limit={asked}",
+                    page.items.len(),
+                    caller.client.action().items
+                ),
             });
         }
         if page.total_count != total {
             return Ok(Attempt::Inconsistent(changed(total, &page, offset)));
         }
         done += 1;
-        images_seen += page.images.len() as u64;
+        items_seen += page.items.len() as u64;
         (caller.progress)(FetchProgress::Page {
             done,
             total: total_pages,
-            images: images_seen,
+            images: items_seen,
         });
         by_offset.insert(offset, page);
     }
@@ -157,7 +167,7 @@ async fn attempt<T: Transport>(
         if page.total_count != total {
             return Ok(Attempt::Inconsistent(changed(total, &page, gap)));
         }
-        if page.images.is_empty() {
+        if page.items.is_empty() {
             return Ok(Attempt::Inconsistent(format!(
                 "the page at Offset {gap} is empty although TotalCount is {total}"
             )));
@@ -165,32 +175,37 @@ async fn attempt<T: Transport>(
         by_offset.insert(gap, page);
     }
 
-    // Which images are the first with their ImageId (every image has one:
-    // the client refuses a page with an image without). The set borrows the
-    // ids from the pages and is gone before the images are moved out.
+    // Which items are the first with their id (every item has one: the
+    // client refuses a page with an item without). The set borrows the ids
+    // from the pages and is gone before the items are moved out.
     let first_of_its_id: Vec<bool> = {
         let mut seen: HashSet<&str> = HashSet::with_capacity(total.min(1 << 20) as usize);
         by_offset
             .values()
-            .flat_map(|page| &page.images)
-            .map(|image| seen.insert(image.id()))
+            .flat_map(|page| &page.items)
+            .map(|item| seen.insert(item.id()))
             .collect()
     };
-    let mut images = Vec::with_capacity(total.min(1 << 20) as usize);
-    let all = by_offset.into_values().flat_map(|page| page.images);
-    for (image, fresh) in all.zip(first_of_its_id) {
+    let mut items = Vec::with_capacity(total.min(1 << 20) as usize);
+    let all = by_offset.into_values().flat_map(|page| page.items);
+    for (item, fresh) in all.zip(first_of_its_id) {
         if fresh {
-            images.push(image.raw);
+            items.push(item.raw);
         }
     }
-    if images.len() as u64 != total {
+    if items.len() as u64 != total {
+        let action = caller.client.action();
         return Ok(Attempt::Inconsistent(format!(
             "collected {} in {}, but TotalCount is {total}",
-            crate::text::count(images.len() as u64, "distinct image", "distinct images"),
+            crate::text::count(
+                items.len() as u64,
+                &format!("distinct {}", action.item),
+                &format!("distinct {}", action.items)
+            ),
             crate::text::count(*pages, "page", "pages")
         )));
     }
-    Ok(Attempt::Complete(images, total))
+    Ok(Attempt::Complete(items, total))
 }
 
 fn changed(total: u64, page: &Page, offset: u64) -> String {
@@ -207,7 +222,7 @@ fn first_gap(by_offset: &BTreeMap<u64, Page>, total: u64) -> Option<u64> {
         if *offset > covered {
             return Some(covered);
         }
-        covered = covered.max(offset + page.images.len() as u64);
+        covered = covered.max(offset + page.items.len() as u64);
     }
     (covered < total).then_some(covered)
 }

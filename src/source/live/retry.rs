@@ -18,18 +18,21 @@ use std::time::Duration;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 
-use super::client::{CallError, Client, Page};
+use super::action::Action;
+use super::client::{ActionClient, CallError, Page};
 use super::credentials::Credentials;
 use super::error::{ApiError, ApiErrorKind, FetchError};
 use super::pacer::Pacer;
 use super::{FetchProgress, RetryBudget};
 
-/// What the retry layer needs from a `DescribeImage` client: the HTTP [`Client`], or in
-/// tests a simulated service on tokio's clock, so that pacing and throttling can be checked
-/// under paused time.
+/// What the retry layer needs from a listing's client: the HTTP client for one action
+/// ([`ActionClient`]), or in tests a simulated service on tokio's clock, so that pacing and
+/// throttling can be checked under paused time.
 pub(crate) trait Transport: Sync {
+    /// The action listed.
+    fn action(&self) -> &'static Action;
     /// One call for the page at `offset`.
-    fn describe_image(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send;
+    fn page(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send;
     /// `Limit` of each request.
     fn page_size(&self) -> u32;
     /// Time limit of one request (for the error).
@@ -40,21 +43,24 @@ pub(crate) trait Transport: Sync {
     fn credentials(&self) -> &Credentials;
 }
 
-impl Transport for Client {
-    fn describe_image(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send {
-        Client::describe_image(self, offset)
+impl Transport for ActionClient<'_> {
+    fn action(&self) -> &'static Action {
+        self.action
+    }
+    fn page(&self, offset: u64) -> impl Future<Output = Result<Page, CallError>> + Send {
+        self.client.page(self.action, self.filters, offset)
     }
     fn page_size(&self) -> u32 {
-        Client::page_size(self)
+        self.client.page_size()
     }
     fn timeout(&self) -> Duration {
-        Client::timeout(self)
+        self.client.timeout()
     }
     fn max_response_bytes(&self) -> usize {
-        Client::max_response_bytes(self)
+        self.client.max_response_bytes()
     }
     fn credentials(&self) -> &Credentials {
-        Client::credentials(self)
+        self.client.credentials()
     }
 }
 
@@ -86,7 +92,9 @@ pub(crate) fn decide(err: &CallError) -> Decision {
         // A truncated or garbled body is a transport accident on an idempotent read.
         CallError::Malformed(_) => Decision::Backoff,
         // Retrying an oversized answer, or one the API means as sent, gets the same answer.
-        CallError::TooLarge | CallError::ImageWithoutId { .. } => Decision::Fail,
+        CallError::TooLarge | CallError::ItemWithoutId { .. } | CallError::ItemModel { .. } => {
+            Decision::Fail
+        }
         CallError::Api { code, .. } => match ApiErrorKind::of(code) {
             ApiErrorKind::Throttled => Decision::Slowdown,
             ApiErrorKind::ServerError => Decision::Backoff,
@@ -104,7 +112,8 @@ fn reason(err: &CallError) -> String {
         CallError::Http { status, .. } => format!("HTTP {status}"),
         CallError::Malformed(_) => "unreadable response".to_owned(),
         CallError::TooLarge => "response too large".to_owned(),
-        CallError::ImageWithoutId { .. } => "image without ImageId".to_owned(),
+        CallError::ItemWithoutId { .. } => "item without its id".to_owned(),
+        CallError::ItemModel { .. } => "item outside the documented model".to_owned(),
         CallError::Api { code, .. } => code.clone(),
     }
 }
@@ -119,7 +128,7 @@ pub(crate) struct Counters {
 }
 
 /// Makes page requests: pacing, retrying, and turning the last failure into a [`FetchError`].
-pub(crate) struct Caller<'a, T = Client> {
+pub(crate) struct Caller<'a, T> {
     pub(crate) client: &'a T,
     pub(crate) pacer: &'a Pacer,
     pub(crate) budget: &'a RetryBudget,
@@ -160,7 +169,7 @@ impl<T: Transport> Caller<'_, T> {
                 offset,
                 attempt: attempts,
             });
-            let err = match self.client.describe_image(offset).await {
+            let err = match self.client.page(offset).await {
                 Ok(page) => {
                     if let Some(rate) = self.pacer.succeeded(slot) {
                         (self.progress)(FetchProgress::Pace { rate });
@@ -263,12 +272,24 @@ impl<T: Transport> Caller<'_, T> {
                 offset,
                 limit: self.client.max_response_bytes(),
             },
-            CallError::ImageWithoutId {
+            CallError::ItemWithoutId {
                 position,
                 request_id,
             } => FetchError::ImageWithoutId {
+                action: self.client.action(),
                 offset,
                 position,
+                request_id,
+            },
+            CallError::ItemModel {
+                position,
+                detail,
+                request_id,
+            } => FetchError::ItemModel {
+                action: self.client.action(),
+                offset,
+                position,
+                detail,
                 request_id,
             },
             CallError::Api {
@@ -278,6 +299,7 @@ impl<T: Transport> Caller<'_, T> {
             } => {
                 let creds = self.client.credentials();
                 FetchError::from(ApiError {
+                    action: self.client.action().name,
                     kind: ApiErrorKind::of(&code),
                     code,
                     message,

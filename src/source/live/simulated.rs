@@ -16,7 +16,8 @@ use ecm_emulator::{Jitter, Limiter, LimiterKind};
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::client::{CallError, IdText, Page, PageImage};
+use super::action::{Action, DESCRIBE_IMAGE};
+use super::client::{CallError, IdText, Page, PageItem};
 use super::credentials::Credentials;
 use super::error::FetchError;
 use super::pacer::Pacer;
@@ -105,18 +106,21 @@ impl Service {
             .map(|i| {
                 let raw = RawValue::from_string(format!(r#"{{"ImageId":"img-{i}"}}"#)).unwrap();
                 let id = IdText::of(raw.get(), &raw.get()[12..raw.get().len() - 2]);
-                PageImage::new(raw, id)
+                PageItem::new(raw, id)
             })
             .collect();
         Page {
             total_count: self.images,
-            images,
+            items: images,
         }
     }
 }
 
 impl Transport for Service {
-    async fn describe_image(&self, offset: u64) -> Result<Page, CallError> {
+    fn action(&self) -> &'static Action {
+        &DESCRIBE_IMAGE
+    }
+    async fn page(&self, offset: u64) -> Result<Page, CallError> {
         let n = self.arrivals.fetch_add(1, Ordering::Relaxed);
         tokio::time::sleep(self.jitter.delay(n)).await;
         let now = Instant::now();
@@ -200,9 +204,9 @@ pub(crate) fn config() -> LiveConfig {
 /// Checks the listing holds `img-0` … `img-{n-1}`, each once, in order.
 pub(crate) fn assert_exact(listing: &Listing, n: u64) {
     assert_eq!(listing.total_count, n);
-    assert_eq!(listing.images.len() as u64, n);
+    assert_eq!(listing.items.len() as u64, n);
     let mut seen = HashSet::new();
-    for (i, raw) in listing.images.iter().enumerate() {
+    for (i, raw) in listing.items.iter().enumerate() {
         assert_eq!(raw.get(), format!(r#"{{"ImageId":"img-{i}"}}"#));
         assert!(seen.insert(raw.get().to_owned()));
     }
@@ -232,7 +236,7 @@ mod tests {
         run.elapsed.as_secs_f64() / BOUND.as_secs_f64()
     }
 
-    /// The issue's setting: 20 requests/s counted over a sliding window of arrival times with
+    /// The emulator's strict limiter: 20 requests/s counted over a sliding window of arrival times with
     /// ±20 ms of jitter, 100 ms of latency, 250 pages. No request is throttled, and the fetch
     /// ends within 1.10× the bound, for every seed tried.
     #[tokio::test(start_paused = true)]

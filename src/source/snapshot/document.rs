@@ -150,6 +150,8 @@ pub(super) struct TopObject {
     pub(super) fetched_at: Option<String>,
     pub(super) endpoint: Option<String>,
     pub(super) filters: Option<serde_json::Value>,
+    /// The `usage` section (`fetch --usage`), in ecmguard's own snapshots.
+    pub(super) usage: Option<crate::usage::Section>,
 }
 
 /// Reads the first JSON document of the input; its images go to `images`.
@@ -286,6 +288,7 @@ fn read_object<'de, T: SnapshotImage, A: MapAccess<'de>>(
             TopKey::FetchedAt => top.fetched_at = map.next_value()?,
             TopKey::Endpoint => top.endpoint = map.next_value()?,
             TopKey::Filters => top.filters = map.next_value()?,
+            TopKey::Usage => top.usage = map.next_value()?,
             TopKey::RequestId | TopKey::Other => {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -429,7 +432,8 @@ impl<'de> serde::Deserialize<'de> for FirstKey {
                     | TopKey::OurTotal
                     | TopKey::FetchedAt
                     | TopKey::Endpoint
-                    | TopKey::Filters => FirstKey::Ours,
+                    | TopKey::Filters
+                    | TopKey::Usage => FirstKey::Ours,
                     TopKey::Other => FirstKey::Image(ImageKey::from_str(v)),
                 })
             }
@@ -488,6 +492,7 @@ pub(super) enum TopKey {
     FetchedAt,
     Endpoint,
     Filters,
+    Usage,
     Other,
 }
 
@@ -504,6 +509,7 @@ impl TopKey {
             "fetched_at" => TopKey::FetchedAt,
             "endpoint" => TopKey::Endpoint,
             "filters" => TopKey::Filters,
+            "usage" => TopKey::Usage,
             _ => TopKey::Other,
         }
     }

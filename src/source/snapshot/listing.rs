@@ -135,6 +135,7 @@ impl TopObject {
                     fetched_at: self.fetched_at,
                     endpoint: self.endpoint,
                     filters: self.filters,
+                    usage: self.usage,
                 })
             }
             Some(schema) => Err(shape_error(

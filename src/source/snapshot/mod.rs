@@ -132,6 +132,9 @@ pub struct Snapshot<T = Image> {
     pub fetched_at: Option<String>,
     pub endpoint: Option<String>,
     pub filters: Option<serde_json::Value>,
+    /// The `usage` section of an ecmguard snapshot (`fetch --usage`), as read; checked by
+    /// [`usage`] when the run reads usage.
+    pub usage: Option<crate::usage::Section>,
 }
 
 impl<T> Snapshot<T> {
@@ -144,6 +147,7 @@ impl<T> Snapshot<T> {
             fetched_at: None,
             endpoint: None,
             filters: None,
+            usage: None,
         }
     }
 }
@@ -156,6 +160,52 @@ pub struct Loaded {
     /// What every report should say about the source: that its completeness
     /// was assumed, or that `--assume-complete` changed nothing.
     pub warnings: Vec<Diag>,
+    /// The snapshot's `usage` section, if it has one (see [`usage`]).
+    pub usage: Option<crate::usage::Section>,
+}
+
+/// The usage a snapshot saved, checked as a live listing is: both sets present with their
+/// totals, every item with its id, as many distinct items as each total. Without a section
+/// (a snapshot fetched without `--usage`, or a shape that cannot hold one) the run cannot
+/// know usage: exit 3, saying what needs it (`needed_by`) and to fetch it with `--usage`.
+pub fn usage(
+    name: &str,
+    section: Option<crate::usage::Section>,
+    needed_by: &str,
+) -> Result<crate::usage::Usage, SnapshotError> {
+    use crate::usage::{SectionError, UsageError};
+    let Some(section) = section else {
+        return Err(SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotUsageMissing,
+                format!("{name} holds no usage (instances and modules), needed by {needed_by}: no image can be judged by what uses it"),
+            )
+            .with_help("fetch it with --usage (`ecmguard fetch --usage -o FILE`; fetch also saves usage when its --policy reads it), or check live"),
+        ));
+    };
+    section.check().map(crate::usage::Usage::new).map_err(|e| match e {
+        SectionError::Missing(key) => SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!("{name}: the usage section has no `{key}`, so whether it holds every instance and module cannot be established"),
+            )
+            .with_help("fetch it again with `ecmguard fetch --usage -o FILE`, which records both totals"),
+        ),
+        SectionError::Set(error @ UsageError::WithoutId { .. }) => SnapshotError::Malformed(
+            Diag::error(
+                Code::SnapshotImageWithoutId,
+                format!("{name}: in the usage section, {error}: it cannot be told apart from another, so no count can be taken"),
+            )
+            .with_help("every instance has an InstanceId and every module a ModuleId: the file was edited or is not what `ecmguard fetch --usage` wrote"),
+        ),
+        SectionError::Set(error @ UsageError::Incomplete { .. }) => SnapshotError::Incomplete(
+            Diag::error(
+                Code::SnapshotIncomplete,
+                format!("{name}: the usage section holds {error}; it is not the complete listing"),
+            )
+            .with_help("fetch it again with `ecmguard fetch --usage -o FILE`"),
+        ),
+    })
 }
 
 /// Read the snapshot `name` (a path, or `-` for `stdin`), build the image set
@@ -266,6 +316,7 @@ fn finish(
         fetched_at,
         endpoint,
         filters,
+        usage,
     } = snapshot;
     let images = ImageSet::new(images, zone);
     let assumed = judge(name, shape, total_count, pages, images.len(), completeness)?;
@@ -285,6 +336,7 @@ fn finish(
             filters,
         },
         warnings,
+        usage,
     })
 }
 
@@ -752,6 +804,7 @@ mod tests {
             assert_eq!(fast.fetched_at, exact.fetched_at);
             assert_eq!(fast.endpoint, exact.endpoint);
             assert_eq!(fast.filters, exact.filters);
+            assert_eq!(fast.usage, exact.usage);
             assert_eq!(fast.pages, exact.pages);
             let json = |s: &Snapshot| serde_json::to_string(&s.images).unwrap();
             assert_eq!(json(&fast), json(&exact));
@@ -1000,6 +1053,31 @@ mod tests {
         let fast = read_fast("t.json", bytes.as_slice()).unwrap();
         assert_eq!(fast.map(|s| s.images.len()), Some(2000));
         same(&bytes);
+    }
+
+    /// A usage section larger than the envelope's limit does not send the images down the
+    /// slow path; both paths read it the same.
+    #[test]
+    fn a_large_usage_section_keeps_the_fast_path() {
+        let instances: Vec<String> = (0..12_000)
+            .map(|i| {
+                format!(
+                    r#"{{"InstanceId":"ein-{i:08}","InstanceState":"RUNNING","Image":{{"ImageId":"img-a"}},"SimpleModule":null}}"#
+                )
+            })
+            .collect();
+        let json = format!(
+            r#"{{"schema":"{SNAPSHOT_SCHEMA}","total_count":1,"ImageSet":[{{"ImageId":"img-a"}}],
+               "usage":{{"instances_total":12000,"modules_total":0,"InstanceSet":[{}],"ModuleSet":[]}}}}"#,
+            instances.join(",")
+        );
+        assert!(json.len() > 1 << 20);
+        let fast = read_fast("t.json", json.as_bytes())
+            .unwrap()
+            .expect("the fast path");
+        let section = fast.usage.clone().expect("usage read");
+        assert_eq!(section.instances.map(|i| i.len()), Some(12_000));
+        same(json.as_bytes());
     }
 
     #[test]

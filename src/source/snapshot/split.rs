@@ -25,7 +25,9 @@ const CHUNK: usize = 1 << 20;
 
 /// Top-level values other than `ImageSet` are copied into a small envelope
 /// and parsed by the exact parser; past this size the fast path gives up
-/// rather than hold a large copy.
+/// rather than hold a large copy. The `usage` section (instances and modules,
+/// tens of MB on a large account) is not counted: the exact parser reads it
+/// anyway, and giving up would read every image the slow way as well.
 const ENVELOPE_LIMIT: usize = 1 << 20;
 
 /// The top-level objects of an input, cut: the images of all of them, in
@@ -41,6 +43,8 @@ pub(super) struct Envelope {
     pub(super) bytes: Vec<u8>,
     /// Where its `ImageSet` images are in [`Split::images`].
     pub(super) images: Range<usize>,
+    /// How many of `bytes` are its `usage` section's (not counted against the limit).
+    usage: usize,
 }
 
 /// Cut every top-level object of the input (one, or several one after
@@ -61,7 +65,7 @@ pub(super) fn split_documents<T: SnapshotImage, R: Read>(
         };
         // The envelopes are held until the last document is read: bounded
         // in all, as each one is.
-        envelopes += envelope.bytes.len();
+        envelopes += envelope.bytes.len() - envelope.usage;
         if envelopes > ENVELOPE_LIMIT {
             return Ok(None);
         }
@@ -78,6 +82,8 @@ fn split_object<T: SnapshotImage, R: Read>(
     let mut envelope: Vec<u8> = vec![b'{'];
     let start = images.len();
     let mut seen_image_set = false;
+    // Bytes of the envelope that are the `usage` section's.
+    let mut usage_bytes = 0;
     if window.skip_ws()? != Some(b'{') {
         return Ok(None);
     }
@@ -101,6 +107,7 @@ fn split_object<T: SnapshotImage, R: Read>(
             return Ok(None);
         }
         let is_image_set = key == b"\"ImageSet\"";
+        let is_usage = key == b"\"usage\"";
         if !first {
             envelope.push(b',');
         }
@@ -125,8 +132,11 @@ fn split_object<T: SnapshotImage, R: Read>(
             let Some(len) = window.value_len()? else {
                 return Ok(None);
             };
+            if is_usage {
+                usage_bytes += len;
+            }
             envelope.extend_from_slice(window.take(len));
-            if envelope.len() > ENVELOPE_LIMIT {
+            if envelope.len() - usage_bytes > ENVELOPE_LIMIT {
                 return Ok(None);
             }
         }
@@ -147,6 +157,7 @@ fn split_object<T: SnapshotImage, R: Read>(
     Ok(Some(Envelope {
         bytes: envelope,
         images: start..images.len(),
+        usage: usage_bytes,
     }))
 }
 
