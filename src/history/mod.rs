@@ -14,6 +14,7 @@
 
 pub mod account;
 pub mod html;
+pub mod open_list;
 pub mod pgpass;
 pub mod plan;
 pub mod postgres;

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Row};
 use sha2::{Digest, Sha256};
 
@@ -96,11 +97,26 @@ impl Postgres {
     }
 
     fn error(&self, e: &postgres::Error) -> StoreError {
-        let message = describe(e);
-        StoreError::new(match &self.password {
-            Some(p) => message.replace(p.as_str(), "***"),
-            None => message,
-        })
+        masked(self.password.as_deref(), e)
+    }
+
+    /// Run `sql` and hand each row to `each` as the server sends it, never
+    /// the whole result at once.
+    fn each_row(
+        &mut self,
+        sql: &str,
+        run: i64,
+        each: &mut dyn FnMut(&Row) -> Result<(), postgres::Error>,
+    ) -> StoreResult<()> {
+        let password = self.password.as_deref();
+        let mut rows = self
+            .client
+            .query_raw(sql, [&run])
+            .map_err(|e| masked(password, &e))?;
+        while let Some(row) = rows.next().map_err(|e| masked(password, &e))? {
+            each(&row).map_err(|e| masked(password, &e))?;
+        }
+        Ok(())
     }
 
     fn exec(&mut self, sql: &str) -> StoreResult<()> {
@@ -151,6 +167,16 @@ impl Postgres {
             Err(e) => Err(self.error(&e)),
         }
     }
+}
+
+/// A database error as a message, without the password in it (in case a
+/// server echoes it).
+fn masked(password: Option<&str>, e: &postgres::Error) -> StoreError {
+    let message = describe(e);
+    StoreError::new(match password {
+        Some(p) => message.replace(p, "***"),
+        None => message,
+    })
 }
 
 /// What the connection is, as the password file matches it: the first
@@ -333,29 +359,27 @@ impl Store for Postgres {
         super::checked_from_json(checked.as_deref())
     }
 
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
-        let rows = self.query(sql::FINDINGS_OF, &[&run])?;
-        rows.iter()
-            .map(rows::finding)
-            .collect::<Result<_, postgres::Error>>()
-            .map_err(|e| self.error(&e))
+    fn each_finding_of(
+        &mut self,
+        run: i64,
+        each: &mut dyn FnMut(FindingRecord),
+    ) -> StoreResult<()> {
+        self.each_row(sql::FINDINGS_OF, run, &mut |row| {
+            each(rows::finding(row)?);
+            Ok(())
+        })
     }
 
     fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {
-        let rows = self.query(sql::STREAKS_OF, &[&run])?;
-        for row in &rows {
-            let read = || -> Result<(&str, Option<&str>, &str, i64), postgres::Error> {
-                Ok((
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                ))
-            };
-            let (rule, image, status, first_seen) = read().map_err(|e| self.error(&e))?;
-            each(rule, image, status, first_seen);
-        }
-        Ok(())
+        self.each_row(sql::STREAKS_OF, run, &mut |row| {
+            each(
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            Ok(())
+        })
     }
 
     fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>> {

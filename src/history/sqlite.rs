@@ -253,15 +253,20 @@ impl Store for Sqlite {
         super::checked_from_json(checked.as_deref())
     }
 
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
+    fn each_finding_of(
+        &mut self,
+        run: i64,
+        each: &mut dyn FnMut(FindingRecord),
+    ) -> StoreResult<()> {
         let mut stmt = self
             .conn
             .prepare_cached(&q(sql::FINDINGS_OF))
             .map_err(error)?;
-        let rows = stmt
-            .query_map([run], |row| rows::finding(row))
-            .map_err(error)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(error)
+        let mut rows = stmt.query([run]).map_err(error)?;
+        while let Some(row) = rows.next().map_err(error)? {
+            each(rows::finding(row).map_err(error)?);
+        }
+        Ok(())
     }
 
     fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {

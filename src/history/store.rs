@@ -201,7 +201,7 @@ pub fn in_batches<'s>(
 }
 
 /// One finding of a run, as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FindingRecord {
     pub rule: String,
     /// `None` for a set-level finding.
@@ -357,8 +357,10 @@ pub trait Store: Send {
     fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>>;
     /// The ImageIds a narrowed run checked (empty for a whole-account run).
     fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>>;
-    /// Every finding of one run.
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
+    /// Every finding of one run, handed to `each` one at a time as it is
+    /// read (never all of a run at once).
+    fn each_finding_of(&mut self, run: i64, each: &mut dyn FnMut(FindingRecord))
+    -> StoreResult<()>;
     /// The streak of every finding of one run — `(rule id, ImageId, status,
     /// first seen)` — handed to `each` as borrowed text: what a check reads
     /// before it evaluates, so it copies nothing it does not keep.

@@ -8,7 +8,7 @@
 //! run ends a streak (a fix) only when it evaluated the finding's rule on the
 //! finding's image and no longer has the finding.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::Timestamp;
 
@@ -28,8 +28,14 @@ trait Streaks {
     fn forget(&mut self, rule: &str, image: &str);
     /// Read one run's finding rows, offering each to `keep` with its rule,
     /// ImageId and first-seen time; `keep` says whether it is part of the
-    /// state, and from when.
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()>;
+    /// state, and from when. `later` are the steps read after this one.
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()>;
 }
 
 /// `(rule id, ImageId, first seen)` → the first-seen time to keep it with,
@@ -55,7 +61,7 @@ fn replay(
 ) -> StoreResult<Replayed> {
     let plan = Plan::build(store, account, until)?;
     let mut clamped = 0;
-    for step in &plan.steps {
+    for (i, step) in plan.steps.iter().enumerate() {
         if let Some(checked) = &step.checked {
             for rule in &step.rules {
                 for image in checked {
@@ -63,7 +69,7 @@ fn replay(
                 }
             }
         }
-        clamped += read_step(store, account, step, state)?;
+        clamped += read_step(store, account, step, &plan.steps[i + 1..], state)?;
     }
     Ok(Replayed {
         owners: plan.owners,
@@ -78,6 +84,7 @@ fn read_step(
     store: &mut dyn Store,
     account: &str,
     step: &Step,
+    later: &[Step],
     state: &mut dyn Streaks,
 ) -> StoreResult<usize> {
     let mut rows: HashMap<&str, i64> = step.expected.keys().map(|r| (r.as_str(), 0)).collect();
@@ -98,7 +105,7 @@ fn read_step(
         }
         current.rows = 0;
     };
-    state.read(store, step.run.id, &mut |rule, image, first_seen| {
+    state.read(store, step.run.id, later, &mut |rule, image, first_seen| {
         if current.rule != rule || current.rows == 0 {
             count(&mut current, &mut rows);
             current.rule.clear();
@@ -193,7 +200,13 @@ impl Streaks for OpenSinceBuilder {
         OpenSinceBuilder::forget(self, rule, image);
     }
 
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        _later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()> {
         store.streaks_of(run, &mut |rule, image, status, first_seen| {
             if let Some(at) = keep(rule, image, first_seen)
                 && continues(status)
@@ -205,49 +218,82 @@ impl Streaks for OpenSinceBuilder {
     }
 }
 
-/// The open findings of one account, each as recorded by the run that
-/// last saw it: what `history` lists.
-#[derive(Debug, Default)]
-pub struct OpenState {
-    entries: HashMap<(String, Option<String>), FindingRecord>,
-    pub replayed: Replayed,
+/// Each open finding of `account` as of `until` (Unix seconds), as recorded
+/// by the run that last saw it, handed to `each` as it is read: what
+/// `history` lists. Nothing is held per finding but the set-level ones (one
+/// a rule): a row is open when its run decides it and no later run of the
+/// plan checked its rule on its image, which the plan alone tells.
+pub fn each_open(
+    store: &mut dyn Store,
+    account: &str,
+    until: i64,
+    each: &mut dyn FnMut(FindingRecord) -> StoreResult<()>,
+) -> StoreResult<Replayed> {
+    let mut state = OpenState {
+        each,
+        set_level: BTreeMap::new(),
+        failed: None,
+    };
+    let replayed = replay(store, account, until, &mut state)?;
+    if let Some(e) = state.failed {
+        return Err(e);
+    }
+    for (_, finding) in std::mem::take(&mut state.set_level) {
+        (state.each)(finding)?;
+    }
+    Ok(replayed)
 }
 
-impl OpenState {
-    /// Read the state of `account` as of `until` (Unix seconds).
-    pub fn load(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenState> {
-        let mut state = OpenState::default();
-        state.replayed = replay(store, account, until, &mut state)?;
-        Ok(state)
-    }
-
-    /// The open findings, oldest streak first.
-    pub fn into_oldest_first(self) -> Vec<FindingRecord> {
-        let mut open: Vec<FindingRecord> = self.entries.into_values().collect();
-        open.sort_by(|a, b| {
-            (a.first_seen, &a.rule, &a.image).cmp(&(b.first_seen, &b.rule, &b.image))
-        });
-        open
-    }
+/// The replay of [`each_open`].
+struct OpenState<'e> {
+    each: &'e mut dyn FnMut(FindingRecord) -> StoreResult<()>,
+    /// Each rule's set-level streak: several set-level findings of a rule
+    /// share one, the last row read is the one listed.
+    set_level: BTreeMap<String, FindingRecord>,
+    /// The first error `each` gave; nothing is handed on after it.
+    failed: Option<super::store::StoreError>,
 }
 
-impl Streaks for OpenState {
-    fn forget(&mut self, rule: &str, image: &str) {
-        self.entries
-            .remove(&(rule.to_owned(), Some(image.to_owned())));
-    }
+impl Streaks for OpenState<'_> {
+    /// Nothing to forget: rows a later run overrides are never handed on
+    /// (`read` looks at the later steps).
+    fn forget(&mut self, _rule: &str, _image: &str) {}
 
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
-        for mut finding in store.findings_of(run)? {
-            if let Some(at) = keep(&finding.rule, finding.image.as_deref(), finding.first_seen)
-                && continues(&finding.status)
-            {
-                finding.first_seen = at;
-                self.entries
-                    .insert((finding.rule.clone(), finding.image.clone()), finding);
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()> {
+        let overridden = |rule: &str, image: &str| {
+            later.iter().any(|step| {
+                step.checked
+                    .as_ref()
+                    .is_some_and(|checked| checked.contains(image))
+                    && step.rules.contains(rule)
+            })
+        };
+        store.each_finding_of(run, &mut |mut finding| {
+            let Some(at) = keep(&finding.rule, finding.image.as_deref(), finding.first_seen) else {
+                return;
+            };
+            if !continues(&finding.status) || self.failed.is_some() {
+                return;
             }
-        }
-        Ok(())
+            finding.first_seen = at;
+            match &finding.image {
+                None => {
+                    self.set_level.insert(finding.rule.clone(), finding);
+                }
+                Some(image) if overridden(&finding.rule, image) => {}
+                Some(_) => {
+                    if let Err(e) = (self.each)(finding) {
+                        self.failed = Some(e);
+                    }
+                }
+            }
+        })
     }
 }
 
