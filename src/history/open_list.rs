@@ -232,7 +232,7 @@ mod tests {
             account: format!("acct-{}", scrambled % 3),
             finding: FindingRecord {
                 rule: format!("rule-{}", scrambled % 5),
-                image: (scrambled % 11 != 0).then(|| format!("img-{scrambled:08}")),
+                image: (!scrambled.is_multiple_of(11)).then(|| format!("img-{scrambled:08}")),
                 status: "violation".into(),
                 severity: "error".into(),
                 message: format!("message «{n}»\n\"quoted\""),
