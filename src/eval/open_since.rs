@@ -96,14 +96,7 @@ impl SortedIds {
         // The common prefix of sorted strings is that of the first and the
         // last, cut back to a character boundary so every rest is text.
         let (first, last) = first_last;
-        let mut common = first
-            .bytes()
-            .zip(last.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
-        while !first.is_char_boundary(common) {
-            common -= 1;
-        }
+        let common = common_prefix(first, last);
         let prefix: Box<str> = first[..common].into();
         let mut width = None;
         let mut uniform = true;
@@ -133,6 +126,20 @@ impl SortedIds {
             len,
         }
     }
+}
+
+/// The length of the common prefix of sorted strings, from the first and
+/// the last, cut back to a character boundary so every rest is text.
+fn common_prefix(first: &str, last: &str) -> usize {
+    let mut common = first
+        .bytes()
+        .zip(last.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    while !first.is_char_boundary(common) {
+        common -= 1;
+    }
+    common
 }
 
 impl RuleStreaks {
@@ -320,10 +327,11 @@ impl RuleBuilder {
     }
 
     fn build(self) -> RuleStreaks {
+        if self.in_order {
+            return self.build_in_place();
+        }
         // The entries that stand: each id's last word, unless forgotten.
-        let kept: Vec<usize> = if self.in_order {
-            (0..self.since.len()).collect()
-        } else {
+        let kept: Vec<usize> = {
             let mut order: Vec<usize> = (0..self.since.len()).collect();
             // Stable: among equal ids, the later word stays later.
             order.sort_by(|a, b| self.id(*a).cmp(self.id(*b)));
@@ -355,6 +363,68 @@ impl RuleBuilder {
             since,
             struck: Vec::new(),
             set_level: self.set_level,
+            set_level_struck: false,
+        }
+    }
+}
+
+impl RuleBuilder {
+    /// Entries that came sorted and distinct (a history's rows come in the
+    /// index's order) packed in the builder's own buffers: the rests moved
+    /// down over the prefixes, the times kept as they are. No second copy,
+    /// so reading a large history costs its packed size plus the offsets.
+    fn build_in_place(self) -> RuleStreaks {
+        let RuleBuilder {
+            ids,
+            mut ends,
+            mut since,
+            set_level,
+            ..
+        } = self;
+        let len = since.len();
+        let first_end = ends.first().copied().unwrap_or(0);
+        let last_start = len.checked_sub(2).map_or(0, |i| ends[i]);
+        let common = common_prefix(&ids[..first_end], &ids[last_start..]);
+        let prefix: Box<str> = ids[..common].into();
+        let width = first_end - common;
+        let mut uniform = true;
+        let mut start = 0;
+        for &end in &ends {
+            uniform &= end - start - common == width;
+            start = end;
+        }
+        let mut bytes = ids.into_bytes();
+        let (mut write, mut start) = (0, 0);
+        for end in &mut ends {
+            let rest = start + common..*end;
+            start = *end;
+            bytes.copy_within(rest.clone(), write);
+            write += rest.len();
+            *end = write;
+        }
+        bytes.truncate(write);
+        bytes.shrink_to_fit();
+        // Each rest starts at a character boundary (the prefix is cut back
+        // to one), so the bytes are text; were they not, nothing would be
+        // found rather than a wrong entry.
+        let rests = String::from_utf8(bytes).unwrap_or_default();
+        if uniform {
+            ends = Vec::new();
+        } else {
+            ends.shrink_to_fit();
+        }
+        since.shrink_to_fit();
+        RuleStreaks {
+            images: SortedIds {
+                prefix,
+                rests,
+                ends,
+                width: if uniform { width } else { 0 },
+                len,
+            },
+            since,
+            struck: Vec::new(),
+            set_level,
             set_level_struck: false,
         }
     }
@@ -486,6 +556,34 @@ mod tests {
         let open = builder.build();
         assert_eq!(open.get("r", Some("aé")), Some(at(1)));
         assert_eq!(open.get("r", Some("aè")), Some(at(2)));
+    }
+
+    #[test]
+    fn ids_that_come_sorted_are_packed_in_place_whole() {
+        for ids in [
+            vec!["", "img-1", "img-10", "img-é", "img-éa", "img-😀", "z"],
+            vec!["aé", "aè"],
+            vec!["img-a", "img-b", "img-c"],
+            vec!["only"],
+        ] {
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            let mut builder = OpenSinceBuilder::new();
+            for (n, id) in sorted.iter().enumerate() {
+                builder.insert("r", Some(id), at(n as i64));
+            }
+            let open = builder.build();
+            for (n, id) in sorted.iter().enumerate() {
+                assert_eq!(open.get("r", Some(id)), Some(at(n as i64)), "{id:?}");
+            }
+            assert_eq!(open.get("r", Some("img-")), None);
+            let expected: Vec<_> = sorted
+                .iter()
+                .enumerate()
+                .map(|(n, id)| ("r".to_owned(), Some(id.to_string()), n as i64))
+                .collect();
+            assert_eq!(all(&open), expected);
+        }
     }
 
     #[test]
