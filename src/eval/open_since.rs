@@ -284,6 +284,9 @@ pub struct OpenSinceBuilder {
 struct RuleBuilder {
     ids: String,
     ends: Vec<usize>,
+    /// `Some(w)` while every id has `w` bytes: then `ends` stays empty (an
+    /// id is found by position), as it does for ImageIds.
+    fixed: Option<usize>,
     /// First seen of each entry, or [`FORGOTTEN`].
     since: Vec<i64>,
     /// Whether the ids came strictly increasing and nothing was forgotten:
@@ -300,22 +303,42 @@ impl RuleBuilder {
         }
     }
 
+    /// Where id `i` is in `ids`.
+    fn bounds(fixed: Option<usize>, ends: &[usize], i: usize) -> (usize, usize) {
+        match fixed {
+            Some(width) => (i * width, (i + 1) * width),
+            None => (i.checked_sub(1).map_or(0, |before| ends[before]), ends[i]),
+        }
+    }
+
     fn id(&self, i: usize) -> &str {
-        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
-        self.ids.get(start..self.ends[i]).unwrap_or_default()
+        let (start, end) = Self::bounds(self.fixed, &self.ends, i);
+        self.ids.get(start..end).unwrap_or_default()
     }
 
     fn push(&mut self, id: &str, since: i64) {
-        if let Some(last) = self.ends.len().checked_sub(1)
-            && self.id(last) >= id
-        {
+        let n = self.since.len();
+        if n > 0 && self.id(n - 1) >= id {
             self.in_order = false;
         }
         if since == FORGOTTEN {
             self.in_order = false;
         }
+        match self.fixed {
+            _ if n == 0 => self.fixed = Some(id.len()),
+            Some(width) if width == id.len() => {}
+            Some(width) => {
+                // The first id of another length: the offsets are written
+                // out from here on.
+                self.ends = (1..=n).map(|i| i * width).collect();
+                self.fixed = None;
+            }
+            None => {}
+        }
         self.ids.push_str(id);
-        self.ends.push(self.ids.len());
+        if self.fixed.is_none() {
+            self.ends.push(self.ids.len());
+        }
         self.since.push(since);
     }
 
@@ -374,33 +397,41 @@ impl RuleBuilder {
     /// down over the prefixes, the times kept as they are. No second copy,
     /// so reading a large history costs its packed size plus the offsets.
     fn build_in_place(self) -> RuleStreaks {
+        let len = self.since.len();
+        let (common, uniform, width) = match len.checked_sub(1) {
+            None => (0, true, 0),
+            Some(last) => {
+                let common = common_prefix(self.id(0), self.id(last));
+                let width = self.id(0).len() - common;
+                let uniform =
+                    self.fixed.is_some() || (0..len).all(|i| self.id(i).len() - common == width);
+                (common, uniform, width)
+            }
+        };
+        let prefix: Box<str> = self.ids.get(..common).unwrap_or_default().into();
         let RuleBuilder {
             ids,
             mut ends,
+            fixed,
             mut since,
             set_level,
             ..
         } = self;
-        let len = since.len();
-        let first_end = ends.first().copied().unwrap_or(0);
-        let last_start = len.checked_sub(2).map_or(0, |i| ends[i]);
-        let common = common_prefix(&ids[..first_end], &ids[last_start..]);
-        let prefix: Box<str> = ids[..common].into();
-        let width = first_end - common;
-        let mut uniform = true;
-        let mut start = 0;
-        for &end in &ends {
-            uniform &= end - start - common == width;
-            start = end;
-        }
         let mut bytes = ids.into_bytes();
         let (mut write, mut start) = (0, 0);
-        for end in &mut ends {
-            let rest = start + common..*end;
-            start = *end;
+        for i in 0..len {
+            // Where entry i was (the offsets before it are rewritten already).
+            let end = match fixed {
+                Some(width) => (i + 1) * width,
+                None => ends[i],
+            };
+            let rest = start + common..end;
+            start = end;
             bytes.copy_within(rest.clone(), write);
             write += rest.len();
-            *end = write;
+            if fixed.is_none() {
+                ends[i] = write;
+            }
         }
         bytes.truncate(write);
         bytes.shrink_to_fit();
