@@ -418,19 +418,25 @@ impl RuleBuilder {
             ..
         } = self;
         let mut bytes = ids.into_bytes();
-        let (mut write, mut start) = (0, 0);
-        for i in 0..len {
-            // Where entry i was (the offsets before it are rewritten already).
-            let end = match fixed {
-                Some(width) => (i + 1) * width,
-                None => ends[i],
-            };
-            let rest = start + common..end;
-            start = end;
-            bytes.copy_within(rest.clone(), write);
-            write += rest.len();
-            if fixed.is_none() {
-                ends[i] = write;
+        let mut write = 0;
+        let mut move_down = |bytes: &mut Vec<u8>, start: usize, end: usize| {
+            bytes.copy_within(start + common..end, write);
+            write += end - start - common;
+            write
+        };
+        match fixed {
+            Some(width) => {
+                for i in 0..len {
+                    move_down(&mut bytes, i * width, (i + 1) * width);
+                }
+            }
+            None => {
+                let mut start = 0;
+                for end in &mut ends {
+                    let was = *end;
+                    *end = move_down(&mut bytes, start, was);
+                    start = was;
+                }
             }
         }
         bytes.truncate(write);
