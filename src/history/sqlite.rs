@@ -165,9 +165,9 @@ impl Store for Sqlite {
         // at little cost (a spilled page is rarely touched again); the open
         // streaks are read once, in the index's order. What the cache holds
         // is memory the check pays for on top of its images and findings
-        // (8 MiB here had cost the heavy benchmark 6 MiB of peak for no
-        // measurable speed), so it is kept small and bounded whatever the
-        // size of the run.
+        // (it was 8 MiB: with the streaks read on a thread while the images
+        // load, that was peak memory of the heavy benchmark), so it is kept
+        // small and bounded whatever the size of the run.
         self.conn
             .execute_batch("PRAGMA cache_size = -2048")
             .map_err(error)?;
