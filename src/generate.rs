@@ -761,7 +761,7 @@ mod tests {
             .filter(|i| i["ImageType"] == "PRIVATE_IMAGE")
             .map(|i| i["ImageOwner"].clone())
             .collect();
-        assert_eq!(owners.len(), 1, "{owners:?}");
+        assert_eq!(owners.len(), 1, "distinct owners of the private images");
         assert!(owners.iter().all(|o| o.as_i64().is_some_and(|o| o > 0)));
         assert!(has(&|m| m["ImageName"]
             .as_str()
