@@ -89,8 +89,13 @@ pub enum Command {
     Test(TestArgs),
     /// List the loaded rules with their metadata.
     Rules(RulesArgs),
+    /// What the rules' declared fixes would do to the failing images; saved as a plan file
+    /// for `ecmguard apply`. Changes nothing.
+    Plan(Box<PlanArgs>),
     /// Runs, trends and time to fix from a compliance history (check --history).
     History(HistoryArgs),
+    /// Perform exactly the actions of a saved plan, each re-checked just before it is done.
+    Apply(ApplyArgs),
     /// What a diagnostic code means, with an example and the fix; `explain fields` and
     /// `explain operators` list what a policy can test.
     Explain(ExplainArgs),
@@ -306,6 +311,64 @@ pub struct CheckArgs {
     pub quiet: bool,
 }
 
+/// `ecmguard plan`: check's inputs, and where the plan goes.
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Runs the check exactly as `ecmguard check` does (policies, snapshot or live API, params, waivers, baseline, history and grace), and plans one action per violation of a rule with a `fix`. Never planned: indeterminate, waived, baselined or grace findings; a delete of an image not proven unused (usage is always listed for a delete); a change to a public image; a name over 20 characters or a description over 60; a name another image has or two actions would take. Nothing is changed by this command.\n\nExit codes: 0 the plan was made (with or without actions), 2 invalid invocation or policy, or more actions than --max-actions (nothing saved), 3 data incomplete.\n\nExamples:\n  ecmguard plan -o plan.json\n  ecmguard plan --snapshot images.json --format json\n  ecmguard apply plan.json"
+)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Plan from a saved result set (`-` for stdin); no network call is made. To apply the
+    /// plan, the snapshot must record its endpoint (as `ecmguard fetch --usage` writes it).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "deadline", "profile"]
+    )]
+    pub snapshot: Option<String>,
+    /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word.
+    #[arg(long = "assume-complete", requires = "snapshot")]
+    pub assume_complete: bool,
+    /// Plan only for this image (repeatable; shorthand for --filter image-id=ID).
+    #[arg(long = "image", value_name = "ID")]
+    pub images: Vec<String>,
+    /// Plan for the image this module deploys, its DefaultImage (repeatable).
+    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
+    pub modules: Vec<String>,
+    /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.* and no
+    /// rule deletes (a delete always lists it).
+    #[arg(long)]
+    pub usage: bool,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Mark findings recorded in this baseline as `baselined` (never planned).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Read first-seen times and grace from this compliance history (nothing is recorded).
+    #[command(flatten)]
+    pub history: HistoryDbArgs,
+    /// Save the plan to this file (written atomically), for `ecmguard apply PLAN`.
+    #[arg(long, short = 'o', value_name = "PLAN")]
+    pub output: Option<PathBuf>,
+    /// The most actions a plan may have; a plan that needs more is refused (exit 2) and nothing is saved.
+    #[arg(long = "max-actions", value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_ACTIONS)]
+    pub max_actions: usize,
+    /// How long the saved plan can be applied, by the system clock (e.g. 24h, 3d).
+    #[arg(long = "plan-ttl", value_name = "DURATION", default_value = crate::plan::DEFAULT_TTL_TEXT)]
+    pub plan_ttl: String,
+    /// What is printed: the plan for people, or the plan file itself.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: PlanFormat,
+}
+
+/// `plan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+}
+
 /// `--history DB` and `--account NAME`, as `check` and `history` take them.
 #[derive(Debug, Args, Clone)]
 pub struct HistoryDbArgs {
@@ -397,6 +460,23 @@ pub struct PruneArgs {
     pub api_time_zone: Option<String>,
     /// Project config file (default: ./ecmguard.yaml when present; `none`: read none): its
     /// `history` and `api_time_zone` are the defaults.
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `ecmguard apply PLAN`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file `ecmguard plan -o PLAN` saved.
+    #[arg(value_name = "PLAN")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Write the result (ecmguard/apply/v1 JSON: each action's outcome, reason, RequestId
+    /// and time) to this file.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Project config file of flag defaults (default: ./ecmguard.yaml when present; `none`: read none).
     #[arg(long = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -6,7 +6,7 @@
 //! the verdict (after `--fail-on`), and how a command stopped, do.
 
 use crate::eval::Verdict;
-use crate::outcome::{Error, Outcome};
+use crate::outcome::{ApplyEnd, Error, Outcome};
 use crate::source::live::FetchError;
 use crate::source::snapshot::SnapshotError;
 
@@ -56,6 +56,12 @@ impl ExitCode {
             Outcome::Done => ExitCode::Pass,
             Outcome::Verdict(verdict) => ExitCode::of_verdict(verdict),
             Outcome::TestsFailed => ExitCode::Invalid,
+            // What was planned and is not done is not "obtained": the data class of failure.
+            Outcome::Applied(end) => match end {
+                ApplyEnd::AllDone => ExitCode::Pass,
+                ApplyEnd::Skipped => ExitCode::Fail,
+                ApplyEnd::Failed => ExitCode::Incomplete,
+            },
         }
     }
 
@@ -72,6 +78,7 @@ impl ExitCode {
             | Error::Policy(_)
             | Error::TestFile(_)
             | Error::Baseline(_)
+            | Error::Plan(_)
             | Error::Output(_) => ExitCode::Invalid,
             // A history that cannot be used or written is invalid output, as
             // a report that cannot be written is: exit 2 whatever the verdict

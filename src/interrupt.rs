@@ -1,6 +1,6 @@
 //! Ctrl-C (SIGINT) and SIGTERM end a run cleanly, whatever it is doing: the
 //! progress bar is cleared, the temporary of any output file still being
-//! written is removed (`output::abandon_unfinished`), `interrupted` is said
+//! written is removed (`fs::write::abandon_unfinished`), `interrupted` is said
 //! as a diagnostic, and the process exits with 130 (143 for SIGTERM), a
 //! status no finished run has (`exit::INTERRUPTED`).
 //!
@@ -40,7 +40,14 @@ pub fn watch(bar: Arc<FetchBar>, style: Style) {
                 let _ = ready.send(());
                 return;
             };
-            if let Some(signal) = runtime.block_on(wait(ready)) {
+            let mut ready = Some(ready);
+            while let Some(signal) = runtime.block_on(wait(ready.take())) {
+                // An apply lets the write in flight finish and starts no other; a second
+                // Ctrl-C (or SIGTERM) ends the process as for any command.
+                if matches!(signal, Stop::Interrupt) && ecmguard::apply::stop::request() {
+                    say_stopping(style);
+                    continue;
+                }
                 stop(signal, &bar, style);
             }
         });
@@ -51,13 +58,15 @@ pub fn watch(bar: Arc<FetchBar>, style: Style) {
 
 /// Register the handlers, say so on `ready`, and wait for a signal.
 #[cfg(unix)]
-async fn wait(ready: std::sync::mpsc::Sender<()>) -> Option<Stop> {
+async fn wait(ready: Option<std::sync::mpsc::Sender<()>>) -> Option<Stop> {
     use tokio::signal::unix::{Signal, SignalKind, signal};
     // A handler that could not be installed leaves its signal as it was;
     // the other one still works.
     let mut interrupt = signal(SignalKind::interrupt()).ok();
     let mut terminate = signal(SignalKind::terminate()).ok();
-    let _ = ready.send(());
+    if let Some(ready) = ready {
+        let _ = ready.send(());
+    }
     async fn next(signal: &mut Option<Signal>) {
         let received = match signal {
             Some(signal) => signal.recv().await.is_some(),
@@ -74,17 +83,33 @@ async fn wait(ready: std::sync::mpsc::Sender<()>) -> Option<Stop> {
 }
 
 #[cfg(not(unix))]
-async fn wait(ready: std::sync::mpsc::Sender<()>) -> Option<Stop> {
+async fn wait(ready: Option<std::sync::mpsc::Sender<()>>) -> Option<Stop> {
     let ctrl_c = tokio::signal::ctrl_c();
-    let _ = ready.send(());
+    if let Some(ready) = ready {
+        let _ = ready.send(());
+    }
     ctrl_c.await.ok().map(|()| Stop::Interrupt)
+}
+
+/// An apply was asked to stop: say that it will, after the action in flight.
+fn say_stopping(style: Style) {
+    let diag = Diag::warning(
+        Code::Interrupted,
+        "interrupted by Ctrl-C (SIGINT): the action in flight finishes, no other is started",
+    )
+    .with_help(
+        "press Ctrl-C again to stop at once (the action in flight may then be left unknown)",
+    );
+    let mut stderr = std::io::stderr();
+    let _ = stderr.write_all(human::render_diagnostic(&diag, style).as_bytes());
+    let _ = stderr.flush();
 }
 
 /// End the process: nothing half-written stays, and the reason is said.
 fn stop(signal: Stop, bar: &FetchBar, style: Style) -> ! {
     // Held until the process is gone: no output file is put in place after
     // this (one being renamed now is complete and stays).
-    let _unfinished = ecmguard::output::abandon_unfinished();
+    let _unfinished = ecmguard::fs::write::abandon_unfinished();
     bar.interrupted();
     let (what, status) = match signal {
         Stop::Interrupt => ("Ctrl-C (SIGINT)", ecmguard::exit::INTERRUPTED),

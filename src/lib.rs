@@ -54,24 +54,23 @@
 
 pub mod account;
 pub mod app;
+pub mod apply;
 pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod eval;
 pub mod exit;
+pub mod fs;
 /// Seeded, realistic image sets for benchmarks, tests and examples (the
 /// `generate` feature; not part of the library's API).
 #[cfg(any(test, feature = "generate"))]
 pub mod generate;
 pub mod history;
 pub mod image;
-pub mod input;
-pub mod listing;
 pub mod outcome;
-pub mod output;
+pub mod plan;
 pub mod policy;
-pub mod policytests;
 pub mod report;
 pub mod settings;
 pub mod source;

@@ -140,8 +140,8 @@ impl<W: Write> StopCommands<W> {
         let token = guard.then(|| {
             format!(
                 "ecmguard-{:016x}{:016x}",
-                ecmguard::output::random_u64(),
-                ecmguard::output::random_u64()
+                ecmguard::fs::write::random_u64(),
+                ecmguard::fs::write::random_u64()
             )
         });
         StopCommands {

@@ -17,6 +17,19 @@ pub enum Outcome {
     Verdict(Verdict),
     /// Policy tests ran and at least one case failed.
     TestsFailed,
+    /// A plan was applied: how it ended.
+    Applied(ApplyEnd),
+}
+
+/// How an apply ended, as its exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyEnd {
+    /// Every action done or already done.
+    AllDone,
+    /// Some skipped (stale, in use), none failed.
+    Skipped,
+    /// Some failed or were not attempted, or the run stopped (network, deadline, Ctrl-C).
+    Failed,
 }
 
 /// Why a command stopped before it could answer.
@@ -38,6 +51,10 @@ pub enum Error {
     Fetch(FetchError),
     /// Output that could not be written (a report, snapshot or baseline).
     Output(Diag),
+    /// A plan that cannot be made (too many actions) or a plan file that
+    /// cannot be used (edited, expired, of another schema, endpoint or
+    /// account); nothing was saved or done.
+    Plan(Diag),
     /// The `--history` database: cannot be opened, is not ours, was written
     /// by a newer version, or the run could not be recorded in it.
     History(Diag),
@@ -59,7 +76,12 @@ impl Error {
     pub fn into_diagnostics(self) -> Vec<Diag> {
         match self {
             Error::Usage(diags) | Error::Policy(diags) | Error::TestFile(diags) => diags,
-            Error::Baseline(diag) | Error::Output(diag) | Error::History(diag) => vec![diag],
+            Error::Baseline(diag)
+            | Error::Output(diag)
+            | Error::History(diag)
+            | Error::Plan(diag) => {
+                vec![diag]
+            }
             Error::Snapshot(error) => vec![error.into_diag()],
             Error::Fetch(error) => vec![error.diag()],
         }

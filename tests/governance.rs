@@ -306,7 +306,7 @@ fn the_shipped_pack_passes_its_own_tests() {
 #[test]
 fn every_shipped_rule_has_a_failing_and_a_passing_case() {
     use ecmguard::eval::{RuleStatus, Status};
-    use ecmguard::policytests::{self, Expected};
+    use ecmguard::policy::test_files::{self, Expected};
     use ecmguard::source_text::SourceFile;
     use std::collections::BTreeSet;
     use std::sync::Arc;
@@ -333,9 +333,9 @@ fn every_shipped_rule_has_a_failing_and_a_passing_case() {
     for path in &test_files {
         let text = std::fs::read_to_string(path).expect("a test file");
         let file = SourceFile::new(path.display().to_string(), text);
-        let tests = policytests::parse(&file, &options, None)
+        let tests = test_files::parse(&file, &options, None)
             .unwrap_or_else(|problems| panic!("{}: {problems:?}", path.display()));
-        let results = policytests::run_file(&tests, &sources, &pack.policy, &options)
+        let results = test_files::run_file(&tests, &sources, &pack.policy, &options)
             .unwrap_or_else(|problems| panic!("{}: {problems:?}", path.display()));
         for result in &results {
             assert!(
@@ -346,7 +346,7 @@ fn every_shipped_rule_has_a_failing_and_a_passing_case() {
             );
         }
         for case in &tests.cases {
-            let (policy, _, evaluation) = policytests::evaluate_case(case, &sources, &options)
+            let (policy, _, evaluation) = test_files::evaluate_case(case, &sources, &options)
                 .unwrap_or_else(|p| panic!("case `{}`: {p:?}", case.name));
             for (rule, result) in policy.rules.iter().zip(&evaluation.rules) {
                 let expected_failing = case.expect.iter().any(|e: &Expected| {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod apply;
 mod cli;
 mod cli_face;
 mod consumers;
@@ -18,6 +19,7 @@ mod integrity;
 mod live;
 mod live_cli;
 mod output;
+mod plan;
 mod properties;
 mod reports;
 mod schema;

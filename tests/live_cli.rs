@@ -43,6 +43,11 @@ impl Server {
         self.emulator.as_ref().map_or(0, Emulator::request_count)
     }
 
+    /// The emulator's data handle (to change its data between runs).
+    pub(crate) fn handle(&self) -> Option<ecm_emulator::Handle> {
+        self.emulator.as_ref().map(Emulator::handle)
+    }
+
     /// Every request so far (with its action), in arrival order.
     pub(crate) fn log(&self) -> Vec<ecm_emulator::LogEntry> {
         self.emulator

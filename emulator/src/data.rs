@@ -183,7 +183,7 @@ pub(crate) fn parse_query(query: &str) -> Result<Params, ApiErr> {
     Ok(params)
 }
 
-fn form_decode(s: &str) -> String {
+pub(crate) fn form_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -225,6 +225,12 @@ pub enum Fault {
         /// How many.
         count: u64,
     },
+    /// Make a change to the data (as another person would), then answer as usual: a change
+    /// between the checks of a client and its write.
+    Change {
+        /// The change.
+        change: crate::write::Change,
+    },
     /// From position `at`, `count` instances lose their image (`Image: null`: the service
     /// cannot name it), or `count` modules their default image (persistent), then answer.
     /// No effect on `DescribeImage`.

@@ -11,6 +11,12 @@
 //! asked to (`X-TC-Language: zh-CN`, as the SDKs and tccli ask: `language`), and logs every
 //! request with its action so tests can check rates, retries and pages.
 //!
+//! It also performs the two write actions, `DeleteImage` and `ModifyImageAttribute`, on its
+//! data (`write`: the documented limits and errors, the in-use refusal, public images
+//! refused), so later reads see the change; a [`Handle`] lets a test change the data while a
+//! client works (rename, delete, make public, put in use), as people do between a plan and
+//! its apply.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use ecm_emulator::{Config, Emulator, generate_images};
@@ -31,6 +37,7 @@ mod language;
 pub mod limiter;
 pub mod usage;
 mod verify;
+pub mod write;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -54,6 +61,10 @@ pub use limiter::{Jitter, Limiter, LimiterKind};
 pub use usage::{
     DESCRIBE_INSTANCES, DESCRIBE_MODULE, Instance, Module, generate_usage, load_usage,
     synthetic_instance, synthetic_module,
+};
+pub use write::{
+    Change, DELETE_IMAGE, MAX_DELETE_IDS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
+    MODIFY_IMAGE_ATTRIBUTE,
 };
 
 /// `DescribeImage`.
@@ -234,8 +245,10 @@ pub enum Outcome {
         /// The status.
         status: u16,
     },
-    /// A page cut in the middle of its JSON.
+    /// A page cut in the middle of its JSON (or a write's answer, after the write was done).
     Truncated,
+    /// A write action (`DeleteImage`, `ModifyImageAttribute`) was performed on the data.
+    Written,
 }
 
 /// One logged request.
@@ -469,6 +482,24 @@ impl Emulator {
         self.shared.lock().modules.clone()
     }
 
+    /// A handle on the data for tests: change it while a client works (between a plan and
+    /// its apply, say), from any task or thread.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Requests of `action` so far (refused ones included).
+    pub fn requests_of(&self, action: &str) -> usize {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|e| e.action == action)
+            .count()
+    }
+
     /// Replaces the server clock.
     pub fn set_clock(&self, clock: Clock) {
         self.shared.lock().clock = clock;
@@ -491,6 +522,30 @@ impl Emulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// Changes the data of a running [`Emulator`] in process (never over HTTP: a user-runnable
+/// server has no unauthenticated way to change its data).
+#[derive(Debug, Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// Makes `change` on the data now; the next answers see it.
+    pub fn change(&self, change: &Change) {
+        self.shared.lock().change(change);
+    }
+
+    /// The current image of this id, as the data holds it.
+    pub fn image(&self, id: &str) -> Option<Value> {
+        self.shared
+            .lock()
+            .images
+            .iter()
+            .find(|image| image.get("ImageId").and_then(Value::as_str) == Some(id))
+            .cloned()
     }
 }
 
@@ -736,7 +791,7 @@ fn answer(
             ));
         }
         Some(DESCRIBE_IMAGE) => {}
-        Some(name) if usage::is_usage_action(name) => {}
+        Some(name) if usage::is_usage_action(name) || write::is_write_action(name) => {}
         Some(other) => {
             return fail(ApiErr::new(
                 "InvalidAction",
@@ -749,6 +804,13 @@ fn answer(
             "NoSuchVersion",
             "The API version must be 2019-07-19.",
         ));
+    }
+    if write::is_write_action(&action) {
+        let get_query = (*method == Method::GET).then_some(query);
+        return match write::parse(&action, get_query, body) {
+            Ok(write) => inner.write(seq, &action, &write, &request_id, headers, language),
+            Err(e) => fail(e),
+        };
     }
     let checked = params.and_then(|p| {
         if action == DESCRIBE_IMAGE {
@@ -770,41 +832,17 @@ fn answer(
     let mut truncate = false;
     let mut extra_before = 0u64;
     let mut shift_back = 0u64;
+    if let Some(refusal) = fault.as_ref().and_then(|f| refusal(f, headers)) {
+        return refused(refusal, &request_id, language);
+    }
     match fault {
-        None => {}
-        Some(Fault::Throttle) => {
-            return fail(ApiErr::new(
-                "RequestLimitExceeded",
-                "The request rate exceeds the limit (fault script).",
-            ));
-        }
-        Some(Fault::InternalError) => {
-            return fail(ApiErr::new(
-                "InternalError",
-                "An internal error occurred (fault script).",
-            ));
-        }
-        Some(Fault::ApiError { code, message }) => {
-            return fail(match message {
-                Some(message) => ApiErr::verbatim(&code, &message),
-                None => ApiErr::new(&code, "Error injected by the fault script."),
-            });
-        }
-        Some(Fault::Http { status, body }) => {
-            let body = body.map(|text| echo_headers(&text, headers));
-            return (
-                Reply::Http(status, body, None),
-                None,
-                Outcome::Http { status },
-            );
-        }
-        Some(Fault::RetryAfter { status, seconds }) => {
-            return (
-                Reply::Http(status, None, Some(seconds)),
-                None,
-                Outcome::Http { status },
-            );
-        }
+        None
+        | Some(Fault::Throttle)
+        | Some(Fault::InternalError)
+        | Some(Fault::ApiError { .. })
+        | Some(Fault::Http { .. })
+        | Some(Fault::RetryAfter { .. }) => {}
+        Some(Fault::Change { change }) => inner.change(&change),
         Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(ms)),
         Some(Fault::Truncate) => truncate = true,
         Some(Fault::NullImageSet) => null_set = true,
@@ -884,10 +922,10 @@ fn answer(
 }
 
 impl Inner {
-    /// The limiter `action` counts against: each usage action has its own, made on its
-    /// first request; anything else counts against `DescribeImage`'s.
+    /// The limiter `action` counts against: each usage and write action has its own, made
+    /// on its first request; anything else counts against `DescribeImage`'s.
     fn limiter_for(&mut self, shared: &Shared, action: &str, now: Instant) -> Option<&mut Limiter> {
-        if !usage::is_usage_action(action) {
+        if !usage::is_usage_action(action) && !write::is_write_action(action) {
             return self.limiter.as_mut();
         }
         let limit = shared.rate_limit?;
@@ -973,6 +1011,113 @@ impl Inner {
             }
             _ => {}
         }
+    }
+}
+
+/// A fault that answers instead of the action: an API error or an HTTP status.
+enum Refusal {
+    Api(ApiErr),
+    Http(u16, Option<String>, Option<u64>),
+}
+
+/// The refusal `fault` answers with, if it is one (the other faults change the answer or
+/// the data, and the action goes on).
+fn refusal(fault: &Fault, headers: &HeaderMap) -> Option<Refusal> {
+    Some(match fault {
+        Fault::Throttle => Refusal::Api(ApiErr::new(
+            "RequestLimitExceeded",
+            "The request rate exceeds the limit (fault script).",
+        )),
+        Fault::InternalError => Refusal::Api(ApiErr::new(
+            "InternalError",
+            "An internal error occurred (fault script).",
+        )),
+        Fault::ApiError { code, message } => Refusal::Api(match message {
+            Some(message) => ApiErr::verbatim(code, message),
+            None => ApiErr::new(code, "Error injected by the fault script."),
+        }),
+        Fault::Http { status, body } => Refusal::Http(
+            *status,
+            body.as_ref().map(|text| echo_headers(text, headers)),
+            None,
+        ),
+        Fault::RetryAfter { status, seconds } => Refusal::Http(*status, None, Some(*seconds)),
+        _ => return None,
+    })
+}
+
+fn refused(
+    refusal: Refusal,
+    request_id: &str,
+    language: Language,
+) -> (Reply, Option<Duration>, Outcome) {
+    match refusal {
+        Refusal::Api(err) => {
+            let outcome = Outcome::ApiError {
+                code: err.code.clone(),
+            };
+            (
+                Reply::Json(error_body(&err, request_id, language)),
+                None,
+                outcome,
+            )
+        }
+        Refusal::Http(status, body, retry_after) => (
+            Reply::Http(status, body, retry_after),
+            None,
+            Outcome::Http { status },
+        ),
+    }
+}
+
+impl Inner {
+    /// A checked write request: its fault, if any, then the write on the data. A `delay`
+    /// or `truncate` fault answers late or broken *after* the write was done: the case a
+    /// client must not take for "not done". The faults that shape pages do nothing here.
+    fn write(
+        &mut self,
+        seq: u64,
+        action: &str,
+        write: &write::Write,
+        request_id: &str,
+        headers: &HeaderMap,
+        language: Language,
+    ) -> (Reply, Option<Duration>, Outcome) {
+        let fault = fault::pick(&mut self.rules, seq, action, None);
+        if let Some(refusal) = fault.as_ref().and_then(|f| refusal(f, headers)) {
+            return refused(refusal, request_id, language);
+        }
+        let (mut delay, mut truncate) = (None, false);
+        match &fault {
+            Some(Fault::Change { change }) => self.change(change),
+            Some(Fault::Delay { ms }) => delay = Some(Duration::from_millis(*ms)),
+            Some(Fault::Truncate) => truncate = true,
+            _ => {}
+        }
+        if let Err(err) = write::perform(write, &mut self.images, &self.instances, &self.modules) {
+            return refused(Refusal::Api(err), request_id, language);
+        }
+        let body = json!({ "Response": { "RequestId": request_id } });
+        if truncate {
+            let bytes = body.to_string().into_bytes();
+            let cut = bytes[..bytes.len() / 2].to_vec();
+            return (Reply::Truncated(cut), delay, Outcome::Truncated);
+        }
+        (Reply::Json(body), delay, Outcome::Written)
+    }
+
+    /// A test's change to the data (new instances and modules are numbered past any
+    /// generated or inserted one).
+    fn change(&mut self, change: &Change) {
+        let n = 2_000_000_000 + self.inserted;
+        self.inserted += 1;
+        write::change(
+            change,
+            n,
+            &mut self.images,
+            &mut self.instances,
+            &mut self.modules,
+        );
     }
 }
 

@@ -10,11 +10,11 @@ use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
 use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
+use crate::fs::write::{AtomicFile, file_identity};
 use crate::history::Target;
 use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
-use crate::output::{AtomicFile, file_identity};
 use crate::policy;
 use crate::report::human::{self, Style};
 use crate::report::{self, Report, RunInfo};
@@ -177,14 +177,15 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     Ok(Outcome::Verdict(verdict))
 }
 
-fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {
+pub(super) fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {
     let name = path.display().to_string();
-    let bytes = crate::input::read_capped(path, crate::baseline::MAX_FILE_BYTES).map_err(|e| {
-        Error::Baseline(
-            Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
-                .with_help("write one with `ecmguard check --write-baseline FILE`"),
-        )
-    })?;
+    let bytes =
+        crate::fs::read::read_capped(path, crate::baseline::MAX_FILE_BYTES).map_err(|e| {
+            Error::Baseline(
+                Diag::error(Code::FileRead, format!("cannot read baseline {name}: {e}"))
+                    .with_help("write one with `ecmguard check --write-baseline FILE`"),
+            )
+        })?;
     crate::baseline::read(&name, &bytes).map_err(Error::Baseline)
 }
 
@@ -317,16 +318,16 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
 
 /// The images of a run, where they came from, what every report must say about that
 /// source, and the `--module`s they were chosen for.
-struct Source {
-    images: ImageSet,
-    provenance: Provenance,
-    warnings: Vec<Diag>,
-    modules: Resolved,
+pub(super) struct Source {
+    pub images: ImageSet,
+    pub provenance: Provenance,
+    pub warnings: Vec<Diag>,
+    pub modules: Resolved,
 }
 
 /// The images of the run and where they came from, with their usage when something reads
 /// it (`needed_by`); with `--module`, the modules' default images too.
-fn images(
+pub(super) fn images(
     settings: &CheckSettings,
     needed_by: Option<&str>,
     io: &mut Io<'_>,
@@ -431,7 +432,7 @@ fn require_module_images(images: &ImageSet, modules: &Resolved) -> Result<(), Er
 
 /// Instances whose image the API does not name: a warning in every report, with how many,
 /// since it changes what `Usage.*` means for the whole run.
-fn unknown_images(usage: &Usage) -> Option<Diag> {
+pub(super) fn unknown_images(usage: &Usage) -> Option<Diag> {
     let n = usage.unknown_image_instances();
     (n > 0).then(|| {
         Diag::warning(
@@ -451,7 +452,7 @@ fn unknown_images(usage: &Usage) -> Option<Diag> {
 
 /// The selection this run checks, when it is narrower than the account:
 /// `--image`, `--filter`, or a snapshot fetched with filters.
-fn selection(
+pub(super) fn selection(
     settings: &CheckSettings,
     provenance: &Provenance,
     modules: &Resolved,
@@ -556,7 +557,7 @@ fn nothing_checked(
 /// What this run checked, for the history's streaks: the whole account, or
 /// a selection with the ImageIds it held. A selection's run never ends a
 /// streak of an image it did not check (docs/history.md, "Narrowed runs").
-fn checked_by_run(selection: Option<&Selection>, images: &ImageSet) -> Checked {
+pub(super) fn checked_by_run(selection: Option<&Selection>, images: &ImageSet) -> Checked {
     if selection.is_none() {
         return Checked::WholeAccount;
     }

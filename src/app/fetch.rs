@@ -8,8 +8,8 @@ use std::path::Path;
 use super::{Io, done, file_failed, stdout_failed};
 use crate::cli::FetchArgs;
 use crate::diag::{Code, Diag};
+use crate::fs::write::AtomicFile;
 use crate::outcome::{Error, Outcome};
-use crate::output::AtomicFile;
 use crate::settings::{FetchSettings, LiveSettings};
 use crate::source::live::{self, Blocking, Fetched, FetchedUsage, LiveConfig, UsageScope};
 use crate::source::snapshot;
@@ -91,10 +91,10 @@ fn refuse_overwriting_the_config(settings: &FetchSettings) -> Result<(), Error> 
     let (Some(config), output) = (&settings.config_file, Path::new(&settings.output)) else {
         return Ok(());
     };
-    let identity = crate::output::file_identity(output);
+    let identity = crate::fs::write::file_identity(output);
     if settings.output == "-"
         || identity.is_none()
-        || identity != crate::output::file_identity(config)
+        || identity != crate::fs::write::file_identity(config)
     {
         return Ok(());
     }
@@ -160,6 +160,15 @@ pub(super) fn fetch_live(
     wanted: Wanted<'_>,
     io: &mut Io<'_>,
 ) -> Result<Live, Error> {
+    let config = live_config(settings, io)?;
+    let listed = list(config, wanted, io.progress);
+    io.progress.finish();
+    listed
+}
+
+/// The live settings with their credentials, resolved now (after everything else was
+/// validated); the settings' warnings and an exposed credentials file are said on stderr.
+pub(super) fn live_config(settings: &LiveSettings, io: &mut Io<'_>) -> Result<LiveConfig, Error> {
     super::print_diagnostics(&settings.warnings, io);
     let mut config = settings.config.clone();
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
@@ -181,9 +190,7 @@ pub(super) fn fetch_live(
         ));
         super::print_diagnostics(&[warning], io);
     }
-    let listed = list(config, wanted, io.progress);
-    io.progress.finish();
-    listed
+    Ok(config)
 }
 
 /// The listings of a run, in order: the `--module`s (their default images join the image

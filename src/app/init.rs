@@ -8,7 +8,7 @@
 //!
 //! Nothing that exists is replaced without `--force`: every destination is
 //! checked before anything is written, and each file is written whole or
-//! not at all (`output::AtomicFile`).
+//! not at all (`fs::write::AtomicFile`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,8 +17,8 @@ use super::{Io, done, file_failed, to_reader};
 use crate::cli::InitArgs;
 use crate::config;
 use crate::diag::{Code, Diag};
+use crate::fs::write::AtomicFile;
 use crate::outcome::{Error, Outcome};
-use crate::output::AtomicFile;
 
 /// The shipped pack: every file of `policies/` (a test keeps this list
 /// equal to the directory).

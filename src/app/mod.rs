@@ -4,13 +4,16 @@
 //! each command returns an [`Outcome`] or a typed [`Error`], which
 //! `exit::ExitCode::of` maps.
 
+mod apply;
 mod check;
 mod explain;
 mod fetch;
 mod history;
 mod init;
 mod modules;
+mod plan;
 mod policies;
+mod rules;
 mod shell;
 
 use std::io::{Read, Write};
@@ -50,7 +53,9 @@ pub fn run(cli: Cli, io: &mut Io<'_>) -> ExitCode {
         Command::Test(args) => policies::test(&args, io),
         Command::Rules(args) => policies::rules(&args, io),
         Command::Fetch(args) => fetch::run(&args, io),
+        Command::Plan(args) => plan::run(&args, io),
         Command::History(args) => history::run(&args, io),
+        Command::Apply(args) => apply::run(&args, io),
         Command::Explain(args) => explain::run(&args, io),
         Command::Init(args) => init::run(&args, io),
         Command::Completions(args) => shell::completions(&args, io),

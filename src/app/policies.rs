@@ -48,9 +48,9 @@ pub(super) fn rules(args: &RulesArgs, io: &mut Io<'_>) -> Result<Outcome, Error>
     let loaded =
         policy::load(&settings.policy.paths, &settings.policy.compile).map_err(Error::Policy)?;
     let written = match settings.format {
-        RulesFormat::Human => crate::listing::human(&loaded.policy, io.stdout),
-        RulesFormat::Json => crate::listing::json(&loaded.policy, io.stdout),
-        RulesFormat::Markdown => crate::listing::markdown(&loaded.policy, io.stdout),
+        RulesFormat::Human => crate::app::rules::human(&loaded.policy, io.stdout),
+        RulesFormat::Json => crate::app::rules::json(&loaded.policy, io.stdout),
+        RulesFormat::Markdown => crate::app::rules::markdown(&loaded.policy, io.stdout),
     };
     to_reader(written)?;
     to_reader(io.stdout.flush())?;
@@ -100,7 +100,7 @@ pub(super) fn test(args: &TestArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut plan: Vec<(PathBuf, usize)> = Vec::with_capacity(test_paths.len());
     for path in &test_paths {
         let policy_paths = if beside {
-            match crate::policytests::sibling_policy(path) {
+            match crate::policy::test_files::sibling_policy(path) {
                 Some(sibling) => vec![sibling],
                 None => {
                     problems.push(
@@ -142,14 +142,15 @@ pub(super) fn test(args: &TestArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
                 continue;
             }
         };
-        let test = match crate::policytests::parse(&file, options, settings.policy.now_given) {
+        let test = match crate::policy::test_files::parse(&file, options, settings.policy.now_given)
+        {
             Ok(test) => test,
             Err(mut found) => {
                 problems.append(&mut found);
                 continue;
             }
         };
-        let results = match crate::policytests::run_file(
+        let results = match crate::policy::test_files::run_file(
             &test,
             &under_test.files,
             &under_test.compiled,

@@ -10,8 +10,8 @@ use clap::CommandFactory;
 use super::{Io, done, file_failed, to_reader};
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
 use crate::diag::{Code, Diag, did_you_mean};
+use crate::fs::write::AtomicFile;
 use crate::outcome::{Error, Outcome};
-use crate::output::AtomicFile;
 
 pub(super) fn completions(args: &CompletionsArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut command = Cli::command();

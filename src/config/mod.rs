@@ -28,8 +28,10 @@ mod secrets;
 mod starter;
 
 use secrets::Secrets;
-pub use secrets::looks_like_credential;
-pub use starter::{starter_yaml, starter_yaml_for};
+#[cfg(test)]
+use secrets::looks_like_credential;
+pub use starter::starter_yaml;
+pub(crate) use starter::starter_yaml_for;
 
 use crate::diag::Diag;
 use crate::eval::FailOn;
@@ -39,10 +41,10 @@ use crate::source_text::SourceFile;
 use crate::time::ApiZone;
 
 /// The config file read from the working directory when `--config` is not given.
-pub const FILE_NAME: &str = "ecmguard.yaml";
+pub(crate) const FILE_NAME: &str = "ecmguard.yaml";
 
 /// `--config none`: read no config file, even if one is present.
-pub const NONE: &str = "none";
+pub(crate) const NONE: &str = "none";
 
 /// The keys of the config file, in the order the reference lists them.
 pub const KEYS: &[&str] = &[

@@ -26,7 +26,7 @@ comes from PGPASSWORD or ~/.pgpass; the config file is committed with the projec
 /// Whether a key names a credential: secret ids and keys, tokens,
 /// passwords, private and access keys, in any spelling (`SecretKey`,
 /// `secret-key`, `TENCENTCLOUD_SECRET_ID`, `sslpassword`).
-pub fn looks_like_credential(key: &str) -> bool {
+pub(crate) fn looks_like_credential(key: &str) -> bool {
     let normalized: String = key
         .chars()
         .filter(char::is_ascii_alphanumeric)
@@ -302,7 +302,7 @@ pub(super) struct Secrets {
 
 impl Secrets {
     /// The secrets of a file's text, found whatever its parse state.
-    pub fn in_text(file: &Arc<SourceFile>) -> Secrets {
+    pub(crate) fn in_text(file: &Arc<SourceFile>) -> Secrets {
         Secrets {
             file: file.clone(),
             spans: scan(file.text())
@@ -319,7 +319,7 @@ impl Secrets {
     /// a secret found in the file's text within it (the whole string is
     /// masked). Returns the refusals; their spans are what the reader
     /// leaves unread.
-    pub fn in_tree(&mut self, root: &Node) -> Vec<Diag> {
+    pub(crate) fn in_tree(&mut self, root: &Node) -> Vec<Diag> {
         let mut refusals = Vec::new();
         self.walk(root, &mut refusals);
         self.refused = refusals.iter().filter_map(Diag::primary_span).collect();
@@ -382,7 +382,7 @@ impl Secrets {
 
     /// Whether a credential was refused within `span` (a value holding
     /// one is not read: it is to be removed, not corrected).
-    pub fn refused_within(&self, span: Span) -> bool {
+    pub(crate) fn refused_within(&self, span: Span) -> bool {
         let first = self.refused.partition_point(|s| s.start < span.start);
         self.refused
             .get(first)
@@ -392,7 +392,7 @@ impl Secrets {
     /// Every diagnostic about the file, as it may be shown: pointing into the
     /// file with its secrets masked, and no secret's text in any message,
     /// label or help.
-    pub fn redact(&self, diags: Vec<Diag>) -> Vec<Diag> {
+    pub(crate) fn redact(&self, diags: Vec<Diag>) -> Vec<Diag> {
         let masked = masked(&self.file, &merged(&self.spans));
         let texts = SecretTexts::new(&self.texts());
         diags
@@ -403,7 +403,7 @@ impl Secrets {
 
     /// Each of `texts` with every secret's text in it masked, as
     /// diagnostics show it.
-    pub fn mask_all(&self, texts: &[&str]) -> Vec<String> {
+    pub(crate) fn mask_all(&self, texts: &[&str]) -> Vec<String> {
         let secrets = SecretTexts::new(&self.texts());
         texts.iter().map(|text| secrets.mask(text)).collect()
     }

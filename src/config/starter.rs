@@ -11,7 +11,7 @@ pub fn starter_yaml() -> &'static str {
 /// The starter with `policy:` naming `dir` (as written on `ecmguard init`'s
 /// command line, relative to where the file goes), quoted so any path reads
 /// back as itself.
-pub fn starter_yaml_for(dir: &str) -> String {
+pub(crate) fn starter_yaml_for(dir: &str) -> String {
     let line = format!(
         "policy: [{}]",
         serde_json::to_string(dir).unwrap_or_else(|_| format!("\"{dir}\""))

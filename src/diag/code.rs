@@ -178,6 +178,12 @@ codes! {
         InvalidTemplate => "invalid-template", "A message template has an unclosed `{` or a stray `}`.",
             example: "`message: \"{ImageId is old\"`",
             fix: "Close the brace, or write `{{` and `}}` for literal braces.";
+        FixOnSetLevel => "fix-on-set-level", "A set-level rule (`expect`) declares a `fix`: a fix acts on one image, and a set-level finding names none.",
+            example: "`expect: { count: { gte: 1 } }` with `fix: delete`",
+            fix: "Move the `fix` to a per-image rule (`assert`), or remove it.";
+        UnknownFix => "unknown-fix", "A rule's `fix` is not one of the fixes ecmguard can plan: `delete`, `{rename: TEMPLATE}` or `{describe: TEMPLATE}`.",
+            example: "`fix: remove`, or `fix: {rename: x, describe: y}` (one action per rule)",
+            fix: "Write `fix: delete`, `fix: {rename: \"{ImageName}-old\"}` or `fix: {describe: \"...\"}`; the help suggests the closest action.";
         UnknownRule => "unknown-rule", "A waiver names a rule id that is not in the policy set.",
             example: "a waiver with `rules: [private-image-max-age]` when no loaded policy defines that rule",
             fix: "Name a loaded rule (`ecmguard rules` lists them), or load the policy that defines it with --policy.";
@@ -447,6 +453,31 @@ codes! {
         ApiError => "api-error", "Any other error code answered by the API.",
             example: "an API error code ecmguard does not classify",
             fix: "Read the Code and Message shown; the RequestId identifies the call for Tencent Cloud support.";
+    }
+    area "Remediation plans" {
+        InvalidPlan => "invalid-plan", "A plan file is not JSON, or not a plan of this version's shape.",
+            example: "`ecmguard apply report.json` (a report, not a plan)",
+            fix: "Give the file written by `ecmguard plan -o PLAN`, or make the plan again.";
+        PlanSchema => "plan-schema", "A plan file's `schema` is not `ecmguard/plan/v1` (another tool's file, or a plan of another version).",
+            example: "a plan made by a newer ecmguard with `ecmguard/plan/v2`",
+            fix: "Make the plan again with the ecmguard that applies it (`ecmguard plan -o PLAN`).";
+        PlanEdited => "plan-edited", "A plan file's content does not match its digest: it was changed after `ecmguard plan` wrote it, so it is not the plan that was reviewed; nothing is done.",
+            example: "an image id or a new name edited by hand in plan.json",
+            fix: "Make a new plan and review it; to change what is done, change the policy or the selection, not the plan.";
+        PlanExpired => "plan-expired", "A plan's `expires_at` (by the system clock, default 24 h after it was made, `--plan-ttl`) has passed; the account may have changed since, so nothing is done.",
+            example: "applying on Monday a plan made on Friday",
+            fix: "Make a new plan and review it; `ecmguard plan --plan-ttl 72h` makes plans that live longer.";
+        PlanTarget => "plan-target", "A plan is applied to another endpoint or account than the one it was made for (or names no endpoint); nothing is done.",
+            example: "a plan made with `--profile staging` applied with `--profile prod`",
+            fix: "Apply it with the endpoint and credentials it was made for, or make a plan for this account.";
+        TooManyActions => "too-many-actions", "A plan would need more actions than `--max-actions` (default 20); nothing was saved (exit 2).",
+            example: "a new deletion rule that matches 300 old images",
+            fix: "Narrow the selection (`--image`, `--filter`), or raise the limit with `--max-actions N` once the count is expected.";
+    }
+    area "Applying plans" {
+        ApplyStopped => "apply-stopped", "`ecmguard apply` stopped before its last action: a re-check could not be made (network, permission, `--deadline`), or Ctrl-C; the action in flight finished, no other was started, and the result file lists the rest as not attempted (exit 3).",
+            example: "Ctrl-C during an apply of 20 deletes, or DescribeInstances refused for a missing ecm:DescribeInstances permission",
+            fix: "Fix the cause the message names, then apply the same plan again: what is done is recognised as already done.";
     }
     area "Usage and --module" {
         UsageUnauthorized => "usage-unauthorized", "UnauthorizedOperation* on `DescribeInstances` or `DescribeModule`: the identity may read images but not the usage that a rule (or `--usage`) needs; the message names the action and the rules (exit 3).",

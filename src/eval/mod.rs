@@ -8,7 +8,7 @@
 pub mod baseline;
 pub mod condition;
 pub mod grace;
-mod message;
+pub(crate) mod message;
 pub mod model;
 pub mod open_since;
 mod setlevel;

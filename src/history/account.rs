@@ -64,7 +64,7 @@ impl Fingerprint {
 
     /// Add a stored fingerprint's owners (the label's account is every
     /// owner its runs have had).
-    pub fn add_stored(&mut self, stored: &str) {
+    pub(crate) fn add_stored(&mut self, stored: &str) {
         self.owners.extend(
             stored
                 .split(',')

@@ -119,7 +119,7 @@ impl Facts {
     }
 
     /// The warning for first-seen times that were clamped, if any.
-    pub fn clamped_warning(&self) -> Option<Diag> {
+    pub(crate) fn clamped_warning(&self) -> Option<Diag> {
         (self.clamped > 0).then(|| {
             Diag::warning(
                 Code::HistoryClamped,
@@ -189,12 +189,12 @@ impl History {
     }
 
     /// `SQLite file PATH` or `PostgreSQL URL` (no password).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         self.store.describe()
     }
 
     /// Since when each finding of `account` has been open, as of `now`.
-    pub fn open_since(&mut self, account: &str, now: Timestamp) -> Result<Facts, Diag> {
+    pub(crate) fn open_since(&mut self, account: &str, now: Timestamp) -> Result<Facts, Diag> {
         let store = self.store.as_mut();
         store.begin_read().map_err(|e| read_error(store, &e))?;
         let until = now.as_second();

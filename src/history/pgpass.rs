@@ -37,7 +37,7 @@ pub enum Found {
 }
 
 /// Look up the password for `wanted` in `file`.
-pub fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
+pub(crate) fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
     let meta = match std::fs::metadata(file) {
         Ok(meta) => meta,
         Err(_) => return Found::Nothing,
@@ -58,7 +58,7 @@ pub fn lookup(file: &Path, wanted: &Wanted<'_>) -> Found {
             ));
         }
     }
-    let bytes = match crate::input::read_capped(file, MAX_FILE_BYTES) {
+    let bytes = match crate::fs::read::read_capped(file, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
         Err(e) => {
             return Found::Ignored(format!(

@@ -230,7 +230,7 @@ fn describe(e: &postgres::Error) -> String {
 
 /// The URL with its password replaced by `***` (or a placeholder when it
 /// does not parse as a URL: then nothing of it is shown).
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) => {
             if parsed.password().is_some() {

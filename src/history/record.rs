@@ -23,7 +23,7 @@ pub enum Checked {
 
 /// The record of a finished check, whose images have the owners `owners`
 /// (`Fingerprint::of_images`, worked out once when the run was admitted).
-pub fn run_record(
+pub(crate) fn run_record(
     report: &Report<'_>,
     account: &str,
     checked: Checked,

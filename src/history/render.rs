@@ -16,12 +16,12 @@ use super::summary::{RuleTrend, Summary, TimeToFix, WAIVER_WINDOW_DAYS, WaiverDu
 use crate::text::escape;
 use crate::time::{ApiZone, describe_seconds};
 
-pub const HISTORY_SCHEMA: &str = "ecmguard/history/v1";
+pub(crate) const HISTORY_SCHEMA: &str = "ecmguard/history/v1";
 
 /// Runs listed by the human format before "… N earlier runs".
-pub const MAX_RUNS: usize = 30;
+pub(crate) const MAX_RUNS: usize = 30;
 /// Open findings listed by the human format.
-pub const MAX_OPEN: usize = 20;
+pub(crate) const MAX_OPEN: usize = 20;
 
 /// Everything a history renderer reads.
 pub struct HistoryView<'a> {
@@ -40,7 +40,7 @@ impl HistoryView<'_> {
             .unwrap_or_else(|_| seconds.to_string())
     }
 
-    pub fn rfc3339(&self, seconds: i64) -> Option<String> {
+    pub(crate) fn rfc3339(&self, seconds: i64) -> Option<String> {
         jiff::Timestamp::from_second(seconds)
             .ok()
             .map(|t| self.zone.rfc3339(t))
@@ -54,7 +54,7 @@ impl HistoryView<'_> {
 /// findings is small and built as a value first; the open findings (one per
 /// open streak of every account, hundreds of thousands on a large account)
 /// are serialized one at a time, straight into `out`.
-pub fn render_json(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn render_json(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let document = JsonDocument {
         head: json_head(view),
         view,
@@ -235,7 +235,7 @@ fn json_head(view: &HistoryView<'_>) -> serde_json::Map<String, Value> {
 // ---------------------------------------------------------------------------
 // Human
 
-pub fn render_human(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn render_human(view: &HistoryView<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     let mut text = String::new();
     // Writing to a String cannot fail.
     let _ = human(view, &mut text);
@@ -363,7 +363,7 @@ fn rules(view: &HistoryView<'_>, out: &mut String) -> std::fmt::Result {
 
 /// Violations per run as block characters, scaled to the rule's maximum,
 /// the last `width` runs.
-pub fn sparkline(trend: &RuleTrend, width: usize) -> String {
+pub(crate) fn sparkline(trend: &RuleTrend, width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     let points = &trend.points[trend.points.len().saturating_sub(width)..];
     let max = points.iter().map(|(_, c)| c.violating()).max().unwrap_or(0);

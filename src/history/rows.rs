@@ -16,7 +16,7 @@ pub trait Columns {
 }
 
 /// `RUN_INDEX`.
-pub fn run_index<R: Columns>(row: &R) -> Result<RunIndexRow, R::Error> {
+pub(crate) fn run_index<R: Columns>(row: &R) -> Result<RunIndexRow, R::Error> {
     Ok(RunIndexRow {
         at: RunRef {
             time: row.int(0)?,
@@ -31,7 +31,7 @@ pub fn run_index<R: Columns>(row: &R) -> Result<RunIndexRow, R::Error> {
 }
 
 /// `RULE_INDEX`.
-pub fn rule_index<R: Columns>(row: &R) -> Result<RuleIndexRow, R::Error> {
+pub(crate) fn rule_index<R: Columns>(row: &R) -> Result<RuleIndexRow, R::Error> {
     Ok(RuleIndexRow {
         run: row.int(0)?,
         rule: row.text(1)?,
@@ -84,7 +84,7 @@ pub fn run<R: Columns>(row: &R) -> Result<RunRow, R::Error> {
 }
 
 /// `RULE_COUNTS`: the run's id and the rule's counts.
-pub fn rule_count<R: Columns>(row: &R) -> Result<(i64, RuleCountRecord), R::Error> {
+pub(crate) fn rule_count<R: Columns>(row: &R) -> Result<(i64, RuleCountRecord), R::Error> {
     Ok((
         row.int(0)?,
         RuleCountRecord {
@@ -100,7 +100,7 @@ pub fn rule_count<R: Columns>(row: &R) -> Result<(i64, RuleCountRecord), R::Erro
 }
 
 /// `FIX_STATS`.
-pub fn fix_stats<R: Columns>(row: &R) -> Result<FixStats, R::Error> {
+pub(crate) fn fix_stats<R: Columns>(row: &R) -> Result<FixStats, R::Error> {
     Ok(FixStats {
         rule: row.text(0)?,
         fixed: row.int(1)?,

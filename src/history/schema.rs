@@ -8,7 +8,7 @@ use super::store::{Store, StoreError};
 
 /// The schema version this ecmguard writes and reads. Databases with a lower
 /// version are migrated forward on open; a higher one is refused.
-pub const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 2;
 
 /// The SQL dialects of the two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use super::store::{
 /// How long a writer waits for another one before it gives up: longer than
 /// any one run's transaction takes (a 100k-image run commits in well under
 /// a second), short enough that a stuck lock surfaces.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct Sqlite {
     conn: Connection,

@@ -172,7 +172,7 @@ impl FindingSource for Vec<FindingRecord> {
 
 /// Hand `findings` to `insert` in batches of at most `size` rows (borrowed,
 /// gathered one batch at a time), stopping at the first error.
-pub fn in_batches<'s>(
+pub(crate) fn in_batches<'s>(
     findings: &'s dyn FindingSource,
     size: usize,
     insert: &mut dyn FnMut(&[NewFinding<'s>]) -> StoreResult<()>,

@@ -185,7 +185,7 @@ struct RuleRows {
 
 /// Since when each finding of `account` has been open, as of `until`: what
 /// evaluation is given, and what a run's fixes are computed from.
-pub fn open_since(
+pub(crate) fn open_since(
     store: &mut dyn Store,
     account: &str,
     until: i64,

@@ -85,7 +85,7 @@ pub struct WaiverDue {
 }
 
 /// How far ahead `history` looks for expiring waivers.
-pub const WAIVER_WINDOW_DAYS: i64 = 30;
+pub(crate) const WAIVER_WINDOW_DAYS: i64 = 30;
 
 impl Summary {
     pub(crate) fn load(store: &mut dyn Store, query: &Query) -> StoreResult<Summary> {
@@ -214,7 +214,7 @@ fn spill_failed(e: std::io::Error) -> StoreError {
 
 /// Waivers of `policy` that expire within [`WAIVER_WINDOW_DAYS`] of `now`,
 /// or have expired: the exceptions that are due. Soonest first.
-pub fn waivers_due(policy: &PolicySet, now: Timestamp) -> Vec<WaiverDue> {
+pub(crate) fn waivers_due(policy: &PolicySet, now: Timestamp) -> Vec<WaiverDue> {
     let horizon = now.as_second() + WAIVER_WINDOW_DAYS * 86_400;
     let mut due: Vec<WaiverDue> = policy
         .waivers

@@ -75,13 +75,13 @@ impl<'o> Cx<'o> {
     }
 
     /// Does the rule id at `span` of the current file repeat an earlier one?
-    pub fn is_duplicate_id(&self, span: Span) -> bool {
+    pub(crate) fn is_duplicate_id(&self, span: Span) -> bool {
         self.duplicate_ids
             .contains(&(Arc::as_ptr(&self.file) as usize, span.start))
     }
 
     /// Remember a repeated rule id (`file`, value span).
-    pub fn note_duplicate_id(&mut self, file: &Arc<SourceFile>, span: Span) {
+    pub(crate) fn note_duplicate_id(&mut self, file: &Arc<SourceFile>, span: Span) {
         self.duplicate_ids
             .insert((Arc::as_ptr(file) as usize, span.start));
     }
@@ -101,7 +101,7 @@ impl<'o> Cx<'o> {
     /// run's `now` once, at load time, so evaluation compares timestamps.
     /// `what` names it in messages (`duration`, `` `grace` ``); `note` says
     /// where a param's value came from.
-    pub fn duration_before(
+    pub(crate) fn duration_before(
         &mut self,
         span: Span,
         text: &str,

@@ -43,7 +43,7 @@ pub struct DurationError {
 /// not parse: the units such a length takes (months and years have no fixed
 /// length), an example, and, for `50ms`, that nothing is shorter than a
 /// second.
-pub fn time_limit_help(text: &str, example: &str) -> String {
+pub(crate) fn time_limit_help(text: &str, example: &str) -> String {
     let mut fixed: Vec<(&str, i64)> = UNITS
         .iter()
         .filter_map(|(name, unit)| match unit {
@@ -70,7 +70,7 @@ pub fn time_limit_help(text: &str, example: &str) -> String {
 impl Duration {
     /// A fixed, positive length of time (a timeout): `None` for zero,
     /// negative, or calendar units (months and years have no fixed length).
-    pub fn fixed_positive(&self) -> Option<std::time::Duration> {
+    pub(crate) fn fixed_positive(&self) -> Option<std::time::Duration> {
         (self.months == 0 && self.seconds > 0)
             .then(|| std::time::Duration::from_secs(self.seconds.unsigned_abs()))
     }

@@ -21,7 +21,7 @@ use crate::policy::yaml::{self, Node, NodeKind};
 use crate::source_text::{SourceFile, Span};
 
 /// The prefix of the environment variables that set params.
-pub const ENV_PREFIX: &str = "ECMGUARD_PARAM_";
+pub(crate) const ENV_PREFIX: &str = "ECMGUARD_PARAM_";
 
 /// One value given for a param.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ impl ParamInput {
     }
 
     /// A policy test case's `params:` entry, as text.
-    pub fn test_case(name: &str, text: &str) -> ParamInput {
+    pub(crate) fn test_case(name: &str, text: &str) -> ParamInput {
         ParamInput::text(
             name,
             text,
@@ -156,7 +156,7 @@ pub fn from_env(
 
 /// Read a param file: a YAML mapping of param names to values, read like a
 /// policy file (regular files only, size-capped, UTF-8).
-pub fn read_param_file(path: &Path) -> Result<Vec<ParamInput>, Vec<Diag>> {
+pub(crate) fn read_param_file(path: &Path) -> Result<Vec<ParamInput>, Vec<Diag>> {
     let file = super::read_source(path).map_err(|d| vec![d])?;
     param_file(&file)
 }

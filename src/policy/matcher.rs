@@ -918,7 +918,7 @@ fn build_regex(
 
 /// A glob as an anchored regex: `*` any text, `?` one character,
 /// `[abc]`, `[a-z]`, `[!abc]` / `[^abc]` classes; everything else literal.
-pub fn glob_to_regex(glob: &str) -> Result<String, String> {
+pub(crate) fn glob_to_regex(glob: &str) -> Result<String, String> {
     let mut out = String::from("(?s)^");
     let chars: Vec<char> = glob.chars().collect();
     let mut i = 0;

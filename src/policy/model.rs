@@ -59,7 +59,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const NAMES: [&'static str; 3] = ["error", "warning", "info"];
+    pub(crate) const NAMES: [&'static str; 3] = ["error", "warning", "info"];
 
     pub fn parse(text: &str) -> Option<Severity> {
         match text {
@@ -112,6 +112,9 @@ pub struct Rule {
     /// `grace`: how long a violation may stay open before it fails the gate
     /// (docs/history.md). Needs `check --history` to know how long it has been open.
     pub grace: Option<Grace>,
+    /// `fix`: what `ecmguard plan` would do to an image that violates the
+    /// rule (docs/remediation.md). Per-image rules only.
+    pub fix: Option<Fix>,
     /// The rule's `id` entry.
     pub origin: Origin,
     /// The `assert` or `expect` entry.
@@ -129,18 +132,19 @@ impl Rule {
 
     /// Whether the rule reads a `Usage.*` path (in `where`, `assert`, `unique` or its
     /// message): then the run must list usage, and its findings carry the evidence.
-    pub fn reads_usage(&self) -> bool {
+    pub(crate) fn reads_usage(&self) -> bool {
         let usage = |field: Field| field.is_usage();
         self.scope.as_ref().is_some_and(|c| c.reads(&usage))
             || match &self.check {
                 Check::Assert(condition) => condition.reads(&usage),
                 Check::Expect(expectation) => expectation.unique.iter().any(|f| f.is_usage()),
             }
-            || self.message.as_ref().is_some_and(|m| {
-                m.parts
-                    .iter()
-                    .any(|part| matches!(part, TemplatePart::Field(f) if f.is_usage()))
-            })
+            || self.message.as_ref().is_some_and(|m| m.reads_usage())
+            || self
+                .fix
+                .as_ref()
+                .and_then(Fix::template)
+                .is_some_and(Template::reads_usage)
     }
 }
 
@@ -148,7 +152,7 @@ impl PolicySet {
     /// What reads usage, for the run to say why it lists usage: the ids of the rules that
     /// read a `Usage.*` path, and the locations of the waivers whose `where` does (a
     /// waiver that reads usage cannot apply without it). Empty: usage is not needed.
-    pub fn usage_readers(&self) -> UsageReaders {
+    pub(crate) fn usage_readers(&self) -> UsageReaders {
         UsageReaders {
             rules: self
                 .rules
@@ -186,7 +190,7 @@ impl UsageReaders {
 
     /// `the rule a`, `the rules a, b and c`, `the waiver at p.yaml:12` or both joined by
     /// `and`: what messages say usage is "needed by".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let list = |items: Vec<String>| match items.as_slice() {
             [] => String::new(),
             [one] => one.clone(),
@@ -278,7 +282,7 @@ impl CmpOp {
         }
     }
 
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
             CmpOp::Ne => "≠",
@@ -373,6 +377,40 @@ pub enum OpKind {
     },
 }
 
+/// A rule's `fix`: the one action `ecmguard plan` takes on an image that
+/// violates it. The templates are message templates, rendered per image.
+#[derive(Debug, Clone)]
+pub enum Fix {
+    /// `fix: delete`: `DeleteImage`.
+    Delete,
+    /// `fix: {rename: TEMPLATE}`: `ModifyImageAttribute` `ImageName`.
+    Rename(Template),
+    /// `fix: {describe: TEMPLATE}`: `ModifyImageAttribute` `ImageDescription`.
+    Describe(Template),
+}
+
+impl Fix {
+    /// The fixes a rule can declare, as written.
+    pub const NAMES: [&'static str; 3] = ["delete", "rename", "describe"];
+
+    /// `delete`, `rename`, `describe`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fix::Delete => "delete",
+            Fix::Rename(_) => "rename",
+            Fix::Describe(_) => "describe",
+        }
+    }
+
+    /// The template of a rename or describe.
+    pub fn template(&self) -> Option<&Template> {
+        match self {
+            Fix::Delete => None,
+            Fix::Rename(t) | Fix::Describe(t) => Some(t),
+        }
+    }
+}
+
 /// A message template: literal text and placeholders.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -382,12 +420,19 @@ pub struct Template {
 impl Template {
     /// Whether the message names its image itself (`{ImageId}`): reports
     /// then print it as it is, without an `ImageId (ImageName): ` before it.
-    pub fn names_image(&self) -> bool {
+    pub(crate) fn names_image(&self) -> bool {
         self.parts.contains(&TemplatePart::Field(Field::ImageId))
     }
 
+    /// Whether a placeholder reads a `Usage.*` path.
+    pub fn reads_usage(&self) -> bool {
+        self.parts
+            .iter()
+            .any(|part| matches!(part, TemplatePart::Field(f) if f.is_usage()))
+    }
+
     /// Whether the message lists the images of a set-level finding (`{images}`).
-    pub fn lists_images(&self) -> bool {
+    pub(crate) fn lists_images(&self) -> bool {
         self.parts.contains(&TemplatePart::Images)
     }
 }
@@ -460,7 +505,7 @@ pub enum ParamSource {
 impl ParamSource {
     /// How listings show the source: `default`, `vars/prod.yaml:3`,
     /// `ECMGUARD_PARAM_max_age`, `--param`, `test case`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             ParamSource::Default => "default".to_owned(),
             ParamSource::ParamFile { file, line } => format!("{file}:{line}"),

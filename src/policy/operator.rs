@@ -82,7 +82,7 @@ impl Operator {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Operator> {
+    pub(crate) fn from_name(name: &str) -> Option<Operator> {
         Operator::ALL.into_iter().find(|op| op.name() == name)
     }
 
@@ -104,7 +104,7 @@ impl Operator {
     }
 
     /// When it holds, in a few words (`ecmguard explain operators`).
-    pub fn meaning(self) -> &'static str {
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             Operator::Eq => "the value equals the operand (a scalar alone means eq)",
             Operator::Ne => "the value differs from the operand",
@@ -154,12 +154,12 @@ impl Operator {
         }
     }
 
-    pub fn applies_to(self, ty: FieldType) -> bool {
+    pub(crate) fn applies_to(self, ty: FieldType) -> bool {
         self.types().contains(&ty)
     }
 
     /// The operators that apply to a field type, in [`Operator::ALL`] order.
-    pub fn for_type(ty: FieldType) -> Vec<Operator> {
+    pub(crate) fn for_type(ty: FieldType) -> Vec<Operator> {
         Operator::ALL
             .into_iter()
             .filter(|op| op.applies_to(ty))
@@ -168,7 +168,7 @@ impl Operator {
 
     /// Does `ignore_case` change what this operator does? (Every string test
     /// but `exists`, which tests presence.)
-    pub fn compares_text(self) -> bool {
+    pub(crate) fn compares_text(self) -> bool {
         match self {
             Operator::Eq
             | Operator::Ne
@@ -192,7 +192,7 @@ impl Operator {
     }
 
     /// The ordering comparison an operator stands for, if it is one.
-    pub fn comparison(self) -> Option<CmpOp> {
+    pub(crate) fn comparison(self) -> Option<CmpOp> {
         match self {
             Operator::Eq => Some(CmpOp::Eq),
             Operator::Ne => Some(CmpOp::Ne),

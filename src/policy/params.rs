@@ -31,7 +31,7 @@ pub(crate) struct Operand {
 
 impl Operand {
     /// ` (from param `x`)` for messages, or nothing.
-    pub fn origin_note(&self) -> String {
+    pub(crate) fn origin_note(&self) -> String {
         self.param
             .as_ref()
             .map(|p| format!(" (from param `{p}`)"))

@@ -11,10 +11,10 @@ use regex_automata::meta;
 use regex_automata::util::syntax;
 
 /// The largest compiled program of one pattern.
-pub const MAX_PATTERN_BYTES: usize = 1 << 20;
+pub(crate) const MAX_PATTERN_BYTES: usize = 1 << 20;
 
 /// What all patterns of a policy set may hold together, compiled.
-pub const MAX_TOTAL_PATTERN_BYTES: usize = 64 << 20;
+pub(crate) const MAX_TOTAL_PATTERN_BYTES: usize = 64 << 20;
 
 /// Lazy-DFA cache per pattern and thread: bounded so matching cannot grow past it.
 const CACHE_BYTES: usize = 1 << 18;

@@ -135,7 +135,7 @@ impl<'n> Mapping<'n> {
 
     /// Where the mapping is named in a message about it as a whole: its
     /// first key (a block mapping starts on its parent's line), else itself.
-    pub fn first_key_span(&self) -> Span {
+    pub(crate) fn first_key_span(&self) -> Span {
         self.entries
             .first()
             .map_or(self.span, |(_, key, _)| key.span)
@@ -158,7 +158,11 @@ impl<'n> Mapping<'n> {
 
     /// An optional entry read as `T`: `Some(None)` when absent, `None`
     /// after reporting a value of the wrong type.
-    pub fn optional<T: FromNode<'n>>(&self, r: &mut impl Read, key: &str) -> Option<Option<T>> {
+    pub(crate) fn optional<T: FromNode<'n>>(
+        &self,
+        r: &mut impl Read,
+        key: &str,
+    ) -> Option<Option<T>> {
         match self.get(key) {
             None => Some(None),
             Some(node) => r.read::<T>(node, &format!("`{key}`")).map(Some),
@@ -169,7 +173,7 @@ impl<'n> Mapping<'n> {
 impl<'n> Mapping<'n> {
     /// An optional entry read by `read`: `Some(None)` when absent, `None`
     /// when `read` found (and reported) a problem.
-    pub fn optional_by<T>(
+    pub(crate) fn optional_by<T>(
         &self,
         key: &str,
         read: impl FnOnce(&'n Node) -> Option<T>,

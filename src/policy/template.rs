@@ -12,7 +12,18 @@ use crate::policy::yaml::Node;
 use crate::source_text::Span;
 
 pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<Template> {
-    let text = cx.string(node, "`message`")?;
+    compile_as(cx, node, set_level, "message")
+}
+
+/// A template of the rule's `what` (`message`, or a fix's `rename`/`describe`):
+/// the same placeholders and renderer as messages, named as the user wrote it.
+pub(crate) fn compile_as(
+    cx: &mut Cx<'_>,
+    node: &Node,
+    set_level: bool,
+    what: &str,
+) -> Option<Template> {
+    let text = cx.string(node, &format!("`{what}`"))?;
     let mut parts = Vec::new();
     let mut literal = String::new();
     let mut chars = text.char_indices().peekable();
@@ -33,8 +44,8 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
                         .err(
                             Code::InvalidTemplate,
                             node.span,
-                            "unclosed `{` in message",
-                            "in this message",
+                            format!("unclosed `{{` in {what}"),
+                            format!("in this {what}"),
                         )
                         .with_help(
                             "close the placeholder with `}`, or write `{{` for a literal brace",
@@ -66,7 +77,7 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
                             .err(
                                 Code::UnknownPlaceholder,
                                 span,
-                                format!("unknown placeholder `{{{name}}}` in message"),
+                                format!("unknown placeholder `{{{name}}}` in {what}"),
                                 "unknown placeholder",
                             )
                             .with_help(help)
@@ -81,8 +92,8 @@ pub(crate) fn compile(cx: &mut Cx<'_>, node: &Node, set_level: bool) -> Option<T
                     .err(
                         Code::InvalidTemplate,
                         node.span,
-                        "stray `}` in message",
-                        "in this message",
+                        format!("stray `}}` in {what}"),
+                        format!("in this {what}"),
                     )
                     .with_help("write `}}` for a literal brace");
                 cx.push(diag);

@@ -7,6 +7,7 @@ use crate::diag::Code;
 use crate::diag::did_you_mean;
 use crate::image::Field;
 use crate::policy::context::Cx;
+use crate::policy::fix;
 use crate::policy::matcher;
 use crate::policy::model::{
     Check, CmpOp, CountTest, Expectation, Grace, Origin, Param, Rule, Severity, UnknownPolicy,
@@ -33,6 +34,7 @@ pub(crate) const RULE_KEYS: &[&str] = &[
     "message",
     "unknown",
     "grace",
+    "fix",
 ];
 pub(crate) const WAIVER_KEYS: &[&str] = &["rules", "images", "where", "reason", "expires", "owner"];
 
@@ -116,6 +118,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
     let set_level = matches!(check, Some(Check::Expect(_)))
         || (m.get("expect").is_some() && m.get("assert").is_none());
     let message = m.optional_by("message", |node| template::compile(cx, node, set_level));
+    let fix = m.optional_by("fix", |node| fix::compile(cx, node, set_level));
     let origin = |span| Origin {
         file: cx.file.clone(),
         span,
@@ -133,6 +136,7 @@ fn rule(cx: &mut Cx<'_>, node: &Node) -> Option<Rule> {
         message: message?,
         unknown: unknown?,
         grace: grace?,
+        fix: fix?,
         origin: origin(origin_span),
         check_origin: origin(check_span),
         condition_origin: origin(condition_span),

@@ -40,7 +40,7 @@ pub enum NodeKind {
 
 impl Node {
     /// A short name of the node's type, for "expected X, found Y" messages.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match &self.kind {
             NodeKind::Null => "null",
             NodeKind::Bool(_) => "a boolean",
@@ -59,14 +59,14 @@ impl Node {
         }
     }
 
-    pub fn as_map(&self) -> Option<&[(Node, Node)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             NodeKind::Map(entries) => Some(entries),
             _ => None,
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Node]> {
+    pub(crate) fn as_seq(&self) -> Option<&[Node]> {
         match &self.kind {
             NodeKind::Seq(items) => Some(items),
             _ => None,
@@ -101,10 +101,6 @@ impl Node {
         }
     }
 
-    pub fn is_scalar(&self) -> bool {
-        !matches!(self.kind, NodeKind::Seq(_) | NodeKind::Map(_))
-    }
-
     /// The node as the user wrote it, for messages (scalars only; collections
     /// are summarised).
     pub fn display(&self) -> String {
@@ -124,7 +120,7 @@ impl Node {
 
     /// Every string under this node (keys too) longer than a diagnostic
     /// quotes whole, for `diag::clip_values`.
-    pub fn long_strings<'n>(&'n self, out: &mut Vec<&'n str>) {
+    pub(crate) fn long_strings<'n>(&'n self, out: &mut Vec<&'n str>) {
         match &self.kind {
             NodeKind::Str(s) if s.chars().nth(crate::text::MAX_VALUE_CHARS).is_some() => {
                 out.push(s);

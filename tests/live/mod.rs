@@ -7,7 +7,7 @@ mod fetch;
 mod property;
 mod rate;
 mod secrets;
-mod support;
+pub(crate) mod support;
 mod tls;
 mod usage;
 mod vectors;

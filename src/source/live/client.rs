@@ -411,6 +411,18 @@ impl Client {
         offset: u64,
     ) -> Result<Page, CallError> {
         let body = self.body(filters, offset);
+        let bytes = self.call(action.name, body).await?;
+        parse_response(action, &bytes).map_err(|e| self.redact_error(e))
+    }
+
+    /// One signed `POST` of `action` with this body, signed with the current time: the
+    /// body of an HTTP 200 answer, or why there is none. Any action of the service can be
+    /// sent this way; what a body means is for the caller to read.
+    pub(crate) async fn call(
+        &self,
+        action: &'static str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, CallError> {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
@@ -430,7 +442,7 @@ impl Client {
         let mut headers = self.fixed_headers.clone();
         headers.insert(
             HeaderName::from_static("x-tc-action"),
-            HeaderValue::from_static(action.name),
+            HeaderValue::from_static(action),
         );
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         headers.insert(
@@ -454,17 +466,13 @@ impl Client {
             .headers(headers)
             .body(body);
         // The client has its own timeout too; this one also bounds reading the body.
-        match tokio::time::timeout(self.timeout, self.exchange(action, request)).await {
+        match tokio::time::timeout(self.timeout, self.exchange(request)).await {
             Ok(result) => result,
             Err(_) => Err(CallError::Timeout),
         }
     }
 
-    async fn exchange(
-        &self,
-        action: &'static Action,
-        request: reqwest::RequestBuilder,
-    ) -> Result<Page, CallError> {
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, CallError> {
         let mut response = request.send().await.map_err(|e| self.transport(&e))?;
         let status = response.status();
         let retry_after = response
@@ -493,7 +501,13 @@ impl Client {
                 body: excerpt(&self.redact(&String::from_utf8_lossy(&bytes))),
             });
         }
-        parse_response(action, &bytes).map_err(|e| match e {
+        Ok(bytes)
+    }
+
+    /// An error read from a response, with the secret key and the token taken out of
+    /// everything the server wrote into it.
+    pub(crate) fn redact_error(&self, e: CallError) -> CallError {
+        match e {
             CallError::Malformed(m) => CallError::Malformed(self.redact(&m)),
             CallError::ItemModel {
                 position,
@@ -514,7 +528,7 @@ impl Client {
                 request_id: self.redact(&request_id),
             },
             other => other,
-        })
+        }
     }
 
     fn transport(&self, e: &reqwest::Error) -> CallError {

@@ -301,9 +301,9 @@ fn read_small(path: &Path) -> Result<Option<String>, CredentialsError> {
         path: path.to_owned(),
         reason,
     };
-    let bytes = match crate::input::read_capped(path, MAX_FILE_BYTES) {
+    let bytes = match crate::fs::read::read_capped(path, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
-        Err(crate::input::ReadError::NotFound) => return Ok(None),
+        Err(crate::fs::read::ReadError::NotFound) => return Ok(None),
         Err(e) => return Err(unreadable(e.to_string())),
     };
     String::from_utf8(bytes)

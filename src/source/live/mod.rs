@@ -13,13 +13,13 @@
 //! See `docs/live.md` for the policy and its bounds, and `docs/usage.md` for usage.
 
 pub mod action;
-mod client;
+pub(crate) mod client;
 pub mod credentials;
 mod error;
 pub mod filters;
 pub mod pacer;
 mod paginate;
-mod retry;
+pub(crate) mod retry;
 pub mod sign;
 #[cfg(test)]
 mod simulated;
@@ -477,16 +477,37 @@ impl Session {
 
     /// The pacer of `action`, made on first use.
     fn pacer(&self, action: &'static Action) -> Arc<pacer::Pacer> {
+        self.pacer_named(action.name)
+    }
+
+    /// The pacer of the action of this name (Tencent limits each action on its own), made
+    /// on first use.
+    pub(crate) fn pacer_named(&self, action: &'static str) -> Arc<pacer::Pacer> {
         let mut pacers = self.pacers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, pacer)) = pacers.iter().find(|(name, _)| *name == action.name) {
+        if let Some((_, pacer)) = pacers.iter().find(|(name, _)| *name == action) {
             return Arc::clone(pacer);
         }
         let pacer = Arc::new(pacer::Pacer::with_margin(
             self.cfg.rate,
             self.cfg.pacing_margin,
         ));
-        pacers.push((action.name, Arc::clone(&pacer)));
+        pacers.push((action, Arc::clone(&pacer)));
         pacer
+    }
+
+    /// The session's client, for callers of other actions than the listings.
+    pub(crate) fn client(&self) -> &client::Client {
+        &self.client
+    }
+
+    /// The configuration the session was made with.
+    pub fn config(&self) -> &LiveConfig {
+        &self.cfg
+    }
+
+    /// What is left of `--deadline` (zero once it has passed).
+    pub fn time_left(&self) -> Duration {
+        self.cfg.deadline.saturating_sub(self.started.elapsed())
     }
 
     /// Lists every item of `action` matching `filters`: complete and de-duplicated, or an

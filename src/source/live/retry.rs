@@ -327,8 +327,10 @@ mod tests {
         }
     }
 
+    /// Each failure is retried, slowed down for, re-signed or final as docs/live.md
+    /// ("Pacing, retries, restarts") lists it.
     #[test]
-    fn decisions_follow_the_spec() {
+    fn each_failure_is_retried_or_final_as_docs_live_lists_it() {
         use Decision::*;
         for (err, want) in [
             (

@@ -12,73 +12,37 @@
 //! ([`Completeness::Assumed`], `--assume-complete`).
 //!
 //! `document` reads the JSON documents, `listing` makes one listing of them,
-//! and this module decides whether the images are the whole set.
+//! `stream` parses them as they are read (through `reader`, which skips a
+//! byte-order mark and keeps a small input for error snippets), `error` says
+//! what went wrong, and this module decides whether the images are the whole set.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::io::{Read, Seek, SeekFrom};
 
 use serde::Serialize;
-use serde::de::DeserializeSeed;
 
 use crate::diag::{Code, Diag};
 use crate::image::{Image, ImageSet};
 use crate::source::Provenance;
-use crate::source_text::{SourceFile, Span};
 use crate::time::ApiZone;
 
 mod document;
+mod error;
 mod listing;
+mod reader;
 mod split;
+mod stream;
 
 use document::SnapshotImage;
-use document::{FirstDocument, LaterDocument, Top};
-
-/// Why a snapshot cannot be judged. Each holds the diagnostic that says so.
-#[derive(Debug)]
-pub enum SnapshotError {
-    /// The file could not be read at all.
-    Unreadable(Diag),
-    /// Not JSON, none of the accepted shapes, or a field of the wrong type.
-    Malformed(Diag),
-    /// The snapshot is not known to be the complete result set.
-    Incomplete(Diag),
-    /// The snapshot holds an API error response in place of images.
-    ApiError(Diag),
-}
-
-impl SnapshotError {
-    /// The diagnostic that explains the error.
-    pub fn diag(&self) -> &Diag {
-        match self {
-            SnapshotError::Unreadable(d)
-            | SnapshotError::Malformed(d)
-            | SnapshotError::Incomplete(d)
-            | SnapshotError::ApiError(d) => d,
-        }
-    }
-
-    pub fn into_diag(self) -> Diag {
-        match self {
-            SnapshotError::Unreadable(d)
-            | SnapshotError::Malformed(d)
-            | SnapshotError::Incomplete(d)
-            | SnapshotError::ApiError(d) => d,
-        }
-    }
-}
+use document::Top;
+pub use error::SnapshotError;
+use error::{SNIPPET_LIMIT, json_error, read_failure};
+use reader::{BOM, SkipBom};
+use stream::{parse, stream};
 
 /// The schema tag of the snapshots `ecmguard fetch` writes.
-pub const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
-
-/// Files up to this size get a source snippet in JSON error messages.
-const SNIPPET_LIMIT: usize = 16 * 1024 * 1024;
-
-/// Lines longer than this are not quoted in JSON error messages.
-const SNIPPET_LINE_LIMIT: usize = 1024;
+pub(crate) const SNAPSHOT_SCHEMA: &str = "ecmguard/snapshot/v1";
 
 /// Which accepted shape a snapshot had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -291,16 +255,6 @@ fn read_input<T: SnapshotImage>(
     })
 }
 
-fn read_failure(name: &str, err: &std::io::Error) -> SnapshotError {
-    SnapshotError::Unreadable(
-        Diag::error(
-            Code::FileRead,
-            format!("cannot read snapshot {name}: {err}"),
-        )
-        .with_help("create one with `ecmguard fetch -o FILE`, or pass `-` to read stdin"),
-    )
-}
-
 fn finish(
     name: &str,
     snapshot: Snapshot,
@@ -486,216 +440,6 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
 /// (and, for error snippets, the first bytes of a small input).
 pub fn read_from(name: &str, reader: impl Read) -> Result<Snapshot, SnapshotError> {
     stream(name, reader, true).map_err(|err| err.into_failure(name, None))
-}
-
-/// Why a streamed read failed, before it is turned into diagnostics.
-enum StreamError {
-    Snapshot(SnapshotError),
-    Io(serde_json::Error),
-    /// A JSON error, with the recorded input if it was kept.
-    Json(serde_json::Error, Option<Vec<u8>>),
-}
-
-impl StreamError {
-    /// `reread` is the input read again for a snippet, when not recorded.
-    fn into_failure(self, name: &str, reread: Option<&[u8]>) -> SnapshotError {
-        match self {
-            StreamError::Snapshot(failure) => failure,
-            StreamError::Io(err) => read_failure(name, &std::io::Error::other(err)),
-            StreamError::Json(err, recorded) => {
-                json_error(name, recorded.as_deref().or(reread), &err)
-            }
-        }
-    }
-}
-
-fn stream<T: SnapshotImage>(
-    name: &str,
-    reader: impl Read,
-    record: bool,
-) -> Result<Snapshot<T>, StreamError> {
-    let recording = Rc::new(RefCell::new(Recording {
-        bytes: Vec::new(),
-        overflowed: !record,
-    }));
-    let recorder = Recorder {
-        inner: SkipBom::new(reader),
-        recording: Rc::clone(&recording),
-    };
-    // BufReader outside the recorder: the parser pulls bytes from the
-    // buffer one at a time, and the recorder sees whole chunks.
-    let mut de =
-        serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_CHUNK, recorder));
-    match parse(&mut de) {
-        Ok((documents, images)) => {
-            listing::assemble(name, documents, images).map_err(StreamError::Snapshot)
-        }
-        Err(err) if err.is_io() => Err(StreamError::Io(err)),
-        Err(err) => {
-            let recording = recording.take();
-            let bytes = (!recording.overflowed).then_some(recording.bytes);
-            Err(StreamError::Json(err, bytes))
-        }
-    }
-}
-
-/// Every JSON document of the input, one after another (usually one; the
-/// pages of a listing when they were saved one after another, as `cat` does),
-/// and every image they hold, in one vector. Each is read as it comes, so
-/// nothing but the images accumulates.
-fn parse<'de, R: serde_json::de::Read<'de>, T: SnapshotImage>(
-    de: &mut serde_json::Deserializer<R>,
-) -> serde_json::Result<(Vec<Top>, Vec<T>)> {
-    let mut images = Vec::new();
-    let first = FirstDocument {
-        images: &mut images,
-    }
-    .deserialize(&mut *de)?;
-    let mut documents = vec![first];
-    loop {
-        // `end` skips whitespace and fails if anything else follows; that
-        // byte is only peeked, so the next document can be read from it, as
-        // serde_json's own stream of values does.
-        match de.end() {
-            Ok(()) => return Ok((documents, images)),
-            Err(err) if err.is_io() => return Err(err),
-            Err(_) => {}
-        }
-        let later = LaterDocument {
-            index: documents.len() + 1,
-            first: &documents[0],
-            images: &mut images,
-        }
-        .deserialize(&mut *de)?;
-        documents.push(later);
-    }
-}
-
-/// A UTF-8 byte-order mark: not JSON, but some editors start a file with one.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// Passes a reader through, without a byte-order mark at its start.
-struct SkipBom<R> {
-    inner: R,
-    /// The first bytes, read to look for a mark, not yet handed on.
-    head: Vec<u8>,
-    checked: bool,
-}
-
-impl<R: Read> SkipBom<R> {
-    fn new(inner: R) -> Self {
-        SkipBom {
-            inner,
-            head: Vec::new(),
-            checked: false,
-        }
-    }
-}
-
-impl<R: Read> Read for SkipBom<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if !self.checked {
-            self.checked = true;
-            let mut head = [0u8; 3];
-            let mut filled = 0;
-            while filled < head.len() {
-                match self.inner.read(&mut head[filled..])? {
-                    0 => break,
-                    n => filled += n,
-                }
-            }
-            if &head[..filled] != BOM {
-                self.head = head[..filled].to_vec();
-            }
-        }
-        if !self.head.is_empty() {
-            let n = self.head.len().min(buf.len());
-            buf[..n].copy_from_slice(&self.head[..n]);
-            self.head.drain(..n);
-            return Ok(n);
-        }
-        self.inner.read(buf)
-    }
-}
-
-/// How much the streaming reader asks the OS for at a time.
-const READ_CHUNK: usize = 256 * 1024;
-
-/// The bytes read so far, while they fit under `SNIPPET_LIMIT`
-/// (`overflowed` from the start when nothing is to be kept).
-#[derive(Default)]
-struct Recording {
-    bytes: Vec<u8>,
-    overflowed: bool,
-}
-
-/// Passes reads through, keeping a copy of a small input so that a JSON error
-/// can show the offending line; a large input is not kept (and no snippet
-/// is shown for it, as for in-memory input over the limit).
-struct Recorder<R> {
-    inner: R,
-    recording: Rc<RefCell<Recording>>,
-}
-
-impl<R: Read> Read for Recorder<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let mut recording = self.recording.borrow_mut();
-        if !recording.overflowed {
-            if recording.bytes.len() + n > SNIPPET_LIMIT {
-                recording.overflowed = true;
-                recording.bytes = Vec::new();
-            } else {
-                recording.bytes.extend_from_slice(&buf[..n]);
-            }
-        }
-        Ok(n)
-    }
-}
-
-fn json_error(name: &str, bytes: Option<&[u8]>, err: &serde_json::Error) -> SnapshotError {
-    let (line, column) = (err.line(), err.column());
-    let message = strip_position(&err.to_string());
-    let mut diag = Diag::error(
-        Code::SnapshotJson,
-        format!("{name}:{line}:{column}: invalid snapshot: {message}"),
-    )
-    .with_help(if err.is_eof() {
-        "the snapshot ends early: it was cut off; fetch it again".to_owned()
-    } else {
-        "a snapshot is JSON as `ecmguard fetch` writes it, a DescribeImage response, tccli output, the pages of one listing (a JSON array of them, or one after another), or an array of images".to_owned()
-    });
-    if let Some(bytes) = bytes
-        && bytes.len() <= SNIPPET_LIMIT
-    {
-        let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
-        // A recording can end inside a character; show the valid prefix.
-        let text = match std::str::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or_default(),
-        };
-        let file = SourceFile::new(name, text);
-        let line_start = file.offset_of(crate::source_text::LineCol { line, column: 1 });
-        // A minified snapshot is one long line: quoting it would flood the
-        // terminal, and the line and column in the message say enough.
-        let line_len = |start: usize| text[start..].find('\n').unwrap_or(text.len() - start);
-        if let Some(start) = line_start.filter(|&start| line_len(start) <= SNIPPET_LINE_LIMIT) {
-            let mut offset = (start + column.saturating_sub(1)).min(text.len());
-            while !text.is_char_boundary(offset) {
-                offset -= 1;
-            }
-            diag = diag.at(&Arc::clone(&file), Span::new(offset, 0), "here");
-        }
-    }
-    SnapshotError::Malformed(diag)
-}
-
-/// serde_json appends " at line L column C"; we show the position up front.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
 }
 
 #[cfg(test)]

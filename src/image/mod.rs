@@ -3,161 +3,24 @@
 //! and `ImageCreateTime` read in the API time zone; and the four `Usage.*`
 //! paths, filled from the usage index (`usage`) when usage was listed, so
 //! evaluation reads them like any other field.
+//!
+//! `field` is the table of paths; `json` reads and writes an image as JSON;
+//! this module stores an image's values compactly, and the set of images.
+
+mod field;
+mod json;
 
 use std::fmt;
 
 use jiff::Timestamp;
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::time::{ApiZone, parse_api_datetime};
+use field::{BOOL_SLOTS, INT_SLOTS, STR_SLOTS, Slot, UsageSlot};
 
-/// The type of a field path, for type-checking policies when they load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FieldType {
-    String,
-    Integer,
-    Boolean,
-    Timestamp,
-}
-
-impl fmt::Display for FieldType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FieldType::String => "string",
-            FieldType::Integer => "integer",
-            FieldType::Boolean => "boolean",
-            FieldType::Timestamp => "timestamp",
-        })
-    }
-}
-
-/// Where a field's value lives in [`Image`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Str(usize),
-    Int(usize),
-    Bool,
-    Usage(UsageSlot),
-}
-
-/// Which of an image's usage values a `Usage.*` path reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UsageSlot {
-    Instances,
-    Running,
-    Modules,
-    InUse,
-}
-
-macro_rules! fields {
-    ($($variant:ident => $path:literal, $ty:ident, $slot:expr;)*) => {
-        /// A field path: of the DescribeImage Image model (`ImageId`, `SrcImage.RegionID`, …),
-        /// or of its usage (`Usage.InUse`, …).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Field {
-            $($variant,)*
-        }
-
-        impl Field {
-            /// Every field path, in the order of the API documentation, then the usage paths.
-            pub const ALL: &'static [Field] = &[$(Field::$variant,)*];
-
-            pub fn path(self) -> &'static str {
-                match self {
-                    $(Field::$variant => $path,)*
-                }
-            }
-
-            pub fn ty(self) -> FieldType {
-                match self {
-                    $(Field::$variant => FieldType::$ty,)*
-                }
-            }
-
-            fn slot(self) -> Slot {
-                match self {
-                    $(Field::$variant => $slot,)*
-                }
-            }
-        }
-    };
-}
-
-const STR_SLOTS: usize = 22;
-const INT_SLOTS: usize = 3;
-
-fields! {
-    ImageId => "ImageId", String, Slot::Str(0);
-    ImageName => "ImageName", String, Slot::Str(1);
-    ImageState => "ImageState", String, Slot::Str(2);
-    ImageType => "ImageType", String, Slot::Str(3);
-    ImageOsName => "ImageOsName", String, Slot::Str(4);
-    ImageDescription => "ImageDescription", String, Slot::Str(5);
-    ImageCreateTime => "ImageCreateTime", Timestamp, Slot::Str(6);
-    Architecture => "Architecture", String, Slot::Str(7);
-    OsType => "OsType", String, Slot::Str(8);
-    OsVersion => "OsVersion", String, Slot::Str(9);
-    Platform => "Platform", String, Slot::Str(10);
-    ImageOwner => "ImageOwner", Integer, Slot::Int(0);
-    ImageSize => "ImageSize", Integer, Slot::Int(1);
-    ImageSource => "ImageSource", String, Slot::Str(11);
-    TaskId => "TaskId", String, Slot::Str(12);
-    IsSupportCloudInit => "IsSupportCloudInit", Boolean, Slot::Bool;
-    SrcImageId => "SrcImage.ImageId", String, Slot::Str(13);
-    SrcImageName => "SrcImage.ImageName", String, Slot::Str(14);
-    SrcImageOsName => "SrcImage.ImageOsName", String, Slot::Str(15);
-    SrcImageDescription => "SrcImage.ImageDescription", String, Slot::Str(16);
-    SrcRegion => "SrcImage.Region", String, Slot::Str(17);
-    SrcRegionId => "SrcImage.RegionID", Integer, Slot::Int(2);
-    SrcRegionName => "SrcImage.RegionName", String, Slot::Str(18);
-    SrcInstanceName => "SrcImage.InstanceName", String, Slot::Str(19);
-    SrcInstanceId => "SrcImage.InstanceId", String, Slot::Str(20);
-    SrcImageType => "SrcImage.ImageType", String, Slot::Str(21);
-    UsageInstances => "Usage.Instances", Integer, Slot::Usage(UsageSlot::Instances);
-    UsageRunningInstances => "Usage.RunningInstances", Integer, Slot::Usage(UsageSlot::Running);
-    UsageModules => "Usage.Modules", Integer, Slot::Usage(UsageSlot::Modules);
-    UsageInUse => "Usage.InUse", Boolean, Slot::Usage(UsageSlot::InUse);
-}
-
-impl Field {
-    pub fn from_path(path: &str) -> Option<Field> {
-        Field::ALL.iter().copied().find(|f| f.path() == path)
-    }
-
-    /// The key inside its JSON object (`RegionID` for `SrcImage.RegionID`, `InUse` for
-    /// `Usage.InUse`).
-    pub fn json_key(self) -> &'static str {
-        let path = self.path();
-        path.strip_prefix("SrcImage.")
-            .or_else(|| path.strip_prefix("Usage."))
-            .unwrap_or(path)
-    }
-
-    pub fn in_src_image(self) -> bool {
-        self.path().starts_with("SrcImage.")
-    }
-
-    /// A `Usage.*` path: not a member of the API's Image, but what uses the image, listed
-    /// from `DescribeInstances` and `DescribeModule` when a rule reads it.
-    pub fn is_usage(self) -> bool {
-        matches!(self.slot(), Slot::Usage(_))
-    }
-
-    /// The fields of the DescribeImage Image model (every path but `Usage.*`).
-    pub fn of_image() -> impl Iterator<Item = Field> {
-        Field::ALL.iter().copied().filter(|f| !f.is_usage())
-    }
-}
-
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.path())
-    }
-}
+pub use field::{Field, FieldType};
+pub use json::MAX_UNKNOWN_DEPTH;
+pub(crate) use json::{ImageKey, read_image};
 
 /// `ImageCreateTime` as read in the API zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -271,7 +134,7 @@ pub struct Image {
     ints: [i64; INT_SLOTS],
     /// Bit `i` set: `ints[i]` is present.
     ints_present: u8,
-    cloud_init: Option<bool>,
+    bools: [Option<bool>; BOOL_SLOTS],
     /// Whether a `SrcImage` object was present (null and absent are the same).
     has_src_image: bool,
     created: CreateTime,
@@ -291,7 +154,7 @@ impl Default for Image {
             strs: [TextRange::MISSING; STR_SLOTS],
             ints: [0; INT_SLOTS],
             ints_present: 0,
-            cloud_init: None,
+            bools: [None; BOOL_SLOTS],
             has_src_image: false,
             created: CreateTime::Missing,
             extra: None,
@@ -330,7 +193,7 @@ impl Image {
         match field.slot() {
             Slot::Str(i) => self.str_at(i).map_or(Value::Missing, Value::Str),
             Slot::Int(i) => self.int_at(i).map_or(Value::Missing, Value::Int),
-            Slot::Bool => self.cloud_init.map_or(Value::Missing, Value::Bool),
+            Slot::Bool(i) => self.bools[i].map_or(Value::Missing, Value::Bool),
             Slot::Usage(slot) => match self.usage().value(slot) {
                 None => Value::Missing,
                 Some(UsageValue::Int(n)) => Value::Int(i64::from(n)),
@@ -404,9 +267,7 @@ impl Image {
                 None => "<missing>".into(),
             },
             Slot::Int(i) => self.int_at(i).map_or("<missing>".into(), |v| v.to_string()),
-            Slot::Bool => self
-                .cloud_init
-                .map_or("<missing>".into(), |v| v.to_string()),
+            Slot::Bool(i) => self.bools[i].map_or("<missing>".into(), |v| v.to_string()),
             Slot::Usage(slot) => match self.usage().value(slot) {
                 None => "<missing>".into(),
                 Some(UsageValue::Int(n)) => n.to_string(),
@@ -430,10 +291,10 @@ impl Image {
                 self.text = text.into_boxed_str();
             }
             (Slot::Int(i), Some(SetValue::Int(v))) => self.set_int(i, Some(v)),
-            (Slot::Bool, Some(SetValue::Bool(v))) => self.cloud_init = Some(v),
+            (Slot::Bool(i), Some(SetValue::Bool(v))) => self.bools[i] = Some(v),
             (Slot::Str(i), None) => self.strs[i] = TextRange::MISSING,
             (Slot::Int(i), None) => self.set_int(i, None),
-            (Slot::Bool, None) => self.cloud_init = None,
+            (Slot::Bool(i), None) => self.bools[i] = None,
             _ => {}
         }
     }
@@ -473,435 +334,6 @@ pub enum SetValue {
     Str(String),
     Int(i64),
     Bool(bool),
-}
-
-// ---------------------------------------------------------------------------
-// JSON reading. Hand-written so known keys are matched without allocating and
-// so a caller can hand over a map whose first key it has already read (the
-// snapshot reader tells pages from images that way).
-
-/// A key of an `Image` JSON object.
-pub(crate) enum ImageKey {
-    Field(Field),
-    SrcImage,
-    Other(Box<str>),
-}
-
-impl ImageKey {
-    pub(crate) fn from_str(key: &str) -> ImageKey {
-        if key == "SrcImage" {
-            return ImageKey::SrcImage;
-        }
-        image_key_field(key).map_or_else(|| ImageKey::Other(key.into()), ImageKey::Field)
-    }
-}
-
-/// The field of a key of an `Image` object. A `match` rather than a search
-/// of `Field::ALL`: every key of every image goes through here, and a
-/// linear scan of string comparisons was the largest single cost of reading
-/// a snapshot. `key_lookups_agree_with_the_field_table` keeps it in step.
-fn image_key_field(key: &str) -> Option<Field> {
-    Some(match key {
-        "ImageId" => Field::ImageId,
-        "ImageName" => Field::ImageName,
-        "ImageState" => Field::ImageState,
-        "ImageType" => Field::ImageType,
-        "ImageOsName" => Field::ImageOsName,
-        "ImageDescription" => Field::ImageDescription,
-        "ImageCreateTime" => Field::ImageCreateTime,
-        "Architecture" => Field::Architecture,
-        "OsType" => Field::OsType,
-        "OsVersion" => Field::OsVersion,
-        "Platform" => Field::Platform,
-        "ImageOwner" => Field::ImageOwner,
-        "ImageSize" => Field::ImageSize,
-        "ImageSource" => Field::ImageSource,
-        "TaskId" => Field::TaskId,
-        "IsSupportCloudInit" => Field::IsSupportCloudInit,
-        _ => return None,
-    })
-}
-
-/// The field of a key of a `SrcImage` object (see [`image_key_field`]).
-fn src_key_field(key: &str) -> Option<Field> {
-    Some(match key {
-        "ImageId" => Field::SrcImageId,
-        "ImageName" => Field::SrcImageName,
-        "ImageOsName" => Field::SrcImageOsName,
-        "ImageDescription" => Field::SrcImageDescription,
-        "Region" => Field::SrcRegion,
-        "RegionID" => Field::SrcRegionId,
-        "RegionName" => Field::SrcRegionName,
-        "InstanceName" => Field::SrcInstanceName,
-        "InstanceId" => Field::SrcInstanceId,
-        "ImageType" => Field::SrcImageType,
-        _ => return None,
-    })
-}
-
-impl<'de> Deserialize<'de> for ImageKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = ImageKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<ImageKey, E> {
-                Ok(ImageKey::from_str(v))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-/// An image being read: the image and the text buffer its strings go to.
-struct Builder {
-    image: Image,
-    text: String,
-}
-
-/// Read the rest of an image object, starting with `first` if the caller has
-/// already consumed that key.
-pub(crate) fn read_image<'de, A: MapAccess<'de>>(
-    first: Option<ImageKey>,
-    map: &mut A,
-) -> Result<Image, A::Error> {
-    let mut builder = Builder {
-        image: Image::default(),
-        // Most images' strings fit: one allocation, trimmed at the end.
-        text: String::with_capacity(384),
-    };
-    let mut next = first;
-    loop {
-        let key = match next.take() {
-            Some(key) => key,
-            None => match map.next_key::<ImageKey>()? {
-                Some(key) => key,
-                None => break,
-            },
-        };
-        match key {
-            ImageKey::Field(field) => read_field(&mut builder, field, map)?,
-            ImageKey::SrcImage => {
-                if let Some(()) = map.next_value_seed(SrcImageSeed(&mut builder))? {
-                    builder.image.has_src_image = true;
-                }
-            }
-            ImageKey::Other(name) => {
-                let raw = map.next_value::<Box<RawValue>>()?;
-                check_depth(&name, &raw)?;
-                builder.image.extra_mut().top.push((name, raw));
-            }
-        }
-    }
-    let Builder { mut image, text } = builder;
-    image.text = text.into_boxed_str();
-    Ok(image)
-}
-
-fn read_field<'de, A: MapAccess<'de>>(
-    builder: &mut Builder,
-    field: Field,
-    map: &mut A,
-) -> Result<(), A::Error> {
-    match field.slot() {
-        Slot::Str(i) => {
-            builder.image.strs[i] = map.next_value_seed(TextSeed(&mut builder.text, field))?;
-        }
-        Slot::Int(i) => {
-            let value = map.next_value_seed(IntSeed(field))?;
-            builder.image.set_int(i, value);
-        }
-        Slot::Bool => builder.image.cloud_init = map.next_value_seed(BoolSeed(field))?,
-        // No JSON key maps to a usage path (the key lookups know only the API's fields):
-        // usage never comes from an image's own JSON.
-        Slot::Usage(_) => {
-            map.next_value::<serde::de::IgnoredAny>()?;
-        }
-    }
-    Ok(())
-}
-
-/// What a field's JSON value must be, for messages people read: `an
-/// integer for ImageSize (or null)` rather than serde's `i64`.
-fn expecting(f: &mut fmt::Formatter, field: Field) -> fmt::Result {
-    let what = match field.ty() {
-        FieldType::Integer => "an integer",
-        FieldType::Boolean => "true or false",
-        FieldType::String | FieldType::Timestamp => "a string",
-    };
-    write!(f, "{what} for {} (or null)", field.path())
-}
-
-/// An integer field (or null).
-struct IntSeed(Field);
-
-impl<'de> DeserializeSeed<'de> for IntSeed {
-    type Value = Option<i64>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for IntSeed {
-    type Value = Option<i64>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        expecting(f, self.0)
-    }
-    fn visit_none<E>(self) -> Result<Option<i64>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<i64>, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<i64>, D::Error> {
-        d.deserialize_i64(self)
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Option<i64>, E> {
-        Ok(Some(v))
-    }
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Option<i64>, E> {
-        i64::try_from(v)
-            .map(Some)
-            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
-    }
-}
-
-/// A boolean field (or null).
-struct BoolSeed(Field);
-
-impl<'de> DeserializeSeed<'de> for BoolSeed {
-    type Value = Option<bool>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BoolSeed {
-    type Value = Option<bool>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        expecting(f, self.0)
-    }
-    fn visit_none<E>(self) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<bool>, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<bool>, D::Error> {
-        d.deserialize_bool(self)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Option<bool>, E> {
-        Ok(Some(v))
-    }
-}
-
-/// A string (or null) appended to the image's text buffer, without an
-/// allocation of its own.
-struct TextSeed<'a>(&'a mut String, Field);
-
-impl<'de> DeserializeSeed<'de> for TextSeed<'_> {
-    type Value = TextRange;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TextRange, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TextSeed<'_> {
-    type Value = TextRange;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        expecting(f, self.1)
-    }
-    fn visit_none<E>(self) -> Result<TextRange, E> {
-        Ok(TextRange::MISSING)
-    }
-    fn visit_unit<E>(self) -> Result<TextRange, E> {
-        Ok(TextRange::MISSING)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<TextRange, D::Error> {
-        d.deserialize_str(self)
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextRange, E> {
-        push_text(self.0, v).ok_or_else(|| E::custom("an image's strings exceed 4 GiB"))
-    }
-}
-
-/// Reads `SrcImage` (an object or null) straight into the image.
-struct SrcImageSeed<'a>(&'a mut Builder);
-
-impl<'de> DeserializeSeed<'de> for SrcImageSeed<'_> {
-    type Value = Option<()>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<()>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SrcImageSeed<'_> {
-    type Value = Option<()>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a SrcImage object or null")
-    }
-    fn visit_none<E>(self) -> Result<Option<()>, E> {
-        Ok(None)
-    }
-    fn visit_unit<E>(self) -> Result<Option<()>, E> {
-        Ok(None)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<()>, D::Error> {
-        d.deserialize_map(self)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<()>, A::Error> {
-        while let Some(key) = map.next_key::<SrcKey>()? {
-            match key.0 {
-                Ok(field) => read_field(self.0, field, &mut map)?,
-                Err(name) => {
-                    let raw = map.next_value::<Box<RawValue>>()?;
-                    check_depth(&name, &raw)?;
-                    self.0.image.extra_mut().src.push((name, raw));
-                }
-            }
-        }
-        Ok(Some(()))
-    }
-}
-
-struct SrcKey(Result<Field, Box<str>>);
-
-impl<'de> Deserialize<'de> for SrcKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = SrcKey;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a SrcImage field name")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<SrcKey, E> {
-                Ok(SrcKey(src_key_field(v).ok_or_else(|| v.into())))
-            }
-        }
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for Image {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ImageVisitor;
-        impl<'de> Visitor<'de> for ImageVisitor {
-            type Value = Image;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an Image object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Image, A::Error> {
-                read_image(None, &mut map)
-            }
-        }
-        d.deserialize_map(ImageVisitor)
-    }
-}
-
-/// How deep an unknown field may nest. Unknown fields are kept and written
-/// back into reports, where a million-deep value would make the report
-/// unreadable to jq or Python; no real field nests a tenth of this.
-pub const MAX_UNKNOWN_DEPTH: usize = 64;
-
-/// Refuse an unknown field that nests deeper than [`MAX_UNKNOWN_DEPTH`]: a
-/// linear scan of its raw text, counting brackets outside strings.
-fn check_depth<E: serde::de::Error>(name: &str, raw: &RawValue) -> Result<(), E> {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for byte in raw.get().bytes() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    if deepest > MAX_UNKNOWN_DEPTH {
-        return Err(E::custom(format!(
-            "the unknown field `{}` nests {deepest} levels deep; at most {MAX_UNKNOWN_DEPTH} are kept",
-            crate::text::clip(name, 100)
-        )));
-    }
-    Ok(())
-}
-
-/// Writes the fields that are present (absent and null are both omitted),
-/// then the unknown fields as they were received: the image as the API sent
-/// it, without its usage (reports show usage as evidence of its own).
-impl Serialize for Image {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        for field in Field::of_image().filter(|f| !f.in_src_image()) {
-            write_field(&mut map, self, field, field.json_key())?;
-        }
-        if self.has_src_image {
-            map.serialize_entry("SrcImage", &SrcImageView(self))?;
-        }
-        for (key, raw) in self.extra.iter().flat_map(|e| &e.top) {
-            map.serialize_entry(key, raw)?;
-        }
-        map.end()
-    }
-}
-
-struct SrcImageView<'a>(&'a Image);
-
-impl Serialize for SrcImageView<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        for field in Field::ALL.iter().copied().filter(|f| f.in_src_image()) {
-            write_field(&mut map, self.0, field, field.json_key())?;
-        }
-        for (key, raw) in self.0.extra.iter().flat_map(|e| &e.src) {
-            map.serialize_entry(key, raw)?;
-        }
-        map.end()
-    }
-}
-
-fn write_field<M: SerializeMap>(
-    map: &mut M,
-    image: &Image,
-    field: Field,
-    key: &str,
-) -> Result<(), M::Error> {
-    match field.slot() {
-        Slot::Str(i) => match image.str_at(i) {
-            Some(v) => map.serialize_entry(key, v),
-            None => Ok(()),
-        },
-        Slot::Int(i) => match image.int_at(i) {
-            Some(v) => map.serialize_entry(key, &v),
-            None => Ok(()),
-        },
-        Slot::Bool => match image.cloud_init {
-            Some(v) => map.serialize_entry(key, &v),
-            None => Ok(()),
-        },
-        Slot::Usage(_) => Ok(()),
-    }
 }
 
 /// The complete result set: de-duplicated by `ImageId`, times resolved in
@@ -997,6 +429,7 @@ impl ImageSet {
 
 #[cfg(test)]
 mod tests {
+    use super::field::{image_key_field, src_key_field};
     use super::*;
 
     #[test]

@@ -726,7 +726,7 @@ fn difference(expected: &[Expected], actual: &[Expected]) -> (Vec<Expected>, Vec
 /// Every rule a test file names (`rules:` and each `expect`) must be loaded:
 /// a test of a rule that is not there can only pass or fail for the wrong
 /// reason. One located diagnostic per name, with "did you mean".
-pub fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
+pub(crate) fn unknown_rules(test: &TestFile, compiled: &PolicySet) -> Vec<Diag> {
     let known: Vec<&str> = compiled.rules.iter().map(|r| r.id.as_str()).collect();
     let loaded: std::collections::HashSet<&str> = known.iter().copied().collect();
     let named = test
@@ -804,7 +804,7 @@ fn rules_under_test(test: &TestFile, compiled: &PolicySet) -> Option<Vec<String>
 }
 
 /// The policy file beside a test file (`x.test.yaml` → `x.yaml`, else `x.yml`).
-pub fn sibling_policy(test: &Path) -> Option<std::path::PathBuf> {
+pub(crate) fn sibling_policy(test: &Path) -> Option<std::path::PathBuf> {
     let name = test.file_name()?.to_str()?;
     let stem = name
         .strip_suffix(".test.yaml")
