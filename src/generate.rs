@@ -3,7 +3,8 @@
 //!
 //! Images follow the documented DescribeImage formats and the official examples
 //! (`img-` + 8 lowercase alphanumerics, Chinese and ASCII names, public images
-//! with an empty `ImageCreateTime` and owner 0, fields absent or `null`,
+//! with an empty `ImageCreateTime` and owner 0, private ones all owned by
+//! the one account's UIN, fields absent or `null`,
 //! `SrcImage` present, absent or `null`, every observed `ImageState`), and
 //! their usage (the snapshot's `usage` section: instances of every state and
 //! modules, some without a default image), since the shipped pack reads it. A
@@ -249,6 +250,9 @@ pub struct Generator {
     /// `(a, b)` of the affine permutation `i -> a*i + b mod 36^8` that turns
     /// an index into a distinct id (`a` is coprime with 36, so it is a bijection).
     id_map: (u64, u64),
+    /// The account's UIN: every private image of one account has the same
+    /// owner (an image shared from elsewhere is the exception, not the rule).
+    owner: i64,
     violating: usize,
     /// What uses the images produced so far, for the usage section.
     uses: Vec<Use>,
@@ -291,12 +295,14 @@ pub fn images(options: &GenOptions) -> Generator {
         a += 2;
     }
     let b = rng.below(ID_SPACE);
+    let owner = rng.range(100_000, 999_999_999_999);
     Generator {
         rng,
         options: *options,
         zone: ApiZone::default(),
         index: 0,
         id_map: (a % ID_SPACE, b),
+        owner,
         violating: 0,
         uses: Vec::new(),
         breaches: Vec::new(),
@@ -431,11 +437,8 @@ impl Generator {
             }
             .into(),
         );
-        let owner = if private {
-            self.rng.range(100_000, 999_999_999_999)
-        } else {
-            0
-        };
+        // Public images are Tencent's, owner 0 in the official examples.
+        let owner = if private { self.owner } else { 0 };
         map.insert("ImageOwner".into(), owner.into());
         self.maybe(&mut map, "ImageOsName", os_name.into());
         if has(Breach::NoDescription) {
@@ -752,6 +755,14 @@ mod tests {
         assert!(has(&|m| m["ImageType"] == "PUBLIC_IMAGE"
             && m["ImageCreateTime"] == ""
             && m["ImageOwner"] == 0));
+        // One account: every private image has its one owner.
+        let owners: std::collections::HashSet<_> = all
+            .iter()
+            .filter(|i| i["ImageType"] == "PRIVATE_IMAGE")
+            .map(|i| i["ImageOwner"].clone())
+            .collect();
+        assert_eq!(owners.len(), 1, "distinct owners of the private images");
+        assert!(owners.iter().all(|o| o.as_i64().is_some_and(|o| o > 0)));
         assert!(has(&|m| m["ImageName"]
             .as_str()
             .is_some_and(|n| !n.is_ascii())));

@@ -60,7 +60,7 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
     let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = selection(&settings, &provenance, &modules);
     let checked = checked_by_run(selection.as_ref(), &images);
-    if let Some(history) = &history {
+    if let Some(history) = &mut history {
         // Before anything is judged: one label's streaks are never continued
         // (or ended) by another account's run.
         history::admit(history, &images, &checked)?;

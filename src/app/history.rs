@@ -38,6 +38,8 @@ pub(super) struct CheckHistory {
     history: History,
     account: String,
     pub facts: Facts,
+    /// Who owns the run's images, once it is admitted.
+    owners: Fingerprint,
 }
 
 fn options(create: bool) -> OpenOptions {
@@ -72,6 +74,7 @@ pub(super) fn open_for_check(
                 history,
                 account,
                 facts,
+                owners: Fingerprint::default(),
             })
         })
         .map_err(|e| Error::History(thread_failed("start reading the history", &e)))?;
@@ -136,14 +139,17 @@ impl Drop for Closing {
 /// Refuse a run of another account than the label's (exit 2). A run that
 /// checked no image ends nothing, so it needs no identity.
 pub(super) fn admit(
-    history: &CheckHistory,
+    history: &mut CheckHistory,
     images: &ImageSet,
     checked: &Checked,
 ) -> Result<(), Error> {
     let whole_account = matches!(checked, Checked::WholeAccount) && !images.is_empty();
+    // Worked out once, here, before evaluation holds its findings; the
+    // record stores the same owners.
+    history.owners = Fingerprint::of_images(images);
     history
         .facts
-        .admit(&Fingerprint::of_images(images), whole_account)
+        .admit(&history.owners, whole_account)
         .map_err(Error::History)
 }
 
@@ -153,7 +159,7 @@ pub(super) fn record(
     report: &Report<'_>,
     checked: Checked,
 ) -> Result<(), Error> {
-    let run = record::run_record(report, &history.account, checked);
+    let run = record::run_record(report, &history.account, checked, &history.owners);
     let mut before_commit = pause_before_commit;
     // The facts go with the record: the streaks the run continues are
     // struck off them (nothing reads them after the evaluation).
@@ -162,7 +168,7 @@ pub(super) fn record(
         .history
         .record(
             &run,
-            &record::ReportFindings(report),
+            &record::ReportFindings::new(report),
             Some(facts),
             &mut before_commit,
         )

@@ -83,9 +83,9 @@ pub(super) fn make(
         warnings: source_warnings,
         modules,
     } = check::images(check_settings, needed_by.as_deref(), io)?;
-    let history = opening.map(history::Opening::wait).transpose()?;
+    let mut history = opening.map(history::Opening::wait).transpose()?;
     let selection = check::selection(check_settings, &provenance, &modules);
-    if let Some(history) = &history {
+    if let Some(history) = &mut history {
         // The same account rule as the check's: a label's history never
         // judges another account's images.
         let checked = check::checked_by_run(selection.as_ref(), &images);

@@ -5,125 +5,13 @@
 //! Without a history a grace period cannot be known, so such violations keep
 //! failing (fail-closed) and a warning says so.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
 use super::model::{Finding, Status};
+use super::open_since::OpenSince;
 use crate::diag::{Code, Diag};
 use crate::image::ImageSet;
 use crate::policy::PolicySet;
-
-/// Since when each (rule id, ImageId) has been failing without a gap, as the
-/// recorded runs of one account say (docs/history.md, "Streaks"). A key that
-/// is absent has no open streak: a finding for it is new in this run.
-#[derive(Debug, Clone, Default)]
-pub struct OpenSince {
-    rules: HashMap<String, RuleStreaks>,
-}
-
-/// One rule's streaks. Compact on purpose: a history of a large account
-/// holds one entry per failing image (hundreds of thousands), so an entry is
-/// a boxed ImageId and Unix seconds, not a `String` and a `Timestamp`.
-#[derive(Debug, Clone, Default)]
-struct RuleStreaks {
-    images: HashMap<Box<str>, i64>,
-    set_level: Option<Timestamp>,
-}
-
-impl OpenSince {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Record that `rule` has failed for `image` (`None`: set-level) since `at`.
-    pub fn insert(&mut self, rule: &str, image: Option<&str>, at: Timestamp) {
-        // Look up before allocating: a history inserts thousands of
-        // findings of a few rules.
-        if !self.rules.contains_key(rule) {
-            self.rules.insert(rule.to_owned(), RuleStreaks::default());
-        }
-        let Some(streaks) = self.rules.get_mut(rule) else {
-            return;
-        };
-        match image {
-            Some(id) => {
-                streaks.images.insert(id.into(), at.as_second());
-            }
-            None => streaks.set_level = Some(at),
-        }
-    }
-
-    /// Forget the streak of `rule` for `image`.
-    pub fn remove(&mut self, rule: &str, image: Option<&str>) -> Option<Timestamp> {
-        let streaks = self.rules.get_mut(rule)?;
-        match image {
-            Some(id) => streaks
-                .images
-                .remove(id)
-                .and_then(|at| Timestamp::from_second(at).ok()),
-            None => streaks.set_level.take(),
-        }
-    }
-
-    /// Forget every per-image streak of `image` (a run that checked the image
-    /// and is about to say which rules it fails now).
-    pub fn remove_image(&mut self, image: &str) {
-        for streaks in self.rules.values_mut() {
-            streaks.images.remove(image);
-        }
-    }
-
-    /// Keep only the per-image streaks whose ImageId `keep` accepts
-    /// (set-level streaks are kept).
-    pub fn retain_images(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        for streaks in self.rules.values_mut() {
-            streaks.images.retain(|image, _| keep(image));
-        }
-    }
-
-    /// Forget everything.
-    pub fn clear(&mut self) {
-        self.rules.clear();
-    }
-
-    pub fn get(&self, rule: &str, image: Option<&str>) -> Option<Timestamp> {
-        let streaks = self.rules.get(rule)?;
-        match image {
-            Some(id) => streaks
-                .images
-                .get(id)
-                .and_then(|at| Timestamp::from_second(*at).ok()),
-            None => streaks.set_level,
-        }
-    }
-
-    /// Every open streak: `(rule id, ImageId or None, first seen)`, in no
-    /// particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>, Timestamp)> + '_ {
-        self.rules.iter().flat_map(|(rule, streaks)| {
-            streaks
-                .images
-                .iter()
-                .filter_map(move |(image, at)| {
-                    let at = Timestamp::from_second(*at).ok()?;
-                    Some((rule.as_str(), Some(&**image), at))
-                })
-                .chain(streaks.set_level.map(|at| (rule.as_str(), None, at)))
-        })
-    }
-
-    pub fn len(&self) -> usize {
-        self.rules
-            .values()
-            .map(|s| s.images.len() + usize::from(s.set_level.is_some()))
-            .sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// Set `first_seen` on every finding (with a history) and turn young
 /// violations of rules with `grace` into `grace`. Runs after waivers and the

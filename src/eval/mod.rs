@@ -10,6 +10,7 @@ pub mod condition;
 pub mod grace;
 pub(crate) mod message;
 pub mod model;
+pub mod open_since;
 mod setlevel;
 mod waivers;
 
@@ -25,7 +26,7 @@ use crate::policy::PolicySet;
 use crate::policy::model::{Check, Rule, UnknownPolicy};
 use baseline::Baseline;
 use condition::{Truth, eval};
-pub use grace::OpenSince;
+pub use open_since::{OpenSince, OpenSinceBuilder};
 
 /// What evaluation needs besides the policy and the images.
 #[derive(Debug, Clone, Copy)]

@@ -268,7 +268,7 @@ fn open_table(view: &HistoryView<'_>) -> Markup {
                 table {
                     thead { tr { th { "First seen" } th class="n" { "Open for" } th { "Account" } th { "Rule" } th { "Image" } th { "Status" } th { "Message" } } }
                     tbody {
-                        @for o in open.iter().take(MAX_LISTED) {
+                        @for o in open.oldest().iter().take(MAX_LISTED) {
                             tr {
                                 td class="date" { (view.time(o.finding.first_seen)) }
                                 td class="n" { (describe_seconds(o.open_for_seconds)) }

@@ -16,6 +16,7 @@ pub mod account;
 pub mod actions;
 pub mod actions_view;
 pub mod html;
+pub mod open_list;
 pub mod pgpass;
 pub mod plan;
 pub mod postgres;
@@ -220,8 +221,8 @@ impl History {
     /// per-rule counts and the streaks it ends. `facts` is what the run read
     /// before evaluating (reused when no run of the account landed since).
     /// It is taken, not borrowed: the streaks this run continues are struck
-    /// off it as its findings are matched, so what is left are the ones it
-    /// ends, without a second index of a run's findings.
+    /// off it before the write, so what is left are the ones it ends, and
+    /// the rest is freed before SQLite's pages are written.
     /// `before_commit` runs inside the transaction just before it commits
     /// (tests use it to kill a run mid-write). Returns the new run's id.
     pub fn record(
@@ -231,6 +232,12 @@ impl History {
         facts: Option<Facts>,
         before_commit: &mut dyn FnMut(),
     ) -> Result<i64, Diag> {
+        // Before the write lock: the streaks this run continues are struck
+        // off what it read (and freed), leaving the ones it may end.
+        let facts = facts.map(|facts| Facts {
+            open: streak::settle(facts.open, findings),
+            ..facts
+        });
         let store = self.store.as_mut();
         store
             .begin_write(&run.account)
@@ -307,9 +314,14 @@ fn write(
     let marker = store.latest_run_id(&run.account)?;
     let unchanged =
         facts.filter(|f| f.account == run.account && f.until == run.time && f.marker == marker);
-    let (mut open, restarted) = match unchanged {
-        // The findings' first-seen times were computed from this state.
-        Some(facts) => (facts.open, false),
+    let (id, left) = match unchanged {
+        // The findings' first-seen times were computed from this state, and
+        // what the run left of it is what it may end.
+        Some(facts) => {
+            let id = store.insert_run(run)?;
+            store.insert_findings(id, findings)?;
+            (id, facts.open)
+        }
         None => {
             // A run that landed meanwhile is taken into account, so
             // concurrent runs of one account never split a streak, and a
@@ -325,26 +337,25 @@ fn write(
                 &fingerprint,
                 !run.narrowed && run.images > 0,
             )?;
-            (open, true)
+            let id = store.insert_run(run)?;
+            // The first-seen times the report was given are recomputed from
+            // the state as it is now, finding by finding.
+            let restated = Restated {
+                findings,
+                open: &open,
+                time: run.time,
+            };
+            store.insert_findings(id, &restated)?;
+            (id, streak::settle(open, findings))
         }
     };
-    let id = store.insert_run(run)?;
-    if restarted {
-        // The first-seen times the report was given are recomputed from
-        // the state as it is now, finding by finding.
-        let restated = Restated {
-            findings,
-            open: &open,
-            time: run.time,
-        };
-        store.insert_findings(id, &restated)?;
-    } else {
-        store.insert_findings(id, findings)?;
-    }
-    let fixes = streak::fixes(&mut open, run, findings);
-    drop(open);
     store.insert_rule_counts(id, &run.rule_counts)?;
-    store.insert_fixes(id, &fixes)?;
+    store.insert_fixes(
+        id,
+        &run.account,
+        run.time,
+        &streak::Fixes { left: &left, run },
+    )?;
     before_commit();
     Ok(id)
 }

@@ -11,6 +11,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Row};
 use sha2::{Digest, Sha256};
 
@@ -20,7 +21,7 @@ use super::sql;
 use crate::text;
 
 use super::store::{
-    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    EachStreak, FindingRecord, FindingSource, FixSource, FixStats, NewFinding, RuleCountRecord,
     RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
@@ -96,11 +97,26 @@ impl Postgres {
     }
 
     pub(super) fn error(&self, e: &postgres::Error) -> StoreError {
-        let message = describe(e);
-        StoreError::new(match &self.password {
-            Some(p) => message.replace(p.as_str(), "***"),
-            None => message,
-        })
+        masked(self.password.as_deref(), e)
+    }
+
+    /// Run `sql` and hand each row to `each` as the server sends it, never
+    /// the whole result at once.
+    fn each_row(
+        &mut self,
+        sql: &str,
+        run: i64,
+        each: &mut dyn FnMut(&Row) -> Result<(), postgres::Error>,
+    ) -> StoreResult<()> {
+        let password = self.password.as_deref();
+        let mut rows = self
+            .client
+            .query_raw(sql, [&run])
+            .map_err(|e| masked(password, &e))?;
+        while let Some(row) = rows.next().map_err(|e| masked(password, &e))? {
+            each(&row).map_err(|e| masked(password, &e))?;
+        }
+        Ok(())
     }
 
     fn exec(&mut self, sql: &str) -> StoreResult<()> {
@@ -151,6 +167,16 @@ impl Postgres {
             Err(e) => Err(self.error(&e)),
         }
     }
+}
+
+/// A database error as a message, without the password in it (in case a
+/// server echoes it).
+fn masked(password: Option<&str>, e: &postgres::Error) -> StoreError {
+    let message = describe(e);
+    StoreError::new(match password {
+        Some(p) => message.replace(p, "***"),
+        None => message,
+    })
 }
 
 /// What the connection is, as the password file matches it: the first
@@ -333,29 +359,27 @@ impl Store for Postgres {
         super::checked_from_json(checked.as_deref())
     }
 
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
-        let rows = self.query(sql::FINDINGS_OF, &[&run])?;
-        rows.iter()
-            .map(rows::finding)
-            .collect::<Result<_, postgres::Error>>()
-            .map_err(|e| self.error(&e))
+    fn each_finding_of(
+        &mut self,
+        run: i64,
+        each: &mut dyn FnMut(FindingRecord),
+    ) -> StoreResult<()> {
+        self.each_row(sql::FINDINGS_OF, run, &mut |row| {
+            each(rows::finding(row)?);
+            Ok(())
+        })
     }
 
     fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {
-        let rows = self.query(sql::STREAKS_OF, &[&run])?;
-        for row in &rows {
-            let read = || -> Result<(&str, Option<&str>, &str, i64), postgres::Error> {
-                Ok((
-                    row.try_get(0)?,
-                    row.try_get(1)?,
-                    row.try_get(2)?,
-                    row.try_get(3)?,
-                ))
-            };
-            let (rule, image, status, first_seen) = read().map_err(|e| self.error(&e))?;
-            each(rule, image, status, first_seen);
-        }
-        Ok(())
+        self.each_row(sql::STREAKS_OF, run, &mut |row| {
+            each(
+                row.try_get(0)?,
+                row.try_get(1)?,
+                row.try_get(2)?,
+                row.try_get(3)?,
+            );
+            Ok(())
+        })
     }
 
     fn latest_run_id(&mut self, account: &str) -> StoreResult<Option<i64>> {
@@ -436,27 +460,44 @@ impl Store for Postgres {
         Ok(())
     }
 
-    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()> {
-        let statement = self
-            .client
-            .prepare(sql::INSERT_FIX)
-            .map_err(|e| self.error(&e))?;
-        for f in fixes {
-            self.client
-                .execute(
-                    &statement,
-                    &[
-                        &run,
-                        &f.account,
-                        &f.rule,
-                        &f.image,
-                        &f.first_seen,
-                        &f.fixed_at,
-                    ],
-                )
-                .map_err(|e| self.error(&e))?;
-        }
-        Ok(())
+    fn insert_fixes(
+        &mut self,
+        run: i64,
+        account: &str,
+        fixed_at: i64,
+        fixes: &dyn FixSource,
+    ) -> StoreResult<()> {
+        // A few thousand rows per round trip, copied a batch at a time (the
+        // rows are only lent for the call that hands them out).
+        const SQL: &str = "INSERT INTO ecmguard_fixes \
+             (run_id, account, rule_id, image_id, first_seen, fixed_at) \
+             SELECT $1::bigint, $2::text, *, $3::bigint FROM UNNEST($4::text[], $5::text[], $6::bigint[])";
+        let mut rules: Vec<String> = Vec::new();
+        let mut images: Vec<Option<String>> = Vec::new();
+        let mut seen: Vec<i64> = Vec::new();
+        let flush = |this: &mut Self,
+                     rules: &mut Vec<String>,
+                     images: &mut Vec<Option<String>>,
+                     seen: &mut Vec<i64>|
+         -> StoreResult<()> {
+            if !rules.is_empty() {
+                this.query(SQL, &[&run, &account, &fixed_at, &*rules, &*images, &*seen])?;
+                rules.clear();
+                images.clear();
+                seen.clear();
+            }
+            Ok(())
+        };
+        fixes.each(&mut |f| {
+            rules.push(f.rule.to_owned());
+            images.push(f.image.map(str::to_owned));
+            seen.push(f.first_seen);
+            if rules.len() == BATCH {
+                flush(self, &mut rules, &mut images, &mut seen)?;
+            }
+            Ok(())
+        })?;
+        flush(self, &mut rules, &mut images, &mut seen)
     }
 
     fn accounts(&mut self) -> StoreResult<Vec<String>> {

@@ -21,8 +21,14 @@ pub enum Checked {
     Selection(Vec<String>),
 }
 
-/// The record of a finished check.
-pub(crate) fn run_record(report: &Report<'_>, account: &str, checked: Checked) -> RunRecord {
+/// The record of a finished check, whose images have the owners `owners`
+/// (`Fingerprint::of_images`, worked out once when the run was admitted).
+pub(crate) fn run_record(
+    report: &Report<'_>,
+    account: &str,
+    checked: Checked,
+    owners: &Fingerprint,
+) -> RunRecord {
     let summary = report.summary();
     let policy = report.policy;
     let to_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
@@ -79,7 +85,7 @@ pub(crate) fn run_record(report: &Report<'_>, account: &str, checked: Checked) -
         exit_code: i64::from(report.exit_code()),
         narrowed,
         checked_images,
-        account_fingerprint: Fingerprint::of_images(report.images).to_stored(),
+        account_fingerprint: owners.to_stored(),
         rule_counts,
     }
 }
@@ -87,51 +93,64 @@ pub(crate) fn run_record(report: &Report<'_>, account: &str, checked: Checked) -
 /// A report's findings as the rows a run records, borrowed from the report
 /// one at a time: a run with hundreds of thousands of findings is recorded
 /// without a copy of them.
-pub struct ReportFindings<'r, 'a>(pub &'r Report<'a>);
+///
+/// In the order of the findings index, (rule id, ImageId): the rows then go
+/// to the end of the index in order rather than all over the run's part of
+/// it, so a run with hundreds of thousands of findings never rewrites an
+/// index page that SQLite's page cache has already spilled to the WAL. The
+/// order is worked out once, as a `u32` per finding (never the findings
+/// themselves): the images are ranked by ImageId once, and the findings
+/// sorted by (rule id's rank, image's rank), integers only.
+pub struct ReportFindings<'r, 'a> {
+    report: &'r Report<'a>,
+    order: Vec<u32>,
+}
+
+impl<'r, 'a> ReportFindings<'r, 'a> {
+    pub fn new(report: &'r Report<'a>) -> Self {
+        let findings = &report.evaluation.findings;
+        let images = report.images.images();
+        // Each image's place among the ImageIds, 1 on (a set-level finding,
+        // without an image, sorts first, as NULL does in the index).
+        let mut by_id: Vec<u32> = (0..u32::try_from(images.len()).unwrap_or(u32::MAX)).collect();
+        by_id.sort_unstable_by(|a, b| images[*a as usize].id().cmp(&images[*b as usize].id()));
+        let mut image_rank = vec![0u32; by_id.len()];
+        for (rank, image) in by_id.into_iter().enumerate() {
+            image_rank[image as usize] = u32::try_from(rank + 1).unwrap_or(u32::MAX);
+        }
+        let rules = &report.policy.rules;
+        let mut by_rule: Vec<usize> = (0..rules.len()).collect();
+        by_rule.sort_unstable_by(|a, b| rules[*a].id.cmp(&rules[*b].id));
+        let mut rule_rank = vec![0u32; rules.len()];
+        for (rank, rule) in by_rule.into_iter().enumerate() {
+            rule_rank[rule] = u32::try_from(rank).unwrap_or(u32::MAX);
+        }
+        let key = |i: u32| {
+            let finding = &findings[i as usize];
+            let image = finding
+                .image
+                .and_then(|image| image_rank.get(image).copied())
+                .unwrap_or(0);
+            (u64::from(rule_rank[finding.rule]) << 32) | u64::from(image)
+        };
+        let mut order: Vec<u32> = (0..u32::try_from(findings.len()).unwrap_or(u32::MAX)).collect();
+        // Unstable (no buffer beside the order), yet deterministic: equal
+        // keys (the set-level findings of a rule) keep evaluation's order.
+        order.sort_unstable_by_key(|i| (key(*i), *i));
+        ReportFindings { report, order }
+    }
+}
 
 impl FindingSource for ReportFindings<'_, '_> {
     fn count(&self) -> usize {
-        self.0.evaluation.findings.len()
+        self.order.len()
     }
 
-    /// In the order of the findings index, (rule id, ImageId): the rows
-    /// then go to the end of the index in order rather than all over the
-    /// run's part of it, so a run with hundreds of thousands of findings
-    /// never rewrites an index page that SQLite's page cache has already
-    /// spilled to the WAL. Evaluation gives them rule by rule; what is
-    /// sorted is a `u32` per finding (never the findings), within each rule
-    /// by ImageId, and the rules by id.
     fn each<'s>(&'s self, each: &mut dyn FnMut(NewFinding<'s>) -> bool) {
-        let report = self.0;
+        let report = self.report;
         let now = report.run.now.as_second();
-        let findings = &report.evaluation.findings;
-        let image_of = |i: u32| {
-            findings[i as usize]
-                .image
-                .and_then(|image| report.image(image).id())
-        };
-        let mut order: Vec<u32> = (0..u32::try_from(findings.len()).unwrap_or(u32::MAX)).collect();
-        // Runs of one rule, each sorted by ImageId…
-        let mut runs: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
-        let mut start = 0;
-        while start < order.len() {
-            let rule = findings[start].rule;
-            let end = start
-                + findings[start..]
-                    .iter()
-                    .take_while(|f| f.rule == rule)
-                    .count();
-            order[start..end].sort_unstable_by(|a, b| image_of(*a).cmp(&image_of(*b)));
-            runs.push((report.rule(&findings[start]).id.as_str(), start..end));
-            start = end;
-        }
-        // …taken in rule id order.
-        runs.sort_by(|a, b| a.0.cmp(b.0));
-        let sorted = runs
-            .into_iter()
-            .flat_map(|(_, range)| order[range].iter().copied())
-            .map(|i| &findings[i as usize]);
-        for finding in sorted {
+        for &i in &self.order {
+            let finding = &report.evaluation.findings[i as usize];
             let rule = report.rule(finding);
             let row = NewFinding {
                 rule: &rule.id,

@@ -10,8 +10,9 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
+use super::open_list::OpenFindings;
 use super::store::{Counts, RunRow};
-use super::summary::{OpenFinding, RuleTrend, Summary, TimeToFix, WAIVER_WINDOW_DAYS, WaiverDue};
+use super::summary::{RuleTrend, Summary, TimeToFix, WAIVER_WINDOW_DAYS, WaiverDue};
 use crate::text::escape;
 use crate::time::{ApiZone, describe_seconds};
 
@@ -90,16 +91,25 @@ struct OpenList<'a>(&'a HistoryView<'a>);
 impl serde::Serialize for OpenList<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let view = self.0;
-        serializer.collect_seq(view.summary.open.iter().map(|o| OpenJson {
-            account: &o.account,
-            rule: &o.finding.rule,
-            image: o.finding.image.as_deref(),
-            status: &o.finding.status,
-            severity: &o.finding.severity,
-            message: &o.finding.message,
-            first_seen: view.rfc3339(o.finding.first_seen),
-            open_for_seconds: o.open_for_seconds,
-        }))
+        use serde::ser::{Error, SerializeSeq};
+        let open = &view.summary.open;
+        // Read back from their sorted files as they are written: a file
+        // that cannot be read fails the output, never shortens the list.
+        let mut seq = serializer.serialize_seq(Some(open.len()))?;
+        for o in open.iter().map_err(S::Error::custom)? {
+            let o = o.map_err(S::Error::custom)?;
+            seq.serialize_element(&OpenJson {
+                account: &o.account,
+                rule: &o.finding.rule,
+                image: o.finding.image.as_deref(),
+                status: &o.finding.status,
+                severity: &o.finding.severity,
+                message: &o.finding.message,
+                first_seen: view.rfc3339(o.finding.first_seen),
+                open_for_seconds: o.open_for_seconds,
+            })?;
+        }
+        seq.end()
     }
 }
 
@@ -388,9 +398,9 @@ fn fix_text(t: &TimeToFix) -> String {
     }
 }
 
-fn open(view: &HistoryView<'_>, open: &[OpenFinding], out: &mut String) -> std::fmt::Result {
+fn open(view: &HistoryView<'_>, open: &OpenFindings, out: &mut String) -> std::fmt::Result {
     writeln!(out, "Oldest open findings ({} open)", open.len())?;
-    for o in open.iter().take(MAX_OPEN) {
+    for o in open.oldest().iter().take(MAX_OPEN) {
         writeln!(
             out,
             "  {} (open {})  {}  {}  {}  [{}] {}",

@@ -20,8 +20,10 @@ pub(crate) const RULE_INDEX: &str = "SELECT c.run_id, c.rule_id, \
 
 pub(crate) const CHECKED_OF: &str = "SELECT checked_images FROM ecmguard_runs WHERE id = $1";
 
-pub(crate) const STREAKS_OF: &str =
-    "SELECT rule_id, image_id, status, first_seen FROM ecmguard_findings WHERE run_id = $1";
+/// In the order of the findings index (run, rule, image), which serves it:
+/// a rule's streaks are then packed as they come, without a sort.
+pub(crate) const STREAKS_OF: &str = "SELECT rule_id, image_id, status, first_seen FROM ecmguard_findings \
+     WHERE run_id = $1 ORDER BY rule_id, image_id";
 
 pub(crate) const LATEST_RUN_ID: &str = "SELECT MAX(id) FROM ecmguard_runs WHERE account = $1";
 

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use super::rows::{self, Columns};
 use super::sql;
 use super::store::{
-    EachStreak, FindingRecord, FindingSource, FixRecord, FixStats, NewFinding, RuleCountRecord,
+    EachStreak, FindingRecord, FindingSource, FixSource, FixStats, NewFinding, RuleCountRecord,
     RuleIndexRow, RunIndexRow, RunRecord, RunRow, Store, StoreError, StoreResult, in_batches,
 };
 
@@ -158,16 +158,18 @@ impl Store for Sqlite {
                 "cannot switch the database to WAL mode (it stays in {mode} mode)"
             )));
         }
-        // A run writes a few MB (100k images at 10% violating: ~3 MB). With
-        // SQLite's default 2 MB page cache the transaction would spill dirty
-        // pages to the WAL mid-way and read them back. 8 MB holds such a run
-        // whole; a run with hundreds of thousands of findings (~40 MB of
-        // pages) spills the rest to the WAL as it goes, which costs little
-        // (its rows and index entries are appended, so a spilled page is
-        // rarely touched again) and keeps the process's memory bounded
-        // rather than growing with the run. Used only as pages are touched.
+        // A page cache of 2 MiB (SQLite's default, made explicit): a run's
+        // findings are inserted in the index's order, so the pages being
+        // written are the ends of the table and of the index, and a run
+        // larger than the cache spills finished pages to the WAL as it goes
+        // at little cost (a spilled page is rarely touched again); the open
+        // streaks are read once, in the index's order. What the cache holds
+        // is memory the check pays for on top of its images and findings
+        // (it was 8 MiB: with the streaks read on a thread while the images
+        // load, that was peak memory of the heavy benchmark), so it is kept
+        // small and bounded whatever the size of the run.
         self.conn
-            .execute_batch("PRAGMA cache_size = -8192")
+            .execute_batch("PRAGMA cache_size = -2048")
             .map_err(error)?;
         // Foreign keys stay unenforced (SQLite's default): the REFERENCES
         // in the schema document the relations, every write is ours, and
@@ -253,15 +255,20 @@ impl Store for Sqlite {
         super::checked_from_json(checked.as_deref())
     }
 
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>> {
+    fn each_finding_of(
+        &mut self,
+        run: i64,
+        each: &mut dyn FnMut(FindingRecord),
+    ) -> StoreResult<()> {
         let mut stmt = self
             .conn
             .prepare_cached(&q(sql::FINDINGS_OF))
             .map_err(error)?;
-        let rows = stmt
-            .query_map([run], |row| rows::finding(row))
-            .map_err(error)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(error)
+        let mut rows = stmt.query([run]).map_err(error)?;
+        while let Some(row) = rows.next().map_err(error)? {
+            each(rows::finding(row).map_err(error)?);
+        }
+        Ok(())
     }
 
     fn streaks_of(&mut self, run: i64, each: &mut EachStreak<'_>) -> StoreResult<()> {
@@ -364,23 +371,29 @@ impl Store for Sqlite {
         Ok(())
     }
 
-    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()> {
+    fn insert_fixes(
+        &mut self,
+        run: i64,
+        account: &str,
+        fixed_at: i64,
+        fixes: &dyn FixSource,
+    ) -> StoreResult<()> {
         let mut stmt = self
             .conn
             .prepare_cached(&q(sql::INSERT_FIX))
             .map_err(error)?;
-        for f in fixes {
+        fixes.each(&mut |f| {
             stmt.execute(params![
                 run,
-                f.account,
+                account,
                 f.rule,
                 f.image,
                 f.first_seen,
-                f.fixed_at
+                fixed_at
             ])
-            .map_err(error)?;
-        }
-        Ok(())
+            .map(|_| ())
+            .map_err(error)
+        })
     }
 
     fn accounts(&mut self) -> StoreResult<Vec<String>> {

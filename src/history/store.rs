@@ -201,7 +201,7 @@ pub(crate) fn in_batches<'s>(
 }
 
 /// One finding of a run, as read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FindingRecord {
     pub rule: String,
     /// `None` for a set-level finding.
@@ -233,14 +233,20 @@ impl RuleCountRecord {
     }
 }
 
-/// A streak that ended: the run that no longer had the finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FixRecord {
-    pub account: String,
-    pub rule: String,
-    pub image: Option<String>,
+/// A streak a run ends (its account and time are the run's), lent for the
+/// time it takes to insert it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixRow<'a> {
+    pub rule: &'a str,
+    pub image: Option<&'a str>,
     pub first_seen: i64,
-    pub fixed_at: i64,
+}
+
+/// The streaks a run ends, handed out one at a time: a run that ends
+/// hundreds of thousands of them never holds them as records.
+pub trait FixSource {
+    /// Each fix in turn, stopping at the first error `each` returns.
+    fn each(&self, each: &mut dyn FnMut(FixRow<'_>) -> StoreResult<()>) -> StoreResult<()>;
 }
 
 /// Where a run sits in its account's order: by time, then by id (two runs
@@ -351,8 +357,10 @@ pub trait Store: Send + super::actions::ActionStore {
     fn rule_index(&mut self, account: &str, until: i64) -> StoreResult<Vec<RuleIndexRow>>;
     /// The ImageIds a narrowed run checked (empty for a whole-account run).
     fn checked_of(&mut self, run: i64) -> StoreResult<Vec<String>>;
-    /// Every finding of one run.
-    fn findings_of(&mut self, run: i64) -> StoreResult<Vec<FindingRecord>>;
+    /// Every finding of one run, handed to `each` one at a time as it is
+    /// read (never all of a run at once).
+    fn each_finding_of(&mut self, run: i64, each: &mut dyn FnMut(FindingRecord))
+    -> StoreResult<()>;
     /// The streak of every finding of one run — `(rule id, ImageId, status,
     /// first seen)` — handed to `each` as borrowed text: what a check reads
     /// before it evaluates, so it copies nothing it does not keep.
@@ -367,7 +375,14 @@ pub trait Store: Send + super::actions::ActionStore {
     /// round trip of arrays), taking them one at a time from `findings`.
     fn insert_findings(&mut self, run: i64, findings: &dyn FindingSource) -> StoreResult<()>;
     fn insert_rule_counts(&mut self, run: i64, counts: &[RuleCountRecord]) -> StoreResult<()>;
-    fn insert_fixes(&mut self, run: i64, fixes: &[FixRecord]) -> StoreResult<()>;
+    /// Insert the streaks `run` (of `account`, at `fixed_at`) ended.
+    fn insert_fixes(
+        &mut self,
+        run: i64,
+        account: &str,
+        fixed_at: i64,
+        fixes: &dyn FixSource,
+    ) -> StoreResult<()>;
 
     /// The accounts with at least one run.
     fn accounts(&mut self) -> StoreResult<Vec<String>>;

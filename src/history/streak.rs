@@ -8,26 +8,34 @@
 //! run ends a streak (a fix) only when it evaluated the finding's rule on the
 //! finding's image and no longer has the finding.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::Timestamp;
 
 use super::account::Fingerprint;
 use super::plan::{self, Plan, Step};
-use super::store::{FindingRecord, FindingSource, FixRecord, RunRecord, Store, StoreResult};
-use crate::eval::{OpenSince, Status};
+use super::store::{
+    FindingRecord, FindingSource, FixRow, FixSource, RunRecord, Store, StoreResult,
+};
+use crate::eval::{OpenSince, OpenSinceBuilder, Status};
 
 /// A state that runs are replayed into: what a check needs
-/// ([`OpenSince`]: since when), or what `history` lists ([`OpenState`]:
-/// the findings themselves).
+/// ([`OpenSince`], built: since when), or what `history` lists
+/// ([`OpenState`]: the findings themselves).
 trait Streaks {
     /// A run evaluated `rule` on `image` (a narrowed run: before its own
     /// findings are read in): what was known of it is replaced.
     fn forget(&mut self, rule: &str, image: &str);
     /// Read one run's finding rows, offering each to `keep` with its rule,
     /// ImageId and first-seen time; `keep` says whether it is part of the
-    /// state, and from when.
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()>;
+    /// state, and from when. `later` are the steps read after this one.
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()>;
 }
 
 /// `(rule id, ImageId, first seen)` → the first-seen time to keep it with,
@@ -53,7 +61,7 @@ fn replay(
 ) -> StoreResult<Replayed> {
     let plan = Plan::build(store, account, until)?;
     let mut clamped = 0;
-    for step in &plan.steps {
+    for (i, step) in plan.steps.iter().enumerate() {
         if let Some(checked) = &step.checked {
             for rule in &step.rules {
                 for image in checked {
@@ -61,7 +69,7 @@ fn replay(
                 }
             }
         }
-        clamped += read_step(store, account, step, state)?;
+        clamped += read_step(store, account, step, &plan.steps[i + 1..], state)?;
     }
     Ok(Replayed {
         owners: plan.owners,
@@ -76,20 +84,36 @@ fn read_step(
     store: &mut dyn Store,
     account: &str,
     step: &Step,
+    later: &[Step],
     state: &mut dyn Streaks,
 ) -> StoreResult<usize> {
     let mut rows: HashMap<&str, i64> = step.expected.keys().map(|r| (r.as_str(), 0)).collect();
     let mut unexpected: Option<String> = None;
     let mut clamped = 0;
     let mut out_of_range = None;
-    state.read(store, step.run.id, &mut |rule, image, first_seen| {
-        match rows.get_mut(rule) {
-            Some(n) => *n += 1,
-            None => {
-                unexpected.get_or_insert_with(|| rule.to_owned());
+    // A run's rows come rule by rule: the rule's count and whether this
+    // step decides it are looked up once per rule, not once per row.
+    let mut current = RuleRows::default();
+    let mut count = |current: &mut RuleRows, rows: &mut HashMap<&str, i64>| {
+        if current.rows > 0 {
+            match rows.get_mut(current.rule.as_str()) {
+                Some(n) => *n += current.rows,
+                None => {
+                    unexpected.get_or_insert_with(|| current.rule.clone());
+                }
             }
         }
-        let decided = step.rules.contains(rule)
+        current.rows = 0;
+    };
+    state.read(store, step.run.id, later, &mut |rule, image, first_seen| {
+        if current.rule != rule || current.rows == 0 {
+            count(&mut current, &mut rows);
+            current.rule.clear();
+            current.rule.push_str(rule);
+            current.decided = step.rules.contains(rule);
+        }
+        current.rows += 1;
+        let decided = current.decided
             && match (&step.checked, image) {
                 (None, _) => true,
                 (Some(checked), Some(image)) => checked.contains(image),
@@ -111,6 +135,7 @@ fn read_step(
         }
         Some(first_seen)
     })?;
+    count(&mut current, &mut rows);
     if let Some(rule) = unexpected {
         return Err(plan::disagrees(
             account,
@@ -150,6 +175,14 @@ fn read_step(
     Ok(clamped)
 }
 
+/// The rows of one rule counted so far in a run being read.
+#[derive(Default)]
+struct RuleRows {
+    rule: String,
+    rows: i64,
+    decided: bool,
+}
+
 /// Since when each finding of `account` has been open, as of `until`: what
 /// evaluation is given, and what a run's fixes are computed from.
 pub(crate) fn open_since(
@@ -157,17 +190,23 @@ pub(crate) fn open_since(
     account: &str,
     until: i64,
 ) -> StoreResult<(OpenSince, Replayed)> {
-    let mut open = OpenSince::new();
+    let mut open = OpenSinceBuilder::new();
     let replayed = replay(store, account, until, &mut open)?;
-    Ok((open, replayed))
+    Ok((open.build(), replayed))
 }
 
-impl Streaks for OpenSince {
+impl Streaks for OpenSinceBuilder {
     fn forget(&mut self, rule: &str, image: &str) {
-        self.remove(rule, Some(image));
+        OpenSinceBuilder::forget(self, rule, image);
     }
 
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        _later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()> {
         store.streaks_of(run, &mut |rule, image, status, first_seen| {
             if let Some(at) = keep(rule, image, first_seen)
                 && continues(status)
@@ -179,96 +218,135 @@ impl Streaks for OpenSince {
     }
 }
 
-/// The open findings of one account, each as recorded by the run that
-/// last saw it: what `history` lists.
-#[derive(Debug, Default)]
-pub struct OpenState {
-    entries: HashMap<(String, Option<String>), FindingRecord>,
-    pub replayed: Replayed,
+/// Each open finding of `account` as of `until` (Unix seconds), as recorded
+/// by the run that last saw it, handed to `each` as it is read: what
+/// `history` lists. Nothing is held per finding but the set-level ones (one
+/// a rule): a row is open when its run decides it and no later run of the
+/// plan checked its rule on its image, which the plan alone tells.
+pub fn each_open(
+    store: &mut dyn Store,
+    account: &str,
+    until: i64,
+    each: &mut dyn FnMut(FindingRecord) -> StoreResult<()>,
+) -> StoreResult<Replayed> {
+    let mut state = OpenState {
+        each,
+        set_level: BTreeMap::new(),
+        failed: None,
+    };
+    let replayed = replay(store, account, until, &mut state)?;
+    if let Some(e) = state.failed {
+        return Err(e);
+    }
+    for (_, finding) in std::mem::take(&mut state.set_level) {
+        (state.each)(finding)?;
+    }
+    Ok(replayed)
 }
 
-impl OpenState {
-    /// Read the state of `account` as of `until` (Unix seconds).
-    pub fn load(store: &mut dyn Store, account: &str, until: i64) -> StoreResult<OpenState> {
-        let mut state = OpenState::default();
-        state.replayed = replay(store, account, until, &mut state)?;
-        Ok(state)
-    }
-
-    /// The open findings, oldest streak first.
-    pub(crate) fn into_oldest_first(self) -> Vec<FindingRecord> {
-        let mut open: Vec<FindingRecord> = self.entries.into_values().collect();
-        open.sort_by(|a, b| {
-            (a.first_seen, &a.rule, &a.image).cmp(&(b.first_seen, &b.rule, &b.image))
-        });
-        open
-    }
+/// The replay of [`each_open`].
+struct OpenState<'e> {
+    each: &'e mut dyn FnMut(FindingRecord) -> StoreResult<()>,
+    /// Each rule's set-level streak: several set-level findings of a rule
+    /// share one, the last row read is the one listed.
+    set_level: BTreeMap<String, FindingRecord>,
+    /// The first error `each` gave; nothing is handed on after it.
+    failed: Option<super::store::StoreError>,
 }
 
-impl Streaks for OpenState {
-    fn forget(&mut self, rule: &str, image: &str) {
-        self.entries
-            .remove(&(rule.to_owned(), Some(image.to_owned())));
-    }
+impl Streaks for OpenState<'_> {
+    /// Nothing to forget: rows a later run overrides are never handed on
+    /// (`read` looks at the later steps).
+    fn forget(&mut self, _rule: &str, _image: &str) {}
 
-    fn read(&mut self, store: &mut dyn Store, run: i64, keep: &mut Keep<'_>) -> StoreResult<()> {
-        for mut finding in store.findings_of(run)? {
-            if let Some(at) = keep(&finding.rule, finding.image.as_deref(), finding.first_seen)
-                && continues(&finding.status)
-            {
-                finding.first_seen = at;
-                self.entries
-                    .insert((finding.rule.clone(), finding.image.clone()), finding);
+    fn read(
+        &mut self,
+        store: &mut dyn Store,
+        run: i64,
+        later: &[Step],
+        keep: &mut Keep<'_>,
+    ) -> StoreResult<()> {
+        let overridden = |rule: &str, image: &str| {
+            later.iter().any(|step| {
+                step.checked
+                    .as_ref()
+                    .is_some_and(|checked| checked.contains(image))
+                    && step.rules.contains(rule)
+            })
+        };
+        store.each_finding_of(run, &mut |mut finding| {
+            let Some(at) = keep(&finding.rule, finding.image.as_deref(), finding.first_seen) else {
+                return;
+            };
+            if !continues(&finding.status) || self.failed.is_some() {
+                return;
             }
-        }
-        Ok(())
+            finding.first_seen = at;
+            match &finding.image {
+                None => {
+                    self.set_level.insert(finding.rule.clone(), finding);
+                }
+                Some(image) if overridden(&finding.rule, image) => {}
+                Some(_) => {
+                    if let Err(e) = (self.each)(finding) {
+                        self.failed = Some(e);
+                    }
+                }
+            }
+        })
     }
 }
 
-/// The streaks `run` ends: open before it, its rule in the run's policy,
-/// its image checked by the run (a whole-account run that checked at least
-/// one image checks every image of the account, and alone checks set-level
-/// findings), and not among its `findings`. A run that checked nothing ends
-/// nothing, and a rule that left the policy does not make its findings
-/// "fixed". The streaks the run continues are struck off `open` as its
-/// findings are matched: what is left is what it did not find.
-pub fn fixes(
-    open: &mut OpenSince,
-    run: &RunRecord,
-    findings: &dyn FindingSource,
-) -> Vec<FixRecord> {
-    if run.images <= 0 {
-        return Vec::new();
-    }
+/// What a run leaves of the streaks it was judged against: the ones its
+/// findings continue are struck off (and freed), so what is left are the
+/// ones it may end ([`Fixes`]).
+pub fn settle(mut open: OpenSince, findings: &dyn FindingSource) -> OpenSince {
     findings.each(&mut |f| {
-        open.remove(f.rule, f.image);
+        open.strike(f.rule, f.image);
         true
     });
-    let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
-    let checked: Option<HashSet<&str>> = run
-        .checked_images
-        .as_ref()
-        .map(|ids| ids.iter().map(String::as_str).collect());
-    let mut fixes: Vec<FixRecord> = open
-        .iter()
-        .filter(|(rule, image, _)| {
+    open.unstruck()
+}
+
+/// The streaks `run` ends, from what it left open ([`settle`]): its rule in
+/// the run's policy, its image checked by the run (a whole-account run that
+/// checked at least one image checks every image of the account, and alone
+/// checks set-level findings). A run that checked nothing ends nothing, and
+/// a rule that left the policy does not make its findings "fixed". By rule
+/// id, then ImageId.
+pub struct Fixes<'a> {
+    pub left: &'a OpenSince,
+    pub run: &'a RunRecord,
+}
+
+impl FixSource for Fixes<'_> {
+    fn each(&self, each: &mut dyn FnMut(FixRow<'_>) -> StoreResult<()>) -> StoreResult<()> {
+        let run = self.run;
+        if run.images <= 0 {
+            return Ok(());
+        }
+        let rules: HashSet<&str> = run.rule_counts.iter().map(|c| c.rule.as_str()).collect();
+        let checked: Option<HashSet<&str>> = run
+            .checked_images
+            .as_ref()
+            .map(|ids| ids.iter().map(String::as_str).collect());
+        let mut result = Ok(());
+        self.left.each(|rule, image, at| {
             let covered = match (&checked, image) {
                 (None, _) => !run.narrowed,
                 (Some(ids), Some(id)) => run.narrowed && ids.contains(id),
                 (Some(_), None) => false,
             };
-            covered && rules.contains(rule)
-        })
-        .map(|(rule, image, at)| FixRecord {
-            account: run.account.clone(),
-            rule: rule.to_owned(),
-            image: image.map(str::to_owned),
-            first_seen: at.as_second(),
-            fixed_at: run.time,
-        })
-        .collect();
-    fixes.sort_by(|a, b| (&a.rule, &a.image).cmp(&(&b.rule, &b.image)));
-    fixes
+            if result.is_ok() && covered && rules.contains(rule) {
+                result = each(FixRow {
+                    rule,
+                    image,
+                    first_seen: at.as_second(),
+                });
+            }
+        });
+        result
+    }
 }
 
 /// Whether a status keeps a streak going: every status does. A waiver or a
@@ -342,59 +420,93 @@ mod tests {
         Timestamp::from_second(s).unwrap()
     }
 
-    fn open(findings: &[(&str, Option<&str>, i64)]) -> OpenSince {
-        let mut open = OpenSince::new();
+    fn builder(findings: &[(&str, Option<&str>, i64)]) -> OpenSinceBuilder {
+        let mut open = OpenSinceBuilder::new();
         for (rule, image, first_seen) in findings {
             open.insert(rule, *image, at(*first_seen));
         }
         open
     }
 
+    fn open(findings: &[(&str, Option<&str>, i64)]) -> OpenSince {
+        builder(findings).build()
+    }
+
+    /// The fixes a run with `found` records: `(rule, ImageId, first seen)`.
+    fn fixes(
+        open: OpenSince,
+        run: &RunRecord,
+        found: &Vec<FindingRecord>,
+    ) -> Vec<(String, Option<String>, i64)> {
+        let left = settle(open, found);
+        let mut fixes = Vec::new();
+        Fixes { left: &left, run }
+            .each(&mut |f| {
+                fixes.push((f.rule.to_owned(), f.image.map(str::to_owned), f.first_seen));
+                Ok(())
+            })
+            .unwrap();
+        fixes
+    }
+
     #[test]
     fn a_whole_run_without_the_finding_fixes_it() {
-        let mut open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
+        let open = open(&[("r", Some("i1"), 10), ("r", Some("i2"), 20)]);
         let found = vec![finding("r", Some("i2"), 20)];
-        let fixes = fixes(&mut open, &run(100, None), &found);
-        assert_eq!(fixes.len(), 1);
-        assert_eq!(fixes[0].image.as_deref(), Some("i1"));
-        assert_eq!((fixes[0].first_seen, fixes[0].fixed_at), (10, 100));
+        let fixes = fixes(open, &run(100, None), &found);
+        assert_eq!(fixes, vec![("r".into(), Some("i1".into()), 10)]);
     }
 
     #[test]
     fn a_narrowed_run_fixes_only_what_it_checked() {
-        let mut open = open(&[
+        let open = open(&[
             ("r", Some("i1"), 10),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
-        let fixes = fixes(&mut open, &run(100, Some(vec!["i1"])), NONE);
-        let fixed: Vec<_> = fixes.iter().map(|f| f.image.as_deref()).collect();
+        let fixes = fixes(open, &run(100, Some(vec!["i1"])), NONE);
+        let fixed: Vec<_> = fixes.iter().map(|f| f.1.as_deref()).collect();
         assert_eq!(fixed, vec![Some("i1")]);
     }
 
     #[test]
+    fn set_level_streaks_are_fixed_by_whole_runs_only() {
+        let found = vec![finding("r", Some("i1"), 10)];
+        let whole = fixes(
+            open(&[("r", Some("i1"), 10), ("set", None, 5)]),
+            &run(100, None),
+            &found,
+        );
+        assert_eq!(whole, vec![("set".into(), None, 5)]);
+        let again = vec![finding("set", None, 5), finding("set", None, 5)];
+        let continued = fixes(open(&[("set", None, 5)]), &run(100, None), &again);
+        assert!(continued.is_empty());
+    }
+
+    #[test]
     fn a_rule_that_left_the_policy_is_not_fixed() {
-        let mut open = open(&[("gone", Some("i1"), 10)]);
-        assert!(fixes(&mut open, &run(100, None), NONE).is_empty());
+        let open = open(&[("gone", Some("i1"), 10)]);
+        assert!(fixes(open, &run(100, None), NONE).is_empty());
     }
 
     #[test]
     fn a_run_that_checked_nothing_fixes_nothing() {
-        let mut open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
+        let open = open(&[("r", Some("i1"), 10), ("set", None, 5)]);
         let mut empty = run(100, None);
         empty.images = 0;
-        assert!(fixes(&mut open, &empty, NONE).is_empty());
+        assert!(fixes(open, &empty, NONE).is_empty());
     }
 
     #[test]
     fn forgetting_touches_one_rule_and_image() {
-        let mut state = open(&[
+        let mut state = builder(&[
             ("r", Some("i1"), 10),
             ("s", Some("i1"), 15),
             ("r", Some("i2"), 20),
             ("set", None, 5),
         ]);
         Streaks::forget(&mut state, "r", "i1");
+        let state = state.build();
         assert_eq!(state.get("r", Some("i1")), None);
         assert_eq!(state.get("s", Some("i1")), Some(at(15)));
         assert_eq!(state.get("r", Some("i2")), Some(at(20)));

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use super::store::{FindingRecord, RuleCountRecord, RunRow, Store, StoreResult};
-use super::streak::OpenState;
+use super::open_list::{OpenFindings, OpenSorter};
+use super::store::{FindingRecord, RuleCountRecord, RunRow, Store, StoreError, StoreResult};
+use super::streak;
 use crate::policy::PolicySet;
 
 /// What to report on.
@@ -25,7 +26,6 @@ pub struct Query {
 }
 
 /// The `history` report.
-#[derive(Debug, Clone)]
 pub struct Summary {
     pub account: Option<String>,
     pub since: Option<i64>,
@@ -36,8 +36,8 @@ pub struct Summary {
     pub rules: Vec<RuleTrend>,
     /// Over every rule.
     pub time_to_fix: TimeToFix,
-    /// Open now, oldest first.
-    pub open: Vec<OpenFinding>,
+    /// Open now, oldest first (held in bounded memory: [`OpenFindings`]).
+    pub open: OpenFindings,
 }
 
 /// One rule over the runs of the window.
@@ -62,7 +62,7 @@ pub struct TimeToFix {
 }
 
 /// A finding open now, with its account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OpenFinding {
     pub account: String,
     pub finding: FindingRecord,
@@ -100,30 +100,45 @@ impl Summary {
             Some(a) => vec![a.to_owned()],
             None => store.accounts()?,
         };
-        let mut open = Vec::new();
+        // The open findings are counted per rule as they are read, and
+        // sorted out of memory: nothing here grows with them.
+        let mut open = OpenSorter::new();
+        let mut open_of_rule: BTreeMap<String, OpenOfRule> = BTreeMap::new();
         for account in accounts {
-            for finding in OpenState::load(store, &account, now)?.into_oldest_first() {
+            streak::each_open(store, &account, now, &mut |finding| {
+                let key = (
+                    finding.first_seen,
+                    account.as_str(),
+                    finding.image.as_deref(),
+                );
+                let oldest = || (key.0, key.1.to_owned(), key.2.map(str::to_owned));
+                match open_of_rule.get_mut(&finding.rule) {
+                    Some(rule) => {
+                        rule.open += 1;
+                        let (at, ref of, ref image) = rule.oldest;
+                        if key < (at, of.as_str(), image.as_deref()) {
+                            rule.oldest = oldest();
+                            rule.severity.clone_from(&finding.severity);
+                        }
+                    }
+                    None => {
+                        let rule = OpenOfRule {
+                            open: 1,
+                            oldest: oldest(),
+                            severity: finding.severity.clone(),
+                        };
+                        open_of_rule.insert(finding.rule.clone(), rule);
+                    }
+                }
                 open.push(OpenFinding {
                     account: account.clone(),
                     open_for_seconds: (now - finding.first_seen).max(0),
                     finding,
-                });
-            }
+                })
+                .map_err(spill_failed)
+            })?;
         }
-        open.sort_by(|a, b| {
-            (
-                a.finding.first_seen,
-                &a.account,
-                &a.finding.rule,
-                &a.finding.image,
-            )
-                .cmp(&(
-                    b.finding.first_seen,
-                    &b.account,
-                    &b.finding.rule,
-                    &b.finding.image,
-                ))
-        });
+        let open = open.finish().map_err(spill_failed)?;
 
         let mut rules: BTreeMap<String, RuleTrend> = BTreeMap::new();
         for (run, record) in counts {
@@ -139,17 +154,17 @@ impl Summary {
             trend.severity.clone_from(&record.severity);
             trend.points.push((run, record));
         }
-        for finding in &open {
-            let trend = rules
-                .entry(finding.finding.rule.clone())
-                .or_insert_with(|| RuleTrend {
-                    rule: finding.finding.rule.clone(),
-                    severity: finding.finding.severity.clone(),
-                    points: Vec::new(),
-                    open: 0,
-                    time_to_fix: TimeToFix::default(),
-                });
-            trend.open += 1;
+        for (rule, of_rule) in open_of_rule {
+            // A rule without runs in the window takes the severity of its
+            // oldest open finding.
+            let trend = rules.entry(rule.clone()).or_insert_with(|| RuleTrend {
+                rule,
+                severity: of_rule.severity,
+                points: Vec::new(),
+                open: 0,
+                time_to_fix: TimeToFix::default(),
+            });
+            trend.open += of_rule.open;
         }
         let mut total = TimeToFix::default();
         let (mut sum, mut worst) = (0i64, None::<i64>);
@@ -179,6 +194,22 @@ impl Summary {
             open,
         })
     }
+}
+
+/// One rule's open findings, counted as they are read.
+struct OpenOfRule {
+    open: usize,
+    /// `(first seen, account, ImageId)` of the oldest, as the listing sorts.
+    oldest: (i64, String, Option<String>),
+    severity: String,
+}
+
+/// The open findings could not be sorted in temporary files.
+fn spill_failed(e: std::io::Error) -> StoreError {
+    StoreError::new(format!(
+        "could not sort the open findings in a temporary file ({e}); set TMPDIR to a \
+         directory with free space"
+    ))
 }
 
 /// Waivers of `policy` that expire within [`WAIVER_WINDOW_DAYS`] of `now`,

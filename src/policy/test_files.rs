@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use crate::diag::Code;
 use crate::diag::{Diag, did_you_mean};
 use crate::eval::Status;
-use crate::eval::{EvalOptions, Evaluation, OpenSince, evaluate};
+use crate::eval::{EvalOptions, Evaluation, OpenSince, OpenSinceBuilder, evaluate};
 use crate::image::{Field, FieldType, Image, ImageSet, ImageUsage, UsageKnown};
 use crate::policy::context::Cx;
 use crate::policy::read::{Of, Read};
@@ -302,7 +302,7 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
         );
         return None;
     };
-    let mut open = OpenSince::new();
+    let mut open = OpenSinceBuilder::new();
     let mut ok = true;
     for item in items {
         let Some(mapping) = cx.mapping(item, "a history entry", HISTORY_KEYS) else {
@@ -321,7 +321,7 @@ fn history(cx: &mut Cx<'_>, node: &Node) -> Option<OpenSince> {
             _ => ok = false,
         }
     }
-    ok.then_some(open)
+    ok.then(|| open.build())
 }
 
 /// The keys of a test image's `Usage` mapping: the counts, and `InUse`.
