@@ -2,7 +2,9 @@
 //! already done, skipped or failed, the exit code, the result file, and the
 //! plans that are refused before anything is done.
 
-use ecm_emulator::{Change, DELETE_IMAGE, Fault, FaultRule, FaultScript, MODIFY_IMAGE_ATTRIBUTE};
+use ecm_emulator::{
+    Change, DELETE_IMAGE, DESCRIBE_INSTANCES, Fault, FaultRule, FaultScript, MODIFY_IMAGE_ATTRIBUTE,
+};
 use ecmguard::plan::model::ActionKind;
 
 use super::support::{A, B, C, apply, apply_bytes, plan, plan_file, server, writes};
@@ -160,6 +162,11 @@ fn a_permission_denial_stops_that_kind_and_only_that_kind() {
             })
             .for_action(DELETE_IMAGE)
             .forever(),
+            // B is re-read side by side with A: its usage read answers late, so its
+            // delete is not sent before A's refusal is known.
+            FaultRule::once(Fault::Delay { ms: 500 })
+                .for_action(DESCRIBE_INSTANCES)
+                .after(1),
         ])
     });
     let plan = plan(
