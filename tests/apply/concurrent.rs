@@ -9,7 +9,7 @@ use ecm_emulator::{
 };
 use ecmguard::plan::model::ActionKind;
 
-use super::support::{A, B, C, apply, plan, server};
+use super::support::{A, B, C, apply, deletes_forbidden, later_usage_reads_late, plan, server};
 
 /// Private images of the generated set besides A, B and C.
 const D: &str = "img-00000005";
@@ -118,17 +118,9 @@ fn once_a_write_action_is_refused_for_a_permission_no_new_write_of_it_is_sent() 
     // yet sent, when A's refusal comes.
     let server = server(|c| {
         c.faults = FaultScript::new(vec![
-            FaultRule::once(Fault::ApiError {
-                code: "UnauthorizedOperation.ForbiddenOperation".into(),
-                message: Some("no ecm:DeleteImage".into()),
-            })
-            .for_action(DELETE_IMAGE)
-            .forever(),
+            deletes_forbidden(),
             FaultRule::once(Fault::Delay { ms: 400 }).for_action(DESCRIBE_MODULE),
-            FaultRule::once(Fault::Delay { ms: 800 })
-                .for_action(DESCRIBE_INSTANCES)
-                .after(1)
-                .forever(),
+            later_usage_reads_late(800),
         ])
     });
     let plan = plan(

@@ -5,13 +5,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ecm_emulator::{
-    DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DELETE_IMAGE, DESCRIBE_INSTANCES, Fault, FaultRule,
-    FaultScript,
+    DEFAULT_SECRET_ID, DEFAULT_SECRET_KEY, DELETE_IMAGE, Fault, FaultRule, FaultScript,
 };
 use ecmguard::plan::model::ActionKind;
 use rustix::process::{Pid, Signal, kill_process};
 
-use super::support::{A, B, C, plan, plan_file, server};
+use super::support::{A, B, C, later_usage_reads_late, plan, plan_file, server};
 
 #[test]
 fn ctrl_c_lets_the_write_in_flight_finish_and_starts_no_other() {
@@ -21,10 +20,7 @@ fn ctrl_c_lets_the_write_in_flight_finish_and_starts_no_other() {
     let server = server(|c| {
         c.faults = FaultScript::new(vec![
             FaultRule::once(Fault::Delay { ms: 1500 }).for_action(DELETE_IMAGE),
-            FaultRule::once(Fault::Delay { ms: 1500 })
-                .for_action(DESCRIBE_INSTANCES)
-                .after(1)
-                .forever(),
+            later_usage_reads_late(1500),
         ])
     });
     let plan = plan(
