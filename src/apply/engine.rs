@@ -521,6 +521,15 @@ mod tests {
     }
 
     #[test]
+    fn the_window_keeps_four_requests_per_image_in_flight_at_the_rate() {
+        assert_eq!(window(20.0), 24);
+        assert_eq!(window(5.0), 6);
+        assert_eq!(window(1.0), MIN_WINDOW);
+        assert_eq!(window(1000.0), MAX_WINDOW);
+        assert_eq!(window(f64::NAN), MIN_WINDOW);
+    }
+
+    #[test]
     fn the_first_changed_field_is_named() {
         let seen = map(json!({"ImageId": "img-1", "ImageName": "a", "ImageSize": 50}));
         assert_eq!(changed_field(&seen, &seen, &[]), None);
