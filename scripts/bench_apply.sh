@@ -33,7 +33,8 @@ BINARIES=${BINARIES:-"this=target/release/ecmguard"}
 NOW=2026-01-01T00:00:00+08:00
 source scripts/bench_lib.sh
 
-cargo build --release --quiet --bin ecmguard --example ecm_emulator
+# NO_BUILD=1: use the release binaries already built (while another build holds the lock).
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin ecmguard --example ecm_emulator
 
 now_s() { date +%s.%N; }
 
