@@ -91,14 +91,14 @@ async fn wait(ready: Option<std::sync::mpsc::Sender<()>>) -> Option<Stop> {
     ctrl_c.await.ok().map(|()| Stop::Interrupt)
 }
 
-/// An apply was asked to stop: say that it will, after the action in flight.
+/// An apply was asked to stop: say that it will, after the actions in flight.
 fn say_stopping(style: Style) {
     let diag = Diag::warning(
         Code::Interrupted,
-        "interrupted by Ctrl-C (SIGINT): the action in flight finishes, no other is started",
+        "interrupted by Ctrl-C (SIGINT): the actions in flight finish, no other write is sent",
     )
     .with_help(
-        "press Ctrl-C again to stop at once (the action in flight may then be left unknown)",
+        "press Ctrl-C again to stop at once (the actions in flight may then be left unknown)",
     );
     let mut stderr = std::io::stderr();
     let _ = stderr.write_all(human::render_diagnostic(&diag, style).as_bytes());

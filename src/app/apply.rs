@@ -1,8 +1,9 @@
 //! `ecmguard apply [PLAN]`: load the plan (refusing an edited, expired or foreign one) or,
 //! without a plan file, make one as `ecmguard plan` does, show it and ask for `yes`; check
 //! that this run reaches the endpoint and account it was made for, then apply its actions
-//! one by one (`apply::engine`), printing a line per action as it completes and the summary,
-//! write the `ecmguard/apply/v1` result and record the actions in the history when asked.
+//! (`apply::engine`, several images at once), printing a line per action as it completes
+//! and the summary, write the `ecmguard/apply/v1` result and record the actions in the
+//! history when asked.
 //! Nothing is done before every check that can refuse the plan has passed.
 
 use std::path::Path;

@@ -1,14 +1,29 @@
-//! Applying a plan: for each action, in the plan's order, re-read the image (and for a
-//! delete its usage), decide from what is there now (already done, stale, to do), do it
-//! through the write client, and report the outcome through a callback as it completes.
+//! Applying a plan: each action re-reads its image (and for a delete its usage), decides
+//! from what is there now (already done, stale, to do), does it through the write client,
+//! and reports the outcome through a callback as it completes.
 //!
-//! When unsure, the engine does not act: a re-read that fails ends the run (nothing more is
-//! attempted); a write whose answer was lost is re-read before it is ever sent again; an
+//! When unsure, the engine does not act: a re-read that fails ends the run (no other action
+//! starts); a write whose answer was lost is re-read before it is ever sent again; an
 //! answer that says "no such image" to a delete is believed only once a re-read confirms it.
-//! After an `UnauthorizedOperation*`, the remaining actions of that API action are not
-//! attempted (they would be refused the same way); a stop (Ctrl-C, `--deadline`) lets the
-//! action in flight finish and starts no other.
+//! After an `UnauthorizedOperation*`, no new write of that API action is sent (they would be
+//! refused the same way); a stop (Ctrl-C, `--deadline`) lets the actions in flight finish
+//! and starts no other.
+//!
+//! Concurrency, and why it is safe: images are applied side by side, at most [`window`] at
+//! a time, each request still waiting for its own action's pacer (so `--rate` holds per API
+//! action whatever the window). The actions of one image run in the plan's order in one
+//! task, so a rename and a description of it never race. Different images are independent:
+//! a delete's decision reads only its image and the instances and modules that use it
+//! (which apply never changes), and a rename's "name taken" check reads the one name it
+//! sets, which the planner gives to no other action and which no other image held when
+//! planned; nothing another action of the plan does can change what the check sees.
+//! The stop and permission rules are checked when an action starts and again just before
+//! its first write, so a write is never sent after the stop or the refusal is known; what
+//! was sent before (at most `window - 1` writes) may come back refused too.
 
+use std::cell::RefCell;
+
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
@@ -21,7 +36,8 @@ use crate::source::live::{
 
 /// What the engine needs from its caller besides the plan.
 pub struct Hooks<'a> {
-    /// Asked before each action: `true` once the user asked the run to stop (Ctrl-C).
+    /// Asked before each action starts and before its first write: `true` once the user
+    /// asked the run to stop (Ctrl-C).
     pub stop_requested: &'a (dyn Fn() -> bool + Sync),
     /// Told each action's outcome as it completes (the binary prints a line).
     pub on_outcome: &'a mut dyn FnMut(&ActionOutcome),
@@ -40,67 +56,181 @@ enum Now {
     ToDo,
 }
 
-/// Applies `actions` in order. Never fails as a whole: every action ends with an outcome,
-/// and a run that stopped says why.
-pub async fn apply(session: &Session, actions: &[Action], hooks: Hooks<'_>) -> Applied {
-    let mut applied = Applied::default();
-    // API actions refused for a missing permission, with the refusal.
-    let mut denied: Vec<(&'static str, String)> = Vec::new();
-    for (index, action) in actions.iter().enumerate() {
-        let write_action = write_of(action).action();
-        let outcome = if let Some(reason) = &applied.stopped {
-            not_attempted(
-                index,
-                action,
-                format!("not attempted: {reason}"),
-                hooks.clock,
-            )
-        } else if (hooks.stop_requested)() {
-            let reason = "the run was interrupted (Ctrl-C) before this action".to_owned();
-            applied.stopped = Some("interrupted (Ctrl-C)".to_owned());
-            not_attempted(index, action, reason, hooks.clock)
-        } else if session.time_left().is_zero() {
-            applied.stopped = Some(format!(
+/// The requests of one delete, the longest chain of an action: `DescribeImage`,
+/// `DescribeInstances`, `DescribeModule`, `DeleteImage`.
+const REQUESTS_PER_ACTION: f64 = 4.0;
+/// The round trip the window is sized for: a slow but ordinary one to a Tencent Cloud
+/// endpoint (most are well under it; a slower one leaves the pacers some idle time, never
+/// exceeds them).
+const ROUND_TRIP_ALLOWED: f64 = 0.3;
+/// The fewest and the most images in flight.
+const MIN_WINDOW: usize = 4;
+const MAX_WINDOW: usize = 64;
+
+/// How many images are applied at once at `rate` requests per second per action: enough
+/// that every action's pacer always has a request waiting (a delete is a chain of four
+/// round trips, so keeping one pacer busy at `rate` needs `rate x 4 x round trip` of them in
+/// flight), and no more, since a refusal or a stop can only stop what has not yet been sent.
+/// At the default `--rate` 20: 24.
+pub fn window(rate: f64) -> usize {
+    let wanted = (rate * REQUESTS_PER_ACTION * ROUND_TRIP_ALLOWED).ceil();
+    if wanted.is_finite() && wanted >= MIN_WINDOW as f64 {
+        (wanted as usize).min(MAX_WINDOW)
+    } else {
+        MIN_WINDOW
+    }
+}
+
+/// What the concurrent actions share: the outcomes so far, why the run stopped, which API
+/// actions were refused for a permission, and the caller's outcome callback. Borrowed
+/// only between awaits (all tasks run on the caller's one task), never across one.
+struct Shared<'h> {
+    outcomes: Vec<Option<ActionOutcome>>,
+    stopped: Option<String>,
+    /// API actions refused for a missing permission, with the refusal.
+    denied: Vec<(&'static str, String)>,
+    on_outcome: &'h mut dyn FnMut(&ActionOutcome),
+}
+
+/// When an action may no longer proceed is asked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// Before its first request.
+    Start,
+    /// After its re-read, before its first write.
+    Write,
+}
+
+struct Run<'a, 'h> {
+    session: &'a Session,
+    actions: &'a [Action],
+    stop_requested: &'a (dyn Fn() -> bool + Sync),
+    clock: fn() -> Timestamp,
+    shared: RefCell<Shared<'h>>,
+}
+
+impl Run<'_, '_> {
+    /// Why the action may not proceed now (the stop and permission rules), recording a stop
+    /// first seen here; `None`: go on.
+    fn refusal(&self, write_action: &'static str, moment: Moment) -> Option<String> {
+        let mut shared = self.shared.borrow_mut();
+        if let Some(reason) = &shared.stopped {
+            return Some(format!("not attempted: {reason}"));
+        }
+        if (self.stop_requested)() {
+            shared.stopped = Some("interrupted (Ctrl-C)".to_owned());
+            return Some("the run was interrupted (Ctrl-C) before this action".to_owned());
+        }
+        // A deadline that passes after the re-read is the re-read's business, as before:
+        // the write goes out on the check just made.
+        if moment == Moment::Start && self.session.time_left().is_zero() {
+            shared.stopped = Some(format!(
                 "the --deadline of {} passed",
                 crate::time::describe_seconds(
-                    i64::try_from(session.config().deadline.as_secs()).unwrap_or(i64::MAX)
+                    i64::try_from(self.session.config().deadline.as_secs()).unwrap_or(i64::MAX)
                 )
             ));
-            not_attempted(
-                index,
-                action,
-                "not attempted: the --deadline passed".to_owned(),
-                hooks.clock,
-            )
-        } else if let Some((_, why)) = denied.iter().find(|(name, _)| *name == write_action) {
-            not_attempted(
-                index,
-                action,
-                format!("not attempted: {why}; it would be refused the same way"),
-                hooks.clock,
-            )
-        } else {
-            let planned = planned_values(actions, index);
-            let outcome = one(session, index, action, &planned, hooks.clock).await;
-            if outcome.run_stopped {
-                applied.stopped = Some(outcome.reason.clone().unwrap_or_default());
-            }
-            if outcome.unauthorized {
-                denied.push((
-                    write_action,
-                    format!(
-                        "{} was refused ({}) for an earlier action",
-                        write_action,
-                        outcome.code.as_deref().unwrap_or("UnauthorizedOperation")
-                    ),
-                ));
-            }
-            outcome
-        };
-        (hooks.on_outcome)(&outcome);
-        applied.outcomes.push(outcome);
+            return Some("not attempted: the --deadline passed".to_owned());
+        }
+        let (_, why) = shared
+            .denied
+            .iter()
+            .find(|(name, _)| *name == write_action)?;
+        Some(format!(
+            "not attempted: {why}; it would be refused the same way"
+        ))
     }
-    applied
+
+    /// Records an outcome, applies its consequences for the others, and tells the caller.
+    fn complete(&self, outcome: ActionOutcome) {
+        let mut shared = self.shared.borrow_mut();
+        if outcome.run_stopped && shared.stopped.is_none() {
+            shared.stopped = Some(outcome.reason.clone().unwrap_or_default());
+        }
+        if outcome.unauthorized
+            && let Some(action) = self.actions.get(outcome.index)
+        {
+            let write_action = write_of(action).action();
+            if !shared.denied.iter().any(|(name, _)| *name == write_action) {
+                let why = format!(
+                    "{} was refused ({}) for an earlier action",
+                    write_action,
+                    outcome.code.as_deref().unwrap_or("UnauthorizedOperation")
+                );
+                shared.denied.push((write_action, why));
+            }
+        }
+        (shared.on_outcome)(&outcome);
+        if let Some(slot) = shared.outcomes.get_mut(outcome.index) {
+            *slot = Some(outcome);
+        }
+    }
+
+    /// The actions of one image (indexes into the plan), in the plan's order.
+    async fn image(&self, indexes: Vec<usize>) {
+        for index in indexes {
+            let Some(action) = self.actions.get(index) else {
+                continue;
+            };
+            let outcome = match self.refusal(write_of(action).action(), Moment::Start) {
+                Some(reason) => not_attempted(index, action, reason, self.clock),
+                None => {
+                    let planned = planned_values(self.actions, index);
+                    one(self, index, action, &planned).await
+                }
+            };
+            self.complete(outcome);
+        }
+    }
+}
+
+/// Applies `actions`, several images at a time ([`window`]), each image's actions in the
+/// plan's order. Never fails as a whole: every action ends with an outcome (in the plan's
+/// order in the result), and a run that stopped says why.
+pub async fn apply(session: &Session, actions: &[Action], hooks: Hooks<'_>) -> Applied {
+    let run = Run {
+        session,
+        actions,
+        stop_requested: hooks.stop_requested,
+        clock: hooks.clock,
+        shared: RefCell::new(Shared {
+            outcomes: vec![None; actions.len()],
+            stopped: None,
+            denied: Vec::new(),
+            on_outcome: hooks.on_outcome,
+        }),
+    };
+    futures_util::stream::iter(by_image(actions))
+        .map(|indexes| run.image(indexes))
+        .buffer_unordered(window(session.config().rate))
+        .for_each(|()| async {})
+        .await;
+    let shared = run.shared.into_inner();
+    Applied {
+        outcomes: shared.outcomes.into_iter().flatten().collect(),
+        stopped: shared.stopped,
+    }
+}
+
+/// The plan's actions grouped by image: each group in the plan's order, the groups in the
+/// order of their first action.
+fn by_image(actions: &[Action]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut group_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (index, action) in actions.iter().enumerate() {
+        match group_of.get(action.image_id.as_str()) {
+            Some(&group) => {
+                if let Some(members) = groups.get_mut(group) {
+                    members.push(index);
+                }
+            }
+            None => {
+                group_of.insert(&action.image_id, groups.len());
+                groups.push(vec![index]);
+            }
+        }
+    }
+    groups
 }
 
 /// The values the plan's other actions set on the same image (field, value): a rename and a
@@ -147,12 +277,12 @@ fn not_attempted(
 
 /// One action, start to end.
 async fn one(
-    session: &Session,
+    run: &Run<'_, '_>,
     index: usize,
     action: &Action,
     planned: &[(&'static str, &str)],
-    clock: fn() -> Timestamp,
 ) -> ActionOutcome {
+    let (session, clock) = (run.session, run.clock);
     let outcome = |status: Status| ActionOutcome::new(index, action, status, clock());
     let write = write_of(action);
     let retry = &session.config().retry;
@@ -203,6 +333,14 @@ async fn one(
                 budget.attempts,
                 unanswered.as_deref().unwrap_or("no answer")
             ));
+        }
+        // Another action may have met a stop or a refusal while this one re-read: its
+        // first write is not sent then. A write already sent is in flight and is seen
+        // through (its re-read and resend), whatever happens meanwhile.
+        if budget.attempts == 0
+            && let Some(reason) = run.refusal(write.action(), Moment::Write)
+        {
+            return outcome(Status::NotAttempted).with_reason(reason);
         }
         match client::send(session, &write, &mut budget).await {
             Ok(ack) => return outcome(Status::Done).with_request_id(ack.request_id),
@@ -380,6 +518,15 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn the_window_keeps_four_requests_per_image_in_flight_at_the_rate() {
+        assert_eq!(window(20.0), 24);
+        assert_eq!(window(5.0), 6);
+        assert_eq!(window(1.0), MIN_WINDOW);
+        assert_eq!(window(1000.0), MAX_WINDOW);
+        assert_eq!(window(f64::NAN), MIN_WINDOW);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //!   per action, with the read path's retry classification and the rule that a write whose
 //!   answer was lost is never sent again before a re-read;
 //! - `engine`: per action, re-read, decide (already done, stale, to do), write, report
-//!   through a callback;
+//!   through a callback; several images side by side in a bounded window;
 //! - `report`: the outcomes, the summary line, the `ecmguard/apply/v1` file;
-//! - `stop`: a Ctrl-C that lets the action in flight finish.
+//! - `stop`: a Ctrl-C that lets the actions in flight finish.
 //!
 //! Nothing on the read path (`source`, `app::check`, `app::fetch`, the planner) imports this
 //! module; a test keeps it so (docs/remediation.md).

@@ -1,6 +1,6 @@
 //! A stop the run asks for without ending the process: while an apply is writing, Ctrl-C
-//! must let the action in flight finish (a write cut off mid-way is the one thing worse
-//! than no write) and start no other, and the result file must still be written whole.
+//! must let the actions in flight finish (a write cut off mid-way is the one thing worse
+//! than no write) and send no other write, and the result file must still be written whole.
 //!
 //! The binary's signal handler asks [`request`] first: while a [`Cooperating`] guard is
 //! alive, the request is recorded and the handler keeps running; otherwise (or on a second

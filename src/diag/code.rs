@@ -475,7 +475,7 @@ codes! {
             fix: "Narrow the selection (`--image`, `--filter`), or raise the limit with `--max-actions N` once the count is expected.";
     }
     area "Applying plans" {
-        ApplyStopped => "apply-stopped", "`ecmguard apply` stopped before its last action: a re-check could not be made (network, permission, `--deadline`), or Ctrl-C; the action in flight finished, no other was started, and the result file lists the rest as not attempted (exit 3).",
+        ApplyStopped => "apply-stopped", "`ecmguard apply` stopped before its last action: a re-check could not be made (network, permission, `--deadline`), or Ctrl-C; the actions in flight finished, no other write was sent, and the result file lists the rest as not attempted (exit 3).",
             example: "Ctrl-C during an apply of 20 deletes, or DescribeInstances refused for a missing ecm:DescribeInstances permission",
             fix: "Fix the cause the message names, then apply the same plan again: what is done is recognised as already done.";
         ApplyNeedsApproval => "apply-needs-approval", "`ecmguard apply` without a plan file, off a terminal and without `--auto-approve`: nobody can answer its question, so nothing is planned or done (exit 2).",

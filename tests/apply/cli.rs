@@ -5,7 +5,10 @@
 use ecm_emulator::{Change, DELETE_IMAGE, Fault, FaultRule, FaultScript, MODIFY_IMAGE_ATTRIBUTE};
 use ecmguard::plan::model::ActionKind;
 
-use super::support::{A, B, C, apply, apply_bytes, plan, plan_file, server, writes};
+use super::support::{
+    A, B, C, apply, apply_bytes, deletes_forbidden, later_usage_reads_late, plan, plan_file,
+    server, writes,
+};
 
 fn rename(to: &str) -> ActionKind {
     ActionKind::Rename { to: to.to_owned() }
@@ -154,12 +157,10 @@ fn the_service_s_in_use_refusal_is_a_skip() {
 fn a_permission_denial_stops_that_kind_and_only_that_kind() {
     let server = server(|c| {
         c.faults = FaultScript::new(vec![
-            FaultRule::once(Fault::ApiError {
-                code: "UnauthorizedOperation.ForbiddenOperation".into(),
-                message: Some("no ecm:DeleteImage".into()),
-            })
-            .for_action(DELETE_IMAGE)
-            .forever(),
+            deletes_forbidden(),
+            // B is re-read side by side with A: its usage read answers late, so its
+            // delete is not sent before A's refusal is known.
+            later_usage_reads_late(500),
         ])
     });
     let plan = plan(

@@ -1,4 +1,4 @@
-//! Ctrl-C during an apply: the write in flight finishes, no other action starts, the result
+//! Ctrl-C during an apply: the write in flight finishes, no other write is sent, the result
 //! file is written complete with the rest marked not attempted, and the exit is 3.
 
 use std::process::Stdio;
@@ -10,14 +10,17 @@ use ecm_emulator::{
 use ecmguard::plan::model::ActionKind;
 use rustix::process::{Pid, Signal, kill_process};
 
-use super::support::{A, B, C, plan, plan_file, server};
+use super::support::{A, B, C, later_usage_reads_late, plan, plan_file, server};
 
 #[test]
 fn ctrl_c_lets_the_write_in_flight_finish_and_starts_no_other() {
-    // The first delete's answer is held: it is in flight when the signal comes.
+    // The first delete's answer is held: it is in flight when the signal comes. The other
+    // images are re-read side by side with it; their instance reads answer late, so they
+    // are still re-reading (no write sent) when the signal comes, and must send none.
     let server = server(|c| {
         c.faults = FaultScript::new(vec![
             FaultRule::once(Fault::Delay { ms: 1500 }).for_action(DELETE_IMAGE),
+            later_usage_reads_late(1500),
         ])
     });
     let plan = plan(

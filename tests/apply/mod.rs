@@ -2,6 +2,7 @@
 //! write actions, the write client, `ecmguard apply`.
 
 mod cli;
+mod concurrent;
 mod emulator;
 mod history;
 mod interrupt;

@@ -49,6 +49,10 @@ const REGRESSIONS: &[u64] = &[
     // The same, across two applies: the description done by the first, the rename (earlier
     // in the plan, skipped then for an injected in-use refusal) stale in the second.
     0x9b7b_c96a_0257_c4fb,
+    // A description put in place by someone else between plan and apply, its action not
+    // attempted after another action's re-read failed: true (nothing was sent for it),
+    // though its value is in place. The check took "not attempted" for "not in place".
+    0x386d_0a65_059c_2ffa,
 ];
 
 /// How many random cases one run checks (each is a plan, a faulty apply and two clean ones).
@@ -419,12 +423,17 @@ fn check_run(
                 assert!(in_place(server, action), "{at}: already done, not in place");
                 assert!(mine.is_empty(), "{at}: already done, yet written");
             }
-            Status::SkippedStale | Status::NotAttempted => {
+            Status::SkippedStale => {
                 assert!(
                     mine.is_empty(),
                     "{at}: not to be done, yet a write was sent"
                 );
                 assert!(!in_place(server, action), "{at}: not done, yet in place");
+            }
+            // Never started, so never looked at: its value may be in place all the same
+            // (put there by a change since the plan); what holds is that nothing was sent.
+            Status::NotAttempted => {
+                assert!(mine.is_empty(), "{at}: not attempted, yet a write was sent");
             }
             Status::SkippedInUse => {
                 assert_eq!(performed, 0, "{at}: skipped, yet done");

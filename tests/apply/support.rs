@@ -93,3 +93,22 @@ pub fn writes(server: &Server) -> usize {
 pub const A: &str = "img-00000001";
 pub const B: &str = "img-00000002";
 pub const C: &str = "img-00000004";
+
+/// Every `DeleteImage` refused for a missing permission.
+pub fn deletes_forbidden() -> ecm_emulator::FaultRule {
+    ecm_emulator::FaultRule::once(ecm_emulator::Fault::ApiError {
+        code: "UnauthorizedOperation.ForbiddenOperation".into(),
+        message: Some("no ecm:DeleteImage".into()),
+    })
+    .for_action(DELETE_IMAGE)
+    .forever()
+}
+
+/// Every instance read after the first answers `ms` late: the images applied side by side
+/// with the first are still re-reading (no write sent) while the first one's write is out.
+pub fn later_usage_reads_late(ms: u64) -> ecm_emulator::FaultRule {
+    ecm_emulator::FaultRule::once(ecm_emulator::Fault::Delay { ms })
+        .for_action(ecm_emulator::DESCRIBE_INSTANCES)
+        .after(1)
+        .forever()
+}
