@@ -97,7 +97,12 @@ pub(super) struct Opening {
 impl Opening {
     /// The history with its facts, once they are read.
     pub(super) fn wait(self) -> Result<CheckHistory, Error> {
-        match self.reader.join() {
+        let read = self.reader.join();
+        // What the reading thread freed (its buffers as they grew, the
+        // database's pages) would otherwise stay counted through evaluation,
+        // the check's peak: nothing on this thread reuses that arena.
+        crate::history::release_freed();
+        match read {
             Ok(read) => read.map_err(Error::History),
             Err(_) => Err(Error::History(Diag::error(
                 Code::HistoryRead,
