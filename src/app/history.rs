@@ -97,7 +97,17 @@ pub(super) struct Opening {
 impl Opening {
     /// The history with its facts, once they are read.
     pub(super) fn wait(self) -> Result<CheckHistory, Error> {
-        match self.reader.join() {
+        let mut read = self.reader.join();
+        // The streaks were allocated by the reading thread, among what it
+        // freed as they grew: copied here, compactly and into the holes the
+        // images left, they let that thread's memory go back to the system.
+        // Kept there, its pages would stay counted through evaluation, the
+        // check's peak (nothing on this thread reuses that memory).
+        if let Ok(Ok(history)) = &mut read {
+            history.facts.open = history.facts.open.clone();
+        }
+        crate::history::release_freed();
+        match read {
             Ok(read) => read.map_err(Error::History),
             Err(_) => Err(Error::History(Diag::error(
                 Code::HistoryRead,

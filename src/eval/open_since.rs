@@ -26,13 +26,62 @@ pub struct OpenSince {
 #[derive(Debug, Clone, Default)]
 struct RuleStreaks {
     images: SortedIds,
-    /// First seen (Unix seconds) of each entry of `images`, in its order.
-    since: Vec<i64>,
+    /// First seen of each entry of `images`, in its order.
+    since: Times,
     /// The entries a run continues ([`OpenSince::strike`]), a bit each;
     /// empty until the first strike.
     struck: Vec<u64>,
     set_level: Option<i64>,
     set_level_struck: bool,
+}
+
+/// First-seen times (Unix seconds) of a rule's entries, in their order: as
+/// 32-bit offsets from the earliest while they span less than 136 years
+/// (4 bytes a streak instead of 8: a history's times are years apart at
+/// most), else whole.
+#[derive(Debug, Clone)]
+enum Times {
+    Offsets { base: i64, offsets: Vec<u32> },
+    Whole(Vec<i64>),
+}
+
+impl Default for Times {
+    fn default() -> Self {
+        Times::Whole(Vec::new())
+    }
+}
+
+impl Times {
+    fn of(seconds: impl Iterator<Item = i64> + Clone) -> Times {
+        let (earliest, latest) = seconds
+            .clone()
+            .fold((i64::MAX, i64::MIN), |(lo, hi), s| (lo.min(s), hi.max(s)));
+        match latest.checked_sub(earliest) {
+            Some(span) if (0..=i64::from(u32::MAX)).contains(&span) => Times::Offsets {
+                base: earliest,
+                // In range: no time is before `earliest` or more than
+                // `span` after it.
+                offsets: seconds
+                    .map(|s| u32::try_from(s - earliest).unwrap_or_default())
+                    .collect(),
+            },
+            _ => Times::Whole(seconds.collect()),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<i64> {
+        match self {
+            Times::Offsets { base, offsets } => offsets.get(i).map(|o| base + i64::from(*o)),
+            Times::Whole(all) => all.get(i).copied(),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Times::Offsets { offsets, .. } => offsets.capacity() * size_of::<u32>(),
+            Times::Whole(all) => all.capacity() * size_of::<i64>(),
+        }
+    }
 }
 
 /// Distinct strings in byte order, packed: their common prefix once, then
@@ -174,7 +223,7 @@ impl OpenSince {
         match image {
             Some(id) => {
                 let i = streaks.images.find(id)?;
-                timestamp(streaks.since[i])
+                streaks.since.get(i).and_then(timestamp)
             }
             None => streaks.set_level.and_then(timestamp),
         }
@@ -190,7 +239,7 @@ impl OpenSince {
             Some(id) => {
                 let i = streaks.images.find(id)?;
                 streaks.strike_at(i);
-                timestamp(streaks.since[i])
+                streaks.since.get(i).and_then(timestamp)
             }
             None => {
                 let at = streaks.set_level?;
@@ -210,9 +259,9 @@ impl OpenSince {
             }
             let mut buffer = String::new();
             for i in 0..streaks.images.len {
-                if !streaks.is_struck(i) {
+                if let (false, Some(at)) = (streaks.is_struck(i), streaks.since.get(i)) {
                     let id = streaks.images.write_id(i, &mut buffer);
-                    builder.insert_seconds(&rule, Some(id), streaks.since[i]);
+                    builder.insert_seconds(&rule, Some(id), at);
                 }
             }
         }
@@ -231,7 +280,7 @@ impl OpenSince {
                 each(rule, None, at);
             }
             for i in 0..streaks.images.len {
-                if let Some(at) = timestamp(streaks.since[i]) {
+                if let Some(at) = streaks.since.get(i).and_then(timestamp) {
                     each(rule, Some(streaks.images.write_id(i, &mut buffer)), at);
                 }
             }
@@ -260,7 +309,7 @@ impl OpenSince {
                     + s.images.prefix.len()
                     + s.images.rests.capacity()
                     + s.images.ends.capacity() * size_of::<usize>()
-                    + s.since.capacity() * size_of::<i64>()
+                    + s.since.heap_bytes()
                     + s.struck.capacity() * size_of::<u64>()
             })
             .sum()
@@ -380,7 +429,7 @@ impl RuleBuilder {
             ),
             _ => SortedIds::default(),
         };
-        let since = kept.iter().map(|&i| self.since[i]).collect();
+        let since = Times::of(kept.iter().map(|&i| self.since[i]));
         RuleStreaks {
             images,
             since,
@@ -413,7 +462,7 @@ impl RuleBuilder {
             ids,
             mut ends,
             fixed,
-            mut since,
+            since,
             set_level,
             ..
         } = self;
@@ -450,7 +499,7 @@ impl RuleBuilder {
         } else {
             ends.shrink_to_fit();
         }
-        since.shrink_to_fit();
+        let since = Times::of(since.iter().copied());
         RuleStreaks {
             images: SortedIds {
                 prefix,
@@ -645,20 +694,49 @@ mod tests {
     }
 
     #[test]
-    fn image_ids_take_sixteen_bytes_a_streak() {
+    fn image_ids_take_twelve_bytes_a_streak() {
         // 100,000 ImageIds of one rule: the packed ids (8 bytes after the
-        // shared `img-`) and a time each, without an allocation per entry.
+        // shared `img-`) and a 32-bit time each, without an allocation per
+        // entry.
         let mut builder = OpenSinceBuilder::new();
         for n in 0..100_000u64 {
-            builder.insert("r", Some(&format!("img-{n:08}")), at(1_700_000_000));
+            builder.insert(
+                "r",
+                Some(&format!("img-{n:08}")),
+                at(1_700_000_000 + n as i64),
+            );
         }
         let open = builder.build();
         assert_eq!(open.len(), 100_000);
+        assert_eq!(open.get("r", Some("img-00031415")), Some(at(1_700_031_415)));
         assert!(
-            open.heap_bytes() <= 16 * 100_000 + 64,
+            open.heap_bytes() <= 12 * 100_000 + 64,
             "{}",
             open.heap_bytes()
         );
-        assert_eq!(open.get("r", Some("img-00031415")), Some(at(1_700_000_000)));
+    }
+
+    #[test]
+    fn times_further_apart_than_offsets_reach_are_kept_whole() {
+        // jiff's range is far wider than 32 bits of seconds (136 years).
+        let (early, late) = (Timestamp::MIN.as_second(), Timestamp::MAX.as_second());
+        for sorted in [true, false] {
+            let mut builder = OpenSinceBuilder::new();
+            let ids = if sorted {
+                ["img-a", "img-b"]
+            } else {
+                ["img-b", "img-a"]
+            };
+            builder.insert("r", Some(ids[0]), at(early));
+            builder.insert("r", Some(ids[1]), at(late));
+            let mut open = builder.build();
+            assert_eq!(open.get("r", Some(ids[0])), Some(at(early)));
+            assert_eq!(open.get("r", Some(ids[1])), Some(at(late)));
+            assert_eq!(open.strike("r", Some(ids[1])), Some(at(late)));
+            assert_eq!(
+                all(&open.unstruck()),
+                vec![("r".into(), Some(ids[0].into()), early)]
+            );
+        }
     }
 }
