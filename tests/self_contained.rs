@@ -68,3 +68,39 @@ fn nothing_shipped_reads_or_cites_files_outside_the_repository() {
         found.join("\n")
     );
 }
+
+/// Remediation changes real images: a test file that names a write action never names the
+/// real endpoint, so no test (or a copy-pasted line from one) can point a write at it. Writes
+/// are tested against the emulator only.
+#[test]
+fn no_test_file_names_a_write_action_and_the_real_endpoint() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut all = Vec::new();
+    files(&root.join("tests"), &mut all);
+    // Pieces, so that this file does not match itself.
+    let real_host = format!("{}.{}", "tencentcloudapi", "com");
+    let writes = [
+        format!("Delete{}", "Image"),
+        format!("Modify{}", "ImageAttribute"),
+    ];
+    let mut found = Vec::new();
+    for file in &all {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue; // not text
+        };
+        if text.contains(&real_host) && writes.iter().any(|w| text.contains(w.as_str())) {
+            found.push(
+                file.strip_prefix(root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "files that name a write action and the real endpoint (use the emulator's URL, or \
+         `ecm.example.invalid` in copied examples):\n{}",
+        found.join("\n")
+    );
+}

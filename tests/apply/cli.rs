@@ -248,7 +248,7 @@ fn plans_that_cannot_be_trusted_are_refused_before_anything_is_done() {
         .stderr_has("plan-expired");
 
     let mut elsewhere = good.clone();
-    elsewhere.endpoint = Some("https://ecm.tencentcloudapi.com".into());
+    elsewhere.endpoint = Some("https://ecm.example.invalid".into());
     apply(&server, &elsewhere, &[])
         .code(2)
         .stderr_has("plan-target");
