@@ -201,29 +201,7 @@ impl Outputs {
     /// baseline, the config file, a param file) or another output, by file identity, so a different path
     /// to the same file is caught; then open every output.
     fn open(settings: &CheckSettings, policy_files: &[PathBuf]) -> Result<Outputs, Error> {
-        let mut inputs: Vec<(PathBuf, &str)> = policy_files
-            .iter()
-            .map(|p| (p.clone(), "a policy file"))
-            .collect();
-        if let SourceSettings::Snapshot { path: name, .. } = &settings.source
-            && name != "-"
-        {
-            inputs.push((PathBuf::from(name), "the snapshot"));
-        }
-        if let Some(path) = &settings.baseline {
-            inputs.push((path.clone(), "the baseline"));
-        }
-        // The config file and the param files are read too.
-        inputs.extend(settings.policy.inputs.iter().cloned());
-        // A report written over the SQLite history would destroy every
-        // recorded run.
-        if let Some(HistorySettings {
-            target: Target::Sqlite(path),
-            ..
-        }) = &settings.history
-        {
-            inputs.push((path.clone(), "the history database"));
-        }
+        let inputs = read_files(settings, policy_files);
         let mut targets: Vec<(&Path, &str)> = settings
             .reports
             .iter()
@@ -234,24 +212,7 @@ impl Outputs {
         }
         let mut problems = Vec::new();
         for (n, (target, what)) in targets.iter().enumerate() {
-            let identity = file_identity(target);
-            for (input, input_what) in &inputs {
-                // Rewriting the baseline that was read is the one allowed
-                // case: it is read whole before anything is written.
-                if *what == "--write-baseline" && *input_what == "the baseline" {
-                    continue;
-                }
-                let same = match identity {
-                    Some(_) => identity == file_identity(input),
-                    // Not there yet: the history file is created by this run.
-                    None => {
-                        *input_what == "the history database" && same_destination(target, input)
-                    }
-                };
-                if same {
-                    problems.push(same_file(target, what, input, input_what));
-                }
-            }
+            problems.extend(over_inputs(target, what, &inputs));
             for (earlier, _) in &targets[..n] {
                 if same_destination(target, earlier) {
                     problems.push(same_file(target, what, earlier, "another output"));
@@ -304,6 +265,59 @@ fn same_destination(a: &Path, b: &Path) -> bool {
     place(a) == place(b)
 }
 
+/// Every file a check reads (the policies, the snapshot, the baseline, the config and param
+/// files, the SQLite history), as a diagnostic names it: no output may be one of them.
+pub(super) fn read_files(
+    settings: &CheckSettings,
+    policy_files: &[PathBuf],
+) -> Vec<(PathBuf, &'static str)> {
+    let mut inputs: Vec<(PathBuf, &'static str)> = policy_files
+        .iter()
+        .map(|p| (p.clone(), "a policy file"))
+        .collect();
+    if let SourceSettings::Snapshot { path: name, .. } = &settings.source
+        && name != "-"
+    {
+        inputs.push((PathBuf::from(name), "the snapshot"));
+    }
+    if let Some(path) = &settings.baseline {
+        inputs.push((path.clone(), "the baseline"));
+    }
+    inputs.extend(settings.policy.inputs.iter().cloned());
+    // An output written over the SQLite history would destroy every recorded run.
+    if let Some(HistorySettings {
+        target: Target::Sqlite(path),
+        ..
+    }) = &settings.history
+    {
+        inputs.push((path.clone(), "the history database"));
+    }
+    inputs
+}
+
+/// The output `target` (`what`) is one of `inputs`, by file identity, so a different path to
+/// the same file is caught: one diagnostic per input it would destroy.
+pub(super) fn over_inputs(target: &Path, what: &str, inputs: &[(PathBuf, &str)]) -> Vec<Diag> {
+    let identity = file_identity(target);
+    let mut problems = Vec::new();
+    for (input, input_what) in inputs {
+        // Rewriting the baseline that was read is the one allowed case: it is read whole
+        // before anything is written.
+        if what == "--write-baseline" && *input_what == "the baseline" {
+            continue;
+        }
+        let same = match identity {
+            Some(_) => identity == file_identity(input),
+            // Not there yet: the history file is created by this run.
+            None => *input_what == "the history database" && same_destination(target, input),
+        };
+        if same {
+            problems.push(same_file(target, what, input, input_what));
+        }
+    }
+    problems
+}
+
 fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag {
     Diag::error(
         Code::OutputIsInput,
@@ -313,7 +327,7 @@ fn same_file(output: &Path, what: &str, input: &Path, input_what: &str) -> Diag 
             input.display()
         ),
     )
-    .with_help("write the report somewhere else; nothing was read or written")
+    .with_help("write it somewhere else; nothing was read or written")
 }
 
 /// The images of a run, where they came from, what every report must say about that

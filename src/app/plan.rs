@@ -12,14 +12,14 @@ use super::{Io, file_failed, history};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diag::{Code, Diag};
 use crate::eval::{EvalOptions, evaluate};
-use crate::fs::write::{AtomicFile, file_identity};
+use crate::fs::write::AtomicFile;
 use crate::history::account::Fingerprint;
 use crate::outcome::{Error, Outcome};
 use crate::plan::{self, ActionKind, KeptReason, Plan};
 use crate::policy;
 use crate::policy::model::Fix;
 use crate::report::human;
-use crate::settings::{PlanSettings, SourceSettings};
+use crate::settings::PlanSettings;
 use crate::text::{count, escape};
 
 pub(super) fn run(args: &PlanArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
@@ -160,36 +160,10 @@ fn open_output(
     let Some(path) = &settings.output else {
         return Ok(None);
     };
-    let check = &settings.check;
-    let mut inputs: Vec<(PathBuf, &str)> = policy_files
-        .iter()
-        .map(|p| (p.clone(), "a policy file"))
-        .collect();
-    if let SourceSettings::Snapshot { path: name, .. } = &check.source
-        && name != "-"
-    {
-        inputs.push((PathBuf::from(name), "the snapshot"));
-    }
-    if let Some(baseline) = &check.baseline {
-        inputs.push((baseline.clone(), "the baseline"));
-    }
-    inputs.extend(check.policy.inputs.iter().cloned());
-    if let Some(identity) = file_identity(path) {
-        for (input, what) in &inputs {
-            if file_identity(input) == Some(identity) {
-                return Err(Error::usage(
-                    Diag::error(
-                        Code::OutputIsInput,
-                        format!(
-                            "the plan {} is the same file as {what} {}: writing it would destroy what the run reads",
-                            path.display(),
-                            input.display()
-                        ),
-                    )
-                    .with_help("save the plan somewhere else; nothing was read or written"),
-                ));
-            }
-        }
+    let inputs = super::check::read_files(&settings.check, policy_files);
+    let problems = super::check::over_inputs(path, "the plan", &inputs);
+    if !problems.is_empty() {
+        return Err(Error::Usage(problems));
     }
     AtomicFile::create(path)
         .map(Some)

@@ -102,6 +102,28 @@ fn more_actions_than_max_actions_is_exit_2_and_nothing_is_saved() {
     assert!(!out.dir().join("plan.json").exists());
 }
 
+/// `-o` is refused when it names a file the run reads; the history database is one (a plan
+/// saved over it would destroy every recorded run), even before this run creates it.
+#[test]
+fn the_plan_is_never_saved_over_the_history_or_another_input() {
+    let server = server();
+    for target in ["history.db", "./history.db"] {
+        let out = plan_live(
+            &server,
+            FIX_RULES,
+            &["--history", "history.db", "-o", target],
+        )
+        .code(2)
+        .stderr_has("output-is-input")
+        .stderr_has("the history database");
+        assert!(!out.dir().join("history.db").exists(), "{target}");
+    }
+    plan_live(&server, FIX_RULES, &["-o", "policies/main.yaml"])
+        .code(2)
+        .stderr_has("output-is-input")
+        .stderr_has("a policy file");
+}
+
 fn saved_plan() -> (Output, Vec<u8>) {
     let server = server();
     let out = plan_live(&server, FIX_RULES, &["-o", "plan.json"]).code(0);
