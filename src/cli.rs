@@ -241,6 +241,22 @@ pub struct LiveArgs {
     pub profile: Option<String>,
 }
 
+/// Which images of the account a check (or a plan made from one) looks at, and whether it
+/// lists what uses them: shared by `check`, `plan` and `apply` without a plan.
+#[derive(Debug, Args, Clone)]
+pub struct SelectionArgs {
+    /// Only this image (repeatable; shorthand for --filter image-id=ID).
+    #[arg(long = "image", value_name = "ID")]
+    pub images: Vec<String>,
+    /// The image this module deploys, its DefaultImage (repeatable; with --image: both).
+    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
+    pub modules: Vec<String>,
+    /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.* (a plan
+    /// with a delete always lists it); with --snapshot, require the snapshot's usage.
+    #[arg(long)]
+    pub usage: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -255,16 +271,8 @@ pub struct CheckArgs {
     /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word; every report says so.
     #[arg(long = "assume-complete", requires = "snapshot")]
     pub assume_complete: bool,
-    /// Check only this image (repeatable; shorthand for --filter image-id=ID).
-    #[arg(long = "image", value_name = "ID")]
-    pub images: Vec<String>,
-    /// Check the image this module deploys, its DefaultImage (repeatable; with --image: both).
-    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
-    pub modules: Vec<String>,
-    /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.*;
-    /// with --snapshot, require the snapshot's usage.
-    #[arg(long)]
-    pub usage: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub live: LiveArgs,
     /// Report format on stdout (or --output).
@@ -330,16 +338,8 @@ pub struct PlanArgs {
     /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word.
     #[arg(long = "assume-complete", requires = "snapshot")]
     pub assume_complete: bool,
-    /// Plan only for this image (repeatable; shorthand for --filter image-id=ID).
-    #[arg(long = "image", value_name = "ID")]
-    pub images: Vec<String>,
-    /// Plan for the image this module deploys, its DefaultImage (repeatable).
-    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
-    pub modules: Vec<String>,
-    /// List usage (DescribeInstances, DescribeModule) even when no rule reads Usage.* and no
-    /// rule deletes (a delete always lists it).
-    #[arg(long)]
-    pub usage: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub live: LiveArgs,
     /// Mark findings recorded in this baseline as `baselined` (never planned).
@@ -474,15 +474,8 @@ pub struct ApplyArgs {
     /// Without PLAN: the policies, params and --now of the check the plan is made from.
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Without PLAN: plan only for this image (repeatable; shorthand for --filter image-id=ID).
-    #[arg(long = "image", value_name = "ID")]
-    pub images: Vec<String>,
-    /// Without PLAN: plan for the image this module deploys, its DefaultImage (repeatable).
-    #[arg(long = "module", value_name = "MODULE_ID", conflicts_with = "filters")]
-    pub modules: Vec<String>,
-    /// Without PLAN: list usage even when no rule reads Usage.* and no rule deletes.
-    #[arg(long)]
-    pub usage: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub live: LiveArgs,
     /// Without PLAN: mark findings recorded in this baseline as `baselined` (never planned).

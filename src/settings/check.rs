@@ -104,7 +104,7 @@ impl CheckSettings {
                     Completeness::Proven
                 },
             }),
-            None => live_settings(&args.live, &args.images, config, &mut problems)
+            None => live_settings(&args.live, &args.selection.images, config, &mut problems)
                 .map(|live| SourceSettings::Live(Box::new(live))),
         };
         let profile = match &source {
@@ -120,9 +120,9 @@ impl CheckSettings {
         problems.finish(|| CheckSettings {
             policy,
             source,
-            images: args.images.clone(),
-            modules: dedup(&args.modules),
-            usage: args.usage,
+            images: args.selection.images.clone(),
+            modules: dedup(&args.selection.modules),
+            usage: args.selection.usage,
             reports,
             fail_on: args
                 .fail_on
