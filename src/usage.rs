@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::collections::HashSet;
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// The `InstanceState` counted by `Usage.RunningInstances`.
@@ -22,9 +23,9 @@ pub const RUNNING: &str = "RUNNING";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     #[serde(rename = "InstanceId", default)]
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     #[serde(rename = "InstanceState", default)]
-    pub state: Option<String>,
+    pub state: Option<CompactString>,
     /// The image the instance runs; `null` when the API cannot name it.
     #[serde(rename = "Image", default)]
     pub image: Option<ImageRef>,
@@ -36,16 +37,16 @@ pub struct Instance {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageRef {
     #[serde(rename = "ImageId", default)]
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
 }
 
 /// `Instance.SimpleModule`: the module the instance belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimpleModule {
     #[serde(rename = "ModuleId", default)]
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     #[serde(rename = "ModuleName", default)]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
 }
 
 /// A `DescribeModule` module (`ModuleItem.Module`), trimmed to `{ModuleId, ModuleName,
@@ -53,11 +54,11 @@ pub struct SimpleModule {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Module {
     #[serde(rename = "ModuleId", default)]
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     #[serde(rename = "ModuleName", default)]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     #[serde(rename = "ModuleState", default)]
-    pub state: Option<String>,
+    pub state: Option<CompactString>,
     /// The image the module's new instances get; `null`: the module deploys no image.
     #[serde(rename = "DefaultImage", default)]
     pub default_image: Option<ImageRef>,
@@ -67,8 +68,8 @@ impl Instance {
     /// An instance of this id and state, running `image` (`None`: its `Image` is null).
     pub fn new(id: &str, state: &str, image: Option<&str>) -> Instance {
         Instance {
-            id: Some(id.to_owned()),
-            state: Some(state.to_owned()),
+            id: Some(id.into()),
+            state: Some(state.into()),
             image: image.map(ImageRef::to),
             module: None,
         }
@@ -89,7 +90,7 @@ impl Module {
     /// A module of this id deploying `image` (`None`: no default image).
     pub fn new(id: &str, image: Option<&str>) -> Module {
         Module {
-            id: Some(id.to_owned()),
+            id: Some(id.into()),
             default_image: image.map(ImageRef::to),
             ..Module::default()
         }
@@ -105,7 +106,7 @@ impl ImageRef {
     /// A reference to the image `id`.
     pub fn to(id: &str) -> ImageRef {
         ImageRef {
-            id: Some(id.to_owned()),
+            id: Some(id.into()),
         }
     }
 

@@ -100,7 +100,7 @@ async fn the_usage_of_an_account_is_what_the_emulator_serves() {
         .set
         .instances
         .iter()
-        .filter_map(|i| i.id.clone())
+        .filter_map(|i| i.id.as_deref().map(str::to_owned))
         .collect();
     let served: Vec<String> = em.instances().into_iter().map(|i| i.id).collect();
     assert_eq!(ids, served, "every instance, in order, once");
