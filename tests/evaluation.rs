@@ -414,11 +414,7 @@ fn default_messages_state_value_and_expectation() {
             { "ImageId": "img-bad", "ImageCreateTime": "22/07/2019" }
         ]),
     );
-    let messages: Vec<&str> = evaluation
-        .findings
-        .iter()
-        .map(|f| f.message.as_str())
-        .collect();
+    let messages: Vec<&str> = evaluation.findings.iter().map(|f| &*f.message).collect();
     assert_eq!(
         messages,
         vec![
@@ -447,7 +443,7 @@ fn templates_fill_placeholders() {
         },
     );
     assert_eq!(
-        evaluation.findings[0].message,
+        &*evaluation.findings[0].message,
         "t: img-1 runs CentOS on <missing> {literal}"
     );
 }

@@ -146,7 +146,7 @@ fn assert_rule(
             rule: index,
             status,
             image: Some(image_index),
-            message: message::for_image(rule, condition, image, status, now),
+            message: message::for_image(rule, condition, image, status, now).into_boxed_str(),
             waiver: None,
             duplicate: None,
             first_seen: None,

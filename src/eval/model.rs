@@ -113,7 +113,7 @@ pub struct Finding {
     pub status: Status,
     /// Index into the image set; `None` for a set-level finding.
     pub image: Option<usize>,
-    pub message: String,
+    pub message: Box<str>,
     /// Index into `PolicySet::waivers` when waived.
     pub waiver: Option<usize>,
     /// Set-level `unique` findings: the duplicated value and its images.

@@ -72,7 +72,7 @@ pub(crate) fn evaluate(
             rule: index,
             status: Status::Violation,
             image: None,
-            message,
+            message: message.into_boxed_str(),
             waiver: None,
             duplicate: None,
             first_seen: None,
@@ -109,7 +109,7 @@ pub(crate) fn evaluate(
                 rule: index,
                 status: Status::Violation,
                 image: None,
-                message,
+                message: message.into_boxed_str(),
                 waiver: None,
                 duplicate: Some(Box::new(Duplicate {
                     value,

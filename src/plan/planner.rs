@@ -94,7 +94,7 @@ pub fn plan(
             position,
             image_id: image_id.to_owned(),
             rule: rule.id.clone(),
-            message: finding.message.clone(),
+            message: finding.message.to_string(),
         };
         match refusal(&candidate.kind, image, images, position) {
             Some(reason) => kept.push(keep(candidate, reason)),

@@ -135,7 +135,7 @@ pub fn render(report: &Report<'_>, out: &mut dyn Write) -> std::io::Result<()> {
             },
             image.and_then(|i| i.id()).unwrap_or(""),
             image.and_then(|i| i.name()).unwrap_or(""),
-            finding.message.as_str(),
+            &finding.message,
             location.file.as_str(),
             line.as_str(),
             column.as_str(),

@@ -560,7 +560,7 @@ fn waivers_section(report: &Report<'_>) -> Markup {
                                 @if !waived.is_empty() {
                                     div class="where" {
                                         @for finding in waived.iter().take(10) {
-                                            (report.image_label(finding).unwrap_or_else(|| finding.message.clone())) br;
+                                            (report.image_label(finding).unwrap_or_else(|| finding.message.to_string())) br;
                                         }
                                         @if waived.len() > 10 { "… and " (thousands((waived.len() - 10) as u64)) " more" }
                                     }

@@ -183,7 +183,7 @@ fn write_failing(report: &Report<'_>, md: &mut String, max: usize) -> std::fmt::
             // A rule that reads usage: what uses the image, ids capped like the images.
             let message = match report.usage_evidence(finding) {
                 Some(evidence) => format!("{} (usage: {})", finding.message, evidence.text(max)),
-                None => finding.message.clone(),
+                None => finding.message.to_string(),
             };
             writeln!(
                 md,

@@ -298,7 +298,7 @@ impl Report<'_> {
     pub(crate) fn finding_text(&self, finding: &Finding) -> String {
         match self.message_label(finding) {
             Some(label) => format!("{label}: {}", finding.message),
-            None => finding.message.clone(),
+            None => finding.message.to_string(),
         }
     }
 }

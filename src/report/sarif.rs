@@ -540,7 +540,7 @@ fn result<'a>(
         level: level(rule.severity),
         message: Message::new(match report.message_label(finding) {
             Some(label) => Cow::Owned(format!("{label}: {}", finding.message)),
-            None => Cow::Borrowed(finding.message.as_str()),
+            None => Cow::Borrowed(&*finding.message),
         }),
         locations: [location],
         related_locations,

@@ -122,7 +122,7 @@ fn per_image(policy: &PolicySet, set: &ImageSet, evaluation: &Evaluation) -> Vec
                 policy.rules[f.rule].id.clone(),
                 image,
                 f.status.as_str().to_owned(),
-                f.message.clone(),
+                f.message.to_string(),
                 f.waiver,
             ))
         })

@@ -379,7 +379,7 @@ pub fn findings_in(
                 f.image
                     .and_then(|i| set.images()[i].id().map(str::to_owned)),
                 f.status,
-                f.message.clone(),
+                f.message.to_string(),
             )
         })
         .collect()
