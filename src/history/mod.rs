@@ -386,6 +386,10 @@ impl FindingSource for Restated<'_> {
             each(NewFinding { first_seen, ..row })
         });
     }
+
+    fn each_key<'s>(&'s self, each: &mut dyn FnMut(&'s str, Option<&'s str>)) {
+        self.findings.each_key(each);
+    }
 }
 
 fn open_error(target: &Target, error: &StoreError) -> Diag {

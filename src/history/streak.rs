@@ -301,9 +301,8 @@ impl Streaks for OpenState<'_> {
 /// findings continue are struck off (and freed), so what is left are the
 /// ones it may end ([`Fixes`]).
 pub fn settle(mut open: OpenSince, findings: &dyn FindingSource) -> OpenSince {
-    findings.each(&mut |f| {
-        open.strike(f.rule, f.image);
-        true
+    findings.each_key(&mut |rule, image| {
+        open.strike(rule, image);
     });
     open.unstruck()
 }
