@@ -337,6 +337,8 @@ struct Inner {
     seq: u64,
     inserted: usize,
     clock: Clock,
+    /// The images and modules by id, for the usage pages.
+    indexes: usage::Indexes,
 }
 
 #[derive(Debug)]
@@ -416,6 +418,7 @@ impl Emulator {
                 seq: 0,
                 inserted: 0,
                 clock: config.clock,
+                indexes: usage::Indexes::default(),
             }),
         });
         let app = axum::Router::new()
@@ -879,14 +882,12 @@ fn answer(
             .collect();
         ("ImageSet", matched.len(), page)
     } else {
-        let (total, page) = usage::page(
-            &action,
-            &inner.images,
-            &inner.instances,
-            &inner.modules,
-            &params.filters,
-            window,
-        );
+        let data = usage::Data {
+            images: &inner.images,
+            instances: &inner.instances,
+            modules: &inner.modules,
+        };
+        let (total, page) = usage::page(&action, data, &mut inner.indexes, &params.filters, window);
         (usage::set_key(&action), total, page)
     };
     let total_count = i64::try_from(total)

@@ -149,8 +149,69 @@ fn emulated(name: &str) -> bool {
     )
 }
 
+/// Where each item of a list is, by id: built once and checked on every use (an entry that no
+/// longer points at an item with its id, or a miss, rebuilds it, at most once a request), so
+/// the pages of a large listing do not each index every image, and no path that changes the
+/// data has to remember to update it. With duplicate ids, the last one is found.
+#[derive(Debug, Default)]
+pub(crate) struct IdIndex {
+    positions: HashMap<String, usize>,
+}
+
+/// One request's lookups in an [`IdIndex`]: the index is rebuilt at most once.
+struct Lookup<'i, 'a, T> {
+    index: &'i mut IdIndex,
+    items: &'a [T],
+    id_of: fn(&T) -> Option<&str>,
+    rebuilt: bool,
+}
+
+impl<'i, 'a, T> Lookup<'i, 'a, T> {
+    fn new(index: &'i mut IdIndex, items: &'a [T], id_of: fn(&T) -> Option<&str>) -> Self {
+        Lookup {
+            index,
+            items,
+            id_of,
+            rebuilt: false,
+        }
+    }
+
+    fn get(&mut self, id: &str) -> Option<&'a T> {
+        let found = |index: &IdIndex| {
+            let item = self.items.get(*index.positions.get(id)?)?;
+            ((self.id_of)(item) == Some(id)).then_some(item)
+        };
+        if let Some(item) = found(self.index) {
+            return Some(item);
+        }
+        if self.rebuilt {
+            return None;
+        }
+        self.rebuilt = true;
+        self.index.positions = self
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| Some(((self.id_of)(item)?.to_owned(), i)))
+            .collect();
+        found(self.index)
+    }
+}
+
+fn image_id(image: &Value) -> Option<&str> {
+    image.get("ImageId")?.as_str()
+}
+
+fn module_id(module: &Module) -> Option<&str> {
+    Some(&module.id)
+}
+
 impl Instance {
-    fn matches(&self, modules: &HashMap<&str, &Module>, filters: &[(String, Vec<String>)]) -> bool {
+    fn matches(
+        &self,
+        modules: &mut Lookup<'_, '_, Module>,
+        filters: &[(String, Vec<String>)],
+    ) -> bool {
         filters.iter().all(|(name, values)| {
             let any = |v: Option<&str>| v.is_some_and(|v| values.iter().any(|x| x == v));
             match name.as_str() {
@@ -171,18 +232,22 @@ impl Instance {
 
     /// The instance as `DescribeInstances` sends it, its `Image` the data set's image (or
     /// `{"ImageId"}` alone for an id the data set does not hold).
-    fn render(&self, images: &HashMap<&str, &Value>, modules: &HashMap<&str, &Module>) -> Value {
+    fn render(
+        &self,
+        images: &mut Lookup<'_, '_, Value>,
+        modules: &mut Lookup<'_, '_, Module>,
+    ) -> Value {
         let image = match &self.image {
             None => Value::Null,
             Some(id) => images
-                .get(id.as_str())
-                .map_or_else(|| json!({ "ImageId": id }), |image| public_view(image)),
+                .get(id)
+                .map_or_else(|| json!({ "ImageId": id }), public_view),
         };
         let module = match &self.module {
             None => Value::Null,
             Some(id) => json!({
                 "ModuleId": id,
-                "ModuleName": modules.get(id.as_str()).map_or("", |m| m.name.as_str()),
+                "ModuleName": modules.get(id).map_or("", |m| m.name.as_str()),
             }),
         };
         // The members of the official example that are not read, so pages are as large as
@@ -235,12 +300,12 @@ impl Module {
     }
 
     /// The `ModuleItem` as `DescribeModule` sends it.
-    fn render(&self, images: &HashMap<&str, &Value>, instances: usize) -> Value {
+    fn render(&self, images: &mut Lookup<'_, '_, Value>, instances: usize) -> Value {
         let image = match &self.default_image {
             None => Value::Null,
             Some(id) => images
-                .get(id.as_str())
-                .map_or_else(|| json!({ "ImageId": id }), |image| public_view(image)),
+                .get(id)
+                .map_or_else(|| json!({ "ImageId": id }), public_view),
         };
         json!({
             "Module": {
@@ -260,42 +325,59 @@ impl Module {
     }
 }
 
+/// The indexes of the data set's images and modules by id, kept between requests.
+#[derive(Debug, Default)]
+pub(crate) struct Indexes {
+    images: IdIndex,
+    modules: IdIndex,
+}
+
+/// The data a usage page is served from.
+pub(crate) struct Data<'a> {
+    pub images: &'a [Value],
+    pub instances: &'a [Instance],
+    pub modules: &'a [Module],
+}
+
 /// One page of `action`: how many items match `filters`, and those in `window(total)`
-/// rendered (only those: a page renders at most a hundred items, whatever the total).
+/// rendered (only those: a page renders at most a hundred items, whatever the total, and
+/// looks up only their images and modules).
 pub(crate) fn page(
     action: &str,
-    images: &[Value],
-    instances: &[Instance],
-    modules: &[Module],
+    data: Data<'_>,
+    indexes: &mut Indexes,
     filters: &[(String, Vec<String>)],
     window: impl FnOnce(usize) -> std::ops::Range<usize>,
 ) -> (usize, Vec<Value>) {
-    let images: HashMap<&str, &Value> = images
-        .iter()
-        .filter_map(|image| Some((image.get("ImageId")?.as_str()?, image)))
-        .collect();
-    let by_id: HashMap<&str, &Module> = modules.iter().map(|m| (m.id.as_str(), m)).collect();
+    let mut images = Lookup::new(&mut indexes.images, data.images, image_id);
+    let mut modules = Lookup::new(&mut indexes.modules, data.modules, module_id);
     if action == DESCRIBE_INSTANCES {
-        let matched: Vec<&Instance> = instances
+        let matched: Vec<&Instance> = data
+            .instances
             .iter()
-            .filter(|i| i.matches(&by_id, filters))
+            .filter(|i| i.matches(&mut modules, filters))
             .collect();
         let page = matched[window(matched.len())]
             .iter()
-            .map(|i| i.render(&images, &by_id))
+            .map(|i| i.render(&mut images, &mut modules))
             .collect();
         (matched.len(), page)
     } else {
         let mut members: HashMap<&str, usize> = HashMap::new();
-        for instance in instances {
+        for instance in data.instances {
             if let Some(module) = &instance.module {
                 *members.entry(module.as_str()).or_default() += 1;
             }
         }
-        let matched: Vec<&Module> = modules.iter().filter(|m| m.matches(filters)).collect();
+        let matched: Vec<&Module> = data.modules.iter().filter(|m| m.matches(filters)).collect();
         let page = matched[window(matched.len())]
             .iter()
-            .map(|m| m.render(&images, members.get(m.id.as_str()).copied().unwrap_or(0)))
+            .map(|m| {
+                m.render(
+                    &mut images,
+                    members.get(m.id.as_str()).copied().unwrap_or(0),
+                )
+            })
             .collect();
         (matched.len(), page)
     }
@@ -310,7 +392,12 @@ fn matching(
     modules: &[Module],
     filters: &[(String, Vec<String>)],
 ) -> Vec<Value> {
-    page(action, images, instances, modules, filters, |total| {
+    let data = Data {
+        images,
+        instances,
+        modules,
+    };
+    page(action, data, &mut Indexes::default(), filters, |total| {
         0..total
     })
     .1
@@ -525,6 +612,35 @@ pub fn load_usage(text: &str) -> Result<(Vec<Instance>, Vec<Module>), String> {
 mod tests {
     use super::*;
     use crate::data::generate_images;
+
+    /// The index kept between requests follows the data however it changed: an entry that
+    /// points at another item, or a miss, rebuilds it (once a request), and the last of
+    /// duplicate ids is found, as a table of the whole list would.
+    #[test]
+    fn the_id_index_follows_changed_data() {
+        let mut index = IdIndex::default();
+        let mut images = vec![
+            json!({ "ImageId": "img-a", "n": 1 }),
+            json!({ "ImageId": "img-b", "n": 2 }),
+        ];
+        let n = |v: Option<&Value>| v.map(|v| v["n"].clone());
+        let mut lookup = Lookup::new(&mut index, &images, image_id);
+        assert_eq!(n(lookup.get("img-b")), Some(json!(2)));
+        assert_eq!(lookup.get("img-x"), None);
+        // Deleted, moved and added images, as DeleteImage and fault scripts change them.
+        images.remove(0);
+        images.push(json!({ "ImageId": "img-c", "n": 3 }));
+        images.push(json!({ "ImageId": "img-c", "n": 4 }));
+        let mut lookup = Lookup::new(&mut index, &images, image_id);
+        assert_eq!(n(lookup.get("img-b")), Some(json!(2)), "moved");
+        assert_eq!(lookup.get("img-a"), None, "deleted");
+        assert_eq!(
+            n(lookup.get("img-c")),
+            Some(json!(4)),
+            "added, the last of two"
+        );
+        assert_eq!(index.positions.len(), 2);
+    }
 
     #[test]
     fn generated_usage_has_a_realistic_share() {
