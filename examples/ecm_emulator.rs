@@ -1,5 +1,6 @@
-//! Runs the ECM emulator (`DescribeImage`, and `DescribeInstances` and `DescribeModule` for
-//! usage) on 127.0.0.1 so the live path can be tried without an account:
+//! Runs the ECM emulator (`DescribeImage`, `DescribeInstances` and `DescribeModule` for
+//! usage, and the writes `apply` sends, `DeleteImage` and `ModifyImageAttribute`, on its own
+//! data) on 127.0.0.1 so the live path and remediation can be tried without an account:
 //!
 //! ```text
 //! cargo run --example ecm_emulator -- --images examples/snapshots/account.json --port 8080   # its usage too
@@ -35,7 +36,9 @@ enum Limiter {
 }
 
 #[derive(Parser)]
-#[command(about = "Local emulator of Tencent Cloud ECM DescribeImage (127.0.0.1 only)")]
+#[command(
+    about = "Local emulator of Tencent Cloud ECM: DescribeImage, DescribeInstances, DescribeModule, DeleteImage and ModifyImageAttribute (127.0.0.1 only)"
+)]
 struct Args {
     /// Images to serve, in any shape `ecmguard check --snapshot` reads (`-` for stdin): a
     /// snapshot, a DescribeImage response, tccli output, the pages of one listing (a JSON
@@ -196,6 +199,8 @@ async fn main() {
         ecm_emulator::DESCRIBE_IMAGE,
         ecm_emulator::DESCRIBE_INSTANCES,
         ecm_emulator::DESCRIBE_MODULE,
+        ecm_emulator::DELETE_IMAGE,
+        ecm_emulator::MODIFY_IMAGE_ATTRIBUTE,
     ] {
         let s = emulator.summary_of(action);
         if s.requests > 0 {

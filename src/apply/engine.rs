@@ -25,10 +25,12 @@ use std::cell::RefCell;
 
 use futures_util::StreamExt;
 use jiff::Timestamp;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::client::{self, Budget, Write, WriteError};
 use super::report::{ActionOutcome, Applied, Status};
+use crate::image::Image;
 use crate::plan::model::{Action, ActionKind, KeptReason};
 use crate::source::live::{
     ApiErrorKind, ApiFilter, FetchError, FetchProgress, Session, UsageScope,
@@ -394,16 +396,25 @@ async fn recheck(
     let id = action.image_id.as_str();
     let by_id = [ApiFilter::new("image-id", [id.to_owned()])];
     let fetched = session.images(&by_id, &silent).await?;
-    let current: Option<Map<String, Value>> = fetched
-        .images
-        .iter()
-        .filter_map(|raw| serde_json::from_str::<Map<String, Value>>(raw.get()).ok())
-        .find(|image| image.get("ImageId").and_then(Value::as_str) == Some(id));
+    let current = fetched.images.iter().find(|raw| {
+        serde_json::from_str::<Map<String, Value>>(raw.get())
+            .is_ok_and(|image| image.get("ImageId").and_then(Value::as_str) == Some(id))
+    });
     let Some(current) = current else {
         return Ok(match action.kind {
             ActionKind::Delete => Now::Done("the image no longer exists".to_owned()),
             _ => Now::Stale("the image no longer exists".to_owned()),
         });
+    };
+    let current = match as_planned(current) {
+        Ok(current) => current,
+        // Not to be read as gone: the image is there, and what it is now is unknown.
+        Err(e) => {
+            return Ok(Now::Stale(format!(
+                "the image as read now does not fit the image model ({})",
+                crate::text::escape(&e)
+            )));
+        }
     };
     if let Some((field, _)) = action.kind.field_limit()
         && let Some(new) = action.kind.new_value()
@@ -475,6 +486,19 @@ async fn recheck(
         ActionKind::Describe { .. } => {}
     }
     Ok(Now::ToDo)
+}
+
+/// The image as a plan records it (`plan::planner`): read into the image model and written
+/// back. The API sends some fields as `null` that the model holds as missing and the plan
+/// leaves out; compared as sent, every such field would look changed and the action would
+/// never be done.
+fn as_planned(raw: &RawValue) -> Result<Map<String, Value>, String> {
+    let image: Image = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+    match serde_json::to_value(&image) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err("not an object".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The first field (in the order the plan saw them, then new ones) whose value differs

@@ -5,6 +5,9 @@
 use ecm_emulator::{Change, DELETE_IMAGE, Fault, FaultRule, FaultScript, MODIFY_IMAGE_ATTRIBUTE};
 use ecmguard::plan::model::ActionKind;
 
+use crate::live_cli::{Server, with_credentials};
+use crate::support::{NOW, Test};
+
 use super::support::{
     A, B, C, apply, apply_bytes, deletes_forbidden, later_usage_reads_late, plan, plan_file,
     server, writes,
@@ -268,4 +271,45 @@ fn plans_that_cannot_be_trusted_are_refused_before_anything_is_done() {
 
     assert_eq!(writes(&server), 0);
     assert!(image(&server, A).is_some());
+}
+
+/// The API sends fields as `null` (`TaskId`, `SrcImage`, `IsSupportCloudInit`…) that the
+/// plan, written from the image model, leaves out: null and absent are the same value there.
+/// Made by `ecmguard plan` itself (not a hand-written plan), a delete of such an image is
+/// done, not skipped as if the image had changed.
+#[test]
+fn a_field_sent_as_null_is_not_a_change_since_the_plan() {
+    let mut images = ecm_emulator::generate_images(12);
+    let target = images
+        .iter()
+        .position(|i| i["ImageType"] == "PRIVATE_IMAGE")
+        .expect("a private image");
+    let id = images[target]["ImageId"].as_str().expect("id").to_owned();
+    for key in [
+        "TaskId",
+        "SrcImage",
+        "IsSupportCloudInit",
+        "ImageDescription",
+    ] {
+        images[target][key] = serde_json::Value::Null;
+    }
+    let server = Server::start(images, |_| {});
+    let url = server.url();
+    let policy = format!(
+        "rules:\n  - id: doomed\n    title: doomed\n    where: {{ ImageId: [{id}] }}\n    assert: {{ ImageState: RETIRED }}\n    fix: delete\n"
+    );
+    let planned = with_credentials(Test::new().policy(&policy))
+        .args(&["plan", "--endpoint", &url, "--now", NOW, "--format", "json"])
+        .run();
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    assert!(planned.stdout.contains(&id), "{}", planned.stdout);
+    let applied = apply_bytes(&server, planned.stdout.as_bytes(), &[]);
+    assert!(
+        applied.stdout.contains(&format!("delete {id}: done")),
+        "{}\n{}",
+        applied.stdout,
+        applied.stderr
+    );
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(image(&server, &id).is_none(), "the image was deleted");
 }
