@@ -68,6 +68,7 @@ pub mod fs;
 pub mod generate;
 pub mod history;
 pub mod image;
+mod memory;
 pub mod outcome;
 pub mod plan;
 pub mod policy;

@@ -16,7 +16,6 @@ pub mod account;
 pub mod actions;
 pub mod actions_view;
 pub mod html;
-mod memory;
 pub mod open_list;
 pub mod pgpass;
 pub mod plan;
@@ -31,7 +30,7 @@ pub mod store;
 pub mod streak;
 pub mod summary;
 
-pub(crate) use memory::release_freed;
+pub(crate) use crate::memory::release_freed;
 
 use std::path::PathBuf;
 
@@ -241,7 +240,7 @@ impl History {
             open: streak::settle(facts.open, findings),
             ..facts
         });
-        memory::release_freed();
+        crate::memory::release_freed();
         let store = self.store.as_mut();
         store
             .begin_write(&run.account)

@@ -639,7 +639,10 @@ impl Session {
                 .await
                 .map_err(failed(&DESCRIBE_INSTANCES))?;
             stats = stats.add(&listed.stats);
-            instances.extend(typed(&listed).map_err(failed(&DESCRIBE_INSTANCES))?);
+            append(
+                &mut instances,
+                typed(listed).map_err(failed(&DESCRIBE_INSTANCES))?,
+            );
         }
         for filters in &batches {
             let listed = self
@@ -647,7 +650,10 @@ impl Session {
                 .await
                 .map_err(failed(&DESCRIBE_MODULE))?;
             stats = stats.add(&listed.stats);
-            modules.extend(typed(&listed).map_err(failed(&DESCRIBE_MODULE))?);
+            append(
+                &mut modules,
+                typed(listed).map_err(failed(&DESCRIBE_MODULE))?,
+            );
         }
         // Each listing was checked complete; several batches are merged (an instance runs
         // one image, so they are disjoint, but a repeat is dropped all the same).
@@ -695,7 +701,7 @@ impl Session {
         for filters in &batches {
             let listed = self.listed(&DESCRIBE_MODULE, filters, on_progress).await?;
             stats = stats.add(&listed.stats);
-            modules.extend(typed::<Module>(&listed)?);
+            append(&mut modules, typed::<Module>(listed)?);
         }
         Ok((modules, stats))
     }
@@ -703,22 +709,45 @@ impl Session {
 
 /// A listing's kept items, typed. They were trimmed to this type as the pages arrived, so
 /// this cannot fail unless the API sent something the trim let through.
-fn typed<T: serde::de::DeserializeOwned>(listed: &Listed) -> Result<Vec<T>, FetchError> {
-    listed
-        .items
-        .iter()
-        .enumerate()
-        .map(|(position, raw)| {
-            serde_json::from_str(raw.get()).map_err(|e| FetchError::ItemModel {
-                action: listed.action,
-                offset: 0,
-                position: position + 1,
-                detail: e.to_string(),
-                request_id: String::new(),
-            })
-        })
-        .collect()
+///
+/// Each item as listed is freed once it is typed, and what is freed is handed back to the
+/// system every [`RELEASE_EVERY`] items: the typed items go into one new vector, which
+/// cannot reuse the listed items' small chunks, so without it the whole listing would be
+/// counted twice at the end (147,189 instances: about 21 MB listed and 18 MB typed).
+fn typed<T: serde::de::DeserializeOwned>(listed: Listed) -> Result<Vec<T>, FetchError> {
+    let Listed { action, items, .. } = listed;
+    let mut typed = Vec::with_capacity(items.len());
+    for (position, raw) in items.into_iter().enumerate() {
+        let item = serde_json::from_str(raw.get()).map_err(|e| FetchError::ItemModel {
+            action,
+            offset: 0,
+            position: position + 1,
+            detail: e.to_string(),
+            request_id: String::new(),
+        })?;
+        drop(raw);
+        typed.push(item);
+        if (position + 1) % RELEASE_EVERY == 0 {
+            crate::memory::release_freed();
+        }
+    }
+    crate::memory::release_freed();
+    Ok(typed)
 }
+
+/// `more` after `items`; the first batch becomes `items` (moving a vector of every instance
+/// into another would hold both at once).
+fn append<T>(items: &mut Vec<T>, more: Vec<T>) {
+    if items.is_empty() {
+        *items = more;
+    } else {
+        items.extend(more);
+    }
+}
+
+/// How many listed items are typed between two hand-backs of freed memory (each a walk
+/// of the free chunks, about a millisecond).
+const RELEASE_EVERY: usize = 16_384;
 
 fn distinct_count<T>(items: &[T], id: impl Fn(&T) -> Option<&str>) -> u64 {
     items
