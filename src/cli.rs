@@ -257,11 +257,10 @@ pub struct SelectionArgs {
     pub usage: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    pub policy: PolicyArgs,
-    /// Evaluate a saved result set (`-` for stdin); no network call is made.
+/// A saved result set in place of the live API, for `check` and `plan`.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// Read the images from a saved result set (`-` for stdin); no network call is made.
     #[arg(
         long,
         value_name = "FILE",
@@ -271,6 +270,14 @@ pub struct CheckArgs {
     /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word; every report says so.
     #[arg(long = "assume-complete", requires = "snapshot")]
     pub assume_complete: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub source: SnapshotArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]
@@ -322,22 +329,13 @@ pub struct CheckArgs {
 /// `ecmguard plan`: check's inputs, and where the plan goes.
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = "Runs the check exactly as `ecmguard check` does (policies, snapshot or live API, params, waivers, baseline, history and grace), and plans one action per violation of a rule with a `fix`. Never planned: indeterminate, waived, baselined or grace findings; a delete of an image not proven unused (usage is always listed for a delete); a change to a public image; a name over 20 characters or a description over 60; a name another image has or two actions would take. Nothing is changed by this command.\n\nExit codes: 0 the plan was made (with or without actions), 2 invalid invocation or policy, or more actions than --max-actions (nothing saved), 3 data incomplete.\n\nExamples:\n  ecmguard plan -o plan.json\n  ecmguard plan --snapshot images.json --format json\n  ecmguard apply plan.json"
+    after_long_help = "Runs the check exactly as `ecmguard check` does (policies, snapshot or live API, params, waivers, baseline, history and grace), and plans one action per violation of a rule with a `fix`. Never planned: indeterminate, waived, baselined or grace findings; a delete of an image not proven unused (usage is always listed for a delete); a change to a public image; a name over 20 characters or a description over 60; a name another image has or two actions would take. Nothing is changed by this command. A plan made from --snapshot can be applied only when the snapshot records its endpoint (as `ecmguard fetch --usage` writes it).\n\nExit codes: 0 the plan was made (with or without actions), 2 invalid invocation or policy, or more actions than --max-actions (nothing saved), 3 data incomplete.\n\nExamples:\n  ecmguard plan -o plan.json\n  ecmguard plan --snapshot images.json --format json\n  ecmguard apply plan.json"
 )]
 pub struct PlanArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Plan from a saved result set (`-` for stdin); no network call is made. To apply the
-    /// plan, the snapshot must record its endpoint (as `ecmguard fetch --usage` writes it).
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with_all = ["endpoint", "region", "filters", "rate", "timeout", "deadline", "profile"]
-    )]
-    pub snapshot: Option<String>,
-    /// Judge a --snapshot that states no total (a bare JSON array of images) as the whole result set, on your word.
-    #[arg(long = "assume-complete", requires = "snapshot")]
-    pub assume_complete: bool,
+    #[command(flatten)]
+    pub source: SnapshotArgs,
     #[command(flatten)]
     pub selection: SelectionArgs,
     #[command(flatten)]

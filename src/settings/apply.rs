@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::check::check_history;
 use super::live::{LiveSettings, live_settings};
 use super::{HistorySettings, PlanSettings, Problems, SourceSettings, project_config};
-use crate::cli::{ApplyArgs, PlanArgs, PlanFormat};
+use crate::cli::{ApplyArgs, PlanArgs, PlanFormat, SnapshotArgs};
 use crate::diag::Diag;
 
 /// Where an apply's actions come from.
@@ -100,8 +100,10 @@ impl ApplySettings {
     fn planning(args: &ApplyArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let plan_args = PlanArgs {
             policy: args.policy.clone(),
-            snapshot: None,
-            assume_complete: false,
+            source: SnapshotArgs {
+                snapshot: None,
+                assume_complete: false,
+            },
             selection: args.selection.clone(),
             live: args.live.clone(),
             baseline: args.baseline.clone(),

@@ -95,10 +95,10 @@ impl CheckSettings {
                 Err(diag) => problems.0.push(diag),
             }
         }
-        let source = match &args.snapshot {
+        let source = match &args.source.snapshot {
             Some(name) => Some(SourceSettings::Snapshot {
                 path: name.clone(),
-                completeness: if args.assume_complete {
+                completeness: if args.source.assume_complete {
                     Completeness::Assumed
                 } else {
                     Completeness::Proven

@@ -28,8 +28,7 @@ impl PlanSettings {
     pub fn from_args(args: &PlanArgs, clock: fn() -> Timestamp) -> Result<Self, Vec<Diag>> {
         let check = CheckArgs {
             policy: args.policy.clone(),
-            snapshot: args.snapshot.clone(),
-            assume_complete: args.assume_complete,
+            source: args.source.clone(),
             selection: args.selection.clone(),
             live: args.live.clone(),
             format: Format::Human,
