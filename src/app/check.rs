@@ -8,14 +8,15 @@ use super::{Io, file_failed, history};
 use crate::cli::CheckArgs;
 use crate::diag::{Code, Diag};
 use crate::eval::baseline::Baseline;
-use crate::eval::{EvalOptions, Selection, Verdict, evaluate};
+use crate::eval::{EvalOptions, Evaluation, Selection, Verdict, evaluate};
 use crate::exit::ExitCode;
 use crate::fs::write::{AtomicFile, file_identity};
 use crate::history::Target;
 use crate::history::record::Checked;
 use crate::image::ImageSet;
 use crate::outcome::{Error, Outcome};
-use crate::policy;
+use crate::policy::model::UsageReaders;
+use crate::policy::{self, PolicySet};
 use crate::report::human::{self, Style};
 use crate::report::{self, Report, RunInfo};
 use crate::settings::{CheckSettings, HistorySettings, SourceSettings};
@@ -40,55 +41,25 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
-    // Opened before any image is fetched: a history that cannot be used
-    // stops the run before the API is asked for anything.
-    let opening = history::open_for_check(settings.history.as_ref(), options.now)?;
     // Usage is listed only when something reads it: a policy without usage rules makes no
     // request an account granting only ecm:DescribeImage would refuse.
     let readers = loaded.policy.usage_readers();
-    let needed_by = if !readers.is_empty() {
-        Some(readers.describe())
-    } else {
-        settings.usage.then(|| "--usage".to_owned())
-    };
-    let Source {
+    let Judged {
         images,
         provenance,
-        warnings: source_warnings,
-        modules,
-    } = images(&settings, needed_by.as_deref(), io)?;
-    let mut history = opening.map(history::Opening::wait).transpose()?;
-    let selection = selection(&settings, &provenance, &modules);
-    let checked = checked_by_run(selection.as_ref(), &images);
-    if let Some(history) = &mut history {
-        // Before anything is judged: one label's streaks are never continued
-        // (or ended) by another account's run.
-        history::admit(history, &images, &checked)?;
-    }
-    let mut evaluation = evaluate(
-        &loaded.policy,
-        &images,
-        EvalOptions {
-            now: options.now,
-            baseline: baseline.as_ref(),
-            selection: selection.as_ref(),
-            history: history.as_ref().map(|h| &h.facts.open),
-        },
-    );
+        selection,
+        checked,
+        mut history,
+        mut evaluation,
+        warnings: judged_warnings,
+    } = judge(&settings, &loaded.policy, baseline.as_ref(), &readers, io)?;
     let mut warnings = loaded.warnings;
     let nothing_checked = images
         .is_empty()
         .then(|| nothing_checked(&settings, &provenance, selection.as_ref()));
     // In every report, as the first warning: it is the gate's first fact.
     warnings.extend(nothing_checked.clone());
-    // Then what the verdict rests on: a completeness the user vouched for,
-    // and a history that had to be corrected.
-    warnings.extend(source_warnings);
-    warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
-    // A --module that deploys no image is why nothing is checked for it.
-    warnings.extend(modules.warnings);
-    // Every report says how many instances run an image nobody can name.
-    warnings.extend(images.usage().and_then(unknown_images));
+    warnings.extend(judged_warnings);
     warnings.append(&mut evaluation.warnings);
     evaluation.warnings = warnings;
     let verdict = evaluation.verdict(&loaded.policy, settings.fail_on, settings.allow_empty);
@@ -175,6 +146,81 @@ pub(super) fn run(args: &CheckArgs, io: &mut Io<'_>) -> Result<Outcome, Error> {
         }
     }
     Ok(Outcome::Verdict(verdict))
+}
+
+/// What `check` and `plan` judge alike, before anything is written: the images (live or a
+/// snapshot, with usage when something reads it), the history's open streaks admitted for
+/// them, and the evaluation.
+pub(super) struct Judged {
+    pub(super) images: ImageSet,
+    pub(super) provenance: Provenance,
+    pub(super) selection: Option<Selection>,
+    /// What the run checked, as the history records it.
+    pub(super) checked: Checked,
+    pub(super) history: Option<history::CheckHistory>,
+    pub(super) evaluation: Evaluation,
+    /// What the verdict rests on, in report order: a completeness the user vouched for, a
+    /// history that had to be corrected, `--module`s that deploy no image, instances whose
+    /// image is unknown. Evaluation's own warnings stay in `evaluation`.
+    pub(super) warnings: Vec<Diag>,
+}
+
+/// The steps `check` and `plan` share, from the history's opening to the evaluation.
+/// `readers` are what reads usage (a plan adds its delete rules): usage is listed when
+/// there is one, or with `--usage`.
+pub(super) fn judge(
+    settings: &CheckSettings,
+    policy: &PolicySet,
+    baseline: Option<&Baseline>,
+    readers: &UsageReaders,
+    io: &mut Io<'_>,
+) -> Result<Judged, Error> {
+    let now = settings.policy.compile.now;
+    // Opened before any image is fetched: a history that cannot be used
+    // stops the run before the API is asked for anything.
+    let opening = history::open_for_check(settings.history.as_ref(), now)?;
+    let needed_by = if !readers.is_empty() {
+        Some(readers.describe())
+    } else {
+        settings.usage.then(|| "--usage".to_owned())
+    };
+    let Source {
+        images,
+        provenance,
+        warnings: source_warnings,
+        modules,
+    } = images(settings, needed_by.as_deref(), io)?;
+    let mut history = opening.map(history::Opening::wait).transpose()?;
+    let selection = selection(settings, &provenance, &modules);
+    let checked = checked_by_run(selection.as_ref(), &images);
+    if let Some(history) = &mut history {
+        // Before anything is judged: one label's streaks are never continued
+        // (or ended) by another account's run.
+        history::admit(history, &images, &checked)?;
+    }
+    let evaluation = evaluate(
+        policy,
+        &images,
+        EvalOptions {
+            now,
+            baseline,
+            selection: selection.as_ref(),
+            history: history.as_ref().map(|h| &h.facts.open),
+        },
+    );
+    let mut warnings = source_warnings;
+    warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
+    warnings.extend(modules.warnings);
+    warnings.extend(images.usage().and_then(unknown_images));
+    Ok(Judged {
+        images,
+        provenance,
+        selection,
+        checked,
+        history,
+        evaluation,
+        warnings,
+    })
 }
 
 pub(super) fn read_baseline(path: &std::path::Path) -> Result<Baseline, Error> {

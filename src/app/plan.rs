@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::check::{self, Source};
-use super::{Io, file_failed, history};
+use super::check::{self, Judged};
+use super::{Io, file_failed};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::diag::{Code, Diag};
-use crate::eval::{EvalOptions, evaluate};
 use crate::fs::write::AtomicFile;
 use crate::history::account::Fingerprint;
 use crate::outcome::{Error, Outcome};
@@ -63,7 +62,6 @@ pub(super) fn make(
         Some(path) => Some(check::read_baseline(path)?),
         None => None,
     };
-    let opening = history::open_for_check(check_settings.history.as_ref(), options.now)?;
     // Usage is listed for every delete a rule declares, whatever the rules
     // read: a delete is planned only for an image proven unused.
     let mut readers = loaded.policy.usage_readers();
@@ -72,41 +70,23 @@ pub(super) fn make(
             readers.rules.push(rule.id.clone());
         }
     }
-    let needed_by = if !readers.is_empty() {
-        Some(readers.describe())
-    } else {
-        check_settings.usage.then(|| "--usage".to_owned())
-    };
-    let Source {
+    let Judged {
         images,
         provenance,
-        warnings: source_warnings,
-        modules,
-    } = check::images(check_settings, needed_by.as_deref(), io)?;
-    let mut history = opening.map(history::Opening::wait).transpose()?;
-    let selection = check::selection(check_settings, &provenance, &modules);
-    if let Some(history) = &mut history {
-        // The same account rule as the check's: a label's history never
-        // judges another account's images.
-        let checked = check::checked_by_run(selection.as_ref(), &images);
-        history::admit(history, &images, &checked)?;
-    }
-    let evaluation = evaluate(
+        selection,
+        evaluation,
+        warnings: judged_warnings,
+        ..
+    } = check::judge(
+        check_settings,
         &loaded.policy,
-        &images,
-        EvalOptions {
-            now: options.now,
-            baseline: baseline.as_ref(),
-            selection: selection.as_ref(),
-            history: history.as_ref().map(|h| &h.facts.open),
-        },
-    );
+        baseline.as_ref(),
+        &readers,
+        io,
+    )?;
     // What the check would warn about goes to stderr: a plan has no report.
     let mut warnings = loaded.warnings;
-    warnings.extend(source_warnings);
-    warnings.extend(history.as_ref().and_then(|h| h.facts.clamped_warning()));
-    warnings.extend(modules.warnings);
-    warnings.extend(images.usage().and_then(check::unknown_images));
+    warnings.extend(judged_warnings);
     warnings.extend(evaluation.warnings.iter().cloned());
     // A plan's life is real time: the system clock, never --now.
     let created_at = Timestamp::from_second((io.clock)().as_second()).map_err(|e| internal(&e))?;
