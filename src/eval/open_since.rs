@@ -177,9 +177,10 @@ impl SortedIds {
     }
 }
 
-/// The length of the common prefix of sorted strings, from the first and
-/// the last, cut back to a character boundary so every rest is text.
-fn common_prefix(first: &str, last: &str) -> usize {
+/// The length of the common prefix of two strings (of sorted strings, from
+/// the first and the last), cut back to a character boundary so every rest
+/// is text.
+pub(crate) fn common_prefix(first: &str, last: &str) -> usize {
     let mut common = first
         .bytes()
         .zip(last.bytes())

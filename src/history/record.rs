@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::account::Fingerprint;
 use super::store::{Counts, FindingSource, NewFinding, RuleCountRecord, RunRecord};
+use crate::eval::open_since::common_prefix;
 use crate::policy::PolicySet;
 use crate::report::Report;
 use crate::source::Provenance;
@@ -204,24 +205,13 @@ impl IndexOrder {
 /// all over memory.
 fn images_by_id(images: &[crate::image::Image]) -> Vec<u32> {
     let id = |i: u32| images[i as usize].id();
-    // In bytes: ids need not share whole characters.
     let shared = images
         .iter()
         .filter_map(|image| image.id())
-        .fold(None::<&[u8]>, |common, id| {
-            Some(match common {
-                None => id.as_bytes(),
-                Some(common) => {
-                    let same = common
-                        .iter()
-                        .zip(id.as_bytes())
-                        .take_while(|(a, b)| a == b)
-                        .count();
-                    &common[..same]
-                }
-            })
+        .fold(None::<&str>, |common, id| {
+            Some(common.map_or(id, |common| &common[..common_prefix(common, id)]))
         })
-        .map_or(0, <[u8]>::len);
+        .map_or(0, str::len);
     let key = |i: u32| {
         let mut bytes = [0u8; 8];
         if let Some(rest) = id(i).and_then(|id| id.as_bytes().get(shared..)) {
