@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use super::client::{self, Budget, Write, WriteError};
 use super::report::{ActionOutcome, Applied, Status};
 use crate::image::Image;
-use crate::plan::model::{Action, ActionKind, KeptReason};
+use crate::plan::model::{Action, ActionKind, KeptReason, recorded_image};
 use crate::source::live::{
     ApiErrorKind, ApiFilter, FetchError, FetchProgress, Session, UsageScope,
 };
@@ -488,17 +488,11 @@ async fn recheck(
     Ok(Now::ToDo)
 }
 
-/// The image as a plan records it (`plan::planner`): read into the image model and written
-/// back. The API sends some fields as `null` that the model holds as missing and the plan
-/// leaves out; compared as sent, every such field would look changed and the action would
-/// never be done.
+/// The image read now in the form a plan records ([`recorded_image`]): compared as sent,
+/// every field the API sends as `null` would look changed and the action never be done.
 fn as_planned(raw: &RawValue) -> Result<Map<String, Value>, String> {
     let image: Image = serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
-    match serde_json::to_value(&image) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err("not an object".to_owned()),
-        Err(e) => Err(e.to_string()),
-    }
+    Ok(recorded_image(&image))
 }
 
 /// The first field (in the order the plan saw them, then new ones) whose value differs

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{Code, Diag};
+use crate::image::Image;
 
 /// What one action does to its image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +94,21 @@ impl Action {
     pub fn old_value(&self) -> Option<&str> {
         let (field, _) = self.kind.field_limit()?;
         self.image.get(field).and_then(|v| v.as_str())
+    }
+}
+
+/// An image as a plan records it, and as `apply` puts a fresh read of it before comparing
+/// the two: the image model written as JSON, so that a field the API sends as `null` and one
+/// it leaves out are the same value (the model holds neither).
+pub fn recorded_image(image: &Image) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(image) {
+        Ok(serde_json::Value::Object(map)) => map,
+        // An image always serialises to an object; keep at least its id.
+        _ => image
+            .id()
+            .map(|id| ("ImageId".to_owned(), serde_json::Value::from(id)))
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use super::model::{Action, ActionKind, Kept, KeptReason, NotPlanned, Plan, SeenUsage};
+use super::model::{
+    Action, ActionKind, Kept, KeptReason, NotPlanned, Plan, SeenUsage, recorded_image,
+};
 use crate::eval::message::{SetValues, render};
 use crate::eval::{Evaluation, Status};
 use crate::image::{Field, Image, ImageSet, Value};
@@ -132,16 +134,7 @@ fn keep(c: Candidate, reason: KeptReason) -> Kept {
 }
 
 fn action(c: Candidate, images: &ImageSet) -> Action {
-    let image = &images.images()[c.position];
-    let seen = match serde_json::to_value(image) {
-        Ok(serde_json::Value::Object(map)) => map,
-        // An image always serialises to an object; keep at least its id.
-        _ => {
-            let mut map = serde_json::Map::new();
-            map.insert("ImageId".into(), c.image_id.clone().into());
-            map
-        }
-    };
+    let seen = recorded_image(&images.images()[c.position]);
     Action {
         kind: c.kind,
         image_id: c.image_id,
